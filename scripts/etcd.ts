@@ -1,0 +1,166 @@
+// Starts and stops throwaway etcd servers on loopback for tests, benchmarks and the playground.
+// Node-only on purpose: it spawns processes and touches the file system.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, rmSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export interface EtcdServerOptions {
+  /** Extra flags, e.g. `['--auth-token-ttl', '8']`. */
+  args?: string[];
+  /** Value of `--cors` (default `*`). */
+  cors?: string;
+  /** Member name (default `etcd-fetch`). */
+  name?: string;
+  /** Fixed client port (default: a free one). */
+  clientPort?: number;
+}
+
+export interface EtcdServer {
+  readonly endpoint: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly pid: number | undefined;
+  /** Kills the process with SIGKILL, keeping its data (to restart it later). */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports and data and waits until it is healthy. */
+  restart(): Promise<void>;
+  /** Stops it and removes its data. */
+  stop(): Promise<void>;
+}
+
+/** Finds etcd (`ETCD_BIN`, then `PATH`), installing Debian's etcd-server when allowed. */
+export function findEtcd(): string {
+  const fromEnv = process.env.ETCD_BIN;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`ETCD_BIN points to ${fromEnv}, which does not exist`);
+    return fromEnv;
+  }
+  const onPath = lookPath('etcd');
+  if (onPath) return onPath;
+  const canApt = process.getuid?.() === 0 && lookPath('apt-get') !== undefined;
+  if (canApt) {
+    console.error('etcd not found: installing Debian\'s etcd-server with apt-get ...');
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    const install = spawnSync('apt-get', ['install', '-y', '-qq', 'etcd-server'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    const found = lookPath('etcd');
+    if (update.status === 0 && install.status === 0 && found) return found;
+  }
+  throw new Error(
+    'etcd was not found. Install it (Debian/Ubuntu: `sudo apt-get install etcd-server`; others: an etcd 3.4+ release ' +
+      'binary), or set ETCD_BIN to its path, or ETCD_ENDPOINTS to a running etcd started with --cors.',
+  );
+}
+
+function lookPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  for (const dir of ['/usr/bin', '/usr/local/bin', '/usr/sbin']) if (existsSync(join(dir, name))) return join(dir, name);
+  return undefined;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts a throwaway etcd on free loopback ports with its own data dir, and waits for `/health`. */
+export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdServer> {
+  const binary = findEtcd();
+  const clientPort = options.clientPort ?? (await freePort());
+  const peerPort = await freePort();
+  const name = options.name ?? 'etcd-fetch';
+  const dataDir = mkdtempSync(join(tmpdir(), 'etcd-fetch-'));
+  const logFile = `${dataDir}.log`;
+  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    '--name', name,
+    '--data-dir', join(dataDir, 'data'),
+    '--listen-client-urls', endpoint,
+    '--advertise-client-urls', endpoint,
+    '--listen-peer-urls', peer,
+    '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `${name}=${peer}`,
+    '--cors', options.cors ?? '*',
+    '--log-level', 'warn',
+    ...(options.args ?? []),
+  ];
+  let child: ChildProcess | undefined;
+
+  const launch = async () => {
+    const log = openSync(logFile, 'a');
+    child = spawn(binary, args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    child.once('exit', () => (child = undefined));
+    await waitHealthy(endpoint, () => child === undefined, logFile);
+  };
+  const kill = async () => {
+    const running = child;
+    if (!running) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+
+  await launch();
+  const server: EtcdServer = {
+    endpoint,
+    dataDir,
+    logFile,
+    get pid() {
+      return child?.pid;
+    },
+    kill,
+    restart: launch,
+    async stop() {
+      await kill();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(logFile, { force: true });
+    },
+  };
+  running.add(server);
+  return server;
+}
+
+const running = new Set<EtcdServer>();
+process.once('exit', () => {
+  for (const server of running) if (server.pid) process.kill(server.pid, 'SIGKILL');
+});
+
+async function waitHealthy(endpoint: string, exited: () => boolean, logFile: string): Promise<void> {
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    if (exited()) throw new Error(`etcd exited while starting; see ${logFile}`);
+    try {
+      const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
+      const body = (await response.json()) as { health?: string };
+      if (body.health === 'true') return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`etcd at ${endpoint} was not healthy within 20 s; see ${logFile}`);
+}
+
+// `node scripts/etcd.ts`: run one in the foreground until Ctrl-C.
+if (import.meta.main) {
+  const server = await startEtcd({ clientPort: Number(process.env.ETCD_PORT ?? 0) || undefined });
+  console.log(`etcd is up at ${server.endpoint} (data in ${server.dataDir}); Ctrl-C stops it`);
+  const stop = () => void server.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,184 @@
+/** gRPC status codes as etcd's gateway reports them. */
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export interface EtcdErrorDetails {
+  /** gRPC status code reported by etcd, when there is one. */
+  code?: number;
+  /** HTTP status of the gateway's answer, when there was an answer. */
+  status?: number;
+  /** The endpoint that answered (or failed to). */
+  endpoint?: string;
+  /** The gateway path of the call, such as `/v3/kv/range`. */
+  path?: string;
+  cause?: unknown;
+}
+
+/** Base of every error this client throws. Switch on `name`, `code` or `instanceof`. */
+export class EtcdError extends Error {
+  override name = 'EtcdError';
+  readonly code: number | undefined;
+  readonly status: number | undefined;
+  readonly endpoint: string | undefined;
+  readonly path: string | undefined;
+
+  constructor(message: string, details: EtcdErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = details.code;
+    this.status = details.status;
+    this.endpoint = details.endpoint;
+    this.path = details.path;
+  }
+}
+
+/** Bad input: caught before sending, or etcd's INVALID_ARGUMENT (code 3). */
+export class InvalidArgumentError extends EtcdError {
+  override name = 'InvalidArgumentError';
+}
+
+/** The request exceeds etcd's `--max-request-bytes` (1.5 MiB by default) or the gateway's message limit. */
+export class RequestTooLargeError extends EtcdError {
+  override name = 'RequestTooLargeError';
+}
+
+/** NOT_FOUND (code 5): a lease that does not exist, a key `ignoreValue` cannot find, ... */
+export class NotFoundError extends EtcdError {
+  override name = 'NotFoundError';
+}
+
+/** FAILED_PRECONDITION (code 9): already exists, auth not enabled, ... */
+export class FailedPreconditionError extends EtcdError {
+  override name = 'FailedPreconditionError';
+}
+
+/** PERMISSION_DENIED (code 7): the user lacks a permission on the key. */
+export class PermissionDeniedError extends EtcdError {
+  override name = 'PermissionDeniedError';
+}
+
+/** UNAUTHENTICATED (code 16), or a missing/expired/invalid token, or a wrong password. */
+export class UnauthenticatedError extends EtcdError {
+  override name = 'UnauthenticatedError';
+}
+
+/** RESOURCE_EXHAUSTED (code 8): database space exceeded, too many requests. */
+export class ResourceExhaustedError extends EtcdError {
+  override name = 'ResourceExhaustedError';
+}
+
+/** OUT_OF_RANGE (code 11) for a revision that has been compacted. */
+export class CompactedError extends EtcdError {
+  override name = 'CompactedError';
+}
+
+/** OUT_OF_RANGE (code 11) for a revision that does not exist yet. */
+export class FutureRevisionError extends EtcdError {
+  override name = 'FutureRevisionError';
+}
+
+/** UNAVAILABLE (code 14) or a network failure: no answer could be had from etcd. */
+export class UnavailableError extends EtcdError {
+  override name = 'UnavailableError';
+  /**
+   * False when the request surely did not reach etcd (connection refused);
+   * true when a write may have been applied before the failure.
+   */
+  readonly mayHaveApplied: boolean;
+
+  constructor(message: string, details: EtcdErrorDetails & { mayHaveApplied?: boolean } = {}) {
+    super(message, details);
+    this.mayHaveApplied = details.mayHaveApplied ?? true;
+  }
+}
+
+/** The call's deadline passed (client side), or etcd's DEADLINE_EXCEEDED (code 4). */
+export class TimeoutError extends EtcdError {
+  override name = 'TimeoutError';
+}
+
+/** The caller's `AbortSignal` fired. */
+export class AbortedError extends EtcdError {
+  override name = 'AbortedError';
+}
+
+/** An answer that is not what the gateway sends: bad JSON, truncated, wrong shape, endless line. */
+export class MalformedResponseError extends EtcdError {
+  override name = 'MalformedResponseError';
+}
+
+const byName = {
+  EtcdError,
+  InvalidArgumentError,
+  RequestTooLargeError,
+  NotFoundError,
+  FailedPreconditionError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  ResourceExhaustedError,
+  CompactedError,
+  FutureRevisionError,
+  UnavailableError,
+  TimeoutError,
+  AbortedError,
+  MalformedResponseError,
+} as const;
+
+/**
+ * True for any error thrown by etcd-fetch, also across two copies of the package
+ * (where `instanceof` fails), by checking the brand set by the base class.
+ */
+export function isEtcdError(error: unknown): error is EtcdError {
+  return error instanceof EtcdError || (error instanceof Error && error.name in byName && 'code' in error && 'status' in error);
+}
+
+/** Builds the typed error for a gRPC code and etcd's message. */
+export function errorFromStatus(code: number | undefined, message: string, details: EtcdErrorDetails): EtcdError {
+  const full = { ...details, code };
+  switch (code) {
+    case GrpcCode.INVALID_ARGUMENT:
+      if (/too large/i.test(message)) return new RequestTooLargeError(message, full);
+      if (/user name is empty|authentication failed|invalid auth/i.test(message)) return new UnauthenticatedError(message, full);
+      return new InvalidArgumentError(message, full);
+    case GrpcCode.NOT_FOUND:
+      return new NotFoundError(message, full);
+    case GrpcCode.ALREADY_EXISTS:
+    case GrpcCode.FAILED_PRECONDITION:
+      return new FailedPreconditionError(message, full);
+    case GrpcCode.PERMISSION_DENIED:
+      return new PermissionDeniedError(message, full);
+    case GrpcCode.UNAUTHENTICATED:
+      return new UnauthenticatedError(message, full);
+    case GrpcCode.RESOURCE_EXHAUSTED:
+      if (/larger than max|too large/i.test(message)) return new RequestTooLargeError(message, full);
+      return new ResourceExhaustedError(message, full);
+    case GrpcCode.OUT_OF_RANGE:
+      if (/compacted/i.test(message)) return new CompactedError(message, full);
+      if (/future/i.test(message)) return new FutureRevisionError(message, full);
+      return new InvalidArgumentError(message, full);
+    case GrpcCode.UNAVAILABLE:
+      return new UnavailableError(message, full);
+    case GrpcCode.DEADLINE_EXCEEDED:
+      return new TimeoutError(message, full);
+    case GrpcCode.CANCELLED:
+      return new AbortedError(message, full);
+    default:
+      return new EtcdError(message, full);
+  }
+}

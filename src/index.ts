@@ -1,0 +1,109 @@
+import { type AuthOptions, PasswordAuth, StaticToken } from './auth-token.ts';
+import { type Bytes, toBytes } from './codec.ts';
+import { EtcdError } from './errors.ts';
+import type { KeyValue } from './key-value.ts';
+import { type KeySelector, Keyspace } from './keyspace.ts';
+import {
+  type CompactOptions,
+  type DeleteOptions,
+  type DeleteResult,
+  KV,
+  type PutOptions,
+  type PutResult,
+  type RangeQuery,
+  type RangeResult,
+  type ReadOptions,
+  type ScanQuery,
+} from './kv.ts';
+import { type CallOptions, type FetchLike, Transport } from './transport.ts';
+import { Txn } from './txn.ts';
+
+export interface EtcdOptions {
+  /** Client URLs of etcd members, e.g. `['http://127.0.0.1:2379']` (default). */
+  endpoints?: string | readonly string[];
+  /** A user and password (authenticated on first use, again when the token expires), or a token. */
+  auth?: AuthOptions;
+  /** Default deadline of each call in milliseconds (10 000). */
+  timeout?: number;
+  /** The `fetch` to use (default: the global one). */
+  fetch?: FetchLike;
+}
+
+/** An etcd v3 client over the HTTP/JSON gateway. */
+export class Etcd {
+  readonly transport: Transport;
+  readonly kv: KV;
+
+  constructor(options: EtcdOptions = {}) {
+    const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
+    this.transport = new Transport({
+      endpoints: typeof endpoints === 'string' ? endpoints.split(',').map((e) => e.trim()) : endpoints,
+      timeout: options.timeout,
+      fetch: options.fetch,
+    });
+    const auth = options.auth;
+    if (auth !== undefined) {
+      if ('token' in auth && typeof auth.token === 'string') this.transport.tokenSource = new StaticToken(auth.token);
+      else if ('username' in auth && typeof auth.username === 'string' && typeof auth.password === 'string') {
+        this.transport.tokenSource = new PasswordAuth(this.transport, auth.username, auth.password);
+      } else throw new EtcdError('auth takes { username, password } or { token }');
+    }
+    this.kv = new KV(this.transport, new Keyspace());
+  }
+
+  /** One key's key-value, or undefined when it does not exist. */
+  get(key: Bytes, options?: ReadOptions & { keysOnly?: boolean } & CallOptions): Promise<KeyValue | undefined> {
+    return this.kv.get(key, options);
+  }
+
+  /** Keys by key, prefix or range, with limit, sort, revision and filters. */
+  range(query: RangeQuery, options?: CallOptions): Promise<RangeResult> {
+    return this.kv.range(query, options);
+  }
+
+  count(selector: KeySelector, options?: ReadOptions & CallOptions): Promise<number> {
+    return this.kv.count(selector, options);
+  }
+
+  put(key: Bytes, value: Bytes | undefined, options?: PutOptions & CallOptions): Promise<PutResult> {
+    return this.kv.put(key, value, options);
+  }
+
+  delete(target: Bytes | KeySelector, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
+    return this.kv.delete(target, options);
+  }
+
+  compact(revision: number, options?: CompactOptions): Promise<{ revision: number }> {
+    return this.kv.compact(revision, options);
+  }
+
+  /** Every key a selector matches, read in pages at one revision. */
+  scan(query: KeySelector & ScanQuery, options?: CallOptions): AsyncGenerator<KeyValue, void, undefined> {
+    return this.kv.scan(query, options);
+  }
+
+  /** A transaction: `etcd.txn().if(cmp...).then(op...).else(op...).commit()`. */
+  txn(): Txn<[], []> {
+    return new Txn(this.transport, this.kv.keyspace);
+  }
+}
+
+export { toBytes };
+export type { AuthOptions, Bytes, CallOptions, FetchLike, KeySelector };
+export * from './errors.ts';
+export { KeyValue, type ResponseHeader } from './key-value.ts';
+export type {
+  CompactOptions,
+  DeleteOptions,
+  DeleteResult,
+  PutOptions,
+  PutResult,
+  RangeOptions,
+  RangeQuery,
+  RangeResult,
+  ReadOptions,
+  ScanQuery,
+  SortOrder,
+  SortTarget,
+} from './kv.ts';
+export { cmp, op, type Comparison, type CompareOperator, type Operation, type ResultsOf, type TxnResult, TxnBuilder, Txn } from './txn.ts';

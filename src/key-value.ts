@@ -1,0 +1,80 @@
+import { asRecord, decodeBytes, decodeId, decodeInt, toText } from './codec.ts';
+
+/** A key and its value as etcd stores them: bytes, with UTF-8 views on top. */
+export class KeyValue {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  /** Revision of the key's creation (0 for a deleted key seen in a watch). */
+  readonly createRevision: number;
+  /** Revision of the key's last modification. */
+  readonly modRevision: number;
+  /** Number of modifications since creation; 0 once deleted. */
+  readonly version: number;
+  /** Lease ID as a decimal string; "0" for none. */
+  readonly lease: string;
+
+  constructor(key: Uint8Array, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: string) {
+    this.key = key;
+    this.value = value;
+    this.createRevision = createRevision;
+    this.modRevision = modRevision;
+    this.version = version;
+    this.lease = lease;
+  }
+
+  /** The key as UTF-8 text (invalid sequences become U+FFFD). */
+  get keyText(): string {
+    return toText(this.key);
+  }
+
+  /** The value as UTF-8 text (invalid sequences become U+FFFD). */
+  get valueText(): string {
+    return toText(this.value);
+  }
+
+  /** The value parsed as JSON. */
+  json<T = unknown>(): T {
+    return JSON.parse(this.valueText) as T;
+  }
+
+  toJSON(): object {
+    return {
+      key: this.keyText,
+      value: this.valueText,
+      createRevision: this.createRevision,
+      modRevision: this.modRevision,
+      version: this.version,
+      lease: this.lease,
+    };
+  }
+}
+
+/** What every answer's header says: the store revision the answer reflects, and who answered. */
+export interface ResponseHeader {
+  revision: number;
+  clusterId: string;
+  memberId: string;
+  raftTerm: number;
+}
+
+export function decodeKeyValue(wire: unknown): KeyValue {
+  const kv = asRecord(wire, 'key-value');
+  return new KeyValue(
+    decodeBytes(kv.key),
+    decodeBytes(kv.value),
+    decodeInt(kv.create_revision, 'create_revision'),
+    decodeInt(kv.mod_revision, 'mod_revision'),
+    decodeInt(kv.version, 'version'),
+    decodeId(kv.lease, 'lease'),
+  );
+}
+
+export function decodeHeader(wire: unknown): ResponseHeader {
+  const header = wire === undefined ? {} : asRecord(wire, 'header');
+  return {
+    revision: decodeInt(header.revision, 'revision'),
+    clusterId: decodeId(header.cluster_id, 'cluster_id'),
+    memberId: decodeId(header.member_id, 'member_id'),
+    raftTerm: decodeInt(header.raft_term, 'raft_term'),
+  };
+}

@@ -1,0 +1,76 @@
+import { type Bytes, describe, encodeBase64, prefixEnd, toBytes, ZERO_KEY } from './codec.ts';
+import { InvalidArgumentError } from './errors.ts';
+
+/** Which keys a call touches: one key, a prefix, or the half-open range `[from, to)`. */
+export type KeySelector =
+  | { key: Bytes; prefix?: undefined; from?: undefined; to?: undefined }
+  | { prefix: Bytes; key?: undefined; from?: undefined; to?: undefined }
+  /** `to` omitted: every key from `from` on. */
+  | { from: Bytes; to?: Bytes; key?: undefined; prefix?: undefined };
+
+/** The wire form of a selector: base64 `key` and, for ranges, `range_end`. */
+export type WireRange = { key: string; range_end?: string };
+
+/**
+ * Maps the caller's keys into etcd's keyspace and back: the identity for a plain client,
+ * a prefix for `etcd.namespace('app/')`.
+ */
+export class Keyspace {
+  readonly prefix: Uint8Array;
+
+  constructor(prefix: Uint8Array = new Uint8Array(0)) {
+    this.prefix = prefix;
+  }
+
+  /** The full key on the wire for a caller's key. */
+  key(key: Bytes): Uint8Array {
+    const bytes = toBytes(key);
+    return this.prefix.length === 0 ? bytes : concat(this.prefix, bytes);
+  }
+
+  /** The caller's view of a key read from etcd. */
+  strip(key: Uint8Array): Uint8Array {
+    return this.prefix.length === 0 ? key : key.subarray(this.prefix.length);
+  }
+
+  /** The end of this keyspace: `range_end` of "every key from here on". */
+  end(): Uint8Array {
+    return this.prefix.length === 0 ? ZERO_KEY : prefixEnd(this.prefix);
+  }
+
+  encode(selector: KeySelector): WireRange {
+    if (typeof selector !== 'object' || selector === null) {
+      throw new InvalidArgumentError(`expected { key }, { prefix } or { from, to }, got ${describe(selector)}`);
+    }
+    if (selector.key !== undefined) {
+      const key = this.key(selector.key);
+      if (key.length === 0) throw new InvalidArgumentError('a key must not be empty');
+      return { key: encodeBase64(key) };
+    }
+    if (selector.prefix !== undefined) {
+      const start = this.key(selector.prefix);
+      // The empty prefix means "every key": key \0 to the end (etcd refuses an empty key).
+      if (start.length === 0) return { key: encodeBase64(ZERO_KEY), range_end: encodeBase64(ZERO_KEY) };
+      return { key: encodeBase64(start), range_end: encodeBase64(prefixEnd(start)) };
+    }
+    if (selector.from !== undefined) {
+      let start = this.key(selector.from);
+      if (start.length === 0) start = ZERO_KEY;
+      const end = selector.to === undefined ? this.end() : this.key(selector.to);
+      return { key: encodeBase64(start), range_end: encodeBase64(end.length === 0 ? ZERO_KEY : end) };
+    }
+    throw new InvalidArgumentError('a selector needs one of key, prefix or from');
+  }
+}
+
+/** Accepts a bare key as shorthand for `{ key }`. */
+export function toSelector(input: Bytes | KeySelector): KeySelector {
+  return typeof input === 'string' || input instanceof Uint8Array ? { key: input } : input;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,251 @@
+import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes, encodeId } from './codec.ts';
+import { InvalidArgumentError } from './errors.ts';
+import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from './key-value.ts';
+import { type KeySelector, Keyspace, toSelector } from './keyspace.ts';
+import type { CallOptions, Transport, WireObject } from './transport.ts';
+
+export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+export type SortOrder = 'none' | 'ascend' | 'descend';
+
+/** How a range reads, beyond which keys. */
+export interface ReadOptions {
+  /** Read the store as of this revision (0 or omitted: the latest). */
+  revision?: number;
+  /** Answer from the local member without a quorum round trip (may be stale). */
+  serializable?: boolean;
+}
+
+export interface RangeOptions extends ReadOptions {
+  /** At most this many keys (0 or omitted: no limit). */
+  limit?: number;
+  sort?: { target?: SortTarget; order?: SortOrder };
+  /** Return keys without values. */
+  keysOnly?: boolean;
+  /** Return only the count of matching keys. */
+  countOnly?: boolean;
+  minModRevision?: number;
+  maxModRevision?: number;
+  minCreateRevision?: number;
+  maxCreateRevision?: number;
+}
+
+export type RangeQuery = KeySelector & RangeOptions;
+
+export interface RangeResult {
+  kvs: KeyValue[];
+  /** More keys match than `limit` let through. */
+  more: boolean;
+  /** How many keys match in all (ignoring `limit`). */
+  count: number;
+  /** The store revision this answer reflects. */
+  revision: number;
+  header: ResponseHeader;
+}
+
+export interface PutOptions {
+  /** Attach the key to this lease (ID as a decimal string, a safe integer or a bigint). */
+  lease?: string | number | bigint;
+  /** Return the previous key-value, if any. */
+  prevKv?: boolean;
+  /** Keep the current value (pass `value` as `undefined`); the key must exist. */
+  ignoreValue?: boolean;
+  /** Keep the current lease; the key must exist. */
+  ignoreLease?: boolean;
+}
+
+export interface PutResult {
+  revision: number;
+  prevKv: KeyValue | undefined;
+  header: ResponseHeader;
+}
+
+export interface DeleteOptions {
+  /** Return the deleted key-values. */
+  prevKv?: boolean;
+}
+
+export interface DeleteResult {
+  deleted: number;
+  prevKvs: KeyValue[];
+  revision: number;
+  header: ResponseHeader;
+}
+
+export interface ScanQuery extends ReadOptions {
+  /** Keys per request (default 500). */
+  pageSize?: number;
+  keysOnly?: boolean;
+}
+
+export interface CompactOptions extends CallOptions {
+  /** Wait until the compaction is physically applied. */
+  physical?: boolean;
+}
+
+const SORT_TARGETS: Record<SortTarget, string> = { key: 'KEY', version: 'VERSION', create: 'CREATE', mod: 'MOD', value: 'VALUE' };
+const SORT_ORDERS: Record<SortOrder, string> = { none: 'NONE', ascend: 'ASCEND', descend: 'DESCEND' };
+const DEFAULT_PAGE = 500;
+
+/** Reads and writes keys: `/v3/kv/range`, `/put`, `/deleterange`, `/compaction`. */
+export class KV {
+  protected readonly transport: Transport;
+  readonly keyspace: Keyspace;
+
+  constructor(transport: Transport, keyspace: Keyspace = new Keyspace()) {
+    this.transport = transport;
+    this.keyspace = keyspace;
+  }
+
+  /** The key-value of one key, or undefined when it does not exist. */
+  async get(key: Bytes, options: ReadOptions & { keysOnly?: boolean } & CallOptions = {}): Promise<KeyValue | undefined> {
+    const result = await this.range({ ...options, key }, options);
+    return result.kvs[0];
+  }
+
+  async range(query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
+    const wire = await this.transport.request('/kv/range', encodeRange(this.keyspace, query), { ...options, idempotent: true });
+    return decodeRange(this.keyspace, wire);
+  }
+
+  /** How many keys match. */
+  async count(selector: KeySelector, options: ReadOptions & CallOptions = {}): Promise<number> {
+    return (await this.range({ ...selector, ...pickRead(options), countOnly: true }, options)).count;
+  }
+
+  async put(key: Bytes, value: Bytes | undefined, options: PutOptions & CallOptions = {}): Promise<PutResult> {
+    const wire = await this.transport.request('/kv/put', encodePut(this.keyspace, key, value, options), options);
+    return decodePut(this.keyspace, wire);
+  }
+
+  /** Deletes one key (a string or bytes) or every key a selector matches. */
+  async delete(target: Bytes | KeySelector, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
+    const wire = await this.transport.request('/kv/deleterange', encodeDelete(this.keyspace, target, options), options);
+    return decodeDelete(this.keyspace, wire);
+  }
+
+  /** Discards history before `revision`; reads and watches at older revisions then fail. */
+  async compact(revision: number, options: CompactOptions = {}): Promise<{ revision: number }> {
+    checkCount(revision, 'revision');
+    const wire = await this.transport.request('/kv/compaction', { revision: String(revision), physical: options.physical === true }, options);
+    return { revision: decodeHeader(wire.header).revision };
+  }
+
+  /**
+   * Every key a selector matches, in key order, read in pages that all see one revision
+   * (the first page's), so the walk is a consistent snapshot of any size.
+   */
+  async *scan(query: KeySelector & ScanQuery, options: CallOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+    const pageSize = query.pageSize ?? DEFAULT_PAGE;
+    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new InvalidArgumentError(`pageSize must be a positive integer, got ${describe(pageSize)}`);
+    const first = this.keyspace.encode(query);
+    let key = first.key;
+    let revision = query.revision ?? 0;
+    for (;;) {
+      const request: WireObject = { ...encodeReadOptions(query), key, limit: String(pageSize), revision: String(revision) };
+      if (first.range_end !== undefined) request.range_end = first.range_end;
+      if (query.keysOnly) request.keys_only = true;
+      const wire = await this.transport.request('/kv/range', request, { ...options, idempotent: true });
+      const page = decodeRange(this.keyspace, wire);
+      if (revision === 0) revision = page.revision;
+      for (const kv of page.kvs) yield kv;
+      const last = page.kvs.at(-1);
+      if (!page.more || last === undefined || first.range_end === undefined) return;
+      key = encodeBase64(appendZero(this.keyspace.key(last.key)));
+    }
+  }
+}
+
+export function encodeRange(keyspace: Keyspace, query: RangeQuery): WireObject {
+  const wire: WireObject = { ...keyspace.encode(query), ...encodeReadOptions(query) };
+  if (query.limit !== undefined) wire.limit = String(checkCount(query.limit, 'limit'));
+  if (query.sort !== undefined) {
+    const target = query.sort.target ?? 'key';
+    const order = query.sort.order ?? 'ascend';
+    if (!(target in SORT_TARGETS)) throw new InvalidArgumentError(`sort target must be one of ${Object.keys(SORT_TARGETS).join(', ')}, got ${describe(target)}`);
+    if (!(order in SORT_ORDERS)) throw new InvalidArgumentError(`sort order must be one of ${Object.keys(SORT_ORDERS).join(', ')}, got ${describe(order)}`);
+    wire.sort_target = SORT_TARGETS[target];
+    wire.sort_order = SORT_ORDERS[order];
+  }
+  if (query.keysOnly) wire.keys_only = true;
+  if (query.countOnly) wire.count_only = true;
+  if (query.minModRevision !== undefined) wire.min_mod_revision = String(checkCount(query.minModRevision, 'minModRevision'));
+  if (query.maxModRevision !== undefined) wire.max_mod_revision = String(checkCount(query.maxModRevision, 'maxModRevision'));
+  if (query.minCreateRevision !== undefined) wire.min_create_revision = String(checkCount(query.minCreateRevision, 'minCreateRevision'));
+  if (query.maxCreateRevision !== undefined) wire.max_create_revision = String(checkCount(query.maxCreateRevision, 'maxCreateRevision'));
+  return wire;
+}
+
+function encodeReadOptions(options: ReadOptions): WireObject {
+  const wire: WireObject = {};
+  if (options.revision !== undefined) wire.revision = String(checkCount(options.revision, 'revision'));
+  if (options.serializable) wire.serializable = true;
+  return wire;
+}
+
+function pickRead(options: ReadOptions): ReadOptions {
+  return { revision: options.revision, serializable: options.serializable };
+}
+
+export function decodeRange(keyspace: Keyspace, wire: WireObject): RangeResult {
+  const header = decodeHeader(wire.header);
+  return {
+    kvs: decodeArray(wire.kvs, 'kvs').map((kv) => decodeStripped(keyspace, kv)),
+    more: decodeBool(wire.more),
+    count: decodeInt(wire.count, 'count'),
+    revision: header.revision,
+    header,
+  };
+}
+
+export function encodePut(keyspace: Keyspace, key: Bytes, value: Bytes | undefined, options: PutOptions): WireObject {
+  const wire: WireObject = keyspace.encode({ key });
+  if (options.ignoreValue) {
+    if (value !== undefined && !(typeof value === 'string' ? value === '' : value.length === 0)) {
+      throw new InvalidArgumentError('put with ignoreValue takes no value: pass undefined');
+    }
+    wire.ignore_value = true;
+  } else {
+    if (value === undefined) throw new InvalidArgumentError('put needs a value (or ignoreValue: true)');
+    wire.value = encodeBytes(value, 'value');
+  }
+  if (options.lease !== undefined) {
+    if (options.ignoreLease) throw new InvalidArgumentError('put takes a lease or ignoreLease, not both');
+    wire.lease = encodeId(options.lease, 'lease');
+  }
+  if (options.ignoreLease) wire.ignore_lease = true;
+  if (options.prevKv) wire.prev_kv = true;
+  return wire;
+}
+
+export function decodePut(keyspace: Keyspace, wire: WireObject): PutResult {
+  const header = decodeHeader(wire.header);
+  return { revision: header.revision, prevKv: wire.prev_kv === undefined ? undefined : decodeStripped(keyspace, wire.prev_kv), header };
+}
+
+export function encodeDelete(keyspace: Keyspace, target: Bytes | KeySelector, options: DeleteOptions): WireObject {
+  const wire: WireObject = { ...keyspace.encode(toSelector(target)) };
+  if (options.prevKv) wire.prev_kv = true;
+  return wire;
+}
+
+export function decodeDelete(keyspace: Keyspace, wire: WireObject): DeleteResult {
+  const header = decodeHeader(wire.header);
+  return {
+    deleted: decodeInt(wire.deleted, 'deleted'),
+    prevKvs: decodeArray(wire.prev_kvs, 'prev_kvs').map((kv) => decodeStripped(keyspace, kv)),
+    revision: header.revision,
+    header,
+  };
+}
+
+export function decodeStripped(keyspace: Keyspace, wire: unknown): KeyValue {
+  const kv = decodeKeyValue(wire);
+  if (keyspace.prefix.length === 0) return kv;
+  return new KeyValue(keyspace.strip(kv.key), kv.value, kv.createRevision, kv.modRevision, kv.version, kv.lease);
+}
+
+function appendZero(key: Uint8Array): Uint8Array {
+  const next = new Uint8Array(key.length + 1);
+  next.set(key, 0);
+  return next;
+}

@@ -1,0 +1,86 @@
+import { MalformedResponseError } from './errors.ts';
+
+/** Longest line (in UTF-16 units) a stream may send before it is refused: 64 Mi. */
+export const DEFAULT_MAX_LINE = 64 * 1024 * 1024;
+
+/**
+ * Splits a byte stream into lines of newline-delimited JSON, keeping the partial tail and any
+ * split UTF-8 sequence between chunks, and refusing a line longer than `maxLine`.
+ */
+export class LineSplitter {
+  private readonly decoder = new TextDecoder('utf-8');
+  private tail = '';
+  private readonly maxLine: number;
+
+  constructor(maxLine = DEFAULT_MAX_LINE) {
+    this.maxLine = maxLine;
+  }
+
+  /** Complete lines found after adding `chunk` (without their `\n`; blank lines dropped). */
+  feed(chunk: Uint8Array): string[] {
+    const text = this.decoder.decode(chunk, { stream: true });
+    const lines: string[] = [];
+    let start = 0;
+    let newline = text.indexOf('\n');
+    if (newline === -1) {
+      this.tail += text;
+    } else {
+      pushLine(lines, this.tail + text.slice(0, newline));
+      this.tail = '';
+      start = newline + 1;
+      while ((newline = text.indexOf('\n', start)) !== -1) {
+        pushLine(lines, text.slice(start, newline));
+        start = newline + 1;
+      }
+      this.tail = text.slice(start);
+    }
+    if (this.tail.length > this.maxLine) {
+      const size = this.tail.length;
+      this.tail = '';
+      throw new MalformedResponseError(`a stream line exceeded ${this.maxLine} characters (${size} so far)`);
+    }
+    return lines;
+  }
+
+  /** The last line when the stream ended without a newline (how etcd sends a stream error). */
+  end(): string[] {
+    const rest = this.tail + this.decoder.decode();
+    this.tail = '';
+    return rest.trim() === '' ? [] : [rest];
+  }
+}
+
+function pushLine(lines: string[], line: string): void {
+  if (line.trim() !== '') lines.push(line);
+}
+
+export function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (cause) {
+    throw new MalformedResponseError(`a stream line is not JSON: ${JSON.stringify(line.slice(0, 80))}`, { cause });
+  }
+}
+
+/**
+ * Reads a body of newline-delimited JSON, one parsed message per line, through
+ * `getReader()` (Safari cannot `for await` a ReadableStream). Cancels the body when the
+ * consumer stops early.
+ */
+export async function* readJsonLines(body: ReadableStream<Uint8Array>, maxLine = DEFAULT_MAX_LINE): AsyncGenerator<unknown, void, undefined> {
+  const reader = body.getReader();
+  const splitter = new LineSplitter(maxLine);
+  let done = false;
+  try {
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      for (const line of splitter.feed(chunk.value)) yield parseLine(line);
+    }
+    done = true;
+    for (const line of splitter.end()) yield parseLine(line);
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}

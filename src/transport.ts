@@ -1,0 +1,340 @@
+import ky, { type KyInstance } from 'ky';
+import { asRecord } from './codec.ts';
+import {
+  AbortedError,
+  EtcdError,
+  MalformedResponseError,
+  TimeoutError,
+  UnauthenticatedError,
+  UnavailableError,
+  errorFromStatus,
+} from './errors.ts';
+
+/** The least a `fetch` must do here: any runtime's `fetch`, or a wrapper of it. */
+export type FetchLike = (input: Request, init?: RequestInit) => Promise<Response>;
+
+/** Per-call options every method accepts. */
+export interface CallOptions {
+  /** Cancels the call; it then rejects with `AbortedError`. */
+  signal?: AbortSignal;
+  /** Deadline for the whole call in milliseconds (default: the client's `timeout`). */
+  timeout?: number;
+}
+
+/** Supplies the `Authorization` token; see `auth-token.ts`. */
+export interface TokenSource {
+  /** The token to send, or undefined to send no `Authorization` header. */
+  token(options: CallOptions): Promise<string | undefined>;
+  /** Called when etcd rejected `token`; returns true when a retry with a fresh token makes sense. */
+  invalidate(token: string): boolean;
+}
+
+export interface TransportOptions {
+  /** Client URLs such as `http://127.0.0.1:2379`. */
+  endpoints: readonly string[];
+  /** Default deadline of each call in milliseconds (10 s). */
+  timeout?: number;
+  fetch?: FetchLike;
+}
+
+export interface RequestOptions extends CallOptions {
+  /** A call that may be sent again without changing its meaning (reads). */
+  idempotent?: boolean;
+  /** Send no token (authentication itself). */
+  anonymous?: boolean;
+}
+
+export interface StreamRequestOptions {
+  signal?: AbortSignal;
+  /** Deadline for the response headers only; the body is not bounded. */
+  connectTimeout?: number;
+}
+
+/** The JSON object of one gateway answer. */
+export type WireObject = Record<string, unknown>;
+
+const DEFAULT_TIMEOUT = 10_000;
+const MAX_BACKOFF = 1_000;
+
+/**
+ * The one place that talks HTTP: endpoints, the gateway prefix, deadlines, cancellation,
+ * the `Authorization` header, failover of idempotent calls and error mapping.
+ */
+export class Transport {
+  readonly endpoints: readonly string[];
+  readonly timeout: number;
+  tokenSource: TokenSource | undefined;
+  private readonly http: KyInstance;
+  private current = 0;
+
+  constructor(options: TransportOptions) {
+    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
+      throw new EtcdError('at least one endpoint is needed, such as "http://127.0.0.1:2379"');
+    }
+    this.endpoints = options.endpoints.map(normalizeEndpoint);
+    this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    this.http = ky.create({
+      method: 'post',
+      timeout: false,
+      retry: 0,
+      throwHttpErrors: false,
+      redirect: 'manual',
+      ...(options.fetch ? { fetch: options.fetch as typeof fetch } : {}),
+    });
+  }
+
+  /** Sends one unary call, `path` being the part after `/v3`, e.g. `/kv/range`. */
+  async request(path: string, body: object, options: RequestOptions = {}): Promise<WireObject> {
+    const deadline = new Deadline(options.timeout ?? this.timeout, options.signal);
+    try {
+      let retriedToken = false;
+      for (let attempt = 0; ; attempt++) {
+        const endpoint = this.endpoints[this.current % this.endpoints.length]!;
+        const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: deadline.signal });
+        try {
+          return await this.send(endpoint, path, JSON.stringify(body), token, deadline);
+        } catch (error) {
+          if (error instanceof UnauthenticatedError && token !== undefined && !retriedToken && this.tokenSource?.invalidate(token)) {
+            retriedToken = true;
+            continue;
+          }
+          if (!(error instanceof UnavailableError) || deadline.signal.aborted) throw error;
+          this.failedOver(endpoint);
+          if (!options.idempotent) throw error;
+          if (!(await deadline.sleep(backoff(attempt)))) throw error;
+        }
+      }
+    } catch (error) {
+      throw deadline.explain(error, path);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /**
+   * Opens a streaming call (watch, keep-alive, snapshot): the body is NDJSON requests, the
+   * answer a long-lived `Response` whose body the caller reads. Only connecting is bounded.
+   */
+  async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string }> {
+    const endpoint = this.endpoints[this.current % this.endpoints.length]!;
+    const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
+    const token = await this.tokenSource?.token({ signal: connect.signal });
+    // The stream must outlive the connect deadline, so it gets the caller's signal alone.
+    const controller = new AbortController();
+    const abort = () => controller.abort(connect.signal.reason);
+    connect.signal.addEventListener('abort', abort, { once: true });
+    try {
+      const response = await this.http(`${endpoint}/v3${path}`, {
+        body,
+        headers: token === undefined ? undefined : { authorization: token },
+        signal: controller.signal,
+      });
+      connect.signal.removeEventListener('abort', abort);
+      options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
+      if (!response.ok) throw await errorFromResponse(response, endpoint, path);
+      if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint, path });
+      return { response, endpoint };
+    } catch (error) {
+      if (error instanceof UnavailableError) this.failedOver(endpoint);
+      throw connect.explain(mapFetchError(error, endpoint, path), path);
+    } finally {
+      connect.signal.removeEventListener('abort', abort);
+      connect.dispose();
+    }
+  }
+
+  /** Moves to the next endpoint after `endpoint` failed (unless another call already did). */
+  failedOver(endpoint: string): void {
+    if (this.endpoints[this.current % this.endpoints.length] === endpoint) this.current++;
+  }
+
+  private async send(endpoint: string, path: string, body: string, token: string | undefined, deadline: Deadline): Promise<WireObject> {
+    deadline.signal.throwIfAborted();
+    let response: Response;
+    try {
+      // A string body goes as text/plain, which a browser sends without a CORS preflight;
+      // the gateway reads JSON whatever the content type says.
+      response = await untilAborted(
+        this.http(`${endpoint}/v3${path}`, {
+          body,
+          headers: token === undefined ? undefined : { authorization: token },
+          signal: deadline.signal,
+        }),
+        deadline.signal,
+      );
+    } catch (error) {
+      throw mapFetchError(error, endpoint, path);
+    }
+    // A fetch that ignores the signal while the body streams must not hang the call either.
+    if (!response.ok) throw await untilAborted(errorFromResponse(response, endpoint, path), deadline.signal, response);
+    let text: string;
+    try {
+      text = await untilAborted(response.text(), deadline.signal, response);
+    } catch (error) {
+      throw mapFetchError(error, endpoint, path, 'the answer broke off');
+    }
+    return parseAnswer(text, endpoint, path);
+  }
+}
+
+function parseAnswer(text: string, endpoint: string, path: string): WireObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new MalformedResponseError(`answer of ${path} is not JSON (${text.length} bytes: ${JSON.stringify(text.slice(0, 60))})`, {
+      endpoint,
+      path,
+      cause,
+    });
+  }
+  try {
+    return asRecord(parsed, `answer of ${path}`);
+  } catch (error) {
+    throw Object.assign(error as EtcdError, { endpoint, path });
+  }
+}
+
+/** Maps a non-2xx gateway answer (`{code, message}`) to a typed error. */
+export async function errorFromResponse(response: Response, endpoint: string, path: string): Promise<EtcdError> {
+  const status = response.status;
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // The status alone still says what happened.
+  }
+  let code: number | undefined;
+  let message: string | undefined;
+  try {
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; error?: unknown };
+    if (typeof body.code === 'number') code = body.code;
+    if (typeof body.message === 'string') message = body.message;
+    else if (typeof body.error === 'string') message = body.error;
+  } catch {
+    // Not JSON: an unknown path (404 text/plain), a proxy's page, ...
+  }
+  if (code === undefined) {
+    if (status === 503 || status === 502 || status === 504) {
+      return new UnavailableError(`HTTP ${status} from ${endpoint}`, { status, endpoint, path });
+    }
+    const snippet = text.slice(0, 80).trim();
+    return new MalformedResponseError(`HTTP ${status} from ${endpoint}${path === '' ? '' : ` for /v3${path}`}${snippet ? `: ${snippet}` : ''}`, {
+      status,
+      endpoint,
+      path,
+    });
+  }
+  return errorFromStatus(code, message ?? `gRPC code ${code}`, { status, endpoint, path });
+}
+
+/** Turns what `fetch` (or ky) threw into a typed error; typed errors pass through. */
+export function mapFetchError(error: unknown, endpoint: string, path: string, what = 'could not reach etcd'): unknown {
+  if (error instanceof EtcdError) return error;
+  if (isAbort(error)) return error;
+  const cause = (error as { cause?: { code?: unknown; cause?: { code?: unknown } } })?.cause;
+  const code = cause?.code ?? cause?.cause?.code;
+  const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+  return new UnavailableError(`${what} at ${endpoint}: ${(error as Error)?.message ?? String(error)}${typeof code === 'string' ? ` (${code})` : ''}`, {
+    endpoint,
+    path,
+    cause: error,
+    mayHaveApplied: !refused,
+  });
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (cancelling `response`'s body). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, response?: Response): Promise<T> {
+  if (signal.aborted) {
+    void response?.body?.cancel().catch(() => {});
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      void response?.body?.cancel().catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function isAbort(error: unknown): boolean {
+  return (error as { name?: unknown })?.name === 'AbortError' || (error as { name?: unknown })?.name === 'TimeoutError';
+}
+
+function normalizeEndpoint(endpoint: string): string {
+  if (typeof endpoint !== 'string' || !/^https?:\/\/[^/]+/i.test(endpoint)) {
+    throw new EtcdError(`endpoint must be an http(s) URL such as "http://127.0.0.1:2379", got ${JSON.stringify(endpoint)}`);
+  }
+  return endpoint.replace(/\/+$/, '');
+}
+
+function backoff(attempt: number): number {
+  const base = Math.min(MAX_BACKOFF, 25 * 2 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+/** A call's deadline joined with the caller's signal, and the error that explains which fired. */
+export class Deadline {
+  readonly signal: AbortSignal;
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly controller = new AbortController();
+  private timedOut = false;
+  readonly ms: number;
+  private readonly callerSignal: AbortSignal | undefined;
+
+  constructor(ms: number, callerSignal?: AbortSignal) {
+    this.ms = ms;
+    this.callerSignal = callerSignal;
+    if (!Number.isFinite(ms) || ms <= 0) throw new EtcdError(`timeout must be a positive number of milliseconds, got ${ms}`);
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new DOMException('deadline exceeded', 'TimeoutError'));
+    }, ms);
+    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
+  }
+
+  /** Waits `ms`, or less when the call is cancelled; true when the wait was complete. */
+  sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.signal.aborted) return resolve(false);
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        this.signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      this.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The typed error for a failure, saying "aborted" or "timed out" when a signal caused it. */
+  explain(error: unknown, path: string): unknown {
+    if (this.callerSignal?.aborted) {
+      return error instanceof AbortedError ? error : new AbortedError(`/v3${path} was aborted`, { path, cause: this.callerSignal.reason });
+    }
+    if (this.timedOut) {
+      return error instanceof TimeoutError ? error : new TimeoutError(`/v3${path} did not finish within ${this.ms} ms`, { path, cause: error });
+    }
+    if (error instanceof EtcdError) return error;
+    if (isAbort(error)) return new AbortedError(`/v3${path} was aborted`, { path, cause: error });
+    return error;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,198 @@
+import { type Bytes, checkCount, decodeArray, decodeBool, describe, encodeBytes, encodeId, asRecord } from './codec.ts';
+import { InvalidArgumentError, MalformedResponseError } from './errors.ts';
+import { decodeHeader, type KeyValue, type ResponseHeader } from './key-value.ts';
+import { type KeySelector, Keyspace, toSelector } from './keyspace.ts';
+import {
+  decodeDelete,
+  decodePut,
+  decodeRange,
+  type DeleteOptions,
+  type DeleteResult,
+  encodeDelete,
+  encodePut,
+  encodeRange,
+  type PutOptions,
+  type PutResult,
+  type RangeOptions,
+  type RangeQuery,
+  type RangeResult,
+} from './kv.ts';
+import type { CallOptions, Transport, WireObject } from './transport.ts';
+
+export type CompareOperator = '=' | '!=' | '<' | '>';
+
+/** One condition of a transaction's `if`. Build with `cmp.value(...)`, `cmp.version(...)`, ... */
+export interface Comparison {
+  readonly encode: (keyspace: Keyspace) => WireObject;
+}
+
+/** One operation of a transaction's `then` or `else`, with the type of its result. */
+export interface Operation<Result> {
+  /** True when the operation only reads (a call that only reads may be retried). */
+  readonly readOnly: boolean;
+  readonly encode: (keyspace: Keyspace) => WireObject;
+  readonly decode: (keyspace: Keyspace, wire: WireObject) => Result;
+}
+
+type AnyOperation = Operation<unknown>;
+export type ResultsOf<Ops extends readonly AnyOperation[]> = { -readonly [K in keyof Ops]: Ops[K] extends Operation<infer R> ? R : never };
+
+/** The outcome of a commit: which branch ran, and each of its operations' results in order. */
+export type TxnResult<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> =
+  | { succeeded: true; results: ResultsOf<Then>; revision: number; header: ResponseHeader }
+  | { succeeded: false; results: ResultsOf<Else>; revision: number; header: ResponseHeader };
+
+const RESULTS: Record<CompareOperator, string> = { '=': 'EQUAL', '!=': 'NOT_EQUAL', '<': 'LESS', '>': 'GREATER' };
+
+function comparison(target: string, field: string, key: Bytes | KeySelector, operator: CompareOperator, operand: string): Comparison {
+  if (!(operator in RESULTS)) throw new InvalidArgumentError(`comparison operator must be one of = != < >, got ${describe(operator)}`);
+  const selector = toSelector(key);
+  return {
+    encode: (keyspace) => ({ ...keyspace.encode(selector), target, result: RESULTS[operator], [field]: operand }),
+  };
+}
+
+/** Conditions on a key (or on every key of a selector). */
+export const cmp = {
+  value: (key: Bytes | KeySelector, operator: CompareOperator, value: Bytes): Comparison =>
+    comparison('VALUE', 'value', key, operator, encodeBytes(value, 'value')),
+  /** Version 0 means "the key does not exist". */
+  version: (key: Bytes | KeySelector, operator: CompareOperator, version: number): Comparison =>
+    comparison('VERSION', 'version', key, operator, String(checkCount(version, 'version'))),
+  /** Create revision 0 means "the key does not exist". */
+  createRevision: (key: Bytes | KeySelector, operator: CompareOperator, revision: number): Comparison =>
+    comparison('CREATE', 'create_revision', key, operator, String(checkCount(revision, 'createRevision'))),
+  modRevision: (key: Bytes | KeySelector, operator: CompareOperator, revision: number): Comparison =>
+    comparison('MOD', 'mod_revision', key, operator, String(checkCount(revision, 'modRevision'))),
+  /** Lease "0" means "no lease". */
+  lease: (key: Bytes | KeySelector, operator: CompareOperator, lease: string | number | bigint): Comparison =>
+    comparison('LEASE', 'lease', key, operator, encodeId(lease, 'lease')),
+};
+
+function operation<Result>(kind: string, encode: (keyspace: Keyspace) => WireObject, decode: (keyspace: Keyspace, wire: WireObject) => Result): Operation<Result> {
+  return {
+    readOnly: kind === 'range',
+    encode: (keyspace) => ({ [`request_${kind}`]: encode(keyspace) }),
+    decode: (keyspace, wire) => decode(keyspace, asRecord(wire[`response_${kind}`] ?? {}, `response_${kind}`)),
+  };
+}
+
+/** Operations a transaction runs. */
+export const op = {
+  /** One key's key-value, or undefined. */
+  get: (key: Bytes, options: RangeOptions = {}): Operation<KeyValue | undefined> =>
+    operation('range', (ks) => encodeRange(ks, { ...options, key }), (ks, wire) => decodeRange(ks, wire).kvs[0]),
+  range: (query: RangeQuery): Operation<RangeResult> =>
+    operation('range', (ks) => encodeRange(ks, query), decodeRange),
+  put: (key: Bytes, value: Bytes | undefined, options: PutOptions = {}): Operation<PutResult> => {
+    // Checked now, so a bad argument throws where the operation is written.
+    encodePut(plainKeyspace, key, value, options);
+    return operation('put', (ks) => encodePut(ks, key, value, options), decodePut);
+  },
+  delete: (target: Bytes | KeySelector, options: DeleteOptions = {}): Operation<DeleteResult> =>
+    operation('delete_range', (ks) => encodeDelete(ks, target, options), decodeDelete),
+  /** A nested transaction: `op.txn().if(...).then(...)`. */
+  txn: (): TxnBuilder<[], []> => new TxnBuilder([], [], []),
+};
+
+/** A transaction under construction; itself an operation, so it can be nested. */
+export class TxnBuilder<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> implements Operation<TxnResult<Then, Else>> {
+  protected readonly compares: readonly Comparison[];
+  protected readonly success: Then;
+  protected readonly failure: Else;
+
+  constructor(compares: readonly Comparison[], success: Then, failure: Else) {
+    this.compares = compares;
+    this.success = success;
+    this.failure = failure;
+  }
+
+  /** Conditions that must all hold for `then` to run; otherwise `else` runs. */
+  if(...compares: Comparison[]): this {
+    for (const c of compares) {
+      if (typeof c?.encode !== 'function') throw new InvalidArgumentError(`if() takes comparisons made with cmp.*, got ${describe(c)}`);
+    }
+    return this.with([...this.compares, ...compares], this.success, this.failure) as this;
+  }
+
+  then<const Ops extends readonly AnyOperation[]>(...ops: Ops): TxnBuilder<Ops, Else> {
+    return this.with(this.compares, checkOps(ops), this.failure);
+  }
+
+  else<const Ops extends readonly AnyOperation[]>(...ops: Ops): TxnBuilder<Then, Ops> {
+    return this.with(this.compares, this.success, checkOps(ops));
+  }
+
+  get readOnly(): boolean {
+    return this.success.every((o) => o.readOnly) && this.failure.every((o) => o.readOnly);
+  }
+
+  readonly encode = (keyspace: Keyspace): WireObject => ({ request_txn: this.encodeBody(keyspace) });
+
+  readonly decode = (keyspace: Keyspace, wire: WireObject): TxnResult<Then, Else> =>
+    this.decodeBody(keyspace, asRecord(wire.response_txn ?? {}, 'response_txn'));
+
+  encodeBody(keyspace: Keyspace): WireObject {
+    return {
+      compare: this.compares.map((c) => c.encode(keyspace)),
+      success: this.success.map((o) => o.encode(keyspace)),
+      failure: this.failure.map((o) => o.encode(keyspace)),
+    };
+  }
+
+  decodeBody(keyspace: Keyspace, wire: WireObject): TxnResult<Then, Else> {
+    const succeeded = decodeBool(wire.succeeded);
+    const ops: readonly AnyOperation[] = succeeded ? this.success : this.failure;
+    const responses = decodeArray(wire.responses, 'responses');
+    if (responses.length !== ops.length) {
+      throw new MalformedResponseError(`txn answered ${responses.length} responses for ${ops.length} operations`);
+    }
+    const header = decodeHeader(wire.header);
+    const results = ops.map((o, i) => o.decode(keyspace, asRecord(responses[i], 'txn response')));
+    return { succeeded, results, revision: header.revision, header } as TxnResult<Then, Else>;
+  }
+
+  protected with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(compares: readonly Comparison[], success: T, failure: E): TxnBuilder<T, E> {
+    return new TxnBuilder(compares, success, failure);
+  }
+}
+
+/** A transaction bound to a client: `etcd.txn().if(...).then(...).else(...).commit()`. */
+export class Txn<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> extends TxnBuilder<Then, Else> {
+  private readonly transport: Transport;
+  private readonly keyspace: Keyspace;
+
+  constructor(transport: Transport, keyspace: Keyspace, compares: readonly Comparison[] = [], success: Then = [] as unknown as Then, failure: Else = [] as unknown as Else) {
+    super(compares, success, failure);
+    this.transport = transport;
+    this.keyspace = keyspace;
+  }
+
+  override then<const Ops extends readonly AnyOperation[]>(...ops: Ops): Txn<Ops, Else> {
+    return super.then(...ops) as unknown as Txn<Ops, Else>;
+  }
+
+  override else<const Ops extends readonly AnyOperation[]>(...ops: Ops): Txn<Then, Ops> {
+    return super.else(...ops) as unknown as Txn<Then, Ops>;
+  }
+
+  async commit(options: CallOptions = {}): Promise<TxnResult<Then, Else>> {
+    const wire = await this.transport.request('/kv/txn', this.encodeBody(this.keyspace), { ...options, idempotent: this.readOnly });
+    return this.decodeBody(this.keyspace, wire);
+  }
+
+  protected override with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(compares: readonly Comparison[], success: T, failure: E): Txn<T, E> {
+    return new Txn(this.transport, this.keyspace, compares, success, failure);
+  }
+}
+
+function checkOps<Ops extends readonly AnyOperation[]>(ops: Ops): Ops {
+  for (const o of ops) {
+    if (typeof o?.encode !== 'function' || typeof o?.decode !== 'function') {
+      throw new InvalidArgumentError(`then()/else() take operations made with op.*, got ${describe(o)}`);
+    }
+  }
+  return ops;
+}
+
+const plainKeyspace = new Keyspace();

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { StaticToken } from '../../src/auth-token.ts';
+import {
+  AbortedError,
+  CompactedError,
+  EtcdError,
+  FailedPreconditionError,
+  FutureRevisionError,
+  InvalidArgumentError,
+  isEtcdError,
+  MalformedResponseError,
+  NotFoundError,
+  PermissionDeniedError,
+  RequestTooLargeError,
+  ResourceExhaustedError,
+  TimeoutError,
+  UnauthenticatedError,
+  UnavailableError,
+} from '../../src/errors.ts';
+import { type FetchLike, Transport } from '../../src/transport.ts';
+
+function answering(status: number, body: string, contentType = 'application/json'): FetchLike {
+  return async () => new Response(body, { status, headers: { 'content-type': contentType } });
+}
+
+function transport(fetch: FetchLike, endpoints = ['http://127.0.0.1:1'], timeout = 2_000): Transport {
+  return new Transport({ endpoints, fetch, timeout });
+}
+
+// Error bodies recorded from etcd 3.4.23's gateway.
+const recordedErrors: Array<[number, string, new (...args: never[]) => EtcdError]> = [
+  [400, '{"error":"etcdserver: key is not provided","message":"etcdserver: key is not provided","code":3}', InvalidArgumentError],
+  [400, '{"error":"etcdserver: request is too large","message":"etcdserver: request is too large","code":3}', RequestTooLargeError],
+  [400, '{"error":"etcdserver: user name is empty","message":"etcdserver: user name is empty","code":3}', UnauthenticatedError],
+  [400, '{"error":"etcdserver: authentication failed, invalid user ID or password","message":"etcdserver: authentication failed, invalid user ID or password","code":3}', UnauthenticatedError],
+  [400, '{"error":"etcdserver: mvcc: required revision has been compacted","message":"etcdserver: mvcc: required revision has been compacted","code":11}', CompactedError],
+  [400, '{"error":"etcdserver: mvcc: required revision is a future revision","message":"etcdserver: mvcc: required revision is a future revision","code":11}', FutureRevisionError],
+  [404, '{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}', NotFoundError],
+  [412, '{"error":"etcdserver: authentication is not enabled","message":"etcdserver: authentication is not enabled","code":9}', FailedPreconditionError],
+  [403, '{"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7}', PermissionDeniedError],
+  [401, '{"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16}', UnauthenticatedError],
+  [429, '{"error":"etcdserver: mvcc: database space exceeded","message":"etcdserver: mvcc: database space exceeded","code":8}', ResourceExhaustedError],
+  [429, '{"error":"grpc: received message larger than max (2097162 vs. 2097152)","message":"grpc: received message larger than max (2097162 vs. 2097152)","code":8}', RequestTooLargeError],
+  [503, '{"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14}', UnavailableError],
+  [504, '{"error":"context deadline exceeded","message":"context deadline exceeded","code":4}', TimeoutError],
+  // etcd 3.6 (grpc-gateway v2) drops "error".
+  [403, '{"code":7,"message":"etcdserver: permission denied","details":[]}', PermissionDeniedError],
+];
+
+describe('error mapping', () => {
+  for (const [status, body, type] of recordedErrors) {
+    const message = JSON.parse(body).message as string;
+    test(`HTTP ${status} "${message}" becomes ${type.name} with etcd's code and message`, async () => {
+      const error = await transport(answering(status, body)).request('/kv/range', { key: 'Zm9v' }).catch((e: unknown) => e);
+      assert.ok(error instanceof type, `got ${String(error)}`);
+      assert.ok(isEtcdError(error));
+      assert.equal(error.code, JSON.parse(body).code);
+      assert.equal(error.status, status);
+      assert.equal(error.message, message);
+      assert.equal(error.name, type.name);
+    });
+  }
+
+  test('an unknown path (404 text/plain) is a MalformedResponseError naming the status', async () => {
+    const error = await transport(answering(404, '404 page not found\n', 'text/plain')).request('/kv/nope', {}).catch((e) => e);
+    assert.ok(error instanceof MalformedResponseError);
+    assert.equal(error.status, 404);
+    assert.match(error.message, /404/);
+  });
+
+  test('a 200 with an HTML body is a MalformedResponseError, not a SyntaxError', async () => {
+    const error = await transport(answering(200, '<html>proxy</html>', 'text/html')).request('/kv/range', {}).catch((e) => e);
+    assert.ok(error instanceof MalformedResponseError);
+  });
+
+  test('truncated JSON is a MalformedResponseError', async () => {
+    const error = await transport(answering(200, '{"header":{"revision":"3"')).request('/kv/range', {}).catch((e) => e);
+    assert.ok(error instanceof MalformedResponseError);
+  });
+
+  test('a JSON answer that is not an object is a MalformedResponseError', async () => {
+    const error = await transport(answering(200, '[1,2]')).request('/kv/range', {}).catch((e) => e);
+    assert.ok(error instanceof MalformedResponseError);
+  });
+
+  test('a body that breaks off mid-answer is an UnavailableError', async () => {
+    const fetch: FetchLike = async () =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode('{"header":'));
+            c.error(new TypeError('terminated'));
+          },
+        }),
+      );
+    const error = await transport(fetch).request('/kv/range', {}).catch((e) => e);
+    assert.ok(error instanceof UnavailableError, String(error));
+  });
+});
+
+describe('deadlines and cancellation', () => {
+  const hanging: FetchLike = (request) =>
+    new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)));
+
+  test('a call that never answers times out with TimeoutError', async () => {
+    const started = Date.now();
+    const error = await transport(hanging, undefined, 100).request('/kv/range', {}).catch((e) => e);
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.ok(Date.now() - started < 2_000);
+  });
+
+  test('a body that never ends times out too', async () => {
+    const fetch: FetchLike = async () => new Response(new ReadableStream({ start() {} }));
+    const error = await transport(fetch, undefined, 100).request('/kv/range', {}).catch((e) => e);
+    assert.ok(error instanceof TimeoutError, String(error));
+  });
+
+  test('an aborted signal rejects with AbortedError', async () => {
+    const controller = new AbortController();
+    const pending = transport(hanging).request('/kv/range', {}, { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(pending, AbortedError);
+  });
+
+  test('an already aborted signal sends nothing', async () => {
+    let sent = 0;
+    const fetch: FetchLike = async (request) => {
+      sent++;
+      request.signal.throwIfAborted();
+      return new Response('{}');
+    };
+    await assert.rejects(transport(fetch).request('/kv/range', {}, { signal: AbortSignal.abort() }), AbortedError);
+    assert.equal(sent, 0);
+  });
+});
+
+describe('requests on the wire', () => {
+  test('a POST to /v3 + path with a JSON text body and no header that needs a CORS preflight', async () => {
+    let seen: Request | undefined;
+    let body = '';
+    const fetch: FetchLike = async (request) => {
+      seen = request;
+      body = await request.text();
+      return new Response('{}');
+    };
+    await transport(fetch, ['http://127.0.0.1:2379/']).request('/kv/range', { key: 'Zm9v' });
+    assert.ok(seen);
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.url, 'http://127.0.0.1:2379/v3/kv/range');
+    assert.equal(body, '{"key":"Zm9v"}');
+    assert.equal(seen.headers.get('authorization'), null);
+    assert.match(seen.headers.get('content-type') ?? '', /^text\/plain/);
+    for (const [name] of seen.headers) assert.ok(['accept', 'content-type'].includes(name), `unexpected header ${name}`);
+  });
+
+  test('the token goes in Authorization, as is, when there is one', async () => {
+    let header: string | null = null;
+    const t = transport(async (request) => {
+      header = request.headers.get('authorization');
+      return new Response('{}');
+    });
+    t.tokenSource = new StaticToken('abc.12');
+    await t.request('/kv/range', {});
+    assert.equal(header, 'abc.12');
+  });
+
+  test('reads fail over to the next endpoint on a network error; writes do not and say they may not have applied', async () => {
+    const hosts: string[] = [];
+    const fetch: FetchLike = async (request) => {
+      const url = new URL(request.url);
+      hosts.push(url.port);
+      if (url.port === '1') throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+      return new Response('{"count":"1"}');
+    };
+    const t = transport(fetch, ['http://127.0.0.1:1', 'http://127.0.0.1:2']);
+    assert.deepEqual(await t.request('/kv/range', {}, { idempotent: true }), { count: '1' });
+    assert.deepEqual(hosts, ['1', '2']);
+
+    const t2 = transport(fetch, ['http://127.0.0.1:1', 'http://127.0.0.1:2']);
+    const error = await t2.request('/kv/put', {}).catch((e) => e);
+    assert.ok(error instanceof UnavailableError);
+    assert.equal(error.mayHaveApplied, false);
+    // The next call goes to the endpoint that works.
+    assert.deepEqual(await t2.request('/kv/put', {}), { count: '1' });
+  });
+
+  test('bad endpoints are refused at construction', () => {
+    assert.throws(() => transport(answering(200, '{}'), []), EtcdError);
+    assert.throws(() => transport(answering(200, '{}'), ['127.0.0.1:2379']), EtcdError);
+  });
+});
