@@ -1,0 +1,94 @@
+// The same smoke suite (test/runtimes/smoke.js) against the real etcd from every runtime the
+// package promises: Node, Deno, Bun (the built npm package), Chromium and workerd (the browser bundle).
+// A runtime that cannot start fails its test: none is skipped.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import * as lib from 'etcd-fetch';
+import { freePort } from '../../scripts/etcd.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { useEtcd } from '../helpers/etcd.ts';
+import { serveRepo } from '../helpers/static-server.ts';
+import { smoke } from '../runtimes/smoke.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const bin = (name: string) => resolve(root, 'node_modules/.bin', name);
+const etcdUnderTest = useEtcd();
+
+function run(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env, NO_COLOR: '1' } });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolveRun(output);
+      else reject(new Error(`${command} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+const expectAllChecks = (output: string) => {
+  assert.doesNotMatch(output, /FAILED/);
+  assert.match(output, /ok server errors are typed/);
+};
+
+describe('one build, every runtime', () => {
+  test('Node', async () => {
+    const checks = await smoke(lib, etcdUnderTest.endpoint, 'node');
+    expectAllChecks(checks.join('\n'));
+  });
+
+  test('Deno 2, importing the built package', async () => {
+    expectAllChecks(await run(bin('deno'), ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/deno.ts'], { ETCD_ENDPOINT: etcdUnderTest.endpoint }));
+  });
+
+  test('Bun, importing the built package', async () => {
+    expectAllChecks(await run(bin('bun'), ['test/runtimes/bun.ts'], { ETCD_ENDPOINT: etcdUnderTest.endpoint }));
+  });
+
+  test('workerd (Cloudflare Workers), with the browser bundle', async () => {
+    const port = await freePort();
+    const child = spawn(bin('workerd'), ['serve', 'test/runtimes/workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`], { cwd: root });
+    let log = '';
+    child.stderr.on('data', (d) => (log += d));
+    try {
+      let body = '';
+      for (let attempt = 0; attempt < 100; attempt++) {
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/?etcd=${encodeURIComponent(etcdUnderTest.endpoint)}`);
+          body = await response.text();
+          assert.equal(response.status, 200, body);
+          break;
+        } catch (error) {
+          if (attempt === 99 || (error as Error).name === 'AssertionError') throw new Error(`workerd: ${String(error)}\n${log}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expectAllChecks(body);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  test('Chromium, a page on another origin importing the browser bundle (CORS)', async () => {
+    const site = await serveRepo();
+    try {
+      await using browser = await launchChromium();
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${site.origin}/test/runtimes/page.html?etcd=${encodeURIComponent(etcdUnderTest.endpoint)}`);
+      await page.waitForFunction(() => (window as { result?: unknown }).result !== undefined, undefined, { timeout: 30_000 });
+      const result = (await page.evaluate(() => (window as unknown as { result: { ok: boolean; checks?: string[]; error?: string } }).result));
+      assert.equal(result.ok, true, `${result.error}\n${errors.join('\n')}`);
+      expectAllChecks(result.checks!.join('\n'));
+    } finally {
+      await site.close();
+    }
+  });
+});

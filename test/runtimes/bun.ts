@@ -1,0 +1,6 @@
+// bun test/runtimes/bun.ts
+import * as lib from 'etcd-fetch';
+import { smoke } from './smoke.js';
+
+const checks = await smoke(lib, Bun.env.ETCD_ENDPOINT!, 'bun');
+console.log(checks.join('\n'));
