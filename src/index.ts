@@ -1,3 +1,4 @@
+import { type BatchOptions, ReadBatcher } from './batch.ts';
 import { type AuthOptions, PasswordAuth, StaticToken } from './auth-token.ts';
 import { type Bytes, toBytes } from './codec.ts';
 import { EtcdError } from './errors.ts';
@@ -27,6 +28,11 @@ export interface EtcdOptions {
   timeout?: number;
   /** The `fetch` to use (default: the global one). */
   fetch?: FetchLike;
+  /**
+   * Reads (get, range, count) issued in the same tick travel as one `/v3/kv/txn` (default on,
+   * at most 128 reads per txn, etcd's default `--max-txn-ops`); `false` sends one request per read.
+   */
+  batch?: BatchOptions | false;
 }
 
 /** An etcd v3 client over the HTTP/JSON gateway. */
@@ -48,7 +54,8 @@ export class Etcd {
         this.transport.tokenSource = new PasswordAuth(this.transport, auth.username, auth.password);
       } else throw new EtcdError('auth takes { username, password } or { token }');
     }
-    this.kv = new KV(this.transport, new Keyspace());
+    const batch = options.batch ?? {};
+    this.kv = new KV(this.transport, new Keyspace(), batch === false ? undefined : new ReadBatcher(this.transport, batch));
   }
 
   /** One key's key-value, or undefined when it does not exist. */
@@ -89,6 +96,7 @@ export class Etcd {
 }
 
 export { toBytes };
+export type { BatchOptions } from './batch.ts';
 export type { AuthOptions, Bytes, CallOptions, FetchLike, KeySelector };
 export * from './errors.ts';
 export { KeyValue, type ResponseHeader } from './key-value.ts';
