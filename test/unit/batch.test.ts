@@ -172,9 +172,9 @@ describe('read batching', () => {
     const { fetch, sent } = gateway();
     const client = kv(fetch);
     const controller = new AbortController();
-    const pending = [client.get('a'), client.get('b', { signal: controller.signal }), client.get('c')];
+    const pending = Promise.allSettled([client.get('a'), client.get('b', { signal: controller.signal }), client.get('c')]);
     controller.abort();
-    const [a, b, c] = await Promise.allSettled(pending);
+    const [a, b, c] = await pending;
     assert.ok(b.status === 'rejected' && b.reason instanceof AbortedError, String(b));
     assert.equal(a.status === 'fulfilled' && a.value?.valueText, 'a');
     assert.equal(c.status === 'fulfilled' && c.value?.valueText, 'c');
