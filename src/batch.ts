@@ -23,6 +23,8 @@ interface PendingRead {
   readonly own: Deadline | undefined;
   readonly resolve: (wire: WireObject) => void;
   readonly reject: (error: unknown) => void;
+  /** `Date.now()` when the call was made: a read sent alone after a failed txn keeps its deadline. */
+  readonly since: number;
   settled: boolean;
   /** Told when this read gave up on its own, so a batch nobody waits for is cancelled. */
   onGiveUp: (() => void) | undefined;
@@ -59,7 +61,7 @@ export class ReadBatcher {
     }
     return new Promise<WireObject>((resolve, reject) => {
       const own = options.signal !== undefined || timeout !== undefined ? new Deadline(timeout ?? this.transport.timeout, options.signal) : undefined;
-      const read: PendingRead = { request, options, own, resolve, reject, settled: false, onGiveUp: undefined };
+      const read: PendingRead = { request, options, own, resolve, reject, since: Date.now(), settled: false, onGiveUp: undefined };
       own?.signal.addEventListener('abort', () => this.giveUp(read), { once: true });
       this.queue.push(read);
       if (!this.scheduled) {
@@ -90,8 +92,8 @@ export class ReadBatcher {
     }
   }
 
-  private sendAlone(read: PendingRead): void {
-    this.single(read.request, read.options).then(
+  private sendAlone(read: PendingRead, timeout = read.options.timeout): void {
+    this.single(read.request, { signal: read.options.signal, timeout }).then(
       (wire) => settle(read, () => read.resolve(wire)),
       (error: unknown) => settle(read, () => read.reject(error)),
     );
@@ -115,7 +117,7 @@ export class ReadBatcher {
         // Nothing one read asked for causes these: each read alone would have met the same.
         for (const read of reads) settle(read, () => read.reject(error));
       } else {
-        for (const read of reads) if (!read.settled) this.sendAlone(read);
+        for (const read of reads) if (!read.settled) this.sendAlone(read, this.remaining(read));
       }
       return;
     }
@@ -136,8 +138,12 @@ export class ReadBatcher {
   /** A batch may take as long as the most patient of its callers allows. */
   private longestTimeout(reads: readonly PendingRead[]): number {
     let longest = 0;
-    for (const read of reads) longest = Math.max(longest, read.options.timeout ?? this.transport.timeout);
+    for (const read of reads) longest = Math.max(longest, this.remaining(read));
     return longest;
+  }
+
+  private remaining(read: PendingRead): number {
+    return Math.max(1, (read.options.timeout ?? this.transport.timeout) - (Date.now() - read.since));
   }
 
   private giveUp(read: PendingRead): void {
