@@ -17,8 +17,8 @@ export interface Figure {
 }
 
 export interface CaseResult {
-  /** `ops/s` (higher is better) or `ms` (lower is better). */
-  unit: 'ops/s' | 'ms';
+  /** `ops/s` (higher is better), `ms` or `KB` (lower is better). */
+  unit: 'ops/s' | 'ms' | 'KB';
   figures: Figure[];
   /** Lines comparing a figure with its target from the issue (reported, not asserted). */
   targets?: string[];
@@ -32,7 +32,7 @@ export interface BenchCase {
 
 export interface BenchContext {
   readonly endpoint: string;
-  /** Measured rounds per contender (`BENCH_ROUNDS`, default 5). */
+  /** Measured rounds per contender (`BENCH_ROUNDS`, default 7). */
   readonly rounds: number;
   /** Length of one time-boxed round in milliseconds (`BENCH_ROUND_MS`, default 300). */
   readonly roundMs: number;

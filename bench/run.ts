@@ -1,8 +1,9 @@
 // `npm run bench` (builds first): every case below against one throwaway etcd, one table.
 // `node bench/run.ts concurrent-gets mixed` runs only the cases whose name contains a word given.
-// BENCH_ROUNDS (default 5) and BENCH_ROUND_MS (default 300) trade time for steadier figures;
+// BENCH_ROUNDS (default 7) and BENCH_ROUND_MS (default 300) trade time for steadier figures;
 // ETCD_ENDPOINTS benchmarks a running etcd instead of starting one.
 import { startEtcd, type EtcdServer } from '../scripts/etcd.ts';
+import bundleSize from './cases/bundle-size.ts';
 import coldImport from './cases/cold-import.ts';
 import { concurrentGets } from './cases/concurrent-gets.ts';
 import concurrentPuts from './cases/concurrent-puts.ts';
@@ -20,6 +21,7 @@ const cases: BenchCase[] = [
   concurrentPuts,
   mixedReadWrite,
   coldImport,
+  bundleSize,
 ];
 
 const KEY_COUNT = 1000;
@@ -38,7 +40,7 @@ const endpoint = shared || (server = await startEtcd()).endpoint;
 try {
   const context: BenchContext = {
     endpoint,
-    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    rounds: Number(process.env.BENCH_ROUNDS ?? 7),
     roundMs: Number(process.env.BENCH_ROUND_MS ?? 300),
     keys: await preload(endpoint),
   };
