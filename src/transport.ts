@@ -85,7 +85,8 @@ export class Transport {
       let retriedToken = false;
       for (let attempt = 0; ; attempt++) {
         const endpoint = this.endpoints[this.current % this.endpoints.length]!;
-        const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: deadline.signal });
+        const tokens = options.anonymous ? undefined : this.tokenSource;
+        const token = tokens === undefined ? undefined : await tokens.token({ signal: deadline.signal });
         try {
           return await this.send(endpoint, path, JSON.stringify(body), token, deadline);
         } catch (error) {
