@@ -1,3 +1,4 @@
+import type { KyInstance } from 'ky';
 import { asRecord } from './codec.ts';
 import {
   AbortedError,
@@ -69,6 +70,7 @@ export class Transport {
   readonly timeout: number;
   tokenSource: TokenSource | undefined;
   private readonly fetch: FetchLike;
+  private http: Promise<KyInstance> | undefined;
   private current = 0;
 
   constructor(options: TransportOptions) {
@@ -77,9 +79,6 @@ export class Transport {
     }
     this.endpoints = options.endpoints.map(normalizeEndpoint);
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    // Plain fetch rather than ky: with retries, timeouts and HTTP errors handled here, ky only
-    // added per-call option merging and a second abort signal (about half of this client's
-    // per-call cost), and its import-time feature checks load Node's fetch (~70 ms of import).
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
@@ -125,15 +124,7 @@ export class Transport {
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
     try {
-      const response = await this.fetch(
-        new Request(`${endpoint}/v3${path}`, {
-          method: 'POST',
-          body,
-          headers: token === undefined ? undefined : { authorization: token },
-          signal: controller.signal,
-          redirect: 'manual',
-        }),
-      );
+      const response = await this.post(endpoint, path, body, token, controller.signal);
       connect.signal.removeEventListener('abort', abort);
       options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
       if (!response.ok) throw await errorFromResponse(response, endpoint, path);
@@ -153,20 +144,27 @@ export class Transport {
     if (this.endpoints[this.current % this.endpoints.length] === endpoint) this.current++;
   }
 
+  /**
+   * POSTs `body` through ky. A string body goes as text/plain, which a browser sends without a
+   * CORS preflight; the gateway reads JSON whatever the content type says. Retries, deadlines
+   * and HTTP errors are handled by the callers, so ky's are off, and redirects are not followed
+   * (an `Authorization` header must never reach another origin).
+   */
+  private async post(endpoint: string, path: string, body: string, token: string | undefined, signal: AbortSignal): Promise<Response> {
+    // ky is imported on first use: its import-time feature checks make Node load its fetch (~70 ms),
+    // which an application that imports this package without calling etcd should not pay.
+    this.http ??= import('ky').then(({ default: ky }) =>
+      ky.create({ method: 'post', timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual', fetch: this.fetch as typeof fetch }),
+    );
+    const http = await this.http;
+    return http(`${endpoint}/v3${path}`, { body, headers: token === undefined ? undefined : { authorization: token }, signal });
+  }
+
   private async send(endpoint: string, path: string, body: string, token: string | undefined, deadline: Deadline): Promise<WireObject> {
     deadline.signal.throwIfAborted();
     let response: Response;
     try {
-      // A string body goes as text/plain, which a browser sends without a CORS preflight;
-      // the gateway reads JSON whatever the content type says.
-      const request = new Request(`${endpoint}/v3${path}`, {
-        method: 'POST',
-        body,
-        headers: token === undefined ? undefined : { authorization: token },
-        signal: deadline.signal,
-        redirect: 'manual',
-      });
-      response = await untilAborted(this.fetch(request), deadline.signal);
+      response = await untilAborted(this.post(endpoint, path, body, token, deadline.signal), deadline.signal);
     } catch (error) {
       throw mapFetchError(error, endpoint, path);
     }
