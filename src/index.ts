@@ -17,6 +17,9 @@ import {
 } from './kv.ts';
 import { type CallOptions, type FetchLike, Transport } from './transport.ts';
 import { Txn } from './txn.ts';
+import { Reflector, type ReflectOptions } from './reflector.ts';
+import { Watch, type WatchOptions } from './watch.ts';
+import { WatchStream } from './watch-stream.ts';
 
 export interface EtcdOptions {
   /** Client URLs of etcd members, e.g. `['http://127.0.0.1:2379']` (default). */
@@ -33,6 +36,7 @@ export interface EtcdOptions {
 export class Etcd {
   readonly transport: Transport;
   readonly kv: KV;
+  private watchStream: WatchStream | undefined;
 
   constructor(options: EtcdOptions = {}) {
     const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
@@ -86,6 +90,20 @@ export class Etcd {
   txn(): Txn<[], []> {
     return new Txn(this.transport, this.kv.keyspace);
   }
+
+  /**
+   * Watches a key, prefix or range: `for await (const event of etcd.watch({ prefix }))`.
+   * All watchers of this client share one connection.
+   */
+  watch(options: WatchOptions): Watch {
+    this.watchStream ??= new WatchStream(this.transport);
+    return new Watch(this.watchStream, this.kv.keyspace, options);
+  }
+
+  /** A live copy of the keys under a selector: lists, then watches, re-listing after compaction. */
+  reflect(options: ReflectOptions): Reflector {
+    return new Reflector(this.kv, (watchOptions) => this.watch(watchOptions), options);
+  }
 }
 
 export { toBytes };
@@ -106,4 +124,6 @@ export type {
   SortOrder,
   SortTarget,
 } from './kv.ts';
+export { Watch, type ReconnectInfo, type WatchEvent, type WatchFilters, type WatchOptions, type WatchResponse } from './watch.ts';
+export { Reflector, type ReflectOptions, type ReflectorUpdate } from './reflector.ts';
 export { cmp, op, type Comparison, type CompareOperator, type Operation, type ResultsOf, type TxnResult, TxnBuilder, Txn } from './txn.ts';
