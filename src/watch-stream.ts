@@ -48,6 +48,11 @@ export interface WatchMember {
 }
 
 const PATH = '/watch';
+const PROGRESS_REQUEST = '{"progress_request":{}}';
+const MAX_PADDING = 256 * 1024;
+/** How long the first wait for lost create requests lasts; it doubles after each loss. */
+const CREATE_WAIT = 250;
+const MAX_CREATE_WAIT = 8_000;
 const MIN_BACKOFF = 50;
 const MAX_BACKOFF = 2_000;
 
@@ -66,6 +71,8 @@ class Connection {
   /** Set when the stream was ended on purpose: to change its members, or because it stalled. */
   reopening = false;
   breakError: EtcdError | undefined;
+  private allRead = false;
+  private createTimer: ReturnType<typeof setTimeout> | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly stallTimeout: number | undefined;
 
@@ -81,8 +88,32 @@ class Connection {
     this.stallTimeout = stalls.length > 0 ? Math.min(...stalls) : undefined;
   }
 
+  /**
+   * The create requests, then a progress request whose answer proves etcd read them all.
+   * etcd 3.4's gateway discards the part of a request body it has not read when it writes the
+   * response headers (on the first `created`), so a long body may lose its tail; padding the
+   * first request with whitespace makes the gateway read the rest while decoding it.
+   */
   body(): string {
-    return this.members.map((m) => encodeCreateRequest(m.spec, this.ids.get(m)!, m.nextRevision)).join('\n');
+    const lines = this.members.map((m) => encodeCreateRequest(m.spec, this.ids.get(m)!, m.nextRevision));
+    lines.push(PROGRESS_REQUEST);
+    const rest = lines.slice(1).join('\n').length;
+    if (lines.length > 2) lines[0] = `${lines[0]!.slice(0, -1)}${' '.repeat(Math.min(MAX_PADDING, 2 * rest))}}`;
+    return lines.join('\n');
+  }
+
+  /** After the first `created`: the other creates must follow soon, or they were lost. */
+  awaitCreates(ms: number, lost: () => void): void {
+    if (this.createTimer !== undefined || this.allRead) return;
+    this.createTimer = setTimeout(() => {
+      if (this.pending.length > 0 && !this.allRead) lost();
+    }, ms);
+  }
+
+  /** The progress request was answered: every create was read (answers may still be on their way). */
+  markAllRead(): void {
+    this.allRead = true;
+    clearTimeout(this.createTimer);
   }
 
   /** (Re)starts the silence timer; called whenever bytes arrive. */
@@ -105,6 +136,7 @@ class Connection {
 
   dispose(): void {
     clearTimeout(this.stallTimer);
+    clearTimeout(this.createTimer);
     if (!this.controller.signal.aborted) this.controller.abort();
   }
 }
@@ -126,6 +158,7 @@ export class WatchStream {
   private running = false;
   private scheduled = false;
   private wake: (() => void) | undefined;
+  private lostCreates = 0;
   /** How many streams were opened (for tests and diagnostics). */
   opened = 0;
 
@@ -273,12 +306,21 @@ export class WatchStream {
         const index = member === undefined ? -1 : connection.pending.indexOf(member);
         if (index !== -1) connection.pending.splice(index, 1);
       }
+      if (connection.pending.length === 0) this.lostCreates = 0;
+      else connection.awaitCreates(Math.min(MAX_CREATE_WAIT, CREATE_WAIT * 2 ** this.lostCreates), () => {
+        this.lostCreates++;
+        connection.end();
+      });
       if (message.canceled) return this.canceled(connection, member, message);
       healthy();
       if (this.live(connection, member)) member.created(message.headerRevision);
       return;
     }
-    if (watchId === -1) return; // the answer to a progress request
+    if (watchId === -1) {
+      // The answer to the progress request that ends the body.
+      connection.markAllRead();
+      return;
+    }
     const member = connection.byId.get(watchId);
     if (message.canceled) return this.canceled(connection, member, message);
     if (!this.live(connection, member)) return;

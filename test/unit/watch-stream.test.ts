@@ -80,12 +80,11 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     }
     assert.deepEqual(revisions, [[2, false], [3, false], [4, false], [6, false], [9, true]]);
     assert.equal(bodies.length, 2);
-    const first = JSON.parse(bodies[0]!) as { create_request: Record<string, unknown> };
-    const second = JSON.parse(bodies[1]!) as { create_request: Record<string, unknown> };
-    assert.equal(first.create_request.watch_id, '1');
-    assert.equal(first.create_request.start_revision, undefined);
-    assert.equal(first.create_request.progress_notify, true);
-    assert.equal(second.create_request.start_revision, '10');
+    const [first, second] = bodies.map((body) => JSON.parse(body.split('\n')[0]!) as { create_request: Record<string, unknown> });
+    assert.equal(first!.create_request.watch_id, '1');
+    assert.equal(first!.create_request.start_revision, undefined);
+    assert.equal(first!.create_request.progress_notify, true);
+    assert.equal(second!.create_request.start_revision, '10');
     assert.ok(errors[0] instanceof UnavailableError);
     assert.match((errors[0] as Error).message, /transport is closing/);
   });
@@ -106,14 +105,16 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     );
   });
 
-  test('several watchers share one request body, each with its own watch_id', async () => {
+  test('several watchers share one request body, each with its own watch_id, ended by a progress request', async () => {
     const { fetch, bodies } = scripted([]);
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
     const watches = [etcd.watch({ key: 'a' }), etcd.watch({ prefix: 'b' }), etcd.watch({ from: 'c', to: 'd', startRevision: 7 })];
     for (let i = 0; i < 200 && bodies.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
     for (const watch of watches) watch.close();
     assert.equal(bodies.length, 1);
-    const requests = bodies[0]!.split('\n').map((line) => (JSON.parse(line) as { create_request: Record<string, unknown> }).create_request);
+    const lines = bodies[0]!.split('\n').map((line) => JSON.parse(line) as { create_request?: Record<string, unknown> });
+    assert.deepEqual(lines.at(-1), { progress_request: {} });
+    const requests = lines.slice(0, -1).map((line) => line.create_request!);
     assert.deepEqual(requests.map((r) => r.watch_id), ['1', '2', '3']);
     assert.equal(requests[2]!.start_revision, '7');
   });
@@ -121,5 +122,38 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
   test('a cancel_reason becomes a typed error', () => {
     assert.ok(cancelReasonError('rpc error: code = Unauthenticated desc = etcdserver: invalid auth token') instanceof UnauthenticatedError);
     assert.equal(cancelReasonError('rpc error: code = PermissionDenied desc = etcdserver: permission denied').code, 7);
+  });
+});
+
+describe('create requests etcd dropped', () => {
+  test('when only some creates are answered, the stream is reopened until all are', async () => {
+    const bodies: string[] = [];
+    const fetch: FetchLike = async (input) => {
+      const body = await input.text();
+      bodies.push(body);
+      const ids = body.split('\n').flatMap((line) => {
+        const id = (JSON.parse(line) as { create_request?: { watch_id: string } }).create_request?.watch_id;
+        return id === undefined ? [] : [id];
+      });
+      // First attempt: etcd answers only the first create (the gateway dropped the body's tail).
+      const answered = bodies.length === 1 ? ids.slice(0, 1) : ids;
+      const lines = answered.map((id) => `{"result":{${header(5)},"watch_id":"${id}","created":true}}\n`);
+      if (bodies.length > 1) lines.push(`{"result":{${header(5)},"watch_id":"-1"}}\n`);
+      const signal = input.signal;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const line of lines) controller.enqueue(encoder.encode(line));
+            signal.addEventListener('abort', () => controller.error(signal.reason), { once: true });
+          },
+        }),
+      );
+    };
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' }), etcd.watch({ key: 'c' })];
+    await Promise.all(watches.map((w) => w.ready));
+    assert.equal(bodies.length, 2);
+    assert.deepEqual(watches.map((w) => w.revision), [5, 5, 5]);
+    for (const watch of watches) watch.close();
   });
 });
