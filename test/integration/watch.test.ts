@@ -259,4 +259,24 @@ describe('watch against a real etcd', () => {
     main.close();
     for (const w of watches) w.close();
   });
+
+  test('a consumer that falls behind steps off the shared stream and back on without losing events', async () => {
+    const counting = countingFetch();
+    const etcd = client(counting.fetch);
+    const writer = client();
+    const p = uniquePrefix('slow');
+    const slow = etcd.watch({ prefix: p, maxBufferedEvents: 20 });
+    const other = etcd.watch({ prefix: `${p}other/` });
+    await Promise.all([slow.ready, other.ready]);
+    const written: number[] = [];
+    for (let i = 0; i < 200; i++) written.push((await writer.put(`${p}${i % 7}`, String(i))).revision);
+    // Nobody read `slow` so far: it holds at most about 20 events and left the stream.
+    const probe = await writer.put(`${p}other/x`, 'y');
+    assert.deepEqual((await collect(other, (e) => e.length === 1)).map((e) => e.revision), [probe.revision]);
+    const events = await collect(slow, (e) => e.length === written.length + 1);
+    assert.deepEqual(events.map((e) => e.revision), [...written, probe.revision]);
+    assert.ok(counting.watchRequests() >= 3, 'the slow watcher left and rejoined the stream');
+    slow.close();
+    other.close();
+  });
 });
