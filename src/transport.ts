@@ -25,8 +25,11 @@ export interface CallOptions {
 export interface TokenSource {
   /** The token to send, or undefined to send no `Authorization` header. */
   token(options: CallOptions): Promise<string | undefined>;
-  /** Called when etcd rejected `token`; returns true when a retry with a fresh token makes sense. */
-  invalidate(token: string): boolean;
+  /**
+   * Called when etcd rejected `token` (undefined: the call went without one); returns true
+   * when a retry with a fresh token makes sense.
+   */
+  invalidate(token: string | undefined): boolean;
 }
 
 export interface TransportOptions {
@@ -48,6 +51,8 @@ export interface StreamRequestOptions {
   signal?: AbortSignal;
   /** Deadline for the response headers only; the body is not bounded. */
   connectTimeout?: number;
+  /** Send no token (calls etcd serves without one, such as lease keep-alives). */
+  anonymous?: boolean;
 }
 
 /** The JSON object of one gateway answer. */
@@ -94,7 +99,7 @@ export class Transport {
         try {
           return await this.send(endpoint, path, JSON.stringify(body), token, deadline);
         } catch (error) {
-          if (error instanceof UnauthenticatedError && token !== undefined && !retriedToken && this.tokenSource?.invalidate(token)) {
+          if (error instanceof UnauthenticatedError && !options.anonymous && !retriedToken && this.tokenSource?.invalidate(token)) {
             retriedToken = true;
             continue;
           }
@@ -118,7 +123,7 @@ export class Transport {
   async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string }> {
     const endpoint = this.endpoints[this.current % this.endpoints.length]!;
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
-    const token = await this.tokenSource?.token({ signal: connect.signal });
+    const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: connect.signal });
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
