@@ -14,11 +14,11 @@ const artifacts = resolve(import.meta.dirname, '../artifacts');
 const WAIT = { timeout: 15_000 };
 let playground: Playground;
 let etcd: Etcd;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
 /** A page of the playground, connected, browsing `prefix`. */
 async function openPlayground(prefix: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
   page.on('pageerror', (error) => console.error('page error:', error));
   await page.goto(playground.url);
   await page.locator('#status.ok').waitFor(WAIT);
@@ -30,15 +30,18 @@ async function openPlayground(prefix: string): Promise<Page> {
 const treeKey = (page: Page, key: string) => page.locator(`#tree li.key[data-key="${key}"]`);
 const treeFolder = (page: Page, prefix: string) => page.locator(`#tree li.folder[data-prefix="${prefix}"]`);
 
+after(async () => {
+  await browser?.close();
+});
+
 describe('playground', () => {
   before(async () => {
     mkdirSync(artifacts, { recursive: true });
     playground = await startPlayground();
     etcd = new Etcd({ endpoints: playground.etcdEndpoint });
-    browser = await launchChromium();
+    browser ??= await launchChromium();
   });
   after(async () => {
-    await browser?.close();
     await playground?.close();
   });
 
@@ -153,5 +156,81 @@ describe('playground', () => {
     await page.screenshot({ path: resolve(artifacts, 'playground-txn.png'), fullPage: true });
     await page.close();
     await etcd.delete({ prefix: p });
+  });
+
+  test('shows cluster status and leases whose TTL counts down; a put attaches a lease; revoke deletes its keys', async () => {
+    const p = uniquePrefix('playground-lease');
+    const page = await openPlayground(p);
+    await page.locator('#members tr[data-member="etcd-fetch"]', { hasText: '★' }).waitFor(WAIT);
+    await page.locator('#cluster-summary', { hasText: 'leader etcd-fetch' }).waitFor(WAIT);
+    await page.locator('#cluster-summary', { hasText: 'DB' }).waitFor(WAIT);
+
+    await page.fill('#grant-ttl', '30');
+    await page.click('#grant button');
+    await page.locator('#lease-message.ok', { hasText: 'granted lease' }).waitFor(WAIT);
+    const row = page.locator('#leases tbody tr[data-lease]');
+    await row.waitFor(WAIT);
+    const id = (await row.getAttribute('data-lease'))!;
+    // The TTL shown goes down by itself (bounded wait, no timing assertion).
+    await page.waitForFunction((id) => {
+      const ttl = document.querySelector(`#leases tr[data-lease="${id}"] .ttl`)?.textContent ?? '';
+      return Number.parseInt(ttl, 10) < 30;
+    }, id, WAIT);
+
+    await page.fill('#put-key', `${p}session`);
+    await page.fill('#put-value', 'alive');
+    await page.selectOption('#put-lease', id);
+    await page.click('#put-form button');
+    await page.locator('#put-message.ok').waitFor(WAIT);
+    assert.equal((await etcd.get(`${p}session`))?.lease, id);
+    await page.locator('#kv-meta dd[data-field="lease"]', { hasText: id }).waitFor(WAIT);
+    await page.locator(`#leases tr[data-lease="${id}"] td:nth-child(4)`, { hasText: '1' }).waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-cluster-leases.png') });
+
+    await page.locator(`#leases tr[data-lease="${id}"] button`).click();
+    await page.locator('#lease-message.ok', { hasText: 'revoked' }).waitFor(WAIT);
+    await page.locator(`#leases tr[data-lease="${id}"]`).waitFor({ state: 'detached', ...WAIT });
+    assert.equal(await etcd.get(`${p}session`), undefined);
+    await page.close();
+  });
+});
+
+describe('playground with auth enabled', () => {
+  let secured: Playground;
+  before(async () => {
+    secured = await startPlayground();
+    const admin = new Etcd({ endpoints: secured.etcdEndpoint });
+    await admin.auth.addUser('root', 'root-password');
+    await admin.auth.addRole('root');
+    await admin.auth.grantRole('root', 'root');
+    await admin.auth.enable();
+    browser ??= await launchChromium();
+  });
+  after(async () => {
+    await secured?.close();
+  });
+
+  test('asks for a login, refuses a wrong password, then works as the user who logged in', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(secured.url);
+    await page.locator('#status.error', { hasText: 'log in' }).waitFor(WAIT);
+
+    await page.fill('#username', 'root');
+    await page.fill('#password', 'wrong');
+    await page.click('#connect button');
+    await page.locator('#status.error', { hasText: 'authentication failed' }).waitFor(WAIT);
+
+    await page.fill('#password', 'root-password');
+    await page.click('#connect button');
+    await page.locator('#status.ok', { hasText: 'as root' }).waitFor(WAIT);
+    await page.fill('#put-key', 'secured/greeting');
+    await page.fill('#put-value', 'hello');
+    await page.click('#put-form button');
+    await page.locator('#put-message.ok').waitFor(WAIT);
+    await page.locator('#tree li.folder[data-prefix="secured/"]').waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-auth.png') });
+    const user = new Etcd({ endpoints: secured.etcdEndpoint, auth: { username: 'root', password: 'root-password' } });
+    assert.equal((await user.get('secured/greeting'))?.valueText, 'hello');
+    await page.close();
   });
 });
