@@ -4,6 +4,7 @@
 //   'change'     one key changed (detail: { type: 'put' | 'delete', key: Uint8Array, kv?, revision })
 //   'refresh'    many keys may have changed: re-read what you show
 //   'select'     a key was picked in the tree (detail: { key: Uint8Array })
+//   'browse'     the tree shows another prefix (detail: { prefix: string })
 import { Etcd } from '/dist/etcd-fetch.browser.js';
 import { $, describeError, onSubmit, show } from './dom.js';
 

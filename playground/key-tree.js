@@ -173,6 +173,7 @@ export async function reload() {
   generation++;
   const prefix = utf8($('#prefix').value);
   root = new Folder(prefix, $('#tree'));
+  session.emit('browse', { prefix: $('#prefix').value });
   countKeys(prefix, $('#tree-count'), true);
   await root.loadPage();
   // Re-open what was open, outermost first (children appear as their parents load).

@@ -6,6 +6,8 @@ import { $, describeError, el, keyLabel, note, onSubmit, strictText } from './do
 
 const MAX_ROWS = 200;
 let controller; // aborts the running watch
+let watched; // the client the running watch uses
+let followTree = true; // the watch follows the tree's prefix until the user picks another one
 
 function snippet(kv) {
   const decoded = strictText(kv.value);
@@ -62,6 +64,7 @@ export async function startWatch(prefix = $('#watch-prefix').value) {
   }
   const mine = new AbortController();
   controller = mine;
+  watched = etcd;
   $('#watch-prefix').value = prefix;
   $('#watch-stop').disabled = false;
   const label = prefix === '' ? 'every key' : `“${prefix}”`;
@@ -100,12 +103,19 @@ export async function startWatch(prefix = $('#watch-prefix').value) {
 }
 
 export function initWatchPanel() {
-  onSubmit($('#watch-form'), () => startWatch());
+  onSubmit($('#watch-form'), () => {
+    followTree = $('#watch-prefix').value === $('#prefix').value;
+    return startWatch();
+  });
   $('#watch-stop').addEventListener('click', () => {
+    followTree = false;
     stopWatch();
     state('stopped', 'off');
   });
   $('#watch-clear').addEventListener('click', () => $('#watch-events').replaceChildren());
-  // Follow the tree's prefix on connect, so the tree stays current by itself.
-  session.addEventListener('connected', () => void startWatch($('#prefix').value));
+  // Follow the tree's prefix, so the tree stays current by itself.
+  session.addEventListener('browse', (event) => {
+    const { prefix } = event.detail;
+    if (followTree && (prefix !== $('#watch-prefix').value || !controller || watched !== session.etcd)) void startWatch(prefix);
+  });
 }

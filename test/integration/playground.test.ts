@@ -12,6 +12,7 @@ import { uniquePrefix } from '../helpers/etcd.ts';
 
 const artifacts = resolve(import.meta.dirname, '../artifacts');
 const WAIT = { timeout: 15_000 };
+const hasWatch = typeof (Etcd.prototype as { watch?: unknown }).watch === 'function';
 let playground: Playground;
 let etcd: Etcd;
 let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
@@ -154,6 +155,42 @@ describe('playground', () => {
     await page.click('#txn-commit');
     await page.locator('#txn-result[data-succeeded="false"]', { hasText: '"1"' }).waitFor(WAIT);
     await page.screenshot({ path: resolve(artifacts, 'playground-txn.png'), fullPage: true });
+    await page.close();
+    await etcd.delete({ prefix: p });
+  });
+
+  test('a live watch streams another client\'s writes with their revision, updates the tree and the value shown, and resumes after etcd restarts', { skip: !hasWatch && 'this build has no watch' }, async () => {
+    const p = uniquePrefix('playground-watch');
+    await etcd.put(`${p}first`, 'one');
+    const page = await openPlayground(p);
+    await treeKey(page, `${p}first`).waitFor(WAIT);
+    await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
+    assert.equal(await page.inputValue('#watch-prefix'), p);
+
+    const { revision } = await etcd.put(`${p}live`, 'v1');
+    await page.locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' }).waitFor(WAIT);
+    await treeKey(page, `${p}live`).waitFor(WAIT);
+
+    await treeKey(page, `${p}live`).locator('button').click();
+    await page.locator('#kv-view', { hasText: 'v1' }).waitFor(WAIT);
+    await etcd.put(`${p}live`, 'v2 written elsewhere');
+    await page.locator('#kv-view', { hasText: 'v2 written elsewhere' }).waitFor(WAIT);
+    await page.locator('#kv-meta dd[data-field="version"]', { hasText: '2' }).waitFor(WAIT);
+
+    await etcd.delete(`${p}first`);
+    await page.locator(`#watch-events li.delete[data-key="${p}first"]`).waitFor(WAIT);
+    await treeKey(page, `${p}first`).waitFor({ state: 'detached', ...WAIT });
+
+    // etcd goes away and comes back: the watch resumes by itself, and sees later writes.
+    await playground.etcd!.kill();
+    await page.locator('#watch-panel[data-state="pending"]').waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-watch-reconnecting.png') });
+    await playground.etcd!.restart();
+    await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
+    const after = await etcd.put(`${p}after-restart`, 'still watching');
+    await page.locator(`#watch-events li[data-key="${p}after-restart"][data-revision="${after.revision}"]`).waitFor(WAIT);
+    await treeKey(page, `${p}after-restart`).waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-watch.png') });
     await page.close();
     await etcd.delete({ prefix: p });
   });
