@@ -162,6 +162,14 @@ export function initClusterPanel() {
     cluster();
     leaseRefresh();
   });
+  // Writes move the revision and the DB size: refresh soon after a burst of them.
+  let soon;
+  session.addEventListener('change', () => {
+    soon ??= setTimeout(() => {
+      soon = undefined;
+      cluster();
+    }, 1_000);
+  });
   // A put with a lease changes that lease's key count.
   session.addEventListener('change', (event) => event.detail.kv && event.detail.kv.lease !== '0' && leaseRefresh());
   onSubmit($('#grant'), grant, $('#lease-message'));

@@ -46,7 +46,7 @@ export async function connect() {
   session.etcd?.close?.();
   session.etcd = etcd;
   session.endpoints = endpoints;
-  show(`connected to ${endpoints.join(', ')}${username ? ` as ${username}` : ''}, revision ${revision}`);
+  show(`connected to ${endpoints.join(', ')}${username ? ` as ${username}` : ''}`);
   document.body.dataset.connected = 'true';
   session.emit('connected', { etcd, revision });
 }

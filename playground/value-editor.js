@@ -9,6 +9,7 @@ let current; // the KeyValue shown, or undefined
 let currentKey; // its key bytes (kept after a delete)
 let view = 'text';
 let dirty = false; // the textarea holds unsaved edits
+let base = 0; // the mod revision the text being edited was read at (0: the key did not exist)
 
 /** Reads a value typed in a textarea as text or hex. */
 function valueFrom(textarea, encoding) {
@@ -42,6 +43,7 @@ function render() {
   meta.replaceChildren();
   const row = (name, value) => meta.append(el('dt', { textContent: name }), el('dd', { textContent: value, dataset: { field: name } }));
   if (!kv) {
+    if (!dirty) base = 0;
     row('state', 'deleted');
     $('#kv-view').textContent = '(this key does not exist)';
     detail.dataset.state = 'deleted';
@@ -63,6 +65,7 @@ function render() {
   $('#kv-view').textContent = shown === '' ? '(empty value)' : shown;
   $('#kv-view').dataset.view = view;
   if (!dirty) {
+    base = kv.modRevision;
     $('#kv-encoding').value = decoded === undefined ? 'hex' : 'text';
     $('#kv-value').value = decoded ?? hex(kv.value).replace(/(..)/g, '$1 ').trim();
   }
@@ -80,12 +83,13 @@ async function show(key) {
 async function save() {
   const value = valueFrom($('#kv-value'), $('#kv-encoding').value);
   const options = leaseOptions($('#kv-lease').value);
-  // Saves only if nobody wrote the key since it was read; a key read as deleted must still be absent.
-  const guard = current ? cmp.modRevision(currentKey, '=', current.modRevision) : cmp.version(currentKey, '=', 0);
-  if (!current && options.ignoreLease) delete options.ignoreLease;
+  // Saves only if nobody wrote the key since the text was read; a key read as deleted must still be absent.
+  const guard = base ? cmp.modRevision(currentKey, '=', base) : cmp.version(currentKey, '=', 0);
+  if (!base && options.ignoreLease) delete options.ignoreLease;
   const result = await session.etcd.txn().if(guard).then(op.put(currentKey, value, options)).else(op.get(currentKey)).commit();
   if (!result.succeeded) {
     current = result.results[0];
+    base = current?.modRevision ?? 0;
     dirty = true;
     render();
     note($('#kv-message'), `not saved: the key changed at revision ${current?.modRevision ?? result.revision} since you read it. Your text is kept; Save again to overwrite.`, 'error');

@@ -2,7 +2,7 @@
 // hears of them (the tree updates itself). The client's watch resumes by itself after a broken
 // connection (an etcd restart), from the revision after the last one seen.
 import { session } from './connection.js';
-import { $, describeError, el, keyLabel, note, onSubmit, strictText } from './dom.js';
+import { $, describeError, el, keyLabel, note, onSubmit, strictText, utf8 } from './dom.js';
 
 const MAX_ROWS = 200;
 let controller; // aborts the running watch
@@ -15,7 +15,7 @@ function snippet(kv) {
   return decoded.length > 80 ? `${decoded.slice(0, 80)}…` : decoded;
 }
 
-function log(event) {
+function log(event, prefix) {
   const list = $('#watch-events');
   const type = event.type === 'put' ? (event.kv.version === 1 ? 'create' : 'put') : 'delete';
   list.prepend(
@@ -24,7 +24,7 @@ function log(event) {
       { className: `event ${event.type}`, dataset: { key: keyLabel(event.kv.key), revision: String(event.revision) } },
       el('span', { className: 'rev', textContent: `rev ${event.revision}` }),
       el('span', { className: 'type', textContent: type.toUpperCase() }),
-      el('code', { className: 'key', textContent: keyLabel(event.kv.key) }),
+      el('code', { className: 'key', textContent: keyLabel(event.kv.key.subarray(prefix.length)) || '(the prefix itself)', title: keyLabel(event.kv.key) }),
       event.type === 'put' ? el('span', { className: 'value', textContent: snippet(event.kv) }) : undefined,
     ),
   );
@@ -69,6 +69,7 @@ export async function startWatch(prefix = $('#watch-prefix').value) {
   $('#watch-stop').disabled = false;
   const label = prefix === '' ? 'every key' : `“${prefix}”`;
   let probing;
+  const prefixBytes = utf8(prefix);
   const watch = etcd.watch({
     prefix,
     signal: mine.signal,
@@ -89,7 +90,7 @@ export async function startWatch(prefix = $('#watch-prefix').value) {
     for await (const response of watch.responses()) {
       if (response.progress) continue;
       for (const event of response.events) {
-        log(event);
+        log(event, prefixBytes);
         session.emit('change', { type: event.type, key: event.kv.key, kv: event.kv, revision: event.revision });
       }
       state(`watching ${label}, at revision ${response.revision}`);

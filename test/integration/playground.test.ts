@@ -124,9 +124,9 @@ describe('playground', () => {
     assert.equal((await etcd.get(`${p}app/color`))?.valueText, 'green');
     await page.locator('#kv-meta dd[data-field="version"]', { hasText: '2' }).waitFor(WAIT);
 
-    // A write by someone else in between: the save is refused, the user's text kept.
-    await etcd.put(`${p}app/color`, 'red');
+    // A write by someone else while the user edits: the save is refused, the user's text kept.
     await page.fill('#kv-value', 'purple');
+    await etcd.put(`${p}app/color`, 'red');
     await page.click('#kv-save');
     await page.locator('#kv-message.error', { hasText: 'not saved' }).waitFor(WAIT);
     assert.equal((await etcd.get(`${p}app/color`))?.valueText, 'red');
