@@ -1,4 +1,4 @@
-import ky, { type KyInstance } from 'ky';
+import type { KyInstance } from 'ky';
 import { asRecord } from './codec.ts';
 import {
   AbortedError,
@@ -69,7 +69,8 @@ export class Transport {
   readonly endpoints: readonly string[];
   readonly timeout: number;
   tokenSource: TokenSource | undefined;
-  private readonly http: KyInstance;
+  private readonly fetch: FetchLike;
+  private http: Promise<KyInstance> | undefined;
   private current = 0;
 
   constructor(options: TransportOptions) {
@@ -78,14 +79,7 @@ export class Transport {
     }
     this.endpoints = options.endpoints.map(normalizeEndpoint);
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    this.http = ky.create({
-      method: 'post',
-      timeout: false,
-      retry: 0,
-      throwHttpErrors: false,
-      redirect: 'manual',
-      ...(options.fetch ? { fetch: options.fetch as typeof fetch } : {}),
-    });
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
   /** Sends one unary call, `path` being the part after `/v3`, e.g. `/kv/range`. */
@@ -95,7 +89,8 @@ export class Transport {
       let retriedToken = false;
       for (let attempt = 0; ; attempt++) {
         const endpoint = this.endpoints[this.current % this.endpoints.length]!;
-        const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: deadline.signal });
+        const tokens = options.anonymous ? undefined : this.tokenSource;
+        const token = tokens === undefined ? undefined : await tokens.token({ signal: deadline.signal });
         try {
           return await this.send(endpoint, path, JSON.stringify(body), token, deadline);
         } catch (error) {
@@ -129,11 +124,7 @@ export class Transport {
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
     try {
-      const response = await this.http(`${endpoint}/v3${path}`, {
-        body,
-        headers: token === undefined ? undefined : { authorization: token },
-        signal: controller.signal,
-      });
+      const response = await this.post(endpoint, path, body, token, controller.signal);
       connect.signal.removeEventListener('abort', abort);
       options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
       if (!response.ok) throw await errorFromResponse(response, endpoint, path);
@@ -153,20 +144,27 @@ export class Transport {
     if (this.endpoints[this.current % this.endpoints.length] === endpoint) this.current++;
   }
 
+  /**
+   * POSTs `body` through ky. A string body goes as text/plain, which a browser sends without a
+   * CORS preflight; the gateway reads JSON whatever the content type says. Retries, deadlines
+   * and HTTP errors are handled by the callers, so ky's are off, and redirects are not followed
+   * (an `Authorization` header must never reach another origin).
+   */
+  private async post(endpoint: string, path: string, body: string, token: string | undefined, signal: AbortSignal): Promise<Response> {
+    // ky is imported on first use: its import-time feature checks make Node load its fetch (~70 ms),
+    // which an application that imports this package without calling etcd should not pay.
+    this.http ??= import('ky').then(({ default: ky }) =>
+      ky.create({ method: 'post', timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual', fetch: this.fetch as typeof fetch }),
+    );
+    const http = await this.http;
+    return http(`${endpoint}/v3${path}`, { body, headers: token === undefined ? undefined : { authorization: token }, signal });
+  }
+
   private async send(endpoint: string, path: string, body: string, token: string | undefined, deadline: Deadline): Promise<WireObject> {
     deadline.signal.throwIfAborted();
     let response: Response;
     try {
-      // A string body goes as text/plain, which a browser sends without a CORS preflight;
-      // the gateway reads JSON whatever the content type says.
-      response = await untilAborted(
-        this.http(`${endpoint}/v3${path}`, {
-          body,
-          headers: token === undefined ? undefined : { authorization: token },
-          signal: deadline.signal,
-        }),
-        deadline.signal,
-      );
+      response = await untilAborted(this.post(endpoint, path, body, token, deadline.signal), deadline.signal);
     } catch (error) {
       throw mapFetchError(error, endpoint, path);
     }
@@ -233,7 +231,7 @@ export async function errorFromResponse(response: Response, endpoint: string, pa
   return errorFromStatus(code, message ?? `gRPC code ${code}`, { status, endpoint, path });
 }
 
-/** Turns what `fetch` (or ky) threw into a typed error; typed errors pass through. */
+/** Turns what `fetch` threw into a typed error; typed errors pass through. */
 export function mapFetchError(error: unknown, endpoint: string, path: string, what = 'could not reach etcd'): unknown {
   if (error instanceof EtcdError) return error;
   if (isAbort(error)) return error;
