@@ -195,6 +195,18 @@ describe('playground', () => {
     await etcd.delete({ prefix: p });
   });
 
+  test('connects to an endpoint list, reading through a live member when the first is down', async () => {
+    const p = uniquePrefix('playground-endpoints');
+    await etcd.put(`${p}here`, 'yes');
+    const page = await openPlayground(p);
+    await page.fill('#endpoints', `http://127.0.0.1:9, ${playground.etcdEndpoint}`);
+    await page.click('#connect button');
+    await page.locator('#status.ok', { hasText: `connected to http://127.0.0.1:9, ${playground.etcdEndpoint}` }).waitFor(WAIT);
+    await treeKey(page, `${p}here`).waitFor(WAIT);
+    await page.close();
+    await etcd.delete({ prefix: p });
+  });
+
   test('shows cluster status and leases whose TTL counts down; a put attaches a lease; revoke deletes its keys', async () => {
     const p = uniquePrefix('playground-lease');
     const page = await openPlayground(p);
