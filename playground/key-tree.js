@@ -33,8 +33,13 @@ class Folder {
     return this.loaded && this.cursor === undefined;
   }
 
-  /** Reads up to PAGE more children. */
-  async loadPage() {
+  /** Reads up to PAGE more children (a second call while reading waits for the first). */
+  loadPage() {
+    this.loading ??= this.readPage().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  async readPage() {
     const etcd = session.etcd;
     const mine = generation;
     const end = this.prefix.length === 0 ? undefined : prefixEnd(this.prefix);
