@@ -234,9 +234,7 @@ function removeIfEmpty(parent, entry) {
 }
 
 function flash(li) {
-  li.classList.remove('flash');
-  void li.offsetWidth; // restart the animation
-  li.classList.add('flash');
+  li.firstElementChild.animate([{ background: '#ffe38a' }, { background: 'transparent' }], { duration: 1200, easing: 'ease-out' });
 }
 
 export function initKeyTree() {
