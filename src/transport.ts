@@ -114,8 +114,13 @@ export class Transport {
   /**
    * Opens a streaming call (watch, keep-alive, snapshot): the body is NDJSON requests, the
    * answer a long-lived `Response` whose body the caller reads. Only connecting is bounded.
+   * `token` is the one sent, for `tokenSource.invalidate` when the stream reports it invalid.
    */
-  async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string }> {
+  async openStream(
+    path: string,
+    body: string,
+    options: StreamRequestOptions = {},
+  ): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
     const endpoint = this.endpoints[this.current % this.endpoints.length]!;
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
     const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: connect.signal });
@@ -129,7 +134,7 @@ export class Transport {
       options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
       if (!response.ok) throw await errorFromResponse(response, endpoint, path);
       if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint, path });
-      return { response, endpoint };
+      return { response, endpoint, token };
     } catch (error) {
       if (error instanceof UnavailableError) this.failedOver(endpoint);
       throw connect.explain(mapFetchError(error, endpoint, path), path);
