@@ -1,6 +1,5 @@
 // Cluster status (members, leader, DB size, revision) and leases with their TTLs counting down.
-// Uses the client's cluster, maintenance and lease calls when this build has them; otherwise
-// shows what any KV answer's header tells.
+// Each member's status is asked of that member (status needs no token).
 import { Etcd } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
 import { $, describeError, el, formatSize, hexId, note, onSubmit, report } from './dom.js';
@@ -12,9 +11,6 @@ let leases = []; // { id, ttl, grantedTtl, keys, at }: ttl as read at `at` (perf
 const kept = new Map(); // lease ID -> Lease object this page keeps alive
 const memberClients = new Map(); // client URLs -> Etcd asking that member only
 
-const hasCluster = (etcd) => typeof etcd?.cluster?.members === 'function' && typeof etcd?.maintenance?.status === 'function';
-const hasLeases = (etcd) => typeof etcd?.grant === 'function' && typeof etcd?.leases === 'function';
-
 function memberClient(urls) {
   const key = urls.join(',');
   if (!memberClients.has(key)) memberClients.set(key, new Etcd({ endpoints: urls, timeout: 2_000 }));
@@ -25,13 +21,6 @@ async function refreshCluster() {
   const etcd = session.etcd;
   if (!etcd) return;
   const table = $('#members tbody');
-  if (!hasCluster(etcd)) {
-    // Every answer's header names the cluster, the member that answered, its raft term and the revision.
-    const { header } = await etcd.range({ prefix: '', countOnly: true });
-    $('#cluster-summary').textContent = `cluster ${hexId(header.clusterId)} · revision ${header.revision} · raft term ${header.raftTerm}`;
-    table.replaceChildren(el('tr', {}, el('td', { textContent: hexId(header.memberId) }), el('td', { textContent: session.endpoints.join(', ') }), el('td', { colSpan: 4, textContent: 'member list and status need a newer etcd-fetch build' })));
-    return;
-  }
   const { members, header } = await etcd.cluster.members();
   const rows = await Promise.all(
     members.map(async (member) => {
@@ -71,12 +60,6 @@ async function refreshCluster() {
 
 async function refreshLeases() {
   const etcd = session.etcd;
-  if (!hasLeases(etcd)) {
-    note($('#lease-message'), 'leases need a newer etcd-fetch build', 'off');
-    $('#grant').hidden = true;
-    return;
-  }
-  $('#grant').hidden = false;
   const ids = await etcd.leases();
   const infos = await Promise.all(ids.map((id) => etcd.lease.timeToLive(id, { keys: true }).catch(() => undefined)));
   const at = performance.now();

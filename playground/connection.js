@@ -43,7 +43,6 @@ export async function connect() {
     show(`${describeError(error)}${hint}`, 'error');
     throw error;
   }
-  session.etcd?.close?.();
   session.etcd = etcd;
   session.endpoints = endpoints;
   show(`connected to ${endpoints.join(', ')}${username ? ` as ${username}` : ''}`);
