@@ -282,6 +282,7 @@ describe('playground with auth enabled', () => {
     await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
     const { revision } = await user.put('secured/from-elsewhere', 'seen');
     await page.locator(`#watch-events li[data-key="secured/from-elsewhere"][data-revision="${revision}"]`).waitFor(WAIT);
+    await page.locator('#tree-count', { hasText: '2 keys' }).waitFor(WAIT);
     await page.screenshot({ path: resolve(artifacts, 'playground-auth.png') });
     await page.close();
   });
