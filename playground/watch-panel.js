@@ -55,7 +55,8 @@ export function stopWatch() {
   $('#watch-stop').disabled = true;
 }
 
-export async function startWatch(prefix = $('#watch-prefix').value) {
+/** Watches `prefix`, from `startRevision` (a replay of history) or from now. */
+export async function startWatch(prefix = $('#watch-prefix').value, startRevision = undefined) {
   stopWatch();
   const etcd = session.etcd;
   if (!etcd) return;
@@ -64,11 +65,12 @@ export async function startWatch(prefix = $('#watch-prefix').value) {
   watched = etcd;
   $('#watch-prefix').value = prefix;
   $('#watch-stop').disabled = false;
-  const label = prefix === '' ? 'every key' : `“${prefix}”`;
+  const label = `${prefix === '' ? 'every key' : `“${prefix}”`}${startRevision ? ` from revision ${startRevision}` : ''}`;
   let probing;
   const prefixBytes = utf8(prefix);
   const watch = etcd.watch({
     prefix,
+    ...(startRevision ? { startRevision } : {}),
     signal: mine.signal,
     onReconnect: (info) => {
       state(`connection lost (${describeError(info.error)}); resuming from revision ${info.resumeRevision || 'now'}, attempt ${info.attempt}…`, 'pending');
@@ -103,7 +105,8 @@ export async function startWatch(prefix = $('#watch-prefix').value) {
 export function initWatchPanel() {
   onSubmit($('#watch-form'), () => {
     followTree = $('#watch-prefix').value === $('#prefix').value;
-    return startWatch();
+    const from = Number($('#watch-from').value);
+    return startWatch($('#watch-prefix').value, from > 0 ? from : undefined);
   });
   $('#watch-stop').addEventListener('click', () => {
     followTree = false;

@@ -190,6 +190,13 @@ describe('playground', () => {
     await page.locator(`#watch-events li[data-key="${p}after-restart"][data-revision="${after.revision}"]`).waitFor(WAIT);
     await treeKey(page, `${p}after-restart`).waitFor(WAIT);
     await page.screenshot({ path: resolve(artifacts, 'playground-watch.png') });
+
+    // A replay from a past revision lists the history again.
+    await page.click('#watch-clear');
+    await page.fill('#watch-from', String(revision));
+    await page.click('#watch-form button:not([type])');
+    await page.locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' }).waitFor(WAIT);
+    await page.locator(`#watch-events li[data-key="${p}after-restart"]`).waitFor(WAIT);
     await page.close();
     await etcd.delete({ prefix: p });
   });
