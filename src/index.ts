@@ -26,7 +26,7 @@ import { type Alarm, type AlarmType, Maintenance, type MemberStatus } from './ma
 import { type ClientParts, clientParts, nestedKeyspace } from './namespace.ts';
 import { Txn } from './txn.ts';
 import { Election } from './election.ts';
-import { Lock, type LockOptions, lock, tryLock } from './lock.ts';
+import { type Lock, type LockOptions, lock, tryLock } from './lock.ts';
 import { Session, type SessionOptions } from './session.ts';
 import { Reflector, type ReflectOptions } from './reflector.ts';
 import { Watch, type WatchOptions } from './watch.ts';
