@@ -22,6 +22,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
     const order: number[] = [];
     let inside = 0;
     let maxInside = 0;
+    let released = 0;
     const contenders: Promise<void>[] = [];
     for (let i = 0; i < 5; i++) {
       contenders.push(
@@ -33,10 +34,11 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
           await sleep(30);
           inside--;
           await lock.unlock();
+          released++;
         })(),
       );
-      // Contender i has arrived once its key exists (or it is already done): the next one comes after it.
-      await until(async () => (await etcd.count({ prefix: `${name}/` })) + order.length >= i + 1, `contender ${i} in line`);
+      // Contender i has arrived once its key exists (or it has already released it): the next one comes after it.
+      await until(async () => (await etcd.count({ prefix: `${name}/` })) + released >= i + 1, `contender ${i} in line`);
     }
     await Promise.all(contenders);
     assert.equal(maxInside, 1);
