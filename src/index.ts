@@ -1,5 +1,6 @@
 import { type AuthOptions, PasswordAuth, StaticToken } from './auth-token.ts';
 import { type Bytes, toBytes } from './codec.ts';
+import type { EndpointPoolOptions } from './endpoints.ts';
 import { EtcdError } from './errors.ts';
 import type { KeyValue } from './key-value.ts';
 import { type KeySelector, Keyspace } from './keyspace.ts';
@@ -27,6 +28,12 @@ export interface EtcdOptions {
   timeout?: number;
   /** The `fetch` to use (default: the global one). */
   fetch?: FetchLike;
+  /** Also use the client URLs from the cluster's member list, kept up to date (default false). */
+  discover?: boolean;
+  /** When an endpoint that keeps failing is skipped, and for how long (default: after 2 failures, for 5 s). */
+  circuitBreaker?: EndpointPoolOptions;
+  /** Longest answer accepted, in bytes (default 64 MiB). */
+  maxResponseBytes?: number;
 }
 
 /** An etcd v3 client over the HTTP/JSON gateway. */
@@ -40,6 +47,9 @@ export class Etcd {
       endpoints: typeof endpoints === 'string' ? endpoints.split(',').map((e) => e.trim()) : endpoints,
       timeout: options.timeout,
       fetch: options.fetch,
+      discover: options.discover,
+      circuitBreaker: options.circuitBreaker,
+      maxResponseBytes: options.maxResponseBytes,
     });
     const auth = options.auth;
     if (auth !== undefined) {
@@ -89,7 +99,7 @@ export class Etcd {
 }
 
 export { toBytes };
-export type { AuthOptions, Bytes, CallOptions, FetchLike, KeySelector };
+export type { AuthOptions, Bytes, CallOptions, EndpointPoolOptions, FetchLike, KeySelector };
 export * from './errors.ts';
 export { KeyValue, type ResponseHeader } from './key-value.ts';
 export type {

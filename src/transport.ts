@@ -1,5 +1,7 @@
 import ky, { type KyInstance } from 'ky';
+import { readBoundedText } from './bounded-body.ts';
 import { asRecord } from './codec.ts';
+import { backoff, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import {
   AbortedError,
   EtcdError,
@@ -35,6 +37,12 @@ export interface TransportOptions {
   /** Default deadline of each call in milliseconds (10 s). */
   timeout?: number;
   fetch?: FetchLike;
+  /** Also use the client URLs of every member in the cluster's member list (default false). */
+  discover?: boolean;
+  /** When an endpoint that keeps failing is skipped, and for how long. */
+  circuitBreaker?: EndpointPoolOptions;
+  /** Longest answer accepted, in bytes (default 64 MiB); a longer one is a MalformedResponseError. */
+  maxResponseBytes?: number;
 }
 
 export interface RequestOptions extends CallOptions {
@@ -54,24 +62,33 @@ export interface StreamRequestOptions {
 export type WireObject = Record<string, unknown>;
 
 const DEFAULT_TIMEOUT = 10_000;
-const MAX_BACKOFF = 1_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
 
 /**
  * The one place that talks HTTP: endpoints, the gateway prefix, deadlines, cancellation,
  * the `Authorization` header, failover of idempotent calls and error mapping.
  */
 export class Transport {
-  readonly endpoints: readonly string[];
   readonly timeout: number;
   tokenSource: TokenSource | undefined;
   private readonly http: KyInstance;
-  private current = 0;
+  // --- endpoint selection (src/endpoints.ts) ---
+  private readonly pool: EndpointPool;
+  private readonly discovery: EndpointDiscovery | undefined;
+  private readonly maxResponseBytes: number;
+  // --- end of endpoint selection ---
 
   constructor(options: TransportOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
       throw new EtcdError('at least one endpoint is needed, such as "http://127.0.0.1:2379"');
     }
-    this.endpoints = options.endpoints.map(normalizeEndpoint);
+    const seeds = options.endpoints.map(normalizeEndpoint);
+    this.pool = new EndpointPool(seeds, options.circuitBreaker);
+    this.discovery = options.discover
+      ? new EndpointDiscovery(this.pool, seeds, () => this.request('/cluster/member/list', {}, { idempotent: true, anonymous: true }))
+      : undefined;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.http = ky.create({
       method: 'post',
@@ -83,27 +100,48 @@ export class Transport {
     });
   }
 
+  /** The endpoints in use (the given ones, plus discovered ones with `discover`). */
+  get endpoints(): readonly string[] {
+    return this.pool.endpoints;
+  }
+
   /** Sends one unary call, `path` being the part after `/v3`, e.g. `/kv/range`. */
   async request(path: string, body: object, options: RequestOptions = {}): Promise<WireObject> {
     const deadline = new Deadline(options.timeout ?? this.timeout, options.signal);
+    this.discovery?.refresh();
     try {
       let retriedToken = false;
-      for (let attempt = 0; ; attempt++) {
-        const endpoint = this.endpoints[this.current % this.endpoints.length]!;
+      // --- failover: each endpoint once, then rounds of jittered backoff within the deadline ---
+      const tried = new Set<string>();
+      for (let round = 0; ; ) {
+        const endpoint = this.pool.pick();
+        tried.add(endpoint);
         const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: deadline.signal });
         try {
-          return await this.send(endpoint, path, JSON.stringify(body), token, deadline);
+          const answer = await this.send(endpoint, path, JSON.stringify(body), token, deadline);
+          this.pool.succeeded(endpoint);
+          return answer;
         } catch (error) {
           if (error instanceof UnauthenticatedError && token !== undefined && !retriedToken && this.tokenSource?.invalidate(token)) {
             retriedToken = true;
             continue;
           }
-          if (!(error instanceof UnavailableError) || deadline.signal.aborted) throw error;
+          if (!(error instanceof UnavailableError) || deadline.signal.aborted) {
+            if (deadline.timedOut) this.failedOver(endpoint);
+            else if (error instanceof EtcdError && error.status !== undefined) this.pool.succeeded(endpoint);
+            throw error;
+          }
           this.failedOver(endpoint);
+          // A write that may have been applied is never sent again: the caller decides.
           if (!options.idempotent) throw error;
-          if (!(await deadline.sleep(backoff(attempt)))) throw error;
+          if (tried.has(this.pool.pick())) {
+            const pause = backoff(round++);
+            if (pause >= deadline.remaining() || !(await deadline.sleep(pause))) throw error;
+            tried.clear();
+          }
         }
       }
+      // --- end of failover ---
     } catch (error) {
       throw deadline.explain(error, path);
     } finally {
@@ -116,7 +154,7 @@ export class Transport {
    * answer a long-lived `Response` whose body the caller reads. Only connecting is bounded.
    */
   async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string }> {
-    const endpoint = this.endpoints[this.current % this.endpoints.length]!;
+    const endpoint = this.pool.pick();
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
     const token = await this.tokenSource?.token({ signal: connect.signal });
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
@@ -133,6 +171,7 @@ export class Transport {
       options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
       if (!response.ok) throw await errorFromResponse(response, endpoint, path);
       if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint, path });
+      this.pool.succeeded(endpoint);
       return { response, endpoint };
     } catch (error) {
       if (error instanceof UnavailableError) this.failedOver(endpoint);
@@ -145,7 +184,8 @@ export class Transport {
 
   /** Moves to the next endpoint after `endpoint` failed (unless another call already did). */
   failedOver(endpoint: string): void {
-    if (this.endpoints[this.current % this.endpoints.length] === endpoint) this.current++;
+    this.pool.failed(endpoint);
+    this.discovery?.refresh(true);
   }
 
   private async send(endpoint: string, path: string, body: string, token: string | undefined, deadline: Deadline): Promise<WireObject> {
@@ -169,8 +209,9 @@ export class Transport {
     if (!response.ok) throw await untilAborted(errorFromResponse(response, endpoint, path), deadline.signal, response);
     let text: string;
     try {
-      text = await untilAborted(response.text(), deadline.signal, response);
+      text = await untilAborted(readBoundedText(response, this.maxResponseBytes), deadline.signal, response);
     } catch (error) {
+      if (error instanceof MalformedResponseError) throw Object.assign(error, { endpoint, path });
       throw mapFetchError(error, endpoint, path, 'the answer broke off');
     }
     return parseAnswer(text, endpoint, path);
@@ -200,7 +241,7 @@ export async function errorFromResponse(response: Response, endpoint: string, pa
   const status = response.status;
   let text = '';
   try {
-    text = await response.text();
+    text = await readBoundedText(response, MAX_ERROR_BYTES);
   } catch {
     // The status alone still says what happened.
   }
@@ -280,17 +321,13 @@ function normalizeEndpoint(endpoint: string): string {
   return endpoint.replace(/\/+$/, '');
 }
 
-function backoff(attempt: number): number {
-  const base = Math.min(MAX_BACKOFF, 25 * 2 ** attempt);
-  return base / 2 + Math.random() * (base / 2);
-}
-
 /** A call's deadline joined with the caller's signal, and the error that explains which fired. */
 export class Deadline {
   readonly signal: AbortSignal;
   private readonly timer: ReturnType<typeof setTimeout>;
   private readonly controller = new AbortController();
-  private timedOut = false;
+  private timedOutFlag = false;
+  private readonly endsAt: number;
   readonly ms: number;
   private readonly callerSignal: AbortSignal | undefined;
 
@@ -298,11 +335,22 @@ export class Deadline {
     this.ms = ms;
     this.callerSignal = callerSignal;
     if (!Number.isFinite(ms) || ms <= 0) throw new EtcdError(`timeout must be a positive number of milliseconds, got ${ms}`);
+    this.endsAt = Date.now() + ms;
     this.timer = setTimeout(() => {
-      this.timedOut = true;
+      this.timedOutFlag = true;
       this.controller.abort(new DOMException('deadline exceeded', 'TimeoutError'));
     }, ms);
     this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
+  }
+
+  /** True once the deadline (not the caller) ended the call. */
+  get timedOut(): boolean {
+    return this.timedOutFlag;
+  }
+
+  /** Milliseconds left before the deadline. */
+  remaining(): number {
+    return Math.max(0, this.endsAt - Date.now());
   }
 
   /** Waits `ms`, or less when the call is cancelled; true when the wait was complete. */
@@ -326,7 +374,7 @@ export class Deadline {
     if (this.callerSignal?.aborted) {
       return error instanceof AbortedError ? error : new AbortedError(`/v3${path} was aborted`, { path, cause: this.callerSignal.reason });
     }
-    if (this.timedOut) {
+    if (this.timedOutFlag) {
       return error instanceof TimeoutError ? error : new TimeoutError(`/v3${path} did not finish within ${this.ms} ms`, { path, cause: error });
     }
     if (error instanceof EtcdError) return error;
