@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Etcd, TimeoutError, UnavailableError } from 'etcd-fetch';
+import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
+import { uniquePrefix } from '../helpers/etcd.ts';
+
+const DEADLINE = 3_000;
+// Generous: the machine is shared; a call that overruns its deadline by this much hangs.
+const MARGIN = 2_000;
+const RESTARTS = 10;
+const MAX_WRITES = 600;
+const WRITE_PAUSE = 40;
+
+let cluster: EtcdCluster;
+
+before(async () => {
+  cluster = await startCluster({ size: 3 });
+});
+after(async () => {
+  await cluster?.stop();
+});
+
+interface Timed<T> {
+  value?: T;
+  error?: unknown;
+  ms: number;
+}
+
+async function timed<T>(call: () => Promise<T>): Promise<Timed<T>> {
+  const started = performance.now();
+  try {
+    const value = await call();
+    return { value, ms: performance.now() - started };
+  } catch (error) {
+    return { error, ms: performance.now() - started };
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a 3-member cluster whose members, the leader included, are killed and restarted', () => {
+  test('keeps every acknowledged write, and no call outlives its deadline', { timeout: 180_000 }, async () => {
+    const prefix = uniquePrefix('faults');
+    const writer = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE });
+    // The reader knows one member only and learns the others from the member list.
+    const reader = new Etcd({ endpoints: cluster.endpoints[0], timeout: DEADLINE, discover: true });
+
+    const figures = {
+      writes: 0,
+      acknowledged: 0,
+      refused: 0,
+      ambiguous: 0,
+      timedOut: 0,
+      otherErrors: 0,
+      reads: 0,
+      failedReads: 0,
+      restarts: 0,
+      leaderRestarts: 0,
+      losses: 0,
+      refusedButApplied: 0,
+      ambiguousApplied: 0,
+      hungCalls: 0,
+      slowestCallMs: 0,
+    };
+    const acknowledged = new Map<string, string>();
+    const refused: string[] = [];
+    const ambiguous: string[] = [];
+    const unexpected: unknown[] = [];
+    let faultsDone = false;
+
+    const account = (result: Timed<unknown>) => {
+      figures.slowestCallMs = Math.max(figures.slowestCallMs, Math.round(result.ms));
+      if (result.ms > DEADLINE + MARGIN) figures.hungCalls++;
+    };
+
+    const writing = (async () => {
+      for (let i = 0; i < MAX_WRITES && !(faultsDone && i >= 200); i++) {
+        const key = `${prefix}${String(i).padStart(5, '0')}`;
+        const value = `value-${i}`;
+        figures.writes++;
+        const result = await timed(() => writer.put(key, value));
+        account(result);
+        if (result.error === undefined) {
+          figures.acknowledged++;
+          acknowledged.set(key, value);
+        } else if (result.error instanceof UnavailableError && !result.error.mayHaveApplied) {
+          figures.refused++;
+          refused.push(key);
+        } else if (result.error instanceof UnavailableError) {
+          figures.ambiguous++;
+          ambiguous.push(key);
+        } else if (result.error instanceof TimeoutError) {
+          figures.timedOut++;
+          ambiguous.push(key);
+        } else {
+          figures.otherErrors++;
+          ambiguous.push(key);
+          unexpected.push(result.error);
+        }
+        await sleep(WRITE_PAUSE);
+      }
+    })();
+
+    const reading = (async () => {
+      while (!faultsDone) {
+        figures.reads++;
+        const result = await timed(() => reader.count({ prefix }));
+        account(result);
+        if (result.error !== undefined) figures.failedReads++;
+        await sleep(50);
+      }
+    })();
+
+    try {
+      let follower = 0;
+      for (let r = 0; r < RESTARTS; r++) {
+        const leader = await cluster.leaderIndex();
+        let victim: number;
+        if (r % 2 === 0 && leader !== undefined) {
+          victim = leader;
+          figures.leaderRestarts++;
+        } else {
+          do victim = follower++ % 3;
+          while (victim === leader);
+        }
+        await cluster.kill(victim);
+        await sleep(500);
+        await cluster.restart(victim);
+        figures.restarts++;
+        await sleep(700);
+      }
+    } finally {
+      faultsDone = true;
+      await Promise.all([writing, reading]);
+    }
+
+    // Every member is back: read everything once, linearizably.
+    const stored = new Map<string, string>();
+    for await (const kv of writer.scan({ prefix })) stored.set(kv.keyText, kv.valueText);
+    for (const [key, value] of acknowledged) if (stored.get(key) !== value) figures.losses++;
+    for (const key of refused) if (stored.has(key)) figures.refusedButApplied++;
+    for (const key of ambiguous) if (stored.has(key)) figures.ambiguousApplied++;
+
+    console.log(`fault-test figures: ${JSON.stringify(figures)}`);
+    assert.equal(unexpected.length, 0, `unexpected errors: ${unexpected.map(String).join('; ')}`);
+    assert.equal(figures.restarts, RESTARTS);
+    assert.ok(figures.leaderRestarts >= RESTARTS / 2 - 1, 'the leader was among the victims');
+    assert.equal(figures.losses, 0, 'every acknowledged write is readable');
+    assert.equal(figures.refusedButApplied, 0, 'a write reported as refused was not applied');
+    assert.equal(figures.hungCalls, 0, 'every call settled within its deadline');
+    assert.ok(figures.acknowledged > figures.writes / 2, 'most writes went through');
+  });
+});
