@@ -15,10 +15,19 @@ export interface EtcdServerOptions {
   name?: string;
   /** Fixed client port (default: a free one). */
   clientPort?: number;
+  /** Fixed peer port (default: a free one). */
+  peerPort?: number;
+  /**
+   * Join an existing cluster: the `--initial-cluster` value naming every member with its peer
+   * URL, this one included (add it first with `cluster.addMember`). Default: a cluster of one.
+   */
+  join?: string;
 }
 
 export interface EtcdServer {
   readonly endpoint: string;
+  /** The URL other members reach this one at. */
+  readonly peerUrl: string;
   readonly dataDir: string;
   readonly logFile: string;
   readonly pid: number | undefined;
@@ -80,7 +89,7 @@ export function freePort(): Promise<number> {
 export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdServer> {
   const binary = findEtcd();
   const clientPort = options.clientPort ?? (await freePort());
-  const peerPort = await freePort();
+  const peerPort = options.peerPort ?? (await freePort());
   const name = options.name ?? 'etcd-fetch';
   const dataDir = mkdtempSync(join(tmpdir(), 'etcd-fetch-'));
   const logFile = `${dataDir}.log`;
@@ -93,7 +102,8 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
     '--advertise-client-urls', endpoint,
     '--listen-peer-urls', peer,
     '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `${name}=${peer}`,
+    '--initial-cluster', options.join ?? `${name}=${peer}`,
+    ...(options.join ? ['--initial-cluster-state', 'existing'] : []),
     '--cors', options.cors ?? '*',
     '--log-level', 'warn',
     ...(options.args ?? []),
@@ -118,6 +128,7 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
   await launch();
   const server: EtcdServer = {
     endpoint,
+    peerUrl: peer,
     dataDir,
     logFile,
     get pid() {

@@ -1,67 +1,94 @@
+import { FailedPreconditionError } from './errors.ts';
 import type { CallOptions, TokenSource, Transport } from './transport.ts';
 
 /** Credentials for `new Etcd({ auth })`: a user and password, or a token obtained elsewhere. */
 export type AuthOptions = { username: string; password: string } | { token: string };
 
+// Secrets live in `#private` fields: invisible to `console.log`, `util.inspect`,
+// `JSON.stringify`, `Object.keys` and structured cloning.
+
 /** A fixed token: used as is, never refreshed. */
 export class StaticToken implements TokenSource {
-  private readonly value: string;
+  readonly #value: string;
 
   constructor(value: string) {
-    this.value = value;
+    this.#value = value;
   }
 
   async token(): Promise<string> {
-    return this.value;
+    return this.#value;
   }
   invalidate(): boolean {
     return false;
+  }
+  toJSON(): object {
+    return { token: '<hidden>' };
   }
 }
 
 /**
  * Authenticates on first use and again when etcd rejects the token; concurrent callers
- * share one authentication.
+ * share one authentication. While etcd has authentication disabled (it then refuses any
+ * token), calls go without one, and authenticate again once etcd asks for a user.
  */
 export class PasswordAuth implements TokenSource {
-  private pending: Promise<string> | undefined;
-  private current: string | undefined;
-  private readonly transport: Transport;
-  private readonly username: string;
-  private readonly password: string;
+  readonly username: string;
+  readonly #password: string;
+  readonly #transport: Transport;
+  /** The token being fetched or in use; resolves to undefined while etcd's auth is disabled. */
+  #pending: Promise<string | undefined> | undefined;
+  #current: string | undefined;
+  #settled = false;
 
   constructor(transport: Transport, username: string, password: string) {
-    this.transport = transport;
+    this.#transport = transport;
     this.username = username;
-    this.password = password;
+    this.#password = password;
   }
 
   /** One authentication serves every waiting caller, so no single caller's signal may cancel it. */
-  token(_options: CallOptions): Promise<string> {
-    this.pending ??= this.authenticate().then(
-      (token) => (this.current = token),
-      (error: unknown) => {
-        this.pending = undefined;
-        throw error;
-      },
-    );
-    return this.pending;
+  token(_options: CallOptions): Promise<string | undefined> {
+    if (this.#pending === undefined) {
+      const pending = this.#authenticate().then(
+        (token) => {
+          if (this.#pending === pending) {
+            this.#current = token;
+            this.#settled = true;
+          }
+          return token;
+        },
+        (error: unknown) => {
+          if (this.#pending === pending) this.#pending = undefined;
+          throw error;
+        },
+      );
+      this.#pending = pending;
+      this.#settled = false;
+    }
+    return this.#pending;
   }
 
-  invalidate(token: string): boolean {
-    if (this.current === token) {
-      this.current = undefined;
-      this.pending = undefined;
+  invalidate(token: string | undefined): boolean {
+    // Only the token in use is dropped: callers still holding an older one share the new one.
+    if (this.#settled && this.#current === token) {
+      this.#pending = undefined;
+      this.#current = undefined;
+      this.#settled = false;
     }
     return true;
   }
 
-  private async authenticate(): Promise<string> {
-    const answer = await this.transport.request('/auth/authenticate', { name: this.username, password: this.password }, { anonymous: true });
-    return typeof answer.token === 'string' ? answer.token : '';
+  async #authenticate(): Promise<string | undefined> {
+    try {
+      const answer = await this.#transport.request('/auth/authenticate', { name: this.username, password: this.#password }, { anonymous: true });
+      return typeof answer.token === 'string' ? answer.token : '';
+    } catch (error) {
+      if (error instanceof FailedPreconditionError && /authentication is not enabled/i.test(error.message)) return undefined;
+      throw error;
+    }
   }
 
-  /** Keeps the password out of `console.log(client)` and JSON dumps. */
+  /** Keeps the password and token out of JSON dumps. */
   toJSON(): object {
     return { username: this.username };
   }

@@ -123,6 +123,18 @@ export class MalformedResponseError extends EtcdError {
   override name = 'MalformedResponseError';
 }
 
+/** A lease expired, was revoked, or could not be kept alive within its TTL; keys bound to it are gone. */
+export class LeaseLostError extends EtcdError {
+  override name = 'LeaseLostError';
+  /** The lease's ID (a decimal string). */
+  readonly leaseId: string;
+
+  constructor(message: string, leaseId: string, details: EtcdErrorDetails = {}) {
+    super(message, details);
+    this.leaseId = leaseId;
+  }
+}
+
 const byName = {
   EtcdError,
   InvalidArgumentError,
@@ -138,6 +150,7 @@ const byName = {
   TimeoutError,
   AbortedError,
   MalformedResponseError,
+  LeaseLostError,
 } as const;
 
 /**

@@ -17,6 +17,13 @@ import {
   type ScanQuery,
 } from './kv.ts';
 import { type CallOptions, type FetchLike, Transport } from './transport.ts';
+import { Auth, type AuthStatus, type Permission, type PermissionType } from './auth.ts';
+import { Cluster, type Member, type MemberList } from './cluster.ts';
+import { type CampaignOptions, GatewayElection, type LeaderKey } from './gateway-election.ts';
+import { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
+import { type GrantOptions, Lease, type LeaseRef, LeaseService, type LeaseTimeToLive } from './lease.ts';
+import { type Alarm, type AlarmType, Maintenance, type MemberStatus } from './maintenance.ts';
+import { type ClientParts, clientParts, nestedKeyspace } from './namespace.ts';
 import { Txn } from './txn.ts';
 
 export interface EtcdOptions {
@@ -40,10 +47,36 @@ export interface EtcdOptions {
 export class Etcd {
   readonly transport: Transport;
   readonly kv: KV;
+  /** Leases: grant, revoke, time to live, list; one keep-alive loop per client. */
+  readonly lease: LeaseService;
+  /** Users, roles, permissions; enable and disable authentication. */
+  readonly auth: Auth;
+  /** Members: list, add, remove, update, promote. */
+  readonly cluster: Cluster;
+  /** Status, alarms, defragment, hash, move leader. */
+  readonly maintenance: Maintenance;
+  /** etcd's own lock service (`/v3/lock/*`). */
+  readonly lockService: GatewayLock;
+  /** etcd's own election service (`/v3/election/*`). */
+  readonly electionService: GatewayElection;
 
   constructor(options: EtcdOptions = {}) {
+    const parts = (options as { [clientParts]?: ClientParts })[clientParts];
+    const transport = parts?.transport ?? Etcd.connect(options);
+    const keyspace = parts?.keyspace ?? new Keyspace();
+    this.transport = transport;
+    this.kv = new KV(transport, keyspace);
+    this.lease = new LeaseService(transport, keyspace);
+    this.auth = new Auth(transport);
+    this.cluster = new Cluster(transport);
+    this.maintenance = new Maintenance(transport);
+    this.lockService = new GatewayLock(transport, keyspace);
+    this.electionService = new GatewayElection(transport, keyspace);
+  }
+
+  private static connect(options: EtcdOptions): Transport {
     const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
-    this.transport = new Transport({
+    const transport = new Transport({
       endpoints: typeof endpoints === 'string' ? endpoints.split(',').map((e) => e.trim()) : endpoints,
       timeout: options.timeout,
       fetch: options.fetch,
@@ -53,12 +86,31 @@ export class Etcd {
     });
     const auth = options.auth;
     if (auth !== undefined) {
-      if ('token' in auth && typeof auth.token === 'string') this.transport.tokenSource = new StaticToken(auth.token);
+      if ('token' in auth && typeof auth.token === 'string') transport.tokenSource = new StaticToken(auth.token);
       else if ('username' in auth && typeof auth.username === 'string' && typeof auth.password === 'string') {
-        this.transport.tokenSource = new PasswordAuth(this.transport, auth.username, auth.password);
+        transport.tokenSource = new PasswordAuth(transport, auth.username, auth.password);
       } else throw new EtcdError('auth takes { username, password } or { token }');
     }
-    this.kv = new KV(this.transport, new Keyspace());
+    return transport;
+  }
+
+  /**
+   * A client whose keys (KV, txn, lease-bound keys, lock and election names) live under
+   * `prefix`, shown without it. It shares this client's connections, token and keep-alive loop.
+   */
+  namespace(prefix: Bytes): Etcd {
+    const parts: ClientParts = { transport: this.transport, keyspace: nestedKeyspace(this.kv.keyspace, prefix) };
+    return new Etcd({ [clientParts]: parts } as EtcdOptions);
+  }
+
+  /** Grants a lease of `ttl` seconds, kept alive until revoked or lost: `etcd.lease.grant`. */
+  grant(ttl: number, options?: GrantOptions): Promise<Lease> {
+    return this.lease.grant(ttl, options);
+  }
+
+  /** IDs of every lease etcd holds: `etcd.lease.list`. */
+  leases(options?: CallOptions): Promise<string[]> {
+    return this.lease.list(options);
   }
 
   /** One key's key-value, or undefined when it does not exist. */
@@ -99,6 +151,24 @@ export class Etcd {
 }
 
 export { toBytes };
+export { Auth, Cluster, GatewayElection, GatewayLock, Lease, LeaseService, Maintenance };
+export type {
+  Alarm,
+  AlarmType,
+  AuthStatus,
+  CampaignOptions,
+  GatewayLockOptions,
+  GrantOptions,
+  HeldLock,
+  LeaderKey,
+  LeaseRef,
+  LeaseTimeToLive,
+  Member,
+  MemberList,
+  MemberStatus,
+  Permission,
+  PermissionType,
+};
 export type { AuthOptions, Bytes, CallOptions, EndpointPoolOptions, FetchLike, KeySelector };
 export * from './errors.ts';
 export { KeyValue, type ResponseHeader } from './key-value.ts';

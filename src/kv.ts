@@ -1,7 +1,8 @@
-import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes, encodeId } from './codec.ts';
+import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from './codec.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from './key-value.ts';
 import { type KeySelector, Keyspace, toSelector } from './keyspace.ts';
+import { type LeaseRef, leaseId } from './lease.ts';
 import type { CallOptions, Transport, WireObject } from './transport.ts';
 
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
@@ -43,8 +44,8 @@ export interface RangeResult {
 }
 
 export interface PutOptions {
-  /** Attach the key to this lease (ID as a decimal string, a safe integer or a bigint). */
-  lease?: string | number | bigint;
+  /** Attach the key to this lease (a lease object, or its ID as a decimal string, safe integer or bigint). */
+  lease?: LeaseRef;
   /** Return the previous key-value, if any. */
   prevKv?: boolean;
   /** Keep the current value (pass `value` as `undefined`); the key must exist. */
@@ -210,7 +211,7 @@ export function encodePut(keyspace: Keyspace, key: Bytes, value: Bytes | undefin
   }
   if (options.lease !== undefined) {
     if (options.ignoreLease) throw new InvalidArgumentError('put takes a lease or ignoreLease, not both');
-    wire.lease = encodeId(options.lease, 'lease');
+    wire.lease = leaseId(options.lease);
   }
   if (options.ignoreLease) wire.ignore_lease = true;
   if (options.prevKv) wire.prev_kv = true;

@@ -27,8 +27,11 @@ export interface CallOptions {
 export interface TokenSource {
   /** The token to send, or undefined to send no `Authorization` header. */
   token(options: CallOptions): Promise<string | undefined>;
-  /** Called when etcd rejected `token`; returns true when a retry with a fresh token makes sense. */
-  invalidate(token: string): boolean;
+  /**
+   * Called when etcd rejected `token` (undefined: the call went without one); returns true
+   * when a retry with a fresh token makes sense.
+   */
+  invalidate(token: string | undefined): boolean;
 }
 
 export interface TransportOptions {
@@ -56,6 +59,8 @@ export interface StreamRequestOptions {
   signal?: AbortSignal;
   /** Deadline for the response headers only; the body is not bounded. */
   connectTimeout?: number;
+  /** Send no token (calls etcd serves without one, such as lease keep-alives). */
+  anonymous?: boolean;
 }
 
 /** The JSON object of one gateway answer. */
@@ -122,7 +127,7 @@ export class Transport {
           this.pool.succeeded(endpoint);
           return answer;
         } catch (error) {
-          if (error instanceof UnauthenticatedError && token !== undefined && !retriedToken && this.tokenSource?.invalidate(token)) {
+          if (error instanceof UnauthenticatedError && !options.anonymous && !retriedToken && this.tokenSource?.invalidate(token)) {
             retriedToken = true;
             continue;
           }
@@ -156,7 +161,7 @@ export class Transport {
   async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string }> {
     const endpoint = this.pool.pick();
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
-    const token = await this.tokenSource?.token({ signal: connect.signal });
+    const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: connect.signal });
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);

@@ -1,7 +1,8 @@
-import { type Bytes, checkCount, decodeArray, decodeBool, describe, encodeBytes, encodeId, asRecord } from './codec.ts';
+import { type Bytes, checkCount, decodeArray, decodeBool, describe, encodeBytes, asRecord } from './codec.ts';
 import { InvalidArgumentError, MalformedResponseError } from './errors.ts';
 import { decodeHeader, type KeyValue, type ResponseHeader } from './key-value.ts';
 import { type KeySelector, Keyspace, toSelector } from './keyspace.ts';
+import { type LeaseRef, leaseId } from './lease.ts';
 import {
   decodeDelete,
   decodePut,
@@ -65,8 +66,8 @@ export const cmp = {
   modRevision: (key: Bytes | KeySelector, operator: CompareOperator, revision: number): Comparison =>
     comparison('MOD', 'mod_revision', key, operator, String(checkCount(revision, 'modRevision'))),
   /** Lease "0" means "no lease". */
-  lease: (key: Bytes | KeySelector, operator: CompareOperator, lease: string | number | bigint): Comparison =>
-    comparison('LEASE', 'lease', key, operator, encodeId(lease, 'lease')),
+  lease: (key: Bytes | KeySelector, operator: CompareOperator, lease: LeaseRef): Comparison =>
+    comparison('LEASE', 'lease', key, operator, leaseId(lease)),
 };
 
 function operation<Result>(kind: string, encode: (keyspace: Keyspace) => WireObject, decode: (keyspace: Keyspace, wire: WireObject) => Result): Operation<Result> {

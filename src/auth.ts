@@ -1,0 +1,165 @@
+import { decodeArray, decodeBytes, describe } from './codec.ts';
+import { InvalidArgumentError, MalformedResponseError, UnauthenticatedError } from './errors.ts';
+import { type KeySelector, Keyspace } from './keyspace.ts';
+import type { CallOptions, Transport, WireObject } from './transport.ts';
+
+export type PermissionType = 'read' | 'write' | 'readwrite';
+
+/** A permission of a role: on one key (`rangeEnd` undefined) or on the keys in `[key, rangeEnd)`. */
+export interface Permission {
+  type: PermissionType;
+  key: Uint8Array;
+  /** Undefined for a single key; `\0` means "to the end of the keyspace". */
+  rangeEnd: Uint8Array | undefined;
+}
+
+export interface AuthStatus {
+  enabled: boolean;
+}
+
+const TYPES: Record<PermissionType, string> = { read: 'READ', write: 'WRITE', readwrite: 'READWRITE' };
+const FROM_WIRE: Record<string, PermissionType> = { READ: 'read', WRITE: 'write', READWRITE: 'readwrite' };
+const plain = new Keyspace();
+
+/**
+ * Authentication management: `/v3/auth/*`. Enabling needs a `root` user holding the `root`
+ * role; once enabled, these calls need a client authenticated as root. Permissions are on
+ * etcd's whole keyspace (a namespaced client does not shift them).
+ */
+export class Auth {
+  private readonly transport: Transport;
+
+  constructor(transport: Transport) {
+    this.transport = transport;
+  }
+
+  async enable(options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/enable', {}, options);
+  }
+
+  async disable(options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/disable', {}, options);
+  }
+
+  /**
+   * Whether etcd has authentication enabled. etcd 3.5+ answers `/v3/auth/status`; etcd 3.4 has
+   * no such call, so this then asks for the user list without a token: etcd answers it only
+   * while authentication is disabled ("user name is empty" otherwise).
+   */
+  async status(options: CallOptions = {}): Promise<AuthStatus> {
+    try {
+      const wire = await this.transport.request('/auth/status', {}, { ...options, idempotent: true });
+      return { enabled: wire.enabled === true };
+    } catch (error) {
+      if (!(error instanceof MalformedResponseError && error.status === 404)) throw error;
+    }
+    try {
+      await this.transport.request('/auth/user/list', {}, { ...options, idempotent: true, anonymous: true });
+      return { enabled: false };
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) return { enabled: true };
+      throw error;
+    }
+  }
+
+  /**
+   * A token for `username`, for `new Etcd({ auth: { token } })` elsewhere. A client made with
+   * `auth: { username, password }` needs no call to this: it authenticates by itself.
+   */
+  async authenticate(username: string, password: string, options: CallOptions = {}): Promise<string> {
+    const wire = await this.transport.request('/auth/authenticate', { name: name(username, 'username'), password: secret(password) }, { ...options, anonymous: true });
+    if (typeof wire.token !== 'string') throw new MalformedResponseError('authenticate answered no token', { path: '/auth/authenticate' });
+    return wire.token;
+  }
+
+  // Users
+
+  async addUser(username: string, password: string, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/user/add', { name: name(username, 'username'), password: secret(password) }, options);
+  }
+
+  /** A user and its roles. */
+  async getUser(username: string, options: CallOptions = {}): Promise<{ name: string; roles: string[] }> {
+    const wire = await this.transport.request('/auth/user/get', { name: name(username, 'username') }, { ...options, idempotent: true });
+    return { name: username, roles: strings(wire.roles, 'roles') };
+  }
+
+  async listUsers(options: CallOptions = {}): Promise<string[]> {
+    return strings((await this.transport.request('/auth/user/list', {}, { ...options, idempotent: true })).users, 'users');
+  }
+
+  async deleteUser(username: string, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/user/delete', { name: name(username, 'username') }, options);
+  }
+
+  async changePassword(username: string, password: string, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/user/changepw', { name: name(username, 'username'), password: secret(password) }, options);
+  }
+
+  async grantRole(username: string, role: string, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/user/grant', { user: name(username, 'username'), role: name(role, 'role') }, options);
+  }
+
+  async revokeRole(username: string, role: string, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/user/revoke', { name: name(username, 'username'), role: name(role, 'role') }, options);
+  }
+
+  // Roles
+
+  async addRole(role: string, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/role/add', { name: name(role, 'role') }, options);
+  }
+
+  /** A role and its permissions. */
+  async getRole(role: string, options: CallOptions = {}): Promise<{ name: string; permissions: Permission[] }> {
+    const wire = await this.transport.request('/auth/role/get', { role: name(role, 'role') }, { ...options, idempotent: true });
+    return { name: role, permissions: decodeArray(wire.perm, 'perm').map(decodePermission) };
+  }
+
+  async listRoles(options: CallOptions = {}): Promise<string[]> {
+    return strings((await this.transport.request('/auth/role/list', {}, { ...options, idempotent: true })).roles, 'roles');
+  }
+
+  async deleteRole(role: string, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/role/delete', { role: name(role, 'role') }, options);
+  }
+
+  /** Lets `role` read and/or write one key, a prefix or a range: `{ key }`, `{ prefix }`, `{ from, to }`. */
+  async grantPermission(role: string, type: PermissionType, keys: KeySelector, options: CallOptions = {}): Promise<void> {
+    if (!(type in TYPES)) throw new InvalidArgumentError(`permission type must be read, write or readwrite, got ${describe(type)}`);
+    const perm: WireObject = { permType: TYPES[type], ...plain.encode(keys) };
+    await this.transport.request('/auth/role/grant', { name: name(role, 'role'), perm }, options);
+  }
+
+  /** Takes back the permission granted on exactly these keys. */
+  async revokePermission(role: string, keys: KeySelector, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/auth/role/revoke', { role: name(role, 'role'), ...plain.encode(keys) }, options);
+  }
+}
+
+function decodePermission(wire: unknown): Permission {
+  const perm = (typeof wire === 'object' && wire !== null ? wire : {}) as WireObject;
+  const type = FROM_WIRE[perm.permType === undefined ? 'READ' : String(perm.permType)];
+  if (type === undefined) throw new MalformedResponseError(`unknown permission type ${describe(perm.permType)}`);
+  const rangeEnd = decodeBytes(perm.range_end);
+  return { type, key: decodeBytes(perm.key), rangeEnd: rangeEnd.length === 0 ? undefined : rangeEnd };
+}
+
+function strings(field: unknown, what: string): string[] {
+  return decodeArray(field, what).map((s) => {
+    if (typeof s !== 'string') throw new MalformedResponseError(`${what} must hold strings, got ${describe(s)}`);
+    return s;
+  });
+}
+
+function name(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${what} must be a non-empty string, got ${describe(value)}`);
+  return value;
+}
+
+/** Checks a password without ever putting it in the message. */
+function secret(value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`password must be a non-empty string, got ${value === '' ? 'an empty string' : typeof value}`);
+  return value;
+}
+

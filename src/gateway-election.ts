@@ -1,0 +1,112 @@
+import { type Bytes, decodeBytes, decodeId, decodeInt, describe, encodeBase64, encodeBytes, encodeId } from './codec.ts';
+import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, UnavailableError } from './errors.ts';
+import { NO_DEADLINE } from './gateway-lock.ts';
+import { decodeHeader, type KeyValue, type ResponseHeader } from './key-value.ts';
+import { Keyspace } from './keyspace.ts';
+import { decodeStripped } from './kv.ts';
+import { type LeaseRef, leaseId } from './lease.ts';
+import { readJsonLines } from './lines.ts';
+import { streamResult } from './stream-message.ts';
+import { type CallOptions, mapFetchError, type Transport, type WireObject } from './transport.ts';
+
+/** Proof of leadership, as etcd's election service hands it out. */
+export interface LeaderKey {
+  name: Uint8Array;
+  /** The key holding the leader's value. */
+  key: Uint8Array;
+  /** Creation revision of `key`. */
+  revision: number;
+  lease: string;
+}
+
+export interface CampaignOptions extends CallOptions {
+  /** The lease behind the candidacy: when it ends, leadership ends. */
+  lease: LeaseRef;
+}
+
+/**
+ * etcd's own election service, `/v3/election/*`: thin calls. `campaign` blocks in etcd until
+ * this candidate leads (no deadline unless `timeout` is set).
+ */
+export class GatewayElection {
+  private readonly transport: Transport;
+  private readonly keyspace: Keyspace;
+
+  constructor(transport: Transport, keyspace: Keyspace = new Keyspace()) {
+    this.transport = transport;
+    this.keyspace = keyspace;
+  }
+
+  async campaign(name: Bytes, value: Bytes, options: CampaignOptions): Promise<LeaderKey & { header: ResponseHeader }> {
+    const request = { name: encodeBase64(this.keyspace.key(name)), lease: leaseId(options?.lease), value: encodeBytes(value, 'value') };
+    const wire = await this.transport.request('/election/campaign', request, { ...options, timeout: options.timeout ?? NO_DEADLINE });
+    return { ...this.decodeLeader(wire.leader), header: decodeHeader(wire.header) };
+  }
+
+  /** Changes the leader's value without a new election. */
+  async proclaim(leader: LeaderKey, value: Bytes, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/election/proclaim', { leader: this.encodeLeader(leader), value: encodeBytes(value, 'value') }, options);
+  }
+
+  /** The current leader's key-value, or undefined when nobody leads. */
+  async leader(name: Bytes, options: CallOptions = {}): Promise<KeyValue | undefined> {
+    try {
+      const wire = await this.transport.request('/election/leader', { name: encodeBase64(this.keyspace.key(name)) }, { ...options, idempotent: true });
+      return wire.kv === undefined ? undefined : decodeStripped(this.keyspace, wire.kv);
+    } catch (error) {
+      if (error instanceof EtcdError && /election: no leader/.test(error.message)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Gives up leadership, so the next candidate can lead. */
+  async resign(leader: LeaderKey, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/election/resign', { leader: this.encodeLeader(leader) }, options);
+  }
+
+  /**
+   * The leader's key-value now (once there is one) and after each change, until `signal`
+   * aborts (`AbortedError`) or the loop breaks. The stream has no deadline; when it ends
+   * otherwise (etcd stopped), the iteration throws `UnavailableError`.
+   */
+  async *observe(name: Bytes, options: { signal?: AbortSignal } = {}): AsyncGenerator<KeyValue, void, undefined> {
+    const path = '/election/observe';
+    const body = JSON.stringify({ name: encodeBase64(this.keyspace.key(name)) });
+    // etcd sends the response headers with the first leader only: waiting for them is unbounded.
+    const { response, endpoint } = await this.transport.openStream(path, body, { signal: options.signal, connectTimeout: NO_DEADLINE });
+    try {
+      for await (const line of readJsonLines(response.body!)) {
+        const result = streamResult(line, endpoint, path);
+        if (result.kv !== undefined) yield decodeStripped(this.keyspace, result.kv);
+      }
+    } catch (error) {
+      if (options.signal?.aborted) throw new AbortedError(`/v3${path} was aborted`, { path, cause: options.signal.reason });
+      throw mapFetchError(error, endpoint, path, 'the observe stream broke off');
+    }
+    if (options.signal?.aborted) throw new AbortedError(`/v3${path} was aborted`, { path, cause: options.signal.reason });
+    throw new UnavailableError(`the observe stream from ${endpoint} ended`, { endpoint, path });
+  }
+
+  private decodeLeader(field: unknown): LeaderKey {
+    if (typeof field !== 'object' || field === null) throw new MalformedResponseError(`leader must be an object, got ${describe(field)}`);
+    const wire = field as WireObject;
+    return {
+      name: this.keyspace.strip(decodeBytes(wire.name)),
+      key: this.keyspace.strip(decodeBytes(wire.key)),
+      revision: decodeInt(wire.rev, 'rev'),
+      lease: decodeId(wire.lease, 'lease'),
+    };
+  }
+
+  private encodeLeader(leader: LeaderKey): WireObject {
+    if (typeof leader !== 'object' || leader === null || !(leader.key instanceof Uint8Array) || !(leader.name instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`leader must be what campaign() returned, got ${describe(leader)}`);
+    }
+    return {
+      name: encodeBase64(this.keyspace.key(leader.name)),
+      key: encodeBase64(this.keyspace.key(leader.key)),
+      rev: String(leader.revision),
+      lease: encodeId(leader.lease, 'lease'),
+    };
+  }
+}

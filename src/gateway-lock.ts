@@ -1,0 +1,48 @@
+import { type Bytes, decodeBytes, encodeBase64 } from './codec.ts';
+import { decodeHeader, type ResponseHeader } from './key-value.ts';
+import { Keyspace } from './keyspace.ts';
+import { type LeaseRef, leaseId } from './lease.ts';
+import type { CallOptions, Transport } from './transport.ts';
+
+/** Waiting for a lock has no deadline unless the caller sets one. */
+export const NO_DEADLINE = 2_147_483_647;
+
+export interface GatewayLockOptions extends CallOptions {
+  /** The lease that holds the lock: when it ends, the lock is released. */
+  lease: LeaseRef;
+}
+
+export interface HeldLock {
+  /** The key that holds the lock (`name/<lease in hex>`): pass it to `unlock`. */
+  key: Uint8Array;
+  /** The revision the lock was taken at. */
+  revision: number;
+  header: ResponseHeader;
+}
+
+/**
+ * etcd's own lock service, `/v3/lock/lock` and `/v3/lock/unlock`: thin calls, no queue of
+ * our own. `lock` blocks in etcd until the lock is free (no deadline unless `timeout` is set);
+ * aborting it makes etcd give up the wait. For a lock that tells its holder when its session
+ * is lost, use `etcd.lock(name)`.
+ */
+export class GatewayLock {
+  private readonly transport: Transport;
+  private readonly keyspace: Keyspace;
+
+  constructor(transport: Transport, keyspace: Keyspace = new Keyspace()) {
+    this.transport = transport;
+    this.keyspace = keyspace;
+  }
+
+  async lock(name: Bytes, options: GatewayLockOptions): Promise<HeldLock> {
+    const request = { name: encodeBase64(this.keyspace.key(name)), lease: leaseId(options?.lease) };
+    const wire = await this.transport.request('/lock/lock', request, { ...options, timeout: options.timeout ?? NO_DEADLINE });
+    const header = decodeHeader(wire.header);
+    return { key: this.keyspace.strip(decodeBytes(wire.key)), revision: header.revision, header };
+  }
+
+  async unlock(key: Bytes, options: CallOptions = {}): Promise<void> {
+    await this.transport.request('/lock/unlock', { key: encodeBase64(this.keyspace.key(key)) }, options);
+  }
+}

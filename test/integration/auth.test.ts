@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { before, describe, test } from 'node:test';
+import { Etcd, PermissionDeniedError, UnauthenticatedError } from 'etcd-fetch';
+import { useEtcd } from '../helpers/etcd.ts';
+
+// Its own etcd: enabling authentication affects every client of a server. Tokens expire after
+// 3 idle seconds, so the expiry test needs no long waits.
+const etcdUnderTest = useEtcd({ ownServer: true, args: ['--auth-token-ttl', '3'] });
+const ROOT_PASSWORD = 'r00t-Secret-pw';
+const ALICE_PASSWORD = 'alice-Secret-pw';
+const endpoints = () => [etcdUnderTest.endpoint];
+const asRoot = (fetch?: typeof globalThis.fetch) =>
+  new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: ROOT_PASSWORD }, ...(fetch ? { fetch } : {}) });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('authentication against a real etcd', () => {
+  before(async () => {
+    // The seed flow: root user, root role, grant, enable; all before authentication exists.
+    const etcd = new Etcd({ endpoints: endpoints() });
+    assert.deepEqual(await etcd.auth.status(), { enabled: false });
+    await etcd.auth.addUser('root', ROOT_PASSWORD);
+    await etcd.auth.addRole('root');
+    await etcd.auth.grantRole('root', 'root');
+    await etcd.auth.enable();
+    assert.deepEqual(await etcd.auth.status(), { enabled: true });
+  });
+
+  test('a client with a user and password authenticates by itself and sends the token', async () => {
+    const etcd = asRoot();
+    await etcd.put('seed/key', 'value');
+    assert.equal((await etcd.get('seed/key'))?.valueText, 'value');
+    const token = await etcd.auth.authenticate('root', ROOT_PASSWORD);
+    const withToken = new Etcd({ endpoints: endpoints(), auth: { token } });
+    assert.equal((await withToken.get('seed/key'))?.valueText, 'value');
+  });
+
+  test('no token, a wrong password and a wrong token are UnauthenticatedError', async () => {
+    await assert.rejects(new Etcd({ endpoints: endpoints() }).get('seed/key'), UnauthenticatedError);
+    await assert.rejects(new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: 'wrong' } }).get('seed/key'), UnauthenticatedError);
+    await assert.rejects(new Etcd({ endpoints: endpoints(), auth: { token: 'not-a-token' } }).get('seed/key'), UnauthenticatedError);
+  });
+
+  test('a user gets exactly the permissions of its roles: others are PermissionDeniedError', async () => {
+    const root = asRoot();
+    await root.auth.addUser('alice', ALICE_PASSWORD);
+    await root.auth.addRole('app');
+    await root.auth.grantPermission('app', 'readwrite', { prefix: 'app/' });
+    await root.auth.grantPermission('app', 'read', { key: 'config' });
+    await root.auth.grantRole('alice', 'app');
+    await root.put('config', 'c');
+    await root.put('secret', 's');
+
+    const alice = new Etcd({ endpoints: endpoints(), auth: { username: 'alice', password: ALICE_PASSWORD } });
+    await alice.put('app/x', '1');
+    assert.equal((await alice.get('app/x'))?.valueText, '1');
+    assert.equal((await alice.get('config'))?.valueText, 'c');
+    await assert.rejects(alice.put('config', 'changed'), PermissionDeniedError);
+    await assert.rejects(alice.get('secret'), PermissionDeniedError);
+    await assert.rejects(alice.auth.listUsers(), PermissionDeniedError);
+
+    assert.deepEqual(await root.auth.getUser('alice'), { name: 'alice', roles: ['app'] });
+    assert.deepEqual((await root.auth.listUsers()).sort(), ['alice', 'root']);
+    assert.deepEqual((await root.auth.listRoles()).sort(), ['app', 'root']);
+    const text = new TextEncoder();
+    assert.deepEqual((await root.auth.getRole('app')).permissions, [
+      { type: 'readwrite', key: text.encode('app/'), rangeEnd: text.encode('app0') },
+      { type: 'read', key: text.encode('config'), rangeEnd: undefined },
+    ]);
+
+    await root.auth.revokePermission('app', { key: 'config' });
+    await assert.rejects(alice.get('config'), PermissionDeniedError);
+    await root.auth.revokeRole('alice', 'app');
+    await assert.rejects(alice.get('app/x'), PermissionDeniedError);
+
+    await root.auth.changePassword('alice', 'new-pw');
+    await assert.rejects(new Etcd({ endpoints: endpoints(), auth: { username: 'alice', password: ALICE_PASSWORD } }).get('app/x'), UnauthenticatedError);
+    await root.auth.deleteUser('alice');
+    await root.auth.deleteRole('app');
+    assert.deepEqual(await root.auth.listUsers(), ['root']);
+  });
+
+  test('tokens expiring during a stream of calls cost zero failed calls and one shared re-authentication each', async (t) => {
+    let authentications = 0;
+    const counting = ((input: Request, init?: RequestInit) => {
+      if (input.url.endsWith('/v3/auth/authenticate')) authentications++;
+      return fetch(input, init);
+    }) as typeof fetch;
+    const etcd = asRoot(counting);
+    const rounds = 3;
+    let failed = 0;
+    let succeeded = 0;
+    for (let round = 0; round < rounds; round++) {
+      const calls = Array.from({ length: 10 }, (_, i) => (i % 2 ? etcd.put(`stream/${i}`, String(round)) : etcd.get(`stream/${i}`)));
+      for (const outcome of await Promise.allSettled(calls)) outcome.status === 'fulfilled' ? succeeded++ : failed++;
+      // Idle past the token TTL (3 s): the next round starts with an expired token.
+      if (round < rounds - 1) await sleep(4_500);
+    }
+    t.diagnostic(`${succeeded} calls succeeded, ${failed} failed, ${authentications} authentications`);
+    assert.equal(failed, 0);
+    assert.equal(succeeded, rounds * 10);
+    assert.ok(authentications >= 2, `the token expired and was renewed (${authentications} authentications)`);
+    assert.ok(authentications <= rounds, `concurrent callers shared each authentication (${authentications} for ${rounds} rounds)`);
+  });
+
+  test('the password and the token never show in JSON, inspect, toString or error messages', async () => {
+    const etcd = asRoot();
+    await etcd.get('seed/key');
+    const token = await etcd.auth.authenticate('root', ROOT_PASSWORD);
+    const withToken = new Etcd({ endpoints: endpoints(), auth: { token } });
+    const wrong = new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: 'Wrong-Secret-pw' } });
+    const error = await wrong.get('x').catch((e: unknown) => e);
+    const badToken = await new Etcd({ endpoints: endpoints(), auth: { token: 'Bad-Secret-token' } }).get('x').catch((e: unknown) => e);
+    for (const dump of [
+      JSON.stringify(etcd),
+      JSON.stringify(withToken),
+      inspect(etcd, { depth: 20, showHidden: true }),
+      inspect(withToken, { depth: 20, showHidden: true }),
+      String(etcd),
+      inspect(error, { depth: 20 }),
+      inspect(badToken, { depth: 20 }),
+      JSON.stringify(error),
+    ]) {
+      for (const secret of [ROOT_PASSWORD, token, 'Wrong-Secret-pw', 'Bad-Secret-token']) assert.equal(dump.includes(secret), false, `found a secret in ${dump.slice(0, 200)}`);
+    }
+  });
+
+  test('disabling authentication: a password client carries on without a token', async () => {
+    const etcd = asRoot();
+    await etcd.put('seed/before', '1');
+    await etcd.auth.disable();
+    assert.deepEqual(await etcd.auth.status(), { enabled: false });
+    await etcd.put('seed/after', '2');
+    assert.equal((await new Etcd({ endpoints: endpoints() }).get('seed/after'))?.valueText, '2');
+    await etcd.auth.enable();
+    await etcd.put('seed/again', '3');
+    await assert.rejects(new Etcd({ endpoints: endpoints() }).get('seed/again'), UnauthenticatedError);
+  });
+});

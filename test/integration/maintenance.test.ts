@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Etcd, FailedPreconditionError, ResourceExhaustedError } from 'etcd-fetch';
+import { useEtcd } from '../helpers/etcd.ts';
+
+// Its own etcd with a tiny quota, so the NOSPACE alarm can be raised and cleared.
+const etcdUnderTest = useEtcd({ ownServer: true, args: ['--quota-backend-bytes', String(2 * 1024 * 1024)] });
+const client = () => new Etcd({ endpoints: [etcdUnderTest.endpoint] });
+
+describe('maintenance against a real etcd', () => {
+  test('status reports version, database size, leader and raft position', async () => {
+    const status = await client().maintenance.status();
+    assert.match(status.version, /^3\.\d+\.\d+/);
+    assert.ok(status.dbSize > 0);
+    assert.ok(status.dbSizeInUse > 0 && status.dbSizeInUse <= status.dbSize);
+    assert.equal(status.leader, status.header.memberId);
+    assert.ok(status.raftIndex > 0 && status.raftTerm > 0);
+    assert.equal(status.isLearner, false);
+    assert.deepEqual(status.errors, []);
+  });
+
+  test('hash is stable while nothing is written and changes with a write', async () => {
+    const etcd = client();
+    const first = await etcd.maintenance.hash();
+    assert.equal((await etcd.maintenance.hash()).hash, first.hash);
+    await etcd.put('hash/k', 'v');
+    assert.notEqual((await etcd.maintenance.hash()).hash, first.hash);
+  });
+
+  test('moving leadership to the leader itself succeeds; to an unknown member it fails', async () => {
+    const etcd = client();
+    const { leader } = await etcd.maintenance.status();
+    await etcd.maintenance.moveLeader(leader);
+    await assert.rejects(etcd.maintenance.moveLeader('1'), FailedPreconditionError);
+  });
+
+  test('a full database raises NOSPACE; compact, defragment and disarm clear it', async () => {
+    const etcd = client();
+    const value = 'x'.repeat(100 * 1024);
+    let full = false;
+    for (let i = 0; i < 100 && !full; i++) {
+      try {
+        await etcd.put(`fill/${i % 5}`, value);
+      } catch (error) {
+        assert.ok(error instanceof ResourceExhaustedError, String(error));
+        full = true;
+      }
+    }
+    assert.ok(full, 'the quota was reached');
+    const alarms = await etcd.maintenance.alarms();
+    assert.deepEqual(alarms.map((a) => a.alarm), ['NOSPACE']);
+    assert.match(alarms[0]!.memberId, /^\d+$/);
+    assert.ok((await etcd.maintenance.status()).errors.length > 0);
+
+    const { revision } = await etcd.delete({ prefix: 'fill/' });
+    await etcd.compact(revision, { physical: true });
+    const before = (await etcd.maintenance.status()).dbSize;
+    await etcd.maintenance.defragment();
+    assert.ok((await etcd.maintenance.status()).dbSize < before, 'defragment shrank the file');
+    assert.deepEqual((await etcd.maintenance.disarm()).map((a) => a.alarm), ['NOSPACE']);
+    assert.deepEqual(await etcd.maintenance.alarms(), []);
+    await etcd.put('fill/after', 'fits again');
+  });
+});

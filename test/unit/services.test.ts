@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { describe, test } from 'node:test';
+import { PasswordAuth, StaticToken } from '../../src/auth-token.ts';
+import { Auth } from '../../src/auth.ts';
+import { Cluster } from '../../src/cluster.ts';
+import { InvalidArgumentError, LeaseLostError, PermissionDeniedError, UnavailableError } from '../../src/errors.ts';
+import { LeaseService } from '../../src/lease.ts';
+import { Maintenance } from '../../src/maintenance.ts';
+import { streamResult } from '../../src/stream-message.ts';
+import { type FetchLike, Transport } from '../../src/transport.ts';
+
+const HEADER = '{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4","raft_term":"2"}';
+
+/** A fetch that answers each path with a recorded body, logging what was asked. */
+function recorded(answers: Record<string, string | ((request: Request) => Promise<Response> | Response)>, log: Request[] = []): FetchLike {
+  return async (request) => {
+    log.push(request);
+    const path = new URL(request.url).pathname.replace(/^\/v3/, '');
+    const answer = answers[path];
+    if (answer === undefined) return new Response('Not Found', { status: 404 });
+    if (typeof answer === 'function') return answer(request);
+    return new Response(answer, { status: 200 });
+  };
+}
+
+const transport = (fetch: FetchLike) => new Transport({ endpoints: ['http://127.0.0.1:1'], fetch, timeout: 2_000 });
+
+describe('stream messages', () => {
+  test('a result line gives its result; an error line throws the typed error', () => {
+    assert.deepEqual(streamResult({ result: { ID: '1', TTL: '5' } }, 'e', '/lease/keepalive'), { ID: '1', TTL: '5' });
+    assert.throws(
+      () => streamResult({ error: { grpc_code: 14, http_code: 503, message: 'transport is closing', http_status: 'Service Unavailable' } }, 'e', '/p'),
+      (error: unknown) => error instanceof UnavailableError && error.status === 503 && error.message === 'transport is closing',
+    );
+  });
+});
+
+describe('lease wire decoding', () => {
+  test('keep-alive answers: a TTL refreshes, a missing TTL means the lease is gone', async () => {
+    const bodies: string[] = [];
+    const fetch = recorded({
+      '/lease/keepalive': async (request) => {
+        const body = await request.text();
+        bodies.push(body);
+        const id = JSON.parse(body.trim()).ID as string;
+        const ttl = id === '2324035561254968383' ? ',"TTL":"20"' : '';
+        return new Response(`{"result":{"header":${HEADER},"ID":"${id}"${ttl}}}\n`);
+      },
+    });
+    const leases = new LeaseService(transport(fetch));
+    assert.equal(await leases.keepAliveOnce('2324035561254968383'), 20);
+    assert.deepEqual(bodies, ['{"ID":"2324035561254968383"}\n']);
+    await assert.rejects(leases.keepAliveOnce('123'), LeaseLostError);
+    await assert.rejects(leases.keepAliveOnce('12.5'), InvalidArgumentError);
+  });
+
+  test('grant sends exactly TTL (not ttl) and keeps the 64-bit ID as a string', async () => {
+    const sent: unknown[] = [];
+    const fetch = recorded({
+      '/lease/grant': async (request) => {
+        sent.push(await request.json());
+        return new Response(`{"header":${HEADER},"ID":"4111120192685646854","TTL":"5"}`);
+      },
+    });
+    const lease = await new LeaseService(transport(fetch)).grant(5, { keepAlive: false });
+    assert.equal(lease.id, '4111120192685646854');
+    assert.equal(lease.ttl, 5);
+    assert.deepEqual(sent, [{ TTL: '5' }]);
+    await assert.rejects(new LeaseService(transport(fetch)).grant(0), InvalidArgumentError);
+  });
+});
+
+describe('cluster and maintenance wire decoding', () => {
+  test('members keep mixed-case fields and 64-bit IDs', async () => {
+    const fetch = recorded({
+      '/cluster/member/list': `{"header":${HEADER},"members":[{"ID":"13668033151171901709","name":"p","peerURLs":["http://127.0.0.1:23801"],"clientURLs":["http://127.0.0.1:23791"]},{"ID":"13809995186600797920","peerURLs":["http://127.0.0.1:23999"],"isLearner":true}]}`,
+    });
+    const { members } = await new Cluster(transport(fetch)).members();
+    assert.deepEqual(members, [
+      { id: '13668033151171901709', name: 'p', peerUrls: ['http://127.0.0.1:23801'], clientUrls: ['http://127.0.0.1:23791'], isLearner: false },
+      { id: '13809995186600797920', name: '', peerUrls: ['http://127.0.0.1:23999'], clientUrls: [], isLearner: true },
+    ]);
+  });
+
+  test('status and alarms', async () => {
+    const fetch = recorded({
+      '/maintenance/status': `{"header":${HEADER},"version":"3.4.23","dbSize":"20480","leader":"13668033151171901709","raftIndex":"4","raftTerm":"2","raftAppliedIndex":"4","dbSizeInUse":"16384"}`,
+      '/maintenance/alarm': `{"header":${HEADER},"alarms":[{"memberID":"13668033151171901709","alarm":"NOSPACE"}]}`,
+    });
+    const maintenance = new Maintenance(transport(fetch));
+    const status = await maintenance.status();
+    assert.equal(status.dbSize, 20480);
+    assert.equal(status.leader, '13668033151171901709');
+    assert.deepEqual(await maintenance.alarms(), [{ memberId: '13668033151171901709', alarm: 'NOSPACE' }]);
+  });
+});
+
+describe('auth', () => {
+  test('status on etcd 3.4 (no /auth/status): an anonymous user list tells whether auth is on', async () => {
+    const off = recorded({ '/auth/user/list': `{"header":${HEADER},"users":["root"]}` });
+    assert.deepEqual(await new Auth(transport(off)).status(), { enabled: false });
+    const on = recorded({ '/auth/user/list': () => new Response('{"error":"etcdserver: user name is empty","message":"etcdserver: user name is empty","code":3}', { status: 400 }) });
+    assert.deepEqual(await new Auth(transport(on)).status(), { enabled: true });
+    const v35 = recorded({ '/auth/status': `{"header":${HEADER},"enabled":true,"authRevision":"3"}` });
+    assert.deepEqual(await new Auth(transport(v35)).status(), { enabled: true });
+  });
+
+  test('permissions decode their type (READ is omitted on the wire) and key range', async () => {
+    const fetch = recorded({ '/auth/role/get': `{"header":${HEADER},"perm":[{"permType":"READWRITE","key":"YQ==","range_end":"Yg=="},{"key":"Yw=="}]}` });
+    const role = await new Auth(transport(fetch)).getRole('r');
+    const text = new TextEncoder();
+    assert.deepEqual(role.permissions, [
+      { type: 'readwrite', key: text.encode('a'), rangeEnd: text.encode('b') },
+      { type: 'read', key: text.encode('c'), rangeEnd: undefined },
+    ]);
+  });
+
+  test('concurrent callers whose token expired share one re-authentication', async () => {
+    let authentications = 0;
+    let valid = '';
+    const fetch = recorded({
+      '/auth/authenticate': async () => {
+        authentications++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        valid = `token-${authentications}.1`;
+        return new Response(`{"header":${HEADER},"token":"${valid}"}`);
+      },
+      '/kv/range': (request) =>
+        request.headers.get('authorization') === valid
+          ? new Response(`{"header":${HEADER}}`)
+          : new Response('{"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16}', { status: 401 }),
+    });
+    const t = transport(fetch);
+    t.tokenSource = new PasswordAuth(t, 'root', 'Secret-pw');
+    await Promise.all(Array.from({ length: 10 }, () => t.request('/kv/range', {})));
+    assert.equal(authentications, 1);
+    valid = 'expired-by-server';
+    await Promise.all(Array.from({ length: 10 }, () => t.request('/kv/range', {})));
+    assert.equal(authentications, 2);
+  });
+
+  test('a user without permission gets PermissionDeniedError without a retry', async () => {
+    const log: Request[] = [];
+    const fetch = recorded(
+      {
+        '/auth/authenticate': `{"header":${HEADER},"token":"t.1"}`,
+        '/kv/put': () => new Response('{"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7}', { status: 403 }),
+      },
+      log,
+    );
+    const t = transport(fetch);
+    t.tokenSource = new PasswordAuth(t, 'alice', 'pw');
+    await assert.rejects(t.request('/kv/put', {}), PermissionDeniedError);
+    assert.equal(log.filter((r) => r.url.endsWith('/kv/put')).length, 1);
+  });
+
+  test('secrets stay out of JSON and inspect', () => {
+    const t = transport(recorded({}));
+    for (const source of [new PasswordAuth(t, 'root', 'Secret-pw'), new StaticToken('Secret-token.7')]) {
+      t.tokenSource = source;
+      for (const dump of [JSON.stringify(t), inspect(t, { depth: 10, showHidden: true })]) {
+        assert.equal(/Secret-(pw|token)/.test(dump), false, dump);
+      }
+    }
+  });
+});
