@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, TimeoutError, UnavailableError } from 'etcd-fetch';
+import { Etcd, type FetchLike, type Lease, TimeoutError, UnavailableError } from 'etcd-fetch';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { uniquePrefix } from '../helpers/etcd.ts';
 
@@ -10,11 +10,20 @@ const MARGIN = 2_000;
 const RESTARTS = 10;
 const MAX_WRITES = 600;
 const WRITE_PAUSE = 40;
+const LEASE_TTL = 6;
+const ROOT = { username: 'root', password: 'fault-test-root-password' };
 
 let cluster: EtcdCluster;
 
 before(async () => {
-  cluster = await startCluster({ size: 3 });
+  // Short-lived tokens, and each member keeps its own (simple tokens): failover and expiry
+  // both make the client authenticate again, under load.
+  cluster = await startCluster({ size: 3, args: ['--auth-token-ttl', '3'] });
+  const admin = new Etcd({ endpoints: cluster.endpoints });
+  await admin.auth.addUser(ROOT.username, ROOT.password);
+  await admin.auth.addRole('root');
+  await admin.auth.grantRole('root', 'root');
+  await admin.auth.enable();
 });
 after(async () => {
   await cluster?.stop();
@@ -38,12 +47,35 @@ async function timed<T>(call: () => Promise<T>): Promise<Timed<T>> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Resolves with how long `lease` took to be reported lost, or rejects after `ms`. */
+function lostWithin(lease: Lease, ms: number): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`lease ${lease.id} was not reported lost within ${ms} ms`)), ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(performance.now() - started);
+    };
+    if (lease.lost.aborted) done();
+    else lease.lost.addEventListener('abort', done, { once: true });
+  });
+}
+
 describe('a 3-member cluster whose members, the leader included, are killed and restarted', () => {
-  test('keeps every acknowledged write, and no call outlives its deadline', { timeout: 180_000 }, async () => {
+  test('keeps every acknowledged write and a kept-alive lease; no call outlives its deadline or fails on auth', { timeout: 180_000 }, async () => {
     const prefix = uniquePrefix('faults');
-    const writer = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE });
+    let authentications = 0;
+    const counting: FetchLike = (request, init) => {
+      if (request.url.endsWith('/v3/auth/authenticate')) authentications++;
+      return fetch(request, init);
+    };
+    const writer = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT, fetch: counting });
     // The reader knows one member only and learns the others from the member list.
-    const reader = new Etcd({ endpoints: cluster.endpoints[0], timeout: DEADLINE, discover: true });
+    const reader = new Etcd({ endpoints: cluster.endpoints[0], timeout: DEADLINE, discover: true, auth: ROOT, fetch: counting });
+    const keeper = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE });
+    const lease = await keeper.lease.grant(LEASE_TTL);
+    let falseLoss: unknown;
+    lease.lost.addEventListener('abort', () => (falseLoss = lease.lost.reason), { once: true });
 
     const figures = {
       writes: 0,
@@ -61,11 +93,15 @@ describe('a 3-member cluster whose members, the leader included, are killed and 
       ambiguousApplied: 0,
       hungCalls: 0,
       slowestCallMs: 0,
+      authentications: 0,
+      leaseFalseLosses: 0,
+      leaseLossReportedMs: 0,
     };
     const acknowledged = new Map<string, string>();
     const refused: string[] = [];
     const ambiguous: string[] = [];
     const unexpected: unknown[] = [];
+    const readFailures: Record<string, number> = {};
     let faultsDone = false;
 
     const account = (result: Timed<unknown>) => {
@@ -106,7 +142,11 @@ describe('a 3-member cluster whose members, the leader included, are killed and 
         figures.reads++;
         const result = await timed(() => reader.count({ prefix }));
         account(result);
-        if (result.error !== undefined) figures.failedReads++;
+        if (result.error !== undefined) {
+          figures.failedReads++;
+          const name = (result.error as Error).name;
+          readFailures[name] = (readFailures[name] ?? 0) + 1;
+        }
         await sleep(50);
       }
     })();
@@ -141,7 +181,15 @@ describe('a 3-member cluster whose members, the leader included, are killed and 
     for (const key of refused) if (stored.has(key)) figures.refusedButApplied++;
     for (const key of ambiguous) if (stored.has(key)) figures.ambiguousApplied++;
 
-    console.log(`fault-test figures: ${JSON.stringify(figures)}`);
+    figures.authentications = authentications;
+    figures.leaseFalseLosses = falseLoss === undefined ? 0 : 1;
+    // A real loss (a revoke by another client) is reported within the TTL.
+    const lost = lostWithin(lease, LEASE_TTL * 1_000);
+    await writer.lease.revoke(lease.id);
+    figures.leaseLossReportedMs = Math.round(await lost);
+
+    console.log(`fault-test figures: ${JSON.stringify({ ...figures, readFailures })}`);
+    assert.equal(figures.leaseFalseLosses, 0, `the lease survived member failures (${String(falseLoss)})`);
     assert.equal(unexpected.length, 0, `unexpected errors: ${unexpected.map(String).join('; ')}`);
     assert.equal(figures.restarts, RESTARTS);
     assert.ok(figures.leaderRestarts >= RESTARTS / 2 - 1, 'the leader was among the victims');
