@@ -244,6 +244,15 @@ function parseAnswer(text: string, endpoint: string, path: string): WireObject {
 /** Maps a non-2xx gateway answer (`{code, message}`) to a typed error. */
 export async function errorFromResponse(response: Response, endpoint: string, path: string): Promise<EtcdError> {
   const status = response.status;
+  // Never followed (`redirect: 'manual'`): a redirect would carry the Authorization header along.
+  if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+    void response.body?.cancel().catch(() => {});
+    return new MalformedResponseError(`${endpoint} answered a redirect (HTTP ${status}), which is not followed: configure the endpoint it points to`, {
+      status,
+      endpoint,
+      path,
+    });
+  }
   let text = '';
   try {
     text = await readBoundedText(response, MAX_ERROR_BYTES);
@@ -320,6 +329,10 @@ function isAbort(error: unknown): boolean {
 }
 
 function normalizeEndpoint(endpoint: string): string {
+  // A user or password in the URL would show in every error message: refuse it, unrepeated.
+  if (typeof endpoint === 'string' && /^([a-z]+:\/\/)?[^/@]*@/i.test(endpoint)) {
+    throw new EtcdError('an endpoint must not contain a user or password: pass them as auth: { username, password }');
+  }
   if (typeof endpoint !== 'string' || !/^https?:\/\/[^/]+/i.test(endpoint)) {
     throw new EtcdError(`endpoint must be an http(s) URL such as "http://127.0.0.1:2379", got ${JSON.stringify(endpoint)}`);
   }
