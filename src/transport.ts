@@ -1,10 +1,11 @@
 import ky, { type KyInstance } from 'ky';
 import { readBoundedText } from './bounded-body.ts';
-import { asRecord } from './codec.ts';
+import { asRecord, describe } from './codec.ts';
 import { backoff, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import {
   AbortedError,
   EtcdError,
+  InvalidArgumentError,
   MalformedResponseError,
   TimeoutError,
   UnauthenticatedError,
@@ -352,7 +353,12 @@ export class Deadline {
   constructor(ms: number, callerSignal?: AbortSignal) {
     this.ms = ms;
     this.callerSignal = callerSignal;
-    if (!Number.isFinite(ms) || ms <= 0) throw new EtcdError(`timeout must be a positive number of milliseconds, got ${ms}`);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
+      throw new InvalidArgumentError(`timeout must be a positive number of milliseconds, got ${describe(ms)}`);
+    }
+    if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(callerSignal)}`);
+    }
     this.endsAt = Date.now() + ms;
     this.timer = setTimeout(() => {
       this.timedOutFlag = true;
