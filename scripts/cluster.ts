@@ -25,6 +25,10 @@ export interface EtcdCluster {
   kill(i: number): Promise<void>;
   /** Starts member `i` again on its ports and data and waits until it answers `/health`. */
   restart(i: number): Promise<void>;
+  /** Stops member `i` with SIGSTOP: its ports stay open but nothing answers (a hung machine). */
+  freeze(i: number): void;
+  /** Lets a frozen member `i` run again (SIGCONT). */
+  thaw(i: number): void;
   /** Index of the current leader, asking the members that are up (undefined when none knows). */
   leaderIndex(): Promise<number | undefined>;
   /** Kills every member and removes the data. */
@@ -120,6 +124,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<EtcdCl
     dataDir,
     pid: (i) => member(i).child?.pid,
     kill: (i) => kill(member(i)),
+    freeze: (i) => signal(member(i), 'SIGSTOP'),
+    thaw: (i) => signal(member(i), 'SIGCONT'),
     async restart(i) {
       const m = member(i);
       if (m.child) throw new Error(`member ${i} is running`);
@@ -134,6 +140,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<EtcdCl
     },
     stop,
   };
+
+  function signal(m: Member, name: 'SIGSTOP' | 'SIGCONT'): void {
+    if (m.child?.pid === undefined) throw new Error(`member ${m.name} is not running`);
+    process.kill(m.child.pid, name);
+  }
 
   function member(i: number): Member {
     const m = members[i];

@@ -61,8 +61,8 @@ function lostWithin(lease: Lease, ms: number): Promise<number> {
   });
 }
 
-describe('a 3-member cluster whose members, the leader included, are killed and restarted', () => {
-  test('keeps every acknowledged write and a kept-alive lease; no call outlives its deadline or fails on auth', { timeout: 180_000 }, async () => {
+describe('a 3-member cluster under faults', () => {
+  test('members, the leader included, killed and restarted 10 times: every acknowledged write and a kept-alive lease survive; no call outlives its deadline or fails on auth', { timeout: 180_000 }, async () => {
     const prefix = uniquePrefix('faults');
     let authentications = 0;
     const counting: FetchLike = (request, init) => {
@@ -197,5 +197,29 @@ describe('a 3-member cluster whose members, the leader included, are killed and 
     assert.equal(figures.refusedButApplied, 0, 'a write reported as refused was not applied');
     assert.equal(figures.hungCalls, 0, 'every call settled within its deadline');
     assert.ok(figures.acknowledged > figures.writes / 2, 'most writes went through');
+  });
+
+  test('a frozen member (ports open, no answers) costs reads at most one deadline, then is skipped', { timeout: 60_000 }, async () => {
+    const leader = await cluster.leaderIndex();
+    const frozen = [0, 1, 2].find((i) => i !== leader)!;
+    const others = cluster.endpoints.filter((_, i) => i !== frozen);
+    const etcd = new Etcd({ endpoints: [cluster.endpoints[frozen]!, ...others], timeout: 1_500, auth: ROOT });
+    await etcd.put(`${uniquePrefix('frozen')}k`, 'v');
+    cluster.freeze(frozen);
+    const outcomes: string[] = [];
+    let hung = 0;
+    try {
+      for (let i = 0; i < 10; i++) {
+        const result = await timed(() => etcd.count({ prefix: 'test/' }));
+        if (result.ms > 1_500 + MARGIN) hung++;
+        outcomes.push(result.error === undefined ? 'ok' : (result.error as Error).name);
+      }
+    } finally {
+      cluster.thaw(frozen);
+    }
+    console.log(`frozen-member reads: ${outcomes.join(' ')}`);
+    assert.equal(hung, 0);
+    assert.ok(outcomes.filter((o) => o !== 'ok').length <= 1, 'only the first read waits for the frozen member');
+    assert.deepEqual(outcomes.slice(1), Array(9).fill('ok'));
   });
 });
