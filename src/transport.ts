@@ -119,12 +119,13 @@ export class Transport {
       let retriedToken = false;
       // --- failover: each endpoint once, then rounds of jittered backoff within the deadline ---
       const tried = new Set<string>();
+      const text = JSON.stringify(body);
       for (let round = 0; ; ) {
         const endpoint = this.pool.pick();
         tried.add(endpoint);
         const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: deadline.signal });
         try {
-          const answer = await this.send(endpoint, path, JSON.stringify(body), token, deadline);
+          const answer = await this.send(endpoint, path, text, token, deadline);
           this.pool.succeeded(endpoint);
           return answer;
         } catch (error) {
