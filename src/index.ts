@@ -1,3 +1,4 @@
+import { type BatchOptions, ReadBatcher } from './batch.ts';
 import { type AuthOptions, PasswordAuth, StaticToken } from './auth-token.ts';
 import { type Bytes, toBytes } from './codec.ts';
 import type { EndpointPoolOptions } from './endpoints.ts';
@@ -41,6 +42,11 @@ export interface EtcdOptions {
   circuitBreaker?: EndpointPoolOptions;
   /** Longest answer accepted, in bytes (default 64 MiB). */
   maxResponseBytes?: number;
+  /**
+   * Reads (get, range, count) issued in the same tick travel as one `/v3/kv/txn` (default on,
+   * at most 128 reads per txn, etcd's default `--max-txn-ops`); `false` sends one request per read.
+   */
+  batch?: BatchOptions | false;
 }
 
 /** An etcd v3 client over the HTTP/JSON gateway. */
@@ -64,8 +70,9 @@ export class Etcd {
     const parts = (options as { [clientParts]?: ClientParts })[clientParts];
     const transport = parts?.transport ?? Etcd.connect(options);
     const keyspace = parts?.keyspace ?? new Keyspace();
+    const batcher = parts ? parts.batcher : options.batch === false ? undefined : new ReadBatcher(transport, options.batch);
     this.transport = transport;
-    this.kv = new KV(transport, keyspace);
+    this.kv = new KV(transport, keyspace, batcher);
     this.lease = new LeaseService(transport, keyspace);
     this.auth = new Auth(transport);
     this.cluster = new Cluster(transport);
@@ -99,7 +106,7 @@ export class Etcd {
    * `prefix`, shown without it. It shares this client's connections, token and keep-alive loop.
    */
   namespace(prefix: Bytes): Etcd {
-    const parts: ClientParts = { transport: this.transport, keyspace: nestedKeyspace(this.kv.keyspace, prefix) };
+    const parts: ClientParts = { transport: this.transport, keyspace: nestedKeyspace(this.kv.keyspace, prefix), batcher: this.kv.batcher };
     return new Etcd({ [clientParts]: parts } as EtcdOptions);
   }
 
@@ -169,6 +176,7 @@ export type {
   Permission,
   PermissionType,
 };
+export type { BatchOptions } from './batch.ts';
 export type { AuthOptions, Bytes, CallOptions, EndpointPoolOptions, FetchLike, KeySelector };
 export * from './errors.ts';
 export { KeyValue, type ResponseHeader } from './key-value.ts';

@@ -1,3 +1,4 @@
+import type { ReadBatcher } from './batch.ts';
 import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from './codec.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from './key-value.ts';
@@ -91,10 +92,13 @@ const DEFAULT_PAGE = 500;
 export class KV {
   protected readonly transport: Transport;
   readonly keyspace: Keyspace;
+  /** Gathers the reads of one tick into one txn; undefined sends each read alone. */
+  readonly batcher: ReadBatcher | undefined;
 
-  constructor(transport: Transport, keyspace: Keyspace = new Keyspace()) {
+  constructor(transport: Transport, keyspace: Keyspace = new Keyspace(), batcher?: ReadBatcher) {
     this.transport = transport;
     this.keyspace = keyspace;
+    this.batcher = batcher;
   }
 
   /** The key-value of one key, or undefined when it does not exist. */
@@ -104,7 +108,10 @@ export class KV {
   }
 
   async range(query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
-    const wire = await this.transport.request('/kv/range', encodeRange(this.keyspace, query), { ...options, idempotent: true });
+    const request = encodeRange(this.keyspace, query);
+    const wire = this.batcher
+      ? await this.batcher.range(request, options)
+      : await this.transport.request('/kv/range', request, { ...options, idempotent: true });
     return decodeRange(this.keyspace, wire);
   }
 

@@ -1,4 +1,4 @@
-import ky, { type KyInstance } from 'ky';
+import type { KyInstance } from 'ky';
 import { readBoundedText } from './bounded-body.ts';
 import { asRecord, describe } from './codec.ts';
 import { backoff, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
@@ -78,7 +78,8 @@ const MAX_ERROR_BYTES = 64 * 1024;
 export class Transport {
   readonly timeout: number;
   tokenSource: TokenSource | undefined;
-  private readonly http: KyInstance;
+  private readonly fetch: FetchLike;
+  private http: Promise<KyInstance> | undefined;
   // --- endpoint selection (src/endpoints.ts) ---
   private readonly pool: EndpointPool;
   private readonly discovery: EndpointDiscovery | undefined;
@@ -96,14 +97,7 @@ export class Transport {
       : undefined;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    this.http = ky.create({
-      method: 'post',
-      timeout: false,
-      retry: 0,
-      throwHttpErrors: false,
-      redirect: 'manual',
-      ...(options.fetch ? { fetch: options.fetch as typeof fetch } : {}),
-    });
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
   /** The endpoints in use (the given ones, plus discovered ones with `discover`). */
@@ -123,7 +117,8 @@ export class Transport {
       for (let round = 0; ; ) {
         const endpoint = this.pool.pick();
         tried.add(endpoint);
-        const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: deadline.signal });
+        const tokens = options.anonymous ? undefined : this.tokenSource;
+        const token = tokens === undefined ? undefined : await tokens.token({ signal: deadline.signal });
         try {
           const answer = await this.send(endpoint, path, text, token, deadline);
           this.pool.succeeded(endpoint);
@@ -169,11 +164,7 @@ export class Transport {
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
     try {
-      const response = await this.http(`${endpoint}/v3${path}`, {
-        body,
-        headers: token === undefined ? undefined : { authorization: token },
-        signal: controller.signal,
-      });
+      const response = await this.post(endpoint, path, body, token, controller.signal);
       connect.signal.removeEventListener('abort', abort);
       options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
       if (!response.ok) throw await errorFromResponse(response, endpoint, path);
@@ -195,20 +186,27 @@ export class Transport {
     this.discovery?.refresh(true);
   }
 
+  /**
+   * POSTs `body` through ky. A string body goes as text/plain, which a browser sends without a
+   * CORS preflight; the gateway reads JSON whatever the content type says. Retries, deadlines
+   * and HTTP errors are handled by the callers, so ky's are off, and redirects are not followed
+   * (an `Authorization` header must never reach another origin).
+   */
+  private async post(endpoint: string, path: string, body: string, token: string | undefined, signal: AbortSignal): Promise<Response> {
+    // ky is imported on first use: its import-time feature checks make Node load its fetch (~70 ms),
+    // which an application that imports this package without calling etcd should not pay.
+    this.http ??= import('ky').then(({ default: ky }) =>
+      ky.create({ method: 'post', timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual', fetch: this.fetch as typeof fetch }),
+    );
+    const http = await this.http;
+    return http(`${endpoint}/v3${path}`, { body, headers: token === undefined ? undefined : { authorization: token }, signal });
+  }
+
   private async send(endpoint: string, path: string, body: string, token: string | undefined, deadline: Deadline): Promise<WireObject> {
     deadline.signal.throwIfAborted();
     let response: Response;
     try {
-      // A string body goes as text/plain, which a browser sends without a CORS preflight;
-      // the gateway reads JSON whatever the content type says.
-      response = await untilAborted(
-        this.http(`${endpoint}/v3${path}`, {
-          body,
-          headers: token === undefined ? undefined : { authorization: token },
-          signal: deadline.signal,
-        }),
-        deadline.signal,
-      );
+      response = await untilAborted(this.post(endpoint, path, body, token, deadline.signal), deadline.signal);
     } catch (error) {
       throw mapFetchError(error, endpoint, path);
     }
@@ -285,7 +283,7 @@ export async function errorFromResponse(response: Response, endpoint: string, pa
   return errorFromStatus(code, message ?? `gRPC code ${code}`, { status, endpoint, path });
 }
 
-/** Turns what `fetch` (or ky) threw into a typed error; typed errors pass through. */
+/** Turns what `fetch` threw into a typed error; typed errors pass through. */
 export function mapFetchError(error: unknown, endpoint: string, path: string, what = 'could not reach etcd'): unknown {
   if (error instanceof EtcdError) return error;
   if (isAbort(error)) return error;

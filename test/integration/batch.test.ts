@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AbortedError, Etcd, type EtcdOptions, type FetchLike, FutureRevisionError, PermissionDeniedError, type RangeQuery } from 'etcd-fetch';
+import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+
+// A small --max-txn-ops, so splitting is seen with few reads.
+const MAX_OPS = 8;
+const etcdUnderTest = useEtcd({ args: ['--max-txn-ops', String(MAX_OPS)] });
+
+/** A fetch that notes the gateway path of every request, and how many reads each txn held. */
+function counting(): { fetch: FetchLike; sent: Array<{ path: string; reads: number }> } {
+  const sent: Array<{ path: string; reads: number }> = [];
+  const fetch: FetchLike = async (request, init) => {
+    const path = new URL(request.url).pathname;
+    const body = (await request.clone().json()) as { success?: unknown[] };
+    sent.push({ path, reads: path === '/v3/kv/txn' ? (body.success?.length ?? 0) : 1 });
+    return globalThis.fetch(request, init);
+  };
+  return { fetch, sent };
+}
+
+function client(options: EtcdOptions = {}): Etcd {
+  return new Etcd({ endpoints: [etcdUnderTest.endpoint], batch: { maxOps: MAX_OPS }, ...options });
+}
+
+async function seed(etcd: Etcd, prefix: string): Promise<void> {
+  await etcd.put(`${prefix}text`, 'hello');
+  await etcd.put(`${prefix}empty`, '');
+  await etcd.put(`${prefix}binary`, new Uint8Array([0, 255, 1, 254, 10, 13]));
+  await etcd.put(new Uint8Array([...new TextEncoder().encode(prefix), 0xff, 0x00]), 'binary key');
+  for (let i = 0; i < 5; i++) await etcd.put(`${prefix}list/${i}`, `item ${i}`);
+}
+
+describe('read batching against a real etcd', () => {
+  test('many concurrent reads in one tick answer exactly what the same reads answer one by one', async () => {
+    const prefix = uniquePrefix('batch');
+    const { fetch, sent } = counting();
+    const batched = client({ fetch });
+    const single = client({ batch: false });
+    await seed(single, prefix);
+    const binaryKey = new Uint8Array([...new TextEncoder().encode(prefix), 0xff, 0x00]);
+    const queries: RangeQuery[] = [
+      { key: `${prefix}text` },
+      { key: `${prefix}missing` },
+      { key: `${prefix}empty` },
+      { key: `${prefix}binary` },
+      { key: binaryKey },
+      { prefix: `${prefix}list/` },
+      { prefix: `${prefix}list/`, limit: 2 },
+      { prefix: `${prefix}list/`, limit: 2, sort: { target: 'key', order: 'descend' } },
+      { prefix: `${prefix}list/`, countOnly: true },
+      { prefix: `${prefix}list/`, keysOnly: true },
+      { from: `${prefix}list/1`, to: `${prefix}list/3` },
+      { prefix: `${prefix}nothing/` },
+    ];
+    const expected = await Promise.all(queries.map((query) => single.range(query)));
+    const expectedGets = [await single.get(`${prefix}text`), await single.get(`${prefix}missing`)];
+    const expectedCount = await single.count({ prefix: `${prefix}list/` });
+    sent.length = 0;
+    const [results, gets, count] = await Promise.all([
+      Promise.all(queries.map((query) => batched.range(query))),
+      Promise.all([batched.get(`${prefix}text`), batched.get(`${prefix}missing`)]),
+      batched.count({ prefix: `${prefix}list/` }),
+    ]);
+    assert.deepEqual(results, expected);
+    assert.deepEqual(gets, expectedGets);
+    assert.equal(count, expectedCount);
+    assert.equal(count, 5);
+    // 15 reads at most 8 per txn: two txns, and no single range.
+    assert.deepEqual(
+      sent.map((s) => [s.path, s.reads]),
+      [
+        ['/v3/kv/txn', 8],
+        ['/v3/kv/txn', 7],
+      ],
+    );
+  });
+
+  test('reads beyond the server limit split at maxOps; a client whose maxOps exceeds the limit still gets every answer', async () => {
+    const prefix = uniquePrefix('batch-split');
+    const { fetch, sent } = counting();
+    const etcd = client({ fetch });
+    await etcd.put(`${prefix}k`, 'v');
+    sent.length = 0;
+    const values = await Promise.all(Array.from({ length: 20 }, () => etcd.get(`${prefix}k`)));
+    assert.ok(values.every((kv) => kv?.valueText === 'v'));
+    assert.deepEqual(
+      sent.map((s) => s.reads),
+      [8, 8, 4],
+    );
+
+    // etcd refuses a txn of 12 reads here ("too many operations"): each read is then sent alone.
+    const tooBig = client({ batch: { maxOps: 12 } });
+    const again = await Promise.all(Array.from({ length: 12 }, (_, i) => tooBig.get(i % 2 ? `${prefix}k` : `${prefix}none`)));
+    assert.deepEqual(
+      again.map((kv) => kv?.valueText),
+      Array.from({ length: 12 }, (_, i) => (i % 2 ? 'v' : undefined)),
+    );
+  });
+
+  test('a read at a future revision fails alone; the reads of its tick succeed', async () => {
+    const prefix = uniquePrefix('batch-future');
+    const etcd = client();
+    const { revision } = await etcd.put(`${prefix}k`, 'v');
+    const results = await Promise.allSettled([
+      etcd.get(`${prefix}k`),
+      etcd.get(`${prefix}k`, { revision: revision + 1000 }),
+      etcd.get(`${prefix}k`, { revision: revision + 1000, keysOnly: true }),
+      etcd.get(`${prefix}k`, { revision }),
+    ]);
+    assert.equal(results[0].status === 'fulfilled' && results[0].value?.valueText, 'v');
+    assert.ok(results[1].status === 'rejected' && results[1].reason instanceof FutureRevisionError, String(results[1]));
+    assert.ok(results[2].status === 'rejected' && results[2].reason instanceof FutureRevisionError, String(results[2]));
+    assert.equal(results[3].status === 'fulfilled' && results[3].value?.valueText, 'v');
+  });
+
+  test('an aborted read of a batch rejects with AbortedError while the others succeed', async () => {
+    const prefix = uniquePrefix('batch-abort');
+    const etcd = client();
+    await etcd.put(`${prefix}k`, 'v');
+    const controller = new AbortController();
+    const pending = Promise.allSettled([etcd.get(`${prefix}k`), etcd.get(`${prefix}k`, { signal: controller.signal }), etcd.get(`${prefix}k`)]);
+    controller.abort();
+    const [first, aborted, last] = await pending;
+    assert.ok(aborted.status === 'rejected' && aborted.reason instanceof AbortedError, String(aborted));
+    assert.equal(first.status === 'fulfilled' && first.value?.valueText, 'v');
+    assert.equal(last.status === 'fulfilled' && last.value?.valueText, 'v');
+  });
+
+  test('with batch: false every read is its own /kv/range request', async () => {
+    const prefix = uniquePrefix('batch-off');
+    const { fetch, sent } = counting();
+    const etcd = client({ fetch, batch: false });
+    await etcd.put(`${prefix}k`, 'v');
+    sent.length = 0;
+    const values = await Promise.all(Array.from({ length: 10 }, () => etcd.get(`${prefix}k`)));
+    assert.ok(values.every((kv) => kv?.valueText === 'v'));
+    assert.deepEqual(
+      sent.map((s) => s.path),
+      Array.from({ length: 10 }, () => '/v3/kv/range'),
+    );
+  });
+
+  test('writes are never batched', async () => {
+    const prefix = uniquePrefix('batch-writes');
+    const { fetch, sent } = counting();
+    const etcd = client({ fetch });
+    await Promise.all(Array.from({ length: 4 }, (_, i) => etcd.put(`${prefix}${i}`, 'v')));
+    assert.deepEqual(
+      sent.map((s) => s.path),
+      Array.from({ length: 4 }, () => '/v3/kv/put'),
+    );
+  });
+
+  // Last: it turns authentication on for this suite's etcd.
+  test('a key the user may not read fails only its own read; the readable keys of the same batch succeed', async () => {
+    const prefix = uniquePrefix('batch-perm');
+    const root = client({ batch: false });
+    await root.put(`${prefix}open/a`, 'a');
+    await root.put(`${prefix}secret`, 's');
+    const call = async (path: string, body: object, token?: string) => {
+      const response = await fetch(`${etcdUnderTest.endpoint}/v3${path}`, { method: 'POST', body: JSON.stringify(body), headers: token ? { authorization: token } : {} });
+      assert.equal(response.status, 200, `${path}: ${await response.clone().text()}`);
+      return (await response.json()) as Record<string, unknown>;
+    };
+    const key = (text: string) => btoa(text);
+    await call('/auth/user/add', { name: 'root', password: 'rootpw' });
+    await call('/auth/user/grant', { user: 'root', role: 'root' });
+    await call('/auth/user/add', { name: 'reader', password: 'readerpw' });
+    await call('/auth/role/add', { name: 'reader' });
+    const open = `${prefix}open/`;
+    const openEnd = open.slice(0, -1) + String.fromCharCode(open.charCodeAt(open.length - 1) + 1);
+    await call('/auth/role/grant', { name: 'reader', perm: { permType: 'READ', key: key(open), range_end: key(openEnd) } });
+    await call('/auth/user/grant', { user: 'reader', role: 'reader' });
+    await call('/auth/enable', {});
+    try {
+      const { fetch, sent } = counting();
+      const reader = client({ fetch, auth: { username: 'reader', password: 'readerpw' } });
+      const results = await Promise.allSettled([reader.get(`${prefix}open/a`), reader.get(`${prefix}secret`), reader.get(`${prefix}open/b`)]);
+      assert.equal(results[0].status === 'fulfilled' && results[0].value?.valueText, 'a');
+      assert.ok(results[1].status === 'rejected' && results[1].reason instanceof PermissionDeniedError, String(results[1]));
+      assert.equal(results[2].status === 'fulfilled' && results[2].value, undefined);
+      const reads = sent.filter((s) => s.path.startsWith('/v3/kv/')).map((s) => s.path);
+      assert.deepEqual(reads, ['/v3/kv/txn', '/v3/kv/range', '/v3/kv/range', '/v3/kv/range'], 'the refused txn was split into single reads');
+    } finally {
+      const { token } = await call('/auth/authenticate', { name: 'root', password: 'rootpw' });
+      await call('/auth/disable', {}, token as string);
+    }
+  });
+});
