@@ -123,6 +123,25 @@ describe('a client facing a misbehaving server', () => {
     }
   });
 
+  test('reads batched into one txn: a broken txn answer gives every caller a typed error', async () => {
+    const answers = [
+      '{"succeeded":true,"responses":"x"}',
+      '{"succeeded":true,"responses":[{"response_range":{"kvs":"x"}},{"response_range":{"count":{}}},{"response_range":{"count":[]}}]}',
+      '{"succeeded":true,"responses":[{"response_range":',
+      '{"succeeded":true}',
+    ];
+    for (const body of answers) {
+      handler = (request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        // A read sent again alone after a failed batch gets a broken answer too.
+        response.end(request.url === '/v3/kv/txn' ? body : '{"count":{},"kvs":[{"key":{}}]}');
+      };
+      const etcd = client();
+      const errors = await Promise.all([etcd.get('a'), etcd.get('b'), etcd.count({ prefix: 'c' })].map((call) => failure(() => call)));
+      for (const error of errors) assert.ok(error instanceof MalformedResponseError, `${body}: got ${String(error)}`);
+    }
+  });
+
   test('a 200 with an HTML body is a MalformedResponseError saying it is not JSON', async () => {
     handler = answer(200, '<!doctype html><html><body>Sign in to the corporate proxy</body></html>', 'text/html');
     const error = await failure(() => client().get('a'));
