@@ -115,10 +115,12 @@ export class Transport {
       const tried = new Set<string>();
       const text = JSON.stringify(body);
       for (let round = 0; ; ) {
+        const tokens = options.anonymous ? undefined : this.tokenSource;
+        // A shared authentication ignores any one caller's signal: the wait for it must not.
+        const token = tokens === undefined ? undefined : await untilAborted(tokens.token({ signal: deadline.signal }), deadline.signal);
+        // Picked after authenticating, which may have learned that an endpoint is down.
         const endpoint = this.pool.pick();
         tried.add(endpoint);
-        const tokens = options.anonymous ? undefined : this.tokenSource;
-        const token = tokens === undefined ? undefined : await tokens.token({ signal: deadline.signal });
         try {
           const answer = await this.send(endpoint, path, text, token, deadline);
           this.pool.succeeded(endpoint);
@@ -156,14 +158,16 @@ export class Transport {
    * answer a long-lived `Response` whose body the caller reads. Only connecting is bounded.
    */
   async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string }> {
-    const endpoint = this.pool.pick();
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
-    const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: connect.signal });
+    let endpoint = this.pool.pick();
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
     try {
+      const tokens = options.anonymous ? undefined : this.tokenSource;
+      const token = tokens === undefined ? undefined : await untilAborted(tokens.token({ signal: connect.signal }), connect.signal);
+      endpoint = this.pool.pick();
       const response = await this.post(endpoint, path, body, token, controller.signal);
       connect.signal.removeEventListener('abort', abort);
       options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
@@ -172,8 +176,10 @@ export class Transport {
       this.pool.succeeded(endpoint);
       return { response, endpoint };
     } catch (error) {
-      if (error instanceof UnavailableError) this.failedOver(endpoint);
-      throw connect.explain(mapFetchError(error, endpoint, path), path);
+      const mapped = mapFetchError(error, endpoint, path);
+      // (An UnavailableError from authenticating names the endpoint that failed it, already passed over.)
+      if (mapped instanceof UnavailableError && mapped.endpoint === endpoint) this.failedOver(endpoint);
+      throw connect.explain(mapped, path);
     } finally {
       connect.signal.removeEventListener('abort', abort);
       connect.dispose();

@@ -102,6 +102,7 @@ describe('a 3-member cluster under faults', () => {
     const ambiguous: string[] = [];
     const unexpected: unknown[] = [];
     const readFailures: Record<string, number> = {};
+    const readFailureSamples: string[] = [];
     let faultsDone = false;
 
     const account = (result: Timed<unknown>) => {
@@ -146,6 +147,7 @@ describe('a 3-member cluster under faults', () => {
           figures.failedReads++;
           const name = (result.error as Error).name;
           readFailures[name] = (readFailures[name] ?? 0) + 1;
+          if (readFailureSamples.length < 3) readFailureSamples.push(`${name}: ${(result.error as Error).message} (${Math.round(result.ms)} ms)`);
         }
         await sleep(50);
       }
@@ -189,6 +191,7 @@ describe('a 3-member cluster under faults', () => {
     figures.leaseLossReportedMs = Math.round(await lost);
 
     console.log(`fault-test figures: ${JSON.stringify({ ...figures, readFailures })}`);
+    if (readFailureSamples.length > 0) console.log(`failed reads, for instance: ${readFailureSamples.join('; ')}`);
     assert.equal(figures.leaseFalseLosses, 0, `the lease survived member failures (${String(falseLoss)})`);
     assert.equal(unexpected.length, 0, `unexpected errors: ${unexpected.map(String).join('; ')}`);
     assert.equal(figures.restarts, RESTARTS);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PasswordAuth } from '../../src/auth-token.ts';
 import { backoff, clientUrlsOf, EndpointDiscovery, EndpointPool } from '../../src/endpoints.ts';
 import { TimeoutError, UnavailableError } from '../../src/errors.ts';
 import { type FetchLike, Transport } from '../../src/transport.ts';
@@ -132,6 +133,36 @@ describe('failover in the transport', () => {
     };
     await new Transport({ endpoints: [A, B], fetch: busy }).request('/kv/range', {}, { idempotent: true });
     assert.deepEqual(hosts, ['1', '2']);
+  });
+});
+
+describe('authentication under failures', () => {
+  test('a call waiting for an authentication that hangs settles by its own deadline', async () => {
+    const fetch: FetchLike = (request) =>
+      request.url.endsWith('/auth/authenticate')
+        ? new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)))
+        : Promise.resolve(new Response('{}'));
+    const t = new Transport({ endpoints: [A], fetch, timeout: 1_000 });
+    t.tokenSource = new PasswordAuth(t, 'root', 'pw');
+    const started = Date.now();
+    const error = await t.request('/kv/range', {}, { idempotent: true, timeout: 100 }).catch((e: unknown) => e);
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.ok(Date.now() - started < 900, 'settled by its own deadline, not the authentication\'s');
+  });
+
+  test('authentication fails over to the next endpoint like a read (a second token is harmless)', async () => {
+    const seen: string[] = [];
+    const fetch: FetchLike = async (request) => {
+      const url = new URL(request.url);
+      seen.push(`${url.port}${url.pathname}`);
+      if (url.port === '1') throw new TypeError('fetch failed', { cause: { code: 'UND_ERR_SOCKET' } });
+      if (url.pathname === '/v3/auth/authenticate') return new Response('{"token":"t.1"}');
+      return new Response('{}');
+    };
+    const t = new Transport({ endpoints: [A, B], fetch });
+    t.tokenSource = new PasswordAuth(t, 'root', 'pw');
+    assert.deepEqual(await t.request('/kv/range', {}, { idempotent: true }), {});
+    assert.deepEqual(seen, ['1/v3/auth/authenticate', '2/v3/auth/authenticate', '2/v3/kv/range']);
   });
 });
 
