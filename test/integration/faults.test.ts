@@ -72,6 +72,8 @@ describe('a 3-member cluster under faults', () => {
     const writer = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT, fetch: counting });
     // The reader knows one member only and learns the others from the member list.
     const reader = new Etcd({ endpoints: cluster.endpoints[0], timeout: DEADLINE, discover: true, auth: ROOT, fetch: counting });
+    // Idle longer than the token TTL between calls: its token has always expired.
+    const idle = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT, fetch: counting });
     const keeper = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE });
     const lease = await keeper.lease.grant(LEASE_TTL);
     let falseLoss: unknown;
@@ -94,6 +96,8 @@ describe('a 3-member cluster under faults', () => {
       hungCalls: 0,
       slowestCallMs: 0,
       authentications: 0,
+      idleCalls: 0,
+      idleFailures: 0,
       leaseFalseLosses: 0,
       leaseLossReportedMs: 0,
     };
@@ -153,6 +157,18 @@ describe('a 3-member cluster under faults', () => {
       }
     })();
 
+    const idling = (async () => {
+      while (!faultsDone) {
+        await sleep(3_500);
+        figures.idleCalls++;
+        const result = await timed(() => idle.get(`${prefix}00000`));
+        account(result);
+        if (result.error === undefined) continue;
+        figures.idleFailures++;
+        if (!(result.error instanceof UnavailableError || result.error instanceof TimeoutError)) unexpected.push(result.error);
+      }
+    })();
+
     try {
       let follower = 0;
       for (let r = 0; r < RESTARTS; r++) {
@@ -173,7 +189,7 @@ describe('a 3-member cluster under faults', () => {
       }
     } finally {
       faultsDone = true;
-      await Promise.all([writing, reading]);
+      await Promise.all([writing, reading, idling]);
     }
 
     // Every member is back: read everything once, linearizably.
