@@ -211,6 +211,7 @@ describe('a 3-member cluster under faults', () => {
     assert.equal(figures.leaseFalseLosses, 0, `the lease survived member failures (${String(falseLoss)})`);
     assert.equal(unexpected.length, 0, `unexpected errors: ${unexpected.map(String).join('; ')}`);
     assert.equal(figures.restarts, RESTARTS);
+    assert.deepEqual([...reader.transport.endpoints].sort(), [...cluster.endpoints].sort(), 'the reader discovered every member');
     assert.ok(figures.leaderRestarts >= RESTARTS / 2 - 1, 'the leader was among the victims');
     assert.equal(figures.losses, 0, 'every acknowledged write is readable');
     assert.equal(figures.refusedButApplied, 0, 'a write reported as refused was not applied');
