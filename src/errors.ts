@@ -88,6 +88,21 @@ export class CompactedError extends EtcdError {
   override name = 'CompactedError';
 }
 
+/**
+ * A watch's start (or resume) revision has been compacted: the watch ended. Re-list at the
+ * current revision and watch again from there + 1 (or use `etcd.reflect`).
+ */
+export class WatchCompactedError extends CompactedError {
+  override name = 'WatchCompactedError';
+  /** The revision etcd compacted to: the oldest revision a new watch may start from. */
+  readonly compactRevision: number;
+
+  constructor(message: string, compactRevision: number, details: EtcdErrorDetails = {}) {
+    super(message, { code: GrpcCode.OUT_OF_RANGE, ...details });
+    this.compactRevision = compactRevision;
+  }
+}
+
 /** OUT_OF_RANGE (code 11) for a revision that does not exist yet. */
 export class FutureRevisionError extends EtcdError {
   override name = 'FutureRevisionError';
@@ -145,6 +160,7 @@ const byName = {
   UnauthenticatedError,
   ResourceExhaustedError,
   CompactedError,
+  WatchCompactedError,
   FutureRevisionError,
   UnavailableError,
   TimeoutError,

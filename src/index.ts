@@ -26,6 +26,9 @@ import { type GrantOptions, Lease, type LeaseRef, LeaseService, type LeaseTimeTo
 import { type Alarm, type AlarmType, Maintenance, type MemberStatus } from './maintenance.ts';
 import { type ClientParts, clientParts, nestedKeyspace } from './namespace.ts';
 import { Txn } from './txn.ts';
+import { Reflector, type ReflectOptions } from './reflector.ts';
+import { Watch, type WatchOptions } from './watch.ts';
+import { watchStreamOf } from './watch-stream.ts';
 
 export interface EtcdOptions {
   /** Client URLs of etcd members, e.g. `['http://127.0.0.1:2379']` (default). */
@@ -155,6 +158,19 @@ export class Etcd {
   txn(): Txn<[], []> {
     return new Txn(this.transport, this.kv.keyspace);
   }
+
+  /**
+   * Watches a key, prefix or range: `for await (const event of etcd.watch({ prefix }))`.
+   * All watchers of this client share one connection.
+   */
+  watch(options: WatchOptions): Watch {
+    return new Watch(watchStreamOf(this.transport), this.kv.keyspace, options);
+  }
+
+  /** A live copy of the keys under a selector: lists, then watches, re-listing after compaction. */
+  reflect(options: ReflectOptions): Reflector {
+    return new Reflector(this.kv, (watchOptions) => this.watch(watchOptions), options);
+  }
 }
 
 export { toBytes };
@@ -194,4 +210,6 @@ export type {
   SortOrder,
   SortTarget,
 } from './kv.ts';
+export { Watch, type ReconnectInfo, type WatchEvent, type WatchFilters, type WatchOptions, type WatchResponse } from './watch.ts';
+export { Reflector, type ReflectOptions, type ReflectorUpdate } from './reflector.ts';
 export { cmp, op, type Comparison, type CompareOperator, type Operation, type ResultsOf, type TxnResult, TxnBuilder, Txn } from './txn.ts';

@@ -156,8 +156,13 @@ export class Transport {
   /**
    * Opens a streaming call (watch, keep-alive, snapshot): the body is NDJSON requests, the
    * answer a long-lived `Response` whose body the caller reads. Only connecting is bounded.
+   * `token` is the one sent, for `tokenSource.invalidate` when the stream reports it invalid.
    */
-  async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string }> {
+  async openStream(
+    path: string,
+    body: string,
+    options: StreamRequestOptions = {},
+  ): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
     let endpoint = this.pool.pick();
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
@@ -174,7 +179,7 @@ export class Transport {
       if (!response.ok) throw await errorFromResponse(response, endpoint, path);
       if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint, path });
       this.pool.succeeded(endpoint);
-      return { response, endpoint };
+      return { response, endpoint, token };
     } catch (error) {
       const mapped = mapFetchError(error, endpoint, path);
       // (An UnavailableError from authenticating names the endpoint that failed it, already passed over.)

@@ -1,0 +1,84 @@
+import { WatchCompactedError } from './errors.ts';
+import type { KeyValue } from './key-value.ts';
+import type { KeySelector } from './keyspace.ts';
+import type { KV } from './kv.ts';
+import type { Watch, WatchEvent, WatchOptions } from './watch.ts';
+
+export type ReflectOptions = KeySelector & Pick<WatchOptions, 'progressNotify' | 'stallTimeout' | 'maxBufferedEvents' | 'signal' | 'onReconnect'>;
+
+/** What changed in a reflector's state; `items` is the state after the change. */
+export type ReflectorUpdate =
+  /** The state was (re)listed at `revision`: on start, and after a compaction broke the watch. */
+  | { type: 'list'; revision: number; items: ReadonlyMap<string, KeyValue> }
+  /** Changes up to `revision` were applied. */
+  | { type: 'events'; revision: number; events: WatchEvent[]; items: ReadonlyMap<string, KeyValue> };
+
+/**
+ * A live copy of every key under a selector, the "list, then watch" recipe: read the keys at
+ * revision R, watch from R + 1, apply each event, and list again when the watch's revisions have
+ * been compacted. Iterate it to drive it; `items` (key text → key-value) is current after each
+ * update.
+ */
+export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposable {
+  /** The reflected keys, by their UTF-8 text (caller's view: without a namespace prefix). */
+  items: ReadonlyMap<string, KeyValue> = new Map();
+  /** The revision `items` reflects (0 before the first list). */
+  revision = 0;
+  /** How many times a compaction forced a new list. */
+  relists = 0;
+  private readonly kv: KV;
+  private readonly open: (options: WatchOptions) => Watch;
+  private readonly options: ReflectOptions;
+  private watch: Watch | undefined;
+  private closed = false;
+
+  /** Use `etcd.reflect(options)`. */
+  constructor(kv: KV, open: (options: WatchOptions) => Watch, options: ReflectOptions) {
+    kv.keyspace.encode(options); // a bad selector fails now, not on first iteration
+    this.kv = kv;
+    this.open = open;
+    this.options = options;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ReflectorUpdate, void, undefined> {
+    try {
+      while (!this.closed) {
+        const listed = await this.kv.range(this.options, { signal: this.options.signal });
+        const items = new Map<string, KeyValue>();
+        for (const kv of listed.kvs) items.set(kv.keyText, kv);
+        this.items = items;
+        this.revision = listed.revision;
+        yield { type: 'list', revision: listed.revision, items };
+        if (this.closed) return;
+        const watch = this.open({ ...this.options, startRevision: listed.revision + 1 } as WatchOptions);
+        this.watch = watch;
+        try {
+          for await (const response of watch.responses()) {
+            this.revision = response.revision;
+            if (response.progress) continue;
+            for (const event of response.events) {
+              if (event.type === 'put') items.set(event.kv.keyText, event.kv);
+              else items.delete(event.kv.keyText);
+            }
+            yield { type: 'events', revision: response.revision, events: response.events, items };
+          }
+          return;
+        } catch (error) {
+          if (!(error instanceof WatchCompactedError)) throw error;
+          this.relists++;
+        }
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.watch?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}

@@ -1,0 +1,400 @@
+import {
+  AbortedError,
+  EtcdError,
+  TimeoutError,
+  UnauthenticatedError,
+  UnavailableError,
+  WatchCompactedError,
+} from './errors.ts';
+import type { Keyspace } from './keyspace.ts';
+import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from './lines.ts';
+import { mapFetchError, type Transport } from './transport.ts';
+import {
+  cancelReasonError,
+  decodeWatchMessage,
+  encodeCreateRequest,
+  type WatchCreateSpec,
+  type WatchEvent,
+  type WatchMessage,
+} from './watch-events.ts';
+
+/** What a watcher is told when the shared stream broke and is about to be reopened. */
+export interface ReconnectInfo {
+  /** Why the stream broke (an `UnavailableError` for network failures and server restarts). */
+  error: unknown;
+  /** Consecutive failed attempts so far (1 for the first). */
+  attempt: number;
+  /** Milliseconds until the next attempt. */
+  delay: number;
+  /** The revision the watcher will resume from (0: "now", it had not been created yet). */
+  resumeRevision: number;
+}
+
+/** A watcher as the shared stream sees it; `Watch` implements it. */
+export interface WatchMember {
+  readonly spec: WatchCreateSpec;
+  readonly keyspace: Keyspace;
+  /** The first revision not yet delivered; 0 until etcd created a watcher that started "now". */
+  readonly nextRevision: number;
+  /** Milliseconds of silence after which the stream counts as broken (progress notifications on). */
+  readonly stallTimeout: number | undefined;
+  /** False while the watcher wants no messages (its consumer is behind; see `Watch`). */
+  readonly wantsStream: boolean;
+  created(headerRevision: number): void;
+  deliver(events: WatchEvent[]): void;
+  progress(revision: number): void;
+  fail(error: EtcdError): void;
+  reconnecting(info: ReconnectInfo): void;
+}
+
+const PATH = '/watch';
+const PROGRESS_REQUEST = '{"progress_request":{}}';
+const MAX_PADDING = 256 * 1024;
+/** How long the first wait for lost create requests lasts; it doubles after each loss. */
+const CREATE_WAIT = 250;
+const MAX_CREATE_WAIT = 8_000;
+const MIN_BACKOFF = 50;
+const MAX_BACKOFF = 2_000;
+
+/** The stream of one attempt: its members in request order and what is known about each. */
+class Connection {
+  readonly controller = new AbortController();
+  readonly members: WatchMember[];
+  readonly ids = new Map<WatchMember, number>();
+  readonly byId = new Map<number, WatchMember>();
+  /** Members whose `created` answer has not arrived; etcd answers creates in request order. */
+  readonly pending: WatchMember[];
+  readonly fragments = new Map<number, WatchEvent[]>();
+  token: string | undefined;
+  endpoint: string | undefined;
+  reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** Set when the stream was ended on purpose: to change its members, or because it stalled. */
+  reopening = false;
+  breakError: EtcdError | undefined;
+  private allRead = false;
+  private createTimer: ReturnType<typeof setTimeout> | undefined;
+  private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly stallTimeout: number | undefined;
+
+  constructor(members: WatchMember[], idOf: (member: WatchMember) => number) {
+    this.members = members;
+    this.pending = [...members];
+    for (const member of members) {
+      const id = idOf(member);
+      this.ids.set(member, id);
+      this.byId.set(id, member);
+    }
+    const stalls = members.map((m) => m.stallTimeout).filter((t): t is number => t !== undefined);
+    this.stallTimeout = stalls.length > 0 ? Math.min(...stalls) : undefined;
+  }
+
+  /**
+   * The create requests, then a progress request whose answer proves etcd read them all.
+   * etcd 3.4's gateway discards the part of a request body it has not read when it writes the
+   * response headers (on the first `created`), so a long body may lose its tail; padding the
+   * first request with whitespace makes the gateway read the rest while decoding it.
+   */
+  body(): string {
+    const lines = this.members.map((m) => encodeCreateRequest(m.spec, this.ids.get(m)!, m.nextRevision));
+    lines.push(PROGRESS_REQUEST);
+    const rest = lines.slice(1).join('\n').length;
+    if (lines.length > 2) lines[0] = `${lines[0]!.slice(0, -1)}${' '.repeat(Math.min(MAX_PADDING, 2 * rest))}}`;
+    return lines.join('\n');
+  }
+
+  /** After the first `created`: the other creates must follow soon, or they were lost. */
+  awaitCreates(ms: number, lost: () => void): void {
+    if (this.createTimer !== undefined || this.allRead) return;
+    this.createTimer = setTimeout(() => {
+      if (this.pending.length > 0 && !this.allRead) lost();
+    }, ms);
+  }
+
+  /** The progress request was answered: every create was read (answers may still be on their way). */
+  markAllRead(): void {
+    this.allRead = true;
+    clearTimeout(this.createTimer);
+  }
+
+  /** (Re)starts the silence timer; called whenever bytes arrive. */
+  armStall(): void {
+    if (this.stallTimeout === undefined) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => {
+      this.end(new UnavailableError(`the watch stream was silent for ${this.stallTimeout} ms although progress notifications are on`, { endpoint: this.endpoint, path: `/v3${PATH}` }));
+    }, this.stallTimeout);
+  }
+
+  end(reason?: EtcdError): void {
+    if (reason === undefined) this.reopening = true;
+    else this.breakError ??= reason;
+    clearTimeout(this.stallTimer);
+    this.controller.abort(reason ?? new DOMException('watch stream reopened', 'AbortError'));
+    // A fetch that ignores its signal once the body streams still stops here.
+    void this.reader?.cancel().catch(() => {});
+  }
+
+  dispose(): void {
+    clearTimeout(this.stallTimer);
+    clearTimeout(this.createTimer);
+    if (!this.controller.signal.aborted) this.controller.abort();
+  }
+}
+
+/**
+ * The one `POST /v3/watch` connection of a client, shared by all its watchers: the request body
+ * holds one `create_request` per watcher (client-chosen `watch_id`s), and since fetch cannot send
+ * more once the body is sent, any change to the set of watchers reopens the stream with each
+ * watcher resumed at its own next revision. Changes made in the same tick share one reopen.
+ * A broken stream (network error, server restart, `transport is closing`, silence while progress
+ * notifications are on) is reopened with backoff; an invalid token is renewed once per failure.
+ */
+export class WatchStream {
+  private readonly transport: Transport;
+  private readonly maxLine: number;
+  private readonly members = new Map<WatchMember, number>();
+  private nextId = 1;
+  private connection: Connection | undefined;
+  private running = false;
+  private scheduled = false;
+  private wake: (() => void) | undefined;
+  private lostCreates = 0;
+  /** How many streams were opened (for tests and diagnostics). */
+  opened = 0;
+
+  constructor(transport: Transport, maxLine = DEFAULT_MAX_LINE) {
+    this.transport = transport;
+    this.maxLine = maxLine;
+  }
+
+  add(member: WatchMember): void {
+    // IDs start at 1: watch ID 0 is omitted on the wire, which would make it ambiguous.
+    this.members.set(member, this.nextId++);
+    this.schedule();
+  }
+
+  remove(member: WatchMember): void {
+    if (this.members.delete(member)) this.schedule();
+  }
+
+  /** A member's `wantsStream` changed. */
+  refresh(): void {
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setTimeout(() => {
+      this.scheduled = false;
+      this.apply();
+    }, 0);
+  }
+
+  private wanted(): WatchMember[] {
+    return [...this.members.keys()].filter((m) => m.wantsStream);
+  }
+
+  private apply(): void {
+    const wanted = this.wanted();
+    const current = this.connection;
+    if (current !== undefined) {
+      const same = current.members.length === wanted.length && wanted.every((m) => current.ids.has(m));
+      if (!same) current.end();
+    } else if (!this.running) {
+      if (wanted.length > 0) void this.run();
+    } else if (wanted.length === 0) {
+      this.wake?.();
+    }
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    let failures = 0;
+    let renewedToken = false;
+    try {
+      for (;;) {
+        const members = this.wanted();
+        if (members.length === 0) return;
+        const connection = new Connection(members, (m) => this.members.get(m)!);
+        this.connection = connection;
+        let error: unknown;
+        try {
+          await this.read(connection, () => {
+            failures = 0;
+            renewedToken = false;
+          });
+          error = new UnavailableError('etcd ended the watch stream', { endpoint: connection.endpoint, path: `/v3${PATH}` });
+        } catch (thrown) {
+          error = thrown;
+        } finally {
+          this.connection = undefined;
+          connection.dispose();
+        }
+        if (connection.reopening) continue;
+        const typed = connection.breakError ?? explain(error, connection.endpoint);
+        if (typed instanceof UnauthenticatedError && connection.token !== undefined && !renewedToken && this.transport.tokenSource?.invalidate(connection.token)) {
+          renewedToken = true;
+          continue;
+        }
+        const live = members.filter((m) => this.members.has(m));
+        if (!isRetryable(typed)) {
+          for (const member of live) {
+            this.members.delete(member);
+            member.fail(typed);
+          }
+          continue;
+        }
+        if (typed instanceof UnavailableError && connection.endpoint !== undefined) this.transport.failedOver(connection.endpoint);
+        failures++;
+        const delay = backoff(failures);
+        for (const member of live) member.reconnecting({ error: typed, attempt: failures, delay, resumeRevision: member.nextRevision });
+        await this.sleep(delay);
+      }
+    } finally {
+      this.running = false;
+      // A member added while the loop was exiting still gets a stream.
+      if (this.wanted().length > 0) this.schedule();
+    }
+  }
+
+  private async read(connection: Connection, healthy: () => void): Promise<void> {
+    this.opened++;
+    const { response, endpoint, token } = await this.transport.openStream(PATH, connection.body(), { signal: connection.controller.signal });
+    connection.endpoint = endpoint;
+    connection.token = token;
+    const reader = response.body!.getReader();
+    connection.reader = reader;
+    if (connection.controller.signal.aborted) void reader.cancel().catch(() => {});
+    const splitter = new LineSplitter(this.maxLine);
+    try {
+      connection.armStall();
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          throw mapFetchError(error, endpoint, `/v3${PATH}`, 'the watch stream broke off');
+        }
+        if (connection.controller.signal.aborted) return;
+        if (chunk.done) break;
+        connection.armStall();
+        for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseLine(line), healthy);
+      }
+      for (const line of splitter.end()) this.dispatch(connection, parseLine(line), healthy);
+    } finally {
+      void reader.cancel().catch(() => {});
+    }
+  }
+
+  private live(connection: Connection, member: WatchMember | undefined): member is WatchMember {
+    return member !== undefined && this.members.get(member) === connection.ids.get(member) && member.wantsStream;
+  }
+
+  private dispatch(connection: Connection, line: unknown, healthy: () => void): void {
+    const message: WatchMessage = decodeWatchMessage(line, (id) => {
+      const member = connection.byId.get(id);
+      return this.live(connection, member) ? member.keyspace : undefined;
+    });
+    if (message.kind === 'error') throw message.error;
+    const { watchId } = message;
+    if (message.created) {
+      let member = connection.pending.shift();
+      if (watchId !== -1 && member !== undefined && connection.ids.get(member) !== watchId) {
+        connection.pending.unshift(member);
+        member = connection.byId.get(watchId);
+        const index = member === undefined ? -1 : connection.pending.indexOf(member);
+        if (index !== -1) connection.pending.splice(index, 1);
+      }
+      if (connection.pending.length === 0) this.lostCreates = 0;
+      else connection.awaitCreates(Math.min(MAX_CREATE_WAIT, CREATE_WAIT * 2 ** this.lostCreates), () => {
+        this.lostCreates++;
+        connection.end();
+      });
+      if (message.canceled) return this.canceled(connection, member, message);
+      healthy();
+      if (this.live(connection, member)) member.created(message.headerRevision);
+      return;
+    }
+    if (watchId === -1) {
+      // The answer to the progress request that ends the body.
+      connection.markAllRead();
+      return;
+    }
+    const member = connection.byId.get(watchId);
+    if (message.canceled) return this.canceled(connection, member, message);
+    if (!this.live(connection, member)) return;
+    const fragments = connection.fragments.get(watchId);
+    if (message.fragment) {
+      if (fragments === undefined) connection.fragments.set(watchId, message.events);
+      else fragments.push(...message.events);
+      return;
+    }
+    let events = message.events;
+    if (fragments !== undefined) {
+      connection.fragments.delete(watchId);
+      events = fragments.concat(events);
+    }
+    healthy();
+    if (events.length > 0) member.deliver(events);
+    else member.progress(message.headerRevision);
+  }
+
+  private canceled(connection: Connection, member: WatchMember | undefined, message: WatchMessage & { kind: 'result' }): void {
+    const error =
+      message.compactRevision > 0
+        ? new WatchCompactedError(`the watch's start revision has been compacted (oldest revision left: ${message.compactRevision})`, message.compactRevision, {
+            endpoint: connection.endpoint,
+            path: `/v3${PATH}`,
+          })
+        : cancelReasonError(message.cancelReason);
+    // An invalid token concerns the whole stream: renew it and reopen.
+    if (error instanceof UnauthenticatedError && /invalid auth token/i.test(error.message)) throw error;
+    if (member === undefined || this.members.get(member) !== connection.ids.get(member)) return;
+    this.members.delete(member);
+    member.fail(error);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+}
+
+function explain(error: unknown, endpoint: string | undefined): EtcdError {
+  if (error instanceof EtcdError) return error;
+  const mapped = mapFetchError(error, endpoint ?? '', `/v3${PATH}`, 'the watch stream broke off');
+  if (mapped instanceof EtcdError) return mapped;
+  return new UnavailableError(`the watch stream broke off: ${(error as Error)?.message ?? String(error)}`, { endpoint, path: `/v3${PATH}`, cause: error });
+}
+
+/**
+ * Failures a new stream may cure; others (bad request, permission, a malformed or endless line)
+ * end the watchers.
+ */
+function isRetryable(error: EtcdError): boolean {
+  return error instanceof UnavailableError || error instanceof TimeoutError || error instanceof AbortedError;
+}
+
+function backoff(attempt: number): number {
+  const base = Math.min(MAX_BACKOFF, MIN_BACKOFF * 2 ** (attempt - 1));
+  return base / 2 + Math.random() * (base / 2);
+}
+
+const streams = new WeakMap<Transport, WatchStream>();
+
+/** The one watch connection of a transport: a client and its namespaces share it. */
+export function watchStreamOf(transport: Transport): WatchStream {
+  let stream = streams.get(transport);
+  if (stream === undefined) streams.set(transport, (stream = new WatchStream(transport)));
+  return stream;
+}

@@ -1,0 +1,251 @@
+import { checkCount, describe } from './codec.ts';
+import { AbortedError, type EtcdError, InvalidArgumentError } from './errors.ts';
+import type { KeySelector, Keyspace } from './keyspace.ts';
+import type { WatchCreateSpec, WatchEvent, WatchResponse } from './watch-events.ts';
+import type { ReconnectInfo, WatchMember, WatchStream } from './watch-stream.ts';
+
+export type { ReconnectInfo } from './watch-stream.ts';
+export type { WatchEvent, WatchResponse } from './watch-events.ts';
+
+export interface WatchFilters {
+  /** Leave out puts. */
+  noPut?: boolean;
+  /** Leave out deletes. */
+  noDelete?: boolean;
+}
+
+export type WatchOptions = KeySelector & {
+  /** First revision to report (in the past: a replay from history). Omitted: changes after now. */
+  startRevision?: number;
+  /** Also report each key's previous value (`event.prevKv`). */
+  prevKv?: boolean;
+  filters?: WatchFilters;
+  /**
+   * Ask etcd for progress notifications (every `--experimental-watch-progress-notify-interval`,
+   * 10 minutes by default), which also lets the watch notice a silent, broken connection.
+   */
+  progressNotify?: boolean;
+  /** Let etcd split very large answers into fragments (reassembled here). */
+  fragment?: boolean;
+  /**
+   * With `progressNotify`: milliseconds without a byte after which the connection counts as
+   * broken and is reopened. Default: 15 minutes (1.5 × etcd's default interval); set it to
+   * about twice the server's interval.
+   */
+  stallTimeout?: number;
+  /**
+   * How many undelivered events may wait for a slow consumer (default 5 000). Past it the
+   * watcher steps off the shared stream, and steps back on, resumed at its next revision, once
+   * its consumer has read half of them: memory stays bounded and nothing is lost (unless etcd
+   * compacts the revisions meanwhile: then `WatchCompactedError`).
+   */
+  maxBufferedEvents?: number;
+  /** Ends the watch; iteration then throws `AbortedError`. */
+  signal?: AbortSignal;
+  /** Called when the shared stream broke and this watcher is about to be resumed. */
+  onReconnect?: (info: ReconnectInfo) => void;
+};
+
+const DEFAULT_STALL_TIMEOUT = 15 * 60_000;
+const DEFAULT_MAX_BUFFERED = 5_000;
+const COMPACT_QUEUE_AT = 1_024;
+
+/**
+ * A watcher on a key, prefix or range: an async iterable of events (`for await (const event of
+ * watch)`), or of whole responses with their revision (`watch.responses()`); use one of the two.
+ * It resumes by itself after a broken connection, without losing or repeating an event, and
+ * ends with `WatchCompactedError` when the revisions it needs are compacted. `break`, `close()`,
+ * `await using` or the signal stop it and release its share of the connection.
+ */
+export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposable, WatchMember {
+  readonly spec: WatchCreateSpec;
+  readonly keyspace: Keyspace;
+  readonly stallTimeout: number | undefined;
+  /** Resolves once etcd has created the watcher: changes made after that are surely seen. */
+  readonly ready: Promise<void>;
+  /** How many times the connection broke and this watcher was resumed. */
+  reconnects = 0;
+  private next: number;
+  private readonly stream: WatchStream;
+  private readonly maxBuffered: number;
+  private readonly onReconnect: ((info: ReconnectInfo) => void) | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private readonly queue: WatchResponse[] = [];
+  private head = 0;
+  private buffered = 0;
+  private parked = false;
+  private closed = false;
+  private error: EtcdError | undefined;
+  private waiter: { resolve: (value: WatchResponse | undefined) => void; reject: (error: unknown) => void } | undefined;
+  private readyState: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  private readonly onAbort = () => this.fail(new AbortedError('the watch was aborted', { path: '/v3/watch', cause: this.signal?.reason }));
+
+  /** Use `etcd.watch(options)`. */
+  constructor(stream: WatchStream, keyspace: Keyspace, options: WatchOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`watch options must be an object, got ${describe(options)}`);
+    this.stream = stream;
+    this.keyspace = keyspace;
+    this.spec = {
+      range: keyspace.encode(options),
+      prevKv: options.prevKv === true,
+      noPut: options.filters?.noPut === true,
+      noDelete: options.filters?.noDelete === true,
+      progressNotify: options.progressNotify === true,
+      fragment: options.fragment === true,
+    };
+    this.next = options.startRevision === undefined ? 0 : checkCount(options.startRevision, 'startRevision');
+    if (options.stallTimeout !== undefined && !(options.stallTimeout > 0)) {
+      throw new InvalidArgumentError(`stallTimeout must be a positive number of milliseconds, got ${describe(options.stallTimeout)}`);
+    }
+    this.stallTimeout = this.spec.progressNotify ? (options.stallTimeout ?? DEFAULT_STALL_TIMEOUT) : undefined;
+    this.maxBuffered = options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED;
+    if (!Number.isSafeInteger(this.maxBuffered) || this.maxBuffered < 1) {
+      throw new InvalidArgumentError(`maxBufferedEvents must be a positive integer, got ${describe(options.maxBufferedEvents)}`);
+    }
+    this.onReconnect = options.onReconnect;
+    this.signal = options.signal;
+    this.ready = new Promise<void>((resolve, reject) => (this.readyState = { resolve, reject }));
+    this.ready.catch(() => {});
+    if (this.signal?.aborted) {
+      this.onAbort();
+      return;
+    }
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    stream.add(this);
+  }
+
+  /** The revision everything up to which has been delivered (0 before the first answer). */
+  get revision(): number {
+    return Math.max(0, this.next - 1);
+  }
+
+  /** The first revision not yet delivered; where a resume starts. */
+  get nextRevision(): number {
+    return this.next;
+  }
+
+  get wantsStream(): boolean {
+    return !this.closed && !this.parked;
+  }
+
+  /** Each answer of etcd: the events of one or more revisions, or a progress notification. */
+  async *responses(): AsyncGenerator<WatchResponse, void, undefined> {
+    try {
+      for (;;) {
+        const response = await this.take();
+        if (response === undefined) return;
+        yield response;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
+    for await (const response of this.responses()) yield* response.events;
+  }
+
+  /** Stops the watch; a pending iteration ends. Events not yet read are dropped. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.head = 0;
+    this.buffered = 0;
+    this.release();
+    this.readyState?.reject(new AbortedError('the watch was closed before etcd created it', { path: '/v3/watch' }));
+    this.readyState = undefined;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve(undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  // WatchMember: called by the shared stream.
+
+  created(headerRevision: number): void {
+    // A watcher that started "now" sees every change after the revision etcd created it at.
+    if (this.next === 0) this.next = headerRevision + 1;
+    this.readyState?.resolve();
+    this.readyState = undefined;
+  }
+
+  deliver(events: WatchEvent[]): void {
+    // A resumed stream never repeats a revision, but a duplicate must not reach the caller.
+    const fresh = events[0]!.revision >= this.next ? events : events.filter((e) => e.revision >= this.next);
+    if (fresh.length === 0) return;
+    const revision = fresh[fresh.length - 1]!.revision;
+    this.next = revision + 1;
+    this.push({ revision, events: fresh, progress: false }, fresh.length);
+  }
+
+  progress(revision: number): void {
+    if (revision < this.next - 1) return;
+    this.next = revision + 1;
+    this.push({ revision, events: [], progress: true }, 1);
+  }
+
+  fail(error: EtcdError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.error = error;
+    this.release();
+    this.readyState?.reject(error);
+    this.readyState = undefined;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(error);
+  }
+
+  reconnecting(info: ReconnectInfo): void {
+    this.reconnects++;
+    try {
+      this.onReconnect?.(info);
+    } catch {
+      // A throwing observer must not stop the watch.
+    }
+  }
+
+  private push(response: WatchResponse, cost: number): void {
+    const waiter = this.waiter;
+    if (waiter !== undefined) {
+      this.waiter = undefined;
+      waiter.resolve(response);
+      return;
+    }
+    this.queue.push(response);
+    this.buffered += cost;
+    if (this.buffered >= this.maxBuffered && !this.parked) {
+      this.parked = true;
+      this.stream.refresh();
+    }
+  }
+
+  private take(): Promise<WatchResponse | undefined> {
+    if (this.head < this.queue.length) {
+      const response = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as never;
+      if (this.head >= COMPACT_QUEUE_AT && this.head * 2 >= this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      this.buffered -= Math.max(1, response.events.length);
+      if (this.parked && !this.closed && this.buffered <= this.maxBuffered / 2) {
+        this.parked = false;
+        this.stream.refresh();
+      }
+      return Promise.resolve(response);
+    }
+    if (this.error !== undefined) return Promise.reject(this.error);
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  private release(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.stream.remove(this);
+  }
+}

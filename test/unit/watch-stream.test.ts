@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { UnauthenticatedError, UnavailableError, WatchCompactedError } from '../../src/errors.ts';
+import { Etcd, type FetchLike, type WatchEvent } from '../../src/index.ts';
+import { cancelReasonError } from '../../src/watch-events.ts';
+
+const encoder = new TextEncoder();
+const header = (revision: number) => `"header":{"cluster_id":"14841639068965178418","member_id":"10276657743932975437","revision":"${revision}","raft_term":"2"}`;
+
+// Lines as etcd 3.4.23 sends them for a watcher with watch_id 1 on "héllo" ("aMOpbGxv"):
+// created, a put with prev_kv, a txn's two events in one message, a delete, an answer split in
+// two fragments, a progress notification, and the stream error sent without a trailing newline.
+const recorded = [
+  `{"result":{${header(1)},"watch_id":"1","created":true}}\n`,
+  `{"result":{${header(2)},"watch_id":"1","events":[{"kv":{"key":"aMOpbGxv","create_revision":"2","mod_revision":"2","version":"1","value":"d8O2cmxk"}}]}}\n`,
+  `{"result":{${header(3)},"watch_id":"1","events":[{"kv":{"key":"aMOpbGxv","create_revision":"2","mod_revision":"3","version":"2","value":"MQ=="},"prev_kv":{"key":"aMOpbGxv","create_revision":"2","mod_revision":"2","version":"1","value":"d8O2cmxk"}},{"kv":{"key":"aMOpbGxvMg==","create_revision":"3","mod_revision":"3","version":"1"}}]}}\n`,
+  `{"result":{${header(4)},"watch_id":"1","events":[{"type":"DELETE","kv":{"key":"aMOpbGxv","mod_revision":"4"}}]}}\n`,
+  `{"result":{${header(6)},"watch_id":"1","fragment":true,"events":[{"kv":{"key":"aMOpbGxv","create_revision":"5","mod_revision":"5","version":"1","value":"YQ=="}}]}}\n`,
+  `{"result":{${header(6)},"watch_id":"1","events":[{"kv":{"key":"aMOpbGxv","create_revision":"5","mod_revision":"6","version":"2","value":"Yg=="}}]}}\n`,
+  `{"result":{${header(9)},"watch_id":"1"}}\n`,
+  '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}',
+].join('');
+const bytes = encoder.encode(recorded);
+
+/** A fetch serving `answers` in turn (bodies as chunk lists); later calls hang until aborted. */
+function scripted(answers: Uint8Array[][]): { fetch: FetchLike; bodies: string[] } {
+  const bodies: string[] = [];
+  const fetch: FetchLike = async (input) => {
+    bodies.push(await input.text());
+    const chunks = answers.shift();
+    const signal = input.signal;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks ?? []) controller.enqueue(chunk);
+        if (chunks !== undefined) controller.close();
+        signal.addEventListener('abort', () => controller.error(signal.reason), { once: true });
+      },
+    });
+    return new Response(body, { status: 200 });
+  };
+  return { fetch, bodies };
+}
+
+function describeEvent(event: WatchEvent): string {
+  return `${event.type} ${event.kv.keyText}=${event.kv.valueText} @${event.revision}${event.prevKv ? ` prev=${event.prevKv.valueText}` : ''}`;
+}
+
+const expectedEvents = ['put héllo=wörld @2', 'put héllo=1 @3 prev=wörld', 'put héllo2= @3', 'delete héllo= @4', 'put héllo=a @5', 'put héllo=b @6'];
+
+async function watchSplitAt(offset: number): Promise<string[]> {
+  const { fetch } = scripted([[bytes.subarray(0, offset), bytes.subarray(offset)]]);
+  const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+  const watch = etcd.watch({ prefix: 'h', prevKv: true });
+  const events: string[] = [];
+  for await (const event of watch) {
+    events.push(describeEvent(event));
+    if (events.length === expectedEvents.length) break;
+  }
+  return events;
+}
+
+describe('watch stream decoding and resume (recorded bytes)', () => {
+  test('the same events come out whatever the chunk boundaries, even inside a UTF-8 character', async () => {
+    for (let offset = 0; offset <= bytes.length; offset += 1) {
+      assert.deepEqual(await watchSplitAt(offset), expectedEvents, `split at ${offset}`);
+    }
+  });
+
+  test('"transport is closing" reopens the stream resumed after the last delivered revision', async () => {
+    const { fetch, bodies } = scripted([[bytes]]);
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    const errors: unknown[] = [];
+    const watch = etcd.watch({ prefix: 'h', progressNotify: true, onReconnect: (info) => errors.push(info.error) });
+    const revisions: Array<[number, boolean]> = [];
+    for await (const response of watch.responses()) {
+      revisions.push([response.revision, response.progress]);
+      if (!response.progress) continue;
+      for (let i = 0; i < 200 && bodies.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      break;
+    }
+    assert.deepEqual(revisions, [[2, false], [3, false], [4, false], [6, false], [9, true]]);
+    assert.equal(bodies.length, 2);
+    const [first, second] = bodies.map((body) => JSON.parse(body.split('\n')[0]!) as { create_request: Record<string, unknown> });
+    assert.equal(first!.create_request.watch_id, '1');
+    assert.equal(first!.create_request.start_revision, undefined);
+    assert.equal(first!.create_request.progress_notify, true);
+    assert.equal(second!.create_request.start_revision, '10');
+    assert.ok(errors[0] instanceof UnavailableError);
+    assert.match((errors[0] as Error).message, /transport is closing/);
+  });
+
+  test('a compacted start revision ends the watch with WatchCompactedError carrying compactRevision', async () => {
+    const lines = [
+      `{"result":{${header(30)},"watch_id":"1","created":true}}\n`,
+      `{"result":{${header(30)},"watch_id":"1","canceled":true,"compact_revision":"20"}}\n`,
+    ];
+    const { fetch } = scripted([lines.map((l) => encoder.encode(l))]);
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    const watch = etcd.watch({ key: 'k', startRevision: 5 });
+    await assert.rejects(
+      async () => {
+        for await (const _ of watch);
+      },
+      (error: unknown) => error instanceof WatchCompactedError && error.compactRevision === 20,
+    );
+  });
+
+  test('several watchers share one request body, each with its own watch_id, ended by a progress request', async () => {
+    const { fetch, bodies } = scripted([]);
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    const watches = [etcd.watch({ key: 'a' }), etcd.watch({ prefix: 'b' }), etcd.watch({ from: 'c', to: 'd', startRevision: 7 })];
+    for (let i = 0; i < 200 && bodies.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    for (const watch of watches) watch.close();
+    assert.equal(bodies.length, 1);
+    const lines = bodies[0]!.split('\n').map((line) => JSON.parse(line) as { create_request?: Record<string, unknown> });
+    assert.deepEqual(lines.at(-1), { progress_request: {} });
+    const requests = lines.slice(0, -1).map((line) => line.create_request!);
+    assert.deepEqual(requests.map((r) => r.watch_id), ['1', '2', '3']);
+    assert.equal(requests[2]!.start_revision, '7');
+  });
+
+  test('a cancel_reason becomes a typed error', () => {
+    assert.ok(cancelReasonError('rpc error: code = Unauthenticated desc = etcdserver: invalid auth token') instanceof UnauthenticatedError);
+    assert.equal(cancelReasonError('rpc error: code = PermissionDenied desc = etcdserver: permission denied').code, 7);
+  });
+});
+
+describe('create requests etcd dropped', () => {
+  test('when only some creates are answered, the stream is reopened until all are', async () => {
+    const bodies: string[] = [];
+    const fetch: FetchLike = async (input) => {
+      const body = await input.text();
+      bodies.push(body);
+      const ids = body.split('\n').flatMap((line) => {
+        const id = (JSON.parse(line) as { create_request?: { watch_id: string } }).create_request?.watch_id;
+        return id === undefined ? [] : [id];
+      });
+      // First attempt: etcd answers only the first create (the gateway dropped the body's tail).
+      const answered = bodies.length === 1 ? ids.slice(0, 1) : ids;
+      const lines = answered.map((id) => `{"result":{${header(5)},"watch_id":"${id}","created":true}}\n`);
+      if (bodies.length > 1) lines.push(`{"result":{${header(5)},"watch_id":"-1"}}\n`);
+      const signal = input.signal;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const line of lines) controller.enqueue(encoder.encode(line));
+            signal.addEventListener('abort', () => controller.error(signal.reason), { once: true });
+          },
+        }),
+      );
+    };
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' }), etcd.watch({ key: 'c' })];
+    await Promise.all(watches.map((w) => w.ready));
+    assert.equal(bodies.length, 2);
+    assert.deepEqual(watches.map((w) => w.revision), [5, 5, 5]);
+    for (const watch of watches) watch.close();
+  });
+});
