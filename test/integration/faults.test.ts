@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, type FetchLike, type Lease, TimeoutError, UnavailableError } from 'etcd-fetch';
+import { Etcd, type FetchLike, type Lease, TimeoutError, UnavailableError, type WatchEvent } from 'etcd-fetch';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { uniquePrefix } from '../helpers/etcd.ts';
+import { eventually } from './watch-helpers.ts';
 
 const DEADLINE = 3_000;
 // Generous: the machine is shared; a call that overruns its deadline by this much hangs.
@@ -74,6 +75,19 @@ describe('a 3-member cluster under faults', () => {
     const reader = new Etcd({ endpoints: cluster.endpoints[0], timeout: DEADLINE, discover: true, auth: ROOT, fetch: counting });
     // Idle longer than the token TTL between calls: its token has always expired.
     const idle = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT, fetch: counting });
+    // The watcher's client knows the members and follows them as they come and go.
+    const watcher = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT });
+    const watch = watcher.watch({ prefix });
+    await watch.ready;
+    const events: WatchEvent[] = [];
+    let watchError: unknown;
+    const watching = (async () => {
+      try {
+        for await (const event of watch) events.push(event);
+      } catch (error) {
+        watchError = error;
+      }
+    })();
     const keeper = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE });
     const lease = await keeper.lease.grant(LEASE_TTL);
     let falseLoss: unknown;
@@ -98,6 +112,11 @@ describe('a 3-member cluster under faults', () => {
       authentications: 0,
       idleCalls: 0,
       idleFailures: 0,
+      events: 0,
+      watchDuplicates: 0,
+      watchMissed: 0,
+      watchOutOfOrder: 0,
+      watchReconnects: 0,
       leaseFalseLosses: 0,
       leaseLossReportedMs: 0,
     };
@@ -199,6 +218,23 @@ describe('a 3-member cluster under faults', () => {
     for (const key of refused) if (stored.has(key)) figures.refusedButApplied++;
     for (const key of ambiguous) if (stored.has(key)) figures.ambiguousApplied++;
 
+    // Every stored write (acknowledged or not) is seen by the watcher exactly once, in order.
+    const lastRevision = Math.max(0, ...[...(await writer.range({ prefix })).kvs].map((kv) => kv.modRevision));
+    await eventually(() => events.some((e) => e.revision >= lastRevision) || watchError !== undefined, 'the watcher to catch up', 30_000);
+    watch.close();
+    await watching;
+    const perKey = new Map<string, number>();
+    for (const event of events) perKey.set(event.kv.keyText, (perKey.get(event.kv.keyText) ?? 0) + 1);
+    figures.events = events.length;
+    for (const [key, value] of stored) {
+      const times = perKey.get(key) ?? 0;
+      if (times === 0) figures.watchMissed++;
+      if (times > 1) figures.watchDuplicates += times - 1;
+      if (times === 1 && events.find((e) => e.kv.keyText === key)!.kv.valueText !== value) figures.watchMissed++;
+    }
+    for (let i = 1; i < events.length; i++) if (events[i]!.revision <= events[i - 1]!.revision) figures.watchOutOfOrder++;
+    figures.watchReconnects = watch.reconnects;
+
     figures.authentications = authentications;
     figures.leaseFalseLosses = falseLoss === undefined ? 0 : 1;
     // A real loss (a revoke by another client) is reported within the TTL.
@@ -208,6 +244,11 @@ describe('a 3-member cluster under faults', () => {
 
     console.log(`fault-test figures: ${JSON.stringify({ ...figures, readFailures })}`);
     if (readFailureSamples.length > 0) console.log(`failed reads, for instance: ${readFailureSamples.join('; ')}`);
+    assert.equal(watchError, undefined, `the watch ended with ${String(watchError)}`);
+    assert.equal(figures.events, stored.size, 'one event per stored write');
+    assert.equal(figures.watchMissed, 0, 'the watcher saw every write');
+    assert.equal(figures.watchDuplicates, 0, 'the watcher saw no write twice');
+    assert.equal(figures.watchOutOfOrder, 0, 'the watcher saw writes in revision order');
     assert.equal(figures.leaseFalseLosses, 0, `the lease survived member failures (${String(falseLoss)})`);
     assert.equal(unexpected.length, 0, `unexpected errors: ${unexpected.map(String).join('; ')}`);
     assert.equal(figures.restarts, RESTARTS);
