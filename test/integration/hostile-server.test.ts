@@ -236,6 +236,81 @@ describe('a client facing a misbehaving server', () => {
     await failure(() => client().lease.keepAliveOnce('7'));
   });
 
+  describe('a watch whose stream misbehaves', () => {
+    const KEY = Buffer.from('w').toString('base64');
+    const VALUE = Buffer.from('v').toString('base64');
+    /** Reads the create request's watch_id, answers `created` at revision 5, then does `then`. */
+    function watchServer(perConnection: Array<(response: ServerResponse, id: string) => void>): Handler {
+      let connection = 0;
+      return (request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          const create = Buffer.concat(chunks)
+            .toString()
+            .split('\n')
+            .map((line) => (line.trim().startsWith('{') ? (JSON.parse(line) as { create_request?: { watch_id?: string } }) : {}))
+            .find((message) => message.create_request !== undefined);
+          const id = create?.create_request?.watch_id ?? '0';
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.write(`{"result":{"header":{"revision":"5"},"watch_id":"${id}","created":true}}\n`);
+          perConnection[Math.min(connection++, perConnection.length - 1)]!(response, id);
+        });
+      };
+    }
+    const good = (response: ServerResponse, id: string) =>
+      response.write(
+        `{"result":{"header":{"revision":"6"},"watch_id":"${id}","events":[{"kv":{"key":"${KEY}","value":"${VALUE}","create_revision":"6","mod_revision":"6","version":"1"}}]}}\n`,
+      );
+
+    /** The first event, or the typed error the watch ended with; never a hang. */
+    async function firstEvent(): Promise<{ value?: string; error?: unknown; reconnects: number }> {
+      const watch = client().watch({ key: 'w' });
+      const bound = setTimeout(() => watch.close(), 15_000);
+      try {
+        for await (const event of watch) return { value: event.kv.valueText, reconnects: watch.reconnects };
+        return { error: new Error('the watch ended without an event or an error'), reconnects: watch.reconnects };
+      } catch (error) {
+        assert.ok(isEtcdError(error), `a typed error, got ${String(error)}`);
+        return { error, reconnects: watch.reconnects };
+      } finally {
+        clearTimeout(bound);
+        watch.close();
+      }
+    }
+
+    const broken: Array<[string, (response: ServerResponse, id: string) => void]> = [
+      ['stops mid-message', (response) => response.end('{"result":{"header":{"revision":"6"},"events":[{"kv":{"key":')],
+      ['is reset mid-message', (response) => {
+        response.write('{"result":{"header":{"revision":"6"},"ev');
+        setTimeout(() => response.socket?.resetAndDestroy(), 20);
+      }],
+      ['sends wrong types', (response, id) => response.write(`{"result":{"watch_id":"${id}","events":"x"}}\n`)],
+      ['sends a line that is not JSON', (response) => response.write('<html>proxy error</html>\n')],
+      ['sends an endless line', (response) => {
+        let open = true;
+        response.on('close', () => (open = false));
+        const chunk = 'x'.repeat(64 * 1024);
+        const pump = () => {
+          while (open && response.write(chunk));
+          if (open) response.once('drain', pump);
+        };
+        pump();
+      }],
+    ];
+    for (const [what, misbehave] of broken) {
+      test(`a stream that ${what}: the watch resumes and delivers, or ends with a typed error`, async (t) => {
+        handler = watchServer([misbehave, good]);
+        const outcome = await firstEvent();
+        t.diagnostic(outcome.error === undefined ? `resumed after ${outcome.reconnects} reconnect(s)` : `ended: ${String(outcome.error)}`);
+        if (outcome.error === undefined) {
+          assert.equal(outcome.value, 'v');
+          assert.ok(outcome.reconnects >= 1);
+        }
+      });
+    }
+  });
+
   test('nothing above left an unhandled rejection behind', async () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepEqual(unhandled, []);

@@ -71,6 +71,33 @@ describe('random bytes round-trip exactly', () => {
     );
   });
 
+  test('through a watch: every event carries the exact bytes, in order', { timeout: 60_000 }, async () => {
+    const etcd = client();
+    const base = concat(encoder.encode(uniquePrefix('prop-watch')), new Uint8Array([0xff, 0x00]));
+    const watch = etcd.watch({ prefix: base, prevKv: true });
+    await watch.ready;
+    const written: Array<{ key: string | undefined; value: string | undefined }> = [];
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 48 }), valueBytes, async (keyTail, value) => {
+        const key = concat(base, keyTail);
+        await etcd.put(key, value);
+        written.push({ key: hex(key), value: hex(value) });
+      }),
+      { numRuns: 30 },
+    );
+    const seen: Array<{ key: string | undefined; value: string | undefined }> = [];
+    const iterator = watch[Symbol.asyncIterator]();
+    const bound = setTimeout(() => watch.close(), 20_000);
+    while (seen.length < written.length) {
+      const next = await iterator.next();
+      if (next.done) break;
+      seen.push({ key: hex(next.value.kv.key), value: hex(next.value.kv.value) });
+    }
+    clearTimeout(bound);
+    watch.close();
+    assert.deepEqual(seen, written);
+  });
+
   test('text keys and values of any Unicode round-trip as text', { timeout: 60_000 }, async () => {
     const etcd = client();
     const base = uniquePrefix('prop-text');
