@@ -2,7 +2,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
-import { freePort, startEtcd } from './etcd.ts';
+import { type EtcdServer, freePort, startEtcd } from './etcd.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const types: Record<string, string> = {
@@ -17,6 +17,8 @@ const types: Record<string, string> = {
 export interface Playground {
   url: string;
   etcdEndpoint: string;
+  /** The throwaway etcd this playground started (undefined when given an endpoint). */
+  etcd: EtcdServer | undefined;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function startPlayground(options: { port?: number; etcdEndpoint?: s
   return {
     url: `http://localhost:${port}/`,
     etcdEndpoint,
+    etcd,
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -26,6 +26,9 @@ import { type GrantOptions, Lease, type LeaseRef, LeaseService, type LeaseTimeTo
 import { type Alarm, type AlarmType, Maintenance, type MemberStatus } from './maintenance.ts';
 import { type ClientParts, clientParts, nestedKeyspace } from './namespace.ts';
 import { Txn } from './txn.ts';
+import { Election } from './election.ts';
+import { type Lock, type LockOptions, lock, tryLock } from './lock.ts';
+import { Session, type SessionOptions } from './session.ts';
 import { Reflector, type ReflectOptions } from './reflector.ts';
 import { Watch, type WatchOptions } from './watch.ts';
 import { watchStreamOf } from './watch-stream.ts';
@@ -171,6 +174,26 @@ export class Etcd {
   reflect(options: ReflectOptions): Reflector {
     return new Reflector(this.kv, (watchOptions) => this.watch(watchOptions), options);
   }
+
+  /** A session: one lease kept alive, shared by the locks and elections given it. */
+  session(options?: SessionOptions): Promise<Session> {
+    return Session.create(this, options);
+  }
+
+  /** Waits for the lock `name` (fair, first come first served) and holds it: `await using lock = await etcd.lock('jobs')`. */
+  lock(name: Bytes, options?: LockOptions): Promise<Lock> {
+    return lock(this, name, options);
+  }
+
+  /** Takes the lock `name` if it is free, else resolves to undefined without queueing. */
+  tryLock(name: Bytes, options?: LockOptions): Promise<Lock | undefined> {
+    return tryLock(this, name, options);
+  }
+
+  /** The election `name`: campaign, leader, observe. */
+  election(name: Bytes): Election {
+    return new Election(this, name);
+  }
 }
 
 export { toBytes };
@@ -212,4 +235,9 @@ export type {
 } from './kv.ts';
 export { Watch, type ReconnectInfo, type WatchEvent, type WatchFilters, type WatchOptions, type WatchResponse } from './watch.ts';
 export { Reflector, type ReflectOptions, type ReflectorUpdate } from './reflector.ts';
+export { Election, Leadership, NotLeaderError, type CampaignOptions as ElectionCampaignOptions } from './election.ts';
+export { Lock, type LockOptions } from './lock.ts';
+export { Session, type SessionOptions } from './session.ts';
+export { relayWatch, type RelayOptions, type Watchable } from './relay.ts';
+export { subscribe, type RelayedEvent, type SubscribeOptions } from './subscribe.ts';
 export { cmp, op, type Comparison, type CompareOperator, type Operation, type ResultsOf, type TxnResult, TxnBuilder, Txn } from './txn.ts';

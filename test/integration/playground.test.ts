@@ -1,52 +1,296 @@
 // The README's main job: the playground dashboard against a local etcd, driven in Chromium.
+// Screenshots go to test/artifacts/ (kept by CI, ignored by git).
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Etcd } from 'etcd-fetch';
+import { Etcd, op } from 'etcd-fetch';
+import type { Page } from 'playwright-core';
 import { type Playground, startPlayground } from '../../scripts/playground.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { uniquePrefix } from '../helpers/etcd.ts';
 
 const artifacts = resolve(import.meta.dirname, '../artifacts');
+const WAIT = { timeout: 15_000 };
 let playground: Playground;
+let etcd: Etcd;
+let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+
+/** A page of the playground, connected, browsing `prefix`. */
+async function openPlayground(prefix: string): Promise<Page> {
+  const page = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on('pageerror', (error) => console.error('page error:', error));
+  await page.goto(playground.url);
+  await page.locator('#status.ok').waitFor(WAIT);
+  await page.fill('#prefix', prefix);
+  await page.click('#tree-form button');
+  return page;
+}
+
+const treeKey = (page: Page, key: string) => page.locator(`#tree li.key[data-key="${key}"]`);
+const treeFolder = (page: Page, prefix: string) => page.locator(`#tree li.folder[data-prefix="${prefix}"]`);
+
+after(async () => {
+  await browser?.close();
+});
 
 describe('playground', () => {
   before(async () => {
     mkdirSync(artifacts, { recursive: true });
     playground = await startPlayground();
+    etcd = new Etcd({ endpoints: playground.etcdEndpoint });
+    browser ??= await launchChromium();
   });
   after(async () => {
-    await playground.close();
+    await playground?.close();
   });
 
-  test('lists, puts, gets and deletes keys through the browser bundle', async () => {
-    const etcd = new Etcd({ endpoints: playground.etcdEndpoint });
-    const p = uniquePrefix('playground');
+  test('browses thousands of keys as a tree a page at a time, with text, JSON and hex views', async () => {
+    const p = uniquePrefix('playground-tree');
+    const total = 3_000;
+    for (let start = 0; start < total; start += 120) {
+      const puts = [];
+      for (let i = start; i < Math.min(start + 120, total); i++) puts.push(op.put(`${p}big/item-${String(i).padStart(5, '0')}`, `value ${i}`));
+      await etcd.txn().then(...puts).commit();
+    }
+    await etcd.put(`${p}nested/a/b/c`, 'deep');
+    await etcd.put(`${p}config.json`, '{"color":"blue","sizes":[1,2,3]}');
+    await etcd.put(`${p}blob`, new Uint8Array([0, 1, 2, 0xfe, 0xff, 0x41]));
+
+    const page = await openPlayground(p);
+    await page.locator('#tree-count', { hasText: '3,003 keys' }).waitFor(WAIT);
+    // The root shows two folders and two keys, not 3 003 rows.
+    await treeFolder(page, `${p}big/`).waitFor(WAIT);
+    await treeFolder(page, `${p}nested/`).waitFor();
+    await treeKey(page, `${p}blob`).waitFor();
+    assert.equal(await page.locator('#tree > li').count(), 4);
+
+    const opened = performance.now();
+    await treeFolder(page, `${p}big/`).locator('> button.folder').click();
+    await treeKey(page, `${p}big/item-00099`).waitFor(WAIT);
+    const firstPage = performance.now() - opened;
+    assert.equal(await page.locator(`#tree li.folder[data-prefix="${p}big/"] li.key`).count(), 100);
+    await page.locator(`#tree li.folder[data-prefix="${p}big/"] > .count`, { hasText: '3,000' }).waitFor(WAIT);
+    await page.locator(`#tree li.folder[data-prefix="${p}big/"] li.more button`).click();
+    await treeKey(page, `${p}big/item-00199`).waitFor(WAIT);
+    assert.equal(await page.locator(`#tree li.folder[data-prefix="${p}big/"] li.key`).count(), 200);
+    console.log(`first page of a 3 000-key folder shown in ${firstPage.toFixed(0)} ms`);
+
+    await treeFolder(page, `${p}nested/`).locator('> button.folder').click();
+    await treeFolder(page, `${p}nested/a/`).locator('> button.folder').click();
+    await treeFolder(page, `${p}nested/a/b/`).locator('> button.folder').click();
+    await treeKey(page, `${p}nested/a/b/c`).locator('button').click();
+    await page.locator('#kv-key', { hasText: `${p}nested/a/b/c` }).waitFor(WAIT);
+    await page.locator('#kv-view', { hasText: 'deep' }).waitFor();
+
+    await treeKey(page, `${p}config.json`).locator('button').click();
+    await page.locator('#kv-view[data-view="json"]', { hasText: '"sizes": [' }).waitFor(WAIT);
+    await page.locator('#kv-meta dd[data-field="version"]', { hasText: '1' }).waitFor();
+    await page.click('#view-text');
+    await page.locator('#kv-view[data-view="text"]', { hasText: '{"color":"blue","sizes":[1,2,3]}' }).waitFor();
+    await page.click('#view-json');
+    await page.screenshot({ path: resolve(artifacts, 'playground-tree-json.png') });
+
+    await treeKey(page, `${p}blob`).locator('button').click();
+    await page.locator('#kv-view[data-view="hex"]', { hasText: '00 01 02 fe ff 41' }).waitFor(WAIT);
+    assert.equal(await page.locator('#view-text').isDisabled(), true);
+    await page.screenshot({ path: resolve(artifacts, 'playground-tree-hex.png') });
+    await page.close();
+    await etcd.delete({ prefix: p });
+  });
+
+  test('creates a key, sees it in the tree, edits it, deletes it after a confirmation, and runs a txn', async () => {
+    const p = uniquePrefix('playground-edit');
     await etcd.put(`${p}seeded`, 'from another client');
-    await using browser = await launchChromium();
-    const page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
-    page.on('dialog', (dialog) => void dialog.accept());
-    await page.goto(playground.url);
-    await page.locator('#status.ok').waitFor({ timeout: 15_000 });
+    const page = await openPlayground(p);
+    await treeKey(page, `${p}seeded`).waitFor(WAIT);
 
-    await page.fill('#prefix', p);
-    await page.click('#list button');
-    await page.locator('#keys tbody tr', { hasText: `${p}seeded` }).waitFor();
+    // Create.
+    await page.fill('#put-key', `${p}app/color`);
+    await page.fill('#put-value', 'blue');
+    await page.click('#put-form button');
+    await page.locator('#put-message.ok', { hasText: 'put' }).waitFor(WAIT);
+    assert.equal((await etcd.get(`${p}app/color`))?.valueText, 'blue');
+    await treeFolder(page, `${p}app/`).waitFor(WAIT);
+    await treeFolder(page, `${p}app/`).locator('> button.folder').click();
+    await treeKey(page, `${p}app/color`).waitFor(WAIT);
+    await page.locator('#kv-view', { hasText: 'blue' }).waitFor(WAIT);
 
-    await page.fill('#put-key', `${p}created`);
-    await page.fill('#put-value', '{"hello":"world"}');
-    await page.click('#put button');
-    await page.locator('#keys tbody tr', { hasText: `${p}created` }).waitFor();
-    assert.equal((await etcd.get(`${p}created`))?.valueText, '{"hello":"world"}');
+    // Edit (a compare-and-swap on the mod revision shown).
+    await page.fill('#kv-value', 'green');
+    await page.click('#kv-save');
+    await page.locator('#kv-message.ok', { hasText: 'saved at revision' }).waitFor(WAIT);
+    assert.equal((await etcd.get(`${p}app/color`))?.valueText, 'green');
+    await page.locator('#kv-meta dd[data-field="version"]', { hasText: '2' }).waitFor(WAIT);
 
-    await page.fill('#get-key', `${p}seeded`);
-    await page.click('#get button');
-    await page.locator('#output', { hasText: 'from another client' }).waitFor();
-    await page.screenshot({ path: resolve(artifacts, 'playground-keys.png') });
+    // A write by someone else while the user edits: the save is refused, the user's text kept.
+    await page.fill('#kv-value', 'purple');
+    await etcd.put(`${p}app/color`, 'red');
+    await page.click('#kv-save');
+    await page.locator('#kv-message.error', { hasText: 'not saved' }).waitFor(WAIT);
+    assert.equal((await etcd.get(`${p}app/color`))?.valueText, 'red');
+    assert.equal(await page.inputValue('#kv-value'), 'purple');
 
-    await page.click(`#keys button[data-key="${p}created"]`);
-    await page.locator('#keys tbody tr', { hasText: `${p}created` }).waitFor({ state: 'detached' });
-    assert.equal(await etcd.get(`${p}created`), undefined);
+    // Delete: cancelled once, then confirmed.
+    await page.click('#kv-delete');
+    await page.locator('#confirm[open]').waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-confirm-delete.png') });
+    await page.click('#confirm button[value="cancel"]');
+    assert.equal((await etcd.get(`${p}app/color`))?.valueText, 'red');
+    await page.click('#kv-delete');
+    await page.click('#confirm-ok');
+    await page.locator('#kv-detail[data-state="deleted"]').waitFor(WAIT);
+    await treeKey(page, `${p}app/color`).waitFor({ state: 'detached', ...WAIT });
+    await treeFolder(page, `${p}app/`).waitFor({ state: 'detached', ...WAIT });
+    assert.equal(await etcd.get(`${p}app/color`), undefined);
+
+    // A txn: create the counter only if it does not exist; the second run takes the else branch.
+    const counter = `${p}counter`;
+    for (const row of await page.locator('#txn-form input[aria-label$="key"]').all()) await row.fill(counter);
+    await page.click('#txn-commit');
+    await page.locator('#txn-result[data-succeeded="true"]', { hasText: 'put → revision' }).waitFor(WAIT);
+    assert.equal((await etcd.get(counter))?.valueText, '1');
+    await treeKey(page, counter).waitFor(WAIT);
+    await page.click('#txn-commit');
+    await page.locator('#txn-result[data-succeeded="false"]', { hasText: '"1"' }).waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-txn.png'), fullPage: true });
+    await page.close();
+    await etcd.delete({ prefix: p });
+  });
+
+  test('a live watch streams another client\'s writes with their revision, updates the tree and the value shown, and resumes after etcd restarts', async () => {
+    const p = uniquePrefix('playground-watch');
+    await etcd.put(`${p}first`, 'one');
+    const page = await openPlayground(p);
+    await treeKey(page, `${p}first`).waitFor(WAIT);
+    await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
+    assert.equal(await page.inputValue('#watch-prefix'), p);
+
+    const { revision } = await etcd.put(`${p}live`, 'v1');
+    await page.locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' }).waitFor(WAIT);
+    await treeKey(page, `${p}live`).waitFor(WAIT);
+
+    await treeKey(page, `${p}live`).locator('button').click();
+    await page.locator('#kv-view', { hasText: 'v1' }).waitFor(WAIT);
+    await etcd.put(`${p}live`, 'v2 written elsewhere');
+    await page.locator('#kv-view', { hasText: 'v2 written elsewhere' }).waitFor(WAIT);
+    await page.locator('#kv-meta dd[data-field="version"]', { hasText: '2' }).waitFor(WAIT);
+
+    await etcd.delete(`${p}first`);
+    await page.locator(`#watch-events li.delete[data-key="${p}first"]`).waitFor(WAIT);
+    await treeKey(page, `${p}first`).waitFor({ state: 'detached', ...WAIT });
+
+    // etcd goes away and comes back: the watch resumes by itself, and sees later writes.
+    await playground.etcd!.kill();
+    await page.locator('#watch-panel[data-state="pending"]').waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-watch-reconnecting.png') });
+    await playground.etcd!.restart();
+    await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
+    const after = await etcd.put(`${p}after-restart`, 'still watching');
+    await page.locator(`#watch-events li[data-key="${p}after-restart"][data-revision="${after.revision}"]`).waitFor(WAIT);
+    await treeKey(page, `${p}after-restart`).waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-watch.png') });
+
+    // A replay from a past revision lists the history again.
+    await page.click('#watch-clear');
+    await page.fill('#watch-from', String(revision));
+    await page.click('#watch-form button:not([type])');
+    await page.locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' }).waitFor(WAIT);
+    await page.locator(`#watch-events li[data-key="${p}after-restart"]`).waitFor(WAIT);
+    await page.close();
+    await etcd.delete({ prefix: p });
+  });
+
+  test('connects to an endpoint list, reading through a live member when the first is down', async () => {
+    const p = uniquePrefix('playground-endpoints');
+    await etcd.put(`${p}here`, 'yes');
+    const page = await openPlayground(p);
+    await page.fill('#endpoints', `http://127.0.0.1:9, ${playground.etcdEndpoint}`);
+    await page.click('#connect button');
+    await page.locator('#status.ok', { hasText: `connected to http://127.0.0.1:9, ${playground.etcdEndpoint}` }).waitFor(WAIT);
+    await treeKey(page, `${p}here`).waitFor(WAIT);
+    await page.close();
+    await etcd.delete({ prefix: p });
+  });
+
+  test('shows cluster status and leases whose TTL counts down; a put attaches a lease; revoke deletes its keys', async () => {
+    const p = uniquePrefix('playground-lease');
+    const page = await openPlayground(p);
+    await page.locator('#members tr[data-member="etcd-fetch"]', { hasText: '★' }).waitFor(WAIT);
+    await page.locator('#cluster-summary', { hasText: 'leader etcd-fetch' }).waitFor(WAIT);
+    await page.locator('#cluster-summary', { hasText: 'DB' }).waitFor(WAIT);
+
+    await page.fill('#grant-ttl', '30');
+    await page.click('#grant button');
+    await page.locator('#lease-message.ok', { hasText: 'granted lease' }).waitFor(WAIT);
+    const row = page.locator('#leases tbody tr[data-lease]');
+    await row.waitFor(WAIT);
+    const id = (await row.getAttribute('data-lease'))!;
+    // The TTL shown goes down by itself (bounded wait, no timing assertion).
+    await page.waitForFunction((id) => {
+      const ttl = document.querySelector(`#leases tr[data-lease="${id}"] .ttl`)?.textContent ?? '';
+      return Number.parseInt(ttl, 10) < 30;
+    }, id, WAIT);
+
+    await page.fill('#put-key', `${p}session`);
+    await page.fill('#put-value', 'alive');
+    await page.selectOption('#put-lease', id);
+    await page.click('#put-form button');
+    await page.locator('#put-message.ok').waitFor(WAIT);
+    assert.equal((await etcd.get(`${p}session`))?.lease, id);
+    await page.locator('#kv-meta dd[data-field="lease"]', { hasText: id }).waitFor(WAIT);
+    await page.locator(`#leases tr[data-lease="${id}"] td:nth-child(4)`, { hasText: '1' }).waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-cluster-leases.png') });
+
+    await page.locator(`#leases tr[data-lease="${id}"] button`).click();
+    await page.locator('#lease-message.ok', { hasText: 'revoked' }).waitFor(WAIT);
+    await page.locator(`#leases tr[data-lease="${id}"]`).waitFor({ state: 'detached', ...WAIT });
+    assert.equal(await etcd.get(`${p}session`), undefined);
+    await page.close();
+  });
+});
+
+describe('playground with auth enabled', () => {
+  let secured: Playground;
+  before(async () => {
+    secured = await startPlayground();
+    const admin = new Etcd({ endpoints: secured.etcdEndpoint });
+    await admin.auth.addUser('root', 'root-password');
+    await admin.auth.addRole('root');
+    await admin.auth.grantRole('root', 'root');
+    await admin.auth.enable();
+    browser ??= await launchChromium();
+  });
+  after(async () => {
+    await secured?.close();
+  });
+
+  test('asks for a login, refuses a wrong password, then works as the user who logged in', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(secured.url);
+    await page.locator('#status.error', { hasText: 'log in' }).waitFor(WAIT);
+
+    await page.fill('#username', 'root');
+    await page.fill('#password', 'wrong');
+    await page.click('#connect button');
+    await page.locator('#status.error', { hasText: 'authentication failed' }).waitFor(WAIT);
+
+    await page.fill('#password', 'root-password');
+    await page.click('#connect button');
+    await page.locator('#status.ok', { hasText: 'as root' }).waitFor(WAIT);
+    await page.fill('#put-key', 'secured/greeting');
+    await page.fill('#put-value', 'hello');
+    await page.click('#put-form button');
+    await page.locator('#put-message.ok').waitFor(WAIT);
+    await page.locator('#tree li.folder[data-prefix="secured/"]').waitFor(WAIT);
+    const user = new Etcd({ endpoints: secured.etcdEndpoint, auth: { username: 'root', password: 'root-password' } });
+    assert.equal((await user.get('secured/greeting'))?.valueText, 'hello');
+    // The watch runs with the user's token too.
+    await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
+    const { revision } = await user.put('secured/from-elsewhere', 'seen');
+    await page.locator(`#watch-events li[data-key="secured/from-elsewhere"][data-revision="${revision}"]`).waitFor(WAIT);
+    await page.locator('#tree-count', { hasText: '2 keys' }).waitFor(WAIT);
+    await page.screenshot({ path: resolve(artifacts, 'playground-auth.png') });
+    await page.close();
   });
 });

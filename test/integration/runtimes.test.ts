@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import * as lib from 'etcd-fetch';
 import { freePort } from '../../scripts/etcd.ts';
 import { launchChromium } from '../helpers/browser.ts';
@@ -14,7 +14,11 @@ import { smoke } from '../runtimes/smoke.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => resolve(root, 'node_modules/.bin', name);
-const etcdUnderTest = useEtcd();
+// Its own etcd, with authentication on: every runtime logs in as root.
+const etcdUnderTest = useEtcd({ ownServer: true });
+const credentials = { username: 'root', password: 'smoke-test-password' };
+const credentialEnv = () => ({ ETCD_ENDPOINT: etcdUnderTest.endpoint, ETCD_USERNAME: credentials.username, ETCD_PASSWORD: credentials.password });
+const credentialQuery = () => `etcd=${encodeURIComponent(etcdUnderTest.endpoint)}&username=root&password=${encodeURIComponent(credentials.password)}`;
 
 function run(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolveRun, reject) => {
@@ -35,20 +39,29 @@ function run(command: string, args: string[], env: Record<string, string> = {}):
 const expectAllChecks = (output: string) => {
   assert.doesNotMatch(output, /FAILED/);
   assert.match(output, /ok server errors are typed/);
+  assert.match(output, /ok auth is on and the client authenticated/);
 };
 
 describe('one build, every runtime', () => {
+  before(async () => {
+    const admin = new lib.Etcd({ endpoints: etcdUnderTest.endpoint });
+    await admin.auth.addUser(credentials.username, credentials.password);
+    await admin.auth.addRole('root');
+    await admin.auth.grantRole('root', 'root');
+    await admin.auth.enable();
+  });
+
   test('Node', async () => {
-    const checks = await smoke(lib, etcdUnderTest.endpoint, 'node');
+    const checks = await smoke(lib, etcdUnderTest.endpoint, 'node', credentials);
     expectAllChecks(checks.join('\n'));
   });
 
   test('Deno 2, importing the built package', async () => {
-    expectAllChecks(await run(bin('deno'), ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/deno.ts'], { ETCD_ENDPOINT: etcdUnderTest.endpoint }));
+    expectAllChecks(await run(bin('deno'), ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/deno.ts'], credentialEnv()));
   });
 
   test('Bun, importing the built package', async () => {
-    expectAllChecks(await run(bin('bun'), ['test/runtimes/bun.ts'], { ETCD_ENDPOINT: etcdUnderTest.endpoint }));
+    expectAllChecks(await run(bin('bun'), ['test/runtimes/bun.ts'], credentialEnv()));
   });
 
   test('workerd (Cloudflare Workers), with the browser bundle', async () => {
@@ -60,7 +73,7 @@ describe('one build, every runtime', () => {
       let body = '';
       for (let attempt = 0; attempt < 100; attempt++) {
         try {
-          const response = await fetch(`http://127.0.0.1:${port}/?etcd=${encodeURIComponent(etcdUnderTest.endpoint)}`);
+          const response = await fetch(`http://127.0.0.1:${port}/?${credentialQuery()}`);
           body = await response.text();
           assert.equal(response.status, 200, body);
           break;
@@ -82,7 +95,7 @@ describe('one build, every runtime', () => {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`${site.origin}/test/runtimes/page.html?etcd=${encodeURIComponent(etcdUnderTest.endpoint)}`);
+      await page.goto(`${site.origin}/test/runtimes/page.html?${credentialQuery()}`);
       await page.waitForFunction(() => (window as { result?: unknown }).result !== undefined, undefined, { timeout: 30_000 });
       const result = (await page.evaluate(() => (window as unknown as { result: { ok: boolean; checks?: string[]; error?: string } }).result));
       assert.equal(result.ok, true, `${result.error}\n${errors.join('\n')}`);

@@ -1,2 +1,7 @@
 /** Runs the smoke suite with `lib` (the etcd-fetch module) against `endpoint`; resolves to its check lines. */
-export function smoke(lib: typeof import('etcd-fetch'), endpoint: string, name: string): Promise<string[]>;
+export function smoke(
+  lib: typeof import('etcd-fetch'),
+  endpoint: string,
+  name: string,
+  auth?: { username: string; password: string },
+): Promise<string[]>;

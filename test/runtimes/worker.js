@@ -4,9 +4,11 @@ import { smoke } from './smoke.js';
 
 export default {
   async fetch(request) {
-    const endpoint = new URL(request.url).searchParams.get('etcd');
+    const params = new URL(request.url).searchParams;
+    const endpoint = params.get('etcd');
+    const auth = params.has('username') ? { username: params.get('username'), password: params.get('password') } : undefined;
     try {
-      const checks = await smoke(lib, endpoint, 'workerd');
+      const checks = await smoke(lib, endpoint, 'workerd', auth);
       return new Response(checks.join('\n'));
     } catch (error) {
       return new Response(String(error?.stack ?? error), { status: 500 });

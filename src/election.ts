@@ -1,0 +1,113 @@
+import { type Bytes, toBytes } from './codec.ts';
+import { EtcdError } from './errors.ts';
+import type { Etcd } from './index.ts';
+import type { KeyValue } from './key-value.ts';
+import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
+import type { CallOptions } from './transport.ts';
+import { type Comparison, op } from './txn.ts';
+
+/** `proclaim` or `resign` by a candidate that no longer leads. */
+export class NotLeaderError extends EtcdError {
+  override name = 'NotLeaderError';
+}
+
+export type CampaignOptions = QueueOptions;
+
+/** Leadership won by `campaign`: proclaim new values, resign, or fence writes with `isLeader()`. */
+export class Leadership extends QueuePlace implements AsyncDisposable {
+  /** A comparison that holds only while this leadership lasts. */
+  isLeader(): Comparison {
+    return this.holds();
+  }
+
+  /** Announces a new value without giving up leadership. */
+  async proclaim(value: Bytes, options: CallOptions = {}): Promise<void> {
+    const result = await this.etcd.txn().if(this.holds()).then(op.put(this.key, value, { lease: this.session.lease })).commit(options);
+    if (!result.succeeded) throw new NotLeaderError('proclaim failed: this candidate no longer leads');
+  }
+
+  /** Gives up leadership; the next candidate in line takes over. */
+  async resign(options: CallOptions = {}): Promise<void> {
+    await this.leave(options);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.resign();
+  }
+}
+
+/**
+ * An election (Go's `concurrency.Election`): candidates queue by the create revision of their
+ * key `name/<lease>`; the oldest leads, and its value is the election's value.
+ */
+export class Election {
+  readonly #etcd: Etcd;
+  readonly #name: Bytes;
+  readonly #prefix: Uint8Array;
+
+  constructor(etcd: Etcd, name: Bytes) {
+    this.#etcd = etcd;
+    this.#name = name;
+    const base = toBytes(name, 'election name');
+    this.#prefix = new Uint8Array([...base, 0x2f]);
+  }
+
+  /** Waits until this candidate leads, then resolves with its leadership. */
+  async campaign(value: Bytes, options: CampaignOptions = {}): Promise<Leadership> {
+    const entry = (await joinQueue(this.#etcd, this.#name, value, options, true, 'election'))!;
+    const leadership = new Leadership(this.#etcd, entry.key, entry.revision, entry.session, entry.ownsSession);
+    // This session campaigned before: it keeps its place and announces the new value.
+    if (entry.existing !== undefined) await leadership.proclaim(value, options);
+    return leadership;
+  }
+
+  /** The current leader's key-value (its value is the election's value), or undefined. */
+  async leader(options: CallOptions = {}): Promise<KeyValue | undefined> {
+    return (await this.#first(options)).kv;
+  }
+
+  /**
+   * Every change of leader or of the leader's value, starting with the current one: an async
+   * iterable that lasts until `break` or the signal.
+   */
+  async *observe(options: CallOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+    const etcd = this.#etcd;
+    const signal = options.signal;
+    let last: KeyValue | undefined;
+    for (;;) {
+      let { kv: leader, revision } = await this.#first({ signal });
+      if (leader === undefined) {
+        const watch = etcd.watch({ prefix: this.#prefix, startRevision: revision + 1, filters: { noDelete: true }, signal });
+        try {
+          for await (const event of watch) {
+            leader = event.kv;
+            revision = event.revision;
+            break;
+          }
+        } finally {
+          watch.close();
+        }
+        if (leader === undefined) return;
+      }
+      if (last === undefined || !sameKey(last, leader) || last.modRevision !== leader.modRevision) yield (last = leader);
+      const watch = etcd.watch({ key: leader.key, startRevision: revision + 1, signal });
+      try {
+        for await (const event of watch) {
+          if (event.type === 'delete') break;
+          yield (last = event.kv);
+        }
+      } finally {
+        watch.close();
+      }
+    }
+  }
+
+  async #first(options: CallOptions): Promise<{ kv: KeyValue | undefined; revision: number }> {
+    const result = await this.#etcd.range({ prefix: this.#prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 }, options);
+    return { kv: result.kvs[0], revision: result.revision };
+  }
+}
+
+function sameKey(a: KeyValue, b: KeyValue): boolean {
+  return a.key.length === b.key.length && a.key.every((byte, i) => byte === b.key[i]);
+}

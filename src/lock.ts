@@ -1,0 +1,42 @@
+import type { Bytes } from './codec.ts';
+import type { Etcd } from './index.ts';
+import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
+import type { CallOptions } from './transport.ts';
+import type { Comparison } from './txn.ts';
+
+export type LockOptions = QueueOptions;
+
+/**
+ * A held lock (Go's `concurrency.Mutex`): a key `name/<lease>` whose create revision is the
+ * holder's place in a fair queue. `revision` is a fencing token; `isOwner()` guards writes.
+ */
+export class Lock extends QueuePlace implements AsyncDisposable {
+  #released = false;
+
+  /** A comparison that holds only while this lock is held: `etcd.txn().if(lock.isOwner())`. */
+  isOwner(): Comparison {
+    return this.holds();
+  }
+
+  async unlock(options: CallOptions = {}): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    await this.leave(options);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.unlock();
+  }
+}
+
+/** Waits for the lock `name` (fair: first come, first served) and holds it. */
+export async function lock(etcd: Etcd, name: Bytes, options: LockOptions = {}): Promise<Lock> {
+  const entry = (await joinQueue(etcd, name, '', options, true, 'lock'))!;
+  return new Lock(etcd, entry.key, entry.revision, entry.session, entry.ownsSession);
+}
+
+/** Takes the lock `name` if nobody holds it; undefined otherwise (queueing nowhere). */
+export async function tryLock(etcd: Etcd, name: Bytes, options: LockOptions = {}): Promise<Lock | undefined> {
+  const entry = await joinQueue(etcd, name, '', options, false, 'lock');
+  return entry && new Lock(etcd, entry.key, entry.revision, entry.session, entry.ownsSession);
+}

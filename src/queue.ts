@@ -1,0 +1,140 @@
+import { type Bytes, toBytes } from './codec.ts';
+import { AbortedError, LeaseLostError } from './errors.ts';
+import type { Etcd } from './index.ts';
+import { Session } from './session.ts';
+import type { CallOptions } from './transport.ts';
+import { cmp, type Comparison, op } from './txn.ts';
+
+/** How locks and campaigns get their session. */
+export interface QueueOptions extends CallOptions {
+  /** Use this session; by default one of its own (`ttl`) that ends with the lock or leadership. */
+  session?: Session;
+  /** TTL in seconds (60) of the session made when none is given. */
+  ttl?: number;
+}
+
+/**
+ * A place in a fair queue under a prefix (Go's concurrency recipes): the key `prefix<lease hex>`,
+ * held with a session's lease. Its create revision orders the queue and fences writes.
+ */
+export class QueuePlace {
+  /** The key in etcd (`name/<lease hex>`). */
+  readonly key: Uint8Array;
+  /** The key's create revision: grows with every newcomer, so it serves as a fencing token. */
+  readonly revision: number;
+  readonly session: Session;
+  protected readonly etcd: Etcd;
+  protected readonly ownsSession: boolean;
+
+  constructor(etcd: Etcd, key: Uint8Array, revision: number, session: Session, ownsSession: boolean) {
+    this.etcd = etcd;
+    this.key = key;
+    this.revision = revision;
+    this.session = session;
+    this.ownsSession = ownsSession;
+  }
+
+  /** Aborts when the session's lease is lost: etcd has deleted the key, the place is gone. */
+  get lost(): AbortSignal {
+    return this.session.lost;
+  }
+
+  /** A comparison that holds only while this place is held. */
+  protected holds(): Comparison {
+    return cmp.createRevision(this.key, '=', this.revision);
+  }
+
+  /** Leaves the queue: the session ends if it was made for this place, else the key is deleted while still ours. */
+  protected async leave(options: CallOptions): Promise<void> {
+    if (this.ownsSession) await this.session.close();
+    else if (!this.session.lost.aborted) await this.etcd.txn().if(this.holds()).then(op.delete(this.key)).commit(options);
+  }
+}
+
+interface Entry {
+  key: Uint8Array;
+  revision: number;
+  session: Session;
+  ownsSession: boolean;
+  /** The value the key already had, when this session was in the queue before. */
+  existing: Uint8Array | undefined;
+}
+
+/**
+ * Joins the queue `name/` with `value` and, with `wait`, waits until no one is ahead; without it,
+ * gives the place up and answers undefined when someone is. `whenExisting` runs when this
+ * session already had a place (a campaign then proclaims its new value).
+ */
+export async function joinQueue(
+  etcd: Etcd,
+  name: Bytes,
+  value: Bytes,
+  options: QueueOptions,
+  wait: boolean,
+  what: string,
+): Promise<Entry | undefined> {
+  const prefix = concat(toBytes(name, `${what} name`), toBytes('/'));
+  const session = options.session ?? (await Session.create(etcd, { ttl: options.ttl, signal: options.signal }));
+  const ownsSession = options.session === undefined;
+  const key = concat(prefix, toBytes(session.suffix));
+  const signal = options.signal ? AbortSignal.any([options.signal, session.lost]) : session.lost;
+  let joined = false;
+  try {
+    const first = { prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 } as const;
+    const entered = await etcd
+      .txn()
+      .if(cmp.createRevision(key, '=', 0))
+      .then(op.put(key, value, { lease: session.lease }), op.range(first))
+      .else(op.get(key), op.range(first))
+      .commit({ signal });
+    joined = true;
+    const existing = entered.succeeded ? undefined : entered.results[0];
+    const revision = existing?.createRevision ?? entered.revision;
+    if (entered.results[1].kvs[0]?.createRevision !== revision) {
+      if (!wait) {
+        if (entered.succeeded) await etcd.delete(key);
+        if (ownsSession) await session.close();
+        return undefined;
+      }
+      await waitDeletes(etcd, prefix, revision - 1, signal);
+      // The session may have expired while waiting: then the key is gone, and the place with it.
+      if ((await etcd.get(key, { keysOnly: true, signal }))?.createRevision !== revision) {
+        throw new LeaseLostError(`the session of ${what} ${JSON.stringify(String(name))} expired while waiting`, session.lease.id);
+      }
+    }
+    return { key, revision, session, ownsSession, existing: existing?.value };
+  } catch (error) {
+    const sessionLost = session.lost.aborted;
+    if (joined && !sessionLost) await etcd.delete(key).catch(() => {});
+    if (ownsSession) await session.close().catch(() => {});
+    if (sessionLost && !(error instanceof LeaseLostError)) throw session.lost.reason;
+    if (options.signal?.aborted && !(error instanceof AbortedError)) throw new AbortedError(`waiting for the ${what} was aborted`, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * Waits until no key under `prefix` created at or before `maxCreateRevision` is left: the queue
+ * ahead has drained. Watches one predecessor at a time (the newest), so a crowd of waiters does
+ * not wake all at once.
+ */
+async function waitDeletes(etcd: Etcd, prefix: Uint8Array, maxCreateRevision: number, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const ahead = await etcd.range({ prefix, maxCreateRevision, sort: { target: 'create', order: 'descend' }, limit: 1, keysOnly: true }, { signal });
+    const predecessor = ahead.kvs[0];
+    if (predecessor === undefined) return;
+    const watch = etcd.watch({ key: predecessor.key, startRevision: ahead.revision + 1, filters: { noPut: true }, signal });
+    try {
+      for await (const event of watch) if (event.type === 'delete') break;
+    } finally {
+      watch.close();
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,89 @@
+import { decodeBytes, encodeBase64, toBytes, toTextStrict } from './codec.ts';
+import { MalformedResponseError } from './errors.ts';
+import { KeyValue } from './key-value.ts';
+import type { WatchEvent } from './watch.ts';
+
+/**
+ * How the relay writes one watch event as Server-Sent Events `data`: JSON whose bytes fields are
+ * UTF-8 text when they are valid UTF-8, else `{ "base64": "..." }`.
+ */
+type WireBytes = string | { base64: string };
+interface WireKeyValue {
+  key: WireBytes;
+  value: WireBytes;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  lease: string;
+}
+interface WireEvent {
+  type: 'put' | 'delete';
+  revision: number;
+  kv: WireKeyValue;
+  prevKv?: WireKeyValue;
+}
+
+function encodeField(bytes: Uint8Array): WireBytes {
+  return toTextStrict(bytes) ?? { base64: encodeBase64(bytes) };
+}
+
+function decodeField(field: unknown): Uint8Array {
+  if (typeof field === 'string') return toBytes(field);
+  if (typeof field === 'object' && field !== null && typeof (field as { base64?: unknown }).base64 === 'string') {
+    return decodeBytes((field as { base64: string }).base64);
+  }
+  throw new MalformedResponseError('relay event has a bytes field that is neither text nor { base64 }');
+}
+
+function encodeKeyValue(kv: KeyValue): WireKeyValue {
+  return {
+    key: encodeField(kv.key),
+    value: encodeField(kv.value),
+    createRevision: kv.createRevision,
+    modRevision: kv.modRevision,
+    version: kv.version,
+    lease: kv.lease,
+  };
+}
+
+function decodeKeyValue(wire: WireKeyValue): KeyValue {
+  return new KeyValue(decodeField(wire.key), decodeField(wire.value), wire.createRevision, wire.modRevision, wire.version, String(wire.lease));
+}
+
+export function encodeRelayEvent(event: WatchEvent): string {
+  const wire: WireEvent = { type: event.type, revision: event.revision, kv: encodeKeyValue(event.kv) };
+  if (event.prevKv) wire.prevKv = encodeKeyValue(event.prevKv);
+  return JSON.stringify(wire);
+}
+
+export function decodeRelayEvent(data: string): WatchEvent {
+  let wire: WireEvent;
+  try {
+    wire = JSON.parse(data) as WireEvent;
+  } catch (cause) {
+    throw new MalformedResponseError(`relay event is not JSON: ${JSON.stringify(data.slice(0, 80))}`, { cause });
+  }
+  if ((wire?.type !== 'put' && wire?.type !== 'delete') || typeof wire.revision !== 'number' || typeof wire.kv !== 'object') {
+    throw new MalformedResponseError(`relay event has an unexpected shape: ${JSON.stringify(data.slice(0, 80))}`);
+  }
+  const event: WatchEvent = { type: wire.type, revision: wire.revision, kv: decodeKeyValue(wire.kv) };
+  if (wire.prevKv) event.prevKv = decodeKeyValue(wire.prevKv);
+  return event;
+}
+
+/**
+ * The SSE `id` of an event: `R` for the last event of revision R, `R.i` for the i-th (from 0)
+ * of several events sharing revision R, so a resume never repeats nor skips part of a revision.
+ */
+export function eventId(revision: number, index: number, last: boolean): string {
+  return last ? String(revision) : `${revision}.${index}`;
+}
+
+/** Where to resume after the event with id `id`: the start revision, and how many of its events to skip. */
+export function resumePoint(id: string | null | undefined): { startRevision: number; skip: number } | undefined {
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(id?.trim() ?? '');
+  if (!match) return undefined;
+  const revision = Number(match[1]);
+  if (!Number.isSafeInteger(revision)) return undefined;
+  return match[2] === undefined ? { startRevision: revision + 1, skip: 0 } : { startRevision: revision, skip: Number(match[2]) + 1 };
+}

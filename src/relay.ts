@@ -1,0 +1,117 @@
+import { WatchCompactedError } from './errors.ts';
+import type { KeySelector } from './keyspace.ts';
+import { encodeRelayEvent, eventId, resumePoint } from './relay-event.ts';
+import type { Watch, WatchEvent, WatchOptions } from './watch.ts';
+
+export interface RelayOptions {
+  /** Include each key's previous value. */
+  prevKv?: boolean;
+  /** Milliseconds between heart-beat comments that keep proxies from closing an idle stream (15 000). */
+  heartbeat?: number;
+  /** Where to start when the request carries no `Last-Event-ID` (default: changes from now on). */
+  startRevision?: number;
+  /** Headers added to the answer, such as `Access-Control-Allow-Origin`. */
+  headers?: HeadersInit;
+  /** Reconnection delay suggested to `EventSource` in milliseconds (1 000). */
+  retry?: number;
+}
+
+/** What the relay needs of a client: `etcd.watch`. */
+export interface Watchable {
+  watch(options: WatchOptions): Watch;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Serves a watch as a `text/event-stream` answer to `request`: one SSE event per etcd event
+ * (`event:` put or delete, `id:` its revision, `data:` the event as JSON), heart-beat comments,
+ * and a resume from the request's `Last-Event-ID` header (or `lastEventId` query parameter) so
+ * `EventSource`'s automatic reconnect loses and repeats nothing. Once etcd has created the
+ * watch, `event: ready` (with `{ revision }`) says every later change will arrive. A compaction
+ * past the resume point sends `event: compacted` with `{ compactRevision }` and ends the stream.
+ */
+export function relayWatch(etcd: Watchable, request: Request, selector: KeySelector, options: RelayOptions = {}): Response {
+  const url = new URL(request.url);
+  const resume = resumePoint(request.headers.get('last-event-id') ?? url.searchParams.get('lastEventId'));
+  const startRevision = resume?.startRevision ?? options.startRevision;
+  let skip = resume?.skip ?? 0;
+  const controller = new AbortController();
+  const watch = etcd.watch({ ...selector, prevKv: options.prevKv, ...(startRevision ? { startRevision } : {}), signal: controller.signal } as WatchOptions);
+  const responses = watch.responses();
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  const stop = () => {
+    clearInterval(heartbeat);
+    controller.abort();
+    watch.close();
+  };
+  request.signal?.addEventListener('abort', stop, { once: true });
+
+  const body = new ReadableStream<Uint8Array>({
+    async start(stream) {
+      stream.enqueue(encoder.encode(`retry: ${options.retry ?? 1_000}\n: etcd-fetch relay\n\n`));
+      try {
+        await watch.ready;
+      } catch {
+        return; // pull() reports the error
+      }
+      // Once etcd has created the watch, its revision is a safe resume point even before any
+      // event (unless a resume is still skipping into a revision: then the id must stay as it was).
+      const id = skip === 0 ? `id: ${watch.revision}\n` : '';
+      stream.enqueue(encoder.encode(`${id}event: ready\ndata: ${JSON.stringify({ revision: watch.revision })}\n\n`));
+      heartbeat = setInterval(() => {
+        try {
+          stream.enqueue(encoder.encode(': heartbeat\n\n'));
+        } catch {
+          clearInterval(heartbeat);
+        }
+      }, options.heartbeat ?? 15_000);
+    },
+    async pull(stream) {
+      try {
+        const next = await responses.next();
+        if (next.done) {
+          stop();
+          stream.close();
+          return;
+        }
+        const chunk = format(next.value.events, skip);
+        skip = 0;
+        if (chunk !== '') stream.enqueue(encoder.encode(chunk));
+      } catch (error) {
+        stop();
+        if (error instanceof WatchCompactedError) {
+          stream.enqueue(encoder.encode(`event: compacted\ndata: ${JSON.stringify({ compactRevision: error.compactRevision })}\n\n`));
+        } else if (!controller.signal.aborted) {
+          stream.enqueue(encoder.encode(`event: error\ndata: ${JSON.stringify({ name: (error as Error).name, message: (error as Error).message })}\n\n`));
+        }
+        stream.close();
+      }
+    },
+    cancel() {
+      stop();
+    },
+  });
+
+  const headers = new Headers(options.headers);
+  headers.set('content-type', 'text/event-stream; charset=utf-8');
+  headers.set('cache-control', 'no-cache, no-transform');
+  headers.set('x-accel-buffering', 'no');
+  return new Response(body, { status: 200, headers });
+}
+
+/** SSE text for the events of one watch answer, skipping the first `skip` events of its first revision. */
+function format(events: WatchEvent[], skip: number): string {
+  let text = '';
+  const first = events[0]?.revision;
+  let index = -1;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    index = i > 0 && events[i - 1]!.revision === event.revision ? index + 1 : 0;
+    if (event.revision === first && index < skip) continue;
+    const last = events[i + 1]?.revision !== event.revision;
+    text += `id: ${eventId(event.revision, index, last)}\nevent: ${event.type}\ndata: ${encodeRelayEvent(event)}\n\n`;
+  }
+  return text;
+}

@@ -1,0 +1,109 @@
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { describe } from './codec.ts';
+import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, WatchCompactedError } from './errors.ts';
+import { decodeRelayEvent } from './relay-event.ts';
+import { errorFromResponse, type FetchLike } from './transport.ts';
+import type { WatchEvent } from './watch.ts';
+
+export interface SubscribeOptions {
+  /** Headers for the relay (a session cookie travels by itself; an API key goes here). */
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Resume after this event id (an earlier event's `id`), instead of starting from now. */
+  lastEventId?: string;
+  fetch?: FetchLike;
+  /** Longest event the parser buffers, in characters (4 Mi). */
+  maxBufferSize?: number;
+  /** Called each time the relay's watch is in place: every change after `revision` will arrive. */
+  onReady?: (revision: number) => void;
+  /** Called before each reconnect, with the event id the stream resumes after. */
+  onReconnect?: (info: { attempt: number; lastEventId: string | undefined; error: unknown }) => void;
+}
+
+/** An event from a relay, with the SSE id to resume after it. */
+export type RelayedEvent = WatchEvent & { id: string };
+
+const MAX_DELAY = 30_000;
+
+/**
+ * Reads a relay's Server-Sent Events (see `relayWatch`) over `fetch`, so it can send headers and
+ * runs wherever `fetch` does. Reconnects by itself after a broken stream, resuming after the
+ * last event it yielded; ends with `WatchCompactedError` when the relay reports a compaction,
+ * and with `AbortedError` when the signal fires.
+ */
+export async function* subscribe(url: string | URL, options: SubscribeOptions = {}): AsyncGenerator<RelayedEvent, void, undefined> {
+  if (typeof url !== 'string' && !(url instanceof URL)) throw new InvalidArgumentError(`subscribe needs a URL, got ${describe(url)}`);
+  const fetchImpl: FetchLike = options.fetch ?? ((request, init) => fetch(request, init));
+  let lastEventId = options.lastEventId;
+  let retry = 1_000;
+  for (let attempt = 0; ; attempt++) {
+    if (options.signal?.aborted) throw new AbortedError('the subscription was aborted', { cause: options.signal.reason });
+    let failure: unknown;
+    let received = false;
+    try {
+      const target = new URL(url, globalThis.location?.href);
+      // A query parameter rather than a Last-Event-ID header: no CORS preflight.
+      if (lastEventId !== undefined) target.searchParams.set('lastEventId', lastEventId);
+      const response = await fetchImpl(new Request(target, { headers: { accept: 'text/event-stream', ...options.headers }, signal: options.signal }));
+      if (!response.ok) {
+        const error = await errorFromResponse(response, target.origin, target.pathname);
+        if (response.status < 500) throw error;
+        failure = error;
+      } else if (!response.body) {
+        throw new MalformedResponseError('the relay answered without a body');
+      } else {
+        const events = response.body
+          .pipeThrough(new TextDecoderStream())
+          .pipeThrough(new EventSourceParserStream({ onError: 'terminate', maxBufferSize: options.maxBufferSize ?? 4 * 1024 * 1024, onRetry: (ms) => (retry = ms) }));
+        const reader = events.getReader();
+        try {
+          for (;;) {
+            const { value: message, done } = await reader.read();
+            if (done) break;
+            if (message.event === 'put' || message.event === 'delete') {
+              const event = decodeRelayEvent(message.data);
+              if (message.id !== undefined) lastEventId = message.id;
+              received = true;
+              yield { ...event, id: message.id ?? String(event.revision) };
+            } else if (message.event === 'ready') {
+              if (message.id !== undefined) lastEventId = message.id;
+              options.onReady?.((JSON.parse(message.data) as { revision: number }).revision);
+            } else if (message.event === 'compacted') {
+              const { compactRevision } = JSON.parse(message.data) as { compactRevision: number };
+              throw new WatchCompactedError(`the relay's watch was compacted at revision ${compactRevision}`, compactRevision);
+            } else if (message.event === 'error') {
+              failure = new EtcdError(`the relay reported: ${message.data}`);
+            }
+          }
+        } finally {
+          await reader.cancel().catch(() => {});
+        }
+      }
+    } catch (error) {
+      if (options.signal?.aborted) throw new AbortedError('the subscription was aborted', { cause: options.signal.reason });
+      if (isFinal(error)) throw error;
+      failure = error;
+    }
+    if (received) attempt = 0;
+    options.onReconnect?.({ attempt: attempt + 1, lastEventId, error: failure });
+    const delay = Math.min(MAX_DELAY, retry * 2 ** Math.min(attempt, 5));
+    await sleep(delay * (0.5 + Math.random() / 2), options.signal);
+  }
+}
+
+/** Errors a reconnect cannot mend: a compaction, or the relay refusing the request (4xx). */
+function isFinal(error: unknown): boolean {
+  return error instanceof WatchCompactedError || (error instanceof EtcdError && error.status !== undefined && error.status < 500);
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

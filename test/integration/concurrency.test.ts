@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AbortedError, Etcd, LeaseLostError, op } from 'etcd-fetch';
+import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+
+const etcdUnderTest = useEtcd();
+const client = () => new Etcd({ endpoints: [etcdUnderTest.endpoint] });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await condition()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('locks (fair mutex on leases, txns and watches)', () => {
+  test('contenders get the lock one at a time, in arrival order, with no overlap', async () => {
+    const name = `${uniquePrefix('lock')}jobs`;
+    const etcd = client();
+    const order: number[] = [];
+    let inside = 0;
+    let maxInside = 0;
+    const contenders: Promise<void>[] = [];
+    for (let i = 0; i < 5; i++) {
+      contenders.push(
+        (async () => {
+          const lock = await client().lock(name, { ttl: 10 });
+          inside++;
+          maxInside = Math.max(maxInside, inside);
+          order.push(i);
+          await sleep(30);
+          inside--;
+          await lock.unlock();
+        })(),
+      );
+      // Contender i has arrived once its key exists (or it is already done): the next one comes after it.
+      await until(async () => (await etcd.count({ prefix: `${name}/` })) + order.length >= i + 1, `contender ${i} in line`);
+    }
+    await Promise.all(contenders);
+    assert.equal(maxInside, 1);
+    assert.deepEqual(order, [0, 1, 2, 3, 4]);
+    assert.equal(await etcd.count({ prefix: `${name}/` }), 0, 'every lock key is gone');
+  });
+
+  test('the fencing revision grows and isOwner() guards writes', async () => {
+    const etcd = client();
+    const p = uniquePrefix('fence');
+    const first = await etcd.lock(`${p}l`);
+    const fenced = await etcd.txn().if(first.isOwner()).then(op.put(`${p}data`, 'by first')).commit();
+    assert.equal(fenced.succeeded, true);
+    await first.unlock();
+    const stale = await etcd.txn().if(first.isOwner()).then(op.put(`${p}data`, 'stale')).commit();
+    assert.equal(stale.succeeded, false);
+    const second = await etcd.lock(`${p}l`);
+    assert.ok(second.revision > first.revision);
+    await second.unlock();
+    assert.equal((await etcd.get(`${p}data`))?.valueText, 'by first');
+  });
+
+  test('tryLock takes a free lock and returns undefined for a held one, leaving no key behind', async () => {
+    const etcd = client();
+    const name = `${uniquePrefix('try')}l`;
+    await using held = await etcd.tryLock(name);
+    assert.ok(held);
+    assert.equal(await client().tryLock(name), undefined);
+    assert.equal(await etcd.count({ prefix: `${name}/` }), 1);
+  });
+
+  test('a holder whose lease is revoked loses the lock (lost fires) and the next in line gets it', async () => {
+    const name = `${uniquePrefix('revoke')}l`;
+    const session = await client().session({ ttl: 30 });
+    const holder = await client().lock(name, { session });
+    const next = client().lock(name, { ttl: 10 });
+    await sleep(200);
+    await session.lease.revoke();
+    assert.equal(holder.lost.aborted, true);
+    assert.ok(holder.lost.reason instanceof LeaseLostError);
+    const taken = await next;
+    assert.ok(taken.revision > holder.revision);
+    await taken.unlock();
+  });
+
+  test('an aborted wait leaves the queue', async () => {
+    const etcd = client();
+    const name = `${uniquePrefix('abort')}l`;
+    await using held = await etcd.lock(name);
+    const controller = new AbortController();
+    const waiting = client().lock(name, { signal: controller.signal });
+    await until(async () => (await etcd.count({ prefix: `${name}/` })) === 2, 'the waiter to queue');
+    controller.abort();
+    await assert.rejects(waiting, AbortedError);
+    await until(async () => (await etcd.count({ prefix: `${name}/` })) === 1, 'the waiter to leave');
+    assert.ok(held.revision > 0);
+  });
+});
+
+describe('elections', () => {
+  test('leadership passes on resign and on lease loss; observe sees each leader in order', async () => {
+    const name = `${uniquePrefix('election')}main`;
+    const watcher = client();
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const observing = (async () => {
+      try {
+        for await (const leader of watcher.election(name).observe({ signal: controller.signal })) seen.push(leader.valueText);
+      } catch (error) {
+        if (!(error instanceof AbortedError)) throw error;
+      }
+    })();
+
+    const a = await client().election(name).campaign('a');
+    assert.equal((await watcher.election(name).leader())?.valueText, 'a');
+    const sessionB = await client().session({ ttl: 30 });
+    const bWins = client().election(name).campaign('b', { session: sessionB });
+    const cWins = client().election(name).campaign('c', { ttl: 10 });
+    await sleep(200);
+    await a.proclaim('a2');
+    await until(() => seen.includes('a2'), 'observe to see the proclamation');
+    await a.resign();
+    const b = await bWins;
+    assert.equal((await watcher.election(name).leader())?.valueText, 'b');
+    await assert.rejects(a.proclaim('stale'), { name: 'NotLeaderError' });
+    await sessionB.lease.revoke(); // b's lease is lost: c takes over
+    assert.equal(b.lost.aborted, true);
+    const c = await cWins;
+    assert.equal((await watcher.election(name).leader())?.valueText, 'c');
+    await until(() => seen.at(-1) === 'c', 'observe to see c');
+    controller.abort();
+    await observing;
+    assert.deepEqual(seen, ['a', 'a2', 'b', 'c']);
+    await c.resign();
+    assert.equal(await watcher.election(name).leader(), undefined);
+  });
+});

@@ -1,0 +1,24 @@
+# workerd runs the relay example: workerd serve test/runtimes/relay-workerd.capnp --socket-addr http=127.0.0.1:PORT
+# with ETCD_ENDPOINT and WATCH_PREFIX in its environment.
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "relay", worker = .relay),
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:8788", http = (), service = "relay")],
+);
+
+const relay :Workerd.Worker = (
+  modules = [
+    (name = "relay-worker.js", esModule = embed "relay-worker.js"),
+    (name = "etcd-fetch.browser.js", esModule = embed "../../dist/etcd-fetch.browser.js"),
+  ],
+  bindings = [
+    (name = "ETCD_ENDPOINT", fromEnvironment = "ETCD_ENDPOINT"),
+    (name = "WATCH_PREFIX", fromEnvironment = "WATCH_PREFIX"),
+  ],
+  compatibilityDate = "2025-09-01",
+  globalOutbound = "internet",
+);
