@@ -1,6 +1,7 @@
 import { type BatchOptions, ReadBatcher } from './batch.ts';
 import { type AuthOptions, PasswordAuth, StaticToken } from './auth-token.ts';
 import { type Bytes, toBytes } from './codec.ts';
+import type { EndpointPoolOptions } from './endpoints.ts';
 import { EtcdError } from './errors.ts';
 import type { KeyValue } from './key-value.ts';
 import { type KeySelector, Keyspace } from './keyspace.ts';
@@ -41,6 +42,12 @@ export interface EtcdOptions {
   timeout?: number;
   /** The `fetch` to use (default: the global one). */
   fetch?: FetchLike;
+  /** Also use the client URLs from the cluster's member list, kept up to date (default false). */
+  discover?: boolean;
+  /** When an endpoint that keeps failing is skipped, and for how long (default: after 2 failures, for 5 s). */
+  circuitBreaker?: EndpointPoolOptions;
+  /** Longest answer accepted, in bytes (default 64 MiB). */
+  maxResponseBytes?: number;
   /**
    * Reads (get, range, count) issued in the same tick travel as one `/v3/kv/txn` (default on,
    * at most 128 reads per txn, etcd's default `--max-txn-ops`); `false` sends one request per read.
@@ -86,6 +93,9 @@ export class Etcd {
       endpoints: typeof endpoints === 'string' ? endpoints.split(',').map((e) => e.trim()) : endpoints,
       timeout: options.timeout,
       fetch: options.fetch,
+      discover: options.discover,
+      circuitBreaker: options.circuitBreaker,
+      maxResponseBytes: options.maxResponseBytes,
     });
     const auth = options.auth;
     if (auth !== undefined) {
@@ -206,7 +216,7 @@ export type {
   PermissionType,
 };
 export type { BatchOptions } from './batch.ts';
-export type { AuthOptions, Bytes, CallOptions, FetchLike, KeySelector };
+export type { AuthOptions, Bytes, CallOptions, EndpointPoolOptions, FetchLike, KeySelector };
 export * from './errors.ts';
 export { KeyValue, type ResponseHeader } from './key-value.ts';
 export type {

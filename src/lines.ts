@@ -1,4 +1,4 @@
-import { MalformedResponseError } from './errors.ts';
+import { EtcdError, MalformedResponseError, UnavailableError } from './errors.ts';
 
 /** Longest line (in UTF-16 units) a stream may send before it is refused: 64 Mi. */
 export const DEFAULT_MAX_LINE = 64 * 1024 * 1024;
@@ -73,7 +73,7 @@ export async function* readJsonLines(body: ReadableStream<Uint8Array>, maxLine =
   let done = false;
   try {
     for (;;) {
-      const chunk = await reader.read();
+      const chunk = await reader.read().catch(brokeOff);
       if (chunk.done) break;
       for (const line of splitter.feed(chunk.value)) yield parseLine(line);
     }
@@ -83,4 +83,11 @@ export async function* readJsonLines(body: ReadableStream<Uint8Array>, maxLine =
     if (!done) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
+}
+
+/** A stream that fails while being read broke off (reset, member gone); a cancellation stays one. */
+function brokeOff(error: unknown): never {
+  const name = (error as { name?: unknown })?.name;
+  if (error instanceof EtcdError || name === 'AbortError' || name === 'TimeoutError') throw error;
+  throw new UnavailableError(`the stream broke off: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }

@@ -1,8 +1,11 @@
 import type { KyInstance } from 'ky';
-import { asRecord } from './codec.ts';
+import { readBoundedText } from './bounded-body.ts';
+import { asRecord, describe } from './codec.ts';
+import { backoff, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import {
   AbortedError,
   EtcdError,
+  InvalidArgumentError,
   MalformedResponseError,
   TimeoutError,
   UnauthenticatedError,
@@ -38,6 +41,12 @@ export interface TransportOptions {
   /** Default deadline of each call in milliseconds (10 s). */
   timeout?: number;
   fetch?: FetchLike;
+  /** Also use the client URLs of every member in the cluster's member list (default false). */
+  discover?: boolean;
+  /** When an endpoint that keeps failing is skipped, and for how long. */
+  circuitBreaker?: EndpointPoolOptions;
+  /** Longest answer accepted, in bytes (default 64 MiB); a longer one is a MalformedResponseError. */
+  maxResponseBytes?: number;
 }
 
 export interface RequestOptions extends CallOptions {
@@ -59,51 +68,84 @@ export interface StreamRequestOptions {
 export type WireObject = Record<string, unknown>;
 
 const DEFAULT_TIMEOUT = 10_000;
-const MAX_BACKOFF = 1_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
 
 /**
  * The one place that talks HTTP: endpoints, the gateway prefix, deadlines, cancellation,
  * the `Authorization` header, failover of idempotent calls and error mapping.
  */
 export class Transport {
-  readonly endpoints: readonly string[];
   readonly timeout: number;
   tokenSource: TokenSource | undefined;
   private readonly fetch: FetchLike;
   private http: Promise<KyInstance> | undefined;
-  private current = 0;
+  // --- endpoint selection (src/endpoints.ts) ---
+  private readonly pool: EndpointPool;
+  private readonly discovery: EndpointDiscovery | undefined;
+  private readonly maxResponseBytes: number;
+  // --- end of endpoint selection ---
 
   constructor(options: TransportOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
       throw new EtcdError('at least one endpoint is needed, such as "http://127.0.0.1:2379"');
     }
-    this.endpoints = options.endpoints.map(normalizeEndpoint);
+    const seeds = options.endpoints.map(normalizeEndpoint);
+    this.pool = new EndpointPool(seeds, options.circuitBreaker);
+    this.discovery = options.discover
+      ? new EndpointDiscovery(this.pool, seeds, () => this.request('/cluster/member/list', {}, { idempotent: true, anonymous: true }))
+      : undefined;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** The endpoints in use (the given ones, plus discovered ones with `discover`). */
+  get endpoints(): readonly string[] {
+    return this.pool.endpoints;
   }
 
   /** Sends one unary call, `path` being the part after `/v3`, e.g. `/kv/range`. */
   async request(path: string, body: object, options: RequestOptions = {}): Promise<WireObject> {
     const deadline = new Deadline(options.timeout ?? this.timeout, options.signal);
+    this.discovery?.refresh();
     try {
       let retriedToken = false;
-      for (let attempt = 0; ; attempt++) {
-        const endpoint = this.endpoints[this.current % this.endpoints.length]!;
+      // --- failover: each endpoint once, then rounds of jittered backoff within the deadline ---
+      const tried = new Set<string>();
+      const text = JSON.stringify(body);
+      for (let round = 0; ; ) {
         const tokens = options.anonymous ? undefined : this.tokenSource;
-        const token = tokens === undefined ? undefined : await tokens.token({ signal: deadline.signal });
+        // A shared authentication ignores any one caller's signal: the wait for it must not.
+        const token = tokens === undefined ? undefined : await untilAborted(tokens.token({ signal: deadline.signal }), deadline.signal);
+        // Picked after authenticating, which may have learned that an endpoint is down.
+        const endpoint = this.pool.pick();
+        tried.add(endpoint);
         try {
-          return await this.send(endpoint, path, JSON.stringify(body), token, deadline);
+          const answer = await this.send(endpoint, path, text, token, deadline);
+          this.pool.succeeded(endpoint);
+          return answer;
         } catch (error) {
           if (error instanceof UnauthenticatedError && !options.anonymous && !retriedToken && this.tokenSource?.invalidate(token)) {
             retriedToken = true;
             continue;
           }
-          if (!(error instanceof UnavailableError) || deadline.signal.aborted) throw error;
+          if (!(error instanceof UnavailableError) || deadline.signal.aborted) {
+            if (deadline.timedOut) this.failedOver(endpoint);
+            else if (error instanceof EtcdError && error.status !== undefined) this.pool.succeeded(endpoint);
+            throw error;
+          }
           this.failedOver(endpoint);
+          // A write that may have been applied is never sent again: the caller decides.
           if (!options.idempotent) throw error;
-          if (!(await deadline.sleep(backoff(attempt)))) throw error;
+          if (tried.has(this.pool.pick())) {
+            const pause = backoff(round++);
+            if (pause >= deadline.remaining() || !(await deadline.sleep(pause))) throw error;
+            tried.clear();
+          }
         }
       }
+      // --- end of failover ---
     } catch (error) {
       throw deadline.explain(error, path);
     } finally {
@@ -121,23 +163,28 @@ export class Transport {
     body: string,
     options: StreamRequestOptions = {},
   ): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
-    const endpoint = this.endpoints[this.current % this.endpoints.length]!;
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
-    const token = options.anonymous ? undefined : await this.tokenSource?.token({ signal: connect.signal });
+    let endpoint = this.pool.pick();
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
     try {
+      const tokens = options.anonymous ? undefined : this.tokenSource;
+      const token = tokens === undefined ? undefined : await untilAborted(tokens.token({ signal: connect.signal }), connect.signal);
+      endpoint = this.pool.pick();
       const response = await this.post(endpoint, path, body, token, controller.signal);
       connect.signal.removeEventListener('abort', abort);
       options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
       if (!response.ok) throw await errorFromResponse(response, endpoint, path);
       if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint, path });
+      this.pool.succeeded(endpoint);
       return { response, endpoint, token };
     } catch (error) {
-      if (error instanceof UnavailableError) this.failedOver(endpoint);
-      throw connect.explain(mapFetchError(error, endpoint, path), path);
+      const mapped = mapFetchError(error, endpoint, path);
+      // (An UnavailableError from authenticating names the endpoint that failed it, already passed over.)
+      if (mapped instanceof UnavailableError && mapped.endpoint === endpoint) this.failedOver(endpoint);
+      throw connect.explain(mapped, path);
     } finally {
       connect.signal.removeEventListener('abort', abort);
       connect.dispose();
@@ -146,7 +193,8 @@ export class Transport {
 
   /** Moves to the next endpoint after `endpoint` failed (unless another call already did). */
   failedOver(endpoint: string): void {
-    if (this.endpoints[this.current % this.endpoints.length] === endpoint) this.current++;
+    this.pool.failed(endpoint);
+    this.discovery?.refresh(true);
   }
 
   /**
@@ -177,8 +225,9 @@ export class Transport {
     if (!response.ok) throw await untilAborted(errorFromResponse(response, endpoint, path), deadline.signal, response);
     let text: string;
     try {
-      text = await untilAborted(response.text(), deadline.signal, response);
+      text = await untilAborted(readBoundedText(response, this.maxResponseBytes), deadline.signal, response);
     } catch (error) {
+      if (error instanceof MalformedResponseError) throw Object.assign(error, { endpoint, path });
       throw mapFetchError(error, endpoint, path, 'the answer broke off');
     }
     return parseAnswer(text, endpoint, path);
@@ -206,9 +255,18 @@ function parseAnswer(text: string, endpoint: string, path: string): WireObject {
 /** Maps a non-2xx gateway answer (`{code, message}`) to a typed error. */
 export async function errorFromResponse(response: Response, endpoint: string, path: string): Promise<EtcdError> {
   const status = response.status;
+  // Never followed (`redirect: 'manual'`): a redirect would carry the Authorization header along.
+  if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+    void response.body?.cancel().catch(() => {});
+    return new MalformedResponseError(`${endpoint} answered a redirect (HTTP ${status}), which is not followed: configure the endpoint it points to`, {
+      status,
+      endpoint,
+      path,
+    });
+  }
   let text = '';
   try {
-    text = await response.text();
+    text = await readBoundedText(response, MAX_ERROR_BYTES);
   } catch {
     // The status alone still says what happened.
   }
@@ -282,15 +340,14 @@ function isAbort(error: unknown): boolean {
 }
 
 function normalizeEndpoint(endpoint: string): string {
+  // A user or password in the URL would show in every error message: refuse it, unrepeated.
+  if (typeof endpoint === 'string' && /^([a-z]+:\/\/)?[^/@]*@/i.test(endpoint)) {
+    throw new EtcdError('an endpoint must not contain a user or password: pass them as auth: { username, password }');
+  }
   if (typeof endpoint !== 'string' || !/^https?:\/\/[^/]+/i.test(endpoint)) {
     throw new EtcdError(`endpoint must be an http(s) URL such as "http://127.0.0.1:2379", got ${JSON.stringify(endpoint)}`);
   }
   return endpoint.replace(/\/+$/, '');
-}
-
-function backoff(attempt: number): number {
-  const base = Math.min(MAX_BACKOFF, 25 * 2 ** attempt);
-  return base / 2 + Math.random() * (base / 2);
 }
 
 /** A call's deadline joined with the caller's signal, and the error that explains which fired. */
@@ -298,19 +355,36 @@ export class Deadline {
   readonly signal: AbortSignal;
   private readonly timer: ReturnType<typeof setTimeout>;
   private readonly controller = new AbortController();
-  private timedOut = false;
+  private timedOutFlag = false;
+  private readonly endsAt: number;
   readonly ms: number;
   private readonly callerSignal: AbortSignal | undefined;
 
   constructor(ms: number, callerSignal?: AbortSignal) {
     this.ms = ms;
     this.callerSignal = callerSignal;
-    if (!Number.isFinite(ms) || ms <= 0) throw new EtcdError(`timeout must be a positive number of milliseconds, got ${ms}`);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
+      throw new InvalidArgumentError(`timeout must be a positive number of milliseconds, got ${describe(ms)}`);
+    }
+    if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(callerSignal)}`);
+    }
+    this.endsAt = Date.now() + ms;
     this.timer = setTimeout(() => {
-      this.timedOut = true;
+      this.timedOutFlag = true;
       this.controller.abort(new DOMException('deadline exceeded', 'TimeoutError'));
     }, ms);
     this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
+  }
+
+  /** True once the deadline (not the caller) ended the call. */
+  get timedOut(): boolean {
+    return this.timedOutFlag;
+  }
+
+  /** Milliseconds left before the deadline. */
+  remaining(): number {
+    return Math.max(0, this.endsAt - Date.now());
   }
 
   /** Waits `ms`, or less when the call is cancelled; true when the wait was complete. */
@@ -334,7 +408,7 @@ export class Deadline {
     if (this.callerSignal?.aborted) {
       return error instanceof AbortedError ? error : new AbortedError(`/v3${path} was aborted`, { path, cause: this.callerSignal.reason });
     }
-    if (this.timedOut) {
+    if (this.timedOutFlag) {
       return error instanceof TimeoutError ? error : new TimeoutError(`/v3${path} did not finish within ${this.ms} ms`, { path, cause: error });
     }
     if (error instanceof EtcdError) return error;

@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   AbortedError,
+  cmp,
+  type CompareOperator,
+  type Comparison,
   CompactedError,
   Etcd,
   FutureRevisionError,
   InvalidArgumentError,
   KeyValue,
   op,
+  type Operation,
   NotFoundError,
   RequestTooLargeError,
   TimeoutError,
@@ -252,6 +256,38 @@ describe('KV against a real etcd', () => {
     await assert.rejects(etcd.put('a', undefined), InvalidArgumentError);
     await assert.rejects(etcd.put('a', 'v', { lease: 'abc' }), InvalidArgumentError);
     await assert.rejects(etcd.compact(-3), InvalidArgumentError);
+    // Keys and values that are neither strings nor bytes.
+    for (const key of [null, undefined, {}, [1, 2], 7n, new ArrayBuffer(2), Symbol('k')] as unknown as string[]) {
+      await assert.rejects(etcd.put(key, 'v'), InvalidArgumentError);
+      await assert.rejects(etcd.delete(key), InvalidArgumentError);
+    }
+    await assert.rejects(etcd.put('a', 42 as unknown as string), InvalidArgumentError);
+    await assert.rejects(etcd.put('a', { toString: () => 'v' } as unknown as string), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 5 as unknown as string }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ from: 'a', to: [] as unknown as string }), InvalidArgumentError);
+    await assert.rejects(etcd.range({} as { key: string }), InvalidArgumentError);
+    // Wrong numbers and enums.
+    await assert.rejects(etcd.range({ prefix: 'a', sort: { order: 'up' as 'ascend' } }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a', limit: '10' as unknown as number }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a', limit: Infinity }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a', minModRevision: Number.NaN }), InvalidArgumentError);
+    await assert.rejects(etcd.get('a', { revision: -1 }), InvalidArgumentError);
+    await assert.rejects(etcd.get('a', { timeout: -5 }), InvalidArgumentError);
+    await assert.rejects(etcd.get('a', { timeout: 'soon' as unknown as number }), InvalidArgumentError);
+    await assert.rejects(etcd.get('a', { signal: 'stop' as unknown as AbortSignal }), InvalidArgumentError);
+    await assert.rejects(etcd.scan({ prefix: 'a', pageSize: 0 }).next(), InvalidArgumentError);
+    // Leases: negative, fractional or textual TTLs and IDs.
+    for (const ttl of [-1, 0, 1.5, Number.NaN, '10' as unknown as number]) await assert.rejects(etcd.lease.grant(ttl), InvalidArgumentError);
+    await assert.rejects(etcd.lease.revoke('abc'), InvalidArgumentError);
+    await assert.rejects(etcd.lease.grant(10, { id: -1.5 }), InvalidArgumentError);
+    // Transactions: comparisons and operations not made with cmp.* / op.*, or with bad operands.
+    assert.throws(() => etcd.txn().if({} as Comparison), InvalidArgumentError);
+    assert.throws(() => etcd.txn().then('put' as unknown as Operation<unknown>), InvalidArgumentError);
+    assert.throws(() => cmp.value('a', '==' as CompareOperator, 'x'), InvalidArgumentError);
+    assert.throws(() => cmp.version('a', '=', -1), InvalidArgumentError);
+    assert.throws(() => cmp.lease('a', '=', 'none'), InvalidArgumentError);
+    assert.throws(() => op.put('a', 5 as unknown as string), InvalidArgumentError);
+    await assert.rejects(etcd.txn().then(op.get(42 as unknown as string)).commit(), InvalidArgumentError);
     assert.equal(sent, 0);
   });
 });

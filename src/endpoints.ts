@@ -1,0 +1,160 @@
+/** Tuning of endpoint selection; the defaults suit a 3- to 5-member cluster on a LAN. */
+export interface EndpointPoolOptions {
+  /** Consecutive failures after which an endpoint is skipped (default 2). */
+  failureThreshold?: number;
+  /** How long a failing endpoint is skipped before it is tried again, in ms (default 5 000). */
+  cooldown?: number;
+  /** The clock (tests pass a fake one). */
+  now?: () => number;
+}
+
+interface Health {
+  /** Failures since the last success. */
+  failures: number;
+  /** Skipped until this time (0: not skipped). */
+  openUntil: number;
+}
+
+const DEFAULT_THRESHOLD = 2;
+const DEFAULT_COOLDOWN = 5_000;
+const BASE_BACKOFF = 50;
+const MAX_BACKOFF = 1_000;
+
+/**
+ * Which endpoint a call uses: the same one while it works (keep-alive connections, one
+ * member's view), the next one when it fails, and not one that keeps failing until its
+ * cooldown has passed (a circuit breaker). When every endpoint is cooling down, the one
+ * whose cooldown ends first is tried anyway: a call is never refused without an attempt.
+ */
+export class EndpointPool {
+  private list: readonly string[];
+  private readonly health = new Map<string, Health>();
+  private current = 0;
+  private readonly threshold: number;
+  private readonly cooldown: number;
+  private readonly now: () => number;
+
+  constructor(endpoints: readonly string[], options: EndpointPoolOptions = {}) {
+    this.list = [...endpoints];
+    this.threshold = options.failureThreshold ?? DEFAULT_THRESHOLD;
+    this.cooldown = options.cooldown ?? DEFAULT_COOLDOWN;
+    this.now = options.now ?? Date.now;
+  }
+
+  get endpoints(): readonly string[] {
+    return this.list;
+  }
+
+  /** The endpoint for the next attempt. */
+  pick(): string {
+    const now = this.now();
+    let soonest: string | undefined;
+    let soonestTime = Infinity;
+    for (let i = 0; i < this.list.length; i++) {
+      const index = (this.current + i) % this.list.length;
+      const endpoint = this.list[index]!;
+      const openUntil = this.health.get(endpoint)?.openUntil ?? 0;
+      if (openUntil <= now) {
+        this.current = index;
+        return endpoint;
+      }
+      if (openUntil < soonestTime) {
+        soonestTime = openUntil;
+        soonest = endpoint;
+      }
+    }
+    return soonest!;
+  }
+
+  /** True while `endpoint` is being skipped. */
+  isCoolingDown(endpoint: string): boolean {
+    return (this.health.get(endpoint)?.openUntil ?? 0) > this.now();
+  }
+
+  succeeded(endpoint: string): void {
+    this.health.delete(endpoint);
+  }
+
+  /** Records a failure and moves on to the next endpoint (unless another call already did). */
+  failed(endpoint: string): void {
+    const health = this.health.get(endpoint) ?? { failures: 0, openUntil: 0 };
+    health.failures++;
+    // Each failure past the threshold (a failed probe after a cooldown) reopens the breaker.
+    if (health.failures >= this.threshold) health.openUntil = this.now() + this.cooldown;
+    this.health.set(endpoint, health);
+    if (this.list[this.current] === endpoint) this.current = (this.current + 1) % this.list.length;
+  }
+
+  /** Replaces the endpoint list (discovery), keeping what is known of endpoints that remain. */
+  replace(endpoints: readonly string[]): void {
+    if (endpoints.length === 0) return;
+    const preferred = this.list[this.current];
+    this.list = [...new Set(endpoints)];
+    for (const endpoint of this.health.keys()) if (!this.list.includes(endpoint)) this.health.delete(endpoint);
+    this.current = Math.max(0, preferred === undefined ? 0 : this.list.indexOf(preferred));
+  }
+}
+
+/**
+ * The pause before retry round `round` (0-based): exponential with full jitter
+ * (a random time up to 50 ms·2^round, capped at 1 s), so clients that failed together
+ * do not come back together.
+ */
+export function backoff(round: number, random: () => number = Math.random): number {
+  return random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** round);
+}
+
+/** Client URLs of the members in a `/cluster/member/list` answer, in member order. */
+export function clientUrlsOf(memberList: Record<string, unknown>): string[] {
+  const members = Array.isArray(memberList.members) ? memberList.members : [];
+  const urls: string[] = [];
+  for (const member of members) {
+    const list = (member as { clientURLs?: unknown })?.clientURLs;
+    if (!Array.isArray(list)) continue;
+    for (const url of list) {
+      if (typeof url === 'string' && /^https?:\/\/[^/]+/i.test(url)) urls.push(url.replace(/\/+$/, ''));
+    }
+  }
+  return urls;
+}
+
+const DISCOVERY_INTERVAL = 60_000;
+const URGENT_DISCOVERY_INTERVAL = 3_000;
+
+/**
+ * Keeps the pool in step with the cluster's member list: the seed endpoints plus every
+ * member's client URLs, refreshed at most once a minute, or every few seconds while
+ * endpoints fail. Runs in the background; a failed refresh leaves the pool as it was.
+ */
+export class EndpointDiscovery {
+  private readonly pool: EndpointPool;
+  private readonly seeds: readonly string[];
+  private readonly listMembers: () => Promise<Record<string, unknown>>;
+  private readonly now: () => number;
+  private running = false;
+  private last = -Infinity;
+
+  constructor(pool: EndpointPool, seeds: readonly string[], listMembers: () => Promise<Record<string, unknown>>, now: () => number = Date.now) {
+    this.pool = pool;
+    this.seeds = seeds;
+    this.listMembers = listMembers;
+    this.now = now;
+  }
+
+  /** Starts a refresh unless one is running or the last one is recent; `urgent` after a failure. */
+  refresh(urgent = false): void {
+    const now = this.now();
+    if (this.running || now - this.last < (urgent ? URGENT_DISCOVERY_INTERVAL : DISCOVERY_INTERVAL)) return;
+    this.running = true;
+    this.last = now;
+    this.listMembers().then(
+      (answer) => {
+        this.running = false;
+        this.pool.replace([...this.seeds, ...clientUrlsOf(answer)]);
+      },
+      () => {
+        this.running = false;
+      },
+    );
+  }
+}
