@@ -281,7 +281,8 @@ export class WatchStream {
         connection.armStall();
         for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseLine(line), healthy);
       }
-      for (const line of splitter.end()) this.dispatch(connection, parseLine(line), healthy);
+      // etcd's own last line (a stream error) is whole JSON; a cut-off message means the stream broke.
+      for (const line of splitter.end()) this.dispatch(connection, parseLastLine(line, endpoint), healthy);
     } finally {
       void reader.cancel().catch(() => {});
     }
@@ -388,6 +389,14 @@ function isRetryable(error: EtcdError): boolean {
 function backoff(attempt: number): number {
   const base = Math.min(MAX_BACKOFF, MIN_BACKOFF * 2 ** (attempt - 1));
   return base / 2 + Math.random() * (base / 2);
+}
+
+function parseLastLine(line: string, endpoint: string): unknown {
+  try {
+    return parseLine(line);
+  } catch (cause) {
+    throw new UnavailableError('the watch stream ended in the middle of a message', { endpoint, path: `/v3${PATH}`, cause });
+  }
 }
 
 const streams = new WeakMap<Transport, WatchStream>();
