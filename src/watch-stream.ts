@@ -94,17 +94,23 @@ class Connection {
    * response headers (on the first `created`), so a long body may lose its tail; padding the
    * first request with whitespace makes the gateway read the rest while decoding it.
    */
-  body(): string {
+  body(lostBefore: number): string {
     const lines = this.members.map((m) => encodeCreateRequest(m.spec, this.ids.get(m)!, m.nextRevision));
     lines.push(PROGRESS_REQUEST);
     const rest = lines.slice(1).join('\n').length;
-    if (lines.length > 2) lines[0] = `${lines[0]!.slice(0, -1)}${' '.repeat(Math.min(MAX_PADDING, 2 * rest))}}`;
+    // Each time creates were lost, the padding doubles: the gateway gets longer to read the rest.
+    const padding = Math.min(MAX_PADDING * 2 ** Math.min(lostBefore, 2), 2 * rest * 2 ** lostBefore);
+    if (lines.length > 2) lines[0] = `${lines[0]!.slice(0, -1)}${' '.repeat(padding)}}`;
     return lines.join('\n');
   }
 
-  /** After the first `created`: the other creates must follow soon, or they were lost. */
+  /**
+   * After each `created`: the next must follow within `ms`, or the rest were lost. A slow but
+   * steady etcd (a busy machine, thousands of watchers) restarts the wait with every answer.
+   */
   awaitCreates(ms: number, lost: () => void): void {
-    if (this.createTimer !== undefined || this.allRead) return;
+    if (this.allRead) return;
+    clearTimeout(this.createTimer);
     this.createTimer = setTimeout(() => {
       if (this.pending.length > 0 && !this.allRead) lost();
     }, ms);
@@ -260,7 +266,7 @@ export class WatchStream {
 
   private async read(connection: Connection, healthy: () => void): Promise<void> {
     this.opened++;
-    const { response, endpoint, token } = await this.transport.openStream(PATH, connection.body(), { signal: connection.controller.signal });
+    const { response, endpoint, token } = await this.transport.openStream(PATH, connection.body(this.lostCreates), { signal: connection.controller.signal });
     connection.endpoint = endpoint;
     connection.token = token;
     const reader = response.body!.getReader();
