@@ -17,8 +17,10 @@ export interface Figure {
 }
 
 export interface CaseResult {
-  /** `ops/s` (higher is better), `ms` or `KB` (lower is better). */
-  unit: 'ops/s' | 'ms' | 'KB';
+  /** `ops/s`, `events/s` (higher is better), `ms` or `KB` (lower is better). */
+  unit: 'ops/s' | 'events/s' | 'ms' | 'KB';
+  /** What was measured, when one case reports several things; shown after the case name. */
+  metric?: string;
   figures: Figure[];
   /** Lines comparing a figure with its target from the issue (reported, not asserted). */
   targets?: string[];
@@ -27,7 +29,7 @@ export interface CaseResult {
 export interface BenchCase {
   /** Short name, also the filter on the command line: `node bench/run.ts concurrent-gets`. */
   name: string;
-  run(context: BenchContext): Promise<CaseResult>;
+  run(context: BenchContext): Promise<CaseResult | CaseResult[]>;
 }
 
 export interface BenchContext {

@@ -7,19 +7,21 @@ import bundleSize from './cases/bundle-size.ts';
 import coldImport from './cases/cold-import.ts';
 import { concurrentGets } from './cases/concurrent-gets.ts';
 import concurrentPuts from './cases/concurrent-puts.ts';
+import idleWatchers from './cases/idle-watchers.ts';
 import mixedReadWrite from './cases/mixed-read-write.ts';
 import sequentialPutGet from './cases/sequential-put-get.ts';
+import watchDelivery from './cases/watch-delivery.ts';
 import { BARE, BareFetch, base64, type BenchCase, type BenchContext, ETCD3, type Figure, VALUE } from './lib.ts';
 
-// One module per case in bench/cases/. The watch cases (watch delivery while writing, peak
-// memory of 1,000 idle watchers on one client) belong here as cases/watch-delivery.ts and
-// cases/idle-watchers.ts once the watch API exists.
+// One module per case in bench/cases/.
 const cases: BenchCase[] = [
   sequentialPutGet,
   concurrentGets(64),
   concurrentGets(256),
   concurrentPuts,
   mixedReadWrite,
+  watchDelivery,
+  idleWatchers,
   coldImport,
   bundleSize,
 ];
@@ -48,9 +50,11 @@ try {
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const benchCase of selected) {
-    const result = await benchCase.run(context);
-    for (const figure of result.figures) rows.push(row(benchCase.name, result.unit, figure, result.figures));
-    for (const line of result.targets ?? []) notes.push(`${benchCase.name}: ${line}`);
+    for (const result of [await benchCase.run(context)].flat()) {
+      const name = result.metric ? `${benchCase.name} ${result.metric}` : benchCase.name;
+      for (const figure of result.figures) rows.push(row(name, result.unit, figure, result.figures));
+      for (const line of result.targets ?? []) notes.push(`${name}: ${line}`);
+    }
     console.error(`  ${benchCase.name} done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
   console.log(table(['case', 'contender', 'unit', 'median', 'min', 'max', 'x bare fetch', 'x etcd3', 'client CPU us/op'], rows));
@@ -75,7 +79,9 @@ function row(name: string, unit: string, figure: Figure, all: Figure[]): string[
   const { median, min, max } = figure.stats;
   const ratioTo = (other: string) => {
     const base = all.find((f) => f.contender === other);
-    return base === undefined ? '' : `${(median / base.stats.median).toFixed(2)}x`;
+    if (base === undefined) return '';
+    // A lag can be negative (the event came before the put's answer): no meaningful ratio then.
+    return median > 0 && base.stats.median > 0 ? `${(median / base.stats.median).toFixed(2)}x` : 'n/a';
   };
   const cpu = figure.cpuPerOp === undefined ? '' : format(figure.cpuPerOp);
   return [name, figure.contender, unit, format(median), format(min), format(max), ratioTo(BARE), ratioTo(ETCD3), cpu];
