@@ -18,7 +18,8 @@ const contenders = { [ETCD_FETCH]: 'etcd-fetch', [ETCD3]: 'etcd3' } as const;
 function runChild(library: string, endpoint: string): Promise<IdleFigures> {
   return new Promise((resolve, reject) => {
     const args = ['--expose-gc', script, library, endpoint, String(WATCHERS)];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    // A round that stalls fails the case after a minute instead of holding up the whole bench.
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000, killSignal: 'SIGKILL' });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.on('error', reject);
