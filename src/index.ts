@@ -2,7 +2,7 @@ import { type BatchOptions, ReadBatcher } from './batch.ts';
 import { type AuthOptions, PasswordAuth, StaticToken } from './auth-token.ts';
 import { type Bytes, toBytes } from './codec.ts';
 import type { EndpointPoolOptions } from './endpoints.ts';
-import { EtcdError } from './errors.ts';
+import { AbortedError, EtcdError } from './errors.ts';
 import type { KeyValue } from './key-value.ts';
 import { type KeySelector, Keyspace } from './keyspace.ts';
 import {
@@ -22,7 +22,7 @@ import { Auth, type AuthStatus, type Permission, type PermissionType } from './a
 import { Cluster, type Member, type MemberList } from './cluster.ts';
 import { type CampaignOptions, GatewayElection, type LeaderKey } from './gateway-election.ts';
 import { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
-import { type GrantOptions, Lease, type LeaseRef, LeaseService, type LeaseTimeToLive } from './lease.ts';
+import { type GrantOptions, Lease, type LeaseRef, LeaseService, type LeaseTimeToLive, stopKeepAlives } from './lease.ts';
 import { type Alarm, type AlarmType, Maintenance, type MemberStatus } from './maintenance.ts';
 import { type ClientParts, clientParts, nestedKeyspace } from './namespace.ts';
 import { Txn } from './txn.ts';
@@ -31,7 +31,7 @@ import { type Lock, type LockOptions, lock, tryLock } from './lock.ts';
 import { Session, type SessionOptions } from './session.ts';
 import { Reflector, type ReflectOptions } from './reflector.ts';
 import { Watch, type WatchOptions } from './watch.ts';
-import { watchStreamOf } from './watch-stream.ts';
+import { existingWatchStream, watchStreamOf } from './watch-stream.ts';
 
 export interface EtcdOptions {
   /** Client URLs of etcd members, e.g. `['http://127.0.0.1:2379']` (default). */
@@ -173,6 +173,23 @@ export class Etcd {
   /** A live copy of the keys under a selector: lists, then watches, re-listing after compaction. */
   reflect(options: ReflectOptions): Reflector {
     return new Reflector(this.kv, (watchOptions) => this.watch(watchOptions), options);
+  }
+
+  /**
+   * Closes the client and every namespace of it: watches end with `AbortedError`, leases are no
+   * longer kept alive (their `lost` fires; etcd expires them after their TTL), later calls are
+   * refused. `await using etcd = new Etcd(...)` closes it at the end of the scope.
+   */
+  close(): void {
+    const transport = this.transport;
+    if (transport.closed) return;
+    transport.closed = true;
+    existingWatchStream(transport)?.closeAll(new AbortedError('the watch ended: the client was closed', { path: '/v3/watch' }));
+    stopKeepAlives(transport, 'the client was closed: the lease is no longer kept alive');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   /** A session: one lease kept alive, shared by the locks and elections given it. */

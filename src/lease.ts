@@ -295,6 +295,11 @@ class KeepAliveLoop {
 
 const keepers = new WeakMap<Transport, KeepAliveLoop>();
 
+/** Stops keeping a transport's leases alive (the client is closing): each one's `lost` fires. */
+export function stopKeepAlives(transport: Transport, message: string): void {
+  for (const lease of keepers.get(transport)?.leases() ?? []) lease.markLost(message);
+}
+
 /** One keep-alive loop per transport: a client and its namespaces share it. */
 function keeperOf(transport: Transport): KeepAliveLoop {
   let keeper = keepers.get(transport);

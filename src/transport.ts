@@ -78,6 +78,8 @@ const MAX_ERROR_BYTES = 64 * 1024;
 export class Transport {
   readonly timeout: number;
   tokenSource: TokenSource | undefined;
+  /** Set by `Etcd.close()`: every later call is refused. */
+  closed = false;
   private readonly fetch: FetchLike;
   private http: Promise<KyInstance> | undefined;
   // --- endpoint selection (src/endpoints.ts) ---
@@ -107,6 +109,7 @@ export class Transport {
 
   /** Sends one unary call, `path` being the part after `/v3`, e.g. `/kv/range`. */
   async request(path: string, body: object, options: RequestOptions = {}): Promise<WireObject> {
+    this.throwIfClosed(path);
     const deadline = new Deadline(options.timeout ?? this.timeout, options.signal);
     this.discovery?.refresh();
     try {
@@ -163,6 +166,7 @@ export class Transport {
     body: string,
     options: StreamRequestOptions = {},
   ): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
+    this.throwIfClosed(path);
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
     let endpoint = this.pool.pick();
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
@@ -195,6 +199,10 @@ export class Transport {
   failedOver(endpoint: string): void {
     this.pool.failed(endpoint);
     this.discovery?.refresh(true);
+  }
+
+  private throwIfClosed(path: string): void {
+    if (this.closed) throw new AbortedError(`/v3${path} was not sent: the client is closed`, { path });
   }
 
   /**

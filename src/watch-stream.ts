@@ -183,6 +183,11 @@ export class WatchStream {
     if (this.members.delete(member)) this.schedule();
   }
 
+  /** Ends every watcher with `error` (the client is closing); the connection then closes. */
+  closeAll(error: EtcdError): void {
+    for (const member of [...this.members.keys()]) member.fail(error);
+  }
+
   /** A member's `wantsStream` changed. */
   refresh(): void {
     this.schedule();
@@ -406,6 +411,11 @@ function parseLastLine(line: string, endpoint: string): unknown {
 }
 
 const streams = new WeakMap<Transport, WatchStream>();
+
+/** The watch connection of a transport, if it has one. */
+export function existingWatchStream(transport: Transport): WatchStream | undefined {
+  return streams.get(transport);
+}
 
 /** The one watch connection of a transport: a client and its namespaces share it. */
 export function watchStreamOf(transport: Transport): WatchStream {
