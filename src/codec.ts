@@ -90,6 +90,14 @@ export function decodeBool(field: unknown): boolean {
   return field === true;
 }
 
+/** The bytes of `a` followed by those of `b`. */
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
 /** The smallest key greater than every key that starts with `prefix`: the prefix's `range_end`. */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.length - 1; i >= 0; i--) {

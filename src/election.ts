@@ -1,8 +1,8 @@
-import { type Bytes, toBytes } from './codec.ts';
+import type { Bytes } from './codec.ts';
 import { EtcdError } from './errors.ts';
 import type { Etcd } from './index.ts';
 import type { KeyValue } from './key-value.ts';
-import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
+import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.ts';
 import type { CallOptions } from './transport.ts';
 import { type Comparison, op } from './txn.ts';
 
@@ -48,8 +48,7 @@ export class Election {
   constructor(etcd: Etcd, name: Bytes) {
     this.#etcd = etcd;
     this.#name = name;
-    const base = toBytes(name, 'election name');
-    this.#prefix = new Uint8Array([...base, 0x2f]);
+    this.#prefix = queuePrefix(name, 'election');
   }
 
   /** Waits until this candidate leads, then resolves with its leadership. */

@@ -1,4 +1,4 @@
-import { type Bytes, describe, encodeBase64, prefixEnd, toBytes, ZERO_KEY } from './codec.ts';
+import { type Bytes, concat, describe, encodeBase64, prefixEnd, toBytes, ZERO_KEY } from './codec.ts';
 import { InvalidArgumentError } from './errors.ts';
 
 /** Which keys a call touches: one key, a prefix, or the half-open range `[from, to)`. */
@@ -66,11 +66,4 @@ export class Keyspace {
 /** Accepts a bare key as shorthand for `{ key }`. */
 export function toSelector(input: Bytes | KeySelector): KeySelector {
   return typeof input === 'string' || input instanceof Uint8Array ? { key: input } : input;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -1,4 +1,4 @@
-import { type Bytes, toBytes } from './codec.ts';
+import { type Bytes, concat, toBytes } from './codec.ts';
 import { AbortedError, LeaseLostError } from './errors.ts';
 import type { Etcd } from './index.ts';
 import { Session } from './session.ts';
@@ -73,7 +73,7 @@ export async function joinQueue(
   wait: boolean,
   what: string,
 ): Promise<Entry | undefined> {
-  const prefix = concat(toBytes(name, `${what} name`), toBytes('/'));
+  const prefix = queuePrefix(name, what);
   const session = options.session ?? (await Session.create(etcd, { ttl: options.ttl, signal: options.signal }));
   const ownsSession = options.session === undefined;
   const key = concat(prefix, toBytes(session.suffix));
@@ -113,6 +113,11 @@ export async function joinQueue(
   }
 }
 
+/** The prefix under which the queue `name` keeps its keys: `name/`. */
+export function queuePrefix(name: Bytes, what: string): Uint8Array {
+  return concat(toBytes(name, `${what} name`), toBytes('/'));
+}
+
 /**
  * Waits until no key under `prefix` created at or before `maxCreateRevision` is left: the queue
  * ahead has drained. Watches one predecessor at a time (the newest), so a crowd of waiters does
@@ -130,11 +135,4 @@ async function waitDeletes(etcd: Etcd, prefix: Uint8Array, maxCreateRevision: nu
       watch.close();
     }
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -1,5 +1,5 @@
-import { asRecord, decodeInt } from './codec.ts';
-import { errorFromStatus } from './errors.ts';
+import { asRecord } from './codec.ts';
+import { type EtcdError, errorFromStatus, GrpcCode } from './errors.ts';
 import type { WireObject } from './transport.ts';
 
 /**
@@ -8,12 +8,18 @@ import type { WireObject } from './transport.ts';
  */
 export function streamResult(line: unknown, endpoint: string, path: string): WireObject {
   const message = asRecord(line, `message of ${path}`);
-  if (message.error !== undefined) {
-    const error = asRecord(message.error, `error of ${path}`);
-    const code = decodeInt(error.grpc_code ?? error.code, 'grpc_code');
-    const status = error.http_code === undefined ? undefined : decodeInt(error.http_code, 'http_code');
-    const text = typeof error.message === 'string' ? error.message : `gRPC code ${code}`;
-    throw errorFromStatus(code, text, { status, endpoint, path });
-  }
+  if (message.error !== undefined) throw streamError(message.error, endpoint, path);
   return asRecord(message.result ?? {}, `result of ${path}`);
+}
+
+/**
+ * The typed error of a stream's `{"error": {grpc_code, http_code, message}}` line (its shape
+ * differs from a unary error's); an unexpected shape still gives an error, of code UNKNOWN.
+ */
+export function streamError(wire: unknown, endpoint: string | undefined, path: string): EtcdError {
+  const error = typeof wire === 'object' && wire !== null ? (wire as Record<string, unknown>) : { message: String(wire) };
+  const code = typeof error.grpc_code === 'number' ? error.grpc_code : typeof error.code === 'number' ? error.code : GrpcCode.UNKNOWN;
+  const message = typeof error.message === 'string' ? error.message : `stream error (gRPC code ${code})`;
+  const status = typeof error.http_code === 'number' ? error.http_code : undefined;
+  return errorFromStatus(code, message, { status, endpoint, path });
 }

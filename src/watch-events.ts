@@ -3,6 +3,7 @@ import { EtcdError, errorFromStatus, GrpcCode, MalformedResponseError } from './
 import { decodeHeader, type KeyValue } from './key-value.ts';
 import type { Keyspace, WireRange } from './keyspace.ts';
 import { decodeStripped } from './kv.ts';
+import { streamError } from './stream-message.ts';
 
 /** One change of one key. */
 export interface WatchEvent {
@@ -75,7 +76,7 @@ export function encodeCreateRequest(spec: WatchCreateSpec, watchId: number, star
  */
 export function decodeWatchMessage(line: unknown, keyspaceOf: (watchId: number) => Keyspace | undefined): WatchMessage {
   const message = asRecord(line, 'watch stream message');
-  if (message.error !== undefined) return { kind: 'error', error: decodeStreamError(message.error) };
+  if (message.error !== undefined) return { kind: 'error', error: streamError(message.error, undefined, '/v3/watch') };
   if (message.result === undefined) throw new MalformedResponseError('watch stream message has neither result nor error');
   const result = asRecord(message.result, 'watch response');
   const watchId = decodeInt(result.watch_id, 'watch_id');
@@ -101,15 +102,6 @@ function decodeEvent(keyspace: Keyspace, wire: unknown): WatchEvent {
   const decoded: WatchEvent = { type, kv, revision: kv.modRevision };
   if (event.prev_kv !== undefined) decoded.prevKv = decodeStripped(keyspace, event.prev_kv);
   return decoded;
-}
-
-/** A stream-level error line, e.g. `{"grpc_code":14,"message":"transport is closing",...}`. */
-function decodeStreamError(wire: unknown): EtcdError {
-  const error = typeof wire === 'object' && wire !== null ? (wire as Record<string, unknown>) : { message: String(wire) };
-  const code = typeof error.grpc_code === 'number' ? error.grpc_code : typeof error.code === 'number' ? error.code : GrpcCode.UNKNOWN;
-  const message = typeof error.message === 'string' ? error.message : `watch stream error (gRPC code ${code})`;
-  const status = typeof error.http_code === 'number' ? error.http_code : undefined;
-  return errorFromStatus(code, message, { status, path: '/v3/watch' });
 }
 
 const CODE_NAMES: Record<string, number> = {
