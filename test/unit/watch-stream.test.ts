@@ -156,4 +156,37 @@ describe('create requests etcd dropped', () => {
     assert.deepEqual(watches.map((w) => w.revision), [5, 5, 5]);
     for (const watch of watches) watch.close();
   });
+
+  test('creates answered slowly but steadily are not taken for lost: the stream is opened once', async () => {
+    const bodies: string[] = [];
+    const fetch: FetchLike = async (input) => {
+      const body = await input.text();
+      bodies.push(body);
+      const ids = body.split('\n').flatMap((line) => {
+        const id = (JSON.parse(line) as { create_request?: { watch_id: string } }).create_request?.watch_id;
+        return id === undefined ? [] : [id];
+      });
+      const signal = input.signal;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async start(controller) {
+            signal.addEventListener('abort', () => controller.error(signal.reason), { once: true });
+            // A busy etcd: each created answer 150 ms after the last, 600 ms in all (more than the first 250 ms wait).
+            for (const id of ids) {
+              if (signal.aborted) return;
+              controller.enqueue(encoder.encode(`{"result":{${header(5)},"watch_id":"${id}","created":true}}\n`));
+              await new Promise((r) => setTimeout(r, 150));
+            }
+            if (!signal.aborted) controller.enqueue(encoder.encode(`{"result":{${header(5)},"watch_id":"-1"}}\n`));
+          },
+        }),
+      );
+    };
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' }), etcd.watch({ key: 'c' }), etcd.watch({ key: 'd' }), etcd.watch({ key: 'e' })];
+    await Promise.all(watches.map((w) => w.ready));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(bodies.length, 1);
+    for (const watch of watches) watch.close();
+  });
 });
