@@ -29,7 +29,7 @@ describe('cluster membership against a real etcd', () => {
     assert.match(member!.id, /^\d+$/);
     assert.equal(member!.id, header.memberId);
     assert.equal(member!.name, 'first');
-    assert.deepEqual(member!.clientUrls, [etcdUnderTest.endpoint]);
+    assert.deepEqual(member!.clientUrls, [etcdUnderTest.upstream]);
     assert.equal(member!.peerUrls.length, 1);
     assert.equal(member!.isLearner, false);
   });
