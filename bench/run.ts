@@ -10,6 +10,7 @@ import concurrentPuts from './cases/concurrent-puts.ts';
 import idleWatchers from './cases/idle-watchers.ts';
 import mixedReadWrite from './cases/mixed-read-write.ts';
 import sequentialPutGet from './cases/sequential-put-get.ts';
+import tlsH1H2 from './cases/tls-h1-h2.ts';
 import watchDelivery from './cases/watch-delivery.ts';
 import { BARE, BareFetch, base64, type BenchCase, type BenchContext, ETCD3, type Figure, VALUE } from './lib.ts';
 
@@ -21,6 +22,7 @@ const cases: BenchCase[] = [
   concurrentPuts,
   mixedReadWrite,
   watchDelivery,
+  tlsH1H2,
   idleWatchers,
   coldImport,
   bundleSize,

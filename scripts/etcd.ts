@@ -1,7 +1,8 @@
 // Starts and stops throwaway etcd servers on loopback for tests, benchmarks and the playground.
 // Node-only on purpose: it spawns processes and touches the file system.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -22,6 +23,30 @@ export interface EtcdServerOptions {
    * URL, this one included (add it first with `cluster.addMember`). Default: a cluster of one.
    */
   join?: string;
+  /** Serve clients over TLS (`https://127.0.0.1:P`); peers stay on plain HTTP. */
+  tls?: EtcdTlsOptions;
+}
+
+export interface EtcdTlsOptions {
+  /**
+   * The server certificate (PEM file), valid for 127.0.0.1: `--cert-file`. etcd's gateway dials
+   * its own gRPC port presenting this certificate, so with `clientCertAuth` it must also allow
+   * clientAuth in its extendedKeyUsage.
+   */
+  certFile: string;
+  /** Its key: `--key-file`. */
+  keyFile: string;
+  /**
+   * The CA that signed `certFile`, which the health check trusts. With `clientCertAuth` it is
+   * also `--trusted-ca-file` (etcd 3.4 requires a client certificate whenever that flag is set,
+   * so it is not passed without `clientCertAuth`).
+   */
+  caFile: string;
+  /** Require a client certificate signed by `caFile`: `--client-cert-auth --trusted-ca-file`. */
+  clientCertAuth?: boolean;
+  /** With `clientCertAuth`: the client certificate and key the health check presents. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
 }
 
 export interface EtcdServer {
@@ -93,7 +118,11 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
   const name = options.name ?? 'etcd-fetch';
   const dataDir = mkdtempSync(join(tmpdir(), 'etcd-fetch-'));
   const logFile = `${dataDir}.log`;
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const tls = options.tls;
+  if (tls?.clientCertAuth && !(tls.clientCertFile && tls.clientKeyFile)) {
+    throw new Error('tls.clientCertAuth needs clientCertFile and clientKeyFile for the health check');
+  }
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = [
     '--name', name,
@@ -106,6 +135,8 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
     ...(options.join ? ['--initial-cluster-state', 'existing'] : []),
     '--cors', options.cors ?? '*',
     '--log-level', 'warn',
+    ...(tls ? ['--cert-file', tls.certFile, '--key-file', tls.keyFile] : []),
+    ...(tls?.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.caFile] : []),
     ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
@@ -115,7 +146,7 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
     child = spawn(binary, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     child.once('exit', () => (child = undefined));
-    await waitHealthy(endpoint, () => child === undefined, logFile);
+    await waitHealthy(endpoint, () => child === undefined, logFile, tls);
   };
   const kill = async () => {
     const running = child;
@@ -151,20 +182,53 @@ process.once('exit', () => {
   for (const server of running) if (server.pid) process.kill(server.pid, 'SIGKILL');
 });
 
-async function waitHealthy(endpoint: string, exited: () => boolean, logFile: string): Promise<void> {
+async function waitHealthy(endpoint: string, exited: () => boolean, logFile: string, tls?: EtcdTlsOptions): Promise<void> {
   const until = Date.now() + 20_000;
+  const check = tls ? httpsHealth(endpoint, tls) : fetchHealth(endpoint);
   while (Date.now() < until) {
     if (exited()) throw new Error(`etcd exited while starting; see ${logFile}`);
     try {
-      const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
-      const body = (await response.json()) as { health?: string };
-      if (body.health === 'true') return;
+      if (await check()) return;
     } catch {
       // not up yet
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`etcd at ${endpoint} was not healthy within 20 s; see ${logFile}`);
+}
+
+function fetchHealth(endpoint: string): () => Promise<boolean> {
+  return async () => {
+    const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
+    const body = (await response.json()) as { health?: string };
+    return body.health === 'true';
+  };
+}
+
+/** Node's global fetch cannot trust another CA (without undici's Agent), so TLS health goes through node:https. */
+function httpsHealth(endpoint: string, tls: EtcdTlsOptions): () => Promise<boolean> {
+  const ca = readFileSync(tls.caFile);
+  const cert = tls.clientCertFile ? readFileSync(tls.clientCertFile) : undefined;
+  const key = tls.clientKeyFile ? readFileSync(tls.clientKeyFile) : undefined;
+  return () =>
+    new Promise<boolean>((resolve, reject) => {
+      const request = httpsRequest(`${endpoint}/health`, { ca, cert, key, agent: false, timeout: 1_000 }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          try {
+            resolve((JSON.parse(text) as { health?: string }).health === 'true');
+          } catch {
+            resolve(false);
+          }
+        });
+        response.on('error', reject);
+      });
+      request.on('timeout', () => request.destroy(new Error('health check timed out')));
+      request.on('error', reject);
+      request.end();
+    });
 }
 
 // `node scripts/etcd.ts`: run one in the foreground until Ctrl-C.
