@@ -1,8 +1,15 @@
 import { FailedPreconditionError } from './errors.ts';
 import type { CallOptions, TokenSource, Transport } from './transport.ts';
 
-/** Credentials for `new Etcd({ auth })`: a user and password, or a token obtained elsewhere. */
-export type AuthOptions = { username: string; password: string } | { token: string };
+/**
+ * Credentials for `new Etcd({ auth })`: a user and password, or a token obtained elsewhere.
+ * The password may be a function, asked at every authentication, so a rotated password is
+ * picked up when etcd drops the old one's tokens (a password change revokes them).
+ */
+export type AuthOptions = { username: string; password: string | PasswordSource } | { token: string };
+
+/** Returns the current password (from a secret store, an environment, ...). */
+export type PasswordSource = () => string | Promise<string>;
 
 // Secrets live in `#private` fields: invisible to `console.log`, `util.inspect`,
 // `JSON.stringify`, `Object.keys` and structured cloning.
@@ -33,14 +40,14 @@ export class StaticToken implements TokenSource {
  */
 export class PasswordAuth implements TokenSource {
   readonly username: string;
-  readonly #password: string;
+  readonly #password: string | PasswordSource;
   readonly #transport: Transport;
   /** The token being fetched or in use; resolves to undefined while etcd's auth is disabled. */
   #pending: Promise<string | undefined> | undefined;
   #current: string | undefined;
   #settled = false;
 
-  constructor(transport: Transport, username: string, password: string) {
+  constructor(transport: Transport, username: string, password: string | PasswordSource) {
     this.#transport = transport;
     this.username = username;
     this.#password = password;
@@ -80,7 +87,8 @@ export class PasswordAuth implements TokenSource {
 
   async #authenticate(): Promise<string | undefined> {
     try {
-      const answer = await this.#transport.request('/auth/authenticate', { name: this.username, password: this.#password }, {
+      const password = typeof this.#password === 'function' ? await this.#password() : this.#password;
+      const answer = await this.#transport.request('/auth/authenticate', { name: this.username, password }, {
         anonymous: true,
         // A second token is harmless, so authentication fails over like a read.
         idempotent: true,

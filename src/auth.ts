@@ -1,5 +1,5 @@
 import { decodeArray, decodeBytes, describe } from './codec.ts';
-import { InvalidArgumentError, MalformedResponseError, UnauthenticatedError } from './errors.ts';
+import { InvalidArgumentError, MalformedResponseError, PermissionDeniedError, UnauthenticatedError, UnimplementedError } from './errors.ts';
 import { type KeySelector, Keyspace } from './keyspace.ts';
 import type { CallOptions, Transport, WireObject } from './transport.ts';
 
@@ -42,22 +42,24 @@ export class Auth {
   }
 
   /**
-   * Whether etcd has authentication enabled. etcd 3.5+ answers `/v3/auth/status`; etcd 3.4 has
-   * no such call, so this then asks for the user list without a token: etcd answers it only
-   * while authentication is disabled ("user name is empty" otherwise).
+   * Whether etcd has authentication enabled, for any user on any version. etcd 3.5+ answers
+   * `/v3/auth/status`, to admins only while authentication is on, so a refusal there means it
+   * is on. etcd 3.4 has no such call: this then asks for the user list without a token, which
+   * etcd answers only while authentication is disabled ("user name is empty" otherwise).
    */
   async status(options: CallOptions = {}): Promise<AuthStatus> {
     try {
       const wire = await this.transport.request('/auth/status', {}, { ...options, idempotent: true });
       return { enabled: wire.enabled === true };
     } catch (error) {
-      if (!(error instanceof MalformedResponseError && error.status === 404)) throw error;
+      if (error instanceof PermissionDeniedError || isUserNameEmpty(error)) return { enabled: true };
+      if (!(error instanceof UnimplementedError)) throw error;
     }
     try {
       await this.transport.request('/auth/user/list', {}, { ...options, idempotent: true, anonymous: true });
       return { enabled: false };
     } catch (error) {
-      if (error instanceof UnauthenticatedError) return { enabled: true };
+      if (isUserNameEmpty(error)) return { enabled: true };
       throw error;
     }
   }
@@ -163,3 +165,8 @@ function secret(value: unknown): string {
   return value;
 }
 
+
+/** etcd's answer to a call without a token while authentication is on. */
+function isUserNameEmpty(error: unknown): boolean {
+  return error instanceof UnauthenticatedError && /user name is empty/i.test(error.message);
+}

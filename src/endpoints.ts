@@ -121,24 +121,42 @@ export function clientUrlsOf(memberList: Record<string, unknown>): string[] {
 const DISCOVERY_INTERVAL = 60_000;
 const URGENT_DISCOVERY_INTERVAL = 3_000;
 
+/** What `discover: { ... }` tunes. */
+export interface DiscoveryOptions {
+  /**
+   * Called when the member list could not be read (etcd unreachable, or a user that may not
+   * list members); the pool stays as it was. Default: one `console.warn` per run of failures.
+   */
+  onError?: (error: unknown) => void;
+}
+
 /**
  * Keeps the pool in step with the cluster's member list: the seed endpoints plus every
  * member's client URLs, refreshed at most once a minute, or every few seconds while
- * endpoints fail. Runs in the background; a failed refresh leaves the pool as it was.
+ * endpoints fail. Runs in the background; a failed refresh leaves the pool as it was and is
+ * reported to `onError`.
  */
 export class EndpointDiscovery {
   private readonly pool: EndpointPool;
   private readonly seeds: readonly string[];
   private readonly listMembers: () => Promise<Record<string, unknown>>;
   private readonly now: () => number;
+  private readonly onError: (error: unknown) => void;
   private running = false;
   private last = -Infinity;
+  private failing = false;
 
-  constructor(pool: EndpointPool, seeds: readonly string[], listMembers: () => Promise<Record<string, unknown>>, now: () => number = Date.now) {
+  constructor(
+    pool: EndpointPool,
+    seeds: readonly string[],
+    listMembers: () => Promise<Record<string, unknown>>,
+    options: DiscoveryOptions & { now?: () => number } = {},
+  ) {
     this.pool = pool;
     this.seeds = seeds;
     this.listMembers = listMembers;
-    this.now = now;
+    this.now = options.now ?? Date.now;
+    this.onError = options.onError ?? ((error) => this.warnOnce(error));
   }
 
   /** Starts a refresh unless one is running or the last one is recent; `urgent` after a failure. */
@@ -150,11 +168,22 @@ export class EndpointDiscovery {
     this.listMembers().then(
       (answer) => {
         this.running = false;
+        this.failing = false;
         this.pool.replace([...this.seeds, ...clientUrlsOf(answer)]);
       },
-      () => {
+      (error: unknown) => {
         this.running = false;
+        try {
+          this.onError(error);
+        } finally {
+          this.failing = true;
+        }
       },
     );
+  }
+
+  private warnOnce(error: unknown): void {
+    if (this.failing) return;
+    console.warn(`etcd-fetch: endpoint discovery could not list the cluster's members: ${(error as Error)?.message ?? String(error)}`);
   }
 }

@@ -133,6 +133,15 @@ export class AbortedError extends EtcdError {
   override name = 'AbortedError';
 }
 
+/**
+ * UNIMPLEMENTED (code 12): this etcd does not serve the call, such as `auth/status` on 3.4, or a
+ * path or method its gateway does not know (404 `text/plain` up to 3.5, 404 `{"message":"Not Found"}`
+ * or 501 from 3.6).
+ */
+export class UnimplementedError extends EtcdError {
+  override name = 'UnimplementedError';
+}
+
 /** An answer that is not what the gateway sends: bad JSON, truncated, wrong shape, endless line. */
 export class MalformedResponseError extends EtcdError {
   override name = 'MalformedResponseError';
@@ -166,6 +175,7 @@ const byName = {
   TimeoutError,
   AbortedError,
   MalformedResponseError,
+  UnimplementedError,
   LeaseLostError,
 } as const;
 
@@ -207,7 +217,45 @@ export function errorFromStatus(code: number | undefined, message: string, detai
       return new TimeoutError(message, full);
     case GrpcCode.CANCELLED:
       return new AbortedError(message, full);
+    case GrpcCode.UNIMPLEMENTED:
+      return new UnimplementedError(message, full);
     default:
       return new EtcdError(message, full);
+  }
+}
+
+/**
+ * The gRPC code an HTTP status stands for, when an error answer says no more (an empty body:
+ * upstream etcd 3.4.23's gateway; a proxy's page). Both grpc-gateway mappings are read back:
+ * v1 (412 FailedPrecondition in 3.4, 408 Canceled) and v2 (400, 499).
+ */
+export function codeOfHttpStatus(status: number): number {
+  switch (status) {
+    case 400:
+      return GrpcCode.INVALID_ARGUMENT;
+    case 401:
+      return GrpcCode.UNAUTHENTICATED;
+    case 403:
+      return GrpcCode.PERMISSION_DENIED;
+    case 404:
+      return GrpcCode.NOT_FOUND;
+    case 408:
+    case 499:
+      return GrpcCode.CANCELLED;
+    case 409:
+      return GrpcCode.ABORTED;
+    case 412:
+      return GrpcCode.FAILED_PRECONDITION;
+    case 429:
+      return GrpcCode.RESOURCE_EXHAUSTED;
+    case 501:
+      return GrpcCode.UNIMPLEMENTED;
+    case 502:
+    case 503:
+      return GrpcCode.UNAVAILABLE;
+    case 504:
+      return GrpcCode.DEADLINE_EXCEEDED;
+    default:
+      return GrpcCode.UNKNOWN;
   }
 }

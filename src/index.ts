@@ -1,7 +1,7 @@
 import { type BatchOptions, ReadBatcher } from './batch.ts';
-import { type AuthOptions, PasswordAuth, StaticToken } from './auth-token.ts';
+import { type AuthOptions, PasswordAuth, type PasswordSource, StaticToken } from './auth-token.ts';
 import { type Bytes, toBytes } from './codec.ts';
-import type { EndpointPoolOptions } from './endpoints.ts';
+import type { DiscoveryOptions, EndpointPoolOptions } from './endpoints.ts';
 import { AbortedError, EtcdError } from './errors.ts';
 import type { KeyValue } from './key-value.ts';
 import { type KeySelector, Keyspace } from './keyspace.ts';
@@ -42,8 +42,11 @@ export interface EtcdOptions {
   timeout?: number;
   /** The `fetch` to use (default: the global one). */
   fetch?: FetchLike;
-  /** Also use the client URLs from the cluster's member list, kept up to date (default false). */
-  discover?: boolean;
+  /**
+   * Also use the client URLs from the cluster's member list, kept up to date (default false);
+   * `{ onError }` receives a failed refresh (default: one `console.warn` per run of failures).
+   */
+  discover?: boolean | DiscoveryOptions;
   /** When an endpoint that keeps failing is skipped, and for how long (default: after 2 failures, for 5 s). */
   circuitBreaker?: EndpointPoolOptions;
   /** Longest answer accepted, in bytes (default 64 MiB). */
@@ -100,9 +103,9 @@ export class Etcd {
     const auth = options.auth;
     if (auth !== undefined) {
       if ('token' in auth && typeof auth.token === 'string') transport.tokenSource = new StaticToken(auth.token);
-      else if ('username' in auth && typeof auth.username === 'string' && typeof auth.password === 'string') {
+      else if ('username' in auth && typeof auth.username === 'string' && (typeof auth.password === 'string' || typeof auth.password === 'function')) {
         transport.tokenSource = new PasswordAuth(transport, auth.username, auth.password);
-      } else throw new EtcdError('auth takes { username, password } or { token }');
+      } else throw new EtcdError('auth takes { username, password } (password: a string or a function returning one) or { token }');
     }
     return transport;
   }
@@ -233,7 +236,7 @@ export type {
   PermissionType,
 };
 export type { BatchOptions } from './batch.ts';
-export type { AuthOptions, Bytes, CallOptions, EndpointPoolOptions, FetchLike, KeySelector };
+export type { AuthOptions, Bytes, PasswordSource, CallOptions, DiscoveryOptions, EndpointPoolOptions, FetchLike, KeySelector };
 export * from './errors.ts';
 export { KeyValue, type ResponseHeader } from './key-value.ts';
 export type {

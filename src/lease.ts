@@ -1,5 +1,5 @@
 import { checkCount, decodeArray, decodeBytes, decodeId, decodeInt, encodeId } from './codec.ts';
-import { EtcdError, InvalidArgumentError, LeaseLostError, NotFoundError } from './errors.ts';
+import { EtcdError, InvalidArgumentError, LeaseLostError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from './errors.ts';
 import { decodeHeader, type ResponseHeader } from './key-value.ts';
 import { Keyspace } from './keyspace.ts';
 import { readJsonLines } from './lines.ts';
@@ -176,26 +176,34 @@ export function leaseId(lease: LeaseRef): string {
 
 /**
  * Sends one `/v3/lease/keepalive` request refreshing `ids`; answers each ID's TTL in seconds
- * (0: the lease is gone) in the order given.
+ * (0: the lease is gone) in the order given. It carries the client's token: since the
+ * CVE-2026-33413 fix etcd refuses an anonymous keep-alive while auth is on. A token etcd
+ * rejects is renewed once and the request sent again.
  */
 async function keepAlive(transport: Transport, ids: readonly string[], options: CallOptions): Promise<number[]> {
   const path = '/lease/keepalive';
   const deadline = new Deadline(options.timeout ?? transport.timeout, options.signal);
   try {
     const body = ids.map((id) => `{"ID":"${id}"}\n`).join('');
-    // etcd serves keep-alives without a token, so an expired one cannot get in the way.
-    const { response, endpoint } = await transport.openStream(path, body, { signal: deadline.signal, anonymous: true });
-    const ttls = new Map<string, number>();
-    for await (const line of readJsonLines(response.body!)) {
-      const result = streamResult(line, endpoint, path);
-      ttls.set(decodeId(result.ID, 'ID'), decodeInt(result.TTL, 'TTL'));
-      if (ttls.size === ids.length) break;
+    for (let renewedToken = false; ; renewedToken = true) {
+      const { response, endpoint, token } = await transport.openStream(path, body, { signal: deadline.signal });
+      const ttls = new Map<string, number>();
+      try {
+        for await (const line of readJsonLines(response.body!)) {
+          const result = streamResult(line, endpoint, path);
+          ttls.set(decodeId(result.ID, 'ID'), decodeInt(result.TTL, 'TTL'));
+          if (ttls.size === ids.length) break;
+        }
+      } catch (error) {
+        if (error instanceof UnauthenticatedError && !renewedToken && transport.tokenSource?.invalidate(token)) continue;
+        throw error;
+      }
+      return ids.map((id) => {
+        const ttl = ttls.get(id);
+        if (ttl === undefined) throw new EtcdError(`keep-alive answered ${ttls.size} of ${ids.length} leases`, { endpoint, path });
+        return ttl;
+      });
     }
-    return ids.map((id) => {
-      const ttl = ttls.get(id);
-      if (ttl === undefined) throw new EtcdError(`keep-alive answered ${ttls.size} of ${ids.length} leases`, { endpoint, path });
-      return ttl;
-    });
   } catch (error) {
     throw deadline.explain(error, path);
   } finally {
@@ -210,6 +218,8 @@ interface Kept {
   /** When etcd may expire it at the earliest: last successful refresh's send time + TTL. */
   expiresAt: number;
   intervalMs: number;
+  /** Why the last refresh failed, for `lost`'s reason should the TTL run out. */
+  lastError?: unknown;
 }
 
 const RETRY_MS = 500;
@@ -265,7 +275,10 @@ class KeepAliveLoop {
   private async tick(): Promise<void> {
     const start = now();
     for (const k of [...this.kept.values()]) {
-      if (k.expiresAt <= start) k.lease.markLost(`lease ${k.lease.id} could not be kept alive within its TTL of ${k.lease.ttl} s`);
+      if (k.expiresAt <= start) {
+        const why = k.lastError === undefined ? '' : `: ${(k.lastError as Error)?.message ?? String(k.lastError)}`;
+        k.lease.markLost(`lease ${k.lease.id} could not be kept alive within its TTL of ${k.lease.ttl} s${why}`, k.lastError);
+      }
     }
     if (this.inFlight) return this.schedule();
     // Everything at least half-way to its refresh goes along, so leases share requests.
@@ -274,6 +287,16 @@ class KeepAliveLoop {
     this.inFlight = true;
     this.schedule();
     try {
+      await this.refresh(batch, start);
+    } finally {
+      this.inFlight = false;
+      this.schedule();
+    }
+  }
+
+  /** Refreshes `batch` in one request; a permission refusal is narrowed down lease by lease. */
+  private async refresh(batch: Kept[], start: number): Promise<void> {
+    try {
       const timeout = Math.max(1_000, Math.min(this.transport.timeout, Math.min(...batch.map((k) => k.expiresAt)) - start));
       const ttls = await keepAlive(this.transport, batch.map((k) => k.lease.id), { timeout });
       batch.forEach((k, i) => {
@@ -281,14 +304,26 @@ class KeepAliveLoop {
         if (ttl <= 0) return k.lease.markLost(`lease ${k.lease.id} expired or was revoked (etcd no longer knows it)`);
         k.expiresAt = start + ttl * 1000;
         k.dueAt = start + (ttl * 1000) / 3;
+        k.lastError = undefined;
       });
-    } catch {
-      // Retried until the lease's TTL has run out; `lost` then fires.
+    } catch (error) {
+      if (error instanceof PermissionDeniedError) {
+        // etcd ends the whole request at the first lease it refuses: find which ones it is.
+        if (batch.length > 1) {
+          for (const k of batch) await this.refresh([k], start);
+          return;
+        }
+        // Refused for a permission the user lacks: no retry can help (Go's clientv3 halts too).
+        const [k] = batch;
+        k!.lease.markLost(`lease ${k!.lease.id} cannot be kept alive: ${error.message} (the user needs put permission on the lease's keys, or the root role)`, error);
+        return;
+      }
+      // Anything else is retried until the lease's TTL has run out; `lost` then fires, saying why.
       const retryAt = now();
-      for (const k of batch) k.dueAt = retryAt + Math.min(RETRY_MS, k.intervalMs / 2);
-    } finally {
-      this.inFlight = false;
-      this.schedule();
+      for (const k of batch) {
+        k.dueAt = retryAt + Math.min(RETRY_MS, k.intervalMs / 2);
+        k.lastError = error;
+      }
     }
   }
 }

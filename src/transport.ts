@@ -1,7 +1,7 @@
 import type { KyInstance } from 'ky';
 import { readBoundedText } from './bounded-body.ts';
 import { asRecord, describe } from './codec.ts';
-import { backoff, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
+import { backoff, EndpointDiscovery, type DiscoveryOptions, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import {
   AbortedError,
   EtcdError,
@@ -10,7 +10,10 @@ import {
   TimeoutError,
   UnauthenticatedError,
   UnavailableError,
+  UnimplementedError,
+  codeOfHttpStatus,
   errorFromStatus,
+  GrpcCode,
 } from './errors.ts';
 
 /** The least a `fetch` must do here: any runtime's `fetch`, or a wrapper of it. */
@@ -42,7 +45,7 @@ export interface TransportOptions {
   timeout?: number;
   fetch?: FetchLike;
   /** Also use the client URLs of every member in the cluster's member list (default false). */
-  discover?: boolean;
+  discover?: boolean | DiscoveryOptions;
   /** When an endpoint that keeps failing is skipped, and for how long. */
   circuitBreaker?: EndpointPoolOptions;
   /** Longest answer accepted, in bytes (default 64 MiB); a longer one is a MalformedResponseError. */
@@ -60,7 +63,7 @@ export interface StreamRequestOptions {
   signal?: AbortSignal;
   /** Deadline for the response headers only; the body is not bounded. */
   connectTimeout?: number;
-  /** Send no token (calls etcd serves without one, such as lease keep-alives). */
+  /** Send no token. */
   anonymous?: boolean;
 }
 
@@ -94,8 +97,9 @@ export class Transport {
     }
     const seeds = options.endpoints.map(normalizeEndpoint);
     this.pool = new EndpointPool(seeds, options.circuitBreaker);
+    // With the client's token: etcd with the CVE-2026-33413 fix refuses an anonymous member list.
     this.discovery = options.discover
-      ? new EndpointDiscovery(this.pool, seeds, () => this.request('/cluster/member/list', {}, { idempotent: true, anonymous: true }))
+      ? new EndpointDiscovery(this.pool, seeds, () => this.request('/cluster/member/list', {}, { idempotent: true }), options.discover === true ? {} : options.discover)
       : undefined;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
@@ -174,16 +178,23 @@ export class Transport {
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
     try {
-      const tokens = options.anonymous ? undefined : this.tokenSource;
-      const token = tokens === undefined ? undefined : await untilAborted(tokens.token({ signal: connect.signal }), connect.signal);
-      endpoint = this.pool.pick();
-      const response = await this.post(endpoint, path, body, token, controller.signal);
-      connect.signal.removeEventListener('abort', abort);
-      options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
-      if (!response.ok) throw await errorFromResponse(response, endpoint, path);
-      if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint, path });
-      this.pool.succeeded(endpoint);
-      return { response, endpoint, token };
+      for (let renewedToken = false; ; renewedToken = true) {
+        const tokens = options.anonymous ? undefined : this.tokenSource;
+        const token = tokens === undefined ? undefined : await untilAborted(tokens.token({ signal: connect.signal }), connect.signal);
+        endpoint = this.pool.pick();
+        const response = await this.post(endpoint, path, body, token, controller.signal);
+        if (!response.ok) {
+          const error = await errorFromResponse(response, endpoint, path);
+          // Since 3.6 a refused stream answers with the error's HTTP status, 401 for a stale token.
+          if (error instanceof UnauthenticatedError && tokens !== undefined && !renewedToken && tokens.invalidate(token)) continue;
+          throw error;
+        }
+        if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint, path });
+        connect.signal.removeEventListener('abort', abort);
+        options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
+        this.pool.succeeded(endpoint);
+        return { response, endpoint, token };
+      }
     } catch (error) {
       const mapped = mapFetchError(error, endpoint, path);
       // (An UnavailableError from authenticating names the endpoint that failed it, already passed over.)
@@ -260,7 +271,12 @@ function parseAnswer(text: string, endpoint: string, path: string): WireObject {
   }
 }
 
-/** Maps a non-2xx gateway answer (`{code, message}`) to a typed error. */
+/**
+ * Maps a non-2xx gateway answer to a typed error, whatever etcd version wrote it: a unary body
+ * `{code, message}` (3.6+) or `{error, code, message}` (3.4, 3.5), a refused stream's
+ * `{"error": {code | grpc_code, message}}`, or an empty or non-JSON body (upstream 3.4.23's
+ * gateway, a proxy), mapped by HTTP status.
+ */
 export async function errorFromResponse(response: Response, endpoint: string, path: string): Promise<EtcdError> {
   const status = response.status;
   // Never followed (`redirect: 'manual'`): a redirect would carry the Authorization header along.
@@ -278,28 +294,37 @@ export async function errorFromResponse(response: Response, endpoint: string, pa
   } catch {
     // The status alone still says what happened.
   }
-  let code: number | undefined;
-  let message: string | undefined;
-  try {
-    const body = JSON.parse(text) as { code?: unknown; message?: unknown; error?: unknown };
-    if (typeof body.code === 'number') code = body.code;
-    if (typeof body.message === 'string') message = body.message;
-    else if (typeof body.error === 'string') message = body.error;
-  } catch {
-    // Not JSON: an unknown path (404 text/plain), a proxy's page, ...
-  }
-  if (code === undefined) {
-    if (status === 503 || status === 502 || status === 504) {
-      return new UnavailableError(`HTTP ${status} from ${endpoint}`, { status, endpoint, path });
-    }
-    const snippet = text.slice(0, 80).trim();
-    return new MalformedResponseError(`HTTP ${status} from ${endpoint}${path === '' ? '' : ` for /v3${path}`}${snippet ? `: ${snippet}` : ''}`, {
-      status,
-      endpoint,
-      path,
+  const details = { status, endpoint, path };
+  const wire = parseErrorBody(text);
+  const call = path === '' ? '' : ` for /v3${path}`;
+  // An unknown path or method: 404/405 in text/plain up to 3.5, 404 `{"code":5,"message":"Not Found"}` from 3.6.
+  if ((status === 404 && (wire === undefined ? text.trim() !== '' : wire.message === 'Not Found')) || status === 405) {
+    return new UnimplementedError(`${endpoint} does not serve /v3${path} (HTTP ${status}): an older etcd, or not an etcd gateway`, {
+      ...details,
+      code: GrpcCode.UNIMPLEMENTED,
     });
   }
-  return errorFromStatus(code, message ?? `gRPC code ${code}`, { status, endpoint, path });
+  if (wire !== undefined) return errorFromStatus(wire.code, wire.message ?? `gRPC code ${wire.code}${call}`, details);
+  const snippet = text.slice(0, 80).trim();
+  const code = codeOfHttpStatus(status);
+  return errorFromStatus(code, `HTTP ${status} from ${endpoint}${call}${snippet ? `: ${snippet}` : ' with no error body'}`, details);
+}
+
+/** The code and message of an error body, or undefined when it is no gateway error. */
+function parseErrorBody(text: string): { code: number; message: string | undefined } | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  let error = body as { code?: unknown; grpc_code?: unknown; message?: unknown; error?: unknown };
+  if (typeof error.error === 'object' && error.error !== null) error = error.error as typeof error;
+  const code = typeof error.code === 'number' ? error.code : typeof error.grpc_code === 'number' ? error.grpc_code : undefined;
+  if (code === undefined) return undefined;
+  const message = typeof error.message === 'string' && error.message !== '' ? error.message : typeof error.error === 'string' ? error.error : undefined;
+  return { code, message };
 }
 
 /** Turns what `fetch` threw into a typed error; typed errors pass through. */

@@ -13,12 +13,12 @@ export interface TestEtcd {
   readonly gateway: GatewayVersion | undefined;
 }
 
-/** The version `ETCD_GATEWAY` asks to imitate (unset or `3.4`: the real etcd, unchanged). */
+/** The version `ETCD_GATEWAY` asks to imitate (unset or `debian`: the real etcd, unchanged). */
 export function gatewayVersion(): GatewayVersion | undefined {
   const wanted = process.env.ETCD_GATEWAY;
-  if (wanted === undefined || wanted === '' || wanted === '3.4') return undefined;
+  if (wanted === undefined || wanted === '' || wanted === 'debian') return undefined;
   if (!(GATEWAY_VERSIONS as readonly string[]).includes(wanted)) {
-    throw new Error(`ETCD_GATEWAY=${wanted} is not one of 3.4, ${GATEWAY_VERSIONS.join(', ')}`);
+    throw new Error(`ETCD_GATEWAY=${wanted} is not one of debian, ${GATEWAY_VERSIONS.join(', ')}`);
   }
   return wanted as GatewayVersion;
 }

@@ -1,22 +1,21 @@
-// An HTTP proxy in front of a real etcd (Debian's 3.4.23) that answers the way newer etcd
-// releases do, so the integration suites can prove the client against 3.5, 3.6 and 3.7 as well.
-// Node-only, for tests. Each rule names the source it was read from; `ETCD_GATEWAY` picks the
-// version (see useEtcd in ./etcd.ts).
+// An HTTP proxy in front of a real etcd (Debian's 3.4.23) that answers the way other etcd
+// releases do, so the integration suites can prove the client against 3.4, 3.5, 3.6 and 3.7.
+// Node-only, for tests. `ETCD_GATEWAY` picks the version (see useEtcd in ./etcd.ts). Each rule
+// names the source it was read from: etcd-io/etcd and grpc-ecosystem/grpc-gateway at the branch
+// or tag given. Versions mean the latest patch release of each line (3.4.45, 3.5.32+, 3.6.13+,
+// 3.7.1), except `3.4.23`, upstream's own build of that release.
 //
-// What it imitates, per version:
-// - error bodies, status codes and stream error lines of the grpc-gateway the release pins;
-// - 404/405 answers of unknown paths and wrong methods;
-// - `WWW-Authenticate` on 401s, spaces after commas in unary bodies;
-// - `/v3/auth/status` (3.5+), admin only while auth is on;
-// - the token checks of the CVE-2026-33413 fix (3.4.42, 3.5.28, 3.6.9 and later), in their latest
-//   form: lease calls, member list, alarms and status need a user; keep-alive needs admin or put
-//   permission on the lease's keys; compaction needs admin;
-// - upstream 3.4.23's empty error bodies (`3.4-upstream`).
+// Which gateway each release pins (go.mod): Debian's 3.4.23 grpc-gateway 1.6.4 (Debian's package),
+// upstream 3.4.23 v1.9.5, 3.4.24+ v1.11.0, 3.5 v1.16.0, 3.6 v2.26.3, 3.7 v2.29.0.
+//
+// Not imitated (the client never sends them): URL-safe or unpadded base64 (accepted by v2's
+// protojson), `Authorization: Bearer` (accepted from 3.5.32 / 3.6.13 / 3.7.0), a watch from
+// `start_revision: -1` (refused from 3.4.38 / 3.5.24 / 3.6.6), `/v3/maintenance/hashkv` (3.5.10+).
 // Streams stay streams: answers are rewritten line by line as they arrive.
-import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
 
-export type GatewayVersion = '3.4-upstream' | '3.5' | '3.6' | '3.7';
-export const GATEWAY_VERSIONS: readonly GatewayVersion[] = ['3.4-upstream', '3.5', '3.6', '3.7'];
+export type GatewayVersion = '3.4' | '3.4.23' | '3.5' | '3.6' | '3.7';
+export const GATEWAY_VERSIONS: readonly GatewayVersion[] = ['3.4', '3.4.23', '3.5', '3.6', '3.7'];
 
 export interface VersionGateway {
   /** The imitation's URL, to give the client instead of the real etcd's. */
@@ -35,24 +34,20 @@ const STREAM_PATHS = new Set(['/v3/watch', '/v3/lease/keepalive', '/v3/election/
 
 // --- rules -------------------------------------------------------------------------------------
 
-/** Which family of grpc-gateway shapes a version answers with. */
-function family(version: GatewayVersion): 'v1-empty' | 'v1' | 'v2' {
-  if (version === '3.4-upstream') return 'v1-empty';
-  return version === '3.5' ? 'v1' : 'v2';
+/** grpc-gateway v1 (3.4, 3.5) or v2 (3.6, 3.7) shapes. */
+function family(version: GatewayVersion): 'v1' | 'v2' {
+  return version === '3.6' || version === '3.7' ? 'v2' : 'v1';
 }
 
 /**
  * gRPC code to HTTP status.
- * grpc-gateway v1.16.0 (etcd release-3.5 go.mod), runtime/errors.go HTTPStatusFromCode:
- *   Canceled 408, FailedPrecondition 400 ("deliberately doesn't translate to 412").
- * grpc-gateway v2.26.3 (etcd release-3.6) / v2.29.0 (release-3.7), runtime/errors.go
- *   HTTPStatusFromCode: Canceled 499, FailedPrecondition 400.
- * Debian's 3.4.23 build answers 412 for FailedPrecondition (an older bundled gateway).
+ * grpc-gateway v1.16.0 runtime/errors.go HTTPStatusFromCode: Canceled 408, FailedPrecondition 400
+ *   (400 since v1.9.5, commit f37ac2a6; Debian's 1.6.4 says 412, as observed here).
+ * grpc-gateway v2.26.3 / v2.29.0 runtime/errors.go HTTPStatusFromCode: Canceled 499 (since v2.13.0).
  */
 export function statusOfCode(code: number, version: GatewayVersion): number {
-  const v2 = family(version) === 'v2';
   const table: Record<number, number> = {
-    0: 200, 1: v2 ? 499 : 408, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429,
+    0: 200, 1: family(version) === 'v2' ? 499 : 408, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429,
     9: 400, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401,
   };
   return table[code] ?? 500;
@@ -60,30 +55,27 @@ export function statusOfCode(code: number, version: GatewayVersion): number {
 
 /**
  * A unary error body.
- * v1.16.0 runtime/errors.go DefaultHTTPError: `internal.Error{Error, Code, Message, Details}`
- *   marshaled with etcd's `JSONPb{OrigName: true}` (release-3.5 server/embed/serve.go): empty
- *   details omitted, field order error, code, message.
- * v2 runtime/errors.go DefaultHTTPErrorHandler: the `google.rpc.Status` proto (code, message,
- *   details) through protojson, `EmitUnpopulated: false` in release-3.6 server/embed/serve.go.
- * Upstream 3.4.23 (not Debian's build) panics in the error handler: empty body (fixed in 3.4.24).
+ * v1.11.0 (3.4.24+) runtime/errors.go errorBody and v1.16.0 (3.5) runtime/errors.go
+ *   DefaultHTTPError with internal/errors.proto: `{"error","code","message"}`, compact, empty
+ *   details omitted (etcd release-3.5 server/embed/serve.go: gw.NewServeMux() with the default
+ *   `JSONPb{OrigName: true}`).
+ * v2.26.3 runtime/errors.go DefaultHTTPErrorHandler: the google.rpc.Status `{"code","message"}`
+ *   through protojson with `EmitUnpopulated: false` (etcd release-3.6 server/embed/serve.go).
  */
 function unaryErrorBody(code: number, message: string, version: GatewayVersion): string {
-  switch (family(version)) {
-    case 'v1-empty':
-      return '';
-    case 'v1':
-      return JSON.stringify({ error: message, code, message });
-    case 'v2':
-      return spaced(JSON.stringify({ code, message }));
-  }
+  if (family(version) === 'v1') return JSON.stringify({ error: message, code, message });
+  return spaced(JSON.stringify({ code, message }));
 }
 
 /**
  * A stream's error line.
  * v1.16.0 runtime/handler.go handleForwardResponseStreamError: `{"error":{grpc_code, http_code,
- *   message, http_status}}`, no delimiter after it.
- * v2 runtime/handler.go handleForwardResponseStreamError: `{"error": Status}` then the delimiter;
- *   when no message was written yet, the HTTP status follows the code.
+ *   message, http_status}}` with no delimiter after it.
+ * v2.26.3 runtime/handler.go handleForwardResponseStreamError: `{"error":{code, message}}` then
+ *   the delimiter "\n". Stream lines go through encoding/json (runtime/marshal_jsonpb.go
+ *   marshalNonProtoField), so they are compact in both.
+ * In both, when no message was written yet the HTTP status follows the code (with grpc-go 1.59+,
+ * which 3.4.42+, 3.5.11+, 3.6 and 3.7 use; older ones answered a unary error body instead).
  */
 function streamErrorLine(code: number, message: string, version: GatewayVersion): string {
   if (family(version) === 'v2') return `${JSON.stringify({ error: { code, message } })}\n`;
@@ -92,9 +84,10 @@ function streamErrorLine(code: number, message: string, version: GatewayVersion)
 }
 
 /**
- * protojson (google.golang.org/protobuf internal/encoding/json/encode.go prepareNext) adds a
- * space after every comma in single-line output when `detrand.Bool()` says so: fixed per binary.
- * The imitation always does, so the client is proven never to compare answer text.
+ * protojson (protobuf-go v1.36.5 internal/encoding/json/encode.go prepareNext) puts a space after
+ * every comma of single-line output when `detrand.Bool()` holds, which is fixed per binary (a hash
+ * of the executable): 3.6 and 3.7 unary bodies. The imitation always does, so the client is
+ * proven never to compare answer text.
  */
 function spaced(json: string): string {
   let out = '';
@@ -113,30 +106,33 @@ function spaced(json: string): string {
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout',
-  409: 'Conflict', 412: 'Precondition Failed', 429: 'Too Many Requests', 499: 'Client Closed Request',
-  500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  409: 'Conflict', 429: 'Too Many Requests', 499: 'Client Closed Request', 500: 'Internal Server Error',
+  501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
 const USER_EMPTY = 'etcdserver: user name is empty';
 const INVALID_TOKEN = 'etcdserver: invalid auth token';
 const DENIED = 'etcdserver: permission denied';
 
-type Requirement = 'user' | 'admin' | 'keep-alive';
+type Requirement = 'user' | 'admin' | 'lease-renew' | 'lease-time-to-live' | 'lease-list';
 
 /**
- * Calls that need a token while auth is on since the CVE-2026-33413 fix, in its latest form
- * (3.4.43 / 3.5.32 / 3.6.12 and later): etcd release-3.6 server/etcdserver/v3_server.go.
+ * Calls that need a user while auth is on since the CVE-2026-33413 fix (GHSA-q8m4-xhhv-38mg;
+ * 3.4.42, 3.5.28, 3.6.9, 3.7.0; etcd release-3.6 commit 7f73a57b8 in server/etcdserver/v3_server.go,
+ * api/v3rpc/key.go, member.go, maintenance.go). Maintenance status has been admin only since 2017
+ * (api/v3rpc/maintenance.go authMaintenanceServer.Status), although Debian's 3.4.23 answers it
+ * without a token. Lease revoke's put permission on the lease's keys is checked by the real etcd.
  */
 const REQUIREMENTS: Record<string, Requirement> = {
   '/v3/lease/grant': 'user',
   '/v3/lease/revoke': 'user',
-  '/v3/lease/timetolive': 'user',
-  '/v3/lease/leases': 'user',
-  '/v3/lease/keepalive': 'keep-alive',
-  '/v3/cluster/member/list': 'user',
-  '/v3/maintenance/status': 'user',
-  '/v3/maintenance/alarm': 'user',
+  '/v3/lease/timetolive': 'lease-time-to-live',
+  '/v3/lease/leases': 'lease-list',
+  '/v3/lease/keepalive': 'lease-renew',
   '/v3/kv/compaction': 'admin',
+  '/v3/cluster/member/list': 'admin',
+  '/v3/maintenance/alarm': 'admin',
+  '/v3/maintenance/status': 'admin',
 };
 
 // --- the proxy ---------------------------------------------------------------------------------
@@ -179,35 +175,53 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       )
     ).status === 200;
 
+  const mayRead = async (token: string, key: string) => (await probe('/v3/kv/range', { key, count_only: true }, token)).status === 200;
+  const keysOfLease = async (id: unknown) => ((await probe('/v3/lease/timetolive', { ID: id, keys: true })).json.keys as string[] | undefined) ?? [];
+  const allowedOnKeys = async (ids: unknown[], allowed: (key: string) => Promise<boolean>) => {
+    for (const id of ids) for (const key of await keysOfLease(id)) if (!(await allowed(key))) return false;
+    return true;
+  };
+
   /** Undefined when the call may go on; otherwise the gRPC error etcd would answer. */
   const refusal = async (requirement: Requirement, token: string | undefined, body: string): Promise<{ code: number; message: string } | undefined> => {
     if (!(await authEnabled())) return undefined;
     if (token === undefined || token === '') return { code: 3, message: USER_EMPTY };
     if (!(await tokenValid(token))) return { code: 16, message: INVALID_TOKEN };
     if (requirement === 'user' || (await isAdmin(token))) return undefined;
-    if (requirement === 'admin') return { code: 7, message: DENIED };
-    // keep-alive: put permission on every key of every lease asked for
-    for (const line of body.split('\n')) {
-      if (line.trim() === '') continue;
-      const id = (JSON.parse(line) as { ID?: unknown }).ID;
-      const ttl = await probe('/v3/lease/timetolive', { ID: id, keys: true });
-      for (const key of (ttl.json.keys as string[] | undefined) ?? []) {
-        if (!(await mayPut(token, key))) return { code: 7, message: DENIED };
+    const denied = { code: 7, message: DENIED };
+    switch (requirement) {
+      case 'admin':
+        return denied;
+      case 'lease-renew': {
+        // release-3.6 server/etcdserver/v3_server.go checkLeaseRenew: put permission on every key.
+        const ids = body.split('\n').filter((line) => line.trim() !== '').map((line) => (JSON.parse(line) as { ID?: unknown }).ID);
+        return (await allowedOnKeys(ids, (key) => mayPut(token, key))) ? undefined : denied;
+      }
+      case 'lease-time-to-live': {
+        // checkLeaseTimeToLive: with keys, range permission on every key.
+        const request = JSON.parse(body || '{}') as { ID?: unknown; keys?: unknown };
+        if (request.keys !== true) return undefined;
+        return (await allowedOnKeys([request.ID], (key) => mayRead(token, key))) ? undefined : denied;
+      }
+      case 'lease-list': {
+        // checkLeaseLeases: range permission on every key of every lease.
+        const leases = ((await probe('/v3/lease/leases', {})).json.leases as { ID: unknown }[] | undefined) ?? [];
+        return (await allowedOnKeys(leases.map((l) => l.ID), (key) => mayRead(token, key))) ? undefined : denied;
       }
     }
-    return undefined;
   };
 
   const authStatus = async (token: string | undefined, response: ServerResponse, cors: Record<string, string>) => {
-    // etcd release-3.5 server/etcdserver/v3_server.go AuthStatus; admin only while auth is on.
-    const header = (await probe('/v3/kv/range', { key: 'AA==', count_only: true })).json.header;
-    if (await authEnabled()) {
+    // AuthStatus (from 3.5.0): admin only while auth is on in 3.5 and 3.6 (release-3.6
+    // server/etcdserver/apply/apply_auth.go needAdminPermission); 3.7 lets anyone ask (commit
+    // 61cffd5e2, release-3.7 server/etcdserver/apply/auth.go).
+    const { header } = (await probe('/v3/maintenance/status', {})).json;
+    const enabled = await authEnabled();
+    if (enabled && version !== '3.7') {
       const denied = await refusal('admin', token, '');
       if (denied) return sendUnaryError(response, denied.code, denied.message, cors);
-      const { json } = await probe('/v3/kv/range', { key: 'AA==', count_only: true }, token);
-      return sendJson(response, 200, { header: json.header, enabled: true, authRevision: '1' }, cors);
     }
-    return sendJson(response, 200, { header, authRevision: '1' }, cors);
+    return sendJson(response, 200, enabled ? { header, enabled: true, auth_revision: '1' } : { header, auth_revision: '1' }, cors);
   };
 
   const sendJson = (response: ServerResponse, status: number, body: object, cors: Record<string, string>) => {
@@ -223,10 +237,9 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     response.writeHead(status, headers).end(unaryErrorBody(code, message, version));
   };
 
-  const sendStreamError = (response: ServerResponse, code: number, message: string, cors: Record<string, string>) => {
-    // v1 writes 200 and its headers before the first message; v2 waits for it (see streamErrorLine).
-    const status = family(version) === 'v2' ? statusOfCode(code, version) : 200;
-    response.writeHead(status, { 'content-type': 'application/json', ...cors }).end(streamErrorLine(code, message, version));
+  /** A stream refused before its first message: the status follows the code (see streamErrorLine). */
+  const sendStreamError = (response: ServerResponse, code: number, message: string, headers: Record<string, unknown>) => {
+    response.writeHead(statusOfCode(code, version), { 'content-type': 'application/json', ...headers }).end(streamErrorLine(code, message, version));
   };
 
   const server = createServer((incoming, response) => {
@@ -242,7 +255,7 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     const body = await readAll(incoming);
     const token = typeof incoming.headers.authorization === 'string' ? incoming.headers.authorization : undefined;
     const cors = corsHeaders(incoming);
-    if (incoming.method === 'POST' && version !== '3.4-upstream') {
+    if (incoming.method === 'POST' && version !== '3.4.23') {
       if (path === '/v3/auth/status') return authStatus(token, response, cors);
       const requirement = REQUIREMENTS[path];
       const denied = requirement === undefined ? undefined : await refusal(requirement, token, body);
@@ -251,10 +264,13 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
         return sendUnaryError(response, denied.code, denied.message, cors);
       }
     }
-    const upstreamResponse = await forward(incoming, body);
+    const upstreamResponse = await forward(incoming, body, response);
     if (STREAM_PATHS.has(path) && upstreamResponse.statusCode === 200) return relayStream(upstreamResponse, response);
     const text = await readAll(upstreamResponse);
     const status = upstreamResponse.statusCode ?? 502;
+    // Upstream 3.4.23 (gateway v1.9.5 with golang/protobuf 1.4.3) panics marshaling any error body:
+    // net/http drops the connection with no answer (fixed in 3.4.24 by etcd PR #15088).
+    if (version === '3.4.23' && status !== 200 && parseError(text) !== undefined) return response.socket?.destroy();
     const headers = { ...upstreamResponse.headers };
     delete headers['content-length'];
     delete headers['transfer-encoding'];
@@ -275,7 +291,7 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     return sendUnaryError(response, parsed.code, parsed.message, cors);
   };
 
-  const forward = (incoming: IncomingMessage, body: string) =>
+  const forward = (incoming: IncomingMessage, body: string, response: ServerResponse) =>
     new Promise<IncomingMessage>((resolve, reject) => {
       const headers = { ...incoming.headers, host: upstream.host };
       delete headers['content-length'];
@@ -285,7 +301,7 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       );
       outgoing.on('error', reject);
       // A caller that goes away (a watch closed) ends the upstream stream too.
-      incoming.socket.once('close', () => outgoing.destroy());
+      response.once('close', () => outgoing.destroy());
       outgoing.end(body);
     });
 
@@ -293,37 +309,27 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
   const relayStream = async (upstreamResponse: IncomingMessage, response: ServerResponse) => {
     const headers = { ...upstreamResponse.headers };
     delete headers['content-length'];
-    let started = false;
+    upstreamResponse.setEncoding('utf8');
     let tail = '';
-    const emit = (line: string, last: boolean) => {
+    const emit = (line: string) => {
       const error = streamErrorOf(line);
-      if (error !== undefined) {
-        if (!started) return sendStreamErrorWithHeaders(response, error, headers);
-        response.end(streamErrorLine(error.code, error.message, version));
-        return;
-      }
-      if (!started) {
-        response.writeHead(200, headers);
-        started = true;
-      }
-      response.write(last ? line : `${line}\n`);
-    };
-    const sendStreamErrorWithHeaders = (res: ServerResponse, error: { code: number; message: string }, h: typeof headers) => {
-      started = true;
-      const status = family(version) === 'v2' ? statusOfCode(error.code, version) : 200;
-      res.writeHead(status, h).end(streamErrorLine(error.code, error.message, version));
+      if (error === undefined) {
+        if (!response.headersSent) response.writeHead(200, headers);
+        response.write(line);
+      } else if (!response.headersSent) sendStreamError(response, error.code, error.message, headers);
+      else response.end(streamErrorLine(error.code, error.message, version));
     };
     for await (const chunk of upstreamResponse) {
-      tail += String(chunk);
+      tail += chunk as string;
       let newline: number;
       while ((newline = tail.indexOf('\n')) !== -1) {
-        emit(tail.slice(0, newline), false);
+        emit(tail.slice(0, newline + 1));
         tail = tail.slice(newline + 1);
         if (response.writableEnded) return upstreamResponse.destroy();
       }
     }
-    if (tail !== '') emit(tail, true);
-    if (!started) response.writeHead(200, headers);
+    if (tail !== '') emit(tail);
+    if (!response.headersSent) response.writeHead(200, headers);
     if (!response.writableEnded) response.end();
   };
 
@@ -369,6 +375,7 @@ function parseError(text: string): { code: number; message: string } | undefined
 /** etcd 3.4's stream error line `{"error":{"grpc_code",...}}`, or undefined for any other line. */
 function streamErrorOf(line: string): { code: number; message: string } | undefined {
   if (!line.startsWith('{"error"')) return undefined;
+  line = line.trim();
   try {
     const { error } = JSON.parse(line) as { error?: { grpc_code?: unknown; message?: unknown } };
     if (typeof error?.grpc_code !== 'number') return undefined;

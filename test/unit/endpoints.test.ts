@@ -207,11 +207,39 @@ describe('endpoint discovery', () => {
     assert.deepEqual(paths, ['/v3/kv/range']);
   });
 
-  test('a failed discovery leaves the endpoints as they were', async () => {
+  test('a failed discovery leaves the endpoints as they were and is reported to onError', async () => {
     const pool = new EndpointPool([A]);
-    const discovery = new EndpointDiscovery(pool, [A], () => Promise.reject(new Error('down')));
+    const reported: unknown[] = [];
+    const discovery = new EndpointDiscovery(pool, [A], () => Promise.reject(new Error('down')), { onError: (error) => reported.push(error) });
     discovery.refresh();
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(pool.endpoints, [A]);
+    assert.deepEqual(reported.map((e) => (e as Error).message), ['down']);
+  });
+
+  test('without onError, a run of failed discoveries is warned about once', async (t) => {
+    const warn = t.mock.method(console, 'warn', () => {});
+    let clock = 0;
+    const discovery = new EndpointDiscovery(new EndpointPool([A]), [A], () => Promise.reject(new Error('user name is empty')), { now: () => clock });
+    for (let i = 0; i < 3; i++) {
+      discovery.refresh();
+      await new Promise((r) => setTimeout(r, 5));
+      clock += 120_000;
+    }
+    assert.equal(warn.mock.callCount(), 1);
+    assert.match(String(warn.mock.calls[0]!.arguments[0]), /discovery could not list the cluster's members: user name is empty/);
+  });
+
+  test("discovery sends the client's token (a fixed etcd refuses an anonymous member list)", async () => {
+    const seen: (string | null)[] = [];
+    const fetch: FetchLike = async (request) => {
+      seen.push(request.headers.get('authorization'));
+      return new Response(JSON.stringify({ members: [] }), { status: 200 });
+    };
+    const transport = new Transport({ endpoints: [A], fetch, discover: true });
+    transport.tokenSource = { token: async () => 'tok', invalidate: () => false };
+    await transport.request('/kv/range', {}, { idempotent: true });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(seen, ['tok', 'tok']);
   });
 });

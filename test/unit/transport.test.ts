@@ -17,6 +17,7 @@ import {
   TimeoutError,
   UnauthenticatedError,
   UnavailableError,
+  UnimplementedError,
 } from '../../src/errors.ts';
 import { type FetchLike, Transport } from '../../src/transport.ts';
 
@@ -44,29 +45,84 @@ const recordedErrors: Array<[number, string, new (...args: never[]) => EtcdError
   [429, '{"error":"grpc: received message larger than max (2097162 vs. 2097152)","message":"grpc: received message larger than max (2097162 vs. 2097152)","code":8}', RequestTooLargeError],
   [503, '{"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14}', UnavailableError],
   [504, '{"error":"context deadline exceeded","message":"context deadline exceeded","code":4}', TimeoutError],
-  // etcd 3.6 (grpc-gateway v2) drops "error".
+  // etcd 3.5 (grpc-gateway v1.16): "error" first, FailedPrecondition is 400.
+  [400, '{"error":"etcdserver: authentication is not enabled","code":9,"message":"etcdserver: authentication is not enabled"}', FailedPreconditionError],
+  // etcd 3.6+ (grpc-gateway v2) drops "error"; protojson may put a space after each comma.
   [403, '{"code":7,"message":"etcdserver: permission denied","details":[]}', PermissionDeniedError],
+  [400, '{"code":9, "message":"etcdserver: user already exists"}', FailedPreconditionError],
+  [499, '{"code":1, "message":"context canceled"}', AbortedError],
+  [501, '{"code":12, "message":"Method Not Allowed"}', UnimplementedError],
+  // A refused stream (3.6+: the error's HTTP status, nested error, then a newline).
+  [401, '{"error":{"code":16,"message":"etcdserver: invalid auth token"}}\n', UnauthenticatedError],
+  [403, '{"error":{"code":7, "message":"etcdserver: permission denied"}}\n', PermissionDeniedError],
+  [503, '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}', UnavailableError],
+];
+
+function messageOf(body: string): string {
+  const parsed = JSON.parse(body) as { message?: string; error?: { message: string } };
+  return parsed.message ?? parsed.error!.message;
+}
+
+function codeOf(body: string): number {
+  const parsed = JSON.parse(body) as { code?: number; error?: { code?: number; grpc_code?: number } };
+  return parsed.code ?? parsed.error!.code ?? parsed.error!.grpc_code!;
+}
+
+// Upstream etcd 3.4.23's gateway (not Debian's build) answers every error with an empty body.
+const emptyBodies: Array<[number, new (...args: never[]) => EtcdError]> = [
+  [400, InvalidArgumentError],
+  [401, UnauthenticatedError],
+  [403, PermissionDeniedError],
+  [404, NotFoundError],
+  [408, AbortedError],
+  [412, FailedPreconditionError],
+  [429, ResourceExhaustedError],
+  [500, EtcdError],
+  [503, UnavailableError],
+  [504, TimeoutError],
 ];
 
 describe('error mapping', () => {
   for (const [status, body, type] of recordedErrors) {
-    const message = JSON.parse(body).message as string;
-    test(`HTTP ${status} "${message}" becomes ${type.name} with etcd's code and message`, async () => {
+    const message = messageOf(body);
+    test(`HTTP ${status} ${body.trim()} becomes ${type.name} with etcd's code and message`, async () => {
       const error = await transport(answering(status, body)).request('/kv/range', { key: 'Zm9v' }).catch((e: unknown) => e);
       assert.ok(error instanceof type, `got ${String(error)}`);
       assert.ok(isEtcdError(error));
-      assert.equal(error.code, JSON.parse(body).code);
+      assert.equal(error.code, codeOf(body));
       assert.equal(error.status, status);
       assert.equal(error.message, message);
       assert.equal(error.name, type.name);
     });
   }
 
-  test('an unknown path (404 text/plain) is a MalformedResponseError naming the status', async () => {
-    const error = await transport(answering(404, '404 page not found\n', 'text/plain')).request('/kv/nope', {}).catch((e) => e);
-    assert.ok(error instanceof MalformedResponseError);
-    assert.equal(error.status, 404);
-    assert.match(error.message, /404/);
+  for (const [status, type] of emptyBodies) {
+    test(`HTTP ${status} with an empty body becomes ${type.name}, by its status`, async () => {
+      const error = await transport(answering(status, '')).request('/kv/range', { key: 'Zm9v' }, { idempotent: false }).catch((e: unknown) => e);
+      assert.ok(error instanceof type, `got ${String(error)}`);
+      assert.equal(error.name, type.name);
+      assert.equal(error.status, status);
+      assert.match(error.message, new RegExp(`HTTP ${status} .* with no error body`));
+    });
+  }
+
+  test('an unknown path (404 text/plain up to 3.5, JSON "Not Found" from 3.6) or a wrong method (405) is an UnimplementedError', async () => {
+    for (const [status, body, type] of [
+      [404, '404 page not found\n', 'text/plain'],
+      [404, '{"code":5, "message":"Not Found"}', 'application/json'],
+      [405, 'Method Not Allowed\n', 'text/plain'],
+    ] as const) {
+      const error = await transport(answering(status, body, type)).request('/auth/status', {}).catch((e) => e);
+      assert.ok(error instanceof UnimplementedError, `got ${String(error)}`);
+      assert.equal(error.status, status);
+      assert.match(error.message, /does not serve \/v3\/auth\/status/);
+    }
+  });
+
+  test('a 500 page from a proxy is an EtcdError naming the status and the start of the page', async () => {
+    const error = await transport(answering(500, '<html>bad gateway</html>', 'text/html')).request('/kv/range', {}).catch((e) => e);
+    assert.equal(error.name, 'EtcdError');
+    assert.match(error.message, /HTTP 500 .*<html>bad gateway/);
   });
 
   test('a 200 with an HTML body is a MalformedResponseError, not a SyntaxError', async () => {

@@ -1,0 +1,153 @@
+// Leases, locks, discovery and auth status with authentication on, as current etcd releases
+// check them (the CVE-2026-33413 fix: keep-alives, member lists and status need a user). Run
+// with ETCD_GATEWAY=3.5/3.6/3.7 the checks are the imitation's (test/helpers/version-gateway.ts);
+// against the real 3.4.23 they are Debian's, which is more lenient.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Etcd, type Lease, LeaseLostError, PermissionDeniedError } from 'etcd-fetch';
+import { startCluster, type EtcdCluster } from '../../scripts/cluster.ts';
+import { gatewayVersion, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
+
+// Tokens expire after 2 idle seconds, so every test below outlives several of them.
+const etcdUnderTest = useEtcd({ ownServer: true, args: ['--auth-token-ttl', '2'] });
+const ROOT = { username: 'root', password: 'root-Pw-1' };
+const BOB_PASSWORD = 'bob-Pw-1';
+const endpoints = () => [etcdUnderTest.endpoint];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function lostReason(lease: Lease): LeaseLostError | undefined {
+  return lease.lost.aborted ? (lease.lost.reason as LeaseLostError) : undefined;
+}
+
+describe('with authentication on, as current etcd releases check it', () => {
+  before(async () => {
+    const etcd = new Etcd({ endpoints: endpoints() });
+    await etcd.auth.addUser(ROOT.username, ROOT.password);
+    await etcd.auth.addRole('root');
+    await etcd.auth.grantRole('root', 'root');
+    await etcd.auth.addUser('bob', BOB_PASSWORD);
+    await etcd.auth.addRole('bob-app');
+    await etcd.auth.grantPermission('bob-app', 'readwrite', { prefix: 'bob/' });
+    await etcd.auth.grantRole('bob', 'bob-app');
+    await etcd.auth.enable();
+  });
+
+  test('a lease of a non-root user lives for 3x its TTL while its token expires and is renewed', async () => {
+    const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
+    const lease = await bob.grant(2);
+    const key = `bob/${uniquePrefix('lease')}k`;
+    await bob.put(key, 'v', { lease });
+    await sleep(6_500);
+    assert.equal(lostReason(lease), undefined, String(lostReason(lease)));
+    assert.equal((await bob.get(key))?.valueText, 'v');
+    await lease.revoke();
+  });
+
+  test('a lock is held past its session TTL', async () => {
+    const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
+    await using session = await bob.session({ ttl: 2 });
+    const lock = await bob.lock(`bob/${uniquePrefix('lock')}l`, { session });
+    await sleep(6_500);
+    assert.equal(session.lease.lost.aborted, false, String(session.lease.lost.reason));
+    const owner = await bob.txn().if(lock.isOwner()).commit();
+    assert.equal(owner.succeeded, true, 'still the owner after 3 TTLs');
+    await lock.unlock();
+  });
+
+  test('a lease outlives a password change of its user: the password source gives the new one and the token is renewed', async () => {
+    const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
+    await root.auth.addUser('carol', 'carol-old');
+    await root.auth.grantRole('carol', 'bob-app');
+    let password = 'carol-old';
+    const carol = new Etcd({ endpoints: endpoints(), auth: { username: 'carol', password: () => password } });
+    const lease = await carol.grant(3);
+    await carol.put(`bob/${uniquePrefix('carol')}k`, 'v', { lease });
+    // etcd drops every token of a user whose password changes.
+    password = 'carol-new';
+    await root.auth.changePassword('carol', password);
+    await sleep(7_000);
+    assert.equal(lostReason(lease), undefined, String(lostReason(lease)));
+    assert.ok((await lease.timeToLive()).ttl > 0);
+    await lease.revoke();
+  });
+
+  test("a keep-alive refused for permission says so in lost's reason", { skip: gatewayVersion() === undefined && 'etcd 3.4.23 keeps alive any lease without checking' }, async () => {
+    const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
+    const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
+    const lease = await bob.grant(5);
+    // A key bob may not write, bound to bob's lease by root.
+    await root.put(`${uniquePrefix('root-only')}k`, 'v', { lease: lease.id });
+    const own = await bob.grant(5);
+    await new Promise((resolve) => lease.lost.addEventListener('abort', resolve, { once: true }));
+    const reason = lostReason(lease)!;
+    assert.ok(reason instanceof LeaseLostError);
+    assert.match(reason.message, /permission denied/);
+    assert.ok(reason.cause instanceof PermissionDeniedError);
+    // The same keep-alive request carried the other lease: it stays alive.
+    assert.equal(own.lost.aborted, false);
+    await own.revoke();
+  });
+
+  test('auth.status() answers for any user, root or not, and for a client without credentials', async () => {
+    const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
+    const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
+    const nobody = new Etcd({ endpoints: endpoints() });
+    assert.deepEqual(await root.auth.status(), { enabled: true });
+    assert.deepEqual(await bob.auth.status(), { enabled: true });
+    assert.deepEqual(await nobody.auth.status(), { enabled: true });
+  });
+
+  test('maintenance status and member list: root may, another user is refused with PermissionDeniedError on a fixed etcd', async () => {
+    const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
+    assert.match((await root.maintenance.status()).version, /^3\./);
+    assert.equal((await root.cluster.members()).members.length, 1);
+    if (gatewayVersion() === undefined) return;
+    const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
+    await assert.rejects(bob.maintenance.status(), PermissionDeniedError);
+    await assert.rejects(bob.cluster.members(), PermissionDeniedError);
+  });
+});
+
+describe('discovery with authentication on', () => {
+  let cluster: EtcdCluster;
+  let imitation: VersionGateway | undefined;
+  let seed = '';
+  before(async () => {
+    cluster = await startCluster({ size: 3 });
+    seed = cluster.endpoints[0]!;
+    const version = gatewayVersion();
+    if (version !== undefined) seed = (imitation = await startVersionGateway({ upstream: seed, version })).endpoint;
+    const etcd = new Etcd({ endpoints: [seed] });
+    await etcd.auth.addUser(ROOT.username, ROOT.password);
+    await etcd.auth.addRole('root');
+    await etcd.auth.grantRole('root', 'root');
+    await etcd.auth.addUser('bob', BOB_PASSWORD);
+    await etcd.auth.enable();
+  });
+  after(async () => {
+    await imitation?.close();
+    await cluster?.stop();
+  });
+
+  test('discover: true learns every member, and a failure to list them is reported, not swallowed', async () => {
+    const expected = [...new Set([seed, ...cluster.endpoints])].sort();
+    const root = new Etcd({ endpoints: [seed], discover: true, auth: ROOT });
+    await root.get('x');
+    for (let i = 0; i < 200 && root.transport.endpoints.length < expected.length; i++) await sleep(25);
+    assert.deepEqual([...root.transport.endpoints].sort(), expected);
+
+    // A fixed etcd lets only admins list members: another user's discovery fails, and says why.
+    const errors: unknown[] = [];
+    const bob = new Etcd({ endpoints: [seed], discover: { onError: (error) => errors.push(error) }, auth: { username: 'bob', password: BOB_PASSWORD } });
+    await bob.get('x').catch(() => {});
+    for (let i = 0; i < 100 && errors.length === 0; i++) await sleep(20);
+    if (gatewayVersion() === undefined) {
+      assert.deepEqual(errors, [], 'etcd 3.4.23 lets any user list members');
+    } else {
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0] instanceof PermissionDeniedError, String(errors[0]));
+      assert.deepEqual(bob.transport.endpoints, [seed]);
+    }
+  });
+});
