@@ -116,10 +116,16 @@ export class UnavailableError extends EtcdError {
    * true when a write may have been applied before the failure.
    */
   readonly mayHaveApplied: boolean;
+  /**
+   * False when no retry can help, such as a TLS certificate the client does not trust or a
+   * client certificate the server refuses: the call fails at once instead of at its deadline.
+   */
+  readonly retryable: boolean;
 
-  constructor(message: string, details: EtcdErrorDetails & { mayHaveApplied?: boolean } = {}) {
+  constructor(message: string, details: EtcdErrorDetails & { mayHaveApplied?: boolean; retryable?: boolean } = {}) {
     super(message, details);
     this.mayHaveApplied = details.mayHaveApplied ?? true;
+    this.retryable = details.retryable ?? true;
   }
 }
 

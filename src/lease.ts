@@ -1,5 +1,5 @@
 import { checkCount, decodeArray, decodeBytes, decodeId, decodeInt, encodeId } from './codec.ts';
-import { EtcdError, InvalidArgumentError, LeaseLostError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from './errors.ts';
+import { EtcdError, InvalidArgumentError, LeaseLostError, NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from './errors.ts';
 import { decodeHeader, type ResponseHeader } from './key-value.ts';
 import { Keyspace } from './keyspace.ts';
 import { readJsonLines } from './lines.ts';
@@ -307,15 +307,17 @@ class KeepAliveLoop {
         k.lastError = undefined;
       });
     } catch (error) {
-      if (error instanceof PermissionDeniedError) {
+      if (error instanceof PermissionDeniedError || (error instanceof UnavailableError && !error.retryable)) {
         // etcd ends the whole request at the first lease it refuses: find which ones it is.
         if (batch.length > 1) {
           for (const k of batch) await this.refresh([k], start);
           return;
         }
-        // Refused for a permission the user lacks: no retry can help (Go's clientv3 halts too).
+        // Refused for a permission the user lacks, or a TLS setup etcd refuses: no retry can help
+        // (Go's clientv3 halts too).
         const [k] = batch;
-        k!.lease.markLost(`lease ${k!.lease.id} cannot be kept alive: ${error.message} (the user needs put permission on the lease's keys, or the root role)`, error);
+        const hint = error instanceof PermissionDeniedError ? " (the user needs put permission on the lease's keys, or the root role)" : '';
+        k!.lease.markLost(`lease ${k!.lease.id} cannot be kept alive: ${error.message}${hint}`, error);
         return;
       }
       // Anything else is retried until the lease's TTL has run out; `lost` then fires, saying why.

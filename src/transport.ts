@@ -1,6 +1,7 @@
 import type { KyInstance } from 'ky';
 import { readBoundedText } from './bounded-body.ts';
 import { asRecord, describe } from './codec.ts';
+import { describeConnectFailure } from './connect-failure.ts';
 import { backoff, EndpointDiscovery, type DiscoveryOptions, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import {
   AbortedError,
@@ -137,7 +138,7 @@ export class Transport {
             retriedToken = true;
             continue;
           }
-          if (!(error instanceof UnavailableError) || deadline.signal.aborted) {
+          if (!(error instanceof UnavailableError) || !error.retryable || deadline.signal.aborted) {
             if (deadline.timedOut) this.failedOver(endpoint);
             else if (error instanceof EtcdError && error.status !== undefined) this.pool.succeeded(endpoint);
             throw error;
@@ -289,12 +290,15 @@ export async function errorFromResponse(response: Response, endpoint: string, pa
     });
   }
   let text = '';
+  const details = { status, endpoint, path };
   try {
     text = await readBoundedText(response, MAX_ERROR_BYTES);
-  } catch {
-    // The status alone still says what happened.
+  } catch (cause) {
+    return new MalformedResponseError(`HTTP ${status} from ${endpoint} for /v3${path}: its error body could not be read (${(cause as Error)?.message ?? String(cause)})`, {
+      ...details,
+      cause,
+    });
   }
-  const details = { status, endpoint, path };
   const wire = parseErrorBody(text);
   const call = path === '' ? '' : ` for /v3${path}`;
   // An unknown path or method: 404/405 in text/plain up to 3.5, 404 `{"code":5,"message":"Not Found"}` from 3.6.
@@ -331,6 +335,16 @@ function parseErrorBody(text: string): { code: number; message: string | undefin
 export function mapFetchError(error: unknown, endpoint: string, path: string, what = 'could not reach etcd'): unknown {
   if (error instanceof EtcdError) return error;
   if (isAbort(error)) return error;
+  const failure = describeConnectFailure(error, endpoint);
+  if (failure !== undefined) {
+    return new UnavailableError(`${what} at ${endpoint}: ${failure.reason}`, {
+      endpoint,
+      path,
+      cause: error,
+      mayHaveApplied: failure.mayHaveApplied,
+      retryable: failure.retryable,
+    });
+  }
   const cause = (error as { cause?: { code?: unknown; cause?: { code?: unknown } } })?.cause;
   const code = cause?.code ?? cause?.cause?.code;
   const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';

@@ -394,7 +394,7 @@ function explain(error: unknown, endpoint: string | undefined): EtcdError {
  * end the watchers.
  */
 function isRetryable(error: EtcdError): boolean {
-  return error instanceof UnavailableError || error instanceof TimeoutError || error instanceof AbortedError;
+  return (error instanceof UnavailableError && error.retryable) || error instanceof TimeoutError || error instanceof AbortedError;
 }
 
 function backoff(attempt: number): number {

@@ -241,6 +241,22 @@ describe('requests on the wire', () => {
     assert.deepEqual(await t2.request('/kv/put', {}), { count: '1' });
   });
 
+  test('a TLS failure (an untrusted certificate) is not retried: one attempt, a typed error that says what is wrong', async () => {
+    let attempts = 0;
+    const fetch: FetchLike = async () => {
+      attempts++;
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }) });
+    };
+    const started = performance.now();
+    const error = await transport(fetch, ['https://127.0.0.1:1', 'https://127.0.0.1:2'], 5_000).request('/kv/range', {}, { idempotent: true }).catch((e) => e);
+    assert.ok(error instanceof UnavailableError, String(error));
+    assert.equal(error.retryable, false);
+    assert.equal(error.mayHaveApplied, false);
+    assert.match(error.message, /TLS: the server's certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+    assert.equal(attempts, 1);
+    assert.ok(performance.now() - started < 1_000);
+  });
+
   test('bad endpoints are refused at construction', () => {
     assert.throws(() => transport(answering(200, '{}'), []), EtcdError);
     assert.throws(() => transport(answering(200, '{}'), ['127.0.0.1:2379']), EtcdError);
