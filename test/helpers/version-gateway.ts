@@ -256,7 +256,7 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     const token = typeof incoming.headers.authorization === 'string' ? incoming.headers.authorization : undefined;
     const cors = corsHeaders(incoming);
     if (incoming.method === 'POST' && version !== '3.4.23') {
-      if (path === '/v3/auth/status') return authStatus(token, response, cors);
+      if (path === '/v3/auth/status' && version !== '3.4') return authStatus(token, response, cors);
       const requirement = REQUIREMENTS[path];
       const denied = requirement === undefined ? undefined : await refusal(requirement, token, body);
       if (denied) {

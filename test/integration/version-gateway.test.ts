@@ -1,0 +1,137 @@
+// What each etcd version answers on the wire (imitated in front of the real 3.4.23 by
+// test/helpers/version-gateway.ts), and that the client turns every one of those shapes into the
+// same typed error.
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { Etcd, FailedPreconditionError, NotFoundError, UnauthenticatedError, UnavailableError } from 'etcd-fetch';
+import { useEtcd } from '../helpers/etcd.ts';
+import { type GatewayVersion, startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
+
+const etcdUnderTest = useEtcd({ ownServer: true });
+const ROOT_PASSWORD = 'root-Pw-9';
+type Target = { version: GatewayVersion | 'debian'; endpoint: string };
+
+async function raw(endpoint: string, path: string, body: string, init: RequestInit = {}) {
+  const response = await fetch(`${endpoint}${path}`, { method: 'POST', body, ...init });
+  return { status: response.status, type: response.headers.get('content-type') ?? '', headers: response.headers, text: await response.text() };
+}
+
+/** The real etcd, then every imitation in front of it (closed when the test ends). */
+async function everyVersion(use: (target: Target) => Promise<void>): Promise<void> {
+  await use({ version: 'debian', endpoint: etcdUnderTest.upstream });
+  for (const version of ['3.4', '3.5', '3.6', '3.7'] as const) {
+    const gateway: VersionGateway = await startVersionGateway({ upstream: etcdUnderTest.upstream, version });
+    try {
+      await use({ version, endpoint: gateway.endpoint });
+    } finally {
+      await gateway.close();
+    }
+  }
+}
+
+const v2 = (version: Target['version']) => version === '3.6' || version === '3.7';
+
+describe('etcd versions on the wire, and the same typed errors from each', () => {
+  test('unary error bodies: fields, status codes and spacing per version', async () => {
+    await everyVersion(async ({ version, endpoint }) => {
+      const answer = await raw(endpoint, '/v3/lease/revoke', '{"ID":"1"}');
+      assert.equal(answer.status, 404, version);
+      const body = JSON.parse(answer.text) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(body), version === 'debian' ? ['error', 'message', 'code'] : v2(version) ? ['code', 'message'] : ['error', 'code', 'message'], version);
+      assert.equal(body.message, 'etcdserver: requested lease not found');
+      assert.equal(answer.text.includes(', "message"'), v2(version), `${version}: ${answer.text}`);
+      // FailedPrecondition: 412 from Debian's bundled gateway 1.6.4, 400 from every upstream release.
+      const precondition = await raw(endpoint, '/v3/auth/authenticate', '{"name":"x","password":"y"}');
+      assert.equal(precondition.status, version === 'debian' ? 412 : 400, version);
+
+      const etcd = new Etcd({ endpoints: [endpoint] });
+      await assert.rejects(etcd.lease.revoke('1'), NotFoundError);
+      await assert.rejects(etcd.auth.authenticate('x', 'y'), FailedPreconditionError);
+    });
+  });
+
+  test('unknown paths and wrong methods: text/plain 404/405 up to 3.5, JSON 404/501 from 3.6', async () => {
+    await everyVersion(async ({ version, endpoint }) => {
+      const unknown = await raw(endpoint, '/v3/kv/nope', '{}');
+      const wrongMethod = await fetch(`${endpoint}/v3/kv/range`, { method: 'GET' });
+      const wrongText = await wrongMethod.text();
+      if (v2(version)) {
+        assert.deepEqual([unknown.status, JSON.parse(unknown.text)], [404, { code: 5, message: 'Not Found' }]);
+        assert.deepEqual([wrongMethod.status, JSON.parse(wrongText)], [501, { code: 12, message: 'Method Not Allowed' }]);
+      } else {
+        assert.deepEqual([unknown.status, unknown.type.startsWith('text/plain')], [404, true], version);
+        assert.equal(wrongMethod.status, 405, version);
+      }
+    });
+  });
+
+  test('auth.status() on every version: 3.4 has no such call, the client falls back', async () => {
+    await everyVersion(async ({ version, endpoint }) => {
+      const answer = await raw(endpoint, '/v3/auth/status', '{}');
+      assert.equal(answer.status, version === 'debian' || version === '3.4' ? 404 : 200, version);
+      assert.deepEqual(await new Etcd({ endpoints: [endpoint] }).auth.status(), { enabled: false }, version);
+    });
+  });
+
+  test("upstream 3.4.23's gateway drops the connection on any error: a typed UnavailableError, not a hang", async () => {
+    const gateway = await startVersionGateway({ upstream: etcdUnderTest.upstream, version: '3.4.23' });
+    try {
+      await assert.rejects(raw(gateway.endpoint, '/v3/lease/revoke', '{"ID":"1"}'), TypeError);
+      const started = performance.now();
+      const error = await new Etcd({ endpoints: [gateway.endpoint], timeout: 3_000 }).lease.revoke('1').catch((e: unknown) => e);
+      assert.ok(error instanceof UnavailableError, String(error));
+      assert.equal(error.mayHaveApplied, true);
+      assert.ok(performance.now() - started < 2_000);
+      // Success answers are unchanged.
+      assert.equal(await new Etcd({ endpoints: [gateway.endpoint] }).count({ prefix: 'x/' }), 0);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  describe('with authentication on', () => {
+    before(async () => {
+      const etcd = new Etcd({ endpoints: [etcdUnderTest.upstream] });
+      await etcd.auth.addUser('root', ROOT_PASSWORD);
+      await etcd.auth.addRole('root');
+      await etcd.auth.grantRole('root', 'root');
+      await etcd.auth.enable();
+    });
+
+    test('a refused keep-alive stream: its error line per version, the same UnauthenticatedError from the client', async () => {
+      const root = new Etcd({ endpoints: [etcdUnderTest.upstream], auth: { username: 'root', password: ROOT_PASSWORD } });
+      const lease = await root.grant(30, { keepAlive: false });
+      try {
+        await everyVersion(async ({ version, endpoint }) => {
+          const answer = await raw(endpoint, '/v3/lease/keepalive', `{"ID":"${lease.id}"}\n`);
+          if (version === 'debian') {
+            // Debian's 3.4.23 keeps a lease alive without a token (before the CVE-2026-33413 fix).
+            assert.equal(answer.status, 200);
+            assert.match(answer.text, /"TTL":"30"/);
+            return;
+          }
+          assert.equal(answer.status, 400, version);
+          const message = 'etcdserver: user name is empty';
+          if (v2(version)) assert.equal(answer.text, `{"error":{"code":3,"message":"${message}"}}\n`);
+          else assert.equal(answer.text, `{"error":{"grpc_code":3,"http_code":400,"message":"${message}","http_status":"Bad Request"}}`);
+          const anonymous = new Etcd({ endpoints: [endpoint] });
+          await assert.rejects(anonymous.lease.keepAliveOnce(lease.id), (error: Error) => error instanceof UnauthenticatedError && error.message === message);
+          // With the user's token it goes through.
+          const withUser = new Etcd({ endpoints: [endpoint], auth: { username: 'root', password: ROOT_PASSWORD } });
+          assert.equal(await withUser.lease.keepAliveOnce(lease.id), 30);
+        });
+      } finally {
+        await lease.revoke();
+      }
+    });
+
+    test('a wrong token: 401 everywhere, with WWW-Authenticate from 3.6', async () => {
+      await everyVersion(async ({ version, endpoint }) => {
+        const answer = await raw(endpoint, '/v3/kv/range', '{"key":"YQ=="}', { headers: { authorization: 'not-a-token.1' } });
+        assert.equal(answer.status, 401, version);
+        assert.equal(answer.headers.get('www-authenticate'), v2(version) ? 'etcdserver: invalid auth token' : null, version);
+        await assert.rejects(new Etcd({ endpoints: [endpoint], auth: { token: 'not-a-token.1' } }).get('a'), UnauthenticatedError);
+      });
+    });
+  });
+});
