@@ -9,6 +9,7 @@ import * as lib from 'etcd-fetch';
 import { freePort } from '../../scripts/etcd.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { useEtcd } from '../helpers/etcd.ts';
+import { runProcess } from '../helpers/run-process.ts';
 import { serveRepo } from '../helpers/static-server.ts';
 import { smoke } from '../runtimes/smoke.js';
 
@@ -19,22 +20,6 @@ const etcdUnderTest = useEtcd({ ownServer: true });
 const credentials = { username: 'root', password: 'smoke-test-password' };
 const credentialEnv = () => ({ ETCD_ENDPOINT: etcdUnderTest.endpoint, ETCD_USERNAME: credentials.username, ETCD_PASSWORD: credentials.password });
 const credentialQuery = () => `etcd=${encodeURIComponent(etcdUnderTest.endpoint)}&username=root&password=${encodeURIComponent(credentials.password)}`;
-
-function run(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env, NO_COLOR: '1' } });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolveRun(output);
-      else reject(new Error(`${command} exited with ${code}:\n${output}`));
-    });
-  });
-}
 
 const expectAllChecks = (output: string) => {
   assert.doesNotMatch(output, /FAILED/);
@@ -57,11 +42,11 @@ describe('one build, every runtime', () => {
   });
 
   test('Deno 2, importing the built package', async () => {
-    expectAllChecks(await run(bin('deno'), ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/deno.ts'], credentialEnv()));
+    expectAllChecks(await runProcess(bin('deno'), ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/deno.ts'], credentialEnv()));
   });
 
   test('Bun, importing the built package', async () => {
-    expectAllChecks(await run(bin('bun'), ['test/runtimes/bun.ts'], credentialEnv()));
+    expectAllChecks(await runProcess(bin('bun'), ['test/runtimes/bun.ts'], credentialEnv()));
   });
 
   test('workerd (Cloudflare Workers), with the browser bundle', async () => {

@@ -9,9 +9,10 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as lib from 'etcd-fetch';
-import { chromium } from 'playwright-core';
 import { Agent } from 'undici';
 import { type EtcdServer, freePort, startEtcd } from '../../scripts/etcd.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { runProcess } from '../helpers/run-process.ts';
 import { serveRepo } from '../helpers/static-server.ts';
 import { createTestPki, type TestPki } from '../helpers/tls.ts';
 import { type TlsFailure, tlsFailure, tlsSmoke } from '../runtimes/tls-smoke.js';
@@ -157,20 +158,7 @@ describe('TLS and client certificates (real etcd over https)', () => {
     const site = await serveRepo();
     // Chromium trusts the server's key for this run (an SPKI pin): it has no per-launch way to add a
     // CA without NSS's certutil. The pin covers this one key only; every other check stays on.
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        `--ignore-certificate-errors-spki-list=${pki.serverSpki}`,
-      ],
-    });
+    const browser = await launchChromium([`--ignore-certificate-errors-spki-list=${pki.serverSpki}`]);
     try {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -216,25 +204,14 @@ describe('TLS and client certificates (real etcd over https)', () => {
 });
 
 /** Runs a runtime script that prints one JSON line last. */
-function runJson(command: string, args: string[], env: Record<string, string>): Promise<RuntimeResult> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env, NO_COLOR: '1' } });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const last = output.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) return reject(new Error(`${command} exited with ${code}:\n${output}`));
-      try {
-        resolveRun(JSON.parse(last) as RuntimeResult);
-      } catch {
-        reject(new Error(`${command} printed no JSON result:\n${output}`));
-      }
-    });
-  });
+async function runJson(command: string, args: string[], env: Record<string, string>): Promise<RuntimeResult> {
+  const output = await runProcess(command, args, env, 50_000);
+  const last = output.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as RuntimeResult;
+  } catch {
+    throw new Error(`${command} printed no JSON result:\n${output}`);
+  }
 }
 
 /**
