@@ -231,37 +231,26 @@ export function errorFromStatus(code: number | undefined, message: string, detai
 }
 
 /**
- * The gRPC code an HTTP status stands for, when an error answer says no more (an empty body:
- * upstream etcd 3.4.23's gateway; a proxy's page). Both grpc-gateway mappings are read back:
- * v1 (412 FailedPrecondition in 3.4, 408 Canceled) and v2 (400, 499).
+ * The gRPC code an HTTP status stands for, when an error answer says no more (an empty body, a
+ * proxy's page). Both grpc-gateway mappings are read back: v1 (412 FailedPrecondition in
+ * Debian's 3.4 build, 408 Canceled) and v2 (499 Canceled).
  */
 export function codeOfHttpStatus(status: number): number {
-  switch (status) {
-    case 400:
-      return GrpcCode.INVALID_ARGUMENT;
-    case 401:
-      return GrpcCode.UNAUTHENTICATED;
-    case 403:
-      return GrpcCode.PERMISSION_DENIED;
-    case 404:
-      return GrpcCode.NOT_FOUND;
-    case 408:
-    case 499:
-      return GrpcCode.CANCELLED;
-    case 409:
-      return GrpcCode.ABORTED;
-    case 412:
-      return GrpcCode.FAILED_PRECONDITION;
-    case 429:
-      return GrpcCode.RESOURCE_EXHAUSTED;
-    case 501:
-      return GrpcCode.UNIMPLEMENTED;
-    case 502:
-    case 503:
-      return GrpcCode.UNAVAILABLE;
-    case 504:
-      return GrpcCode.DEADLINE_EXCEEDED;
-    default:
-      return GrpcCode.UNKNOWN;
-  }
+  return CODE_OF_HTTP_STATUS[status] ?? GrpcCode.UNKNOWN;
 }
+
+const CODE_OF_HTTP_STATUS: Readonly<Record<number, number>> = {
+  400: GrpcCode.INVALID_ARGUMENT,
+  401: GrpcCode.UNAUTHENTICATED,
+  403: GrpcCode.PERMISSION_DENIED,
+  404: GrpcCode.NOT_FOUND,
+  408: GrpcCode.CANCELLED,
+  409: GrpcCode.ABORTED,
+  412: GrpcCode.FAILED_PRECONDITION,
+  429: GrpcCode.RESOURCE_EXHAUSTED,
+  499: GrpcCode.CANCELLED,
+  501: GrpcCode.UNIMPLEMENTED,
+  502: GrpcCode.UNAVAILABLE,
+  503: GrpcCode.UNAVAILABLE,
+  504: GrpcCode.DEADLINE_EXCEEDED,
+};

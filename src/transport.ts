@@ -275,8 +275,8 @@ function parseAnswer(text: string, endpoint: string, path: string): WireObject {
 /**
  * Maps a non-2xx gateway answer to a typed error, whatever etcd version wrote it: a unary body
  * `{code, message}` (3.6+) or `{error, code, message}` (3.4, 3.5), a refused stream's
- * `{"error": {code | grpc_code, message}}`, or an empty or non-JSON body (upstream 3.4.23's
- * gateway, a proxy), mapped by HTTP status.
+ * `{"error": {code | grpc_code, message}}`, or an empty or non-JSON body (a proxy, a gateway that
+ * failed to write one), mapped by HTTP status.
  */
 export async function errorFromResponse(response: Response, endpoint: string, path: string): Promise<EtcdError> {
   const status = response.status;
