@@ -165,7 +165,6 @@ function secret(value: unknown): string {
   return value;
 }
 
-
 /** etcd's answer to a call without a token while authentication is on. */
 function isUserNameEmpty(error: unknown): boolean {
   return error instanceof UnauthenticatedError && /user name is empty/i.test(error.message);
