@@ -2,8 +2,17 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    // The npm package: ESM only (ky and eventsource-parser are ESM-only), dependencies left to the installer.
-    entry: { index: 'src/index.ts' },
+    // The npm package: ESM only (ky and eventsource-parser are ESM-only), dependencies left to the
+    // installer; one entry per subpath export, sharing the core through split chunks.
+    entry: {
+      index: 'src/index.ts',
+      kv: 'src/kv/index.ts',
+      lease: 'src/lease/index.ts',
+      watch: 'src/watch/index.ts',
+      concurrency: 'src/concurrency/index.ts',
+      admin: 'src/admin/index.ts',
+      relay: 'src/relay/index.ts',
+    },
     format: ['esm'],
     platform: 'neutral',
     target: 'es2022',
@@ -11,7 +20,7 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     treeshake: true,
-    splitting: false,
+    splitting: true,
   },
   {
     // One self-contained file for a <script type="module"> or a CDN import: dependencies inlined, minified.

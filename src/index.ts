@@ -1,67 +1,52 @@
-import { type BatchOptions, ReadBatcher } from './batch.ts';
-import { type AuthOptions, PasswordAuth, type PasswordSource, StaticToken } from './auth-token.ts';
-import { type Bytes, toBytes } from './codec.ts';
-import type { DiscoveryOptions, EndpointPoolOptions } from './endpoints.ts';
-import { AbortedError, EtcdError } from './errors.ts';
-import type { KeyValue } from './key-value.ts';
-import { type KeySelector, Keyspace } from './keyspace.ts';
+// etcd-fetch: the `Etcd` class, a convenient facade over the client core and the functions of
+// etcd-fetch/kv, /lease, /watch, /concurrency, /admin and /relay, and everything they export.
+import { Auth } from './admin/auth.ts';
+import { Cluster } from './admin/cluster.ts';
+import { GatewayElection } from './admin/gateway-election.ts';
+import { GatewayLock } from './admin/gateway-lock.ts';
+import { Maintenance } from './admin/maintenance.ts';
+import { type Election, election } from './concurrency/election.ts';
+import { type Lock, type LockOptions, lock, tryLock } from './concurrency/lock.ts';
+import { type Session, type SessionOptions, session } from './concurrency/session.ts';
+import type { CallOptions } from './core/call-options.ts';
+import { type ClientOptions, type Core, createCore, namespaceCore } from './core/client-core.ts';
+import type { Bytes } from './core/codec.ts';
+import type { KeyValue } from './core/key-value.ts';
+import type { KeySelector } from './core/keyspace.ts';
+import type { Transport } from './core/transport.ts';
 import {
+  compact,
   type CompactOptions,
+  count,
+  del,
   type DeleteOptions,
   type DeleteResult,
-  KV,
+  get,
   type PutOptions,
   type PutResult,
+  put,
   type RangeQuery,
   type RangeResult,
+  range,
   type ReadOptions,
   type ScanQuery,
-} from './kv.ts';
-import { type CallOptions, type FetchLike, Transport } from './transport.ts';
-import { Auth, type AuthStatus, type Permission, type PermissionType } from './auth.ts';
-import { Cluster, type Member, type MemberList } from './cluster.ts';
-import { type CampaignOptions, GatewayElection, type LeaderKey } from './gateway-election.ts';
-import { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
-import { type GrantOptions, Lease, type LeaseRef, LeaseService, type LeaseTimeToLive, stopKeepAlives } from './lease.ts';
-import { type Alarm, type AlarmType, Maintenance, type MemberStatus } from './maintenance.ts';
-import { type ClientParts, clientParts, nestedKeyspace } from './namespace.ts';
-import { Txn } from './txn.ts';
-import { Election } from './election.ts';
-import { type Lock, type LockOptions, lock, tryLock } from './lock.ts';
-import { Session, type SessionOptions } from './session.ts';
-import { Reflector, type ReflectOptions } from './reflector.ts';
-import { Watch, type WatchOptions } from './watch.ts';
-import { existingWatchStream, watchStreamOf } from './watch-stream.ts';
+  scan,
+} from './kv/kv.ts';
+import { type Txn, txn } from './kv/txn.ts';
+import { type GrantOptions, grant, type Lease, leases } from './lease/lease.ts';
+import { LeaseService } from './lease/lease-service.ts';
+import { reflect, type Reflector, type ReflectOptions } from './watch/reflector.ts';
+import { type Watch, type WatchOptions, watch } from './watch/watch.ts';
 
-export interface EtcdOptions {
-  /** Client URLs of etcd members, e.g. `['http://127.0.0.1:2379']` (default). */
-  endpoints?: string | readonly string[];
-  /** A user and password (authenticated on first use, again when the token expires), or a token. */
-  auth?: AuthOptions;
-  /** Default deadline of each call in milliseconds (10 000). */
-  timeout?: number;
-  /** The `fetch` to use (default: the global one). */
-  fetch?: FetchLike;
-  /**
-   * Also use the client URLs from the cluster's member list, kept up to date (default false);
-   * `{ onError }` receives a failed refresh (default: one `console.warn` per run of failures).
-   */
-  discover?: boolean | DiscoveryOptions;
-  /** When an endpoint that keeps failing is skipped, and for how long (default: after 2 failures, for 5 s). */
-  circuitBreaker?: EndpointPoolOptions;
-  /** Longest answer accepted, in bytes (default 64 MiB). */
-  maxResponseBytes?: number;
-  /**
-   * Reads (get, range, count) issued in the same tick travel as one `/v3/kv/txn` (default on,
-   * at most 128 reads per txn, etcd's default `--max-txn-ops`); `false` sends one request per read.
-   */
-  batch?: BatchOptions | false;
+export interface EtcdOptions extends ClientOptions {
+  /** Use this core (from `createCore` or `namespaceCore`) instead of making one from the options. */
+  core?: Core;
 }
 
 /** An etcd v3 client over the HTTP/JSON gateway. */
 export class Etcd {
-  readonly transport: Transport;
-  readonly kv: KV;
+  /** What every service of this client shares: transport, keyspace, batching, close signal. */
+  readonly core: Core;
   /** Leases: grant, revoke, time to live, list; one keep-alive loop per client. */
   readonly lease: LeaseService;
   /** Users, roles, permissions; enable and disable authentication. */
@@ -76,38 +61,19 @@ export class Etcd {
   readonly electionService: GatewayElection;
 
   constructor(options: EtcdOptions = {}) {
-    const parts = (options as { [clientParts]?: ClientParts })[clientParts];
-    const transport = parts?.transport ?? Etcd.connect(options);
-    const keyspace = parts?.keyspace ?? new Keyspace();
-    const batcher = parts ? parts.batcher : options.batch === false ? undefined : new ReadBatcher(transport, options.batch);
-    this.transport = transport;
-    this.kv = new KV(transport, keyspace, batcher);
-    this.lease = new LeaseService(transport, keyspace);
-    this.auth = new Auth(transport);
-    this.cluster = new Cluster(transport);
-    this.maintenance = new Maintenance(transport);
-    this.lockService = new GatewayLock(transport, keyspace);
-    this.electionService = new GatewayElection(transport, keyspace);
+    const core = options.core ?? createCore(options);
+    this.core = core;
+    this.lease = new LeaseService(core);
+    this.auth = new Auth(core);
+    this.cluster = new Cluster(core);
+    this.maintenance = new Maintenance(core);
+    this.lockService = new GatewayLock(core);
+    this.electionService = new GatewayElection(core);
   }
 
-  private static connect(options: EtcdOptions): Transport {
-    const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
-    const transport = new Transport({
-      endpoints: typeof endpoints === 'string' ? endpoints.split(',').map((e) => e.trim()) : endpoints,
-      timeout: options.timeout,
-      fetch: options.fetch,
-      discover: options.discover,
-      circuitBreaker: options.circuitBreaker,
-      maxResponseBytes: options.maxResponseBytes,
-    });
-    const auth = options.auth;
-    if (auth !== undefined) {
-      if ('token' in auth && typeof auth.token === 'string') transport.tokenSource = new StaticToken(auth.token);
-      else if ('username' in auth && typeof auth.username === 'string' && (typeof auth.password === 'string' || typeof auth.password === 'function')) {
-        transport.tokenSource = new PasswordAuth(transport, auth.username, auth.password);
-      } else throw new EtcdError('auth takes { username, password } (password: a string or a function returning one) or { token }');
-    }
-    return transport;
+  /** The transport: endpoints in use, and raw gateway calls (`transport.request('/kv/range', ...)`). */
+  get transport(): Transport {
+    return this.core.transport;
   }
 
   /**
@@ -115,54 +81,53 @@ export class Etcd {
    * `prefix`, shown without it. It shares this client's connections, token and keep-alive loop.
    */
   namespace(prefix: Bytes): Etcd {
-    const parts: ClientParts = { transport: this.transport, keyspace: nestedKeyspace(this.kv.keyspace, prefix), batcher: this.kv.batcher };
-    return new Etcd({ [clientParts]: parts } as EtcdOptions);
+    return new Etcd({ core: namespaceCore(this.core, prefix) });
   }
 
   /** Grants a lease of `ttl` seconds, kept alive until revoked or lost: `etcd.lease.grant`. */
   grant(ttl: number, options?: GrantOptions): Promise<Lease> {
-    return this.lease.grant(ttl, options);
+    return grant(this.core, ttl, options);
   }
 
   /** IDs of every lease etcd holds: `etcd.lease.list`. */
   leases(options?: CallOptions): Promise<string[]> {
-    return this.lease.list(options);
+    return leases(this.core, options);
   }
 
   /** One key's key-value, or undefined when it does not exist. */
   get(key: Bytes, options?: ReadOptions & { keysOnly?: boolean } & CallOptions): Promise<KeyValue | undefined> {
-    return this.kv.get(key, options);
+    return get(this.core, key, options);
   }
 
   /** Keys by key, prefix or range, with limit, sort, revision and filters. */
   range(query: RangeQuery, options?: CallOptions): Promise<RangeResult> {
-    return this.kv.range(query, options);
+    return range(this.core, query, options);
   }
 
   count(selector: KeySelector, options?: ReadOptions & CallOptions): Promise<number> {
-    return this.kv.count(selector, options);
+    return count(this.core, selector, options);
   }
 
   put(key: Bytes, value: Bytes | undefined, options?: PutOptions & CallOptions): Promise<PutResult> {
-    return this.kv.put(key, value, options);
+    return put(this.core, key, value, options);
   }
 
   delete(target: Bytes | KeySelector, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
-    return this.kv.delete(target, options);
+    return del(this.core, target, options);
   }
 
   compact(revision: number, options?: CompactOptions): Promise<{ revision: number }> {
-    return this.kv.compact(revision, options);
+    return compact(this.core, revision, options);
   }
 
   /** Every key a selector matches, read in pages at one revision. */
   scan(query: KeySelector & ScanQuery, options?: CallOptions): AsyncGenerator<KeyValue, void, undefined> {
-    return this.kv.scan(query, options);
+    return scan(this.core, query, options);
   }
 
   /** A transaction: `etcd.txn().if(cmp...).then(op...).else(op...).commit()`. */
   txn(): Txn<[], []> {
-    return new Txn(this.transport, this.kv.keyspace);
+    return txn(this.core);
   }
 
   /**
@@ -170,12 +135,12 @@ export class Etcd {
    * All watchers of this client share one connection.
    */
   watch(options: WatchOptions): Watch {
-    return new Watch(watchStreamOf(this.transport), this.kv.keyspace, options);
+    return watch(this.core, options);
   }
 
   /** A live copy of the keys under a selector: lists, then watches, re-listing after compaction. */
   reflect(options: ReflectOptions): Reflector {
-    return new Reflector(this.kv, (watchOptions) => this.watch(watchOptions), options);
+    return reflect(this.core, options);
   }
 
   /**
@@ -184,11 +149,7 @@ export class Etcd {
    * refused. `await using etcd = new Etcd(...)` closes it at the end of the scope.
    */
   close(): void {
-    const transport = this.transport;
-    if (transport.closed) return;
-    transport.closed = true;
-    existingWatchStream(transport)?.closeAll(new AbortedError('the watch ended: the client was closed', { path: '/v3/watch' }));
-    stopKeepAlives(transport, 'the client was closed: the lease is no longer kept alive');
+    this.core.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -197,67 +158,28 @@ export class Etcd {
 
   /** A session: one lease kept alive, shared by the locks and elections given it. */
   session(options?: SessionOptions): Promise<Session> {
-    return Session.create(this, options);
+    return session(this.core, options);
   }
 
   /** Waits for the lock `name` (fair, first come first served) and holds it: `await using lock = await etcd.lock('jobs')`. */
   lock(name: Bytes, options?: LockOptions): Promise<Lock> {
-    return lock(this, name, options);
+    return lock(this.core, name, options);
   }
 
   /** Takes the lock `name` if it is free, else resolves to undefined without queueing. */
   tryLock(name: Bytes, options?: LockOptions): Promise<Lock | undefined> {
-    return tryLock(this, name, options);
+    return tryLock(this.core, name, options);
   }
 
   /** The election `name`: campaign, leader, observe. */
   election(name: Bytes): Election {
-    return new Election(this, name);
+    return election(this.core, name);
   }
 }
 
-export { toBytes };
-export { Auth, Cluster, GatewayElection, GatewayLock, Lease, LeaseService, Maintenance };
-export type {
-  Alarm,
-  AlarmType,
-  AuthStatus,
-  CampaignOptions,
-  GatewayLockOptions,
-  GrantOptions,
-  HeldLock,
-  LeaderKey,
-  LeaseRef,
-  LeaseTimeToLive,
-  Member,
-  MemberList,
-  MemberStatus,
-  Permission,
-  PermissionType,
-};
-export type { BatchOptions } from './batch.ts';
-export type { AuthOptions, Bytes, PasswordSource, CallOptions, DiscoveryOptions, EndpointPoolOptions, FetchLike, KeySelector };
-export * from './errors.ts';
-export { KeyValue, type ResponseHeader } from './key-value.ts';
-export type {
-  CompactOptions,
-  DeleteOptions,
-  DeleteResult,
-  PutOptions,
-  PutResult,
-  RangeOptions,
-  RangeQuery,
-  RangeResult,
-  ReadOptions,
-  ScanQuery,
-  SortOrder,
-  SortTarget,
-} from './kv.ts';
-export { Watch, type ReconnectInfo, type WatchEvent, type WatchFilters, type WatchOptions, type WatchResponse } from './watch.ts';
-export { Reflector, type ReflectOptions, type ReflectorUpdate } from './reflector.ts';
-export { Election, Leadership, NotLeaderError, type CampaignOptions as ElectionCampaignOptions } from './election.ts';
-export { Lock, type LockOptions } from './lock.ts';
-export { Session, type SessionOptions } from './session.ts';
-export { relayWatch, type RelayOptions, type Watchable } from './relay.ts';
-export { subscribe, type RelayedEvent, type SubscribeOptions } from './subscribe.ts';
-export { cmp, op, type Comparison, type CompareOperator, type Operation, type ResultsOf, type TxnResult, TxnBuilder, Txn } from './txn.ts';
+export * from './kv/index.ts';
+export * from './lease/index.ts';
+export * from './watch/index.ts';
+export * from './concurrency/index.ts';
+export * from './admin/index.ts';
+export * from './relay/index.ts';

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ReadBatcher } from '../../src/batch.ts';
-import { AbortedError, FutureRevisionError, InvalidArgumentError, TimeoutError, UnavailableError } from '../../src/errors.ts';
-import { KV } from '../../src/kv.ts';
-import { Keyspace } from '../../src/keyspace.ts';
-import { type FetchLike, Transport } from '../../src/transport.ts';
+import { ReadBatcher } from '../../src/kv/batch.ts';
+import { AbortedError, FutureRevisionError, InvalidArgumentError, TimeoutError, UnavailableError } from '../../src/core/errors.ts';
+import type { CallOptions, FetchLike } from '../../src/core/call-options.ts';
+import { createCore } from '../../src/core/client-core.ts';
+import type { KeySelector } from '../../src/core/keyspace.ts';
+import { count, get, type RangeQuery, range } from '../../src/kv/kv.ts';
+import { Transport } from '../../src/core/transport.ts';
 
 // Shapes recorded from etcd 3.4.23's gateway: a txn of request_range operations answers one
 // response_range per operation whose header holds only the revision.
@@ -42,9 +44,14 @@ function gateway(options: { txn?: (body: Record<string, unknown>) => Response | 
   return { fetch, sent };
 }
 
-function kv(fetch: FetchLike, maxOps?: number, timeout = 2_000): KV {
-  const transport = new Transport({ endpoints: ['http://127.0.0.1:1'], fetch, timeout });
-  return new KV(transport, new Keyspace(), new ReadBatcher(transport, { maxOps }));
+/** The KV functions bound to a client core whose reads are batched. */
+function kv(fetch: FetchLike, maxOps?: number, timeout = 2_000) {
+  const core = createCore({ endpoints: ['http://127.0.0.1:1'], fetch, timeout, batch: { maxOps } });
+  return {
+    get: (key: string, options?: Parameters<typeof get>[2]) => get(core, key, options),
+    range: (query: RangeQuery, options?: CallOptions) => range(core, query, options),
+    count: (selector: KeySelector, options?: Parameters<typeof count>[2]) => count(core, selector, options),
+  };
 }
 
 const encoded = (key: string) => btoa(key);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readBoundedText } from '../../src/bounded-body.ts';
-import { MalformedResponseError } from '../../src/errors.ts';
+import { readBoundedText } from '../../src/core/bounded-body.ts';
+import { MalformedResponseError } from '../../src/core/errors.ts';
 
 function chunked(chunks: Uint8Array[], headers: Record<string, string> = {}): Response {
   return new Response(

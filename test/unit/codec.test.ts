@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkCount, decodeBytes, decodeId, decodeInt, encodeBytes, encodeId, prefixEnd, toBytes, toTextStrict } from '../../src/codec.ts';
-import { InvalidArgumentError, MalformedResponseError } from '../../src/errors.ts';
-import { decodeHeader, decodeKeyValue } from '../../src/key-value.ts';
-import { Keyspace } from '../../src/keyspace.ts';
+import { checkCount, decodeBytes, decodeId, decodeInt, encodeBytes, encodeId, prefixEnd, toBytes, toTextStrict } from '../../src/core/codec.ts';
+import { InvalidArgumentError, MalformedResponseError } from '../../src/core/errors.ts';
+import { decodeHeader, decodeKeyValue } from '../../src/core/key-value.ts';
+import { Keyspace } from '../../src/core/keyspace.ts';
 
 describe('codec', () => {
   test('strings are UTF-8 and bytes pass through untouched', () => {

@@ -2,7 +2,7 @@
 // test/integration/tls.test.ts), rebuilt as plain objects.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeConnectFailure } from '../../src/connect-failure.ts';
+import { describeConnectFailure } from '../../src/core/connect-failure.ts';
 
 const HTTPS = 'https://127.0.0.1:2379';
 /** Node: ky's NetworkError <- TypeError "fetch failed" <- the socket's error. */

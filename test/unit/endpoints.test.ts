@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PasswordAuth } from '../../src/auth-token.ts';
-import { backoff, clientUrlsOf, EndpointDiscovery, EndpointPool } from '../../src/endpoints.ts';
-import { TimeoutError, UnavailableError } from '../../src/errors.ts';
-import { type FetchLike, Transport } from '../../src/transport.ts';
+import { backoff, clientUrlsOf, EndpointDiscovery, EndpointPool } from '../../src/core/endpoints.ts';
+import { TimeoutError, UnavailableError } from '../../src/core/errors.ts';
+import { type FetchLike, Transport } from '../../src/core/transport.ts';
 
 const A = 'http://127.0.0.1:1';
 const B = 'http://127.0.0.1:2';
@@ -142,8 +141,7 @@ describe('authentication under failures', () => {
       request.url.endsWith('/auth/authenticate')
         ? new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)))
         : Promise.resolve(new Response('{}'));
-    const t = new Transport({ endpoints: [A], fetch, timeout: 1_000 });
-    t.tokenSource = new PasswordAuth(t, 'root', 'pw');
+    const t = new Transport({ endpoints: [A], fetch, timeout: 1_000, auth: { username: 'root', password: 'pw' } });
     const started = Date.now();
     const error = await t.request('/kv/range', {}, { idempotent: true, timeout: 100 }).catch((e: unknown) => e);
     assert.ok(error instanceof TimeoutError, String(error));
@@ -159,8 +157,7 @@ describe('authentication under failures', () => {
       if (url.pathname === '/v3/auth/authenticate') return new Response('{"token":"t.1"}');
       return new Response('{}');
     };
-    const t = new Transport({ endpoints: [A, B], fetch });
-    t.tokenSource = new PasswordAuth(t, 'root', 'pw');
+    const t = new Transport({ endpoints: [A, B], fetch, auth: { username: 'root', password: 'pw' } });
     assert.deepEqual(await t.request('/kv/range', {}, { idempotent: true }), {});
     assert.deepEqual(seen, ['1/v3/auth/authenticate', '2/v3/auth/authenticate', '2/v3/kv/range']);
   });
@@ -236,8 +233,7 @@ describe('endpoint discovery', () => {
       seen.push(request.headers.get('authorization'));
       return new Response(JSON.stringify({ members: [] }), { status: 200 });
     };
-    const transport = new Transport({ endpoints: [A], fetch, discover: true });
-    transport.tokenSource = { token: async () => 'tok', invalidate: () => false };
+    const transport = new Transport({ endpoints: [A], fetch, discover: true, auth: { token: 'tok' } });
     await transport.request('/kv/range', {}, { idempotent: true });
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(seen, ['tok', 'tok']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MalformedResponseError } from '../../src/errors.ts';
-import { LineSplitter, readJsonLines } from '../../src/lines.ts';
+import { MalformedResponseError } from '../../src/core/errors.ts';
+import { LineSplitter, readJsonLines } from '../../src/core/lines.ts';
 
 // Recorded from `POST /v3/watch` on etcd 3.4.23: created, a put of "héllo" = "wörld", a delete,
 // and the stream error etcd sends without a trailing newline when it stops.

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MalformedResponseError } from '../../src/errors.ts';
-import { KeyValue } from '../../src/key-value.ts';
-import { decodeRelayEvent, encodeRelayEvent, eventId, resumePoint } from '../../src/relay-event.ts';
+import { MalformedResponseError } from '../../src/core/errors.ts';
+import { KeyValue } from '../../src/core/key-value.ts';
+import { decodeRelayEvent, encodeRelayEvent, eventId, resumePoint } from '../../src/relay/relay-event.ts';
 
 const kv = (key: Uint8Array, value: Uint8Array) => new KeyValue(key, value, 3, 7, 2, '0');
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -6,9 +6,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { EtcdError, isEtcdError } from '../../src/errors.ts';
+import { EtcdError, isEtcdError } from '../../src/core/errors.ts';
 import { Etcd } from '../../src/index.ts';
-import type { FetchLike } from '../../src/transport.ts';
+import type { FetchLike } from '../../src/core/transport.ts';
 
 const PASSWORD = 'Pw-Secret-0451';
 const TOKEN = 'Tok-Secret-9922.41';

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { describe, test } from 'node:test';
-import { PasswordAuth, StaticToken } from '../../src/auth-token.ts';
-import { Auth } from '../../src/auth.ts';
-import { Cluster } from '../../src/cluster.ts';
-import { InvalidArgumentError, LeaseLostError, PermissionDeniedError, UnavailableError } from '../../src/errors.ts';
-import { LeaseService } from '../../src/lease.ts';
-import { Maintenance } from '../../src/maintenance.ts';
-import { streamResult } from '../../src/stream-message.ts';
-import { type FetchLike, Transport } from '../../src/transport.ts';
+import type { AuthOptions } from '../../src/core/auth-token.ts';
+import { createCore } from '../../src/core/client-core.ts';
+import { Auth } from '../../src/admin/auth.ts';
+import { Cluster } from '../../src/admin/cluster.ts';
+import { InvalidArgumentError, LeaseLostError, PermissionDeniedError, UnavailableError } from '../../src/core/errors.ts';
+import { LeaseService } from '../../src/lease/lease-service.ts';
+import { Maintenance } from '../../src/admin/maintenance.ts';
+import { streamResult } from '../../src/core/stream-message.ts';
+import { type FetchLike, Transport } from '../../src/core/transport.ts';
 
 const HEADER = '{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4","raft_term":"2"}';
 
@@ -24,7 +25,9 @@ function recorded(answers: Record<string, string | ((request: Request) => Promis
   };
 }
 
-const transport = (fetch: FetchLike) => new Transport({ endpoints: ['http://127.0.0.1:1'], fetch, timeout: 2_000 });
+const transport = (fetch: FetchLike, auth?: AuthOptions) => new Transport({ endpoints: ['http://127.0.0.1:1'], fetch, timeout: 2_000, auth });
+/** A client core over a fake gateway. */
+const core = (fetch: FetchLike) => createCore({ endpoints: ['http://127.0.0.1:1'], fetch, timeout: 2_000 });
 
 describe('stream messages', () => {
   test('a result line gives its result; an error line throws the typed error', () => {
@@ -48,7 +51,7 @@ describe('lease wire decoding', () => {
         return new Response(`{"result":{"header":${HEADER},"ID":"${id}"${ttl}}}\n`);
       },
     });
-    const leases = new LeaseService(transport(fetch));
+    const leases = new LeaseService(core(fetch));
     assert.equal(await leases.keepAliveOnce('2324035561254968383'), 20);
     assert.deepEqual(bodies, ['{"ID":"2324035561254968383"}\n']);
     await assert.rejects(leases.keepAliveOnce('123'), LeaseLostError);
@@ -63,11 +66,11 @@ describe('lease wire decoding', () => {
         return new Response(`{"header":${HEADER},"ID":"4111120192685646854","TTL":"5"}`);
       },
     });
-    const lease = await new LeaseService(transport(fetch)).grant(5, { keepAlive: false });
+    const lease = await new LeaseService(core(fetch)).grant(5, { keepAlive: false });
     assert.equal(lease.id, '4111120192685646854');
     assert.equal(lease.ttl, 5);
     assert.deepEqual(sent, [{ TTL: '5' }]);
-    await assert.rejects(new LeaseService(transport(fetch)).grant(0), InvalidArgumentError);
+    await assert.rejects(new LeaseService(core(fetch)).grant(0), InvalidArgumentError);
   });
 });
 
@@ -76,7 +79,7 @@ describe('cluster and maintenance wire decoding', () => {
     const fetch = recorded({
       '/cluster/member/list': `{"header":${HEADER},"members":[{"ID":"13668033151171901709","name":"p","peerURLs":["http://127.0.0.1:23801"],"clientURLs":["http://127.0.0.1:23791"]},{"ID":"13809995186600797920","peerURLs":["http://127.0.0.1:23999"],"isLearner":true}]}`,
     });
-    const { members } = await new Cluster(transport(fetch)).members();
+    const { members } = await new Cluster(core(fetch)).members();
     assert.deepEqual(members, [
       { id: '13668033151171901709', name: 'p', peerUrls: ['http://127.0.0.1:23801'], clientUrls: ['http://127.0.0.1:23791'], isLearner: false },
       { id: '13809995186600797920', name: '', peerUrls: ['http://127.0.0.1:23999'], clientUrls: [], isLearner: true },
@@ -88,7 +91,7 @@ describe('cluster and maintenance wire decoding', () => {
       '/maintenance/status': `{"header":${HEADER},"version":"3.4.23","dbSize":"20480","leader":"13668033151171901709","raftIndex":"4","raftTerm":"2","raftAppliedIndex":"4","dbSizeInUse":"16384"}`,
       '/maintenance/alarm': `{"header":${HEADER},"alarms":[{"memberID":"13668033151171901709","alarm":"NOSPACE"}]}`,
     });
-    const maintenance = new Maintenance(transport(fetch));
+    const maintenance = new Maintenance(core(fetch));
     const status = await maintenance.status();
     assert.equal(status.dbSize, 20480);
     assert.equal(status.leader, '13668033151171901709');
@@ -99,16 +102,16 @@ describe('cluster and maintenance wire decoding', () => {
 describe('auth', () => {
   test('status on etcd 3.4 (no /auth/status): an anonymous user list tells whether auth is on', async () => {
     const off = recorded({ '/auth/user/list': `{"header":${HEADER},"users":["root"]}` });
-    assert.deepEqual(await new Auth(transport(off)).status(), { enabled: false });
+    assert.deepEqual(await new Auth(core(off)).status(), { enabled: false });
     const on = recorded({ '/auth/user/list': () => new Response('{"error":"etcdserver: user name is empty","message":"etcdserver: user name is empty","code":3}', { status: 400 }) });
-    assert.deepEqual(await new Auth(transport(on)).status(), { enabled: true });
+    assert.deepEqual(await new Auth(core(on)).status(), { enabled: true });
     const v35 = recorded({ '/auth/status': `{"header":${HEADER},"enabled":true,"authRevision":"3"}` });
-    assert.deepEqual(await new Auth(transport(v35)).status(), { enabled: true });
+    assert.deepEqual(await new Auth(core(v35)).status(), { enabled: true });
   });
 
   test('permissions decode their type (READ is omitted on the wire) and key range', async () => {
     const fetch = recorded({ '/auth/role/get': `{"header":${HEADER},"perm":[{"permType":"READWRITE","key":"YQ==","range_end":"Yg=="},{"key":"Yw=="}]}` });
-    const role = await new Auth(transport(fetch)).getRole('r');
+    const role = await new Auth(core(fetch)).getRole('r');
     const text = new TextEncoder();
     assert.deepEqual(role.permissions, [
       { type: 'readwrite', key: text.encode('a'), rangeEnd: text.encode('b') },
@@ -131,8 +134,7 @@ describe('auth', () => {
           ? new Response(`{"header":${HEADER}}`)
           : new Response('{"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16}', { status: 401 }),
     });
-    const t = transport(fetch);
-    t.tokenSource = new PasswordAuth(t, 'root', 'Secret-pw');
+    const t = transport(fetch, { username: 'root', password: 'Secret-pw' });
     await Promise.all(Array.from({ length: 10 }, () => t.request('/kv/range', {})));
     assert.equal(authentications, 1);
     valid = 'expired-by-server';
@@ -149,16 +151,14 @@ describe('auth', () => {
       },
       log,
     );
-    const t = transport(fetch);
-    t.tokenSource = new PasswordAuth(t, 'alice', 'pw');
+    const t = transport(fetch, { username: 'alice', password: 'pw' });
     await assert.rejects(t.request('/kv/put', {}), PermissionDeniedError);
     assert.equal(log.filter((r) => r.url.endsWith('/kv/put')).length, 1);
   });
 
   test('secrets stay out of JSON and inspect', () => {
-    const t = transport(recorded({}));
-    for (const source of [new PasswordAuth(t, 'root', 'Secret-pw'), new StaticToken('Secret-token.7')]) {
-      t.tokenSource = source;
+    for (const auth of [{ username: 'root', password: 'Secret-pw' }, { token: 'Secret-token.7' }]) {
+      const t = transport(recorded({}), auth);
       for (const dump of [JSON.stringify(t), inspect(t, { depth: 10, showHidden: true })]) {
         assert.equal(/Secret-(pw|token)/.test(dump), false, dump);
       }

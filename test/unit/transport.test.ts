@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StaticToken } from '../../src/auth-token.ts';
 import {
   AbortedError,
   CompactedError,
@@ -18,8 +17,8 @@ import {
   UnauthenticatedError,
   UnavailableError,
   UnimplementedError,
-} from '../../src/errors.ts';
-import { type FetchLike, Transport } from '../../src/transport.ts';
+} from '../../src/core/errors.ts';
+import { type FetchLike, Transport } from '../../src/core/transport.ts';
 
 function answering(status: number, body: string, contentType = 'application/json'): FetchLike {
   return async () => new Response(body, { status, headers: { 'content-type': contentType } });
@@ -212,11 +211,14 @@ describe('requests on the wire', () => {
 
   test('the token goes in Authorization, as is, when there is one', async () => {
     let header: string | null = null;
-    const t = transport(async (request) => {
-      header = request.headers.get('authorization');
-      return new Response('{}');
+    const t = new Transport({
+      endpoints: ['http://127.0.0.1:1'],
+      auth: { token: 'abc.12' },
+      fetch: async (request) => {
+        header = request.headers.get('authorization');
+        return new Response('{}');
+      },
     });
-    t.tokenSource = new StaticToken('abc.12');
     await t.request('/kv/range', {});
     assert.equal(header, 'abc.12');
   });

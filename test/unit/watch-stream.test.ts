@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { UnauthenticatedError, UnavailableError, WatchCompactedError } from '../../src/errors.ts';
+import { UnauthenticatedError, UnavailableError, WatchCompactedError } from '../../src/core/errors.ts';
 import { Etcd, type FetchLike, type WatchEvent } from '../../src/index.ts';
-import { cancelReasonError } from '../../src/watch-events.ts';
+import { cancelReasonError } from '../../src/watch/watch-events.ts';
 
 const encoder = new TextEncoder();
 const header = (revision: number) => `"header":{"cluster_id":"14841639068965178418","member_id":"10276657743932975437","revision":"${revision}","raft_term":"2"}`;

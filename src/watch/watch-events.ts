@@ -1,9 +1,9 @@
-import { asRecord, decodeArray, decodeBool, decodeInt } from './codec.ts';
-import { EtcdError, errorFromStatus, GrpcCode, MalformedResponseError } from './errors.ts';
-import { decodeHeader, type KeyValue } from './key-value.ts';
-import type { Keyspace, WireRange } from './keyspace.ts';
-import { decodeStripped } from './kv.ts';
-import { streamError } from './stream-message.ts';
+import { asRecord, decodeArray, decodeBool, decodeInt } from '../core/codec.ts';
+import { EtcdError, errorFromStatus, GrpcCode, MalformedResponseError } from '../core/errors.ts';
+import { decodeHeader, type KeyValue } from '../core/key-value.ts';
+import type { Keyspace, WireRange } from '../core/keyspace.ts';
+import { decodeStripped } from '../kv/kv.ts';
+import { streamError } from '../core/stream-message.ts';
 
 /** One change of one key. */
 export interface WatchEvent {

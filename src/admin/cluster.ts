@@ -1,7 +1,8 @@
-import { decodeArray, decodeBool, decodeId, describe, encodeId } from './codec.ts';
-import { InvalidArgumentError, MalformedResponseError } from './errors.ts';
-import { decodeHeader, type ResponseHeader } from './key-value.ts';
-import type { CallOptions, Transport, WireObject } from './transport.ts';
+import { decodeArray, decodeBool, decodeId, describe, encodeId } from '../core/codec.ts';
+import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
+import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
+import type { CallOptions, Transport, WireObject } from '../core/transport.ts';
+import type { Core } from '../core/client-core.ts';
 
 /** A member of the etcd cluster. */
 export interface Member {
@@ -24,8 +25,8 @@ export interface MemberList {
 export class Cluster {
   private readonly transport: Transport;
 
-  constructor(transport: Transport) {
-    this.transport = transport;
+  constructor(core: Core) {
+    this.transport = core.transport;
   }
 
   async members(options: CallOptions = {}): Promise<MemberList> {

@@ -1,8 +1,9 @@
-import { type Bytes, decodeBytes, encodeBase64 } from './codec.ts';
-import { decodeHeader, type ResponseHeader } from './key-value.ts';
-import { Keyspace } from './keyspace.ts';
-import { type LeaseRef, leaseId } from './lease.ts';
-import type { CallOptions, Transport } from './transport.ts';
+import { type Bytes, decodeBytes, encodeBase64 } from '../core/codec.ts';
+import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
+import type { Keyspace } from '../core/keyspace.ts';
+import type { Core } from '../core/client-core.ts';
+import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
+import type { CallOptions, Transport } from '../core/transport.ts';
 
 /** Waiting for a lock has no deadline unless the caller sets one. */
 export const NO_DEADLINE = 2_147_483_647;
@@ -30,9 +31,9 @@ export class GatewayLock {
   private readonly transport: Transport;
   private readonly keyspace: Keyspace;
 
-  constructor(transport: Transport, keyspace: Keyspace = new Keyspace()) {
-    this.transport = transport;
-    this.keyspace = keyspace;
+  constructor(core: Core) {
+    this.transport = core.transport;
+    this.keyspace = core.keyspace;
   }
 
   async lock(name: Bytes, options: GatewayLockOptions): Promise<HeldLock> {

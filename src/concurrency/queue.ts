@@ -1,9 +1,12 @@
-import { type Bytes, concat, toBytes } from './codec.ts';
-import { AbortedError, LeaseLostError } from './errors.ts';
-import type { Etcd } from './index.ts';
+import { type Bytes, concat, toBytes } from '../core/codec.ts';
+import { AbortedError, LeaseLostError } from '../core/errors.ts';
+import type { Core } from '../core/client-core.ts';
+import { del, get, range } from '../kv/kv.ts';
+import { txn } from '../kv/txn.ts';
+import { watch } from '../watch/watch.ts';
 import { Session } from './session.ts';
-import type { CallOptions } from './transport.ts';
-import { cmp, type Comparison, op } from './txn.ts';
+import type { CallOptions } from '../core/transport.ts';
+import { cmp, type Comparison, op } from '../kv/txn.ts';
 
 /** How locks and campaigns get their session. */
 export interface QueueOptions extends CallOptions {
@@ -23,11 +26,11 @@ export class QueuePlace {
   /** The key's create revision: grows with every newcomer, so it serves as a fencing token. */
   readonly revision: number;
   readonly session: Session;
-  protected readonly etcd: Etcd;
+  protected readonly core: Core;
   protected readonly ownsSession: boolean;
 
-  constructor(etcd: Etcd, key: Uint8Array, revision: number, session: Session, ownsSession: boolean) {
-    this.etcd = etcd;
+  constructor(core: Core, key: Uint8Array, revision: number, session: Session, ownsSession: boolean) {
+    this.core = core;
     this.key = key;
     this.revision = revision;
     this.session = session;
@@ -47,7 +50,7 @@ export class QueuePlace {
   /** Leaves the queue: the session ends if it was made for this place, else the key is deleted while still ours. */
   protected async leave(options: CallOptions): Promise<void> {
     if (this.ownsSession) await this.session.close();
-    else if (!this.session.lost.aborted) await this.etcd.txn().if(this.holds()).then(op.delete(this.key)).commit(options);
+    else if (!this.session.lost.aborted) await txn(this.core).if(this.holds()).then(op.delete(this.key)).commit(options);
   }
 }
 
@@ -66,7 +69,7 @@ interface Entry {
  * session already had a place (a campaign then proclaims its new value).
  */
 export async function joinQueue(
-  etcd: Etcd,
+  core: Core,
   name: Bytes,
   value: Bytes,
   options: QueueOptions,
@@ -74,15 +77,14 @@ export async function joinQueue(
   what: string,
 ): Promise<Entry | undefined> {
   const prefix = queuePrefix(name, what);
-  const session = options.session ?? (await Session.create(etcd, { ttl: options.ttl, signal: options.signal }));
+  const session = options.session ?? (await Session.create(core, { ttl: options.ttl, signal: options.signal }));
   const ownsSession = options.session === undefined;
   const key = concat(prefix, toBytes(session.suffix));
   const signal = options.signal ? AbortSignal.any([options.signal, session.lost]) : session.lost;
   let joined = false;
   try {
     const first = { prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 } as const;
-    const entered = await etcd
-      .txn()
+    const entered = await txn(core)
       .if(cmp.createRevision(key, '=', 0))
       .then(op.put(key, value, { lease: session.lease }), op.range(first))
       .else(op.get(key), op.range(first))
@@ -92,20 +94,20 @@ export async function joinQueue(
     const revision = existing?.createRevision ?? entered.revision;
     if (entered.results[1].kvs[0]?.createRevision !== revision) {
       if (!wait) {
-        if (entered.succeeded) await etcd.delete(key);
+        if (entered.succeeded) await del(core, key);
         if (ownsSession) await session.close();
         return undefined;
       }
-      await waitDeletes(etcd, prefix, revision - 1, signal);
+      await waitDeletes(core, prefix, revision - 1, signal);
       // The session may have expired while waiting: then the key is gone, and the place with it.
-      if ((await etcd.get(key, { keysOnly: true, signal }))?.createRevision !== revision) {
+      if ((await get(core, key, { keysOnly: true, signal }))?.createRevision !== revision) {
         throw new LeaseLostError(`the session of ${what} ${JSON.stringify(String(name))} expired while waiting`, session.lease.id);
       }
     }
     return { key, revision, session, ownsSession, existing: existing?.value };
   } catch (error) {
     const sessionLost = session.lost.aborted;
-    if (joined && !sessionLost) await etcd.delete(key).catch(() => {});
+    if (joined && !sessionLost) await del(core, key).catch(() => {});
     if (ownsSession) await session.close().catch(() => {});
     if (sessionLost && !(error instanceof LeaseLostError)) throw session.lost.reason;
     if (options.signal?.aborted && !(error instanceof AbortedError)) throw new AbortedError(`waiting for the ${what} was aborted`, { cause: error });
@@ -123,16 +125,16 @@ export function queuePrefix(name: Bytes, what: string): Uint8Array {
  * ahead has drained. Watches one predecessor at a time (the newest), so a crowd of waiters does
  * not wake all at once.
  */
-async function waitDeletes(etcd: Etcd, prefix: Uint8Array, maxCreateRevision: number, signal: AbortSignal): Promise<void> {
+async function waitDeletes(core: Core, prefix: Uint8Array, maxCreateRevision: number, signal: AbortSignal): Promise<void> {
   for (;;) {
-    const ahead = await etcd.range({ prefix, maxCreateRevision, sort: { target: 'create', order: 'descend' }, limit: 1, keysOnly: true }, { signal });
+    const ahead = await range(core, { prefix, maxCreateRevision, sort: { target: 'create', order: 'descend' }, limit: 1, keysOnly: true }, { signal });
     const predecessor = ahead.kvs[0];
     if (predecessor === undefined) return;
-    const watch = etcd.watch({ key: predecessor.key, startRevision: ahead.revision + 1, filters: { noPut: true }, signal });
+    const watcher = watch(core, { key: predecessor.key, startRevision: ahead.revision + 1, filters: { noPut: true }, signal });
     try {
-      for await (const event of watch) if (event.type === 'delete') break;
+      for await (const event of watcher) if (event.type === 'delete') break;
     } finally {
-      watch.close();
+      watcher.close();
     }
   }
 }

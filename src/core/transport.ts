@@ -1,6 +1,10 @@
 import type { KyInstance } from 'ky';
+export type { CallOptions, FetchLike, WireObject } from './call-options.ts';
+export type { TokenSource } from './auth-token.ts';
 import { readBoundedText } from './bounded-body.ts';
 import { asRecord, describe } from './codec.ts';
+import { type AuthOptions, type TokenSource, tokenSourceFor } from './auth-token.ts';
+import type { CallOptions, FetchLike, WireObject } from './call-options.ts';
 import { describeConnectFailure } from './connect-failure.ts';
 import { backoff, EndpointDiscovery, type DiscoveryOptions, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import {
@@ -17,31 +21,13 @@ import {
   GrpcCode,
 } from './errors.ts';
 
-/** The least a `fetch` must do here: any runtime's `fetch`, or a wrapper of it. */
-export type FetchLike = (input: Request, init?: RequestInit) => Promise<Response>;
-
-/** Per-call options every method accepts. */
-export interface CallOptions {
-  /** Cancels the call; it then rejects with `AbortedError`. */
-  signal?: AbortSignal;
-  /** Deadline for the whole call in milliseconds (default: the client's `timeout`). */
-  timeout?: number;
-}
-
-/** Supplies the `Authorization` token; see `auth-token.ts`. */
-export interface TokenSource {
-  /** The token to send, or undefined to send no `Authorization` header. */
-  token(options: CallOptions): Promise<string | undefined>;
-  /**
-   * Called when etcd rejected `token` (undefined: the call went without one); returns true
-   * when a retry with a fresh token makes sense.
-   */
-  invalidate(token: string | undefined): boolean;
-}
-
 export interface TransportOptions {
   /** Client URLs such as `http://127.0.0.1:2379`. */
   endpoints: readonly string[];
+  /** Credentials, or a token source of your own. */
+  auth?: AuthOptions | TokenSource;
+  /** Aborts when the client closes: every later call is refused. */
+  closed?: AbortSignal;
   /** Default deadline of each call in milliseconds (10 s). */
   timeout?: number;
   fetch?: FetchLike;
@@ -68,8 +54,6 @@ export interface StreamRequestOptions {
   anonymous?: boolean;
 }
 
-/** The JSON object of one gateway answer. */
-export type WireObject = Record<string, unknown>;
 
 const DEFAULT_TIMEOUT = 10_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -81,9 +65,8 @@ const MAX_ERROR_BYTES = 64 * 1024;
  */
 export class Transport {
   readonly timeout: number;
-  tokenSource: TokenSource | undefined;
-  /** Set by `Etcd.close()`: every later call is refused. */
-  closed = false;
+  readonly tokenSource: TokenSource | undefined;
+  private readonly closed: AbortSignal | undefined;
   private readonly fetch: FetchLike;
   private http: Promise<KyInstance> | undefined;
   // --- endpoint selection (src/endpoints.ts) ---
@@ -104,6 +87,8 @@ export class Transport {
       : undefined;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    this.closed = options.closed;
+    this.tokenSource = tokenSourceFor(options.auth, (path, body, callOptions) => this.request(path, body, callOptions));
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
@@ -214,7 +199,7 @@ export class Transport {
   }
 
   private throwIfClosed(path: string): void {
-    if (this.closed) throw new AbortedError(`/v3${path} was not sent: the client is closed`, { path });
+    if (this.closed?.aborted) throw new AbortedError(`/v3${path} was not sent: the client is closed`, { path });
   }
 
   /**

@@ -1,9 +1,9 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { describe } from './codec.ts';
-import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, WatchCompactedError } from './errors.ts';
+import { describe } from '../core/codec.ts';
+import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, WatchCompactedError } from '../core/errors.ts';
 import { decodeRelayEvent } from './relay-event.ts';
-import { errorFromResponse, type FetchLike } from './transport.ts';
-import type { WatchEvent } from './watch.ts';
+import { errorFromResponse, type FetchLike } from '../core/transport.ts';
+import type { WatchEvent } from '../watch/watch.ts';
 
 export interface SubscribeOptions {
   /** Headers for the relay (a session cookie travels by itself; an API key goes here). */

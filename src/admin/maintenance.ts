@@ -1,7 +1,8 @@
-import { decodeArray, decodeBool, decodeId, decodeInt, describe, encodeId } from './codec.ts';
-import { InvalidArgumentError, MalformedResponseError } from './errors.ts';
-import { decodeHeader, type ResponseHeader } from './key-value.ts';
-import type { CallOptions, Transport, WireObject } from './transport.ts';
+import { decodeArray, decodeBool, decodeId, decodeInt, describe, encodeId } from '../core/codec.ts';
+import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
+import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
+import type { CallOptions, Transport, WireObject } from '../core/transport.ts';
+import type { Core } from '../core/client-core.ts';
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
 
@@ -39,8 +40,8 @@ const ALARMS: readonly string[] = ['NOSPACE', 'CORRUPT'];
 export class Maintenance {
   private readonly transport: Transport;
 
-  constructor(transport: Transport) {
-    this.transport = transport;
+  constructor(core: Core) {
+    this.transport = core.transport;
   }
 
   async status(options: CallOptions = {}): Promise<MemberStatus> {

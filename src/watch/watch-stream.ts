@@ -5,10 +5,11 @@ import {
   UnauthenticatedError,
   UnavailableError,
   WatchCompactedError,
-} from './errors.ts';
-import type { Keyspace } from './keyspace.ts';
-import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from './lines.ts';
-import { mapFetchError, type Transport } from './transport.ts';
+} from '../core/errors.ts';
+import type { Core } from '../core/client-core.ts';
+import type { Keyspace } from '../core/keyspace.ts';
+import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
+import { mapFetchError, type Transport } from '../core/transport.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -412,14 +413,18 @@ function parseLastLine(line: string, endpoint: string): unknown {
 
 const streams = new WeakMap<Transport, WatchStream>();
 
-/** The watch connection of a transport, if it has one. */
-export function existingWatchStream(transport: Transport): WatchStream | undefined {
-  return streams.get(transport);
-}
-
-/** The one watch connection of a transport: a client and its namespaces share it. */
-export function watchStreamOf(transport: Transport): WatchStream {
-  let stream = streams.get(transport);
-  if (stream === undefined) streams.set(transport, (stream = new WatchStream(transport)));
+/**
+ * The one watch connection of a client: its namespaces share it. When the client closes, every
+ * watcher on it ends with an `AbortedError` and the connection closes.
+ */
+export function watchStreamOf(core: Core): WatchStream {
+  let stream = streams.get(core.transport);
+  if (stream === undefined) {
+    const created = (stream = new WatchStream(core.transport));
+    streams.set(core.transport, created);
+    const close = () => created.closeAll(new AbortedError('the watch ended: the client was closed', { path: `/v3${PATH}` }));
+    if (core.closed.aborted) close();
+    else core.closed.addEventListener('abort', close, { once: true });
+  }
   return stream;
 }

@@ -1,8 +1,8 @@
-import { type Bytes, checkCount, decodeArray, decodeBool, describe, encodeBytes, asRecord } from './codec.ts';
-import { InvalidArgumentError, MalformedResponseError } from './errors.ts';
-import { decodeHeader, type KeyValue, type ResponseHeader } from './key-value.ts';
-import { type KeySelector, Keyspace, toSelector } from './keyspace.ts';
-import { type LeaseRef, leaseId } from './lease.ts';
+import { type Bytes, checkCount, decodeArray, decodeBool, describe, encodeBytes, asRecord } from '../core/codec.ts';
+import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
+import { decodeHeader, type KeyValue, type ResponseHeader } from '../core/key-value.ts';
+import { type KeySelector, Keyspace, toSelector } from '../core/keyspace.ts';
+import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
 import {
   decodeDelete,
   decodePut,
@@ -18,7 +18,8 @@ import {
   type RangeQuery,
   type RangeResult,
 } from './kv.ts';
-import type { CallOptions, Transport, WireObject } from './transport.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
 
 export type CompareOperator = '=' | '!=' | '<' | '>';
 
@@ -160,13 +161,11 @@ export class TxnBuilder<Then extends readonly AnyOperation[], Else extends reado
 
 /** A transaction bound to a client: `etcd.txn().if(...).then(...).else(...).commit()`. */
 export class Txn<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> extends TxnBuilder<Then, Else> {
-  private readonly transport: Transport;
-  private readonly keyspace: Keyspace;
+  private readonly core: Core;
 
-  constructor(transport: Transport, keyspace: Keyspace, compares: readonly Comparison[] = [], success: Then = [] as unknown as Then, failure: Else = [] as unknown as Else) {
+  constructor(core: Core, compares: readonly Comparison[] = [], success: Then = [] as unknown as Then, failure: Else = [] as unknown as Else) {
     super(compares, success, failure);
-    this.transport = transport;
-    this.keyspace = keyspace;
+    this.core = core;
   }
 
   override then<const Ops extends readonly AnyOperation[]>(...ops: Ops): Txn<Ops, Else> {
@@ -178,12 +177,13 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
   }
 
   async commit(options: CallOptions = {}): Promise<TxnResult<Then, Else>> {
-    const wire = await this.transport.request('/kv/txn', this.encodeBody(this.keyspace), { ...options, idempotent: this.readOnly });
-    return this.decodeBody(this.keyspace, wire);
+    const { transport, keyspace } = this.core;
+    const wire = await transport.request('/kv/txn', this.encodeBody(keyspace), { ...options, idempotent: this.readOnly });
+    return this.decodeBody(keyspace, wire);
   }
 
   protected override with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(compares: readonly Comparison[], success: T, failure: E): Txn<T, E> {
-    return new Txn(this.transport, this.keyspace, compares, success, failure);
+    return new Txn(this.core, compares, success, failure);
   }
 }
 
@@ -197,3 +197,8 @@ function checkOps<Ops extends readonly AnyOperation[]>(ops: Ops): Ops {
 }
 
 const plainKeyspace = new Keyspace();
+
+/** A transaction bound to a client core: `txn(core).if(cmp...).then(op...).else(op...).commit()`. */
+export function txn(core: Core): Txn<[], []> {
+  return new Txn(core);
+}

@@ -1,10 +1,13 @@
-import type { Bytes } from './codec.ts';
-import { EtcdError } from './errors.ts';
-import type { Etcd } from './index.ts';
-import type { KeyValue } from './key-value.ts';
+import type { Bytes } from '../core/codec.ts';
+import { EtcdError } from '../core/errors.ts';
+import type { Core } from '../core/client-core.ts';
+import { range } from '../kv/kv.ts';
+import { txn } from '../kv/txn.ts';
+import { watch } from '../watch/watch.ts';
+import type { KeyValue } from '../core/key-value.ts';
 import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.ts';
-import type { CallOptions } from './transport.ts';
-import { type Comparison, op } from './txn.ts';
+import type { CallOptions } from '../core/transport.ts';
+import { type Comparison, op } from '../kv/txn.ts';
 
 /** `proclaim` or `resign` by a candidate that no longer leads. */
 export class NotLeaderError extends EtcdError {
@@ -22,7 +25,7 @@ export class Leadership extends QueuePlace implements AsyncDisposable {
 
   /** Announces a new value without giving up leadership. */
   async proclaim(value: Bytes, options: CallOptions = {}): Promise<void> {
-    const result = await this.etcd.txn().if(this.holds()).then(op.put(this.key, value, { lease: this.session.lease })).commit(options);
+    const result = await txn(this.core).if(this.holds()).then(op.put(this.key, value, { lease: this.session.lease })).commit(options);
     if (!result.succeeded) throw new NotLeaderError('proclaim failed: this candidate no longer leads');
   }
 
@@ -41,20 +44,20 @@ export class Leadership extends QueuePlace implements AsyncDisposable {
  * key `name/<lease>`; the oldest leads, and its value is the election's value.
  */
 export class Election {
-  readonly #etcd: Etcd;
+  readonly #core: Core;
   readonly #name: Bytes;
   readonly #prefix: Uint8Array;
 
-  constructor(etcd: Etcd, name: Bytes) {
-    this.#etcd = etcd;
+  constructor(core: Core, name: Bytes) {
+    this.#core = core;
     this.#name = name;
     this.#prefix = queuePrefix(name, 'election');
   }
 
   /** Waits until this candidate leads, then resolves with its leadership. */
   async campaign(value: Bytes, options: CampaignOptions = {}): Promise<Leadership> {
-    const entry = (await joinQueue(this.#etcd, this.#name, value, options, true, 'election'))!;
-    const leadership = new Leadership(this.#etcd, entry.key, entry.revision, entry.session, entry.ownsSession);
+    const entry = (await joinQueue(this.#core, this.#name, value, options, true, 'election'))!;
+    const leadership = new Leadership(this.#core, entry.key, entry.revision, entry.session, entry.ownsSession);
     // This session campaigned before: it keeps its place and announces the new value.
     if (entry.existing !== undefined) await leadership.proclaim(value, options);
     return leadership;
@@ -70,43 +73,48 @@ export class Election {
    * iterable that lasts until `break` or the signal.
    */
   async *observe(options: CallOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
-    const etcd = this.#etcd;
+    const core = this.#core;
     const signal = options.signal;
     let last: KeyValue | undefined;
     for (;;) {
       let { kv: leader, revision } = await this.#first({ signal });
       if (leader === undefined) {
-        const watch = etcd.watch({ prefix: this.#prefix, startRevision: revision + 1, filters: { noDelete: true }, signal });
+        const watcher = watch(core, { prefix: this.#prefix, startRevision: revision + 1, filters: { noDelete: true }, signal });
         try {
-          for await (const event of watch) {
+          for await (const event of watcher) {
             leader = event.kv;
             revision = event.revision;
             break;
           }
         } finally {
-          watch.close();
+          watcher.close();
         }
         if (leader === undefined) return;
       }
       if (last === undefined || !sameKey(last, leader) || last.modRevision !== leader.modRevision) yield (last = leader);
-      const watch = etcd.watch({ key: leader.key, startRevision: revision + 1, signal });
+      const watcher = watch(core, { key: leader.key, startRevision: revision + 1, signal });
       try {
-        for await (const event of watch) {
+        for await (const event of watcher) {
           if (event.type === 'delete') break;
           yield (last = event.kv);
         }
       } finally {
-        watch.close();
+        watcher.close();
       }
     }
   }
 
   async #first(options: CallOptions): Promise<{ kv: KeyValue | undefined; revision: number }> {
-    const result = await this.#etcd.range({ prefix: this.#prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 }, options);
+    const result = await range(this.#core, { prefix: this.#prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 }, options);
     return { kv: result.kvs[0], revision: result.revision };
   }
 }
 
 function sameKey(a: KeyValue, b: KeyValue): boolean {
   return a.key.length === b.key.length && a.key.every((byte, i) => byte === b.key[i]);
+}
+
+/** The election `name` over a client core: campaign, leader, observe. */
+export function election(core: Core, name: Bytes): Election {
+  return new Election(core, name);
 }

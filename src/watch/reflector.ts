@@ -1,8 +1,9 @@
-import { WatchCompactedError } from './errors.ts';
-import type { KeyValue } from './key-value.ts';
-import type { KeySelector } from './keyspace.ts';
-import type { KV } from './kv.ts';
-import type { Watch, WatchEvent, WatchOptions } from './watch.ts';
+import { WatchCompactedError } from '../core/errors.ts';
+import type { KeyValue } from '../core/key-value.ts';
+import type { KeySelector } from '../core/keyspace.ts';
+import type { Core } from '../core/client-core.ts';
+import { range } from '../kv/kv.ts';
+import { type Watch, type WatchEvent, type WatchOptions, watch as openWatch } from './watch.ts';
 
 export type ReflectOptions = KeySelector & Pick<WatchOptions, 'progressNotify' | 'stallTimeout' | 'maxBufferedEvents' | 'signal' | 'onReconnect'>;
 
@@ -26,31 +27,29 @@ export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposabl
   revision = 0;
   /** How many times a compaction forced a new list. */
   relists = 0;
-  private readonly kv: KV;
-  private readonly open: (options: WatchOptions) => Watch;
+  private readonly core: Core;
   private readonly options: ReflectOptions;
   private watch: Watch | undefined;
   private closed = false;
 
-  /** Use `etcd.reflect(options)`. */
-  constructor(kv: KV, open: (options: WatchOptions) => Watch, options: ReflectOptions) {
-    kv.keyspace.encode(options); // a bad selector fails now, not on first iteration
-    this.kv = kv;
-    this.open = open;
+  /** Use `reflect(core, options)` or `etcd.reflect(options)`. */
+  constructor(core: Core, options: ReflectOptions) {
+    core.keyspace.encode(options); // a bad selector fails now, not on first iteration
+    this.core = core;
     this.options = options;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ReflectorUpdate, void, undefined> {
     try {
       while (!this.closed) {
-        const listed = await this.kv.range(this.options, { signal: this.options.signal });
+        const listed = await range(this.core, this.options, { signal: this.options.signal });
         const items = new Map<string, KeyValue>();
         for (const kv of listed.kvs) items.set(kv.keyText, kv);
         this.items = items;
         this.revision = listed.revision;
         yield { type: 'list', revision: listed.revision, items };
         if (this.closed) return;
-        const watch = this.open({ ...this.options, startRevision: listed.revision + 1 } as WatchOptions);
+        const watch = openWatch(this.core, { ...this.options, startRevision: listed.revision + 1 } as WatchOptions);
         this.watch = watch;
         try {
           for await (const response of watch.responses()) {
@@ -81,4 +80,9 @@ export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposabl
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
+}
+
+/** A live copy of the keys under a selector: lists, then watches, re-listing after compaction. */
+export function reflect(core: Core, options: ReflectOptions): Reflector {
+  return new Reflector(core, options);
 }

@@ -1,8 +1,9 @@
-import { checkCount, describe } from './codec.ts';
-import { AbortedError, type EtcdError, InvalidArgumentError } from './errors.ts';
-import type { KeySelector, Keyspace } from './keyspace.ts';
+import { checkCount, describe } from '../core/codec.ts';
+import { AbortedError, type EtcdError, InvalidArgumentError } from '../core/errors.ts';
+import type { KeySelector, Keyspace } from '../core/keyspace.ts';
 import type { WatchCreateSpec, WatchEvent, WatchResponse } from './watch-events.ts';
-import type { ReconnectInfo, WatchMember, WatchStream } from './watch-stream.ts';
+import { type ReconnectInfo, type WatchMember, type WatchStream, watchStreamOf } from './watch-stream.ts';
+import type { Core } from '../core/client-core.ts';
 
 export type { ReconnectInfo } from './watch-stream.ts';
 export type { WatchEvent, WatchResponse } from './watch-events.ts';
@@ -248,4 +249,12 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposable, WatchM
     this.signal?.removeEventListener('abort', this.onAbort);
     this.stream.remove(this);
   }
+}
+
+/**
+ * Watches a key, prefix or range: `for await (const event of watch(core, { prefix }))`. Every
+ * watcher of a client shares one connection.
+ */
+export function watch(core: Core, options: WatchOptions): Watch {
+  return new Watch(watchStreamOf(core), core.keyspace, options);
 }

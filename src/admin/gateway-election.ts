@@ -1,13 +1,14 @@
-import { type Bytes, decodeBytes, decodeId, decodeInt, describe, encodeBase64, encodeBytes, encodeId } from './codec.ts';
-import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, UnavailableError } from './errors.ts';
+import { type Bytes, decodeBytes, decodeId, decodeInt, describe, encodeBase64, encodeBytes, encodeId } from '../core/codec.ts';
+import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, UnavailableError } from '../core/errors.ts';
 import { NO_DEADLINE } from './gateway-lock.ts';
-import { decodeHeader, type KeyValue, type ResponseHeader } from './key-value.ts';
-import { Keyspace } from './keyspace.ts';
-import { decodeStripped } from './kv.ts';
-import { type LeaseRef, leaseId } from './lease.ts';
-import { readJsonLines } from './lines.ts';
-import { streamResult } from './stream-message.ts';
-import { type CallOptions, mapFetchError, type Transport, type WireObject } from './transport.ts';
+import { decodeHeader, type KeyValue, type ResponseHeader } from '../core/key-value.ts';
+import type { Keyspace } from '../core/keyspace.ts';
+import type { Core } from '../core/client-core.ts';
+import { decodeStripped } from '../kv/kv.ts';
+import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
+import { readJsonLines } from '../core/lines.ts';
+import { streamResult } from '../core/stream-message.ts';
+import { type CallOptions, mapFetchError, type Transport, type WireObject } from '../core/transport.ts';
 
 /** Proof of leadership, as etcd's election service hands it out. */
 export interface LeaderKey {
@@ -32,9 +33,9 @@ export class GatewayElection {
   private readonly transport: Transport;
   private readonly keyspace: Keyspace;
 
-  constructor(transport: Transport, keyspace: Keyspace = new Keyspace()) {
-    this.transport = transport;
-    this.keyspace = keyspace;
+  constructor(core: Core) {
+    this.transport = core.transport;
+    this.keyspace = core.keyspace;
   }
 
   async campaign(name: Bytes, value: Bytes, options: CampaignOptions): Promise<LeaderKey & { header: ResponseHeader }> {

@@ -1,10 +1,11 @@
-import type { ReadBatcher } from './batch.ts';
-import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from './codec.ts';
-import { InvalidArgumentError } from './errors.ts';
-import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from './key-value.ts';
-import { type KeySelector, Keyspace, toSelector } from './keyspace.ts';
-import { type LeaseRef, leaseId } from './lease.ts';
-import type { CallOptions, Transport, WireObject } from './transport.ts';
+import { batcherOf } from './batch.ts';
+import type { Core } from '../core/client-core.ts';
+import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from '../core/codec.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from '../core/key-value.ts';
+import { type KeySelector, Keyspace, toSelector } from '../core/keyspace.ts';
+import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
+import type { CallOptions, Transport, WireObject } from '../core/transport.ts';
 
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
 export type SortOrder = 'none' | 'ascend' | 'descend';
@@ -88,78 +89,68 @@ const SORT_TARGETS: Record<SortTarget, string> = { key: 'KEY', version: 'VERSION
 const SORT_ORDERS: Record<SortOrder, string> = { none: 'NONE', ascend: 'ASCEND', descend: 'DESCEND' };
 const DEFAULT_PAGE = 500;
 
-/** Reads and writes keys: `/v3/kv/range`, `/put`, `/deleterange`, `/compaction`. */
-export class KV {
-  protected readonly transport: Transport;
-  readonly keyspace: Keyspace;
-  /** Gathers the reads of one tick into one txn; undefined sends each read alone. */
-  readonly batcher: ReadBatcher | undefined;
+/** The key-value of one key, or undefined when it does not exist. */
+export async function get(core: Core, key: Bytes, options: ReadOptions & { keysOnly?: boolean } & CallOptions = {}): Promise<KeyValue | undefined> {
+  const result = await range(core, { ...options, key }, options);
+  return result.kvs[0];
+}
 
-  constructor(transport: Transport, keyspace: Keyspace = new Keyspace(), batcher?: ReadBatcher) {
-    this.transport = transport;
-    this.keyspace = keyspace;
-    this.batcher = batcher;
-  }
+/** Keys by key, prefix or range, with limit, sort, revision and filters (`/v3/kv/range`). */
+export async function range(core: Core, query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
+  const request = encodeRange(core.keyspace, query);
+  const batcher = batcherOf(core);
+  const wire = batcher
+    ? await batcher.range(request, options)
+    : await core.transport.request('/kv/range', request, { ...options, idempotent: true });
+  return decodeRange(core.keyspace, wire);
+}
 
-  /** The key-value of one key, or undefined when it does not exist. */
-  async get(key: Bytes, options: ReadOptions & { keysOnly?: boolean } & CallOptions = {}): Promise<KeyValue | undefined> {
-    const result = await this.range({ ...options, key }, options);
-    return result.kvs[0];
-  }
+/** How many keys match. */
+export async function count(core: Core, selector: KeySelector, options: ReadOptions & CallOptions = {}): Promise<number> {
+  return (await range(core, { ...selector, ...pickRead(options), countOnly: true }, options)).count;
+}
 
-  async range(query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
-    const request = encodeRange(this.keyspace, query);
-    const wire = this.batcher
-      ? await this.batcher.range(request, options)
-      : await this.transport.request('/kv/range', request, { ...options, idempotent: true });
-    return decodeRange(this.keyspace, wire);
-  }
+/** Writes one key (`/v3/kv/put`). */
+export async function put(core: Core, key: Bytes, value: Bytes | undefined, options: PutOptions & CallOptions = {}): Promise<PutResult> {
+  const wire = await core.transport.request('/kv/put', encodePut(core.keyspace, key, value, options), options);
+  return decodePut(core.keyspace, wire);
+}
 
-  /** How many keys match. */
-  async count(selector: KeySelector, options: ReadOptions & CallOptions = {}): Promise<number> {
-    return (await this.range({ ...selector, ...pickRead(options), countOnly: true }, options)).count;
-  }
+/** Deletes one key (a string or bytes) or every key a selector matches (`/v3/kv/deleterange`). */
+export async function del(core: Core, target: Bytes | KeySelector, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
+  const wire = await core.transport.request('/kv/deleterange', encodeDelete(core.keyspace, target, options), options);
+  return decodeDelete(core.keyspace, wire);
+}
 
-  async put(key: Bytes, value: Bytes | undefined, options: PutOptions & CallOptions = {}): Promise<PutResult> {
-    const wire = await this.transport.request('/kv/put', encodePut(this.keyspace, key, value, options), options);
-    return decodePut(this.keyspace, wire);
-  }
+/** Discards history before `revision`; reads and watches at older revisions then fail. */
+export async function compact(core: Core, revision: number, options: CompactOptions = {}): Promise<{ revision: number }> {
+  checkCount(revision, 'revision');
+  const wire = await core.transport.request('/kv/compaction', { revision: String(revision), physical: options.physical === true }, options);
+  return { revision: decodeHeader(wire.header).revision };
+}
 
-  /** Deletes one key (a string or bytes) or every key a selector matches. */
-  async delete(target: Bytes | KeySelector, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
-    const wire = await this.transport.request('/kv/deleterange', encodeDelete(this.keyspace, target, options), options);
-    return decodeDelete(this.keyspace, wire);
-  }
-
-  /** Discards history before `revision`; reads and watches at older revisions then fail. */
-  async compact(revision: number, options: CompactOptions = {}): Promise<{ revision: number }> {
-    checkCount(revision, 'revision');
-    const wire = await this.transport.request('/kv/compaction', { revision: String(revision), physical: options.physical === true }, options);
-    return { revision: decodeHeader(wire.header).revision };
-  }
-
-  /**
-   * Every key a selector matches, in key order, read in pages that all see one revision
-   * (the first page's), so the walk is a consistent snapshot of any size.
-   */
-  async *scan(query: KeySelector & ScanQuery, options: CallOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
-    const pageSize = query.pageSize ?? DEFAULT_PAGE;
-    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new InvalidArgumentError(`pageSize must be a positive integer, got ${describe(pageSize)}`);
-    const first = this.keyspace.encode(query);
-    let key = first.key;
-    let revision = query.revision ?? 0;
-    for (;;) {
-      const request: WireObject = { ...encodeReadOptions(query), key, limit: String(pageSize), revision: String(revision) };
-      if (first.range_end !== undefined) request.range_end = first.range_end;
-      if (query.keysOnly) request.keys_only = true;
-      const wire = await this.transport.request('/kv/range', request, { ...options, idempotent: true });
-      const page = decodeRange(this.keyspace, wire);
-      if (revision === 0) revision = page.revision;
-      for (const kv of page.kvs) yield kv;
-      const last = page.kvs.at(-1);
-      if (!page.more || last === undefined || first.range_end === undefined) return;
-      key = encodeBase64(appendZero(this.keyspace.key(last.key)));
-    }
+/**
+ * Every key a selector matches, in key order, read in pages that all see one revision
+ * (the first page's), so the walk is a consistent snapshot of any size.
+ */
+export async function* scan(core: Core, query: KeySelector & ScanQuery, options: CallOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+  const { keyspace, transport } = core;
+  const pageSize = query.pageSize ?? DEFAULT_PAGE;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new InvalidArgumentError(`pageSize must be a positive integer, got ${describe(pageSize)}`);
+  const first = keyspace.encode(query);
+  let key = first.key;
+  let revision = query.revision ?? 0;
+  for (;;) {
+    const request: WireObject = { ...encodeReadOptions(query), key, limit: String(pageSize), revision: String(revision) };
+    if (first.range_end !== undefined) request.range_end = first.range_end;
+    if (query.keysOnly) request.keys_only = true;
+    const wire = await transport.request('/kv/range', request, { ...options, idempotent: true });
+    const page = decodeRange(keyspace, wire);
+    if (revision === 0) revision = page.revision;
+    for (const kv of page.kvs) yield kv;
+    const last = page.kvs.at(-1);
+    if (!page.more || last === undefined || first.range_end === undefined) return;
+    key = encodeBase64(appendZero(keyspace.key(last.key)));
   }
 }
 

@@ -1,12 +1,9 @@
-import { asRecord, decodeArray, describe } from './codec.ts';
-import { InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
-import { type CallOptions, Deadline, type Transport, type WireObject } from './transport.ts';
+import { asRecord, decodeArray, describe } from '../core/codec.ts';
+import { InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
+import type { BatchOptions, Core } from '../core/client-core.ts';
+import { type CallOptions, Deadline, type Transport, type WireObject } from '../core/transport.ts';
 
-/** Automatic batching of reads: `new Etcd({ batch: { maxOps: 64 } })`, or `batch: false` to turn it off. */
-export interface BatchOptions {
-  /** Most reads in one `/v3/kv/txn`: at most the server's `--max-txn-ops` (default 128, as etcd's). */
-  maxOps?: number;
-}
+export type { BatchOptions } from '../core/client-core.ts';
 
 export const DEFAULT_MAX_OPS = 128;
 
@@ -171,4 +168,14 @@ function settle(read: PendingRead, outcome: () => void): void {
 function afterTurns(turns: number, run: () => void): void {
   if (turns === 0) run();
   else queueMicrotask(() => afterTurns(turns - 1, run));
+}
+
+const batchers = new WeakMap<Transport, ReadBatcher>();
+
+/** The read batcher of a client (shared by its namespaces), or undefined with `batch: false`. */
+export function batcherOf(core: Core): ReadBatcher | undefined {
+  if (core.batch === false) return undefined;
+  let batcher = batchers.get(core.transport);
+  if (batcher === undefined) batchers.set(core.transport, (batcher = new ReadBatcher(core.transport, core.batch)));
+  return batcher;
 }

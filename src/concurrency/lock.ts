@@ -1,8 +1,8 @@
-import type { Bytes } from './codec.ts';
-import type { Etcd } from './index.ts';
+import type { Bytes } from '../core/codec.ts';
+import type { Core } from '../core/client-core.ts';
 import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
-import type { CallOptions } from './transport.ts';
-import type { Comparison } from './txn.ts';
+import type { CallOptions } from '../core/transport.ts';
+import type { Comparison } from '../kv/txn.ts';
 
 export type LockOptions = QueueOptions;
 
@@ -13,7 +13,7 @@ export type LockOptions = QueueOptions;
 export class Lock extends QueuePlace implements AsyncDisposable {
   #released = false;
 
-  /** A comparison that holds only while this lock is held: `etcd.txn().if(lock.isOwner())`. */
+  /** A comparison that holds only while this lock is held: `txn(core).if(lock.isOwner())`. */
   isOwner(): Comparison {
     return this.holds();
   }
@@ -30,13 +30,13 @@ export class Lock extends QueuePlace implements AsyncDisposable {
 }
 
 /** Waits for the lock `name` (fair: first come, first served) and holds it. */
-export async function lock(etcd: Etcd, name: Bytes, options: LockOptions = {}): Promise<Lock> {
-  const entry = (await joinQueue(etcd, name, '', options, true, 'lock'))!;
-  return new Lock(etcd, entry.key, entry.revision, entry.session, entry.ownsSession);
+export async function lock(core: Core, name: Bytes, options: LockOptions = {}): Promise<Lock> {
+  const entry = (await joinQueue(core, name, '', options, true, 'lock'))!;
+  return new Lock(core, entry.key, entry.revision, entry.session, entry.ownsSession);
 }
 
 /** Takes the lock `name` if nobody holds it; undefined otherwise (queueing nowhere). */
-export async function tryLock(etcd: Etcd, name: Bytes, options: LockOptions = {}): Promise<Lock | undefined> {
-  const entry = await joinQueue(etcd, name, '', options, false, 'lock');
-  return entry && new Lock(etcd, entry.key, entry.revision, entry.session, entry.ownsSession);
+export async function tryLock(core: Core, name: Bytes, options: LockOptions = {}): Promise<Lock | undefined> {
+  const entry = await joinQueue(core, name, '', options, false, 'lock');
+  return entry && new Lock(core, entry.key, entry.revision, entry.session, entry.ownsSession);
 }

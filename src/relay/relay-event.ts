@@ -1,7 +1,7 @@
-import { decodeBytes, encodeBase64, toBytes, toTextStrict } from './codec.ts';
-import { MalformedResponseError } from './errors.ts';
-import { KeyValue } from './key-value.ts';
-import type { WatchEvent } from './watch.ts';
+import { decodeBytes, encodeBase64, toBytes, toTextStrict } from '../core/codec.ts';
+import { MalformedResponseError } from '../core/errors.ts';
+import { KeyValue } from '../core/key-value.ts';
+import type { WatchEvent } from '../watch/watch.ts';
 
 /**
  * How the relay writes one watch event as Server-Sent Events `data`: JSON whose bytes fields are

@@ -1,6 +1,7 @@
-import type { Etcd } from './index.ts';
-import type { Lease } from './lease.ts';
-import type { CallOptions } from './transport.ts';
+import type { Core } from '../core/client-core.ts';
+import { grant } from '../lease/lease.ts';
+import type { Lease } from '../lease/lease.ts';
+import type { CallOptions } from '../core/transport.ts';
 
 export interface SessionOptions extends CallOptions {
   /** TTL of the session's lease in seconds (60): how long locks outlive a vanished holder. */
@@ -23,9 +24,9 @@ export class Session implements AsyncDisposable {
     this.#owned = owned;
   }
 
-  static async create(etcd: Etcd, options: SessionOptions = {}): Promise<Session> {
+  static async create(core: Core, options: SessionOptions = {}): Promise<Session> {
     if (options.lease) return new Session(options.lease, false);
-    return new Session(await etcd.grant(options.ttl ?? 60, options), true);
+    return new Session(await grant(core, options.ttl ?? 60, options), true);
   }
 
   /** Aborts when the session's lease is lost (its reason is the `LeaseLostError`). */
@@ -46,4 +47,9 @@ export class Session implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** A session over a client core: one lease kept alive for the locks and elections given it. */
+export function session(core: Core, options?: SessionOptions): Promise<Session> {
+  return Session.create(core, options);
 }

@@ -1,7 +1,7 @@
-import { WatchCompactedError } from './errors.ts';
-import type { KeySelector } from './keyspace.ts';
+import { WatchCompactedError } from '../core/errors.ts';
+import type { KeySelector } from '../core/keyspace.ts';
 import { encodeRelayEvent, eventId, resumePoint } from './relay-event.ts';
-import type { Watch, WatchEvent, WatchOptions } from './watch.ts';
+import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
 
 export interface RelayOptions {
   /** Include each key's previous value. */

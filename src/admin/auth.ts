@@ -1,7 +1,8 @@
-import { decodeArray, decodeBytes, describe } from './codec.ts';
-import { InvalidArgumentError, MalformedResponseError, PermissionDeniedError, UnauthenticatedError, UnimplementedError } from './errors.ts';
-import { type KeySelector, Keyspace } from './keyspace.ts';
-import type { CallOptions, Transport, WireObject } from './transport.ts';
+import { decodeArray, decodeBytes, describe } from '../core/codec.ts';
+import { InvalidArgumentError, MalformedResponseError, PermissionDeniedError, UnauthenticatedError, UnimplementedError } from '../core/errors.ts';
+import { type KeySelector, Keyspace } from '../core/keyspace.ts';
+import type { CallOptions, Transport, WireObject } from '../core/transport.ts';
+import type { Core } from '../core/client-core.ts';
 
 export type PermissionType = 'read' | 'write' | 'readwrite';
 
@@ -29,8 +30,8 @@ const plain = new Keyspace();
 export class Auth {
   private readonly transport: Transport;
 
-  constructor(transport: Transport) {
-    this.transport = transport;
+  constructor(core: Core) {
+    this.transport = core.transport;
   }
 
   async enable(options: CallOptions = {}): Promise<void> {

@@ -1,5 +1,19 @@
-import { FailedPreconditionError } from './errors.ts';
-import type { CallOptions, TokenSource, Transport } from './transport.ts';
+import type { CallOptions, WireObject } from './call-options.ts';
+import { FailedPreconditionError, InvalidArgumentError } from './errors.ts';
+
+/** Supplies the `Authorization` token of every call. */
+export interface TokenSource {
+  /** The token to send, or undefined to send no `Authorization` header. */
+  token(options: CallOptions): Promise<string | undefined>;
+  /**
+   * Called when etcd rejected `token` (undefined: the call went without one); returns true
+   * when a retry with a fresh token makes sense.
+   */
+  invalidate(token: string | undefined): boolean;
+}
+
+/** Sends one unary call (the transport's `request`), for authenticating. */
+export type SendRequest = (path: string, body: object, options: CallOptions & { anonymous?: boolean; idempotent?: boolean }) => Promise<WireObject>;
 
 /**
  * Credentials for `new Etcd({ auth })`: a user and password, or a token obtained elsewhere.
@@ -41,14 +55,14 @@ export class StaticToken implements TokenSource {
 export class PasswordAuth implements TokenSource {
   readonly username: string;
   readonly #password: string | PasswordSource;
-  readonly #transport: Transport;
+  readonly #send: SendRequest;
   /** The token being fetched or in use; resolves to undefined while etcd's auth is disabled. */
   #pending: Promise<string | undefined> | undefined;
   #current: string | undefined;
   #settled = false;
 
-  constructor(transport: Transport, username: string, password: string | PasswordSource) {
-    this.#transport = transport;
+  constructor(send: SendRequest, username: string, password: string | PasswordSource) {
+    this.#send = send;
     this.username = username;
     this.#password = password;
   }
@@ -88,7 +102,7 @@ export class PasswordAuth implements TokenSource {
   async #authenticate(): Promise<string | undefined> {
     try {
       const password = typeof this.#password === 'function' ? await this.#password() : this.#password;
-      const answer = await this.#transport.request('/auth/authenticate', { name: this.username, password }, {
+      const answer = await this.#send('/auth/authenticate', { name: this.username, password }, {
         anonymous: true,
         // A second token is harmless, so authentication fails over like a read.
         idempotent: true,
@@ -104,4 +118,17 @@ export class PasswordAuth implements TokenSource {
   toJSON(): object {
     return { username: this.username };
   }
+}
+
+/** The token source for `auth` (credentials, a token, or a source of the caller's own). */
+export function tokenSourceFor(auth: AuthOptions | TokenSource | undefined, send: SendRequest): TokenSource | undefined {
+  if (auth === undefined) return undefined;
+  if (typeof auth === 'object' && auth !== null) {
+    if ('token' in auth && typeof auth.token === 'function' && 'invalidate' in auth) return auth as TokenSource;
+    if ('token' in auth && typeof auth.token === 'string') return new StaticToken(auth.token);
+    if ('username' in auth && typeof auth.username === 'string' && (typeof auth.password === 'string' || typeof auth.password === 'function')) {
+      return new PasswordAuth(send, auth.username, auth.password);
+    }
+  }
+  throw new InvalidArgumentError('auth takes { username, password } (password: a string or a function returning one) or { token }');
 }

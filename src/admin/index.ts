@@ -1,0 +1,7 @@
+// etcd-fetch/admin: users and roles, membership, maintenance, and etcd's own lock and election services.
+//   import { Auth } from 'etcd-fetch/admin';  await new Auth(core).addUser('alice', password);
+export { Auth, type AuthStatus, type Permission, type PermissionType } from './auth.ts';
+export { Cluster, type Member, type MemberList } from './cluster.ts';
+export { Maintenance, type Alarm, type AlarmType, type MemberStatus } from './maintenance.ts';
+export { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
+export { GatewayElection, type CampaignOptions, type LeaderKey } from './gateway-election.ts';

@@ -1,0 +1,13 @@
+/** The least a `fetch` must do here: any runtime's `fetch`, or a wrapper of it. */
+export type FetchLike = (input: Request, init?: RequestInit) => Promise<Response>;
+
+/** Per-call options every method accepts. */
+export interface CallOptions {
+  /** Cancels the call; it then rejects with `AbortedError`. */
+  signal?: AbortSignal;
+  /** Deadline for the whole call in milliseconds (default: the client's `timeout`). */
+  timeout?: number;
+}
+
+/** The JSON object of one gateway answer. */
+export type WireObject = Record<string, unknown>;

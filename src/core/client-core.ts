@@ -1,0 +1,89 @@
+import type { AuthOptions, TokenSource } from './auth-token.ts';
+import type { FetchLike } from './call-options.ts';
+import { type Bytes, toBytes } from './codec.ts';
+import type { DiscoveryOptions, EndpointPoolOptions } from './endpoints.ts';
+import { AbortedError, InvalidArgumentError } from './errors.ts';
+import { Keyspace } from './keyspace.ts';
+import { Transport } from './transport.ts';
+
+/** Automatic batching of reads: `{ batch: { maxOps: 64 } }`, or `batch: false` to turn it off. */
+export interface BatchOptions {
+  /** Most reads in one `/v3/kv/txn`: at most the server's `--max-txn-ops` (default 128, as etcd's). */
+  maxOps?: number;
+}
+
+export interface ClientOptions {
+  /** Client URLs of etcd members, e.g. `['http://127.0.0.1:2379']` (default). */
+  endpoints?: string | readonly string[];
+  /** A user and password (authenticated on first use, again when the token expires), or a token. */
+  auth?: AuthOptions | TokenSource;
+  /** Default deadline of each call in milliseconds (10 000). */
+  timeout?: number;
+  /** The `fetch` to use (default: the global one). */
+  fetch?: FetchLike;
+  /**
+   * Also use the client URLs from the cluster's member list, kept up to date (default false);
+   * `{ onError }` receives a failed refresh (default: one `console.warn` per run of failures).
+   */
+  discover?: boolean | DiscoveryOptions;
+  /** When an endpoint that keeps failing is skipped, and for how long (default: after 2 failures, for 5 s). */
+  circuitBreaker?: EndpointPoolOptions;
+  /** Longest answer accepted, in bytes (default 64 MiB). */
+  maxResponseBytes?: number;
+  /**
+   * Reads (get, range, count) issued in the same tick travel as one `/v3/kv/txn` (default on,
+   * at most 128 reads per txn, etcd's default `--max-txn-ops`); `false` sends one request per read.
+   */
+  batch?: BatchOptions | false;
+}
+
+/**
+ * What every service, recipe and stream of a client shares: the transport (endpoints, token,
+ * deadlines), the keyspace (a namespace's prefix), the read batching settings, and the close
+ * signal that the watch stream and the keep-alive loop listen to. Make one with `createCore`;
+ * every function of `etcd-fetch/kv`, `/watch`, `/lease`, ... takes it first.
+ */
+export interface Core {
+  readonly transport: Transport;
+  readonly keyspace: Keyspace;
+  readonly batch: BatchOptions | false;
+  /** Aborts, with an `AbortedError`, when the client is closed. */
+  readonly closed: AbortSignal;
+  /** Closes the client and every namespace of it; later calls are refused. */
+  close(): void;
+}
+
+/** A client core from options: `const core = createCore({ endpoints: ['http://127.0.0.1:2379'] })`. */
+export function createCore(options: ClientOptions = {}): Core {
+  const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
+  const controller = new AbortController();
+  const transport = new Transport({
+    endpoints: typeof endpoints === 'string' ? endpoints.split(',').map((e) => e.trim()) : endpoints,
+    auth: options.auth,
+    closed: controller.signal,
+    timeout: options.timeout,
+    fetch: options.fetch,
+    discover: options.discover,
+    circuitBreaker: options.circuitBreaker,
+    maxResponseBytes: options.maxResponseBytes,
+  });
+  return {
+    transport,
+    keyspace: new Keyspace(),
+    batch: options.batch ?? {},
+    closed: controller.signal,
+    close: () => {
+      if (!controller.signal.aborted) controller.abort(new AbortedError('the client was closed'));
+    },
+  };
+}
+
+/**
+ * The core of `namespace(prefix)`: the same transport, token, batching and close signal, with
+ * keys one prefix deeper (prefixes nest: `a/` then `b/` is `a/b/`).
+ */
+export function namespaceCore(core: Core, prefix: Bytes): Core {
+  const bytes = toBytes(prefix, 'namespace prefix');
+  if (bytes.length === 0) throw new InvalidArgumentError('a namespace prefix must not be empty');
+  return { ...core, keyspace: new Keyspace(core.keyspace.key(bytes)) };
+}

@@ -1,0 +1,4 @@
+// etcd-fetch/relay: a watch served as Server-Sent Events (in a worker), and its reader (in a page).
+//   import { subscribe } from 'etcd-fetch/relay';  for await (const event of subscribe('/events')) ...
+export { relayWatch, type RelayOptions, type Watchable } from './relay.ts';
+export { subscribe, type RelayedEvent, type SubscribeOptions } from './subscribe.ts';
