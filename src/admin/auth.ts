@@ -1,7 +1,8 @@
 import { decodeArray, decodeBytes, describe } from '../core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError, PermissionDeniedError, UnauthenticatedError, UnimplementedError } from '../core/errors.ts';
 import { type KeySelector, Keyspace } from '../core/keyspace.ts';
-import type { CallOptions, Transport, WireObject } from '../core/transport.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
 
 export type PermissionType = 'read' | 'write' | 'readwrite';

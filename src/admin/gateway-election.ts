@@ -8,7 +8,9 @@ import { decodeStripped } from '../kv/kv.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
 import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
-import { type CallOptions, mapFetchError, type Transport, type WireObject } from '../core/transport.ts';
+import { mapFetchError } from '../core/answer.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { Transport } from '../core/transport.ts';
 
 /** Proof of leadership, as etcd's election service hands it out. */
 export interface LeaderKey {

@@ -3,7 +3,8 @@ import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
 import type { Keyspace } from '../core/keyspace.ts';
 import type { Core } from '../core/client-core.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
-import type { CallOptions, Transport } from '../core/transport.ts';
+import type { CallOptions } from '../core/call-options.ts';
+import type { Transport } from '../core/transport.ts';
 
 /** Waiting for a lock has no deadline unless the caller sets one. */
 export const NO_DEADLINE = 2_147_483_647;

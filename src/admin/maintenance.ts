@@ -1,7 +1,8 @@
 import { decodeArray, decodeBool, decodeId, decodeInt, describe, encodeId } from '../core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
-import type { CallOptions, Transport, WireObject } from '../core/transport.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';

@@ -6,7 +6,7 @@ import { txn } from '../kv/txn.ts';
 import { watch } from '../watch/watch.ts';
 import type { KeyValue } from '../core/key-value.ts';
 import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.ts';
-import type { CallOptions } from '../core/transport.ts';
+import type { CallOptions } from '../core/call-options.ts';
 import { type Comparison, op } from '../kv/txn.ts';
 
 /** `proclaim` or `resign` by a candidate that no longer leads. */

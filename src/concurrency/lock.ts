@@ -1,7 +1,7 @@
 import type { Bytes } from '../core/codec.ts';
 import type { Core } from '../core/client-core.ts';
 import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
-import type { CallOptions } from '../core/transport.ts';
+import type { CallOptions } from '../core/call-options.ts';
 import type { Comparison } from '../kv/txn.ts';
 
 export type LockOptions = QueueOptions;

@@ -5,7 +5,7 @@ import { del, get, range } from '../kv/kv.ts';
 import { txn } from '../kv/txn.ts';
 import { watch } from '../watch/watch.ts';
 import { Session } from './session.ts';
-import type { CallOptions } from '../core/transport.ts';
+import type { CallOptions } from '../core/call-options.ts';
 import { cmp, type Comparison, op } from '../kv/txn.ts';
 
 /** How locks and campaigns get their session. */

@@ -1,7 +1,7 @@
 import type { Core } from '../core/client-core.ts';
 import { grant } from '../lease/lease.ts';
 import type { Lease } from '../lease/lease.ts';
-import type { CallOptions } from '../core/transport.ts';
+import type { CallOptions } from '../core/call-options.ts';
 
 export interface SessionOptions extends CallOptions {
   /** TTL of the session's lease in seconds (60): how long locks outlive a vanished holder. */

@@ -17,8 +17,6 @@ interface Health {
 
 const DEFAULT_THRESHOLD = 2;
 const DEFAULT_COOLDOWN = 5_000;
-const BASE_BACKOFF = 50;
-const MAX_BACKOFF = 1_000;
 
 /**
  * Which endpoint a call uses: the same one while it works (keep-alive connections, one
@@ -93,15 +91,6 @@ export class EndpointPool {
     for (const endpoint of this.health.keys()) if (!this.list.includes(endpoint)) this.health.delete(endpoint);
     this.current = Math.max(0, preferred === undefined ? 0 : this.list.indexOf(preferred));
   }
-}
-
-/**
- * The pause before retry round `round` (0-based): exponential with full jitter
- * (a random time up to 50 ms·2^round, capped at 1 s), so clients that failed together
- * do not come back together.
- */
-export function backoff(round: number, random: () => number = Math.random): number {
-  return random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** round);
 }
 
 /** Client URLs of the members in a `/cluster/member/list` answer, in member order. */

@@ -1,6 +1,6 @@
 import { asRecord } from './codec.ts';
 import { type EtcdError, errorFromStatus, GrpcCode } from './errors.ts';
-import type { WireObject } from './transport.ts';
+import type { WireObject } from './call-options.ts';
 
 /**
  * The `result` of one line of a gateway stream (`{"result": ...}`), or the typed error a

@@ -1,25 +1,13 @@
-import type { KyInstance } from 'ky';
-export type { CallOptions, FetchLike, WireObject } from './call-options.ts';
-export type { TokenSource } from './auth-token.ts';
-import { readBoundedText } from './bounded-body.ts';
-import { asRecord, describe } from './codec.ts';
+import ky, { type Hooks, isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
+import { errorFromAnswer, errorFromResponse, mapFetchError, parseAnswer } from './answer.ts';
 import { type AuthOptions, type TokenSource, tokenSourceFor } from './auth-token.ts';
+import { backoff } from './backoff.ts';
+import { readBoundedText } from './bounded-body.ts';
 import type { CallOptions, FetchLike, WireObject } from './call-options.ts';
-import { describeConnectFailure } from './connect-failure.ts';
-import { backoff, EndpointDiscovery, type DiscoveryOptions, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
-import {
-  AbortedError,
-  EtcdError,
-  InvalidArgumentError,
-  MalformedResponseError,
-  TimeoutError,
-  UnauthenticatedError,
-  UnavailableError,
-  UnimplementedError,
-  codeOfHttpStatus,
-  errorFromStatus,
-  GrpcCode,
-} from './errors.ts';
+import { Deadline, untilAborted } from './deadline.ts';
+import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
+import { AbortedError, EtcdError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
+
 
 export interface TransportOptions {
   /** Client URLs such as `http://127.0.0.1:2379`. */
@@ -54,26 +42,48 @@ export interface StreamRequestOptions {
   anonymous?: boolean;
 }
 
+/** What the hooks of one call share, passed to ky as `context.call`. */
+interface CallState {
+  readonly path: string;
+  /** The request body, for the same request to another endpoint. */
+  readonly body: string;
+  readonly anonymous: boolean;
+  /** The endpoint of the attempt in flight. */
+  endpoint: string;
+  /** The token sent (undefined: none), for `tokenSource.invalidate`. */
+  token: string | undefined;
+  /** Why the previous attempt failed, when one did. */
+  lastError: EtcdError | undefined;
+}
 
 const DEFAULT_TIMEOUT = 10_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-const MAX_ERROR_BYTES = 64 * 1024;
+/** An idempotent attempt may take this share of the call's deadline before the next endpoint is tried. */
+const ATTEMPT_SHARE = 3;
+const MIN_ATTEMPT_MS = 1_000;
+/** The longest a timer can wait (2^31 - 1 ms); ky refuses longer timeouts. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * The one place that talks HTTP: endpoints, the gateway prefix, deadlines, cancellation,
- * the `Authorization` header, failover of idempotent calls and error mapping.
+ * The one place that talks HTTP, through one ky instance per client: ky sends, times out each
+ * attempt (`timeout`) and the whole call (`totalTimeout`), retries idempotent calls that failed
+ * for the network or an unavailable member (`retry`, jittered), and its hooks set the token
+ * (`beforeRequest`) and move a retry to the next endpoint (`beforeRetry`). What is etcd's stays
+ * here: endpoint health, which calls are idempotent, the token's life, and typed errors.
  */
 export class Transport {
   readonly timeout: number;
   readonly tokenSource: TokenSource | undefined;
   private readonly closed: AbortSignal | undefined;
-  private readonly fetch: FetchLike;
-  private http: Promise<KyInstance> | undefined;
-  // --- endpoint selection (src/endpoints.ts) ---
   private readonly pool: EndpointPool;
   private readonly discovery: EndpointDiscovery | undefined;
   private readonly maxResponseBytes: number;
-  // --- end of endpoint selection ---
+  /** Idempotent calls: retried on another endpoint. */
+  private readonly reads: KyInstance;
+  /** Writes: sent once, since one that may have been applied is never sent again. */
+  private readonly writes: KyInstance;
+  /** Streams: sent once, their answers handed over unread. */
+  private readonly streams: KyInstance;
 
   constructor(options: TransportOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
@@ -89,7 +99,39 @@ export class Transport {
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.closed = options.closed;
     this.tokenSource = tokenSourceFor(options.auth, (path, body, callOptions) => this.request(path, body, callOptions));
-    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    // A string body goes as text/plain, which a browser sends without a CORS preflight; the gateway
+    // reads JSON whatever the content type says. Redirects are never followed: an `Authorization`
+    // header must not reach another origin.
+    this.writes = ky.create({
+      method: 'post',
+      retry: 0,
+      timeout: false,
+      redirect: 'manual',
+      // 5xx answers become ky's HTTPError, which ky may retry; the rest are read here.
+      throwHttpErrors: (status) => status >= 500,
+      fetch: fetch as typeof globalThis.fetch,
+      hooks: { beforeRequest: [this.authorize] },
+    });
+    this.reads = this.writes.extend({
+      retry: {
+        limit: 100,
+        methods: ['post'],
+        statusCodes: [502, 503, 504],
+        afterStatusCodes: [],
+        retryOnTimeout: true,
+        // Each endpoint once, then rounds of exponential backoff (full jitter, at most 1 s).
+        delay: (attempt) => {
+          const endpoints = this.pool.endpoints.length;
+          return attempt < endpoints ? 0 : backoff(Math.ceil((attempt - endpoints + 1) / endpoints));
+        },
+        // fetch rejects with a TypeError when the network fails, whatever its message says in
+        // each runtime (ky knows only some of them); beforeRetry stops what no retry can mend.
+        shouldRetry: ({ error }) => (error instanceof TypeError ? true : undefined),
+      },
+      hooks: { beforeRetry: [this.nextEndpoint] },
+    });
+    this.streams = this.writes.extend({ throwHttpErrors: false });
   }
 
   /** The endpoints in use (the given ones, plus discovered ones with `discover`). */
@@ -102,43 +144,22 @@ export class Transport {
     this.throwIfClosed(path);
     const deadline = new Deadline(options.timeout ?? this.timeout, options.signal);
     this.discovery?.refresh();
+    const text = JSON.stringify(body);
     try {
-      let retriedToken = false;
-      // --- failover: each endpoint once, then rounds of jittered backoff within the deadline ---
-      const tried = new Set<string>();
-      const text = JSON.stringify(body);
-      for (let round = 0; ; ) {
-        const tokens = options.anonymous ? undefined : this.tokenSource;
-        // A shared authentication ignores any one caller's signal: the wait for it must not.
-        const token = tokens === undefined ? undefined : await untilAborted(tokens.token({ signal: deadline.signal }), deadline.signal);
-        // Picked after authenticating, which may have learned that an endpoint is down.
-        const endpoint = this.pool.pick();
-        tried.add(endpoint);
+      for (let renewedToken = false; ; renewedToken = true) {
+        const call: CallState = { path, body: text, anonymous: options.anonymous === true, endpoint: this.pool.pick(), token: undefined, lastError: undefined };
         try {
-          const answer = await this.send(endpoint, path, text, token, deadline);
-          this.pool.succeeded(endpoint);
+          const answer = await this.send(call, options.idempotent === true, deadline);
+          this.pool.succeeded(call.endpoint);
           return answer;
         } catch (error) {
-          if (error instanceof UnauthenticatedError && !options.anonymous && !retriedToken && this.tokenSource?.invalidate(token)) {
-            retriedToken = true;
-            continue;
-          }
-          if (!(error instanceof UnavailableError) || !error.retryable || deadline.signal.aborted) {
-            if (deadline.timedOut) this.failedOver(endpoint);
-            else if (error instanceof EtcdError && error.status !== undefined) this.pool.succeeded(endpoint);
-            throw error;
-          }
-          this.failedOver(endpoint);
-          // A write that may have been applied is never sent again: the caller decides.
-          if (!options.idempotent) throw error;
-          if (tried.has(this.pool.pick())) {
-            const pause = backoff(round++);
-            if (pause >= deadline.remaining() || !(await deadline.sleep(pause))) throw error;
-            tried.clear();
-          }
+          // A token etcd no longer knows is renewed once; nothing was applied.
+          if (error instanceof UnauthenticatedError && !call.anonymous && !renewedToken && this.tokenSource?.invalidate(call.token)) continue;
+          if (error instanceof UnavailableError || deadline.timedOut) this.failedOver(call.endpoint);
+          else if (error instanceof EtcdError && error.status !== undefined) this.pool.succeeded(call.endpoint);
+          throw error;
         }
       }
-      // --- end of failover ---
     } catch (error) {
       throw deadline.explain(error, path);
     } finally {
@@ -151,40 +172,33 @@ export class Transport {
    * answer a long-lived `Response` whose body the caller reads. Only connecting is bounded.
    * `token` is the one sent, for `tokenSource.invalidate` when the stream reports it invalid.
    */
-  async openStream(
-    path: string,
-    body: string,
-    options: StreamRequestOptions = {},
-  ): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
+  async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
     this.throwIfClosed(path);
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
-    let endpoint = this.pool.pick();
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
+    const call: CallState = { path, body, anonymous: options.anonymous === true, endpoint: this.pool.pick(), token: undefined, lastError: undefined };
     try {
+      connect.signal.throwIfAborted();
       for (let renewedToken = false; ; renewedToken = true) {
-        const tokens = options.anonymous ? undefined : this.tokenSource;
-        const token = tokens === undefined ? undefined : await untilAborted(tokens.token({ signal: connect.signal }), connect.signal);
-        endpoint = this.pool.pick();
-        const response = await this.post(endpoint, path, body, token, controller.signal);
+        const response = await untilAborted(this.streams(this.urlOf(call), { body, signal: controller.signal, context: { call } }), connect.signal);
         if (!response.ok) {
-          const error = await errorFromResponse(response, endpoint, path);
+          const error = await errorFromResponse(response, call.endpoint, path);
           // Since 3.6 a refused stream answers with the error's HTTP status, 401 for a stale token.
-          if (error instanceof UnauthenticatedError && tokens !== undefined && !renewedToken && tokens.invalidate(token)) continue;
+          if (error instanceof UnauthenticatedError && !call.anonymous && !renewedToken && this.tokenSource?.invalidate(call.token)) continue;
           throw error;
         }
-        if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint, path });
+        if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint: call.endpoint, path });
         connect.signal.removeEventListener('abort', abort);
         options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
-        this.pool.succeeded(endpoint);
-        return { response, endpoint, token };
+        this.pool.succeeded(call.endpoint);
+        return { response, endpoint: call.endpoint, token: call.token };
       }
     } catch (error) {
-      const mapped = mapFetchError(error, endpoint, path);
-      // (An UnavailableError from authenticating names the endpoint that failed it, already passed over.)
-      if (mapped instanceof UnavailableError && mapped.endpoint === endpoint) this.failedOver(endpoint);
+      const mapped = this.typed(error, call);
+      if (mapped instanceof UnavailableError && mapped.endpoint === call.endpoint) this.failedOver(call.endpoint);
       throw connect.explain(mapped, path);
     } finally {
       connect.signal.removeEventListener('abort', abort);
@@ -198,34 +212,19 @@ export class Transport {
     this.discovery?.refresh(true);
   }
 
-  private throwIfClosed(path: string): void {
-    if (this.closed?.aborted) throw new AbortedError(`/v3${path} was not sent: the client is closed`, { path });
-  }
-
-  /**
-   * POSTs `body` through ky. A string body goes as text/plain, which a browser sends without a
-   * CORS preflight; the gateway reads JSON whatever the content type says. Retries, deadlines
-   * and HTTP errors are handled by the callers, so ky's are off, and redirects are not followed
-   * (an `Authorization` header must never reach another origin).
-   */
-  private async post(endpoint: string, path: string, body: string, token: string | undefined, signal: AbortSignal): Promise<Response> {
-    // ky is imported on first use: its import-time feature checks make Node load its fetch (~70 ms),
-    // which an application that imports this package without calling etcd should not pay.
-    this.http ??= import('ky').then(({ default: ky }) =>
-      ky.create({ method: 'post', timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual', fetch: this.fetch as typeof fetch }),
-    );
-    const http = await this.http;
-    return http(`${endpoint}/v3${path}`, { body, headers: token === undefined ? undefined : { authorization: token }, signal });
-  }
-
-  private async send(endpoint: string, path: string, body: string, token: string | undefined, deadline: Deadline): Promise<WireObject> {
+  /** One attempt through ky (with its retries, for idempotent calls), read and parsed. */
+  private async send(call: CallState, idempotent: boolean, deadline: Deadline): Promise<WireObject> {
     deadline.signal.throwIfAborted();
+    const http = idempotent ? this.reads : this.writes;
+    const totalMs = Math.min(deadline.ms, MAX_TIMER_MS);
+    const attemptMs = idempotent ? Math.max(MIN_ATTEMPT_MS, Math.round(totalMs / ATTEMPT_SHARE)) : false;
     let response: Response;
     try {
-      response = await untilAborted(this.post(endpoint, path, body, token, deadline.signal), deadline.signal);
+      response = await http(this.urlOf(call), { body: call.body, signal: deadline.signal, timeout: attemptMs, totalTimeout: totalMs, context: { call } });
     } catch (error) {
-      throw mapFetchError(error, endpoint, path);
+      throw this.typed(error, call);
     }
+    const { endpoint, path } = call;
     // A fetch that ignores the signal while the body streams must not hang the call either.
     if (!response.ok) throw await untilAborted(errorFromResponse(response, endpoint, path), deadline.signal, response);
     let text: string;
@@ -237,138 +236,70 @@ export class Transport {
     }
     return parseAnswer(text, endpoint, path);
   }
-}
 
-function parseAnswer(text: string, endpoint: string, path: string): WireObject {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new MalformedResponseError(`answer of ${path} is not JSON (${text.length} bytes: ${JSON.stringify(text.slice(0, 60))})`, {
-      endpoint,
-      path,
-      cause,
-    });
+  /**
+   * The typed error for what ky threw. ky's own errors hold the `Request`, and so the token:
+   * none of them is kept, only what they say.
+   */
+  private typed(error: unknown, call: CallState): unknown {
+    const { endpoint, path } = call;
+    if (isHTTPError(error)) {
+      const data = error.data;
+      return errorFromAnswer(error.response.status, typeof data === 'string' ? data : data === undefined ? '' : JSON.stringify(data), endpoint, path);
+    }
+    if (isNetworkError(error)) return mapFetchError(error.cause, endpoint, path);
+    if (isTimeoutError(error)) {
+      // The call's deadline ran out between attempts: say why the last one failed, when one did.
+      return call.lastError ?? new TimeoutError(`/v3${path} got no answer from ${endpoint} in time`, { endpoint, path });
+    }
+    return mapFetchError(error, endpoint, path);
   }
-  try {
-    return asRecord(parsed, `answer of ${path}`);
-  } catch (error) {
-    throw Object.assign(error as EtcdError, { endpoint, path });
-  }
-}
 
-/**
- * Maps a non-2xx gateway answer to a typed error, whatever etcd version wrote it: a unary body
- * `{code, message}` (3.6+) or `{error, code, message}` (3.4, 3.5), a refused stream's
- * `{"error": {code | grpc_code, message}}`, or an empty or non-JSON body (a proxy, a gateway that
- * failed to write one), mapped by HTTP status.
- */
-export async function errorFromResponse(response: Response, endpoint: string, path: string): Promise<EtcdError> {
-  const status = response.status;
-  // Never followed (`redirect: 'manual'`): a redirect would carry the Authorization header along.
-  if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
-    void response.body?.cancel().catch(() => {});
-    return new MalformedResponseError(`${endpoint} answered a redirect (HTTP ${status}), which is not followed: configure the endpoint it points to`, {
-      status,
-      endpoint,
-      path,
-    });
+  private urlOf(call: CallState): string {
+    return `${call.endpoint}/v3${call.path}`;
   }
-  let text = '';
-  const details = { status, endpoint, path };
-  try {
-    text = await readBoundedText(response, MAX_ERROR_BYTES);
-  } catch (cause) {
-    return new MalformedResponseError(`HTTP ${status} from ${endpoint} for /v3${path}: its error body could not be read (${(cause as Error)?.message ?? String(cause)})`, {
-      ...details,
-      cause,
-    });
-  }
-  const wire = parseErrorBody(text);
-  const call = path === '' ? '' : ` for /v3${path}`;
-  // An unknown path or method: 404/405 in text/plain up to 3.5, 404 `{"code":5,"message":"Not Found"}` from 3.6.
-  if ((status === 404 && (wire === undefined ? text.trim() !== '' : wire.message === 'Not Found')) || status === 405) {
-    return new UnimplementedError(`${endpoint} does not serve /v3${path} (HTTP ${status}): an older etcd, or not an etcd gateway`, {
-      ...details,
-      code: GrpcCode.UNIMPLEMENTED,
-    });
-  }
-  if (wire !== undefined) return errorFromStatus(wire.code, wire.message ?? `gRPC code ${wire.code}${call}`, details);
-  const snippet = text.slice(0, 80).trim();
-  const code = codeOfHttpStatus(status);
-  return errorFromStatus(code, `HTTP ${status} from ${endpoint}${call}${snippet ? `: ${snippet}` : ' with no error body'}`, details);
-}
 
-/** The code and message of an error body, or undefined when it is no gateway error. */
-function parseErrorBody(text: string): { code: number; message: string | undefined } | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return undefined;
+  /**
+   * `request` sent to the call's endpoint now. Built from the body text: a browser cannot make a
+   * `Request` from another whose body is a stream.
+   */
+  private moved(call: CallState, request: Request): Request {
+    return new Request(this.urlOf(call), { method: 'POST', headers: request.headers, body: call.body, signal: request.signal, redirect: 'manual' });
   }
-  if (typeof body !== 'object' || body === null) return undefined;
-  let error = body as { code?: unknown; grpc_code?: unknown; message?: unknown; error?: unknown };
-  if (typeof error.error === 'object' && error.error !== null) error = error.error as typeof error;
-  const code = typeof error.code === 'number' ? error.code : typeof error.grpc_code === 'number' ? error.grpc_code : undefined;
-  if (code === undefined) return undefined;
-  const message = typeof error.message === 'string' && error.message !== '' ? error.message : typeof error.error === 'string' ? error.error : undefined;
-  return { code, message };
-}
 
-/** Turns what `fetch` threw into a typed error; typed errors pass through. */
-export function mapFetchError(error: unknown, endpoint: string, path: string, what = 'could not reach etcd'): unknown {
-  if (error instanceof EtcdError) return error;
-  if (isAbort(error)) return error;
-  const failure = describeConnectFailure(error, endpoint);
-  if (failure !== undefined) {
-    return new UnavailableError(`${what} at ${endpoint}: ${failure.reason}`, {
-      endpoint,
-      path,
-      cause: error,
-      mayHaveApplied: failure.mayHaveApplied,
-      retryable: failure.retryable,
-    });
+  /** ky's `beforeRequest`: the token (authenticating first when needed), then the endpoint. */
+  private readonly authorize: NonNullable<Hooks['beforeRequest']>[number] = async ({ request, options }) => {
+    const call = (options.context as { call: CallState }).call;
+    const tokens = call.anonymous ? undefined : this.tokenSource;
+    // A shared authentication ignores any one caller's signal: the wait for it must not.
+    const signal = options.signal ?? undefined;
+    const token = tokens === undefined ? undefined : await (signal ? untilAborted(tokens.token({ signal }), signal) : tokens.token({}));
+    call.token = token;
+    // Picked after authenticating, which may have learned that an endpoint is down.
+    const endpoint = this.pool.pick();
+    if (token !== undefined) request.headers.set('authorization', token);
+    if (endpoint === call.endpoint) return undefined;
+    call.endpoint = endpoint;
+    return this.moved(call, request);
+  };
+
+  /** ky's `beforeRetry`: the failed endpoint is marked, the retry goes to the next one. */
+  private readonly nextEndpoint: NonNullable<Hooks['beforeRetry']>[number] = ({ request, options, error }) => {
+    const call = (options.context as { call: CallState }).call;
+    const typed = this.typed(error, call);
+    // A TLS failure (an untrusted certificate, a refused client certificate): no retry can mend it.
+    if (typed instanceof UnavailableError && !typed.retryable) throw typed;
+    if (typed instanceof EtcdError) call.lastError = typed;
+    this.failedOver(call.endpoint);
+    const endpoint = this.pool.pick();
+    if (endpoint === call.endpoint) return undefined;
+    call.endpoint = endpoint;
+    return this.moved(call, request);
+  };
+
+  private throwIfClosed(path: string): void {
+    if (this.closed?.aborted) throw new AbortedError(`/v3${path} was not sent: the client is closed`, { path });
   }
-  const cause = (error as { cause?: { code?: unknown; cause?: { code?: unknown } } })?.cause;
-  const code = cause?.code ?? cause?.cause?.code;
-  const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-  return new UnavailableError(`${what} at ${endpoint}: ${(error as Error)?.message ?? String(error)}${typeof code === 'string' ? ` (${code})` : ''}`, {
-    endpoint,
-    path,
-    cause: error,
-    mayHaveApplied: !refused,
-  });
-}
-
-/** Settles with `promise`, or rejects as soon as `signal` aborts (cancelling `response`'s body). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, response?: Response): Promise<T> {
-  if (signal.aborted) {
-    void response?.body?.cancel().catch(() => {});
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      void response?.body?.cancel().catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function isAbort(error: unknown): boolean {
-  return (error as { name?: unknown })?.name === 'AbortError' || (error as { name?: unknown })?.name === 'TimeoutError';
 }
 
 function normalizeEndpoint(endpoint: string): string {
@@ -380,75 +311,4 @@ function normalizeEndpoint(endpoint: string): string {
     throw new EtcdError(`endpoint must be an http(s) URL such as "http://127.0.0.1:2379", got ${JSON.stringify(endpoint)}`);
   }
   return endpoint.replace(/\/+$/, '');
-}
-
-/** A call's deadline joined with the caller's signal, and the error that explains which fired. */
-export class Deadline {
-  readonly signal: AbortSignal;
-  private readonly timer: ReturnType<typeof setTimeout>;
-  private readonly controller = new AbortController();
-  private timedOutFlag = false;
-  private readonly endsAt: number;
-  readonly ms: number;
-  private readonly callerSignal: AbortSignal | undefined;
-
-  constructor(ms: number, callerSignal?: AbortSignal) {
-    this.ms = ms;
-    this.callerSignal = callerSignal;
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-      throw new InvalidArgumentError(`timeout must be a positive number of milliseconds, got ${describe(ms)}`);
-    }
-    if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
-      throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(callerSignal)}`);
-    }
-    this.endsAt = Date.now() + ms;
-    this.timer = setTimeout(() => {
-      this.timedOutFlag = true;
-      this.controller.abort(new DOMException('deadline exceeded', 'TimeoutError'));
-    }, ms);
-    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
-  }
-
-  /** True once the deadline (not the caller) ended the call. */
-  get timedOut(): boolean {
-    return this.timedOutFlag;
-  }
-
-  /** Milliseconds left before the deadline. */
-  remaining(): number {
-    return Math.max(0, this.endsAt - Date.now());
-  }
-
-  /** Waits `ms`, or less when the call is cancelled; true when the wait was complete. */
-  sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.signal.aborted) return resolve(false);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        this.signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      this.signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /** The typed error for a failure, saying "aborted" or "timed out" when a signal caused it. */
-  explain(error: unknown, path: string): unknown {
-    if (this.callerSignal?.aborted) {
-      return error instanceof AbortedError ? error : new AbortedError(`/v3${path} was aborted`, { path, cause: this.callerSignal.reason });
-    }
-    if (this.timedOutFlag) {
-      return error instanceof TimeoutError ? error : new TimeoutError(`/v3${path} did not finish within ${this.ms} ms`, { path, cause: error });
-    }
-    if (error instanceof EtcdError) return error;
-    if (isAbort(error)) return new AbortedError(`/v3${path} was aborted`, { path, cause: error });
-    return error;
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer);
-  }
 }

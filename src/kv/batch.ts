@@ -1,7 +1,9 @@
 import { asRecord, decodeArray, describe } from '../core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
 import type { BatchOptions, Core } from '../core/client-core.ts';
-import { type CallOptions, Deadline, type Transport, type WireObject } from '../core/transport.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import { Deadline } from '../core/deadline.ts';
+import type { Transport } from '../core/transport.ts';
 
 export type { BatchOptions } from '../core/client-core.ts';
 

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from '../core/key-value.ts';
 import { type KeySelector, Keyspace, toSelector } from '../core/keyspace.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
-import type { CallOptions, Transport, WireObject } from '../core/transport.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
 
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
 export type SortOrder = 'none' | 'ascend' | 'descend';

@@ -4,7 +4,8 @@ import { decodeId, decodeInt } from '../core/codec.ts';
 import { EtcdError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
 import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
-import { Deadline, type Transport } from '../core/transport.ts';
+import { Deadline } from '../core/deadline.ts';
+import type { Transport } from '../core/transport.ts';
 
 /**
  * Sends one `/v3/lease/keepalive` request refreshing `ids`; answers each ID's TTL in seconds

@@ -1,8 +1,10 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { backoff, sleep } from '../core/backoff.ts';
 import { describe } from '../core/codec.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, WatchCompactedError } from '../core/errors.ts';
 import { decodeRelayEvent } from './relay-event.ts';
-import { errorFromResponse, type FetchLike } from '../core/transport.ts';
+import { errorFromResponse } from '../core/answer.ts';
+import type { FetchLike } from '../core/call-options.ts';
 import type { WatchEvent } from '../watch/watch.ts';
 
 export interface SubscribeOptions {
@@ -86,8 +88,7 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
     }
     if (received) attempt = 0;
     options.onReconnect?.({ attempt: attempt + 1, lastEventId, error: failure });
-    const delay = Math.min(MAX_DELAY, retry * 2 ** Math.min(attempt, 5));
-    await sleep(delay * (0.5 + Math.random() / 2), options.signal);
+    await sleep(backoff(attempt + 1, retry, MAX_DELAY), options.signal);
   }
 }
 
@@ -96,14 +97,3 @@ function isFinal(error: unknown): boolean {
   return error instanceof WatchCompactedError || (error instanceof EtcdError && error.status !== undefined && error.status < 500);
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

@@ -6,10 +6,12 @@ import {
   UnavailableError,
   WatchCompactedError,
 } from '../core/errors.ts';
+import { backoff, sleep } from '../core/backoff.ts';
 import type { Core } from '../core/client-core.ts';
 import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
-import { mapFetchError, type Transport } from '../core/transport.ts';
+import { mapFetchError } from '../core/answer.ts';
+import type { Transport } from '../core/transport.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -259,7 +261,7 @@ export class WatchStream {
         }
         if (typed instanceof UnavailableError && connection.endpoint !== undefined) this.transport.failedOver(connection.endpoint);
         failures++;
-        const delay = backoff(failures);
+        const delay = backoff(failures, MIN_BACKOFF, MAX_BACKOFF);
         for (const member of live) member.reconnecting({ error: typed, attempt: failures, delay, resumeRevision: member.nextRevision });
         await this.sleep(delay);
       }
@@ -368,18 +370,12 @@ export class WatchStream {
     member.fail(error);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        done();
-      };
-    });
+  /** The backoff pause, cut short when no watcher is left. */
+  private async sleep(ms: number): Promise<void> {
+    const woken = new AbortController();
+    this.wake = () => woken.abort();
+    await sleep(ms, woken.signal);
+    this.wake = undefined;
   }
 }
 
@@ -398,10 +394,6 @@ function isRetryable(error: EtcdError): boolean {
   return (error instanceof UnavailableError && error.retryable) || error instanceof TimeoutError || error instanceof AbortedError;
 }
 
-function backoff(attempt: number): number {
-  const base = Math.min(MAX_BACKOFF, MIN_BACKOFF * 2 ** (attempt - 1));
-  return base / 2 + Math.random() * (base / 2);
-}
 
 function parseLastLine(line: string, endpoint: string): unknown {
   try {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoff, clientUrlsOf, EndpointDiscovery, EndpointPool } from '../../src/core/endpoints.ts';
+import { backoff } from '../../src/core/backoff.ts';
+import { clientUrlsOf, EndpointDiscovery, EndpointPool } from '../../src/core/endpoints.ts';
 import { TimeoutError, UnavailableError } from '../../src/core/errors.ts';
-import { type FetchLike, Transport } from '../../src/core/transport.ts';
+import type { FetchLike } from '../../src/core/call-options.ts';
+import { Transport } from '../../src/core/transport.ts';
 
 const A = 'http://127.0.0.1:1';
 const B = 'http://127.0.0.1:2';
@@ -60,12 +62,12 @@ describe('endpoint pool', () => {
     assert.ok(!pool.isCoolingDown(A));
   });
 
-  test('backoff is jittered, grows, and is capped at one second', () => {
-    assert.equal(backoff(0, () => 0), 0);
-    assert.equal(backoff(0, () => 0.999999) < 50, true);
-    assert.equal(backoff(3, () => 0.5), 200);
-    assert.equal(backoff(30, () => 0.999999) < 1_000, true);
-    const samples = new Set(Array.from({ length: 20 }, () => backoff(2)));
+  test('backoff is jittered (half fixed, half random), grows, and is capped at one second', () => {
+    assert.equal(backoff(1, 50, 1_000, () => 0), 25);
+    assert.equal(backoff(1, 50, 1_000, () => 0.999999) < 50, true);
+    assert.equal(backoff(4, 50, 1_000, () => 0.5), 300);
+    assert.equal(backoff(31, 50, 1_000, () => 0.999999) < 1_000, true);
+    const samples = new Set(Array.from({ length: 20 }, () => backoff(3)));
     assert.ok(samples.size > 10, 'random');
   });
 });

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { EtcdError, isEtcdError } from '../../src/core/errors.ts';
 import { Etcd } from '../../src/index.ts';
-import type { FetchLike } from '../../src/core/transport.ts';
+import type { FetchLike } from '../../src/core/call-options.ts';
 
 const PASSWORD = 'Pw-Secret-0451';
 const TOKEN = 'Tok-Secret-9922.41';
@@ -101,6 +101,26 @@ describe('secrets', () => {
     const withToken = new Etcd({ endpoints: 'http://127.0.0.1:1', auth: { token: TOKEN }, fetch });
     assertNoSecret(await withToken.put('a', 'b').catch((e: unknown) => e), 'a permission error with a static token');
     assertNoSecret(withToken, 'a client with a static token');
+  });
+
+  test("no error carries ky's Request (which holds the token): reset, 503 until the deadline, 5xx on a write, a per-attempt timeout", async () => {
+    const answers: Array<[string, (request: Request) => Promise<Response>]> = [
+      ['a reset connection', async () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) }))],
+      ['a member that stays unavailable', async () => new Response('{"code":14,"message":"etcdserver: request timed out"}', { status: 503 })],
+      ['an endpoint that never answers', (request) => new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)))],
+    ];
+    for (const [what, answer] of answers) {
+      const { fetch } = recording(answer);
+      const etcd = new Etcd({ endpoints: 'http://127.0.0.1:1', auth: { token: TOKEN }, fetch, timeout: 1_500 });
+      for (const call of [() => etcd.get('a'), () => etcd.put('a', 'b')]) {
+        const error = await call().catch((e: unknown) => e);
+        assert.ok(isEtcdError(error), `${what}: ${String(error)}`);
+        for (let link: unknown = error; link !== undefined; link = (link as { cause?: unknown }).cause) {
+          assert.ok(!(link instanceof Request) && !('request' in (link as object)), `${what}: a cause holds a request`);
+        }
+        assertNoSecret(error, what);
+      }
+    }
   });
 
   test('an endpoint with a user or password in it is refused, without repeating them', () => {

@@ -9,7 +9,8 @@ import { InvalidArgumentError, LeaseLostError, PermissionDeniedError, Unavailabl
 import { LeaseService } from '../../src/lease/lease-service.ts';
 import { Maintenance } from '../../src/admin/maintenance.ts';
 import { streamResult } from '../../src/core/stream-message.ts';
-import { type FetchLike, Transport } from '../../src/core/transport.ts';
+import type { FetchLike } from '../../src/core/call-options.ts';
+import { Transport } from '../../src/core/transport.ts';
 
 const HEADER = '{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4","raft_term":"2"}';
 

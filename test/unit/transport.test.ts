@@ -18,7 +18,8 @@ import {
   UnavailableError,
   UnimplementedError,
 } from '../../src/core/errors.ts';
-import { type FetchLike, Transport } from '../../src/core/transport.ts';
+import type { FetchLike } from '../../src/core/call-options.ts';
+import { Transport } from '../../src/core/transport.ts';
 
 function answering(status: number, body: string, contentType = 'application/json'): FetchLike {
   return async () => new Response(body, { status, headers: { 'content-type': contentType } });
