@@ -1,5 +1,6 @@
 // etcd-fetch: the `Etcd` class, a convenient facade over the client core and the functions of
 // etcd-fetch/kv, /lease, /watch, /concurrency, /admin and /relay, and everything they export.
+import type { AsyncDisposableLike } from './core/disposable.ts';
 import { Auth } from './admin/auth.ts';
 import { Cluster } from './admin/cluster.ts';
 import { GatewayElection } from './admin/gateway-election.ts';
@@ -44,7 +45,7 @@ export interface EtcdOptions extends ClientOptions {
 }
 
 /** An etcd v3 client over the HTTP/JSON gateway. */
-export class Etcd {
+export class Etcd implements AsyncDisposableLike {
   /** What every service of this client shares: transport, keyspace, batching, close signal. */
   readonly core: Core;
   /** Leases: grant, revoke, time to live, list; one keep-alive loop per client. */

@@ -1,3 +1,4 @@
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { Bytes } from '../core/codec.ts';
 import { EtcdError } from '../core/errors.ts';
 import type { Core } from '../core/client-core.ts';
@@ -17,7 +18,7 @@ export class NotLeaderError extends EtcdError {
 export type CampaignOptions = QueueOptions;
 
 /** Leadership won by `campaign`: proclaim new values, resign, or fence writes with `isLeader()`. */
-export class Leadership extends QueuePlace implements AsyncDisposable {
+export class Leadership extends QueuePlace implements AsyncDisposableLike {
   /** A comparison that holds only while this leadership lasts. */
   isLeader(): Comparison {
     return this.holds();

@@ -1,3 +1,4 @@
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { Bytes } from '../core/codec.ts';
 import type { Core } from '../core/client-core.ts';
 import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
@@ -10,7 +11,7 @@ export type LockOptions = QueueOptions;
  * A held lock (Go's `concurrency.Mutex`): a key `name/<lease>` whose create revision is the
  * holder's place in a fair queue. `revision` is a fencing token; `isOwner()` guards writes.
  */
-export class Lock extends QueuePlace implements AsyncDisposable {
+export class Lock extends QueuePlace implements AsyncDisposableLike {
   #released = false;
 
   /** A comparison that holds only while this lock is held: `txn(core).if(lock.isOwner())`. */

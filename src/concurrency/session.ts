@@ -1,3 +1,4 @@
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { Core } from '../core/client-core.ts';
 import { grant } from '../lease/lease.ts';
 import type { Lease } from '../lease/lease.ts';
@@ -15,7 +16,7 @@ export interface SessionOptions extends CallOptions {
  * When the lease is lost, etcd deletes their keys: every lock and leadership held with it ends,
  * and `lost` says so.
  */
-export class Session implements AsyncDisposable {
+export class Session implements AsyncDisposableLike {
   readonly lease: Lease;
   readonly #owned: boolean;
 

@@ -2,6 +2,7 @@
 //   import { createCore, put, get, txn, cmp, op } from 'etcd-fetch/kv';
 export { createCore, namespaceCore, type BatchOptions, type ClientOptions, type Core } from '../core/client-core.ts';
 export type { AuthOptions, PasswordSource, TokenSource } from '../core/auth-token.ts';
+export type { AsyncDisposableLike } from '../core/disposable.ts';
 export type { CallOptions, FetchLike, WireObject } from '../core/call-options.ts';
 export { toBytes, type Bytes } from '../core/codec.ts';
 export type { DiscoveryOptions, EndpointPoolOptions } from '../core/endpoints.ts';

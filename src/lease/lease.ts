@@ -1,3 +1,4 @@
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
 import { checkCount, decodeArray, decodeBytes, decodeId, decodeInt, encodeId } from '../core/codec.ts';
@@ -32,7 +33,7 @@ export interface LeaseTimeToLive {
  * `LeaseLostError` as its reason, as soon as the lease is revoked, etcd says it is gone, or no
  * refresh succeeded for a whole TTL: always before etcd itself can have expired it.
  */
-export class Lease implements AsyncDisposable {
+export class Lease implements AsyncDisposableLike {
   /** The lease ID: a decimal string, since lease IDs use all 64 bits. */
   readonly id: string;
   /** The TTL etcd granted, in seconds. */

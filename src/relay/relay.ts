@@ -11,7 +11,7 @@ export interface RelayOptions {
   /** Where to start when the request carries no `Last-Event-ID` (default: changes from now on). */
   startRevision?: number;
   /** Headers added to the answer, such as `Access-Control-Allow-Origin`. */
-  headers?: HeadersInit;
+  headers?: Headers | Record<string, string> | Array<[string, string]>;
   /** Reconnection delay suggested to `EventSource` in milliseconds (1 000). */
   retry?: number;
 }

@@ -1,3 +1,4 @@
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { WatchCompactedError } from '../core/errors.ts';
 import type { KeyValue } from '../core/key-value.ts';
 import type { KeySelector } from '../core/keyspace.ts';
@@ -20,7 +21,7 @@ export type ReflectorUpdate =
  * been compacted. Iterate it to drive it; `items` (key text → key-value) is current after each
  * update.
  */
-export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposable {
+export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposableLike {
   /** The reflected keys, by their UTF-8 text (caller's view: without a namespace prefix). */
   items: ReadonlyMap<string, KeyValue> = new Map();
   /** The revision `items` reflects (0 before the first list). */

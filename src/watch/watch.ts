@@ -1,3 +1,4 @@
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { checkCount, describe } from '../core/codec.ts';
 import { AbortedError, type EtcdError, InvalidArgumentError } from '../core/errors.ts';
 import type { KeySelector, Keyspace } from '../core/keyspace.ts';
@@ -58,7 +59,7 @@ const COMPACT_QUEUE_AT = 1_024;
  * ends with `WatchCompactedError` when the revisions it needs are compacted. `break`, `close()`,
  * `await using` or the signal stop it and release its share of the connection.
  */
-export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposable, WatchMember {
+export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, WatchMember {
   readonly spec: WatchCreateSpec;
   readonly keyspace: Keyspace;
   readonly stallTimeout: number | undefined;

@@ -1,0 +1,15 @@
+// `Symbol.asyncDispose` and `AsyncDisposable`, for projects whose TypeScript `lib` lacks
+// `esnext.disposable` (the same declarations as TypeScript's lib and @types/node, so they merge).
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+  interface AsyncDisposable {
+    [Symbol.asyncDispose](): PromiseLike<void>;
+  }
+}
+
+export {};
+
+/** What `await using` takes: a thing with `[Symbol.asyncDispose]()`. */
+export type AsyncDisposableLike = AsyncDisposable;
