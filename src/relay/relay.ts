@@ -60,13 +60,7 @@ export function relayWatch(etcd: Watchable, request: Request, selector: KeySelec
       // event (unless a resume is still skipping into a revision: then the id must stay as it was).
       const id = skip === 0 ? `id: ${watch.revision}\n` : '';
       stream.enqueue(encoder.encode(`${id}event: ready\ndata: ${JSON.stringify({ revision: watch.revision })}\n\n`));
-      heartbeat = setInterval(() => {
-        try {
-          stream.enqueue(encoder.encode(': heartbeat\n\n'));
-        } catch {
-          clearInterval(heartbeat);
-        }
-      }, options.heartbeat ?? 15_000);
+      heartbeat = beat(stream, options.heartbeat ?? 15_000);
     },
     async pull(stream) {
       try {
@@ -81,11 +75,8 @@ export function relayWatch(etcd: Watchable, request: Request, selector: KeySelec
         if (chunk !== '') stream.enqueue(encoder.encode(chunk));
       } catch (error) {
         stop();
-        if (error instanceof WatchCompactedError) {
-          stream.enqueue(encoder.encode(`event: compacted\ndata: ${JSON.stringify({ compactRevision: error.compactRevision })}\n\n`));
-        } else if (!controller.signal.aborted) {
-          stream.enqueue(encoder.encode(`event: error\ndata: ${JSON.stringify({ name: (error as Error).name, message: (error as Error).message })}\n\n`));
-        }
+        const last = lastEvent(error, controller.signal.aborted);
+        if (last !== '') stream.enqueue(encoder.encode(last));
         stream.close();
       }
     },
@@ -94,11 +85,34 @@ export function relayWatch(etcd: Watchable, request: Request, selector: KeySelec
     },
   });
 
-  const headers = new Headers(options.headers);
+  return new Response(body, { status: 200, headers: eventStreamHeaders(options.headers) });
+}
+
+/** Heart-beat comments every `ms`, which keep proxies from closing an idle stream. */
+function beat(stream: ReadableStreamDefaultController<Uint8Array>, ms: number): ReturnType<typeof setInterval> {
+  const timer = setInterval(() => {
+    try {
+      stream.enqueue(encoder.encode(': heartbeat\n\n'));
+    } catch {
+      clearInterval(timer);
+    }
+  }, ms);
+  return timer;
+}
+
+function eventStreamHeaders(extra: RelayOptions['headers']): Headers {
+  const headers = new Headers(extra);
   headers.set('content-type', 'text/event-stream; charset=utf-8');
   headers.set('cache-control', 'no-cache, no-transform');
   headers.set('x-accel-buffering', 'no');
-  return new Response(body, { status: 200, headers });
+  return headers;
+}
+
+/** The event that ends a stream: `compacted`, `error`, or nothing when the reader went away. */
+function lastEvent(error: unknown, aborted: boolean): string {
+  if (error instanceof WatchCompactedError) return `event: compacted\ndata: ${JSON.stringify({ compactRevision: error.compactRevision })}\n\n`;
+  if (aborted) return '';
+  return `event: error\ndata: ${JSON.stringify({ name: (error as Error).name, message: (error as Error).message })}\n\n`;
 }
 
 /** SSE text for the events of one watch answer, skipping the first `skip` events of its first revision. */
