@@ -87,3 +87,19 @@ export function namespaceCore(core: Core, prefix: Bytes): Core {
   if (bytes.length === 0) throw new InvalidArgumentError('a namespace prefix must not be empty');
   return { ...core, keyspace: new Keyspace(core.keyspace.key(bytes)) };
 }
+
+/**
+ * The one `T` of a client, shared by its namespaces (the batcher, the watch stream, the keep-alive
+ * loop): made on first use, and handed to `onClose` when the client closes.
+ */
+export function perClient<T>(cache: WeakMap<Transport, T>, core: Core, create: () => T, onClose: (value: T) => void): T {
+  let value = cache.get(core.transport);
+  if (value === undefined) {
+    const made = (value = create());
+    cache.set(core.transport, made);
+    const close = () => onClose(made);
+    if (core.closed.aborted) close();
+    else core.closed.addEventListener('abort', close, { once: true });
+  }
+  return value;
+}

@@ -1,6 +1,6 @@
 import { asRecord, decodeArray, describe } from '../core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
-import type { BatchOptions, Core } from '../core/client-core.ts';
+import { type BatchOptions, type Core, perClient } from '../core/client-core.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import { Deadline } from '../core/deadline.ts';
 import type { Transport } from '../core/transport.ts';
@@ -177,7 +177,7 @@ const batchers = new WeakMap<Transport, ReadBatcher>();
 /** The read batcher of a client (shared by its namespaces), or undefined with `batch: false`. */
 export function batcherOf(core: Core): ReadBatcher | undefined {
   if (core.batch === false) return undefined;
-  let batcher = batchers.get(core.transport);
-  if (batcher === undefined) batchers.set(core.transport, (batcher = new ReadBatcher(core.transport, core.batch)));
-  return batcher;
+  const options = core.batch;
+  // Reads queued when the client closes are refused by the transport, like any later call.
+  return perClient(batchers, core, () => new ReadBatcher(core.transport, options), () => {});
 }

@@ -1,4 +1,4 @@
-import type { Core } from '../core/client-core.ts';
+import { type Core, perClient } from '../core/client-core.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import { decodeId, decodeInt } from '../core/codec.ts';
 import { EtcdError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
@@ -177,17 +177,9 @@ const keepers = new WeakMap<Transport, KeepAliveLoop>();
  * lease it keeps is lost: etcd expires them after their TTL.
  */
 export function keeperOf(core: Core): KeepAliveLoop {
-  let keeper = keepers.get(core.transport);
-  if (keeper === undefined) {
-    const loop = (keeper = new KeepAliveLoop(core.transport));
-    keepers.set(core.transport, loop);
-    const stop = () => {
-      for (const lease of loop.leases()) lease.markLost('the client was closed: the lease is no longer kept alive');
-    };
-    if (core.closed.aborted) stop();
-    else core.closed.addEventListener('abort', stop, { once: true });
-  }
-  return keeper;
+  return perClient(keepers, core, () => new KeepAliveLoop(core.transport), (loop) => {
+    for (const lease of loop.leases()) lease.markLost('the client was closed: the lease is no longer kept alive');
+  });
 }
 
 export function now(): number {

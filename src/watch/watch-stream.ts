@@ -7,7 +7,7 @@ import {
   WatchCompactedError,
 } from '../core/errors.ts';
 import { backoff, sleep } from '../core/backoff.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Core, perClient } from '../core/client-core.ts';
 import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
 import { mapFetchError } from '../core/answer.ts';
@@ -410,13 +410,7 @@ const streams = new WeakMap<Transport, WatchStream>();
  * watcher on it ends with an `AbortedError` and the connection closes.
  */
 export function watchStreamOf(core: Core): WatchStream {
-  let stream = streams.get(core.transport);
-  if (stream === undefined) {
-    const created = (stream = new WatchStream(core.transport));
-    streams.set(core.transport, created);
-    const close = () => created.closeAll(new AbortedError('the watch ended: the client was closed', { path: `/v3${PATH}` }));
-    if (core.closed.aborted) close();
-    else core.closed.addEventListener('abort', close, { once: true });
-  }
-  return stream;
+  return perClient(streams, core, () => new WatchStream(core.transport), (stream) =>
+    stream.closeAll(new AbortedError('the watch ended: the client was closed', { path: `/v3${PATH}` })),
+  );
 }
