@@ -62,7 +62,7 @@ export class Etcd implements AsyncDisposableLike {
   readonly electionService: GatewayElection;
 
   constructor(options: EtcdOptions = {}) {
-    const core = options.core ?? createCore(options);
+    const core = (options as EtcdOptions | null)?.core ?? createCore(options);
     this.core = core;
     this.lease = new LeaseService(core);
     this.auth = new Auth(core);

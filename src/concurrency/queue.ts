@@ -1,6 +1,7 @@
 import { type Bytes, concat, toBytes } from '../core/codec.ts';
 import { AbortedError, LeaseLostError } from '../core/errors.ts';
 import type { Core } from '../core/client-core.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import { del, get, range } from '../kv/kv.ts';
 import { txn } from '../kv/txn.ts';
 import { watch } from '../watch/watch.ts';
@@ -117,7 +118,9 @@ export async function joinQueue(
 
 /** The prefix under which the queue `name` keeps its keys: `name/`. */
 export function queuePrefix(name: Bytes, what: string): Uint8Array {
-  return concat(toBytes(name, `${what} name`), toBytes('/'));
+  const bytes = toBytes(name, `${what} name`);
+  if (bytes.length === 0) throw new InvalidArgumentError(`a ${what} name must not be empty`);
+  return concat(bytes, toBytes('/'));
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { AuthOptions, TokenSource } from './auth-token.ts';
+import { checkClientOptions } from './check-options.ts';
 import type { FetchLike } from './call-options.ts';
 import { type Bytes, toBytes } from './codec.ts';
 import type { DiscoveryOptions, EndpointPoolOptions } from './endpoints.ts';
@@ -55,6 +56,7 @@ export interface Core {
 
 /** A client core from options: `const core = createCore({ endpoints: ['http://127.0.0.1:2379'] })`. */
 export function createCore(options: ClientOptions = {}): Core {
+  checkClientOptions(options);
   const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
   const controller = new AbortController();
   const transport = new Transport({

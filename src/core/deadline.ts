@@ -1,5 +1,6 @@
 import { describe } from './codec.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, TimeoutError } from './errors.ts';
+import { setTimer } from './timers.ts';
 
 /** A call's deadline joined with the caller's signal, and the error that explains which fired. */
 export class Deadline {
@@ -19,7 +20,7 @@ export class Deadline {
     if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
       throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(callerSignal)}`);
     }
-    this.timer = setTimeout(() => {
+    this.timer = setTimer(() => {
       this.timedOutFlag = true;
       this.controller.abort(new DOMException('deadline exceeded', 'TimeoutError'));
     }, ms);

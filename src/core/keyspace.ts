@@ -42,6 +42,9 @@ export class Keyspace {
     if (typeof selector !== 'object' || selector === null) {
       throw new InvalidArgumentError(`expected { key }, { prefix } or { from, to }, got ${describe(selector)}`);
     }
+    const given = (['key', 'prefix', 'from'] as const).filter((name) => selector[name] !== undefined);
+    if (given.length > 1) throw new InvalidArgumentError(`a selector takes one of key, prefix or from, got ${given.join(' and ')}`);
+    if (selector.to !== undefined && selector.from === undefined) throw new InvalidArgumentError('a selector with `to` needs `from`');
     if (selector.key !== undefined) {
       const key = this.key(selector.key);
       if (key.length === 0) throw new InvalidArgumentError('a key must not be empty');

@@ -1,12 +1,13 @@
 import ky, { type Hooks, isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
 import { errorFromAnswer, errorFromResponse, mapFetchError, parseAnswer } from './answer.ts';
 import { type AuthOptions, type TokenSource, tokenSourceFor } from './auth-token.ts';
-import { backoff } from './backoff.ts';
+import { backoff, MAX_TIMER_MS } from './timers.ts';
 import { readBoundedText } from './bounded-body.ts';
 import type { CallOptions, FetchLike, WireObject } from './call-options.ts';
 import { Deadline, untilAborted } from './deadline.ts';
 import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
-import { AbortedError, EtcdError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
+import { checkEndpoint, checkToken } from './check-options.ts';
+import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
 
 
 export interface TransportOptions {
@@ -61,8 +62,7 @@ const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** An idempotent attempt may take this share of the call's deadline before the next endpoint is tried. */
 const ATTEMPT_SHARE = 3;
 const MIN_ATTEMPT_MS = 1_000;
-/** The longest a timer can wait (2^31 - 1 ms); ky refuses longer timeouts. */
-const MAX_TIMER_MS = 2_147_483_647;
+
 
 /**
  * The one place that talks HTTP, through one ky instance per client: ky sends, times out each
@@ -87,7 +87,7 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
-      throw new EtcdError('at least one endpoint is needed, such as "http://127.0.0.1:2379"');
+      throw new InvalidArgumentError('at least one endpoint is needed, such as "http://127.0.0.1:2379"');
     }
     const seeds = options.endpoints.map(normalizeEndpoint);
     this.pool = new EndpointPool(seeds, options.circuitBreaker);
@@ -277,7 +277,10 @@ export class Transport {
     call.token = token;
     // Picked after authenticating, which may have learned that an endpoint is down.
     const endpoint = this.pool.pick();
-    if (token !== undefined) request.headers.set('authorization', token);
+    if (token !== undefined) {
+      checkToken(token);
+      request.headers.set('authorization', token);
+    }
     if (endpoint === call.endpoint) return undefined;
     call.endpoint = endpoint;
     return this.moved(call, request);
@@ -302,13 +305,7 @@ export class Transport {
   }
 }
 
-function normalizeEndpoint(endpoint: string): string {
-  // A user or password in the URL would show in every error message: refuse it, unrepeated.
-  if (typeof endpoint === 'string' && /^([a-z]+:\/\/)?[^/@]*@/i.test(endpoint)) {
-    throw new EtcdError('an endpoint must not contain a user or password: pass them as auth: { username, password }');
-  }
-  if (typeof endpoint !== 'string' || !/^https?:\/\/[^/]+/i.test(endpoint)) {
-    throw new EtcdError(`endpoint must be an http(s) URL such as "http://127.0.0.1:2379", got ${JSON.stringify(endpoint)}`);
-  }
+function normalizeEndpoint(endpoint: unknown): string {
+  checkEndpoint(endpoint);
   return endpoint.replace(/\/+$/, '');
 }

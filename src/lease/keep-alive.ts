@@ -6,6 +6,7 @@ import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
 import { Deadline } from '../core/deadline.ts';
 import type { Transport } from '../core/transport.ts';
+import { setTimer } from '../core/timers.ts';
 
 /**
  * Sends one `/v3/lease/keepalive` request refreshing `ids`; answers each ID's TTL in seconds
@@ -105,7 +106,7 @@ export class KeepAliveLoop {
     this.timer = undefined;
     this.wakeAt = wakeAt;
     if (wakeAt === Infinity) return;
-    this.timer = setTimeout(() => {
+    this.timer = setTimer(() => {
       this.timer = undefined;
       this.wakeAt = Infinity;
       void this.tick();

@@ -2,6 +2,7 @@ import { WatchCompactedError } from '../core/errors.ts';
 import type { KeySelector } from '../core/keyspace.ts';
 import { encodeRelayEvent, eventId, resumePoint } from './relay-event.ts';
 import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
+import { setRepeating } from '../core/timers.ts';
 
 export interface RelayOptions {
   /** Include each key's previous value. */
@@ -90,7 +91,7 @@ export function relayWatch(etcd: Watchable, request: Request, selector: KeySelec
 
 /** Heart-beat comments every `ms`, which keep proxies from closing an idle stream. */
 function beat(stream: ReadableStreamDefaultController<Uint8Array>, ms: number): ReturnType<typeof setInterval> {
-  const timer = setInterval(() => {
+  const timer = setRepeating(() => {
     try {
       stream.enqueue(encoder.encode(': heartbeat\n\n'));
     } catch {

@@ -1,5 +1,5 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { backoff, sleep } from '../core/backoff.ts';
+import { backoff, sleep } from '../core/timers.ts';
 import { describe } from '../core/codec.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, WatchCompactedError } from '../core/errors.ts';
 import { decodeRelayEvent } from './relay-event.ts';
@@ -46,10 +46,12 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
       const target = new URL(url, globalThis.location?.href);
       // A query parameter rather than a Last-Event-ID header: no CORS preflight.
       if (lastEventId !== undefined) target.searchParams.set('lastEventId', lastEventId);
-      const response = await fetchImpl(new Request(target, { headers: { accept: 'text/event-stream', ...options.headers }, signal: options.signal }));
+      // Redirects are not followed: the headers (an API key, say) must not reach another server.
+      const request = new Request(target, { headers: { accept: 'text/event-stream', ...options.headers }, signal: options.signal, redirect: 'manual' });
+      const response = await fetchImpl(request);
       if (!response.ok) {
         const error = await errorFromResponse(response, target.origin, target.pathname);
-        if (response.status < 500) throw error;
+        if (response.status < 500 || isRedirect(response)) throw error;
         failure = error;
       } else if (!response.body) {
         throw new MalformedResponseError('the relay answered without a body');
@@ -90,6 +92,10 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
     options.onReconnect?.({ attempt: attempt + 1, lastEventId, error: failure });
     await sleep(backoff(attempt + 1, retry, MAX_DELAY), options.signal);
   }
+}
+
+function isRedirect(response: Response): boolean {
+  return response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400);
 }
 
 /** Errors a reconnect cannot mend: a compaction, or the relay refusing the request (4xx). */

@@ -6,7 +6,7 @@ import {
   UnavailableError,
   WatchCompactedError,
 } from '../core/errors.ts';
-import { backoff, sleep } from '../core/backoff.ts';
+import { backoff, setTimer, sleep } from '../core/timers.ts';
 import { type Core, perClient } from '../core/client-core.ts';
 import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
@@ -114,7 +114,7 @@ class Connection {
   awaitCreates(ms: number, lost: () => void): void {
     if (this.allRead) return;
     clearTimeout(this.createTimer);
-    this.createTimer = setTimeout(() => {
+    this.createTimer = setTimer(() => {
       if (this.pending.length > 0 && !this.allRead) lost();
     }, ms);
   }
@@ -129,7 +129,7 @@ class Connection {
   armStall(): void {
     if (this.stallTimeout === undefined) return;
     clearTimeout(this.stallTimer);
-    this.stallTimer = setTimeout(() => {
+    this.stallTimer = setTimer(() => {
       this.end(new UnavailableError(`the watch stream was silent for ${this.stallTimeout} ms although progress notifications are on`, { endpoint: this.endpoint, path: `/v3${PATH}` }));
     }, this.stallTimeout);
   }
@@ -199,7 +199,7 @@ export class WatchStream {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setTimeout(() => {
+    setTimer(() => {
       this.scheduled = false;
       this.apply();
     }, 0);

@@ -85,6 +85,9 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   /** Use `etcd.watch(options)`. */
   constructor(stream: WatchStream, keyspace: Keyspace, options: WatchOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`watch options must be an object, got ${describe(options)}`);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(options.signal)}`);
+    }
     this.stream = stream;
     this.keyspace = keyspace;
     this.spec = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoff } from '../../src/core/backoff.ts';
+import { backoff } from '../../src/core/timers.ts';
 import { clientUrlsOf, EndpointDiscovery, EndpointPool } from '../../src/core/endpoints.ts';
 import { TimeoutError, UnavailableError } from '../../src/core/errors.ts';
 import type { FetchLike } from '../../src/core/call-options.ts';

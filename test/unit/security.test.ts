@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { EtcdError, isEtcdError } from '../../src/core/errors.ts';
-import { Etcd } from '../../src/index.ts';
+import { Etcd, subscribe } from '../../src/index.ts';
 import type { FetchLike } from '../../src/core/call-options.ts';
 
 const PASSWORD = 'Pw-Secret-0451';
@@ -183,5 +183,16 @@ describe('redirects', () => {
     // The target itself works: only the redirect was refused.
     assert.deepEqual((await new Etcd({ endpoints: targetUrl, auth: { token: TOKEN } }).range({ prefix: 'a' })).kvs, []);
     assert.equal(seen.at(-1)?.authorization, TOKEN);
+  });
+
+  test("subscribe() does not follow a redirect either: its headers (an API key) never reach the other server", async () => {
+    seen.length = 0;
+    for (status of [301, 302, 303, 307, 308]) {
+      const events = subscribe(`${redirectorUrl}/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const error = await events.next().catch((e: unknown) => e);
+      assert.ok(isEtcdError(error), `HTTP ${status}: ${String(error)}`);
+      assert.match(error.message, /redirect/);
+    }
+    assert.equal(seen.length, 0, `the other server got ${JSON.stringify(seen)}`);
   });
 });

@@ -1,3 +1,22 @@
+// Every wait of the client goes through here: one clamp, one backoff, one sleep.
+
+/** The longest a timer can wait (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** `setTimeout` with `ms` clamped to what timers can wait: 0 to 24.8 days (NaN: 0). */
+export function setTimer(callback: () => void, ms: number): ReturnType<typeof setTimeout> {
+  return setTimeout(callback, clampMs(ms));
+}
+
+/** `setInterval` with the same clamp. */
+export function setRepeating(callback: () => void, ms: number): ReturnType<typeof setInterval> {
+  return setInterval(callback, clampMs(ms));
+}
+
+export function clampMs(ms: number): number {
+  return ms > 0 ? Math.min(ms, MAX_TIMER_MS) : 0;
+}
+
 /**
  * How long to wait before attempt `attempt` (1-based) of something that failed: exponential from
  * `base` ms, capped at `max` ms, half of it fixed and half random, so clients that failed together
@@ -17,7 +36,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
       clearTimeout(timer);
       resolve(false);
     };
-    const timer = setTimeout(() => {
+    const timer = setTimer(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve(true);
     }, ms);
