@@ -72,7 +72,7 @@ export class Auth {
    */
   async authenticate(username: string, password: string, options: CallOptions = {}): Promise<string> {
     const wire = await this.transport.request('/auth/authenticate', { name: name(username, 'username'), password: secret(password) }, { ...options, anonymous: true });
-    if (typeof wire.token !== 'string') throw new MalformedResponseError('authenticate answered no token', { path: '/auth/authenticate' });
+    if (typeof wire.token !== 'string') throw new MalformedResponseError('authenticate answered no token', { path: '/v3/auth/authenticate' });
     return wire.token;
   }
 

@@ -73,20 +73,21 @@ export class GatewayElection {
    * otherwise (etcd stopped), the iteration throws `UnavailableError`.
    */
   async *observe(name: Bytes, options: { signal?: AbortSignal } = {}): AsyncGenerator<KeyValue, void, undefined> {
-    const path = '/election/observe';
+    const route = '/election/observe';
+    const path = `/v3${route}`;
     const body = JSON.stringify({ name: encodeBase64(this.keyspace.key(name)) });
     // etcd sends the response headers with the first leader only: waiting for them is unbounded.
-    const { response, endpoint } = await this.transport.openStream(path, body, { signal: options.signal, connectTimeout: NO_DEADLINE });
+    const { response, endpoint } = await this.transport.openStream(route, body, { signal: options.signal, connectTimeout: NO_DEADLINE });
     try {
       for await (const line of readJsonLines(response.body!)) {
         const result = streamResult(line, endpoint, path);
         if (result.kv !== undefined) yield decodeStripped(this.keyspace, result.kv);
       }
     } catch (error) {
-      if (options.signal?.aborted) throw new AbortedError(`/v3${path} was aborted`, { path, cause: options.signal.reason });
+      if (options.signal?.aborted) throw new AbortedError(`${path} was aborted`, { path, cause: options.signal.reason });
       throw mapFetchError(error, endpoint, path, 'the observe stream broke off');
     }
-    if (options.signal?.aborted) throw new AbortedError(`/v3${path} was aborted`, { path, cause: options.signal.reason });
+    if (options.signal?.aborted) throw new AbortedError(`${path} was aborted`, { path, cause: options.signal.reason });
     throw new UnavailableError(`the observe stream from ${endpoint} ended`, { endpoint, path });
   }
 

@@ -49,7 +49,7 @@ export async function errorFromResponse(response: Response, endpoint: string, pa
   try {
     text = await readBoundedText(response, MAX_ERROR_BYTES);
   } catch (cause) {
-    return new MalformedResponseError(`HTTP ${status} from ${endpoint} for /v3${path}: its error body could not be read (${(cause as Error)?.message ?? String(cause)})`, {
+    return new MalformedResponseError(`HTTP ${status} from ${endpoint} for ${path}: its error body could not be read (${(cause as Error)?.message ?? String(cause)})`, {
       ...details,
       cause,
     });
@@ -61,10 +61,10 @@ export async function errorFromResponse(response: Response, endpoint: string, pa
 export function errorFromAnswer(status: number, text: string, endpoint: string, path: string): EtcdError {
   const details = { status, endpoint, path };
   const wire = parseErrorBody(text);
-  const call = path === '' ? '' : ` for /v3${path}`;
+  const call = path === '' ? '' : ` for ${path}`;
   // An unknown path or method: 404/405 in text/plain up to 3.5, 404 `{"code":5,"message":"Not Found"}` from 3.6.
   if ((status === 404 && (wire === undefined ? text.trim() !== '' : wire.message === 'Not Found')) || status === 405) {
-    return new UnimplementedError(`${endpoint} does not serve /v3${path} (HTTP ${status}): an older etcd, or not an etcd gateway`, {
+    return new UnimplementedError(`${endpoint} does not serve ${path} (HTTP ${status}): an older etcd, or not an etcd gateway`, {
       ...details,
       code: GrpcCode.UNIMPLEMENTED,
     });

@@ -45,6 +45,7 @@ export interface StreamRequestOptions {
 
 /** What the hooks of one call share, passed to ky as `context.call`. */
 interface CallState {
+  /** The gateway path, such as `/v3/kv/range` (also each error's `path`). */
   readonly path: string;
   /** The request body, for the same request to another endpoint. */
   readonly body: string;
@@ -139,8 +140,9 @@ export class Transport {
     return this.pool.endpoints;
   }
 
-  /** Sends one unary call, `path` being the part after `/v3`, e.g. `/kv/range`. */
-  async request(path: string, body: object, options: RequestOptions = {}): Promise<WireObject> {
+  /** Sends one unary call, `route` being the part after `/v3`, e.g. `/kv/range`. */
+  async request(route: string, body: object, options: RequestOptions = {}): Promise<WireObject> {
+    const path = `/v3${route}`;
     this.throwIfClosed(path);
     const deadline = new Deadline(options.timeout ?? this.timeout, options.signal);
     this.discovery?.refresh();
@@ -172,7 +174,8 @@ export class Transport {
    * answer a long-lived `Response` whose body the caller reads. Only connecting is bounded.
    * `token` is the one sent, for `tokenSource.invalidate` when the stream reports it invalid.
    */
-  async openStream(path: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
+  async openStream(route: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
+    const path = `/v3${route}`;
     this.throwIfClosed(path);
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
@@ -250,13 +253,13 @@ export class Transport {
     if (isNetworkError(error)) return mapFetchError(error.cause, endpoint, path);
     if (isTimeoutError(error)) {
       // The call's deadline ran out between attempts: say why the last one failed, when one did.
-      return call.lastError ?? new TimeoutError(`/v3${path} got no answer from ${endpoint} in time`, { endpoint, path });
+      return call.lastError ?? new TimeoutError(`${path} got no answer from ${endpoint} in time`, { endpoint, path });
     }
     return mapFetchError(error, endpoint, path);
   }
 
   private urlOf(call: CallState): string {
-    return `${call.endpoint}/v3${call.path}`;
+    return `${call.endpoint}${call.path}`;
   }
 
   /**
@@ -301,7 +304,7 @@ export class Transport {
   };
 
   private throwIfClosed(path: string): void {
-    if (this.closed?.aborted) throw new AbortedError(`/v3${path} was not sent: the client is closed`, { path });
+    if (this.closed?.aborted) throw new AbortedError(`${path} was not sent: the client is closed`, { path });
   }
 }
 

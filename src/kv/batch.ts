@@ -1,5 +1,5 @@
 import { asRecord, decodeArray, describe } from '../core/codec.ts';
-import { InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
+import { type EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
 import { type BatchOptions, type Core, perClient } from '../core/client-core.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import { Deadline } from '../core/deadline.ts';
@@ -8,6 +8,7 @@ import type { Transport } from '../core/transport.ts';
 export type { BatchOptions } from '../core/client-core.ts';
 
 export const DEFAULT_MAX_OPS = 128;
+const READ_PATH = '/v3/kv/range';
 
 /**
  * Microtask turns a batch waits before it is sent, so that callers resuming from the same
@@ -114,7 +115,7 @@ export class ReadBatcher {
       if (controller.signal.aborted) return; // every caller already gave up
       if (error instanceof UnavailableError || error instanceof TimeoutError || error instanceof UnauthenticatedError) {
         // Nothing one read asked for causes these: each read alone would have met the same.
-        for (const read of reads) settle(read, () => read.reject(error));
+        for (const read of reads) settle(read, () => read.reject(this.asOwn(error, read)));
       } else {
         for (const read of reads) if (!read.settled) this.sendAlone(read, this.remaining(read));
       }
@@ -128,6 +129,17 @@ export class ReadBatcher {
       return;
     }
     reads.forEach((read, i) => settle(read, () => read.resolve(answers[i]!)));
+  }
+
+  /** The batch's failure as the caller's own read would have met it: its path, its deadline. */
+  private asOwn(error: EtcdError, read: PendingRead): EtcdError {
+    const details = { path: READ_PATH, endpoint: error.endpoint, status: error.status, code: error.code, cause: error };
+    if (error instanceof TimeoutError) {
+      const ms = read.options.timeout ?? this.transport.timeout;
+      return new TimeoutError(`${READ_PATH} did not finish within ${ms} ms (it was read in a batched ${error.path ?? '/v3/kv/txn'})`, details);
+    }
+    if (error instanceof UnavailableError) return new UnavailableError(error.message, { ...details, mayHaveApplied: false, retryable: error.retryable });
+    return new UnauthenticatedError(error.message, details);
   }
 
   private single(request: WireObject, options: CallOptions): Promise<WireObject> {
@@ -148,7 +160,7 @@ export class ReadBatcher {
   private giveUp(read: PendingRead): void {
     if (read.settled) return;
     const own = read.own!;
-    settle(read, () => read.reject(own.explain(own.signal.reason, '/kv/range')));
+    settle(read, () => read.reject(own.explain(own.signal.reason, READ_PATH)));
     read.onGiveUp?.();
   }
 }
@@ -156,7 +168,7 @@ export class ReadBatcher {
 /** Each `response_range` of a read-only txn, carrying the txn's full header (the inner ones hold only the revision). */
 function splitAnswers(wire: WireObject, expected: number): WireObject[] {
   const responses = decodeArray(wire.responses, 'responses');
-  if (responses.length !== expected) throw new MalformedResponseError(`txn answered ${responses.length} responses for ${expected} reads`, { path: '/kv/txn' });
+  if (responses.length !== expected) throw new MalformedResponseError(`txn answered ${responses.length} responses for ${expected} reads`, { path: '/v3/kv/txn' });
   return responses.map((response) => ({ ...asRecord(asRecord(response, 'txn response').response_range ?? {}, 'response_range'), header: wire.header }));
 }
 

@@ -1,7 +1,7 @@
 import { type Core, perClient } from '../core/client-core.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import { decodeId, decodeInt } from '../core/codec.ts';
-import { EtcdError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
+import { MalformedResponseError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
 import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
 import { Deadline } from '../core/deadline.ts';
@@ -15,28 +15,35 @@ import { setTimer } from '../core/timers.ts';
  * rejects is renewed once and the request sent again.
  */
 export async function keepAlive(transport: Transport, ids: readonly string[], options: CallOptions): Promise<number[]> {
-  const path = '/lease/keepalive';
+  const route = '/lease/keepalive';
+  const path = `/v3${route}`;
   const deadline = new Deadline(options.timeout ?? transport.timeout, options.signal);
   try {
     const body = ids.map((id) => `{"ID":"${id}"}\n`).join('');
     for (let renewedToken = false; ; renewedToken = true) {
-      const { response, endpoint, token } = await transport.openStream(path, body, { signal: deadline.signal });
+      const { response, endpoint, token } = await transport.openStream(route, body, { signal: deadline.signal });
+      const wanted = new Set(ids);
       const ttls = new Map<string, number>();
+      const others: string[] = [];
       try {
         for await (const line of readJsonLines(response.body!)) {
           const result = streamResult(line, endpoint, path);
-          ttls.set(decodeId(result.ID, 'ID'), decodeInt(result.TTL, 'TTL'));
-          if (ttls.size === ids.length) break;
+          const id = decodeId(result.ID, 'ID');
+          // An answer for a lease not asked about is no answer for ours: note it, read on.
+          if (wanted.has(id)) ttls.set(id, decodeInt(result.TTL, 'TTL'));
+          else others.push(id);
+          if (ttls.size === wanted.size) break;
         }
       } catch (error) {
         if (error instanceof UnauthenticatedError && !renewedToken && transport.tokenSource?.invalidate(token)) continue;
         throw error;
       }
-      return ids.map((id) => {
-        const ttl = ttls.get(id);
-        if (ttl === undefined) throw new EtcdError(`keep-alive answered ${ttls.size} of ${ids.length} leases`, { endpoint, path });
-        return ttl;
-      });
+      const missing = ids.filter((id) => !ttls.has(id));
+      if (missing.length > 0) {
+        const extra = others.length > 0 ? `; it answered for lease ${others.join(', ')}, not asked about` : '';
+        throw new MalformedResponseError(`keep-alive got no answer for lease ${missing.join(', ')}${extra}`, { endpoint, path });
+      }
+      return ids.map((id) => ttls.get(id)!);
     }
   } catch (error) {
     throw deadline.explain(error, path);

@@ -110,7 +110,7 @@ export async function grant(core: Core, ttl: number, options: GrantOptions = {})
   if (options.id !== undefined) request.ID = encodeId(options.id, 'lease id');
   const sentAt = now();
   const wire = await core.transport.request('/lease/grant', request, options);
-  if (typeof wire.error === 'string' && wire.error !== '') throw new EtcdError(wire.error, { path: '/lease/grant' });
+  if (typeof wire.error === 'string' && wire.error !== '') throw new EtcdError(wire.error, { path: '/v3/lease/grant' });
   const lease = new Lease(core, decodeId(wire.ID, 'ID'), decodeInt(wire.TTL, 'TTL'));
   if (options.keepAlive !== false) keeperOf(core).add(lease, sentAt);
   return lease;

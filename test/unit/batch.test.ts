@@ -175,6 +175,17 @@ describe('read batching', () => {
     assert.ok(paths.every((path) => path === '/v3/kv/txn'), `no read is sent alone: ${paths.join(' ')}`);
   });
 
+  test("a batch that times out gives each read a TimeoutError naming its own call and deadline, not the txn's", async () => {
+    const hang: FetchLike = (request) => new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)));
+    const client = kv(hang, undefined, 400);
+    const results = await Promise.allSettled([client.get('a'), client.get('b')]);
+    for (const result of results) {
+      assert.ok(result.status === 'rejected' && result.reason instanceof TimeoutError, String(result));
+      assert.equal(result.reason.path, '/v3/kv/range');
+      assert.match(result.reason.message, /^\/v3\/kv\/range did not finish within 400 ms/);
+    }
+  });
+
   test('an aborted read rejects with AbortedError while the others of its tick succeed', async () => {
     const { fetch, sent } = gateway();
     const client = kv(fetch);

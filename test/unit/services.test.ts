@@ -59,6 +59,21 @@ describe('lease wire decoding', () => {
     await assert.rejects(leases.keepAliveOnce('12.5'), InvalidArgumentError);
   });
 
+  test('a keep-alive answer for another lease is skipped; none for ours is reported precisely', async () => {
+    let answerOurs = true;
+    const fetch = recorded({
+      '/lease/keepalive': async () => {
+        const other = `{"result":{"header":${HEADER},"ID":"777","TTL":"9"}}\n`;
+        const ours = `{"result":{"header":${HEADER},"ID":"555","TTL":"30"}}\n`;
+        return new Response(answerOurs ? other + ours : other);
+      },
+    });
+    const leases = new LeaseService(core(fetch));
+    assert.equal(await leases.keepAliveOnce('555'), 30);
+    answerOurs = false;
+    await assert.rejects(leases.keepAliveOnce('555'), (error: Error) => /no answer for lease 555; it answered for lease 777, not asked about/.test(error.message));
+  });
+
   test('grant sends exactly TTL (not ttl) and keeps the 64-bit ID as a string', async () => {
     const sent: unknown[] = [];
     const fetch = recorded({

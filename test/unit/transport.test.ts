@@ -93,6 +93,7 @@ describe('error mapping', () => {
       assert.equal(error.status, status);
       assert.equal(error.message, message);
       assert.equal(error.name, type.name);
+      assert.equal(error.path, '/v3/kv/range', 'error.path is the whole gateway path, as in watch errors');
     });
   }
 
