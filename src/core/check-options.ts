@@ -22,9 +22,10 @@ export function checkClientOptions(options: unknown): void {
   }
   if (o.circuitBreaker !== undefined) checkCircuitBreaker(o.circuitBreaker);
   if (o.batch !== undefined && o.batch !== false) {
-    const maxOps = (o.batch as { maxOps?: unknown } | null)?.maxOps;
-    if (typeof o.batch !== 'object' || o.batch === null || (maxOps !== undefined && (!Number.isSafeInteger(maxOps) || (maxOps as number) < 1))) {
-      throw new InvalidArgumentError(`batch must be false or { maxOps: a positive integer }, got ${describe(o.batch)}`);
+    const { maxOps, writes } = (o.batch ?? {}) as { maxOps?: unknown; writes?: unknown };
+    const badMaxOps = maxOps !== undefined && (!Number.isSafeInteger(maxOps) || (maxOps as number) < 1);
+    if (typeof o.batch !== 'object' || o.batch === null || badMaxOps || (writes !== undefined && typeof writes !== 'boolean')) {
+      throw new InvalidArgumentError(`batch must be false or { maxOps: a positive integer, writes: a boolean }, got ${describe(o.batch)}`);
     }
   }
   if ('auth' in o && o.auth !== undefined) checkAuth(o.auth);

@@ -9,8 +9,13 @@ import { Transport } from './transport.ts';
 
 /** Automatic batching of reads: `{ batch: { maxOps: 64 } }`, or `batch: false` to turn it off. */
 export interface BatchOptions {
-  /** Most reads in one `/v3/kv/txn`: at most the server's `--max-txn-ops` (default 128, as etcd's). */
+  /** Most operations in one `/v3/kv/txn`: at most the server's `--max-txn-ops` (default 128, as etcd's). */
   maxOps?: number;
+  /**
+   * Puts and deletes of the same tick travel as one txn too (default true). They then share one
+   * revision; writes to the same key never share a txn and keep their order.
+   */
+  writes?: boolean;
 }
 
 export interface ClientOptions {

@@ -1,4 +1,6 @@
 import { batcherOf } from './batch.ts';
+import { rangeOf } from './key-ranges.ts';
+import { batchable, writeBatcherOf } from './write-batch.ts';
 import type { Core } from '../core/client-core.ts';
 import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from '../core/codec.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -98,6 +100,9 @@ export async function get(core: Core, key: Bytes, options: ReadOptions & { keysO
 /** Keys by key, prefix or range, with limit, sort, revision and filters (`/v3/kv/range`). */
 export async function range(core: Core, query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
   const request = encodeRange(core.keyspace, query);
+  // A read issued after a batched write to its keys sees that write.
+  const writes = writeBatcherOf(core)?.pending(rangeOf(request));
+  if (writes !== undefined) await writes;
   const batcher = batcherOf(core);
   const wire = batcher
     ? await batcher.range(request, options)
@@ -112,13 +117,17 @@ export async function count(core: Core, selector: KeySelector, options: ReadOpti
 
 /** Writes one key (`/v3/kv/put`). */
 export async function put(core: Core, key: Bytes, value: Bytes | undefined, options: PutOptions & CallOptions = {}): Promise<PutResult> {
-  const wire = await core.transport.request('/kv/put', encodePut(core.keyspace, key, value, options), options);
+  const request = encodePut(core.keyspace, key, value, options);
+  const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
+  const wire = batcher ? await batcher.write('put', request) : await core.transport.request('/kv/put', request, options);
   return decodePut(core.keyspace, wire);
 }
 
 /** Deletes one key (a string or bytes) or every key a selector matches (`/v3/kv/deleterange`). */
 export async function del(core: Core, target: Bytes | KeySelector, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
-  const wire = await core.transport.request('/kv/deleterange', encodeDelete(core.keyspace, target, options), options);
+  const request = encodeDelete(core.keyspace, target, options);
+  const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
+  const wire = batcher ? await batcher.write('deleterange', request) : await core.transport.request('/kv/deleterange', request, options);
   return decodeDelete(core.keyspace, wire);
 }
 

@@ -141,11 +141,17 @@ describe('read batching against a real etcd', () => {
     );
   });
 
-  test('writes are never batched', async () => {
+  test('writes of one tick travel as one txn; with batch.writes false each goes alone', async () => {
     const prefix = uniquePrefix('batch-writes');
     const { fetch, sent } = counting();
+    const puts = await Promise.all(Array.from({ length: 4 }, (_, i) => client({ fetch }).put(`${prefix}${i}`, 'v')));
     const etcd = client({ fetch });
-    await Promise.all(Array.from({ length: 4 }, (_, i) => etcd.put(`${prefix}${i}`, 'v')));
+    const shared = await Promise.all(Array.from({ length: 4 }, (_, i) => etcd.put(`${prefix}${i}`, 'w')));
+    assert.equal(new Set(shared.map((p) => p.revision)).size, 1, 'one txn, one revision');
+    assert.ok(puts.length === 4);
+    sent.length = 0;
+    const alone = client({ fetch, batch: { writes: false } });
+    await Promise.all(Array.from({ length: 4 }, (_, i) => alone.put(`${prefix}${i}`, 'x')));
     assert.deepEqual(
       sent.map((s) => s.path),
       Array.from({ length: 4 }, () => '/v3/kv/put'),
@@ -186,5 +192,89 @@ describe('read batching against a real etcd', () => {
       const { token } = await call('/auth/authenticate', { name: 'root', password: 'rootpw' });
       await call('/auth/disable', {}, token as string);
     }
+  });
+});
+
+describe('write batching against a real etcd', () => {
+  test('writes to the same key never share a txn and apply in the order issued', async () => {
+    const prefix = uniquePrefix('wb-order');
+    const { fetch, sent } = counting();
+    const etcd = client({ fetch });
+    const results = await Promise.all([
+      etcd.put(`${prefix}a`, '1'),
+      etcd.put(`${prefix}b`, '1'),
+      etcd.put(`${prefix}a`, '2', { prevKv: true }),
+      etcd.delete({ prefix: `${prefix}b` }, { prevKv: true }),
+      etcd.put(`${prefix}a`, '3', { prevKv: true }),
+    ]);
+    assert.equal((await etcd.get(`${prefix}a`))?.valueText, '3');
+    assert.equal(await etcd.count({ prefix: `${prefix}b` }), 0);
+    assert.equal((results[2] as { prevKv?: { valueText: string } }).prevKv?.valueText, '1');
+    assert.equal((results[4] as { prevKv?: { valueText: string } }).prevKv?.valueText, '2');
+    const revisions = results.map((r) => r.revision);
+    assert.equal(revisions[0], revisions[1], 'a and b went together');
+    assert.ok(revisions[2]! > revisions[0]! && revisions[4]! > revisions[2]!, `later writes of a come later: ${revisions}`);
+    assert.equal(sent.filter((s) => s.path === '/v3/kv/txn').length >= 2, true);
+  });
+
+  test('a read issued after a write to its key in the same tick sees the write', async () => {
+    const prefix = uniquePrefix('wb-read');
+    const etcd = client();
+    const [, read] = await Promise.all([etcd.put(`${prefix}k`, 'fresh'), etcd.get(`${prefix}k`)]);
+    assert.equal(read?.valueText, 'fresh');
+  });
+
+  test('a write refused for its own reason (a lease not found) fails alone; the others of its txn apply', async () => {
+    const prefix = uniquePrefix('wb-isolate');
+    const { fetch, sent } = counting();
+    const etcd = client({ fetch });
+    const results = await Promise.allSettled([
+      etcd.put(`${prefix}ok1`, 'v'),
+      etcd.put(`${prefix}bad`, 'v', { lease: '123456789' }),
+      etcd.put(`${prefix}ok2`, 'v'),
+    ]);
+    assert.equal(results[0]!.status, 'fulfilled');
+    assert.ok(results[1]!.status === 'rejected' && (results[1].reason as Error).name === 'NotFoundError', String(results[1]));
+    assert.equal(results[2]!.status, 'fulfilled');
+    assert.equal(await etcd.count({ prefix }), 2);
+    assert.deepEqual(sent.map((s) => s.path).slice(0, 4), ['/v3/kv/txn', '/v3/kv/put', '/v3/kv/put', '/v3/kv/put']);
+  });
+
+  test('when the answer of a write txn is lost, every write of it may have applied, as a single write would', async () => {
+    const prefix = uniquePrefix('wb-lost');
+    let loseTxn = true;
+    const fetch: FetchLike = async (request, init) => {
+      const response = await globalThis.fetch(request, init);
+      if (loseTxn && new URL(request.url).pathname === '/v3/kv/txn') {
+        loseTxn = false;
+        await response.body?.cancel();
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+      }
+      return response;
+    };
+    const etcd = client({ fetch });
+    const results = await Promise.allSettled([etcd.put(`${prefix}a`, 'v'), etcd.put(`${prefix}b`, 'v')]);
+    for (const result of results) {
+      assert.ok(result.status === 'rejected', String(result));
+      const error = result.reason as { name: string; mayHaveApplied: boolean; path: string };
+      assert.equal(error.name, 'UnavailableError');
+      assert.equal(error.mayHaveApplied, true);
+      assert.equal(error.path, '/v3/kv/put');
+    }
+    assert.equal(await etcd.count({ prefix }), 2, 'etcd did apply them');
+  });
+
+  test('a batch holds at most maxOps writes and stays under the request size limit', async () => {
+    const prefix = uniquePrefix('wb-limits');
+    const { fetch, sent } = counting();
+    const etcd = client({ fetch });
+    await Promise.all(Array.from({ length: MAX_OPS * 2 + 1 }, (_, i) => etcd.put(`${prefix}${i}`, 'v')));
+    assert.deepEqual(sent.map((s) => s.reads), [MAX_OPS, MAX_OPS, 1]);
+    sent.length = 0;
+    // Three 600 KB values: two would pass etcd's 1.5 MiB request limit together.
+    const big = 'x'.repeat(600 * 1024);
+    await Promise.all(Array.from({ length: 3 }, (_, i) => etcd.put(`${prefix}big${i}`, big)));
+    assert.ok(sent.length >= 2, `split by size: ${JSON.stringify(sent)}`);
+    assert.equal(await etcd.count({ prefix: `${prefix}big` }), 3);
   });
 });
