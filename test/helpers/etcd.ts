@@ -1,4 +1,5 @@
 import { after, before } from 'node:test';
+import type { Etcd } from 'etcd-fetch';
 import { startEtcd, type EtcdServer, type EtcdServerOptions } from '../../scripts/etcd.ts';
 import { GATEWAY_VERSIONS, type GatewayVersion, startVersionGateway, type VersionGateway } from './version-gateway.ts';
 
@@ -57,6 +58,23 @@ export function useEtcd(options: EtcdServerOptions & { ownServer?: boolean } = {
     await context.server?.stop();
   });
   return context;
+}
+
+/**
+ * Wraps a client factory so that every client it makes is closed after the suite: their
+ * watches, keep-alive loops and locks end with them, so a failed test cannot leave one
+ * reconnecting and keep the test file from exiting.
+ */
+export function closedAfter<A extends unknown[]>(make: (...args: A) => Etcd): (...args: A) => Etcd {
+  const made: Etcd[] = [];
+  after(() => {
+    for (const etcd of made) etcd.close();
+  });
+  return (...args: A) => {
+    const etcd = make(...args);
+    made.push(etcd);
+    return etcd;
+  };
 }
 
 let counter = 0;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { AbortedError, Etcd, type EtcdOptions, type FetchLike, FutureRevisionError, PermissionDeniedError, type RangeQuery } from 'etcd-fetch';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
@@ -7,20 +7,28 @@ import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 const MAX_OPS = 8;
 const etcdUnderTest = useEtcd({ args: ['--max-txn-ops', String(MAX_OPS)] });
 
-/** A fetch that notes the gateway path of every request, and how many reads each txn held. */
-function counting(): { fetch: FetchLike; sent: Array<{ path: string; reads: number }> } {
-  const sent: Array<{ path: string; reads: number }> = [];
+/** A fetch that notes the gateway path of every request, how many reads each txn held, and its revisions. */
+function counting(): { fetch: FetchLike; sent: Array<{ path: string; reads: number; revisions: string[] }> } {
+  const sent: Array<{ path: string; reads: number; revisions: string[] }> = [];
   const fetch: FetchLike = async (request, init) => {
     const path = new URL(request.url).pathname;
-    const body = (await request.clone().json()) as { success?: unknown[] };
-    sent.push({ path, reads: path === '/v3/kv/txn' ? (body.success?.length ?? 0) : 1 });
+    const body = (await request.clone().json()) as { success?: Array<{ request_range?: { revision?: string } }>; revision?: string };
+    const ranges = path === '/v3/kv/txn' ? (body.success ?? []).map((op) => op.request_range ?? {}) : [body];
+    sent.push({ path, reads: ranges.length, revisions: ranges.map((range) => range.revision ?? '') });
     return globalThis.fetch(request, init);
   };
   return { fetch, sent };
 }
 
+/** Every client the tests made, closed after them. */
+const clients: Etcd[] = [];
+after(() => {
+  for (const etcd of clients) etcd.close();
+});
 function client(options: EtcdOptions = {}): Etcd {
-  return new Etcd({ endpoints: [etcdUnderTest.endpoint], batch: { maxOps: MAX_OPS }, ...options });
+  const etcd = new Etcd({ endpoints: [etcdUnderTest.endpoint], batch: { maxOps: MAX_OPS }, ...options });
+  clients.push(etcd);
+  return etcd;
 }
 
 async function seed(etcd: Etcd, prefix: string): Promise<void> {
@@ -98,20 +106,40 @@ describe('read batching against a real etcd', () => {
     );
   });
 
-  test('a read at a future revision fails alone; the reads of its tick succeed', async () => {
+  test('reads at a future revision fail alone, each with the error of its own single read; the reads of its tick succeed', async () => {
     const prefix = uniquePrefix('batch-future');
-    const etcd = client();
+    const { fetch, sent } = counting();
+    const etcd = client({ fetch });
     const { revision } = await etcd.put(`${prefix}k`, 'v');
+    sent.length = 0;
+    const future = revision + 1000;
     const results = await Promise.allSettled([
       etcd.get(`${prefix}k`),
-      etcd.get(`${prefix}k`, { revision: revision + 1000 }),
-      etcd.get(`${prefix}k`, { revision: revision + 1000, keysOnly: true }),
+      etcd.get(`${prefix}k`, { revision: future }),
+      etcd.get(`${prefix}k`, { revision: future, keysOnly: true }),
+      etcd.get(`${prefix}k`, { revision }),
       etcd.get(`${prefix}k`, { revision }),
     ]);
     assert.equal(results[0].status === 'fulfilled' && results[0].value?.valueText, 'v');
-    assert.ok(results[1].status === 'rejected' && results[1].reason instanceof FutureRevisionError, String(results[1]));
-    assert.ok(results[2].status === 'rejected' && results[2].reason instanceof FutureRevisionError, String(results[2]));
+    for (const result of [results[1], results[2]]) {
+      assert.ok(result.status === 'rejected' && result.reason instanceof FutureRevisionError, String(result));
+      // The fall-back: the failed txn's reads were each sent again alone, and the caller got
+      // the answer of its own /kv/range, as an unbatched call would.
+      assert.match(String(result.reason.path), /kv\/range$/, `the error of the caller's own read, not the txn's: ${String(result.reason.path)}`);
+    }
     assert.equal(results[3].status === 'fulfilled' && results[3].value?.valueText, 'v');
+    assert.equal(results[4].status === 'fulfilled' && results[4].value?.valueText, 'v');
+    // Reads travel together only at the same revision: the two future reads share a txn that
+    // fails, then go alone; the two at `revision` share a txn that succeeds; the first goes alone.
+    const requests = sent.map((s) => `${s.path} ${s.revisions.join(',')}`).sort();
+    const expected = [
+      `/v3/kv/range `,
+      `/v3/kv/range ${future}`,
+      `/v3/kv/range ${future}`,
+      `/v3/kv/txn ${future},${future}`,
+      `/v3/kv/txn ${revision},${revision}`,
+    ].sort();
+    assert.deepEqual(requests, expected);
   });
 
   test('an aborted read of a batch rejects with AbortedError while the others succeed', async () => {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Etcd, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from 'etcd-fetch';
 import { freePort, startEtcd } from '../../scripts/etcd.ts';
-import { useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd: membership changes concern everyone on a server.
 const etcdUnderTest = useEtcd({ ownServer: true, name: 'first' });
-const client = () => new Etcd({ endpoints: [etcdUnderTest.endpoint] });
+const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
 
 /** Calls `call` until it stops failing with `expected`, for at most 20 s. */
 async function retry<T>(call: () => Promise<T>, expected: abstract new (...args: never[]) => Error): Promise<T> {

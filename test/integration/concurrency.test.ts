@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortedError, Etcd, LeaseLostError, op } from 'etcd-fetch';
-import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
-const client = () => new Etcd({ endpoints: [etcdUnderTest.endpoint] });
+const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {

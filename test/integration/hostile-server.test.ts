@@ -27,6 +27,7 @@ before(async () => {
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 after(async () => {
+  for (const etcd of clients) etcd.close();
   process.off('unhandledRejection', onUnhandled);
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
@@ -35,9 +36,32 @@ after(async () => {
 const DEADLINE = 1_500;
 /** Far more than any call needs here; a call still pending after it hangs. */
 const HANG = DEADLINE + 3_000;
+/**
+ * How long past its deadline a call may take to settle on a busy machine (measured: 1-5 ms
+ * idle); a deadline that fires a second late exceeds it.
+ */
+const LATE = 600;
 
+/** Every client the tests made, closed after them. */
+const clients: Etcd[] = [];
 function client(options: { maxResponseBytes?: number; timeout?: number } = {}): Etcd {
-  return new Etcd({ endpoints: endpoint, timeout: options.timeout ?? DEADLINE, maxResponseBytes: options.maxResponseBytes });
+  const etcd = new Etcd({ endpoints: endpoint, timeout: options.timeout ?? DEADLINE, maxResponseBytes: options.maxResponseBytes });
+  clients.push(etcd);
+  return etcd;
+}
+
+/** A read and a write, at once: each ends with a TimeoutError at its deadline, not much later. */
+async function assertBothTimeOut(): Promise<void> {
+  const timed = async (call: (etcd: Etcd) => Promise<unknown>) => {
+    const started = performance.now();
+    const error = await failure(() => call(client()));
+    return { error, ms: performance.now() - started };
+  };
+  const outcomes = await Promise.all([timed((etcd) => etcd.get('a')), timed((etcd) => etcd.put('a', 'b'))]);
+  for (const { error, ms } of outcomes) {
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.ok(ms >= DEADLINE - 50 && ms <= DEADLINE + LATE, `a call with a ${DEADLINE} ms deadline settled after ${Math.round(ms)} ms`);
+  }
 }
 
 function answer(status: number, body: string, contentType = 'application/json'): Handler {
@@ -204,15 +228,12 @@ describe('a client facing a misbehaving server', () => {
       const timer = setInterval(() => response.write(' '), 100);
       response.on('close', () => clearInterval(timer));
     };
-    const started = performance.now();
-    const error = await failure(() => client().get('a'));
-    assert.ok(error instanceof TimeoutError, String(error));
-    assert.ok(performance.now() - started < HANG);
+    await assertBothTimeOut();
   });
 
   test('a server that never answers: the call times out at its deadline', async () => {
     handler = () => {};
-    assert.ok((await failure(() => client().get('a'))) instanceof TimeoutError);
+    await assertBothTimeOut();
   });
 
   test('a connection reset mid-answer is an UnavailableError; for a write it may have been applied', async () => {
@@ -277,30 +298,42 @@ describe('a client facing a misbehaving server', () => {
         `{"result":{"header":{"revision":"6"},"watch_id":"${id}","events":[{"kv":{"key":"${KEY}","value":"${VALUE}","create_revision":"6","mod_revision":"6","version":"1"}}]}}\n`,
       );
 
-    /** The first event, or the typed error the watch ended with; never a hang. */
-    async function firstEvent(): Promise<{ value?: string; error?: unknown; reconnects: number }> {
+    /** A misbehaving stream is noticed at once: a resume takes one backoff (at most 2 s). */
+    const WATCH_BOUND = HANG;
+
+    /** The first event, or the typed error the watch ended with, and how long that took; never a hang. */
+    async function firstEvent(): Promise<{ value?: string; error?: unknown; reconnects: number; ms: number }> {
       const watch = client().watch({ key: 'w' });
-      const bound = setTimeout(() => watch.close(), 15_000);
+      const started = performance.now();
+      let hung = false;
+      const bound = setTimeout(() => {
+        hung = true;
+        watch.close();
+      }, WATCH_BOUND);
       try {
-        for await (const event of watch) return { value: event.kv.valueText, reconnects: watch.reconnects };
-        return { error: new Error('the watch ended without an event or an error'), reconnects: watch.reconnects };
+        for await (const event of watch) return { value: event.kv.valueText, reconnects: watch.reconnects, ms: performance.now() - started };
+        assert.fail(hung ? `the watch gave neither an event nor an error within ${WATCH_BOUND} ms` : 'the watch ended without an event or an error');
       } catch (error) {
+        if (error instanceof assert.AssertionError) throw error;
         assert.ok(isEtcdError(error), `a typed error, got ${String(error)}`);
-        return { error, reconnects: watch.reconnects };
+        return { error, reconnects: watch.reconnects, ms: performance.now() - started };
       } finally {
         clearTimeout(bound);
         watch.close();
       }
     }
 
-    const broken: Array<[string, (response: ServerResponse, id: string) => void]> = [
-      ['stops mid-message', (response) => response.end('{"result":{"header":{"revision":"6"},"events":[{"kv":{"key":')],
+    // A cut-off stream is a broken connection: the watch resumes. A whole line it cannot read is
+    // a server it cannot trust: the watch ends with a MalformedResponseError, never retried
+    // forever nor skipped in silence (an event would be lost).
+    const broken: Array<[string, (response: ServerResponse, id: string) => void, RegExp | 'resumes']> = [
+      ['stops mid-message', (response) => response.end('{"result":{"header":{"revision":"6"},"events":[{"kv":{"key":'), 'resumes'],
       ['is reset mid-message', (response) => {
         response.write('{"result":{"header":{"revision":"6"},"ev');
         setTimeout(() => response.socket?.resetAndDestroy(), 20);
-      }],
-      ['sends wrong types', (response, id) => response.write(`{"result":{"watch_id":"${id}","events":"x"}}\n`)],
-      ['sends a line that is not JSON', (response) => response.write('<html>proxy error</html>\n')],
+      }, 'resumes'],
+      ['sends wrong types', (response, id) => response.write(`{"result":{"watch_id":"${id}","events":"x"}}\n`), /events must be an array/],
+      ['sends a line that is not JSON', (response) => response.write('<html>proxy error</html>\n'), /not JSON/],
       ['sends an endless line', (response) => {
         let open = true;
         response.on('close', () => (open = false));
@@ -310,19 +343,24 @@ describe('a client facing a misbehaving server', () => {
           if (open) response.once('drain', pump);
         };
         pump();
-      }],
+      }, /exceeded/],
     ];
-    for (const [what, misbehave] of broken) {
-      test(`a stream that ${what}: the watch resumes and delivers, or ends with a typed error`, async (t) => {
+    for (const [what, misbehave, expected] of broken) {
+      const outcome = expected === 'resumes' ? 'the watch resumes and delivers' : 'the watch ends with a MalformedResponseError';
+      test(`a stream that ${what}: ${outcome}, within ${WATCH_BOUND} ms`, async (t) => {
         handler = watchServer([misbehave, good]);
-        const outcome = await firstEvent();
-        t.diagnostic(outcome.error === undefined ? `resumed after ${outcome.reconnects} reconnect(s)` : `ended: ${String(outcome.error)}`);
-        // A stream cut in the middle of a message is a broken connection: it must resume.
-        if (what.includes('mid-message')) assert.equal(outcome.error, undefined, String(outcome.error));
-        if (outcome.error === undefined) {
-          assert.equal(outcome.value, 'v');
-          assert.ok(outcome.reconnects >= 1);
+        const result = await firstEvent();
+        t.diagnostic(`${result.error === undefined ? `resumed after ${result.reconnects} reconnect(s)` : `ended: ${String(result.error)}`} in ${Math.round(result.ms)} ms`);
+        if (expected === 'resumes') {
+          assert.equal(result.error, undefined, String(result.error));
+          assert.equal(result.value, 'v');
+          assert.ok(result.reconnects >= 1);
+        } else {
+          assert.ok(result.error instanceof MalformedResponseError, String(result.error));
+          assert.match(result.error.message, expected);
+          assert.equal(result.reconnects, 0, 'a line that cannot be read is not retried');
         }
+        assert.ok(result.ms < WATCH_BOUND);
       });
     }
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
   AbortedError,
   cmp,
@@ -7,6 +7,7 @@ import {
   type Comparison,
   CompactedError,
   Etcd,
+  type FetchLike,
   FutureRevisionError,
   InvalidArgumentError,
   KeyValue,
@@ -20,7 +21,16 @@ import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const text = new TextEncoder();
 const etcdUnderTest = useEtcd();
-const client = () => new Etcd({ endpoints: [etcdUnderTest.endpoint] });
+/** Every client the tests made, closed after them. */
+const clients: Etcd[] = [];
+after(() => {
+  for (const etcd of clients) etcd.close();
+});
+const client = (fetch?: FetchLike) => {
+  const etcd = new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch });
+  clients.push(etcd);
+  return etcd;
+};
 
 describe('KV against a real etcd', () => {
   test('put then get returns the value and its revisions', async () => {
@@ -234,19 +244,43 @@ describe('KV against a real etcd', () => {
     const pending = etcd.range({ prefix: '' }, { signal: controller.signal });
     controller.abort();
     await assert.rejects(pending, AbortedError);
-    // A deadline shorter than a round trip: a TimeoutError (or, on a very fast machine, an answer).
-    const result = await etcd.range({ prefix: '' }, { timeout: 0.001 }).catch((e: unknown) => e);
-    assert.ok(result instanceof TimeoutError || (result as { kvs?: unknown }).kvs !== undefined);
+
+    // A network 300 ms slow each way: every deadline below is shorter than a round trip, so each
+    // call must end with a TimeoutError at its deadline (a call's own deadline, not the client's
+    // 10 s), never with the answer.
+    const NETWORK_MS = 300;
+    const slow = client(async (request, init) => {
+      await new Promise((resolve) => setTimeout(resolve, NETWORK_MS));
+      return globalThis.fetch(request, init);
+    });
+    const key = `${uniquePrefix('deadline')}k`;
+    const calls: Array<[string, number, () => Promise<unknown>]> = [
+      ['range, 1 µs', 0.001, () => slow.range({ prefix: '' }, { timeout: 0.001 })],
+      ['get, 100 ms', 100, () => slow.get(key, { timeout: 100 })],
+      ['put, 100 ms', 100, () => slow.put(key, 'v', { timeout: 100 })],
+    ];
+    // At once: each settles by its own deadline. 600 ms covers a busy machine's event-loop delay.
+    const outcomes = await Promise.all(
+      calls.map(async ([what, deadline, call]) => {
+        const started = performance.now();
+        const result = await call().then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+        return { what, deadline, ms: performance.now() - started, ...result };
+      }),
+    );
+    for (const { what, deadline, ms, ...result } of outcomes) {
+      assert.ok('error' in result && result.error instanceof TimeoutError, `${what}: ${'error' in result ? String(result.error) : 'answered'}`);
+      assert.ok(ms >= deadline - 5 && ms < deadline + 600, `${what}: settled after ${Math.round(ms)} ms`);
+    }
   });
 
   test('bad arguments are typed errors before any request', async () => {
     let sent = 0;
-    const etcd = new Etcd({
-      endpoints: etcdUnderTest.endpoint,
-      fetch: (request, init) => {
-        sent++;
-        return fetch(request, init);
-      },
+    const etcd = client((request, init) => {
+      sent++;
+      return fetch(request, init);
     });
     await assert.rejects(etcd.get(42 as unknown as string), InvalidArgumentError);
     await assert.rejects(etcd.get(''), InvalidArgumentError);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Etcd, FailedPreconditionError, type Lease, LeaseLostError, NotFoundError } from 'etcd-fetch';
-import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd: the last test kills and restarts it.
 const etcdUnderTest = useEtcd({ ownServer: true });
-const client = (fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) });
+const client = closedAfter((fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) }));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with the time `lease` took to be lost, or rejects after `ms`. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { cmp, Etcd, InvalidArgumentError, op } from 'etcd-fetch';
-import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
-const client = () => new Etcd({ endpoints: [etcdUnderTest.endpoint] });
+const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 describe('namespaces against a real etcd', () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { cmp, type Comparison, type CompareOperator, Etcd, type KeyValue, op, type Operation } from 'etcd-fetch';
-import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
-const client = () => new Etcd({ endpoints: etcdUnderTest.endpoint, timeout: 10_000 });
+const client = closedAfter(() => new Etcd({ endpoints: etcdUnderTest.endpoint, timeout: 10_000 }));
 const encoder = new TextEncoder();
 const hex = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes).toString('hex'));
 

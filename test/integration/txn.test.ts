@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { cmp, Etcd, InvalidArgumentError, op } from 'etcd-fetch';
-import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
-const client = () => new Etcd({ endpoints: [etcdUnderTest.endpoint] });
+const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
 
 async function grantLease(endpoint: string): Promise<string> {
   const response = await fetch(`${endpoint}/v3/lease/grant`, { method: 'POST', body: '{"TTL": 60}' });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortedError, Etcd, type FetchLike, op, type ReflectorUpdate, WatchCompactedError } from 'etcd-fetch';
-import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { collect, eventually, summary } from './watch-helpers.ts';
 
 const etcdUnderTest = useEtcd();
-const client = (fetch?: FetchLike) => new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch });
+const client = closedAfter((fetch?: FetchLike) => new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch }));
 
 /**
  * A fetch that counts `/v3/watch` requests and how many are open at once (until their body

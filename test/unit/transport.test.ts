@@ -157,27 +157,64 @@ describe('error mapping', () => {
 });
 
 describe('deadlines and cancellation', () => {
+  /** Never answers, and rejects when its signal aborts (at once if it already has), as fetch does. */
   const hanging: FetchLike = (request) =>
-    new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)));
+    new Promise((_, reject) => {
+      if (request.signal.aborted) reject(request.signal.reason);
+      else request.signal.addEventListener('abort', () => reject(request.signal.reason));
+    });
 
-  test('a call that never answers times out with TimeoutError', async () => {
-    const started = Date.now();
-    const error = await transport(hanging, undefined, 100).request('/kv/range', {}).catch((e) => e);
-    assert.ok(error instanceof TimeoutError, String(error));
-    assert.ok(Date.now() - started < 2_000);
+  // A 100 ms deadline ends the call after 100 ms; 600 ms more covers a busy machine's event-loop
+  // delay, while a deadline a second late, or a call retried past it, exceeds it.
+  const assertAtDeadline = (started: number) => {
+    const ms = performance.now() - started;
+    assert.ok(ms >= 95 && ms < 100 + 600, `a call with a 100 ms deadline settled after ${Math.round(ms)} ms`);
+  };
+
+  test('a call that never answers times out with TimeoutError at its deadline', async () => {
+    for (const idempotent of [true, false]) {
+      const started = performance.now();
+      const error = await transport(hanging, undefined, 100).request('/kv/range', {}, { idempotent }).catch((e) => e);
+      assert.ok(error instanceof TimeoutError, String(error));
+      assertAtDeadline(started);
+    }
   });
 
-  test('a body that never ends times out too', async () => {
+  test('a body that never ends times out too, at its deadline', async () => {
     const fetch: FetchLike = async () => new Response(new ReadableStream({ start() {} }));
+    const started = performance.now();
     const error = await transport(fetch, undefined, 100).request('/kv/range', {}).catch((e) => e);
     assert.ok(error instanceof TimeoutError, String(error));
+    assertAtDeadline(started);
   });
 
-  test('an aborted signal rejects with AbortedError', async () => {
-    const controller = new AbortController();
-    const pending = transport(hanging).request('/kv/range', {}, { signal: controller.signal });
-    controller.abort();
-    await assert.rejects(pending, AbortedError);
+  test('an aborted signal rejects with AbortedError at once, not at the deadline', async () => {
+    for (const idempotent of [true, false]) {
+      const controller = new AbortController();
+      const started = performance.now();
+      const pending = transport(hanging).request('/kv/range', {}, { signal: controller.signal, idempotent });
+      setTimeout(() => controller.abort(), 20);
+      await assert.rejects(pending, AbortedError);
+      const ms = performance.now() - started;
+      assert.ok(ms < 20 + 600, `settled ${Math.round(ms)} ms after the call, its deadline being 2 s`);
+    }
+  });
+
+  // KNOWN BUG (src/core/transport.ts, left to its owner): before the answer's headers, the call
+  // waits on fetch alone; a fetch that ignores its signal keeps a caller's abort waiting until the
+  // attempt's timeout (a read: 1 s) or the whole deadline (a write: 2 s here). Bodies are already
+  // raced against the signal (untilAborted); headers are not.
+  test('an abort ends the call at once even when fetch ignores its signal', { todo: 'transport does not race the headers against the signal' }, async () => {
+    const ignoring: FetchLike = () => new Promise(() => {});
+    for (const idempotent of [true, false]) {
+      const controller = new AbortController();
+      const started = performance.now();
+      const pending = transport(ignoring).request('/kv/range', {}, { signal: controller.signal, idempotent });
+      setTimeout(() => controller.abort(), 20);
+      await assert.rejects(pending, AbortedError);
+      const ms = performance.now() - started;
+      assert.ok(ms < 20 + 600, `${idempotent ? 'a read' : 'a write'} settled ${Math.round(ms)} ms after the call, its deadline being 2 s`);
+    }
   });
 
   test('an already aborted signal sends nothing', async () => {
