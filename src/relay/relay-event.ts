@@ -87,3 +87,8 @@ export function resumePoint(id: string | null | undefined): { startRevision: num
   if (!Number.isSafeInteger(revision)) return undefined;
   return match[2] === undefined ? { startRevision: revision + 1, skip: 0 } : { startRevision: revision, skip: Number(match[2]) + 1 };
 }
+
+/** `event: compacted`: the watch cannot start as early as asked (`reason`: `resume-refused` when the relay will not replay that far back). */
+export function compactedEvent(compactRevision: number, reason?: string): string {
+  return `event: compacted\ndata: ${JSON.stringify({ compactRevision, reason })}\n\n`;
+}

@@ -1,8 +1,12 @@
-import { WatchCompactedError } from '../core/errors.ts';
+import { checkCount, encodeBase64 } from '../core/codec.ts';
 import type { KeySelector } from '../core/keyspace.ts';
-import { encodeRelayEvent, eventId, resumePoint } from './relay-event.ts';
-import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
-import { setRepeating } from '../core/timers.ts';
+import { compactedEvent } from './relay-event.ts';
+import { RelayFeed, type Watchable } from './relay-feed.ts';
+import { defaultPool, type RelayPool } from './relay-pool.ts';
+import { admitResume } from './resume-window.ts';
+import { IdSigner } from './signed-ids.ts';
+
+export type { Watchable } from './relay-feed.ts';
 
 export interface RelayOptions {
   /** Include each key's previous value. */
@@ -11,18 +15,48 @@ export interface RelayOptions {
   heartbeat?: number;
   /** Where to start when the request carries no `Last-Event-ID` (default: changes from now on). */
   startRevision?: number;
-  /** Headers added to the answer, such as `Access-Control-Allow-Origin`. */
+  /** Headers added to every answer (refusals included), such as `Access-Control-Allow-Origin`. */
   headers?: Headers | Record<string, string> | Array<[string, string]>;
   /** Reconnection delay suggested to `EventSource` in milliseconds (1 000). */
   retry?: number;
+  /**
+   * Decides whether `request` may watch, before anything else happens: `true` lets it through;
+   * a `Response` (a 401 with `WWW-Authenticate`, say) is the answer; anything else is a 403.
+   * Without it, whoever reaches the URL may watch.
+   */
+  authorize?: (request: Request) => boolean | Response | undefined | Promise<boolean | Response | undefined>;
+  /**
+   * Bytes of events one client may have waiting (8 MiB; one event larger than that still goes
+   * through alone). A client that falls that far behind is not disconnected: its watch is closed,
+   * what etcd sends meanwhile is dropped, and the watch is reopened after the last event queued
+   * once the client has read half of what waits. Nothing is lost or repeated, unless etcd
+   * compacts the revisions meanwhile (then `event: compacted`).
+   */
+  maxBufferedBytes?: number;
+  /**
+   * The budget shared with other relays: bytes waiting over all their clients (64 MiB by default,
+   * one pool per worker isolate or process). Past it, the client holding the most is
+   * disconnected (its reader reconnects with its `Last-Event-ID` and loses nothing).
+   */
+  pool?: RelayPool;
+  /**
+   * An HMAC key (a string of 32 or more random characters) that signs
+   * every event id (`id: 12.1~<base64 HMAC>`). The relay then accepts as `Last-Event-ID` only an id
+   * it wrote for these keys: a client resumes from where it was, never from a revision it picked,
+   * and resumes survive a restart of the relay. Recommended; without it see `oldestResume`.
+   */
+  resumeSecret?: string;
+  /**
+   * The oldest revision a `Last-Event-ID` may make the relay replay from; older ones are refused
+   * with `event: compacted` (`{ compactRevision, reason: 'resume-refused' }`) and the stream ends.
+   * Default, with plain ids: the revision after the one at which the pool first served a watch
+   * (so since the relay started, never its whole history), or `startRevision` if older. Default
+   * with `resumeSecret`: no bound beyond the signature.
+   */
+  oldestResume?: number;
 }
 
-/** What the relay needs of a client: `etcd.watch`. */
-export interface Watchable {
-  watch(options: WatchOptions): Watch;
-}
-
-const encoder = new TextEncoder();
+const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /**
  * Serves a watch as a `text/event-stream` answer to `request`: one SSE event per etcd event
@@ -30,75 +64,37 @@ const encoder = new TextEncoder();
  * and a resume from the request's `Last-Event-ID` header (or `lastEventId` query parameter) so
  * `EventSource`'s automatic reconnect loses and repeats nothing. Once etcd has created the
  * watch, `event: ready` (with `{ revision }`) says every later change will arrive. A compaction
- * past the resume point sends `event: compacted` with `{ compactRevision }` and ends the stream.
+ * past the resume point, or a resume from before what the relay allows (see `oldestResume`),
+ * sends `event: compacted` with `{ compactRevision }` and ends the stream.
  */
-export function relayWatch(etcd: Watchable, request: Request, selector: KeySelector, options: RelayOptions = {}): Response {
-  const url = new URL(request.url);
-  const resume = resumePoint(request.headers.get('last-event-id') ?? url.searchParams.get('lastEventId'));
-  const startRevision = resume?.startRevision ?? options.startRevision;
-  let skip = resume?.skip ?? 0;
-  const controller = new AbortController();
-  const watch = etcd.watch({ ...selector, prevKv: options.prevKv, ...(startRevision ? { startRevision } : {}), signal: controller.signal } as WatchOptions);
-  const responses = watch.responses();
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-
-  const stop = () => {
-    clearInterval(heartbeat);
-    controller.abort();
-    watch.close();
-  };
-  request.signal?.addEventListener('abort', stop, { once: true });
-
-  const body = new ReadableStream<Uint8Array>({
-    async start(stream) {
-      stream.enqueue(encoder.encode(`retry: ${options.retry ?? 1_000}\n: etcd-fetch relay\n\n`));
-      try {
-        await watch.ready;
-      } catch {
-        return; // pull() reports the error
-      }
-      // Once etcd has created the watch, its revision is a safe resume point even before any
-      // event (unless a resume is still skipping into a revision: then the id must stay as it was).
-      const id = skip === 0 ? `id: ${watch.revision}\n` : '';
-      stream.enqueue(encoder.encode(`${id}event: ready\ndata: ${JSON.stringify({ revision: watch.revision })}\n\n`));
-      heartbeat = beat(stream, options.heartbeat ?? 15_000);
-    },
-    async pull(stream) {
-      try {
-        const next = await responses.next();
-        if (next.done) {
-          stop();
-          stream.close();
-          return;
-        }
-        const chunk = format(next.value.events, skip);
-        skip = 0;
-        if (chunk !== '') stream.enqueue(encoder.encode(chunk));
-      } catch (error) {
-        stop();
-        const last = lastEvent(error, controller.signal.aborted);
-        if (last !== '') stream.enqueue(encoder.encode(last));
-        stream.close();
-      }
-    },
-    cancel() {
-      stop();
-    },
+export async function relayWatch(etcd: Watchable, request: Request, selector: KeySelector, options: RelayOptions = {}): Promise<Response> {
+  const maxBytes = checkCount(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
+  if (options.authorize !== undefined) {
+    const verdict = await options.authorize(request);
+    if (verdict instanceof Response) return verdict;
+    if (verdict !== true) return new Response('forbidden\n', { status: 403, headers: new Headers(options.headers) });
+  }
+  const pool = options.pool ?? defaultPool;
+  const signer = options.resumeSecret === undefined ? undefined : new IdSigner(options.resumeSecret, scopeOf(selector));
+  const sent = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
+  const resume = await admitResume(sent, { pool, signer, oldest: options.oldestResume, startRevision: options.startRevision });
+  const retry = options.retry ?? 1_000;
+  if (typeof resume === 'number') {
+    return new Response(`retry: ${retry}\n${compactedEvent(resume, 'resume-refused')}`, { status: 200, headers: eventStreamHeaders(options.headers) });
+  }
+  const feed = new RelayFeed({
+    etcd,
+    selector,
+    prevKv: options.prevKv === true,
+    ...resume,
+    maxBytes,
+    pool,
+    heartbeat: options.heartbeat ?? 15_000,
+    retry,
+    sign: signer ? (id) => signer.sign(id) : (id) => id,
   });
-
-  return new Response(body, { status: 200, headers: eventStreamHeaders(options.headers) });
-}
-
-/** Heart-beat comments every `ms`, which keep proxies from closing an idle stream. */
-function beat(stream: ReadableStreamDefaultController<Uint8Array>, ms: number): ReturnType<typeof setInterval> {
-  const timer = setRepeating(() => {
-    try {
-      stream.enqueue(encoder.encode(': heartbeat\n\n'));
-    } catch {
-      clearInterval(timer);
-    }
-  }, ms);
-  return timer;
+  request.signal?.addEventListener('abort', () => feed.stop(), { once: true });
+  return new Response(feed.body, { status: 200, headers: eventStreamHeaders(options.headers) });
 }
 
 function eventStreamHeaders(extra: RelayOptions['headers']): Headers {
@@ -109,24 +105,7 @@ function eventStreamHeaders(extra: RelayOptions['headers']): Headers {
   return headers;
 }
 
-/** The event that ends a stream: `compacted`, `error`, or nothing when the reader went away. */
-function lastEvent(error: unknown, aborted: boolean): string {
-  if (error instanceof WatchCompactedError) return `event: compacted\ndata: ${JSON.stringify({ compactRevision: error.compactRevision })}\n\n`;
-  if (aborted) return '';
-  return `event: error\ndata: ${JSON.stringify({ name: (error as Error).name, message: (error as Error).message })}\n\n`;
-}
-
-/** SSE text for the events of one watch answer, skipping the first `skip` events of its first revision. */
-function format(events: WatchEvent[], skip: number): string {
-  let text = '';
-  const first = events[0]?.revision;
-  let index = -1;
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    index = i > 0 && events[i - 1]!.revision === event.revision ? index + 1 : 0;
-    if (event.revision === first && index < skip) continue;
-    const last = events[i + 1]?.revision !== event.revision;
-    text += `id: ${eventId(event.revision, index, last)}\nevent: ${event.type}\ndata: ${encodeRelayEvent(event)}\n\n`;
-  }
-  return text;
+/** What the signature of an id covers besides the id: the keys watched. */
+function scopeOf(selector: KeySelector): string {
+  return JSON.stringify(selector, (_, value: unknown) => (value instanceof Uint8Array ? encodeBase64(value) : value));
 }

@@ -1,3 +1,4 @@
+import type { EventSourceMessage } from 'eventsource-parser';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { backoff, sleep } from '../core/timers.ts';
 import { describe } from '../core/codec.ts';
@@ -30,8 +31,9 @@ const MAX_DELAY = 30_000;
 /**
  * Reads a relay's Server-Sent Events (see `relayWatch`) over `fetch`, so it can send headers and
  * runs wherever `fetch` does. Reconnects by itself after a broken stream, resuming after the
- * last event it yielded; ends with `WatchCompactedError` when the relay reports a compaction,
- * and with `AbortedError` when the signal fires.
+ * last event it yielded; ends with `WatchCompactedError` when the relay reports a compaction
+ * or refuses to resume from that far back (start over: re-read the state, then subscribe
+ * without `lastEventId`), and with `AbortedError` when the signal fires.
  */
 export async function* subscribe(url: string | URL, options: SubscribeOptions = {}): AsyncGenerator<RelayedEvent, void, undefined> {
   if (typeof url !== 'string' && !(url instanceof URL)) throw new InvalidArgumentError(`subscribe needs a URL, got ${describe(url)}`);
@@ -64,20 +66,14 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
           for (;;) {
             const { value: message, done } = await reader.read();
             if (done) break;
-            if (message.event === 'put' || message.event === 'delete') {
-              const event = decodeRelayEvent(message.data);
-              if (message.id !== undefined) lastEventId = message.id;
-              received = true;
-              yield { ...event, id: message.id ?? String(event.revision) };
-            } else if (message.event === 'ready') {
-              if (message.id !== undefined) lastEventId = message.id;
-              options.onReady?.((JSON.parse(message.data) as { revision: number }).revision);
-            } else if (message.event === 'compacted') {
-              const { compactRevision } = JSON.parse(message.data) as { compactRevision: number };
-              throw new WatchCompactedError(`the relay's watch was compacted at revision ${compactRevision}`, compactRevision);
-            } else if (message.event === 'error') {
-              failure = new EtcdError(`the relay reported: ${message.data}`);
+            const event = message.event === 'put' || message.event === 'delete' ? decodeRelayEvent(message.data) : undefined;
+            if (message.id !== undefined) lastEventId = message.id;
+            if (event === undefined) {
+              failure = control(message, options.onReady) ?? failure;
+              continue;
             }
+            received = true;
+            yield { ...event, id: message.id ?? String(event.revision) };
           }
         } finally {
           await reader.cancel().catch(() => {});
@@ -92,6 +88,21 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
     options.onReconnect?.({ attempt: attempt + 1, lastEventId, error: failure });
     await sleep(backoff(attempt + 1, retry, MAX_DELAY), options.signal);
   }
+}
+
+/** Acts on a message that is not an event: `ready`, `compacted` (thrown), or `error` (returned). */
+function control(message: EventSourceMessage, onReady: SubscribeOptions['onReady']): EtcdError | undefined {
+  if (message.event === 'ready') {
+    onReady?.((JSON.parse(message.data) as { revision: number }).revision);
+  } else if (message.event === 'compacted') {
+    const { compactRevision, reason } = JSON.parse(message.data) as { compactRevision: number; reason?: string };
+    // reason: 'resume-refused' when the relay does not replay from that far back.
+    const why = `the relay cannot watch from before revision ${compactRevision} (${reason ?? 'compacted'})`;
+    throw new WatchCompactedError(why, compactRevision);
+  } else if (message.event === 'error') {
+    return new EtcdError(`the relay reported: ${message.data}`);
+  }
+  return undefined;
 }
 
 function isRedirect(response: Response): boolean {

@@ -2,50 +2,25 @@
 // etcd client and serves a prefix's watch; Chromium consumes it through a native EventSource and
 // through `subscribe`, across a restart of the relay, with no event lost or repeated.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { cmp, Etcd, op } from 'etcd-fetch';
 import { freePort } from '../../scripts/etcd.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { serveRepo } from '../helpers/static-server.ts';
-
-const root = resolve(import.meta.dirname, '../..');
+import { startRelay, stopRelay } from './relay-helpers.ts';
 const etcdUnderTest = useEtcd();
 
-async function startRelay(port: number, prefix: string): Promise<ChildProcess> {
-  const child = spawn(resolve(root, 'node_modules/.bin/workerd'), ['serve', 'test/runtimes/relay-workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`], {
-    cwd: root,
-    env: { ...process.env, ETCD_ENDPOINT: etcdUnderTest.endpoint, WATCH_PREFIX: prefix },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const up = await fetch(`http://127.0.0.1:${port}/nothing`).then(
-      (r) => r.status === 404,
-      () => false,
-    );
-    if (up) return child;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the relay (workerd) did not start');
-}
-
-async function stopRelay(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+const RELAY_SECRET = 'the relay example signs its event ids';
+const relayEnv = (prefix: string, origin: string) => ({ ETCD_ENDPOINT: etcdUnderTest.endpoint, WATCH_PREFIX: prefix, ALLOW_ORIGIN: origin, RELAY_SECRET });
 
 describe('SSE relay in workerd, consumed by Chromium', () => {
   test('EventSource and subscribe see every event once, in order, across a relay restart', async () => {
     const etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
     const prefix = uniquePrefix('relay');
     const port = await freePort();
-    let relay = await startRelay(port, prefix);
     const site = await serveRepo();
+    let relay = await startRelay('relay-workerd.capnp', port, relayEnv(prefix, site.origin));
     try {
       await using browser = await launchChromium();
       const page = await browser.newPage();
@@ -81,7 +56,7 @@ describe('SSE relay in workerd, consumed by Chromium', () => {
 
       await stopRelay(relay);
       for (let i = 10; i < 20; i++) await put(`k${i}`, `v${i}`);
-      relay = await startRelay(port, prefix);
+      relay = await startRelay('relay-workerd.capnp', port, relayEnv(prefix, site.origin));
       for (let i = 20; i < 25; i++) await put(`k${i}`, `v${i}`);
 
       const final = await waitFor(expected.length);
@@ -90,8 +65,8 @@ describe('SSE relay in workerd, consumed by Chromium', () => {
       assert.deepEqual(strip(settled.native), expected, 'native EventSource');
       assert.deepEqual(strip(settled.subscribed), expected, 'subscribe()');
       assert.equal(final.native.length, expected.length);
-      // Events sharing a revision carry distinct ids, the last one the plain revision.
-      const txnIds = settled.subscribed.filter((l) => l.includes(`${prefix}t`)).map((l) => l.split(' ')[3]);
+      // Events sharing a revision carry distinct ids, the last one the plain revision (then the signature).
+      const txnIds = settled.subscribed.filter((l) => l.includes(`${prefix}t`)).map((l) => l.split(' ')[3]!.split('~')[0]);
       assert.deepEqual(txnIds, [`${txn.revision}.0`, `${txn.revision}.1`, `${txn.revision}`]);
     } finally {
       await stopRelay(relay);

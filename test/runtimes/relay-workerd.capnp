@@ -1,5 +1,5 @@
 # workerd runs the relay example: workerd serve test/runtimes/relay-workerd.capnp --socket-addr http=127.0.0.1:PORT
-# with ETCD_ENDPOINT and WATCH_PREFIX in its environment.
+# with ETCD_ENDPOINT, WATCH_PREFIX, ALLOW_ORIGIN and RELAY_SECRET in its environment.
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -18,6 +18,8 @@ const relay :Workerd.Worker = (
   bindings = [
     (name = "ETCD_ENDPOINT", fromEnvironment = "ETCD_ENDPOINT"),
     (name = "WATCH_PREFIX", fromEnvironment = "WATCH_PREFIX"),
+    (name = "ALLOW_ORIGIN", fromEnvironment = "ALLOW_ORIGIN"),
+    (name = "RELAY_SECRET", fromEnvironment = "RELAY_SECRET"),
   ],
   compatibilityDate = "2025-09-01",
   globalOutbound = "internet",

@@ -1,0 +1,233 @@
+import { WatchCompactedError } from '../core/errors.ts';
+import type { KeySelector } from '../core/keyspace.ts';
+import { setRepeating } from '../core/timers.ts';
+import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
+import { compactedEvent, encodeRelayEvent, eventId, resumePoint } from './relay-event.ts';
+import type { PoolMember, RelayPool } from './relay-pool.ts';
+
+/** What the relay needs of a client: `etcd.watch`. */
+export interface Watchable {
+  watch(options: WatchOptions): Watch;
+}
+
+export interface FeedOptions {
+  etcd: Watchable;
+  selector: KeySelector;
+  prevKv: boolean;
+  /** Where the watch starts (undefined: now), how many events of that revision to skip, and the id resumed after. */
+  startRevision: number | undefined;
+  skip: number;
+  resumedAfter: string | undefined;
+  maxBytes: number;
+  pool: RelayPool;
+  heartbeat: number;
+  retry: number;
+  /** The id as written on the wire (signed, or unchanged). */
+  sign: (id: string) => string | Promise<string>;
+}
+
+const encoder = new TextEncoder();
+const COMPACT_AT = 1_024;
+
+/**
+ * One client of the relay: its etcd watch pumped into a queue of SSE text bounded in bytes, which
+ * the response body reads. The watch is read as fast as etcd sends, so nothing piles up in it;
+ * the body's own queue holds nothing (high-water mark 0: a chunk leaves only when the runtime
+ * asks for one). When the client has `maxBytes` waiting, the feed closes its watch (what etcd
+ * sends meanwhile is dropped) and reopens it after the last queued event once the client has read
+ * half of what waits: memory stays bounded, and nothing is lost or repeated.
+ */
+export class RelayFeed implements PoolMember {
+  bytes = 0;
+  readonly body: ReadableStream<Uint8Array>;
+  private readonly options: FeedOptions;
+  private readonly chunks: Uint8Array[] = [];
+  private head = 0;
+  private watch: Watch | undefined;
+  /** The plain id of the last event queued: where a reopened watch resumes after. */
+  private lastId: string | undefined;
+  private parked = false;
+  private ended = false;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+
+  constructor(options: FeedOptions) {
+    this.options = options;
+    this.lastId = options.resumedAfter;
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => this.begin(controller),
+        pull: (controller) => this.pull(controller),
+        cancel: () => this.stop(),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** The reader went away: stop the watch and free everything. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.teardown();
+  }
+
+  /** The pool is over its budget and this client holds the most: cut it off. */
+  disconnect(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.teardown();
+    // Never closed yet: a feed that ended and was read to the end has left the pool.
+    this.controller?.error(new Error('relay: the client fell too far behind'));
+  }
+
+  private begin(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = controller;
+    this.options.pool.join(this);
+    this.push(`retry: ${this.options.retry}\n\n`);
+    this.heartbeat = setRepeating(() => {
+      if (this.head === this.chunks.length && !this.ended) this.push(': heartbeat\n\n');
+    }, this.options.heartbeat);
+    void this.run(this.options.startRevision, this.options.skip, true);
+  }
+
+  /** Opens a watch and queues what it sends until it ends, fails, or the client falls behind. */
+  private async run(startRevision: number | undefined, skip: number, first: boolean): Promise<void> {
+    const { etcd, selector, prevKv } = this.options;
+    const watch = etcd.watch({ ...selector, prevKv, ...(startRevision ? { startRevision } : {}) } as WatchOptions);
+    this.watch = watch;
+    try {
+      await watch.ready;
+      if (first && !(await this.ready(watch, startRevision, skip))) return;
+      for await (const response of watch.responses()) {
+        if (!(await this.queue(response.events, skip))) return;
+        skip = 0;
+      }
+      if (this.watch === watch) this.finish('');
+    } catch (error) {
+      if (this.watch === watch) this.finish(lastEvent(error));
+    }
+  }
+
+  /** `event: ready`: every later change will arrive. False when the feed stopped meanwhile. */
+  private async ready(watch: Watch, startRevision: number | undefined, skip: number): Promise<boolean> {
+    if (startRevision === undefined) this.options.pool.firstRevision ??= watch.revision;
+    // Once etcd has created the watch, its revision is a safe resume point even before any
+    // event (unless a resume is still skipping into a revision: then the id must stay as it was).
+    let id = '';
+    if (skip === 0) {
+      this.lastId = String(watch.revision);
+      id = `id: ${await this.options.sign(this.lastId)}\n`;
+    }
+    if (this.watch !== watch) return false;
+    this.push(`${id}event: ready\ndata: ${JSON.stringify({ revision: watch.revision })}\n\n`);
+    return true;
+  }
+
+  /**
+   * Queues the events of one watch answer, skipping the first `skip` events of its first revision.
+   * False when the feed stopped, or the client fell behind: then the watch is closed.
+   */
+  private async queue(events: WatchEvent[], skip: number): Promise<boolean> {
+    const watch = this.watch;
+    const first = events[0]?.revision;
+    let index = -1;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      index = i > 0 && events[i - 1]!.revision === event.revision ? index + 1 : 0;
+      if (event.revision === first && index < skip) continue;
+      const id = eventId(event.revision, index, events[i + 1]?.revision !== event.revision);
+      const data = encoder.encode(`id: ${await this.options.sign(id)}\nevent: ${event.type}\ndata: ${encodeRelayEvent(event)}\n\n`);
+      if (this.watch !== watch || this.stopped) return false;
+      // One event always fits into an empty queue, however large.
+      if (this.bytes > 0 && this.bytes + data.byteLength > this.options.maxBytes) return this.park();
+      this.push(data);
+      this.lastId = id;
+    }
+    return true;
+  }
+
+  /** The client fell behind: close the watch; `pull` reopens it once the client caught up. */
+  private park(): false {
+    this.parked = true;
+    this.watch?.close();
+    this.watch = undefined;
+    return false;
+  }
+
+  private unpark(): void {
+    this.parked = false;
+    const point = resumePoint(this.lastId);
+    void this.run(point?.startRevision, point?.skip ?? 0, false);
+  }
+
+  private async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    while (this.head === this.chunks.length) {
+      if (this.stopped || this.ended) {
+        this.teardown();
+        // On a stream already cancelled or errored this throws, and the stream ignores it.
+        controller.close();
+        return;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    controller.enqueue(this.take());
+    if (this.parked && !this.stopped && this.bytes <= this.options.maxBytes / 2) this.unpark();
+  }
+
+  private push(text: string | Uint8Array): void {
+    if (this.stopped) return;
+    const data = typeof text === 'string' ? encoder.encode(text) : text;
+    this.chunks.push(data);
+    this.bytes += data.byteLength;
+    this.options.pool.grow(data.byteLength);
+    this.wakeReader();
+  }
+
+  /** The next chunk waiting (one SSE message). */
+  private take(): Uint8Array {
+    const chunk = this.chunks[this.head]!;
+    this.chunks[this.head++] = undefined as never;
+    if (this.head >= COMPACT_AT && this.head * 2 >= this.chunks.length) {
+      this.chunks.splice(0, this.head);
+      this.head = 0;
+    }
+    this.bytes -= chunk.byteLength;
+    this.options.pool.shrink(chunk.byteLength);
+    return chunk;
+  }
+
+  /** No more events will come: end the answer once the client has read what waits. */
+  private finish(last: string): void {
+    if (last !== '') this.push(last);
+    this.ended = true;
+    this.watch?.close();
+    this.watch = undefined;
+    clearInterval(this.heartbeat);
+    this.wakeReader();
+  }
+
+  private teardown(): void {
+    clearInterval(this.heartbeat);
+    this.watch?.close();
+    this.watch = undefined;
+    this.options.pool.leave(this);
+    this.chunks.length = 0;
+    this.head = 0;
+    this.bytes = 0;
+    this.wakeReader();
+  }
+
+  private wakeReader(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+/** The event that ends a stream: `compacted`, or `error`. */
+function lastEvent(error: unknown): string {
+  if (error instanceof WatchCompactedError) return compactedEvent(error.compactRevision);
+  return `event: error\ndata: ${JSON.stringify({ name: (error as Error).name, message: (error as Error).message })}\n\n`;
+}
