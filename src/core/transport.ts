@@ -223,7 +223,9 @@ export class Transport {
     const attemptMs = idempotent ? Math.max(MIN_ATTEMPT_MS, Math.round(totalMs / ATTEMPT_SHARE)) : false;
     let response: Response;
     try {
-      response = await http(this.urlOf(call), { body: call.body, signal: deadline.signal, timeout: attemptMs, totalTimeout: totalMs, context: { call } });
+      // Raced against the signal too: a fetch that ignores it must not hold the call.
+      const sent = http(this.urlOf(call), { body: call.body, signal: deadline.signal, timeout: attemptMs, totalTimeout: totalMs, context: { call } });
+      response = await untilAborted(sent, deadline.signal);
     } catch (error) {
       throw this.typed(error, call);
     }

