@@ -12,6 +12,7 @@ import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
 import { mapFetchError } from '../core/answer.ts';
 import type { Transport } from '../core/transport.ts';
+import { type Change, ChangeTimer } from './change-timer.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -68,6 +69,11 @@ class Connection {
   /** Members whose `created` answer has not arrived; etcd answers creates in request order. */
   readonly pending: WatchMember[];
   readonly fragments = new Map<number, WatchEvent[]>();
+  /**
+   * Members this stream no longer serves: they left, or a message for them was dropped while
+   * they did not want the stream. Their messages are dropped; they need a new stream to rejoin.
+   */
+  readonly retired = new Set<WatchMember>();
   token: string | undefined;
   endpoint: string | undefined;
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -119,6 +125,11 @@ class Connection {
     }, ms);
   }
 
+  /** Whether this stream serves `member`: it was created with it and has dropped none of its messages. */
+  carries(member: WatchMember): boolean {
+    return this.ids.has(member) && !this.retired.has(member);
+  }
+
   /** The progress request was answered: every create was read (answers may still be on their way). */
   markAllRead(): void {
     this.allRead = true;
@@ -154,7 +165,9 @@ class Connection {
  * The one `POST /v3/watch` connection of a client, shared by all its watchers: the request body
  * holds one `create_request` per watcher (client-chosen `watch_id`s), and since fetch cannot send
  * more once the body is sent, any change to the set of watchers reopens the stream with each
- * watcher resumed at its own next revision. Changes made in the same tick share one reopen.
+ * watcher resumed at its own next revision. Changes are coalesced (see `ChangeTimer`): a burst of
+ * joins costs one reopen; leavers stay on the stream (their messages dropped) until changes
+ * quiet down, so closing many watchers one by one costs one reopen too.
  * A broken stream (network error, server restart, `transport is closing`, silence while progress
  * notifications are on) is reopened with backoff; an invalid token is renewed once per failure.
  */
@@ -165,7 +178,7 @@ export class WatchStream {
   private nextId = 1;
   private connection: Connection | undefined;
   private running = false;
-  private scheduled = false;
+  private readonly changes = new ChangeTimer(() => this.apply());
   private wake: (() => void) | undefined;
   private lostCreates = 0;
   /** How many streams were opened (for tests and diagnostics). */
@@ -179,11 +192,12 @@ export class WatchStream {
   add(member: WatchMember): void {
     // IDs start at 1: watch ID 0 is omitted on the wire, which would make it ambiguous.
     this.members.set(member, this.nextId++);
-    this.schedule();
+    // The first watcher of an idle stream goes at once; a join to a live stream waits for others.
+    this.schedule(this.running ? 'join' : 'now');
   }
 
   remove(member: WatchMember): void {
-    if (this.members.delete(member)) this.schedule();
+    if (this.members.delete(member)) this.schedule(this.members.size === 0 ? 'now' : 'leave');
   }
 
   /** Ends every watcher with `error` (the client is closing); the connection then closes. */
@@ -191,18 +205,13 @@ export class WatchStream {
     for (const member of [...this.members.keys()]) member.fail(error);
   }
 
-  /** A member's `wantsStream` changed. */
-  refresh(): void {
-    this.schedule();
+  /** `member`'s `wantsStream` changed. */
+  refresh(member: WatchMember): void {
+    this.schedule(member.wantsStream ? (this.running ? 'join' : 'now') : 'leave');
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setTimer(() => {
-      this.scheduled = false;
-      this.apply();
-    }, 0);
+  private schedule(change: Change): void {
+    this.changes.change(change);
   }
 
   private wanted(): WatchMember[] {
@@ -213,7 +222,7 @@ export class WatchStream {
     const wanted = this.wanted();
     const current = this.connection;
     if (current !== undefined) {
-      const same = current.members.length === wanted.length && wanted.every((m) => current.ids.has(m));
+      const same = current.members.length === wanted.length && wanted.every((m) => current.carries(m));
       if (!same) current.end();
     } else if (!this.running) {
       if (wanted.length > 0) void this.run();
@@ -268,7 +277,7 @@ export class WatchStream {
     } finally {
       this.running = false;
       // A member added while the loop was exiting still gets a stream.
-      if (this.wanted().length > 0) this.schedule();
+      if (this.wanted().length > 0) this.schedule('now');
     }
   }
 
@@ -302,8 +311,15 @@ export class WatchStream {
     }
   }
 
+  /**
+   * Whether a message for `member` on `connection` is to be delivered. Once it is not, the
+   * connection retires the member: a message dropped for it means it must resume on a new stream.
+   */
   private live(connection: Connection, member: WatchMember | undefined): member is WatchMember {
-    return member !== undefined && this.members.get(member) === connection.ids.get(member) && member.wantsStream;
+    if (member === undefined || !connection.carries(member)) return false;
+    if (this.members.get(member) === connection.ids.get(member) && member.wantsStream) return true;
+    connection.retired.add(member);
+    return false;
   }
 
   private dispatch(connection: Connection, line: unknown, healthy: () => void): void {

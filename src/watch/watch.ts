@@ -225,7 +225,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     this.buffered += cost;
     if (this.buffered >= this.maxBuffered && !this.parked) {
       this.parked = true;
-      this.stream.refresh();
+      this.stream.refresh(this);
     }
   }
 
@@ -240,7 +240,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
       this.buffered -= Math.max(1, response.events.length);
       if (this.parked && !this.closed && this.buffered <= this.maxBuffered / 2) {
         this.parked = false;
-        this.stream.refresh();
+        this.stream.refresh(this);
       }
       return Promise.resolve(response);
     }
