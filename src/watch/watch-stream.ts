@@ -1,6 +1,7 @@
 import {
   AbortedError,
   EtcdError,
+  MalformedResponseError,
   TimeoutError,
   UnauthenticatedError,
   UnavailableError,
@@ -302,9 +303,8 @@ export class WatchStream {
         if (connection.controller.signal.aborted) return;
         if (chunk.done) break;
         connection.armStall();
-        for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseLine(line), healthy);
+        for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseWatchLine(line, endpoint), healthy);
       }
-      // etcd's own last line (a stream error) is whole JSON; a cut-off message means the stream broke.
       for (const line of splitter.end()) this.dispatch(connection, parseLastLine(line, endpoint), healthy);
     } finally {
       void reader.cancel().catch(() => {});
@@ -411,10 +411,26 @@ function isRetryable(error: EtcdError): boolean {
 }
 
 
+/** A line that is not JSON is a protocol error (a proxy's page, another server): it ends the watch. */
+function parseWatchLine(line: string, endpoint: string): unknown {
+  try {
+    return parseLine(line);
+  } catch (cause) {
+    throw new MalformedResponseError((cause as Error).message, { endpoint, path: `/v3${PATH}`, cause: (cause as Error).cause });
+  }
+}
+
+/**
+ * The last line of a stream that ended without a newline. etcd's own (a stream error) is whole
+ * JSON. A line that begins as every message does (`{`) but does not parse was cut off: the
+ * connection broke, and the watch resumes. Anything else is not JSON, whether or not a newline
+ * follows it: the same protocol error as `parseWatchLine`.
+ */
 function parseLastLine(line: string, endpoint: string): unknown {
   try {
     return parseLine(line);
   } catch (cause) {
+    if (!line.trimStart().startsWith('{')) return parseWatchLine(line, endpoint);
     throw new UnavailableError('the watch stream ended in the middle of a message', { endpoint, path: `/v3${PATH}`, cause });
   }
 }
