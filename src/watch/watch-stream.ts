@@ -14,6 +14,7 @@ import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
 import { mapFetchError } from '../core/answer.ts';
 import type { Transport } from '../core/transport.ts';
 import { type Change, ChangeTimer } from './change-timer.ts';
+import { PROBE_AFTER_MS, probeMember } from './member-probe.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -85,9 +86,12 @@ class Connection {
   private createTimer: ReturnType<typeof setTimeout> | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly stallTimeout: number | undefined;
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onSilent: (connection: Connection) => void;
 
-  constructor(members: WatchMember[], idOf: (member: WatchMember) => number) {
+  constructor(members: WatchMember[], idOf: (member: WatchMember) => number, onSilent: (connection: Connection) => void) {
     this.members = members;
+    this.onSilent = onSilent;
     this.pending = [...members];
     for (const member of members) {
       const id = idOf(member);
@@ -137,8 +141,20 @@ class Connection {
     clearTimeout(this.createTimer);
   }
 
-  /** (Re)starts the silence timer; called whenever bytes arrive. */
-  armStall(): void {
+  /** Bytes arrived: the silence timers start again. */
+  heard(): void {
+    this.armProbe();
+    this.armStall();
+  }
+
+  /** After `PROBE_AFTER_MS` of silence, `onSilent` checks that the member still serves. */
+  armProbe(): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimer(() => this.onSilent(this), PROBE_AFTER_MS);
+  }
+
+  /** With progress notifications on, silence past `stallTimeout` is a broken stream. */
+  private armStall(): void {
     if (this.stallTimeout === undefined) return;
     clearTimeout(this.stallTimer);
     this.stallTimer = setTimer(() => {
@@ -150,6 +166,7 @@ class Connection {
     if (reason === undefined) this.reopening = true;
     else this.breakError ??= reason;
     clearTimeout(this.stallTimer);
+    clearTimeout(this.probeTimer);
     this.controller.abort(reason ?? new DOMException('watch stream reopened', 'AbortError'));
     // A fetch that ignores its signal once the body streams still stops here.
     void this.reader?.cancel().catch(() => {});
@@ -157,6 +174,7 @@ class Connection {
 
   dispose(): void {
     clearTimeout(this.stallTimer);
+    clearTimeout(this.probeTimer);
     clearTimeout(this.createTimer);
     if (!this.controller.signal.aborted) this.controller.abort();
   }
@@ -240,7 +258,7 @@ export class WatchStream {
       for (;;) {
         const members = this.wanted();
         if (members.length === 0) return;
-        const connection = new Connection(members, (m) => this.members.get(m)!);
+        const connection = new Connection(members, (m) => this.members.get(m)!, (silent) => void this.probe(silent));
         this.connection = connection;
         let error: unknown;
         try {
@@ -292,7 +310,7 @@ export class WatchStream {
     if (connection.controller.signal.aborted) void reader.cancel().catch(() => {});
     const splitter = new LineSplitter(this.maxLine);
     try {
-      connection.armStall();
+      connection.heard();
       for (;;) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
@@ -302,7 +320,7 @@ export class WatchStream {
         }
         if (connection.controller.signal.aborted) return;
         if (chunk.done) break;
-        connection.armStall();
+        connection.heard();
         for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseWatchLine(line, endpoint), healthy);
       }
       for (const line of splitter.end()) this.dispatch(connection, parseLastLine(line, endpoint), healthy);
@@ -384,6 +402,20 @@ export class WatchStream {
     if (member === undefined || this.members.get(member) !== connection.ids.get(member)) return;
     this.members.delete(member);
     member.fail(error);
+  }
+
+  /**
+   * The stream was silent for a while: probe its member on another connection, and if it does not
+   * serve, end the stream so the watchers resume on another member (see `probeMember`).
+   */
+  private async probe(connection: Connection): Promise<void> {
+    const member = connection.members.find((m) => connection.carries(m));
+    const endpoint = connection.endpoint;
+    if (member === undefined || endpoint === undefined) return;
+    const failure = await probeMember(this.transport, endpoint, member.spec.range.key, connection.controller.signal);
+    if (connection.controller.signal.aborted) return;
+    if (failure !== undefined) connection.end(failure);
+    else connection.armProbe();
   }
 
   /** The backoff pause, cut short when no watcher is left. */
