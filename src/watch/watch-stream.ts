@@ -54,6 +54,13 @@ export interface WatchMember {
 }
 
 const PATH = '/watch';
+
+interface LoopState {
+  /** Consecutive failed attempts. */
+  failures: number;
+  /** An invalid token was renewed since the last healthy answer. */
+  renewedToken: boolean;
+}
 const PROGRESS_REQUEST = '{"progress_request":{}}';
 const MAX_PADDING = 256 * 1024;
 /** How long the first wait for lost create requests lasts; it doubles after each loss. */
@@ -167,9 +174,13 @@ class Connection {
     else this.breakError ??= reason;
     clearTimeout(this.stallTimer);
     clearTimeout(this.probeTimer);
-    this.controller.abort(reason ?? new DOMException('watch stream reopened', 'AbortError'));
-    // A fetch that ignores its signal once the body streams still stops here.
-    void this.reader?.cancel().catch(() => {});
+    try {
+      this.controller.abort(reason ?? new DOMException('watch stream reopened', 'AbortError'));
+      // A fetch that ignores its signal once the body streams still stops here.
+      void this.reader?.cancel().catch(() => {});
+    } catch {
+      // workerd refuses to touch another request's I/O: that request's end closes it.
+    }
   }
 
   dispose(): void {
@@ -197,6 +208,8 @@ export class WatchStream {
   private nextId = 1;
   private connection: Connection | undefined;
   private running = false;
+  /** Which loop is current; a loop left behind by `detach` stops when it next wakes. */
+  private generation = 0;
   private readonly changes = new ChangeTimer(() => this.apply());
   private wake: (() => void) | undefined;
   private lostCreates = 0;
@@ -216,7 +229,15 @@ export class WatchStream {
   }
 
   remove(member: WatchMember): void {
-    if (this.members.delete(member)) this.schedule(this.members.size === 0 ? 'now' : 'leave');
+    if (!this.members.delete(member)) return;
+    // The last watcher gone: the stream closes now, in the caller's context (see `apply`).
+    if (this.members.size === 0) this.detach();
+    else this.schedule('leave');
+  }
+
+  /** The client's default deadline, for waits of its watchers. */
+  get timeout(): number {
+    return this.transport.timeout;
   }
 
   /** Ends every watcher with `error` (the client is closing); the connection then closes. */
@@ -237,23 +258,36 @@ export class WatchStream {
     return [...this.members.keys()].filter((m) => m.wantsStream);
   }
 
+  /**
+   * Makes the stream carry the watchers that want it. A new set gets a new stream and loop, started
+   * here, in the context of the change that called for it: an edge worker's request cannot use a
+   * connection, timer or promise of a request that has ended (workerd cancels it as hung).
+   */
   private apply(): void {
     const wanted = this.wanted();
     const current = this.connection;
-    if (current !== undefined) {
-      const same = current.members.length === wanted.length && wanted.every((m) => current.carries(m));
-      if (!same) current.end();
-    } else if (!this.running) {
-      if (wanted.length > 0) void this.run();
-    } else if (wanted.length === 0) {
-      this.wake?.();
-    }
+    if (wanted.length === 0) return this.detach();
+    if (current !== undefined && current.members.length === wanted.length && wanted.every((m) => current.carries(m))) return;
+    // Between attempts after a failure: the loop's next attempt takes the new set after its backoff.
+    if (current === undefined && this.running) return;
+    this.detach();
+    this.running = true;
+    void this.run(this.generation);
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
-    let failures = 0;
-    let renewedToken = false;
+  /** Ends the stream and its loop now, synchronously: the loop, if it wakes, sees it is no longer current. */
+  private detach(): void {
+    this.changes.cancel();
+    this.generation++;
+    this.running = false;
+    const current = this.connection;
+    this.connection = undefined;
+    current?.end();
+    this.wake?.();
+  }
+
+  private async run(generation: number): Promise<void> {
+    const state: LoopState = { failures: 0, renewedToken: false };
     try {
       for (;;) {
         const members = this.wanted();
@@ -263,41 +297,54 @@ export class WatchStream {
         let error: unknown;
         try {
           await this.read(connection, () => {
-            failures = 0;
-            renewedToken = false;
+            state.failures = 0;
+            state.renewedToken = false;
           });
           error = new UnavailableError('etcd ended the watch stream', { endpoint: connection.endpoint, path: `/v3${PATH}` });
         } catch (thrown) {
           error = thrown;
         } finally {
-          this.connection = undefined;
+          if (this.connection === connection) this.connection = undefined;
           connection.dispose();
         }
+        if (generation !== this.generation) return;
         if (connection.reopening) continue;
-        const typed = connection.breakError ?? explain(error, connection.endpoint);
-        if (typed instanceof UnauthenticatedError && connection.token !== undefined && !renewedToken && this.transport.tokenSource?.invalidate(connection.token)) {
-          renewedToken = true;
-          continue;
-        }
-        const live = members.filter((m) => this.members.has(m));
-        if (!isRetryable(typed)) {
-          for (const member of live) {
-            this.members.delete(member);
-            member.fail(typed);
-          }
-          continue;
-        }
-        if (typed instanceof UnavailableError && connection.endpoint !== undefined) this.transport.failedOver(connection.endpoint);
-        failures++;
-        const delay = backoff(failures, MIN_BACKOFF, MAX_BACKOFF);
-        for (const member of live) member.reconnecting({ error: typed, attempt: failures, delay, resumeRevision: member.nextRevision });
-        await this.sleep(delay);
+        const delay = this.recover(connection, error, members, state);
+        if (delay > 0) await this.sleep(delay);
+        if (generation !== this.generation) return;
       }
     } finally {
-      this.running = false;
-      // A member added while the loop was exiting still gets a stream.
-      if (this.wanted().length > 0) this.schedule('now');
+      if (generation === this.generation) {
+        this.running = false;
+        // A member added while the loop was exiting still gets a stream.
+        if (this.wanted().length > 0) this.schedule('now');
+      }
     }
+  }
+
+  /**
+   * After a stream failed: renews an invalid token once (0: reopen at once), ends the watchers
+   * when no new stream can help (0), or fails the endpoint over and says how long to back off.
+   */
+  private recover(connection: Connection, error: unknown, members: WatchMember[], state: LoopState): number {
+    const typed = connection.breakError ?? explain(error, connection.endpoint);
+    if (typed instanceof UnauthenticatedError && connection.token !== undefined && !state.renewedToken && this.transport.tokenSource?.invalidate(connection.token)) {
+      state.renewedToken = true;
+      return 0;
+    }
+    const live = members.filter((m) => this.members.has(m));
+    if (!isRetryable(typed)) {
+      for (const member of live) {
+        this.members.delete(member);
+        member.fail(typed);
+      }
+      return 0;
+    }
+    if (typed instanceof UnavailableError && connection.endpoint !== undefined) this.transport.failedOver(connection.endpoint);
+    state.failures++;
+    const delay = backoff(state.failures, MIN_BACKOFF, MAX_BACKOFF);
+    for (const member of live) member.reconnecting({ error: typed, attempt: state.failures, delay, resumeRevision: member.nextRevision });
+    return delay;
   }
 
   private async read(connection: Connection, healthy: () => void): Promise<void> {
