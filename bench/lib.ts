@@ -17,8 +17,8 @@ export interface Figure {
 }
 
 export interface CaseResult {
-  /** `ops/s`, `events/s` (higher is better), `ms` or `KB` (lower is better). */
-  unit: 'ops/s' | 'events/s' | 'ms' | 'KB';
+  /** `ops/s`, `events/s` (higher is better), `ms`, `KB` or `count` (lower is better). */
+  unit: 'ops/s' | 'events/s' | 'ms' | 'KB' | 'count';
   /** What was measured, when one case reports several things; shown after the case name. */
   metric?: string;
   figures: Figure[];

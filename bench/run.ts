@@ -11,6 +11,7 @@ import idleWatchers from './cases/idle-watchers.ts';
 import mixedReadWrite from './cases/mixed-read-write.ts';
 import sequentialPutGet from './cases/sequential-put-get.ts';
 import tlsH1H2 from './cases/tls-h1-h2.ts';
+import watchChurn from './cases/watch-churn.ts';
 import watchDelivery from './cases/watch-delivery.ts';
 import { BARE, BareFetch, base64, type BenchCase, type BenchContext, ETCD3, type Figure, VALUE } from './lib.ts';
 
@@ -22,6 +23,7 @@ const cases: BenchCase[] = [
   concurrentPuts,
   mixedReadWrite,
   watchDelivery,
+  watchChurn,
   tlsH1H2,
   idleWatchers,
   coldImport,

@@ -33,6 +33,8 @@ export interface RequestOptions extends CallOptions {
   idempotent?: boolean;
   /** Send no token (authentication itself). */
   anonymous?: boolean;
+  /** Send to this endpoint only, once (a probe of one member): no other endpoint, no retry. */
+  endpoint?: string;
 }
 
 export interface StreamRequestOptions {
@@ -50,6 +52,8 @@ interface CallState {
   /** The request body, for the same request to another endpoint. */
   readonly body: string;
   readonly anonymous: boolean;
+  /** Only `endpoint` may be used (`RequestOptions.endpoint`). */
+  readonly pinned?: boolean;
   /** The endpoint of the attempt in flight. */
   endpoint: string;
   /** The token sent (undefined: none), for `tokenSource.invalidate`. */
@@ -149,9 +153,10 @@ export class Transport {
     const text = JSON.stringify(body);
     try {
       for (let renewedToken = false; ; renewedToken = true) {
-        const call: CallState = { path, body: text, anonymous: options.anonymous === true, endpoint: this.pool.pick(), token: undefined, lastError: undefined };
+        const pinned = options.endpoint !== undefined;
+        const call: CallState = { path, body: text, anonymous: options.anonymous === true, pinned, endpoint: options.endpoint ?? this.pool.pick(), token: undefined, lastError: undefined };
         try {
-          const answer = await this.send(call, options.idempotent === true, deadline);
+          const answer = await this.send(call, options.idempotent === true && !pinned, deadline);
           this.pool.succeeded(call.endpoint);
           return answer;
         } catch (error) {
@@ -281,7 +286,7 @@ export class Transport {
     const token = tokens === undefined ? undefined : await (signal ? untilAborted(tokens.token({ signal }), signal) : tokens.token({}));
     call.token = token;
     // Picked after authenticating, which may have learned that an endpoint is down.
-    const endpoint = this.pool.pick();
+    const endpoint = call.pinned ? call.endpoint : this.pool.pick();
     if (token !== undefined) {
       checkToken(token);
       request.headers.set('authorization', token);

@@ -1,6 +1,7 @@
 import {
   AbortedError,
   EtcdError,
+  MalformedResponseError,
   TimeoutError,
   UnauthenticatedError,
   UnavailableError,
@@ -12,6 +13,8 @@ import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
 import { mapFetchError } from '../core/answer.ts';
 import type { Transport } from '../core/transport.ts';
+import { type Change, ChangeTimer } from './change-timer.ts';
+import { PROBE_AFTER_MS, probeMember } from './member-probe.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -51,6 +54,13 @@ export interface WatchMember {
 }
 
 const PATH = '/watch';
+
+interface LoopState {
+  /** Consecutive failed attempts. */
+  failures: number;
+  /** An invalid token was renewed since the last healthy answer. */
+  renewedToken: boolean;
+}
 const PROGRESS_REQUEST = '{"progress_request":{}}';
 const MAX_PADDING = 256 * 1024;
 /** How long the first wait for lost create requests lasts; it doubles after each loss. */
@@ -68,6 +78,11 @@ class Connection {
   /** Members whose `created` answer has not arrived; etcd answers creates in request order. */
   readonly pending: WatchMember[];
   readonly fragments = new Map<number, WatchEvent[]>();
+  /**
+   * Members this stream no longer serves: they left, or a message for them was dropped while
+   * they did not want the stream. Their messages are dropped; they need a new stream to rejoin.
+   */
+  readonly retired = new Set<WatchMember>();
   token: string | undefined;
   endpoint: string | undefined;
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -78,9 +93,12 @@ class Connection {
   private createTimer: ReturnType<typeof setTimeout> | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly stallTimeout: number | undefined;
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onSilent: (connection: Connection) => void;
 
-  constructor(members: WatchMember[], idOf: (member: WatchMember) => number) {
+  constructor(members: WatchMember[], idOf: (member: WatchMember) => number, onSilent: (connection: Connection) => void) {
     this.members = members;
+    this.onSilent = onSilent;
     this.pending = [...members];
     for (const member of members) {
       const id = idOf(member);
@@ -119,14 +137,31 @@ class Connection {
     }, ms);
   }
 
+  /** Whether this stream serves `member`: it was created with it and has dropped none of its messages. */
+  carries(member: WatchMember): boolean {
+    return this.ids.has(member) && !this.retired.has(member);
+  }
+
   /** The progress request was answered: every create was read (answers may still be on their way). */
   markAllRead(): void {
     this.allRead = true;
     clearTimeout(this.createTimer);
   }
 
-  /** (Re)starts the silence timer; called whenever bytes arrive. */
-  armStall(): void {
+  /** Bytes arrived: the silence timers start again. */
+  heard(): void {
+    this.armProbe();
+    this.armStall();
+  }
+
+  /** After `PROBE_AFTER_MS` of silence, `onSilent` checks that the member still serves. */
+  armProbe(): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimer(() => this.onSilent(this), PROBE_AFTER_MS);
+  }
+
+  /** With progress notifications on, silence past `stallTimeout` is a broken stream. */
+  private armStall(): void {
     if (this.stallTimeout === undefined) return;
     clearTimeout(this.stallTimer);
     this.stallTimer = setTimer(() => {
@@ -138,13 +173,19 @@ class Connection {
     if (reason === undefined) this.reopening = true;
     else this.breakError ??= reason;
     clearTimeout(this.stallTimer);
-    this.controller.abort(reason ?? new DOMException('watch stream reopened', 'AbortError'));
-    // A fetch that ignores its signal once the body streams still stops here.
-    void this.reader?.cancel().catch(() => {});
+    clearTimeout(this.probeTimer);
+    try {
+      this.controller.abort(reason ?? new DOMException('watch stream reopened', 'AbortError'));
+      // A fetch that ignores its signal once the body streams still stops here.
+      void this.reader?.cancel().catch(() => {});
+    } catch {
+      // workerd refuses to touch another request's I/O: that request's end closes it.
+    }
   }
 
   dispose(): void {
     clearTimeout(this.stallTimer);
+    clearTimeout(this.probeTimer);
     clearTimeout(this.createTimer);
     if (!this.controller.signal.aborted) this.controller.abort();
   }
@@ -154,7 +195,9 @@ class Connection {
  * The one `POST /v3/watch` connection of a client, shared by all its watchers: the request body
  * holds one `create_request` per watcher (client-chosen `watch_id`s), and since fetch cannot send
  * more once the body is sent, any change to the set of watchers reopens the stream with each
- * watcher resumed at its own next revision. Changes made in the same tick share one reopen.
+ * watcher resumed at its own next revision. Changes are coalesced (see `ChangeTimer`): a burst of
+ * joins costs one reopen; leavers stay on the stream (their messages dropped) until changes
+ * quiet down, so closing many watchers one by one costs one reopen too.
  * A broken stream (network error, server restart, `transport is closing`, silence while progress
  * notifications are on) is reopened with backoff; an invalid token is renewed once per failure.
  */
@@ -165,7 +208,9 @@ export class WatchStream {
   private nextId = 1;
   private connection: Connection | undefined;
   private running = false;
-  private scheduled = false;
+  /** Which loop is current; a loop left behind by `detach` stops when it next wakes. */
+  private generation = 0;
+  private readonly changes = new ChangeTimer(() => this.apply());
   private wake: (() => void) | undefined;
   private lostCreates = 0;
   /** How many streams were opened (for tests and diagnostics). */
@@ -179,11 +224,20 @@ export class WatchStream {
   add(member: WatchMember): void {
     // IDs start at 1: watch ID 0 is omitted on the wire, which would make it ambiguous.
     this.members.set(member, this.nextId++);
-    this.schedule();
+    // The first watcher of an idle stream goes at once; a join to a live stream waits for others.
+    this.schedule(this.running ? 'join' : 'now');
   }
 
   remove(member: WatchMember): void {
-    if (this.members.delete(member)) this.schedule();
+    if (!this.members.delete(member)) return;
+    // The last watcher gone: the stream closes now, in the caller's context (see `apply`).
+    if (this.members.size === 0) this.detach();
+    else this.schedule('leave');
+  }
+
+  /** The client's default deadline, for waits of its watchers. */
+  get timeout(): number {
+    return this.transport.timeout;
   }
 
   /** Ends every watcher with `error` (the client is closing); the connection then closes. */
@@ -191,85 +245,106 @@ export class WatchStream {
     for (const member of [...this.members.keys()]) member.fail(error);
   }
 
-  /** A member's `wantsStream` changed. */
-  refresh(): void {
-    this.schedule();
+  /** `member`'s `wantsStream` changed. */
+  refresh(member: WatchMember): void {
+    this.schedule(member.wantsStream ? (this.running ? 'join' : 'now') : 'leave');
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setTimer(() => {
-      this.scheduled = false;
-      this.apply();
-    }, 0);
+  private schedule(change: Change): void {
+    this.changes.change(change);
   }
 
   private wanted(): WatchMember[] {
     return [...this.members.keys()].filter((m) => m.wantsStream);
   }
 
+  /**
+   * Makes the stream carry the watchers that want it. A new set gets a new stream and loop, started
+   * here, in the context of the change that called for it: an edge worker's request cannot use a
+   * connection, timer or promise of a request that has ended (workerd cancels it as hung).
+   */
   private apply(): void {
     const wanted = this.wanted();
     const current = this.connection;
-    if (current !== undefined) {
-      const same = current.members.length === wanted.length && wanted.every((m) => current.ids.has(m));
-      if (!same) current.end();
-    } else if (!this.running) {
-      if (wanted.length > 0) void this.run();
-    } else if (wanted.length === 0) {
-      this.wake?.();
-    }
+    if (wanted.length === 0) return this.detach();
+    if (current !== undefined && current.members.length === wanted.length && wanted.every((m) => current.carries(m))) return;
+    // Between attempts after a failure: the loop's next attempt takes the new set after its backoff.
+    if (current === undefined && this.running) return;
+    this.detach();
+    this.running = true;
+    void this.run(this.generation);
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
-    let failures = 0;
-    let renewedToken = false;
+  /** Ends the stream and its loop now, synchronously: the loop, if it wakes, sees it is no longer current. */
+  private detach(): void {
+    this.changes.cancel();
+    this.generation++;
+    this.running = false;
+    const current = this.connection;
+    this.connection = undefined;
+    current?.end();
+    this.wake?.();
+  }
+
+  private async run(generation: number): Promise<void> {
+    const state: LoopState = { failures: 0, renewedToken: false };
     try {
       for (;;) {
         const members = this.wanted();
         if (members.length === 0) return;
-        const connection = new Connection(members, (m) => this.members.get(m)!);
+        const connection = new Connection(members, (m) => this.members.get(m)!, (silent) => void this.probe(silent));
         this.connection = connection;
         let error: unknown;
         try {
           await this.read(connection, () => {
-            failures = 0;
-            renewedToken = false;
+            state.failures = 0;
+            state.renewedToken = false;
           });
           error = new UnavailableError('etcd ended the watch stream', { endpoint: connection.endpoint, path: `/v3${PATH}` });
         } catch (thrown) {
           error = thrown;
         } finally {
-          this.connection = undefined;
+          if (this.connection === connection) this.connection = undefined;
           connection.dispose();
         }
+        if (generation !== this.generation) return;
         if (connection.reopening) continue;
-        const typed = connection.breakError ?? explain(error, connection.endpoint);
-        if (typed instanceof UnauthenticatedError && connection.token !== undefined && !renewedToken && this.transport.tokenSource?.invalidate(connection.token)) {
-          renewedToken = true;
-          continue;
-        }
-        const live = members.filter((m) => this.members.has(m));
-        if (!isRetryable(typed)) {
-          for (const member of live) {
-            this.members.delete(member);
-            member.fail(typed);
-          }
-          continue;
-        }
-        if (typed instanceof UnavailableError && connection.endpoint !== undefined) this.transport.failedOver(connection.endpoint);
-        failures++;
-        const delay = backoff(failures, MIN_BACKOFF, MAX_BACKOFF);
-        for (const member of live) member.reconnecting({ error: typed, attempt: failures, delay, resumeRevision: member.nextRevision });
-        await this.sleep(delay);
+        const delay = this.recover(connection, error, members, state);
+        if (delay > 0) await this.sleep(delay);
+        if (generation !== this.generation) return;
       }
     } finally {
-      this.running = false;
-      // A member added while the loop was exiting still gets a stream.
-      if (this.wanted().length > 0) this.schedule();
+      if (generation === this.generation) {
+        this.running = false;
+        // A member added while the loop was exiting still gets a stream.
+        if (this.wanted().length > 0) this.schedule('now');
+      }
     }
+  }
+
+  /**
+   * After a stream failed: renews an invalid token once (0: reopen at once), ends the watchers
+   * when no new stream can help (0), or fails the endpoint over and says how long to back off.
+   */
+  private recover(connection: Connection, error: unknown, members: WatchMember[], state: LoopState): number {
+    const typed = connection.breakError ?? explain(error, connection.endpoint);
+    if (typed instanceof UnauthenticatedError && connection.token !== undefined && !state.renewedToken && this.transport.tokenSource?.invalidate(connection.token)) {
+      state.renewedToken = true;
+      return 0;
+    }
+    const live = members.filter((m) => this.members.has(m));
+    if (!isRetryable(typed)) {
+      for (const member of live) {
+        this.members.delete(member);
+        member.fail(typed);
+      }
+      return 0;
+    }
+    if (typed instanceof UnavailableError && connection.endpoint !== undefined) this.transport.failedOver(connection.endpoint);
+    state.failures++;
+    const delay = backoff(state.failures, MIN_BACKOFF, MAX_BACKOFF);
+    for (const member of live) member.reconnecting({ error: typed, attempt: state.failures, delay, resumeRevision: member.nextRevision });
+    return delay;
   }
 
   private async read(connection: Connection, healthy: () => void): Promise<void> {
@@ -282,7 +357,7 @@ export class WatchStream {
     if (connection.controller.signal.aborted) void reader.cancel().catch(() => {});
     const splitter = new LineSplitter(this.maxLine);
     try {
-      connection.armStall();
+      connection.heard();
       for (;;) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
@@ -292,18 +367,24 @@ export class WatchStream {
         }
         if (connection.controller.signal.aborted) return;
         if (chunk.done) break;
-        connection.armStall();
-        for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseLine(line), healthy);
+        connection.heard();
+        for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseWatchLine(line, endpoint), healthy);
       }
-      // etcd's own last line (a stream error) is whole JSON; a cut-off message means the stream broke.
       for (const line of splitter.end()) this.dispatch(connection, parseLastLine(line, endpoint), healthy);
     } finally {
       void reader.cancel().catch(() => {});
     }
   }
 
+  /**
+   * Whether a message for `member` on `connection` is to be delivered. Once it is not, the
+   * connection retires the member: a message dropped for it means it must resume on a new stream.
+   */
   private live(connection: Connection, member: WatchMember | undefined): member is WatchMember {
-    return member !== undefined && this.members.get(member) === connection.ids.get(member) && member.wantsStream;
+    if (member === undefined || !connection.carries(member)) return false;
+    if (this.members.get(member) === connection.ids.get(member) && member.wantsStream) return true;
+    connection.retired.add(member);
+    return false;
   }
 
   private dispatch(connection: Connection, line: unknown, healthy: () => void): void {
@@ -370,6 +451,20 @@ export class WatchStream {
     member.fail(error);
   }
 
+  /**
+   * The stream was silent for a while: probe its member on another connection, and if it does not
+   * serve, end the stream so the watchers resume on another member (see `probeMember`).
+   */
+  private async probe(connection: Connection): Promise<void> {
+    const member = connection.members.find((m) => connection.carries(m));
+    const endpoint = connection.endpoint;
+    if (member === undefined || endpoint === undefined) return;
+    const failure = await probeMember(this.transport, endpoint, member.spec.range.key, connection.controller.signal);
+    if (connection.controller.signal.aborted) return;
+    if (failure !== undefined) connection.end(failure);
+    else connection.armProbe();
+  }
+
   /** The backoff pause, cut short when no watcher is left. */
   private async sleep(ms: number): Promise<void> {
     const woken = new AbortController();
@@ -395,10 +490,26 @@ function isRetryable(error: EtcdError): boolean {
 }
 
 
+/** A line that is not JSON is a protocol error (a proxy's page, another server): it ends the watch. */
+function parseWatchLine(line: string, endpoint: string): unknown {
+  try {
+    return parseLine(line);
+  } catch (cause) {
+    throw new MalformedResponseError((cause as Error).message, { endpoint, path: `/v3${PATH}`, cause: (cause as Error).cause });
+  }
+}
+
+/**
+ * The last line of a stream that ended without a newline. etcd's own (a stream error) is whole
+ * JSON. A line that begins as every message does (`{`) but does not parse was cut off: the
+ * connection broke, and the watch resumes. Anything else is not JSON, whether or not a newline
+ * follows it: the same protocol error as `parseWatchLine`.
+ */
 function parseLastLine(line: string, endpoint: string): unknown {
   try {
     return parseLine(line);
   } catch (cause) {
+    if (!line.trimStart().startsWith('{')) return parseWatchLine(line, endpoint);
     throw new UnavailableError('the watch stream ended in the middle of a message', { endpoint, path: `/v3${PATH}`, cause });
   }
 }

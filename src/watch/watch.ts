@@ -1,6 +1,7 @@
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { checkCount, describe } from '../core/codec.ts';
-import { AbortedError, type EtcdError, InvalidArgumentError } from '../core/errors.ts';
+import { AbortedError, type EtcdError, InvalidArgumentError, TimeoutError } from '../core/errors.ts';
+import { setTimer } from '../core/timers.ts';
 import type { KeySelector, Keyspace } from '../core/keyspace.ts';
 import type { WatchCreateSpec, WatchEvent, WatchResponse } from './watch-events.ts';
 import { type ReconnectInfo, type WatchMember, type WatchStream, watchStreamOf } from './watch-stream.ts';
@@ -42,6 +43,11 @@ export type WatchOptions = KeySelector & {
    * compacts the revisions meanwhile: then `WatchCompactedError`).
    */
   maxBufferedEvents?: number;
+  /**
+   * Milliseconds etcd has to create the watcher (default: the client's `timeout`, 10 s); past it
+   * the watch ends with `TimeoutError` (`ready` rejects, iteration throws) instead of waiting on.
+   */
+  readyTimeout?: number;
   /** Ends the watch; iteration then throws `AbortedError`. */
   signal?: AbortSignal;
   /** Called when the shared stream broke and this watcher is about to be resumed. */
@@ -80,6 +86,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   private error: EtcdError | undefined;
   private waiter: { resolve: (value: WatchResponse | undefined) => void; reject: (error: unknown) => void } | undefined;
   private readyState: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  private readyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly onAbort = () => this.fail(new AbortedError('the watch was aborted', { path: '/v3/watch', cause: this.signal?.reason }));
 
   /** Use `etcd.watch(options)`. */
@@ -107,6 +114,10 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     if (!Number.isSafeInteger(this.maxBuffered) || this.maxBuffered < 1) {
       throw new InvalidArgumentError(`maxBufferedEvents must be a positive integer, got ${describe(options.maxBufferedEvents)}`);
     }
+    const readyTimeout = options.readyTimeout ?? stream.timeout;
+    if (typeof readyTimeout !== 'number' || !(readyTimeout > 0)) {
+      throw new InvalidArgumentError(`readyTimeout must be a positive number of milliseconds, got ${describe(options.readyTimeout)}`);
+    }
     this.onReconnect = options.onReconnect;
     this.signal = options.signal;
     this.ready = new Promise<void>((resolve, reject) => (this.readyState = { resolve, reject }));
@@ -116,6 +127,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
       return;
     }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.armReady(readyTimeout);
     stream.add(this);
   }
 
@@ -174,6 +186,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   created(headerRevision: number): void {
     // A watcher that started "now" sees every change after the revision etcd created it at.
     if (this.next === 0) this.next = headerRevision + 1;
+    clearTimeout(this.readyTimer);
     this.readyState?.resolve();
     this.readyState = undefined;
   }
@@ -225,7 +238,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     this.buffered += cost;
     if (this.buffered >= this.maxBuffered && !this.parked) {
       this.parked = true;
-      this.stream.refresh();
+      this.stream.refresh(this);
     }
   }
 
@@ -240,7 +253,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
       this.buffered -= Math.max(1, response.events.length);
       if (this.parked && !this.closed && this.buffered <= this.maxBuffered / 2) {
         this.parked = false;
-        this.stream.refresh();
+        this.stream.refresh(this);
       }
       return Promise.resolve(response);
     }
@@ -249,7 +262,17 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
+  /** `ready`'s deadline: a watcher etcd has not created in time ends with `TimeoutError`. */
+  private armReady(ms: number): void {
+    this.readyTimer = setTimer(() => {
+      if (this.readyState === undefined) return;
+      const hint = 'in an edge worker, a request cannot use a connection that another request opened: create the client in the request that watches';
+      this.fail(new TimeoutError(`etcd did not create the watcher within ${ms} ms (${hint})`, { path: '/v3/watch' }));
+    }, ms);
+  }
+
   private release(): void {
+    clearTimeout(this.readyTimer);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.stream.remove(this);
   }

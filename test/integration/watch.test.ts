@@ -263,6 +263,55 @@ describe('watch against a real etcd', () => {
     for (const w of watches) w.close();
   });
 
+  test('200 watchers joining one by one, then 100 leaving one by one, cost a few reopens, and survivors lose and repeat nothing', async () => {
+    const counting = countingFetch();
+    const etcd = client(counting.fetch);
+    const writer = client();
+    const p = uniquePrefix('churn');
+    const tick = () => new Promise((r) => setTimeout(r, 1));
+    const main = etcd.watch({ prefix: p });
+    const watches = [];
+    try {
+      await main.ready;
+      for (let i = 0; i < 200; i++) {
+        watches.push(etcd.watch({ prefix: `${p}${i}/` }));
+        await tick();
+      }
+      await Promise.all(watches.map((w) => w.ready));
+      const afterJoins = counting.watchRequests();
+      // Before coalescing: one stream per join (201).
+      assert.ok(afterJoins <= 20, `${afterJoins} watch streams for 200 joins`);
+      const written: number[] = [];
+      let stop = false;
+      const writing = (async () => {
+        for (let i = 0; !stop; i++) written.push((await writer.put(`${p}${199 - (i % 50)}/k`, String(i))).revision);
+      })();
+      for (let i = 0; i < 100; i++) {
+        watches.shift()!.close();
+        await tick();
+      }
+      // The leavers are dropped from the stream once changes quiet down: one reopen.
+      await eventually(() => counting.watchRequests() > afterJoins, 'the stream to drop the leavers');
+      stop = true;
+      await writing;
+      const final = (await writer.put(`${p}199/k`, 'end')).revision;
+      written.push(final);
+      const reopens = counting.watchRequests() - afterJoins;
+      // Before coalescing: one stream per leave (100).
+      assert.ok(reopens <= 3, `${reopens} reopens for 100 leaves`);
+      assert.equal(counting.maxOpen(), 1);
+      const all = await collect(main, (e) => e.at(-1)?.revision === final);
+      assert.deepEqual(all.map((e) => e.revision), written);
+      const last = await collect(watches.at(-1)!, (e) => e.at(-1)?.revision === final);
+      assert.deepEqual(last.map((e) => e.revision), all.filter((e) => e.kv.keyText === `${p}199/k`).map((e) => e.revision));
+    } finally {
+      main.close();
+      for (const w of watches) w.close();
+      etcd.close();
+      writer.close();
+    }
+  });
+
   test('a consumer that falls behind steps off the shared stream and back on without losing events', async () => {
     const counting = countingFetch();
     const etcd = client(counting.fetch);
@@ -270,16 +319,22 @@ describe('watch against a real etcd', () => {
     const p = uniquePrefix('slow');
     const slow = etcd.watch({ prefix: p, maxBufferedEvents: 20 });
     const other = etcd.watch({ prefix: `${p}other/` });
-    await Promise.all([slow.ready, other.ready]);
-    const written: number[] = [];
-    for (let i = 0; i < 200; i++) written.push((await writer.put(`${p}${i % 7}`, String(i))).revision);
-    // Nobody read `slow` so far: it holds at most about 20 events and left the stream.
-    const probe = await writer.put(`${p}other/x`, 'y');
-    assert.deepEqual((await collect(other, (e) => e.length === 1)).map((e) => e.revision), [probe.revision]);
-    const events = await collect(slow, (e) => e.length === written.length + 1);
-    assert.deepEqual(events.map((e) => e.revision), [...written, probe.revision]);
-    assert.ok(counting.watchRequests() >= 3, 'the slow watcher left and rejoined the stream');
-    slow.close();
-    other.close();
+    try {
+      await Promise.all([slow.ready, other.ready]);
+      const written: number[] = [];
+      for (let i = 0; i < 200; i++) written.push((await writer.put(`${p}${i % 7}`, String(i))).revision);
+      // Nobody read `slow` so far: it holds at most about 20 events, its other messages dropped.
+      const probe = await writer.put(`${p}other/x`, 'y');
+      assert.deepEqual((await collect(other, (e) => e.length === 1)).map((e) => e.revision), [probe.revision]);
+      const events = await collect(slow, (e) => e.length === written.length + 1);
+      assert.deepEqual(events.map((e) => e.revision), [...written, probe.revision]);
+      // Stepping off needs no reopen (its messages are dropped); stepping back on does.
+      assert.ok(counting.watchRequests() >= 2, 'the slow watcher rejoined on a new stream');
+    } finally {
+      slow.close();
+      other.close();
+      etcd.close();
+      writer.close();
+    }
   });
 });
