@@ -95,14 +95,20 @@ export class RelayFeed implements PoolMember {
   /** Opens a watch and queues what it sends until it ends, fails, or the client falls behind. */
   private async run(startRevision: number | undefined, skip: number, first: boolean): Promise<void> {
     const { etcd, selector, prevKv } = this.options;
-    const watch = etcd.watch({ ...selector, prevKv, ...(startRevision ? { startRevision } : {}) } as WatchOptions);
+    // A watch reopened after a park, or resumed from an old id, replays up to 1 000 revisions per
+    // etcd answer, of any number of events each: unsplit, one such answer can outgrow the watch
+    // stream's line limit (failing every watch of the client) and this feed's byte bound.
+    // Fragments keep each answer near etcd's --max-request-bytes; the watch still hands out
+    // whole revisions, which the ids below rely on.
+    const watch = etcd.watch({ ...selector, prevKv, fragment: true, ...(startRevision ? { startRevision } : {}) } as WatchOptions);
     this.watch = watch;
     try {
       await watch.ready;
       if (first && !(await this.ready(watch, startRevision, skip))) return;
       for await (const response of watch.responses()) {
         if (!(await this.queue(response.events, skip))) return;
-        skip = 0;
+        // The events to skip belong to the first revision that comes, not to a progress answer.
+        if (response.events.length > 0) skip = 0;
       }
       if (this.watch === watch) this.finish('');
     } catch (error) {

@@ -422,8 +422,18 @@ export class WatchStream {
     if (!this.live(connection, member)) return;
     const fragments = connection.fragments.get(watchId);
     if (message.fragment) {
-      if (fragments === undefined) connection.fragments.set(watchId, message.events);
-      else fragments.push(...message.events);
+      // Only the last revision of what came may go on in the next fragment: the revisions before
+      // it are whole and go out now, so an answer of many revisions (a replay) is never held whole.
+      const waiting = fragments ?? [];
+      waiting.push(...message.events);
+      const last = waiting[waiting.length - 1]?.revision;
+      let whole = waiting.length;
+      while (whole > 0 && waiting[whole - 1]!.revision === last) whole--;
+      connection.fragments.set(watchId, whole === 0 ? waiting : waiting.slice(whole));
+      if (whole > 0) {
+        healthy();
+        member.deliver(waiting.slice(0, whole));
+      }
       return;
     }
     let events = message.events;

@@ -28,7 +28,11 @@ export type WatchOptions = KeySelector & {
    * 10 minutes by default), which also lets the watch notice a silent, broken connection.
    */
   progressNotify?: boolean;
-  /** Let etcd split very large answers into fragments (reassembled here). */
+  /**
+   * Let etcd split very large answers into fragments (each about `--max-request-bytes`). They are
+   * reassembled here into whole revisions: an answer of many revisions comes out as it arrives,
+   * in several responses, and only a revision split across fragments is held until it is whole.
+   */
   fragment?: boolean;
   /**
    * With `progressNotify`: milliseconds without a byte after which the connection counts as

@@ -71,10 +71,64 @@ describe('relay memory is bounded in bytes', () => {
         revisions.push(event.revision);
       }
       assert.deepEqual([...keys].sort(), Array.from({ length: count }, (_, j) => `${prefix}${String(j).padStart(5, '0')}`));
-      assert.ok(revisions.every((r, i) => i === 0 || r > revisions[i - 1]!), 'events out of order');
+      // Puts of one tick share a revision (write batching): its events come together, in order.
+      assert.ok(revisions.every((r, i) => i === 0 || r >= revisions[i - 1]!), 'events out of order');
       assert.ok(pool.bufferedBytes <= 8 * MiB + 64 * 1024);
     } finally {
       abort.abort();
+      await sse.reader.cancel().catch(() => {});
+    }
+  });
+
+  test('revisions of 16 events, each revision bigger than maxBufferedBytes: parked and resumed inside revisions, ids exact', async () => {
+    const etcd = client();
+    const writer = client();
+    const prefix = uniquePrefix('relay-batched');
+    const pool = new RelayPool();
+    const maxBufferedBytes = 256 * 1024; // a revision of 16 values of 30 KiB is about twice that
+    const response = await relayWatch(etcd, new Request('http://relay.test/events'), { prefix }, { pool, maxBufferedBytes });
+    const sse = new SseReader(response.body);
+    try {
+      await sse.until('ready');
+      const count = 480; // 30 revisions, 15 MiB: etcd replays them in answers split into fragments
+      await writeMany(writer, prefix, count);
+      await settle(() => pool.bufferedBytes, 2_000);
+      assert.ok(pool.bufferedBytes <= maxBufferedBytes + 64 * 1024, `the client holds ${pool.bufferedBytes} bytes`);
+      const puts: Array<{ id: string; key: string; revision: number }> = [];
+      while (puts.length < count) {
+        const message = await sse.next(20_000);
+        assert.ok(message, 'the stream ended early');
+        assert.notEqual(message.event, 'error', message.data);
+        if (message.event !== 'put') continue;
+        const event = JSON.parse(message.data);
+        puts.push({ id: message.id!, key: event.kv.key, revision: event.revision });
+      }
+      assert.deepEqual(puts.map((p) => p.key), Array.from({ length: count }, (_, j) => `${prefix}${String(j).padStart(5, '0')}`));
+      // Each revision's events carry R.0, R.1, … and the last one R: exact resume points.
+      const expected = puts.map((p, i) => {
+        const index = puts.findIndex((q) => q.revision === p.revision);
+        return puts[i + 1]?.revision === p.revision ? `${p.revision}.${i - index}` : String(p.revision);
+      });
+      assert.deepEqual(puts.map((p) => p.id), expected);
+      assert.ok(new Set(puts.map((p) => p.revision)).size < count / 2, 'the puts did not share revisions');
+
+      // A reconnect with an id inside a revision gets the rest of it, then what follows.
+      const middle = puts.findIndex((p) => /\.7$/.test(p.id));
+      const resumed = new SseReader(
+        (await relayWatch(etcd, new Request('http://relay.test/events', { headers: { 'last-event-id': puts[middle]!.id } }), { prefix }, { pool, maxBufferedBytes })).body,
+      );
+      try {
+        const again: string[] = [];
+        while (again.length < 20) {
+          const message = await resumed.next(10_000);
+          assert.ok(message, 'the resumed stream ended early');
+          if (message.event === 'put') again.push(message.id!);
+        }
+        assert.deepEqual(again, puts.slice(middle + 1, middle + 21).map((p) => p.id));
+      } finally {
+        await resumed.reader.cancel().catch(() => {});
+      }
+    } finally {
       await sse.reader.cancel().catch(() => {});
     }
   });

@@ -119,6 +119,52 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     assert.equal(requests[2]!.start_revision, '7');
   });
 
+  test('fragments come out in whole revisions as they arrive; a resume restarts at the revision left incomplete', async () => {
+    const event = (key: string, revision: number) =>
+      `{"kv":{"key":"${btoa(key)}","create_revision":"${revision}","mod_revision":"${revision}","version":"1","value":"YQ=="}}`;
+    const answer = (fragment: boolean, events: Array<[string, number]>) =>
+      encoder.encode(`{"result":{${header(7)},"watch_id":"1"${fragment ? ',"fragment":true' : ''},"events":[${events.map(([k, r]) => event(k, r)).join(',')}]}}\n`);
+    // One etcd answer of revisions 5 (2 events), 6 (2, split across fragments) and 7 (2, split too).
+    const first = [encoder.encode(`{"result":{${header(4)},"watch_id":"1","created":true}}\n`), answer(true, [['a', 5], ['b', 5], ['c', 6]])];
+    const rest = [answer(true, [['d', 6], ['e', 7]]), answer(false, [['f', 7]])];
+    let more: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const bodies: string[] = [];
+    const fetch: FetchLike = async (input) => {
+      bodies.push(await input.text());
+      const signal = input.signal;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          if (bodies.length === 1) {
+            for (const chunk of first) controller.enqueue(chunk);
+            more = controller;
+          }
+          signal.addEventListener('abort', () => controller.error(signal.reason), { once: true });
+        },
+      });
+      return new Response(body, { status: 200 });
+    };
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    const watch = etcd.watch({ prefix: '', startRevision: 5, fragment: true });
+    const responses = watch.responses();
+    const keys = async () => {
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no response within 2 s')), 2_000).unref());
+      const next = await Promise.race([responses.next(), timeout]);
+      return (next.value?.events ?? []).map((e: WatchEvent) => `${e.kv.keyText}@${e.revision}`);
+    };
+    // Revision 5 is whole after the first fragment: it comes out before the rest of the answer arrives.
+    assert.deepEqual(await keys(), ['a@5', 'b@5']);
+    assert.equal(watch.nextRevision, 6);
+    assert.equal(JSON.parse(bodies[0]!.split('\n')[0]!).create_request.fragment, true);
+    more!.enqueue(rest[0]!);
+    assert.deepEqual(await keys(), ['c@6', 'd@6']);
+    // The stream breaks with revision 7 half received: the watch resumes at 7, not after it.
+    more!.error(new TypeError('fetch failed'));
+    for (let i = 0; i < 400 && bodies.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(JSON.parse(bodies[1]!.split('\n')[0]!).create_request.start_revision, '7');
+    watch.close();
+    await etcd.close();
+  });
+
   test('a cancel_reason becomes a typed error', () => {
     assert.ok(cancelReasonError('rpc error: code = Unauthenticated desc = etcdserver: invalid auth token') instanceof UnauthenticatedError);
     assert.equal(cancelReasonError('rpc error: code = PermissionDenied desc = etcdserver: permission denied').code, 7);
