@@ -8,6 +8,8 @@ export async function readBoundedText(response: Response, maxBytes: number): Pro
     throw tooLarge(maxBytes);
   }
   if (!response.body) return '';
+  // A declared length within bounds bounds the body too (the HTTP parser stops there): read it natively.
+  if (Number.isFinite(declared)) return response.text();
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   const parts: string[] = [];
