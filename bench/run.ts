@@ -4,6 +4,7 @@
 // ETCD_ENDPOINTS benchmarks a running etcd instead of starting one.
 import { startEtcd, type EtcdServer } from '../scripts/etcd.ts';
 import bundleSize from './cases/bundle-size.ts';
+import chromium from './cases/chromium.ts';
 import coldImport from './cases/cold-import.ts';
 import { concurrentGets } from './cases/concurrent-gets.ts';
 import concurrentPuts from './cases/concurrent-puts.ts';
@@ -26,6 +27,7 @@ const cases: BenchCase[] = [
   watchChurn,
   tlsH1H2,
   idleWatchers,
+  chromium,
   coldImport,
   bundleSize,
 ];
