@@ -4,6 +4,7 @@ import { type BatchOptions, type Core, perClient } from '../core/client-core.ts'
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import { Deadline } from '../core/deadline.ts';
 import type { Transport } from '../core/transport.ts';
+import { type KeyRange, overlaps, rangeOf } from './key-ranges.ts';
 
 export type { BatchOptions } from '../core/client-core.ts';
 
@@ -28,6 +29,10 @@ interface PendingRead {
   settled: boolean;
   /** Told when this read gave up on its own, so a batch nobody waits for is cancelled. */
   onGiveUp: (() => void) | undefined;
+  /** Told when the read settles (a write to its keys waits for it). */
+  onSettled: (() => void) | undefined;
+  /** The batcher's set of reads not answered yet, which this one leaves when it settles. */
+  readonly unsettled: Set<PendingRead>;
 }
 
 /**
@@ -43,6 +48,8 @@ export class ReadBatcher {
   readonly maxOps: number;
   private readonly transport: Transport;
   private queue: PendingRead[] = [];
+  /** Reads not answered yet, queued or sent. */
+  private readonly unsettled = new Set<PendingRead>();
   private scheduled = false;
 
   constructor(transport: Transport, options: BatchOptions = {}) {
@@ -50,6 +57,21 @@ export class ReadBatcher {
     if (!Number.isSafeInteger(maxOps) || maxOps < 1) throw new InvalidArgumentError(`batch.maxOps must be a positive integer, got ${describe(maxOps)}`);
     this.transport = transport;
     this.maxOps = maxOps;
+  }
+
+  /** Settles when every read issued so far that touches `range` is answered (a later write waits on it). */
+  pending(range: KeyRange): Promise<void> | undefined {
+    const waits: Promise<void>[] = [];
+    for (const read of this.unsettled) {
+      if (overlaps(rangeOf(read.request), range)) waits.push(new Promise((resolve) => {
+        const earlier = read.onSettled;
+        read.onSettled = () => {
+          earlier?.();
+          resolve();
+        };
+      }));
+    }
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
   }
 
   /** Answers a wire range request (`/kv/range`'s body) with its wire response, batched when it can be. */
@@ -61,7 +83,9 @@ export class ReadBatcher {
     }
     return new Promise<WireObject>((resolve, reject) => {
       const own = options.signal !== undefined || timeout !== undefined ? new Deadline(timeout ?? this.transport.timeout, options.signal) : undefined;
-      const read: PendingRead = { request, options, own, resolve, reject, since: Date.now(), settled: false, onGiveUp: undefined };
+      const unsettled = this.unsettled;
+      const read: PendingRead = { request, options, own, resolve, reject, since: Date.now(), settled: false, onGiveUp: undefined, onSettled: undefined, unsettled };
+      unsettled.add(read);
       own?.signal.addEventListener('abort', () => this.giveUp(read), { once: true });
       this.queue.push(read);
       if (!this.scheduled) {
@@ -175,8 +199,10 @@ function splitAnswers(wire: WireObject, expected: number): WireObject[] {
 function settle(read: PendingRead, outcome: () => void): void {
   if (read.settled) return;
   read.settled = true;
+  read.unsettled.delete(read);
   read.own?.dispose();
   outcome();
+  read.onSettled?.();
 }
 
 function afterTurns(turns: number, run: () => void): void {

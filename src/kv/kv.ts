@@ -118,16 +118,20 @@ export async function count(core: Core, selector: KeySelector, options: ReadOpti
 /** Writes one key (`/v3/kv/put`). */
 export async function put(core: Core, key: Bytes, value: Bytes | undefined, options: PutOptions & CallOptions = {}): Promise<PutResult> {
   const request = encodePut(core.keyspace, key, value, options);
+  const reads = earlierReads(core, request);
   const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
-  const wire = batcher ? await batcher.write('put', request) : await core.transport.request('/kv/put', request, options);
+  if (batcher === undefined && reads !== undefined) await reads;
+  const wire = batcher ? await batcher.write('put', request, reads) : await core.transport.request('/kv/put', request, options);
   return decodePut(core.keyspace, wire);
 }
 
 /** Deletes one key (a string or bytes) or every key a selector matches (`/v3/kv/deleterange`). */
 export async function del(core: Core, target: Bytes | KeySelector, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
   const request = encodeDelete(core.keyspace, target, options);
+  const reads = earlierReads(core, request);
   const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
-  const wire = batcher ? await batcher.write('deleterange', request) : await core.transport.request('/kv/deleterange', request, options);
+  if (batcher === undefined && reads !== undefined) await reads;
+  const wire = batcher ? await batcher.write('deleterange', request, reads) : await core.transport.request('/kv/deleterange', request, options);
   return decodeDelete(core.keyspace, wire);
 }
 
@@ -136,6 +140,11 @@ export async function compact(core: Core, revision: number, options: CompactOpti
   checkCount(revision, 'revision');
   const wire = await core.transport.request('/kv/compaction', { revision: String(revision), physical: options.physical === true }, options);
   return { revision: decodeHeader(wire.header).revision };
+}
+
+/** A write issued after a read of its keys waits for that read: the read does not see the write. */
+function earlierReads(core: Core, request: WireObject): Promise<void> | undefined {
+  return batcherOf(core)?.pending(rangeOf(request));
 }
 
 /**

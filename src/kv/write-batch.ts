@@ -45,17 +45,26 @@ export class WriteBatcher {
     this.maxOps = maxOps;
   }
 
-  /** Answers a put or deleterange request with its wire response, batched with the writes of its tick. */
-  write(kind: WriteKind, request: WireObject): Promise<WireObject> {
+  /**
+   * Answers a put or deleterange request with its wire response, batched with the writes of its
+   * tick. `after` (earlier reads of its keys) must settle first; the write counts as pending at
+   * once, so a read issued after it waits for it.
+   */
+  write(kind: WriteKind, request: WireObject, after?: Promise<void>): Promise<WireObject> {
     return new Promise((resolve, reject) => {
       const write: PendingWrite = { seq: this.issued++, kind, request, range: rangeOf(request), bytes: JSON.stringify(request).length, resolve, reject };
-      this.queue.push(write);
       this.inFlight.add(write);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        afterTurns(GATHER_TURNS, () => this.flush());
-      }
+      if (after === undefined) this.enqueue(write);
+      else void after.then(() => this.enqueue(write));
     });
+  }
+
+  private enqueue(write: PendingWrite): void {
+    this.queue.push(write);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      afterTurns(GATHER_TURNS, () => this.flush());
+    }
   }
 
   /** Settles when every write issued so far that touches `range` is answered (reads wait on it). */
@@ -65,7 +74,7 @@ export class WriteBatcher {
   }
 
   private flush(): void {
-    const queue = this.queue;
+    const queue = this.queue.sort((a, b) => a.seq - b.seq);
     this.queue = [];
     this.scheduled = false;
     for (const batch of this.split(queue)) {

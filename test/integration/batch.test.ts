@@ -306,3 +306,14 @@ describe('write batching against a real etcd', () => {
     assert.equal(await etcd.count({ prefix: `${prefix}big` }), 3);
   });
 });
+
+describe('reads and writes of one tick keep their order', () => {
+  test('a get issued before a put to its key in the same tick does not see the put; one issued after does', async () => {
+    const prefix = uniquePrefix('wb-rw');
+    const etcd = client();
+    await etcd.put(`${prefix}k`, 'old');
+    const [before, , after] = await Promise.all([etcd.get(`${prefix}k`), etcd.put(`${prefix}k`, 'new'), etcd.get(`${prefix}k`)]);
+    assert.equal(before?.valueText, 'old');
+    assert.equal(after?.valueText, 'new');
+  });
+});
