@@ -29,9 +29,11 @@ export type WatchOptions = KeySelector & {
    */
   progressNotify?: boolean;
   /**
-   * Let etcd split very large answers into fragments (each about `--max-request-bytes`). They are
-   * reassembled here into whole revisions: an answer of many revisions comes out as it arrives,
-   * in several responses, and only a revision split across fragments is held until it is whole.
+   * Let etcd split very large answers into fragments (each about `--max-request-bytes`), default
+   * true. They are reassembled here into whole revisions: an answer of many revisions comes out as
+   * it arrives, in several responses, and only a revision split across fragments is held until it
+   * is whole. With `false`, a replay of a long history of large values can arrive as one line over
+   * the stream's 64 MiB line limit, which ends every watcher of the connection.
    */
   fragment?: boolean;
   /**
@@ -107,7 +109,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
       noPut: options.filters?.noPut === true,
       noDelete: options.filters?.noDelete === true,
       progressNotify: options.progressNotify === true,
-      fragment: options.fragment === true,
+      fragment: options.fragment !== false,
     };
     this.next = options.startRevision === undefined ? 0 : checkCount(options.startRevision, 'startRevision');
     if (options.stallTimeout !== undefined && !(options.stallTimeout > 0)) {
