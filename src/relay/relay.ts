@@ -54,6 +54,12 @@ export interface RelayOptions {
    * with `resumeSecret`: no bound beyond the signature.
    */
   oldestResume?: number;
+  /**
+   * Clients of the same keys and options share one etcd watch per pool (true): each event is
+   * encoded once for all of them, and recent events (see `RelayPool`'s `ringEvents`) serve resumes
+   * without a new watch. False: each client has a watch of its own.
+   */
+  shared?: boolean;
 }
 
 const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -92,6 +98,7 @@ export async function relayWatch(etcd: Watchable, request: Request, selector: Ke
     heartbeat: options.heartbeat ?? 15_000,
     retry,
     sign: signer ? (id) => signer.sign(id) : (id) => id,
+    shared: options.shared !== false,
   });
   request.signal?.addEventListener('abort', () => feed.stop(), { once: true });
   return new Response(feed.body, { status: 200, headers: eventStreamHeaders(options.headers) });
