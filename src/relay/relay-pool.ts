@@ -1,6 +1,7 @@
 import { checkCount } from '../core/codec.ts';
 import type { KeySelector } from '../core/keyspace.ts';
 import { hubKey, RelayHub, type HubLimits, type Watchable } from './relay-hub.ts';
+import { IdSigner } from './signed-ids.ts';
 
 /** A relay client as the pool sees it: the bytes it holds, and how to cut it off. */
 export interface PoolMember {
@@ -22,6 +23,8 @@ export interface RelayPoolOptions {
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** Signers a pool keeps (one per secret and keys watched). */
+const MAX_SIGNERS = 256;
 
 /**
  * What the relays of one worker (or server) share: a budget of waiting bytes over all their
@@ -42,6 +45,8 @@ export class RelayPool {
   /** The shared upstream watches, by client, then by keys and options. */
   private readonly hubs = new WeakMap<Watchable, Map<string, RelayHub>>();
   private open = 0;
+  /** One signer per secret and keys, shared by the clients of a hub. */
+  private readonly signers = new Map<string, IdSigner>();
 
   constructor(options: RelayPoolOptions = {}) {
     this.maxBytes = checkCount(options.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes');
@@ -55,6 +60,17 @@ export class RelayPool {
   /** Shared upstream watches open (or opening, or lingering) in this pool. */
   get upstreams(): number {
     return this.open;
+  }
+
+  /** The id signer for `secret` and `scope` (the keys watched), shared by this pool's relays. */
+  signer(secret: string, scope: string): IdSigner {
+    const key = `${scope}\n${secret}`;
+    let signer = this.signers.get(key);
+    if (signer === undefined) {
+      this.signers.set(key, (signer = new IdSigner(secret, scope)));
+      if (this.signers.size > MAX_SIGNERS) this.signers.delete(this.signers.keys().next().value!);
+    }
+    return signer;
   }
 
   /** The shared upstream watch of `etcd` for these keys and options (made when there is none). */

@@ -193,4 +193,34 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
     assert.equal(pool.upstreams, 1);
     await fourth!.reader.cancel();
   });
+
+  test('with resumeSecret, the clients of a hub get signed ids, and a signed id resumes from the ring', async () => {
+    const { etcd, streams } = countingClient();
+    const prefix = uniquePrefix('relay-hub-signed');
+    const pool = new RelayPool();
+    const resumeSecret = 'a-secret-of-at-least-32-characters-for-tests';
+    const open = async (lastEventId?: string) => new SseReader((await relayWatch(etcd, request(lastEventId), { prefix }, { pool, resumeSecret })).body);
+    const [stays, leaves] = [await open(), await open()];
+    try {
+      await stays.until('ready');
+      await leaves.until('ready');
+      await writer().put(`${prefix}k0`, 'v');
+      const [seen] = await puts(leaves, 1);
+      assert.match(seen!.id!, /^\d+~/);
+      assert.deepEqual((await puts(stays, 1)).map((m) => m.id), [seen!.id]);
+      await leaves.reader.cancel();
+      await writer().put(`${prefix}k1`, 'v');
+      const back = await open(seen!.id);
+      try {
+        const [next] = await puts(back, 1);
+        assert.equal(keyOf(next!), `${prefix}k1`);
+        assert.match(next!.id!, /^\d+~/);
+      } finally {
+        await back.reader.cancel();
+      }
+      assert.equal(streams.length, 1, `${streams.length} watch streams opened`);
+    } finally {
+      await stays.reader.cancel();
+    }
+  });
 });
