@@ -1,5 +1,5 @@
 import { decodeBytes, encodeBase64, toBytes, toTextStrict } from '../core/codec.ts';
-import { MalformedResponseError } from '../core/errors.ts';
+import { MalformedResponseError, WatchCompactedError } from '../core/errors.ts';
 import { KeyValue } from '../core/key-value.ts';
 import type { WatchEvent } from '../watch/watch.ts';
 
@@ -91,4 +91,10 @@ export function resumePoint(id: string | null | undefined): { startRevision: num
 /** `event: compacted`: the watch cannot start as early as asked (`reason`: `resume-refused` when the relay will not replay that far back). */
 export function compactedEvent(compactRevision: number, reason?: string): string {
   return `event: compacted\ndata: ${JSON.stringify({ compactRevision, reason })}\n\n`;
+}
+
+/** The event that ends a stream: `compacted`, or `error`. */
+export function lastEvent(error: unknown): string {
+  if (error instanceof WatchCompactedError) return compactedEvent(error.compactRevision);
+  return `event: error\ndata: ${JSON.stringify({ name: (error as Error).name, message: (error as Error).message })}\n\n`;
 }

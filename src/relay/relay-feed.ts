@@ -1,14 +1,12 @@
-import { WatchCompactedError } from '../core/errors.ts';
 import type { KeySelector } from '../core/keyspace.ts';
 import { setRepeating } from '../core/timers.ts';
 import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
-import { compactedEvent, encodeRelayEvent, eventId, resumePoint } from './relay-event.ts';
+import { encodeRelayEvent, eventId, lastEvent, resumePoint } from './relay-event.ts';
+import type { HubSubscriber, RelayHub, Watchable } from './relay-hub.ts';
 import type { PoolMember, RelayPool } from './relay-pool.ts';
+import type { HubEntry } from './relay-ring.ts';
 
-/** What the relay needs of a client: `etcd.watch`. */
-export interface Watchable {
-  watch(options: WatchOptions): Watch;
-}
+export type { Watchable } from './relay-hub.ts';
 
 export interface FeedOptions {
   etcd: Watchable;
@@ -24,6 +22,8 @@ export interface FeedOptions {
   retry: number;
   /** The id as written on the wire (signed, or unchanged). */
   sign: (id: string) => string | Promise<string>;
+  /** Share the pool's upstream watch of these keys with other clients (else: a watch of its own). */
+  shared: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -37,7 +37,7 @@ const COMPACT_AT = 1_024;
  * sends meanwhile is dropped) and reopens it after the last queued event once the client has read
  * half of what waits: memory stays bounded, and nothing is lost or repeated.
  */
-export class RelayFeed implements PoolMember {
+export class RelayFeed implements PoolMember, HubSubscriber {
   bytes = 0;
   readonly body: ReadableStream<Uint8Array>;
   private readonly options: FeedOptions;
@@ -52,6 +52,15 @@ export class RelayFeed implements PoolMember {
   private wake: (() => void) | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  /** The shared upstream watch this client reads from, when it does. */
+  private hub: RelayHub | undefined;
+  /** Bumped each time the client leaves its source: work queued for an older one is dropped. */
+  private generation = 0;
+  /** Whether joining the hub sends `event: ready`, and the events of the resume revision to skip. */
+  private announce = false;
+  private joinSkip = 0;
+  /** Hub deliveries, in order (signing ids is asynchronous). */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(options: FeedOptions) {
     this.options = options;
@@ -89,7 +98,70 @@ export class RelayFeed implements PoolMember {
     this.heartbeat = setRepeating(() => {
       if (this.head === this.chunks.length && !this.ended) this.push(': heartbeat\n\n');
     }, this.options.heartbeat);
-    void this.run(this.options.startRevision, this.options.skip, true);
+    this.start(this.options.startRevision, this.options.skip, true);
+  }
+
+  /** Reads from the shared upstream watch when it can serve this start, else from a watch of its own. */
+  private start(startRevision: number | undefined, skip: number, first: boolean): void {
+    const { etcd, selector, prevKv, pool, shared } = this.options;
+    if (shared) {
+      const hub = pool.upstream(etcd, selector, prevKv);
+      this.hub = hub;
+      this.announce = first;
+      this.joinSkip = skip;
+      if (hub.attach(this, startRevision === undefined ? undefined : { startRevision, skip })) return;
+      this.hub = undefined;
+    }
+    void this.run(startRevision, skip, first);
+  }
+
+  // HubSubscriber: called by the shared upstream watch.
+
+  joined(revision: number, replay: HubEntry[]): void {
+    const announce = this.announce;
+    const skip = this.joinSkip;
+    this.enqueue(async (generation) => {
+      if (announce) {
+        // With events to replay, the id stays the one resumed after until they are queued.
+        const plain = replay.length === 0 && skip === 0 ? String(revision) : undefined;
+        const id = plain === undefined ? '' : `id: ${await this.options.sign(plain)}\n`;
+        if (generation !== this.generation) return;
+        if (plain !== undefined) this.lastId = plain;
+        this.push(`${id}event: ready\ndata: ${JSON.stringify({ revision })}\n\n`);
+      }
+      await this.queueEntries(replay, generation);
+    });
+  }
+
+  deliver(entries: HubEntry[]): void {
+    this.enqueue((generation) => this.queueEntries(entries, generation));
+  }
+
+  end(last: string): void {
+    this.enqueue(async () => {
+      this.hub = undefined;
+      this.finish(last);
+    });
+  }
+
+  private enqueue(work: (generation: number) => Promise<void>): void {
+    const generation = this.generation;
+    this.chain = this.chain.then(() => (generation === this.generation && !this.stopped ? work(generation) : undefined)).catch((error: unknown) => this.finish(lastEvent(error)));
+  }
+
+  /** Queues events the hub encoded; parks (leaves the hub) when the client fell behind. */
+  private async queueEntries(entries: HubEntry[], generation: number): Promise<void> {
+    for (const entry of entries) {
+      const signed = this.options.sign(entry.id);
+      const data = signed === entry.id ? entry.plain : encoder.encode(`id: ${await signed}\n${entry.text}`);
+      if (generation !== this.generation || this.stopped) return;
+      if (this.bytes > 0 && this.bytes + data.byteLength > this.options.maxBytes) {
+        this.park();
+        return;
+      }
+      this.push(data);
+      this.lastId = entry.id;
+    }
   }
 
   /** Opens a watch and queues what it sends until it ends, fails, or the client falls behind. */
@@ -157,15 +229,24 @@ export class RelayFeed implements PoolMember {
   /** The client fell behind: close the watch; `pull` reopens it once the client caught up. */
   private park(): false {
     this.parked = true;
-    this.watch?.close();
-    this.watch = undefined;
+    this.release();
     return false;
   }
 
   private unpark(): void {
     this.parked = false;
     const point = resumePoint(this.lastId);
-    void this.run(point?.startRevision, point?.skip ?? 0, false);
+    this.start(point?.startRevision, point?.skip ?? 0, false);
+  }
+
+  /** Leaves the source of events: closes the own watch, or leaves the hub. */
+  private release(): void {
+    this.generation++;
+    this.watch?.close();
+    this.watch = undefined;
+    const hub = this.hub;
+    this.hub = undefined;
+    hub?.detach(this);
   }
 
   private async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -208,16 +289,14 @@ export class RelayFeed implements PoolMember {
   private finish(last: string): void {
     if (last !== '') this.push(last);
     this.ended = true;
-    this.watch?.close();
-    this.watch = undefined;
+    this.release();
     clearInterval(this.heartbeat);
     this.wakeReader();
   }
 
   private teardown(): void {
     clearInterval(this.heartbeat);
-    this.watch?.close();
-    this.watch = undefined;
+    this.release();
     this.options.pool.leave(this);
     this.chunks.length = 0;
     this.head = 0;
@@ -232,8 +311,3 @@ export class RelayFeed implements PoolMember {
   }
 }
 
-/** The event that ends a stream: `compacted`, or `error`. */
-function lastEvent(error: unknown): string {
-  if (error instanceof WatchCompactedError) return compactedEvent(error.compactRevision);
-  return `event: error\ndata: ${JSON.stringify({ name: (error as Error).name, message: (error as Error).message })}\n\n`;
-}

@@ -1,4 +1,7 @@
 import { checkCount } from '../core/codec.ts';
+import type { KeySelector } from '../core/keyspace.ts';
+import { hubKey, RelayHub, type HubLimits, type Watchable } from './relay-hub.ts';
+import { IdSigner } from './signed-ids.ts';
 
 /** A relay client as the pool sees it: the bytes it holds, and how to cut it off. */
 export interface PoolMember {
@@ -11,9 +14,17 @@ export interface PoolMember {
 export interface RelayPoolOptions {
   /** Bytes that all clients of the pool together may have waiting (64 MiB). */
   maxBytes?: number;
+  /** Events each shared upstream watch keeps for resumes (10 000), */
+  ringEvents?: number;
+  /** and at most this many bytes of them (8 MiB). */
+  ringBytes?: number;
+  /** Milliseconds a shared upstream watch stays open after its last client left (1 000). */
+  linger?: number;
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** Signers a pool keeps (one per secret and keys watched). */
+const MAX_SIGNERS = 256;
 
 /**
  * What the relays of one worker (or server) share: a budget of waiting bytes over all their
@@ -30,9 +41,55 @@ export class RelayPool {
   disconnects = 0;
   private total = 0;
   private readonly members = new Set<PoolMember>();
+  private readonly limits: HubLimits;
+  /** The shared upstream watches, by client, then by keys and options. */
+  private readonly hubs = new WeakMap<Watchable, Map<string, RelayHub>>();
+  private open = 0;
+  /** One signer per secret and keys, shared by the clients of a hub. */
+  private readonly signers = new Map<string, IdSigner>();
 
   constructor(options: RelayPoolOptions = {}) {
     this.maxBytes = checkCount(options.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes');
+    this.limits = {
+      ringEvents: checkCount(options.ringEvents ?? 10_000, 'ringEvents'),
+      ringBytes: checkCount(options.ringBytes ?? 8 * 1024 * 1024, 'ringBytes'),
+      linger: checkCount(options.linger ?? 1_000, 'linger'),
+    };
+  }
+
+  /** Shared upstream watches open (or opening, or lingering) in this pool. */
+  get upstreams(): number {
+    return this.open;
+  }
+
+  /** The id signer for `secret` and `scope` (the keys watched), shared by this pool's relays. */
+  signer(secret: string, scope: string): IdSigner {
+    const key = `${scope}\n${secret}`;
+    let signer = this.signers.get(key);
+    if (signer === undefined) {
+      this.signers.set(key, (signer = new IdSigner(secret, scope)));
+      if (this.signers.size > MAX_SIGNERS) this.signers.delete(this.signers.keys().next().value!);
+    }
+    return signer;
+  }
+
+  /** The shared upstream watch of `etcd` for these keys and options (made when there is none). */
+  upstream(etcd: Watchable, selector: KeySelector, prevKv: boolean): RelayHub {
+    let byKey = this.hubs.get(etcd);
+    if (byKey === undefined) this.hubs.set(etcd, (byKey = new Map()));
+    const key = hubKey(selector, prevKv);
+    const found = byKey.get(key);
+    if (found !== undefined && !found.closed) return found;
+    const hub = new RelayHub(etcd, { ...selector, prevKv } as never, this.limits, {
+      ready: (revision) => (this.firstRevision ??= revision),
+      closed: () => {
+        this.open--;
+        if (byKey.get(key) === hub) byKey.delete(key);
+      },
+    });
+    this.open++;
+    byKey.set(key, hub);
+    return hub;
   }
 
   /** Bytes waiting over all clients of the pool. */

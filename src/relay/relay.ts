@@ -54,6 +54,13 @@ export interface RelayOptions {
    * with `resumeSecret`: no bound beyond the signature.
    */
   oldestResume?: number;
+  /**
+   * Clients of the same keys and options share one etcd watch per pool (true): each event is
+   * encoded once for all of them, and recent events (see `RelayPool`'s `ringEvents`) serve resumes
+   * without a new watch. False: each client has a watch of its own (the default in a Cloudflare
+   * worker, where a request cannot use what another request opened).
+   */
+  shared?: boolean;
 }
 
 const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -75,7 +82,9 @@ export async function relayWatch(etcd: Watchable, request: Request, selector: Ke
     if (verdict !== true) return new Response('forbidden\n', { status: 403, headers: new Headers(options.headers) });
   }
   const pool = options.pool ?? defaultPool;
-  const signer = options.resumeSecret === undefined ? undefined : new IdSigner(options.resumeSecret, scopeOf(selector));
+  const shared = options.shared ?? !inCloudflareWorker();
+  const scope = scopeOf(selector);
+  const signer = options.resumeSecret === undefined ? undefined : shared ? pool.signer(options.resumeSecret, scope) : new IdSigner(options.resumeSecret, scope);
   const sent = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
   const resume = await admitResume(sent, { pool, signer, oldest: options.oldestResume, startRevision: options.startRevision });
   const retry = options.retry ?? 1_000;
@@ -92,6 +101,7 @@ export async function relayWatch(etcd: Watchable, request: Request, selector: Ke
     heartbeat: options.heartbeat ?? 15_000,
     retry,
     sign: signer ? (id) => signer.sign(id) : (id) => id,
+    shared,
   });
   request.signal?.addEventListener('abort', () => feed.stop(), { once: true });
   return new Response(feed.body, { status: 200, headers: eventStreamHeaders(options.headers) });
@@ -103,6 +113,15 @@ function eventStreamHeaders(extra: RelayOptions['headers']): Headers {
   headers.set('cache-control', 'no-cache, no-transform');
   headers.set('x-accel-buffering', 'no');
   return headers;
+}
+
+/**
+ * In a Cloudflare worker a request cannot use what another request opened (a connection, a
+ * stream, a pending promise): relays there do not share watches across requests (issue 15: a
+ * Durable Object is the platform's way).
+ */
+function inCloudflareWorker(): boolean {
+  return (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
 }
 
 /** What the signature of an id covers besides the id: the keys watched. */

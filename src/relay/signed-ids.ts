@@ -1,5 +1,8 @@
 import { decodeBytes, encodeBase64 } from '../core/codec.ts';
 
+/** Signed ids a signer remembers. */
+const RECENT = 4_096;
+
 /**
  * Event ids signed with an HMAC-SHA256 (WebCrypto): `<id>~<base64 signature>`, where the
  * signature covers the relay's scope (its key selector) and the id. A relay that signs its ids
@@ -9,6 +12,8 @@ import { decodeBytes, encodeBase64 } from '../core/codec.ts';
 export class IdSigner {
   private readonly key: Promise<CryptoKey>;
   private readonly scope: string;
+  /** Recent ids signed: the clients of a shared watch sign the same ids, one HMAC each. */
+  private readonly recent = new Map<string, Promise<string>>();
 
   constructor(secret: string, scope: string) {
     this.scope = scope;
@@ -16,7 +21,17 @@ export class IdSigner {
   }
 
   /** `id` with its signature appended. */
-  async sign(id: string): Promise<string> {
+  sign(id: string): Promise<string> {
+    let signed = this.recent.get(id);
+    if (signed === undefined) {
+      signed = this.compute(id);
+      this.recent.set(id, signed);
+      if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value!);
+    }
+    return signed;
+  }
+
+  private async compute(id: string): Promise<string> {
     return `${id}~${encodeBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await this.key, this.signed(id))))}`;
   }
 

@@ -1,0 +1,179 @@
+import { encodeBase64 } from '../core/codec.ts';
+import type { KeySelector } from '../core/keyspace.ts';
+import { setTimer } from '../core/timers.ts';
+import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
+import { encodeRelayEvent, eventId, lastEvent } from './relay-event.ts';
+import { EventRing, type HubEntry } from './relay-ring.ts';
+
+/** What the relay needs of a client: `etcd.watch`. */
+export interface Watchable {
+  watch(options: WatchOptions): Watch;
+}
+
+/** A relay client as a hub sees it. */
+export interface HubSubscriber {
+  /** In place: every event after `revision` arrives, `replay` first (the ring's events after the resume point). */
+  joined(revision: number, replay: HubEntry[]): void;
+  /** The events of one etcd answer, whole revisions. */
+  deliver(entries: HubEntry[]): void;
+  /** The upstream watch ended (`last`: the SSE event that says why, or ''). */
+  end(last: string): void;
+}
+
+export interface HubLimits {
+  ringEvents: number;
+  ringBytes: number;
+  /** Milliseconds the upstream watch stays open after its last subscriber left. */
+  linger: number;
+}
+
+/** What the pool learns from a hub: the revision its watch started at, and that it closed. */
+export interface HubHooks {
+  ready(revision: number): void;
+  closed(): void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * One upstream etcd watch shared by every relay client of the same keys and options in a pool:
+ * each event is encoded once and handed to every subscriber, and kept in a ring of recent events
+ * that serves resumes. Opened by the first subscriber, closed `linger` ms after the last left.
+ */
+export class RelayHub {
+  closed = false;
+  private watch: Watch | undefined;
+  private ring: EventRing | undefined;
+  /** The revision up to which every event has been published. */
+  private head = 0;
+  private readonly members = new Set<HubSubscriber>();
+  /** Subscribers that joined before etcd created the watch. */
+  private readonly waiting = new Set<HubSubscriber>();
+  private linger: ReturnType<typeof setTimeout> | undefined;
+
+  private readonly etcd: Watchable;
+  private readonly options: WatchOptions;
+  private readonly limits: HubLimits;
+  private readonly hooks: HubHooks;
+
+  constructor(etcd: Watchable, options: WatchOptions, limits: HubLimits, hooks: HubHooks) {
+    this.etcd = etcd;
+    this.options = options;
+    this.limits = limits;
+    this.hooks = hooks;
+  }
+
+  get subscribers(): number {
+    return this.members.size + this.waiting.size;
+  }
+
+  /**
+   * Joins `subscriber`: live from now (`point` undefined), or after a resume point the ring still
+   * holds. False when it cannot be served here (the caller then opens a watch of its own).
+   */
+  attach(subscriber: HubSubscriber, point?: { startRevision: number; skip: number }): boolean {
+    if (this.closed) return false;
+    if (point === undefined) {
+      this.stopLinger();
+      if (this.ring !== undefined) return this.admit(subscriber, this.head, []);
+      this.waiting.add(subscriber);
+      if (this.watch === undefined) void this.open();
+      return true;
+    }
+    const replay = point.startRevision <= this.head + 1 ? this.ring?.since(point.startRevision, point.skip) : undefined;
+    if (replay === undefined) {
+      this.idle();
+      return false;
+    }
+    this.stopLinger();
+    return this.admit(subscriber, this.head, replay);
+  }
+
+  detach(subscriber: HubSubscriber): void {
+    this.members.delete(subscriber);
+    this.waiting.delete(subscriber);
+    this.idle();
+  }
+
+  /** Closes the upstream watch now (its subscribers, if any, are ended). */
+  close(): void {
+    this.end('');
+  }
+
+  private admit(subscriber: HubSubscriber, revision: number, replay: HubEntry[]): true {
+    this.members.add(subscriber);
+    subscriber.joined(revision, replay);
+    return true;
+  }
+
+  private async open(): Promise<void> {
+    const watch = this.etcd.watch({ ...this.options, fragment: true });
+    this.watch = watch;
+    try {
+      await watch.ready;
+      if (this.closed) return;
+      this.head = watch.revision;
+      this.ring = new EventRing(watch.revision + 1, this.limits.ringEvents, this.limits.ringBytes);
+      this.hooks.ready(watch.revision);
+      const waiting = [...this.waiting];
+      this.waiting.clear();
+      for (const subscriber of waiting) this.admit(subscriber, this.head, []);
+      for await (const response of watch.responses()) {
+        if (this.closed) return;
+        this.publish(response.events, response.revision);
+      }
+      this.end('');
+    } catch (error) {
+      this.end(lastEvent(error));
+    }
+  }
+
+  /** Encodes the events of one answer once, keeps them in the ring, and hands them to every subscriber. */
+  private publish(events: WatchEvent[], revision: number): void {
+    const entries: HubEntry[] = [];
+    let index = -1;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      index = i > 0 && events[i - 1]!.revision === event.revision ? index + 1 : 0;
+      const id = eventId(event.revision, index, events[i + 1]?.revision !== event.revision);
+      const text = `event: ${event.type}\ndata: ${encodeRelayEvent(event)}\n\n`;
+      const entry: HubEntry = { id, revision: event.revision, index, text, plain: encoder.encode(`id: ${id}\n${text}`) };
+      entries.push(entry);
+      this.ring!.add(entry);
+    }
+    this.head = Math.max(this.head, revision, events.at(-1)?.revision ?? 0);
+    if (entries.length === 0) return;
+    for (const subscriber of [...this.members]) subscriber.deliver(entries);
+  }
+
+  private end(last: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopLinger();
+    this.watch?.close();
+    this.watch = undefined;
+    this.hooks.closed();
+    const subscribers = [...this.members, ...this.waiting];
+    this.members.clear();
+    this.waiting.clear();
+    for (const subscriber of subscribers) subscriber.end(last);
+  }
+
+  private idle(): void {
+    if (this.subscribers > 0 || this.linger !== undefined || this.closed) return;
+    // Never opened (a resume the ring could not serve): nothing to keep.
+    if (this.watch === undefined) return this.end('');
+    this.linger = setTimer(() => this.end(''), this.limits.linger);
+  }
+
+  private stopLinger(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
+  }
+}
+
+/** The key of a hub within one client: the keys watched and the options. */
+export function hubKey(selector: KeySelector, prevKv: boolean): string {
+  const keys = JSON.stringify(selector, (_, value: unknown) => (value instanceof Uint8Array ? { b: encodeBase64(value) } : value));
+  return `${keys}|prevKv=${prevKv}`;
+}

@@ -1,0 +1,226 @@
+// The relay's hub: clients of the same keys share one upstream etcd watch per pool, recent events
+// serve resumes, a slow client holds nobody back, and the upstream watch lives as long as its
+// clients (plus a linger). relayWatch is called in-process against a real etcd; the watch
+// streams the client opens are counted with its `fetch`.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
+import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { sleep, SseReader, type SseMessage } from './relay-helpers.ts';
+
+const etcdUnderTest = useEtcd();
+const clients: Etcd[] = [];
+after(async () => {
+  for (const etcd of clients) await etcd.close();
+});
+
+/** A client whose watch-stream requests are recorded (each is one upstream stream opened). */
+function countingClient(): { etcd: Etcd; streams: Request[] } {
+  const streams: Request[] = [];
+  const etcd = new Etcd({
+    endpoints: etcdUnderTest.endpoint,
+    fetch: (request, init) => {
+      if (new URL(request.url).pathname.endsWith('/v3/watch')) streams.push(request);
+      return fetch(request, init);
+    },
+  });
+  clients.push(etcd);
+  return { etcd, streams };
+}
+
+let writerClient: Etcd | undefined;
+function writer(): Etcd {
+  if (writerClient === undefined) clients.push((writerClient = new Etcd({ endpoints: etcdUnderTest.endpoint })));
+  return writerClient;
+}
+
+const request = (lastEventId?: string) => new Request('http://relay.test/events', { headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
+
+/** The next `count` puts a client reads (other messages skipped). */
+async function puts(sse: SseReader, count: number, ms = 10_000): Promise<SseMessage[]> {
+  const seen: SseMessage[] = [];
+  while (seen.length < count) {
+    const message = await sse.next(ms);
+    assert.ok(message, 'the stream ended early');
+    assert.notEqual(message.event, 'error', `the relay sent an error: ${message.data}`);
+    if (message.event === 'put') seen.push(message);
+  }
+  return seen;
+}
+
+const keyOf = (message: SseMessage) => JSON.parse(message.data).kv.key as string;
+
+async function subscribeAll(etcd: Etcd, prefix: string, pool: RelayPool, count: number): Promise<SseReader[]> {
+  const readers: SseReader[] = [];
+  for (let i = 0; i < count; i++) {
+    const sse = new SseReader((await relayWatch(etcd, request(), { prefix }, { pool })).body);
+    await sse.until('ready');
+    readers.push(sse);
+  }
+  return readers;
+}
+
+async function cancelAll(readers: SseReader[]): Promise<void> {
+  for (const sse of readers) await sse.reader.cancel().catch(() => {});
+}
+
+describe('relay hub: one upstream watch shared by the clients of a prefix', () => {
+  test('20 clients of one prefix share exactly one upstream watch stream; each gets every event once, in order', async () => {
+    const { etcd, streams } = countingClient();
+    const prefix = uniquePrefix('relay-hub-fanout');
+    const pool = new RelayPool();
+    const readers = await subscribeAll(etcd, prefix, pool, 20);
+    try {
+      const keys = Array.from({ length: 10 }, (_, i) => `${prefix}k${i}`);
+      for (const key of keys) await writer().put(key, 'v');
+      for (const sse of readers) {
+        const seen = await puts(sse, keys.length);
+        assert.deepEqual(seen.map(keyOf), keys);
+        assert.deepEqual(seen.map((m) => Number(m.id)), seen.map((m) => JSON.parse(m.data).revision));
+      }
+      assert.equal(streams.length, 1, `${streams.length} watch streams opened`);
+      assert.equal(pool.upstreams, 1);
+    } finally {
+      await cancelAll(readers);
+    }
+  });
+
+  test('a client resuming from an id the ring still holds gets exactly the missed events, without a new upstream request', async () => {
+    const { etcd, streams } = countingClient();
+    const prefix = uniquePrefix('relay-hub-ring');
+    const pool = new RelayPool();
+    const [stays, leaves] = await subscribeAll(etcd, prefix, pool, 2);
+    try {
+      await writer().put(`${prefix}k0`, 'v');
+      const [seen] = await puts(leaves!, 1);
+      await leaves!.reader.cancel();
+      for (let i = 1; i <= 3; i++) await writer().put(`${prefix}k${i}`, 'v');
+      await puts(stays!, 4);
+      const back = new SseReader((await relayWatch(etcd, request(seen!.id), { prefix }, { pool })).body);
+      try {
+        assert.deepEqual((await puts(back, 3)).map(keyOf), [1, 2, 3].map((i) => `${prefix}k${i}`));
+        await writer().put(`${prefix}k4`, 'v');
+        assert.deepEqual((await puts(back, 1)).map(keyOf), [`${prefix}k4`]);
+      } finally {
+        await back.reader.cancel();
+      }
+      assert.equal(streams.length, 1, `${streams.length} watch streams opened`);
+    } finally {
+      await cancelAll([stays!]);
+    }
+  });
+
+  test('a client resuming from before the ring gets a watch of its own from there, losing and repeating nothing', async () => {
+    const { etcd, streams } = countingClient();
+    const prefix = uniquePrefix('relay-hub-old');
+    const pool = new RelayPool({ ringEvents: 2 });
+    const [stays, leaves] = await subscribeAll(etcd, prefix, pool, 2);
+    try {
+      await writer().put(`${prefix}k0`, 'v');
+      const [seen] = await puts(leaves!, 1);
+      await leaves!.reader.cancel();
+      for (let i = 1; i <= 5; i++) await writer().put(`${prefix}k${i}`, 'v');
+      await puts(stays!, 6);
+      const back = new SseReader((await relayWatch(etcd, request(seen!.id), { prefix }, { pool })).body);
+      try {
+        assert.deepEqual((await puts(back, 5)).map(keyOf), [1, 2, 3, 4, 5].map((i) => `${prefix}k${i}`));
+        await writer().put(`${prefix}k6`, 'v');
+        assert.deepEqual((await puts(back, 1)).map(keyOf), [`${prefix}k6`]);
+        assert.deepEqual((await puts(stays!, 1)).map(keyOf), [`${prefix}k6`]);
+      } finally {
+        await back.reader.cancel();
+      }
+      // Its own watch joined the client's stream: the stream was reopened once for it.
+      assert.equal(streams.length, 2, `${streams.length} watch streams opened`);
+    } finally {
+      await cancelAll([stays!]);
+    }
+  });
+
+  test('a client that stops reading is parked at maxBufferedBytes without holding the others back, then catches up', async () => {
+    const { etcd } = countingClient();
+    const prefix = uniquePrefix('relay-hub-slow');
+    const pool = new RelayPool();
+    const maxBufferedBytes = 64 * 1024;
+    const open = async () => {
+      const sse = new SseReader((await relayWatch(etcd, request(), { prefix }, { pool, maxBufferedBytes })).body);
+      await sse.until('ready');
+      return sse;
+    };
+    const fast = await open();
+    const slow = await open();
+    try {
+      const value = 'x'.repeat(4 * 1024);
+      const keys = Array.from({ length: 200 }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+      const reading = puts(fast, keys.length);
+      for (let i = 0; i < keys.length; i += 20) await Promise.all(keys.slice(i, i + 20).map((key) => writer().put(key, value)));
+      const seenFast = await reading;
+      assert.deepEqual([...seenFast.map(keyOf)].sort(), keys);
+      assert.ok(pool.bufferedBytes <= maxBufferedBytes + 8 * 1024, `the slow client holds ${pool.bufferedBytes} bytes`);
+      // The slow client reads at last: every event once, in the order the fast one saw.
+      const seenSlow = await puts(slow, keys.length);
+      assert.deepEqual(seenSlow.map((m) => m.id), seenFast.map((m) => m.id));
+      assert.deepEqual(seenSlow.map(keyOf), seenFast.map(keyOf));
+    } finally {
+      await cancelAll([fast, slow]);
+    }
+  });
+
+  test('the upstream watch opens with the first client, survives a leave within the linger, and closes after the last client plus the linger', async () => {
+    const { etcd, streams } = countingClient();
+    const prefix = uniquePrefix('relay-hub-life');
+    const pool = new RelayPool({ linger: 300 });
+    assert.equal(pool.upstreams, 0);
+    const [first] = await subscribeAll(etcd, prefix, pool, 1);
+    assert.equal(streams.length, 1);
+    assert.equal(pool.upstreams, 1);
+    await first!.reader.cancel();
+    // Back within the linger: the same upstream watch.
+    const [second, third] = await subscribeAll(etcd, prefix, pool, 2);
+    assert.equal(streams.length, 1);
+    await cancelAll([second!, third!]);
+    await sleep(100);
+    assert.equal(pool.upstreams, 1, 'closed before the linger');
+    assert.equal(streams[0]!.signal.aborted, false);
+    await sleep(500);
+    assert.equal(pool.upstreams, 0, 'still open after the linger');
+    assert.equal(streams[0]!.signal.aborted, true, 'the watch stream is still open');
+    // The next client opens a new one.
+    const [fourth] = await subscribeAll(etcd, prefix, pool, 1);
+    await writer().put(`${prefix}k`, 'v');
+    assert.deepEqual((await puts(fourth!, 1)).map(keyOf), [`${prefix}k`]);
+    assert.equal(streams.length, 2);
+    assert.equal(pool.upstreams, 1);
+    await fourth!.reader.cancel();
+  });
+
+  test('with resumeSecret, the clients of a hub get signed ids, and a signed id resumes from the ring', async () => {
+    const { etcd, streams } = countingClient();
+    const prefix = uniquePrefix('relay-hub-signed');
+    const pool = new RelayPool();
+    const resumeSecret = 'a-secret-of-at-least-32-characters-for-tests';
+    const open = async (lastEventId?: string) => new SseReader((await relayWatch(etcd, request(lastEventId), { prefix }, { pool, resumeSecret })).body);
+    const [stays, leaves] = [await open(), await open()];
+    try {
+      await stays.until('ready');
+      await leaves.until('ready');
+      await writer().put(`${prefix}k0`, 'v');
+      const [seen] = await puts(leaves, 1);
+      assert.match(seen!.id!, /^\d+~/);
+      assert.deepEqual((await puts(stays, 1)).map((m) => m.id), [seen!.id]);
+      await leaves.reader.cancel();
+      await writer().put(`${prefix}k1`, 'v');
+      const back = await open(seen!.id);
+      try {
+        const [next] = await puts(back, 1);
+        assert.equal(keyOf(next!), `${prefix}k1`);
+        assert.match(next!.id!, /^\d+~/);
+      } finally {
+        await back.reader.cancel();
+      }
+      assert.equal(streams.length, 1, `${streams.length} watch streams opened`);
+    } finally {
+      await stays.reader.cancel();
+    }
+  });
+});
