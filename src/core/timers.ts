@@ -43,3 +43,39 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Calls `onSilent` once nothing was heard for `ms`. `heard()` only notes the time; a timer that
+ * fires early re-arms itself for what is left, so a busy stream costs no timer work per message.
+ */
+export class SilenceTimer {
+  private readonly ms: number;
+  private readonly onSilent: () => void;
+  private last = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number, onSilent: () => void) {
+    this.ms = ms;
+    this.onSilent = onSilent;
+  }
+
+  /** Something was heard: the silence is counted from now. */
+  heard(): void {
+    this.last = performance.now();
+    if (this.timer === undefined) this.arm(this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimer(() => {
+      this.timer = undefined;
+      const quiet = performance.now() - this.last;
+      if (quiet >= this.ms) this.onSilent();
+      else this.arm(this.ms - quiet);
+    }, ms);
+  }
+}

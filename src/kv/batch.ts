@@ -90,7 +90,7 @@ export class ReadBatcher {
       this.queue.push(read);
       if (!this.scheduled) {
         this.scheduled = true;
-        afterTurns(GATHER_TURNS, () => this.flush());
+        afterGathering(() => this.flush());
       }
     });
   }
@@ -205,9 +205,10 @@ function settle(read: PendingRead, outcome: () => void): void {
   read.onSettled?.();
 }
 
-function afterTurns(turns: number, run: () => void): void {
+/** Runs `run` once the calls of this tick have had time to join the batch (GATHER_TURNS). */
+export function afterGathering(run: () => void, turns = GATHER_TURNS): void {
   if (turns === 0) run();
-  else queueMicrotask(() => afterTurns(turns - 1, run));
+  else queueMicrotask(() => afterGathering(run, turns - 1));
 }
 
 const batchers = new WeakMap<Transport, ReadBatcher>();

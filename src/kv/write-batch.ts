@@ -3,6 +3,7 @@ import { type Core, perClient } from '../core/client-core.ts';
 import { asRecord, decodeArray } from '../core/codec.ts';
 import { type EtcdError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
 import type { Transport } from '../core/transport.ts';
+import { afterGathering, DEFAULT_MAX_OPS } from './batch.ts';
 import { type KeyRange, overlaps, rangeOf } from './key-ranges.ts';
 
 /** A put or a delete: the gateway call it would be alone, and its body. */
@@ -21,7 +22,6 @@ interface PendingWrite {
 
 /** etcd's `--max-request-bytes` is 1.5 MiB by default: a batch stays well under it. */
 const MAX_BATCH_BYTES = 1024 * 1024;
-const GATHER_TURNS = 4;
 
 /**
  * Sends the puts and deletes issued in the same tick as one `/v3/kv/txn`, each caller getting
@@ -63,7 +63,7 @@ export class WriteBatcher {
     this.queue.push(write);
     if (!this.scheduled) {
       this.scheduled = true;
-      afterTurns(GATHER_TURNS, () => this.flush());
+      afterGathering(() => this.flush());
     }
   }
 
@@ -185,17 +185,12 @@ function splitWrites(wire: WireObject, batch: PendingWrite[]): WireObject[] {
   });
 }
 
-function afterTurns(turns: number, run: () => void): void {
-  if (turns === 0) run();
-  else queueMicrotask(() => afterTurns(turns - 1, run));
-}
-
 const writers = new WeakMap<Transport, WriteBatcher>();
 
 /** The write batcher of a client (shared by its namespaces), or undefined when writes are not batched. */
 export function writeBatcherOf(core: Core): WriteBatcher | undefined {
   if (core.batch === false || core.batch.writes === false) return undefined;
-  const maxOps = core.batch.maxOps ?? 128;
+  const maxOps = core.batch.maxOps ?? DEFAULT_MAX_OPS;
   return perClient(writers, core, () => new WriteBatcher(core.transport, maxOps), () => {});
 }
 

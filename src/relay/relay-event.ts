@@ -1,6 +1,7 @@
 import { decodeBytes, encodeBase64, toBytes, toTextStrict } from '../core/codec.ts';
 import { MalformedResponseError, WatchCompactedError } from '../core/errors.ts';
 import { KeyValue } from '../core/key-value.ts';
+import type { KeySelector } from '../core/keyspace.ts';
 import type { WatchEvent } from '../watch/watch.ts';
 
 /**
@@ -97,4 +98,12 @@ export function compactedEvent(compactRevision: number, reason?: string): string
 export function lastEvent(error: unknown): string {
   if (error instanceof WatchCompactedError) return compactedEvent(error.compactRevision);
   return `event: error\ndata: ${JSON.stringify({ name: (error as Error).name, message: (error as Error).message })}\n\n`;
+}
+
+/**
+ * One string per set of keys watched, the same whether a key was given as text or bytes: what a
+ * relay shares a watch by and signs its ids over.
+ */
+export function selectorKey(selector: KeySelector): string {
+  return JSON.stringify(selector, (_, value: unknown) => (typeof value === 'string' || value instanceof Uint8Array ? encodeBase64(toBytes(value)) : value));
 }

@@ -1,8 +1,7 @@
-import { encodeBase64 } from '../core/codec.ts';
 import type { KeySelector } from '../core/keyspace.ts';
 import { setTimer } from '../core/timers.ts';
 import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
-import { encodeRelayEvent, eventId, lastEvent } from './relay-event.ts';
+import { encodeRelayEvent, eventId, lastEvent, selectorKey } from './relay-event.ts';
 import { EventRing, type HubEntry } from './relay-ring.ts';
 
 /** What the relay needs of a client: `etcd.watch`. */
@@ -174,6 +173,5 @@ export class RelayHub {
 
 /** The key of a hub within one client: the keys watched and the options. */
 export function hubKey(selector: KeySelector, prevKv: boolean): string {
-  const keys = JSON.stringify(selector, (_, value: unknown) => (value instanceof Uint8Array ? { b: encodeBase64(value) } : value));
-  return `${keys}|prevKv=${prevKv}`;
+  return `${selectorKey(selector)}|prevKv=${prevKv}`;
 }

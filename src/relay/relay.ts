@@ -1,6 +1,6 @@
-import { checkCount, encodeBase64 } from '../core/codec.ts';
+import { checkCount } from '../core/codec.ts';
 import type { KeySelector } from '../core/keyspace.ts';
-import { compactedEvent } from './relay-event.ts';
+import { compactedEvent, selectorKey } from './relay-event.ts';
 import { RelayFeed, type Watchable } from './relay-feed.ts';
 import { defaultPool, type RelayPool } from './relay-pool.ts';
 import { admitResume } from './resume-window.ts';
@@ -83,7 +83,7 @@ export async function relayWatch(etcd: Watchable, request: Request, selector: Ke
   }
   const pool = options.pool ?? defaultPool;
   const shared = options.shared ?? !inCloudflareWorker();
-  const scope = scopeOf(selector);
+  const scope = selectorKey(selector);
   const signer = options.resumeSecret === undefined ? undefined : shared ? pool.signer(options.resumeSecret, scope) : new IdSigner(options.resumeSecret, scope);
   const sent = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
   const resume = await admitResume(sent, { pool, signer, oldest: options.oldestResume, startRevision: options.startRevision });
@@ -122,9 +122,4 @@ function eventStreamHeaders(extra: RelayOptions['headers']): Headers {
  */
 function inCloudflareWorker(): boolean {
   return (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
-}
-
-/** What the signature of an id covers besides the id: the keys watched. */
-function scopeOf(selector: KeySelector): string {
-  return JSON.stringify(selector, (_, value: unknown) => (value instanceof Uint8Array ? encodeBase64(value) : value));
 }

@@ -7,7 +7,7 @@ import {
   UnavailableError,
   WatchCompactedError,
 } from '../core/errors.ts';
-import { backoff, setTimer, sleep } from '../core/timers.ts';
+import { backoff, setTimer, SilenceTimer, sleep } from '../core/timers.ts';
 import { type Core, perClient } from '../core/client-core.ts';
 import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
@@ -91,14 +91,13 @@ class Connection {
   breakError: EtcdError | undefined;
   private allRead = false;
   private createTimer: ReturnType<typeof setTimeout> | undefined;
-  private stallTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly stallTimeout: number | undefined;
-  private probeTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly onSilent: (connection: Connection) => void;
+  /** With progress notifications on, silence past the stall timeout is a broken stream. */
+  private readonly stall: SilenceTimer | undefined;
+  private readonly probe: SilenceTimer;
 
   constructor(members: WatchMember[], idOf: (member: WatchMember) => number, onSilent: (connection: Connection) => void) {
     this.members = members;
-    this.onSilent = onSilent;
+    this.probe = new SilenceTimer(PROBE_AFTER_MS, () => onSilent(this));
     this.pending = [...members];
     for (const member of members) {
       const id = idOf(member);
@@ -106,7 +105,12 @@ class Connection {
       this.byId.set(id, member);
     }
     const stalls = members.map((m) => m.stallTimeout).filter((t): t is number => t !== undefined);
-    this.stallTimeout = stalls.length > 0 ? Math.min(...stalls) : undefined;
+    if (stalls.length > 0) {
+      const ms = Math.min(...stalls);
+      this.stall = new SilenceTimer(ms, () =>
+        this.end(new UnavailableError(`the watch stream was silent for ${ms} ms although progress notifications are on`, { endpoint: this.endpoint, path: `/v3${PATH}` })),
+      );
+    }
   }
 
   /**
@@ -148,32 +152,22 @@ class Connection {
     clearTimeout(this.createTimer);
   }
 
-  /** Bytes arrived: the silence timers start again. */
+  /** Bytes arrived: the silence is counted from now. */
   heard(): void {
-    this.armProbe();
-    this.armStall();
+    this.probe.heard();
+    this.stall?.heard();
   }
 
   /** After `PROBE_AFTER_MS` of silence, `onSilent` checks that the member still serves. */
   armProbe(): void {
-    clearTimeout(this.probeTimer);
-    this.probeTimer = setTimer(() => this.onSilent(this), PROBE_AFTER_MS);
-  }
-
-  /** With progress notifications on, silence past `stallTimeout` is a broken stream. */
-  private armStall(): void {
-    if (this.stallTimeout === undefined) return;
-    clearTimeout(this.stallTimer);
-    this.stallTimer = setTimer(() => {
-      this.end(new UnavailableError(`the watch stream was silent for ${this.stallTimeout} ms although progress notifications are on`, { endpoint: this.endpoint, path: `/v3${PATH}` }));
-    }, this.stallTimeout);
+    this.probe.heard();
   }
 
   end(reason?: EtcdError): void {
     if (reason === undefined) this.reopening = true;
     else this.breakError ??= reason;
-    clearTimeout(this.stallTimer);
-    clearTimeout(this.probeTimer);
+    this.stall?.stop();
+    this.probe.stop();
     try {
       this.controller.abort(reason ?? new DOMException('watch stream reopened', 'AbortError'));
       // A fetch that ignores its signal once the body streams still stops here.
@@ -184,8 +178,8 @@ class Connection {
   }
 
   dispose(): void {
-    clearTimeout(this.stallTimer);
-    clearTimeout(this.probeTimer);
+    this.stall?.stop();
+    this.probe.stop();
     clearTimeout(this.createTimer);
     if (!this.controller.signal.aborted) this.controller.abort();
   }
