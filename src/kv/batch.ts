@@ -33,6 +33,8 @@ interface PendingRead {
   onSettled: (() => void) | undefined;
   /** The batcher's set of reads not answered yet, which this one leaves when it settles. */
   readonly unsettled: Set<PendingRead>;
+  /** The keys it reads, worked out when a write first asks. */
+  range?: KeyRange;
 }
 
 /**
@@ -59,11 +61,13 @@ export class ReadBatcher {
     this.maxOps = maxOps;
   }
 
-  /** Settles when every read issued so far that touches `range` is answered (a later write waits on it). */
-  pending(range: KeyRange): Promise<void> | undefined {
+  /** Settles when every read issued so far that touches the keys of `request` is answered (a later write waits on it). */
+  pending(request: WireObject): Promise<void> | undefined {
+    if (this.unsettled.size === 0) return undefined;
+    const range = rangeOf(request);
     const waits: Promise<void>[] = [];
     for (const read of this.unsettled) {
-      if (overlaps(rangeOf(read.request), range)) waits.push(new Promise((resolve) => {
+      if (overlaps((read.range ??= rangeOf(read.request)), range)) waits.push(new Promise((resolve) => {
         const earlier = read.onSettled;
         read.onSettled = () => {
           earlier?.();

@@ -1,5 +1,4 @@
 import { batcherOf } from './batch.ts';
-import { rangeOf } from './key-ranges.ts';
 import { batchable, writeBatcherOf } from './write-batch.ts';
 import type { Core } from '../core/client-core.ts';
 import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from '../core/codec.ts';
@@ -101,7 +100,7 @@ export async function get(core: Core, key: Bytes, options: ReadOptions & { keysO
 export async function range(core: Core, query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
   const request = encodeRange(core.keyspace, query);
   // A read issued after a batched write to its keys sees that write.
-  const writes = writeBatcherOf(core)?.pending(rangeOf(request));
+  const writes = writeBatcherOf(core)?.pending(request);
   if (writes !== undefined) await writes;
   const batcher = batcherOf(core);
   const wire = batcher
@@ -144,7 +143,7 @@ export async function compact(core: Core, revision: number, options: CompactOpti
 
 /** A write issued after a read of its keys waits for that read: the read does not see the write. */
 function earlierReads(core: Core, request: WireObject): Promise<void> | undefined {
-  return batcherOf(core)?.pending(rangeOf(request));
+  return batcherOf(core)?.pending(request);
 }
 
 /**

@@ -52,7 +52,7 @@ export class WriteBatcher {
    */
   write(kind: WriteKind, request: WireObject, after?: Promise<void>): Promise<WireObject> {
     return new Promise((resolve, reject) => {
-      const write: PendingWrite = { seq: this.issued++, kind, request, range: rangeOf(request), bytes: JSON.stringify(request).length, resolve, reject };
+      const write: PendingWrite = { seq: this.issued++, kind, request, range: rangeOf(request), bytes: sizeOf(request), resolve, reject };
       this.inFlight.add(write);
       if (after === undefined) this.enqueue(write);
       else void after.then(() => this.enqueue(write));
@@ -67,8 +67,10 @@ export class WriteBatcher {
     }
   }
 
-  /** Settles when every write issued so far that touches `range` is answered (reads wait on it). */
-  pending(range: KeyRange): Promise<void> | undefined {
+  /** Settles when every write issued so far that touches the keys of `request` is answered (reads wait on it). */
+  pending(request: WireObject): Promise<void> | undefined {
+    if (this.inFlight.size === 0) return undefined;
+    const range = rangeOf(request);
     const waits = [...this.inFlight].filter((w) => overlaps(w.range, range)).map((w) => settledOf(w));
     return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
   }
@@ -162,6 +164,12 @@ function settledOf(write: PendingWrite): Promise<void> {
       resolve();
     });
   });
+}
+
+/** About how many bytes a write adds to a txn's body: its base64 key, range end and value. */
+function sizeOf(request: WireObject): number {
+  const text = (field: unknown) => (typeof field === 'string' ? field.length : 0);
+  return text(request.key) + text(request.range_end) + text(request.value) + 64;
 }
 
 /** The txn's failure as the caller's own write would have met it. */
