@@ -45,8 +45,8 @@ export class RelayPool {
   /** The shared upstream watches, by client, then by keys and options. */
   private readonly hubs = new WeakMap<Watchable, Map<string, RelayHub>>();
   private open = 0;
-  /** One signer per secret and keys, shared by the clients of a hub. */
-  private readonly signers = new Map<string, IdSigner>();
+  /** One signer per secret and keys, shared by the clients of a hub (private: its keys hold the secrets). */
+  readonly #signers = new Map<string, IdSigner>();
 
   constructor(options: RelayPoolOptions = {}) {
     this.maxBytes = checkCount(options.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes');
@@ -65,10 +65,10 @@ export class RelayPool {
   /** The id signer for `secret` and `scope` (the keys watched), shared by this pool's relays. */
   signer(secret: string, scope: string): IdSigner {
     const key = `${scope}\n${secret}`;
-    let signer = this.signers.get(key);
+    let signer = this.#signers.get(key);
     if (signer === undefined) {
-      this.signers.set(key, (signer = new IdSigner(secret, scope)));
-      if (this.signers.size > MAX_SIGNERS) this.signers.delete(this.signers.keys().next().value!);
+      this.#signers.set(key, (signer = new IdSigner(secret, scope)));
+      if (this.#signers.size > MAX_SIGNERS) this.#signers.delete(this.#signers.keys().next().value!);
     }
     return signer;
   }

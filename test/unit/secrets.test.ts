@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { Etcd, type EtcdOptions, isEtcdError, type LeaseLostError, type ReconnectInfo } from '../../src/index.ts';
+import { Etcd, type EtcdOptions, isEtcdError, type LeaseLostError, type ReconnectInfo, RelayPool } from '../../src/index.ts';
 
 const PASSWORD = 'Pw-Secret-7731';
 const TOKEN = 'Tok-Secret-5518.12';
@@ -128,5 +128,13 @@ describe('no secret in any failure', () => {
       assert.equal(reason.name, 'LeaseLostError');
       assertNoSecret(reason, `a lost lease with ${who}`);
     }
+  });
+
+  test("a relay pool does not show the resumeSecret it signs with", async () => {
+    const pool = new RelayPool();
+    const signer = pool.signer(`${TOKEN}-relay-secret-of-32-chars`, '{"prefix":"YS8="}');
+    await signer.sign('12.1');
+    assertNoSecret(pool, 'a relay pool');
+    assertNoSecret(signer, 'an id signer');
   });
 });
