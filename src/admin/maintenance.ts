@@ -1,9 +1,11 @@
-import { decodeArray, decodeBool, decodeId, decodeInt, describe, encodeId } from '../core/codec.ts';
-import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
+import { checkCount, decodeArray, decodeBool, decodeId, decodeInt, describe, encodeId } from '../core/codec.ts';
+import { FailedPreconditionError, InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { Transport } from '../core/transport.ts';
+import type { RequestOptions, Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
+import { clusterStatus, type MemberStatusReport } from './cluster-status.ts';
+import { type MemberCallOptions, memberEndpoint, type MemberRef, memberId, resolveMember } from './member-target.ts';
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
 
@@ -13,7 +15,7 @@ export interface Alarm {
   alarm: AlarmType;
 }
 
-/** What the member behind the current endpoint says about itself. */
+/** What one member says about itself (the current endpoint's, or the one asked with `member`). */
 export interface MemberStatus {
   version: string;
   /** Size of the backend database file, in bytes. */
@@ -31,22 +33,48 @@ export interface MemberStatus {
   header: ResponseHeader;
 }
 
+/**
+ * `hashKV()`: the hash of the MVCC key-value store up to a revision, to compare members (equal
+ * hashes at the same `hashRevision` and `compactRevision` mean equal data).
+ *
+ * @example
+ * const { hash, hashRevision } = await etcd.maintenance.hashKV({ member: 'http://10.0.0.1:2379' });
+ */
+export interface HashKV {
+  hash: number;
+  /** The revision hashed up to (the store's revision when 0 was asked). */
+  hashRevision: number;
+  /** The compaction revision when the hash was computed (-1: never compacted). */
+  compactRevision: number;
+  header: ResponseHeader;
+}
+
 const ALARMS: readonly string[] = ['NOSPACE', 'CORRUPT'];
+const NOT_LEADER = /not leader/i;
 
 /**
- * Maintenance: `/v3/maintenance/*`. Each call goes to the client's current endpoint, so with
- * several endpoints `status`, `hash` and `defragment` concern that one member.
- * etcd 3.4's gateway does not serve HashKV, so there is no `hashKV` here.
+ * Maintenance: `/v3/maintenance/*`. `status`, `hash`, `hashKV` and `defragment` concern one
+ * member: the client's current endpoint, or the one named with `{ member }` (a client URL or a
+ * member ID); `clusterStatus` asks them all.
  */
 export class Maintenance {
   private readonly transport: Transport;
+  private readonly core: Core;
 
   constructor(core: Core) {
+    this.core = core;
     this.transport = core.transport;
   }
 
-  async status(options: CallOptions = {}): Promise<MemberStatus> {
-    const wire = await this.transport.request('/maintenance/status', {}, { ...options, idempotent: true });
+  /**
+   * What one member says about itself: version, database size, leader, raft position.
+   *
+   * @example
+   * const { leader, raftIndex } = await etcd.maintenance.status();
+   * await etcd.maintenance.status({ member: 'http://10.0.0.2:2379' });   // or a member ID
+   */
+  async status(options: MemberCallOptions = {}): Promise<MemberStatus> {
+    const wire = await this.transport.request('/maintenance/status', {}, await this.aimed(options, true));
     return {
       version: typeof wire.version === 'string' ? wire.version : '',
       dbSize: decodeInt(wire.dbSize, 'dbSize'),
@@ -61,9 +89,30 @@ export class Maintenance {
     };
   }
 
-  /** Alarms raised anywhere in the cluster. */
-  async alarms(options: CallOptions = {}): Promise<Alarm[]> {
-    return decodeAlarms(await this.transport.request('/maintenance/alarm', { action: 'GET', memberID: '0', alarm: 'NONE' }, { ...options, idempotent: true }));
+  /**
+   * The status of every member in the member list, asked of each member at once: a member that
+   * is down gets its error in its report, and never fails the whole.
+   *
+   * @example
+   * const reports = await etcd.maintenance.clusterStatus();
+   * const down = reports.filter((r) => r.error !== undefined).map((r) => r.endpoint);
+   */
+  async clusterStatus(options: CallOptions = {}): Promise<MemberStatusReport[]> {
+    return clusterStatus(this.core, (endpoint, callOptions) => this.status({ ...callOptions, member: endpoint }), options);
+  }
+
+  /**
+   * Alarms raised anywhere in the cluster, or only those of one member with `{ member }`.
+   *
+   * @example
+   * const alarms = await etcd.maintenance.alarms();
+   * const mine = await etcd.maintenance.alarms({ member: 'http://10.0.0.2:2379' });
+   */
+  async alarms(options: MemberCallOptions = {}): Promise<Alarm[]> {
+    const { member, ...callOptions } = options;
+    const id = member === undefined ? undefined : (await resolveMember(this.core, member, callOptions)).id;
+    const all = decodeAlarms(await this.transport.request('/maintenance/alarm', { action: 'GET', memberID: '0', alarm: 'NONE' }, { ...callOptions, idempotent: true }));
+    return id === undefined ? all : all.filter((a) => a.memberId === id);
   }
 
   /**
@@ -71,33 +120,103 @@ export class Maintenance {
    * (compact, defragment) or a NOSPACE alarm comes back on the next write. Returns the
    * alarms cleared.
    */
-  async disarm(alarm?: Alarm, options: CallOptions = {}): Promise<Alarm[]> {
+  async disarm(alarm?: Alarm, options: MemberCallOptions = {}): Promise<Alarm[]> {
     const targets = alarm === undefined ? await this.alarms(options) : [checkAlarm(alarm)];
+    const { member: _, ...callOptions } = options;
     const cleared: Alarm[] = [];
     for (const a of targets) {
-      const wire = await this.transport.request('/maintenance/alarm', { action: 'DEACTIVATE', memberID: encodeId(a.memberId, 'memberId'), alarm: a.alarm }, options);
+      const wire = await this.transport.request('/maintenance/alarm', { action: 'DEACTIVATE', memberID: encodeId(a.memberId, 'memberId'), alarm: a.alarm }, callOptions);
       cleared.push(...decodeAlarms(wire));
     }
     return cleared;
   }
 
-  /** Rewrites the member's database file to give back the space freed by compaction. */
-  async defragment(options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/maintenance/defragment', {}, options);
+  /**
+   * Rewrites one member's database file to give back the space freed by compaction (the member
+   * answers nothing else meanwhile: defragment members one at a time).
+   *
+   * @example
+   * for (const m of (await etcd.cluster.members()).members) await etcd.maintenance.defragment({ member: m.id });
+   */
+  async defragment(options: MemberCallOptions = {}): Promise<void> {
+    await this.transport.request('/maintenance/defragment', {}, await this.aimed(options, false));
   }
 
-  /** Hash of the member's whole backend (to compare members; only equal at equal revisions). */
-  async hash(options: CallOptions = {}): Promise<{ hash: number; header: ResponseHeader }> {
-    const wire = await this.transport.request('/maintenance/hash', {}, { ...options, idempotent: true });
-    if (typeof wire.hash !== 'number' && wire.hash !== undefined) throw new MalformedResponseError(`hash must be a number, got ${describe(wire.hash)}`);
-    return { hash: typeof wire.hash === 'number' ? wire.hash : 0, header: decodeHeader(wire.header) };
+  /**
+   * Hash of one member's whole backend (to compare members; only equal at equal revisions).
+   *
+   * @example
+   * const { hash } = await etcd.maintenance.hash({ member: 'http://10.0.0.1:2379' });
+   */
+  async hash(options: MemberCallOptions = {}): Promise<{ hash: number; header: ResponseHeader }> {
+    const wire = await this.transport.request('/maintenance/hash', {}, await this.aimed(options, true));
+    return { hash: decodeHash(wire.hash), header: decodeHeader(wire.header) };
   }
 
-  /** Hands leadership to another voting member; must be sent to the current leader. */
-  async moveLeader(targetId: string | bigint, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/maintenance/transfer-leadership', { targetID: encodeId(targetId, 'target member id') }, options);
+  /**
+   * Hash of one member's key-value store up to `revision` (default: its latest), the check etcd
+   * itself uses to find a corrupt member. Served by etcd 3.5.10 and later (3.4's gateway has no
+   * route for it: `UnimplementedError`).
+   *
+   * @example
+   * const a = await etcd.maintenance.hashKV({ member: endpoints[0] });
+   * const b = await etcd.maintenance.hashKV({ member: endpoints[1], revision: a.hashRevision });
+   * if (a.compactRevision === b.compactRevision && a.hash !== b.hash) console.error('members differ');
+   */
+  async hashKV(options: { revision?: number } & MemberCallOptions = {}): Promise<HashKV> {
+    const request = options.revision === undefined ? {} : { revision: String(checkCount(options.revision, 'revision')) };
+    const wire = await this.transport.request('/maintenance/hashkv', request, await this.aimed(options, true));
+    return {
+      hash: decodeHash(wire.hash),
+      hashRevision: decodeInt(wire.hash_revision, 'hash_revision'),
+      compactRevision: decodeInt(wire.compact_revision, 'compact_revision'),
+      header: decodeHeader(wire.header),
+    };
+  }
+
+  /**
+   * Hands leadership to another voting member, named by member ID or client URL. etcd takes it
+   * only from the current leader: sent to the client's current endpoint first, then, if that
+   * member is not the leader, to the leader's client URL (from the member list). `{ member }`
+   * sends it to that member only.
+   *
+   * @example
+   * const { members } = await etcd.cluster.members();
+   * await etcd.maintenance.moveLeader(members[1]!.id);
+   * await etcd.maintenance.moveLeader('http://10.0.0.3:2379');
+   */
+  async moveLeader(target: MemberRef, options: MemberCallOptions = {}): Promise<void> {
+    const { member, ...callOptions } = options;
+    const isUrl = typeof target === 'string' && /^https?:\/\//i.test(target);
+    const targetID = isUrl ? (await resolveMember(this.core, target, callOptions)).id : memberId(target);
+    const send = (endpoint?: string) => this.transport.request('/maintenance/transfer-leadership', { targetID }, { ...callOptions, endpoint });
+    if (member !== undefined) {
+      await send(await memberEndpoint(this.core, member, callOptions));
+      return;
+    }
+    try {
+      await send();
+      return;
+    } catch (error) {
+      if (!(error instanceof FailedPreconditionError && NOT_LEADER.test(error.message))) throw error;
+    }
+    const { leader } = await this.status(callOptions);
+    await send(await memberEndpoint(this.core, leader, callOptions));
+  }
+
+  /** Transport options of a call aimed at `options.member` (or at the current endpoint). */
+  private async aimed(options: MemberCallOptions, idempotent: boolean): Promise<RequestOptions> {
+    const { member, ...callOptions } = options;
+    if (member === undefined) return { ...callOptions, idempotent };
+    return { ...callOptions, endpoint: await memberEndpoint(this.core, member, callOptions) };
   }
 }
+
+function decodeHash(field: unknown): number {
+  if (typeof field !== 'number' && field !== undefined) throw new MalformedResponseError(`hash must be a number, got ${describe(field)}`);
+  return typeof field === 'number' ? field : 0;
+}
+
 
 function decodeAlarms(wire: WireObject): Alarm[] {
   return decodeArray(wire.alarms, 'alarms').map((field) => {

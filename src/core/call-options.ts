@@ -7,6 +7,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Deadline for the whole call in milliseconds (default: the client's `timeout`). */
   timeout?: number;
+  /**
+   * Fail at once with `UnavailableError` when the member has no leader (default: the client's
+   * `requireLeader`). Server runtimes only: browsers cannot send the header across origins.
+   */
+  requireLeader?: boolean;
 }
 
 /** The JSON object of one gateway answer. */

@@ -5,6 +5,7 @@ import { type Bytes, toBytes } from './codec.ts';
 import type { DiscoveryOptions, EndpointPoolOptions } from './endpoints.ts';
 import { AbortedError, InvalidArgumentError } from './errors.ts';
 import { Keyspace } from './keyspace.ts';
+import { RevisionFloor } from './ordering.ts';
 import { Transport } from './transport.ts';
 
 /** Automatic batching of reads: `{ batch: { maxOps: 64 } }`, or `batch: false` to turn it off. */
@@ -41,6 +42,19 @@ export interface ClientOptions {
    * at most 128 reads per txn, etcd's default `--max-txn-ops`); `false` sends one request per read.
    */
   batch?: BatchOptions | false;
+  /**
+   * Reads never go back in time (default true): a read answered from a revision older than one
+   * this client already saw (a lagging member serving a `serializable` read) is asked of the
+   * other endpoints, or fails with `StaleReadError`. Costs one comparison per KV answer.
+   */
+  ordering?: boolean;
+  /**
+   * Every call carries `Grpc-Metadata-hasleader: true`: a member that has lost its leader
+   * refuses it at once (`UnavailableError` "etcdserver: no leader") instead of waiting for a
+   * quorum until its ~7 s timeout. Server runtimes only: etcd's CORS does not let a browser
+   * send the header to another origin (the preflight fails). Default false.
+   */
+  requireLeader?: boolean;
 }
 
 /**
@@ -53,6 +67,8 @@ export interface Core {
   readonly transport: Transport;
   readonly keyspace: Keyspace;
   readonly batch: BatchOptions | false;
+  /** The highest revision seen in KV answers (undefined with `ordering: false`). */
+  readonly revisions?: RevisionFloor;
   /** Aborts, with an `AbortedError`, when the client is closed. */
   readonly closed: AbortSignal;
   /** Closes the client and every namespace of it; later calls are refused. */
@@ -73,11 +89,13 @@ export function createCore(options: ClientOptions = {}): Core {
     discover: options.discover,
     circuitBreaker: options.circuitBreaker,
     maxResponseBytes: options.maxResponseBytes,
+    requireLeader: options.requireLeader,
   });
   return {
     transport,
     keyspace: new Keyspace(),
     batch: options.batch ?? {},
+    revisions: options.ordering === false ? undefined : new RevisionFloor(),
     closed: controller.signal,
     close: () => {
       if (!controller.signal.aborted) controller.abort(new AbortedError('the client was closed'));

@@ -148,6 +148,32 @@ export class UnimplementedError extends EtcdError {
   override name = 'UnimplementedError';
 }
 
+/**
+ * A read answered from a revision older than one this client has already seen (a member that
+ * lags behind, typically serving a `serializable` read after a failover), and no other endpoint
+ * could answer from a recent enough revision. Reading it would have gone back in time.
+ *
+ * @example
+ * try {
+ *   await etcd.get('config/color', { serializable: true });
+ * } catch (error) {
+ *   if (error instanceof StaleReadError) console.warn(`members lag: ${error.revision} < ${error.seenRevision}`);
+ * }
+ */
+export class StaleReadError extends EtcdError {
+  override name = 'StaleReadError';
+  /** The highest revision the client had seen when the read started. */
+  readonly seenRevision: number;
+  /** The revision of the stalest answer received. */
+  readonly revision: number;
+
+  constructor(message: string, seenRevision: number, revision: number, details: EtcdErrorDetails = {}) {
+    super(message, { code: GrpcCode.UNAVAILABLE, ...details });
+    this.seenRevision = seenRevision;
+    this.revision = revision;
+  }
+}
+
 /** An answer that is not what the gateway sends: bad JSON, truncated, wrong shape, endless line. */
 export class MalformedResponseError extends EtcdError {
   override name = 'MalformedResponseError';
@@ -183,6 +209,7 @@ const byName = {
   MalformedResponseError,
   UnimplementedError,
   LeaseLostError,
+  StaleReadError,
 } as const;
 
 /**

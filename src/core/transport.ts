@@ -26,6 +26,8 @@ export interface TransportOptions {
   circuitBreaker?: EndpointPoolOptions;
   /** Longest answer accepted, in bytes (default 64 MiB); a longer one is a MalformedResponseError. */
   maxResponseBytes?: number;
+  /** Every unary call requires the member to have a leader (`CallOptions.requireLeader`). */
+  requireLeader?: boolean;
 }
 
 export interface RequestOptions extends CallOptions {
@@ -60,6 +62,10 @@ interface CallState {
   token: string | undefined;
   /** Why the previous attempt failed, when one did. */
   lastError: EtcdError | undefined;
+  /** Sends `Grpc-Metadata-hasleader: true`. */
+  readonly requireLeader?: boolean;
+  /** An attempt was refused for want of a leader. */
+  noLeader?: UnavailableError;
 }
 
 const DEFAULT_TIMEOUT = 10_000;
@@ -67,6 +73,12 @@ const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** An idempotent attempt may take this share of the call's deadline before the next endpoint is tried. */
 const ATTEMPT_SHARE = 3;
 const MIN_ATTEMPT_MS = 1_000;
+/**
+ * grpc-gateway forwards `Grpc-Metadata-<name>` headers as gRPC metadata `<name>`; etcd's
+ * interceptors refuse a call carrying `hasleader: true` while the member has no leader.
+ */
+const HAS_LEADER_HEADER = 'grpc-metadata-hasleader';
+const NO_LEADER = 'etcdserver: no leader';
 
 
 /**
@@ -83,6 +95,7 @@ export class Transport {
   private readonly pool: EndpointPool;
   private readonly discovery: EndpointDiscovery | undefined;
   private readonly maxResponseBytes: number;
+  private readonly requireLeader: boolean;
   /** Idempotent calls: retried on another endpoint. */
   private readonly reads: KyInstance;
   /** Writes: sent once, since one that may have been applied is never sent again. */
@@ -102,6 +115,7 @@ export class Transport {
       : undefined;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    this.requireLeader = options.requireLeader === true;
     this.closed = options.closed;
     this.tokenSource = tokenSourceFor(options.auth, (path, body, callOptions) => this.request(path, body, callOptions));
     const fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -154,7 +168,8 @@ export class Transport {
     try {
       for (let renewedToken = false; ; renewedToken = true) {
         const pinned = options.endpoint !== undefined;
-        const call: CallState = { path, body: text, anonymous: options.anonymous === true, pinned, endpoint: options.endpoint ?? this.pool.pick(), token: undefined, lastError: undefined };
+        const requireLeader = options.requireLeader ?? this.requireLeader;
+        const call: CallState = { path, body: text, anonymous: options.anonymous === true, pinned, endpoint: options.endpoint ?? this.pool.pick(), token: undefined, lastError: undefined, requireLeader };
         try {
           const answer = await this.send(call, options.idempotent === true && !pinned, deadline);
           this.pool.succeeded(call.endpoint);
@@ -291,17 +306,22 @@ export class Transport {
       checkToken(token);
       request.headers.set('authorization', token);
     }
+    if (call.requireLeader) request.headers.set(HAS_LEADER_HEADER, 'true');
     if (endpoint === call.endpoint) return undefined;
     call.endpoint = endpoint;
     return this.moved(call, request);
   };
 
   /** ky's `beforeRetry`: the failed endpoint is marked, the retry goes to the next one. */
-  private readonly nextEndpoint: NonNullable<Hooks['beforeRetry']>[number] = ({ request, options, error }) => {
+  private readonly nextEndpoint: NonNullable<Hooks['beforeRetry']>[number] = ({ request, options, error, retryCount }) => {
     const call = (options.context as { call: CallState }).call;
     const typed = this.typed(error, call);
     // A TLS failure (an untrusted certificate, a refused client certificate): no retry can mend it.
     if (typed instanceof UnavailableError && !typed.retryable) throw typed;
+    // With requireLeader, once every endpoint was tried and a member said it has no leader, fail
+    // now: waiting out the deadline is what the caller asked not to do.
+    if (call.requireLeader && typed instanceof UnavailableError && typed.message === NO_LEADER) call.noLeader = typed;
+    if (call.noLeader !== undefined && retryCount >= this.pool.endpoints.length) throw call.noLeader;
     if (typed instanceof EtcdError) call.lastError = typed;
     this.failedOver(call.endpoint);
     const endpoint = this.pool.pick();

@@ -7,6 +7,8 @@ import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from '../
 import { type KeySelector, Keyspace, toSelector } from '../core/keyspace.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { RequestOptions } from '../core/transport.ts';
+import { observeRevision, orderedRead } from './ordered-read.ts';
 
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
 export type SortOrder = 'none' | 'ascend' | 'descend';
@@ -102,10 +104,12 @@ export async function range(core: Core, query: RangeQuery, options: CallOptions 
   // A read issued after a batched write to its keys sees that write.
   const writes = writeBatcherOf(core)?.pending(request);
   if (writes !== undefined) await writes;
-  const batcher = batcherOf(core);
-  const wire = batcher
-    ? await batcher.range(request, options)
-    : await core.transport.request('/kv/range', request, { ...options, idempotent: true });
+  const floor = core.revisions?.revision ?? 0;
+  // A read that asks for its own leader check travels alone (a batch carries the client's setting).
+  const batcher = options.requireLeader === undefined ? batcherOf(core) : undefined;
+  const send = (more?: RequestOptions) => core.transport.request('/kv/range', request, { ...options, idempotent: true, ...more });
+  let wire = batcher ? await batcher.range(request, options) : await send();
+  if (core.revisions !== undefined) wire = await orderedRead(core, wire, floor, request.serializable === true, send, '/v3/kv/range');
   return decodeRange(core.keyspace, wire);
 }
 
@@ -120,7 +124,9 @@ export async function put(core: Core, key: Bytes, value: Bytes | undefined, opti
   const reads = earlierReads(core, request);
   const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
   if (batcher === undefined && reads !== undefined) await reads;
+  const floor = core.revisions?.revision ?? 0;
   const wire = batcher ? await batcher.write('put', request, reads) : await core.transport.request('/kv/put', request, options);
+  observeRevision(core, wire, floor);
   return decodePut(core.keyspace, wire);
 }
 
@@ -130,7 +136,9 @@ export async function del(core: Core, target: Bytes | KeySelector, options: Dele
   const reads = earlierReads(core, request);
   const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
   if (batcher === undefined && reads !== undefined) await reads;
+  const floor = core.revisions?.revision ?? 0;
   const wire = batcher ? await batcher.write('deleterange', request, reads) : await core.transport.request('/kv/deleterange', request, options);
+  observeRevision(core, wire, floor);
   return decodeDelete(core.keyspace, wire);
 }
 

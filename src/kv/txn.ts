@@ -20,6 +20,8 @@ import {
 } from './kv.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
+import type { RequestOptions } from '../core/transport.ts';
+import { orderedRead } from './ordered-read.ts';
 
 export type CompareOperator = '=' | '!=' | '<' | '>';
 
@@ -178,7 +180,11 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
 
   async commit(options: CallOptions = {}): Promise<TxnResult<Then, Else>> {
     const { transport, keyspace } = this.core;
-    const wire = await transport.request('/kv/txn', this.encodeBody(keyspace), { ...options, idempotent: this.readOnly });
+    const body = this.encodeBody(keyspace);
+    const floor = this.core.revisions?.revision ?? 0;
+    const send = (more?: RequestOptions) => transport.request('/kv/txn', body, { ...options, idempotent: this.readOnly, ...more });
+    let wire = await send();
+    if (this.core.revisions !== undefined) wire = await orderedRead(this.core, wire, floor, this.readOnly && servedLocally(body), send, '/v3/kv/txn');
     return this.decodeBody(keyspace, wire);
   }
 
@@ -197,6 +203,15 @@ function checkOps<Ops extends readonly AnyOperation[]>(ops: Ops): Ops {
 }
 
 const plainKeyspace = new Keyspace();
+
+/**
+ * etcd answers a read-only txn from the local member, without a quorum round trip, when every
+ * operation of both branches is a serializable range (etcd's `isTxnSerializable`).
+ */
+function servedLocally(body: WireObject): boolean {
+  const ops = [...(body.success as WireObject[]), ...(body.failure as WireObject[])];
+  return ops.length > 0 && ops.every((o) => (o.request_range as WireObject | undefined)?.serializable === true);
+}
 
 /** A transaction bound to a client core: `txn(core).if(cmp...).then(op...).else(op...).commit()`. */
 export function txn(core: Core): Txn<[], []> {

@@ -204,5 +204,5 @@ export function writeBatcherOf(core: Core): WriteBatcher | undefined {
 
 /** Writes with their own signal or deadline go alone: one caller's signal cannot end another's write. */
 export function batchable(options: CallOptions): boolean {
-  return options.signal === undefined && options.timeout === undefined;
+  return options.signal === undefined && options.timeout === undefined && options.requireLeader === undefined;
 }

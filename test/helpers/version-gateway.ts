@@ -10,9 +10,12 @@
 //
 // Not imitated (the client never sends them): URL-safe or unpadded base64 (accepted by v2's
 // protojson), `Authorization: Bearer` (accepted from 3.5.32 / 3.6.13 / 3.7.0), a watch from
-// `start_revision: -1` (refused from 3.4.38 / 3.5.24 / 3.6.6), `/v3/maintenance/hashkv` (3.5.10+).
+// `start_revision: -1` (refused from 3.4.38 / 3.5.24 / 3.6.6).
+// `/v3/maintenance/hashkv` (3.5.10+) is served with the real member's own HashKV, asked over gRPC
+// (./grpc-hashkv.ts): 3.4 has the RPC, only not its gateway route.
 // Streams stay streams: answers are rewritten line by line as they arrive.
 import { Agent, createServer, type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
+import { grpcHashKV } from './grpc-hashkv.ts';
 
 export type GatewayVersion = '3.4' | '3.4.23' | '3.5' | '3.6' | '3.7';
 export const GATEWAY_VERSIONS: readonly GatewayVersion[] = ['3.4', '3.4.23', '3.5', '3.6', '3.7'];
@@ -224,6 +227,36 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     return sendJson(response, 200, enabled ? { header, enabled: true, auth_revision: '1' } : { header, auth_revision: '1' }, cors);
   };
 
+  /**
+   * HashKV's gateway route `/v3/maintenance/hashkv`: in etcd's rpc.proto from 3.5.10 (etcd PR
+   * #16490, the 3.5 backport of #16464; before it the route was a duplicate of `/v3/maintenance/hash`
+   * and `hashkv` answered 404), in 3.6 and 3.7. Answer (release-3.5
+   * server/etcdserver/api/v3rpc/maintenance.go HashKV): `header` (its revision the store's current
+   * one), `hash` (uint32: a JSON number), `compact_revision` (-1 before any compaction),
+   * `hash_revision` (the revision hashed: the one asked, or the current one for 0). Zero values
+   * omitted, int64s as strings. Errors (a compacted or future revision, a non-admin while auth is
+   * on: authMaintenanceServer.HashKV) are the real etcd's own.
+   */
+  const hashKV = async (body: string, token: string | undefined, response: ServerResponse, cors: Record<string, string>) => {
+    let revision = '0';
+    try {
+      const parsed = JSON.parse(body || '{}') as { revision?: unknown };
+      if (parsed.revision !== undefined) revision = String(parsed.revision);
+    } catch {
+      return sendUnaryError(response, 3, 'invalid character in request body', cors);
+    }
+    let answer: Awaited<ReturnType<typeof grpcHashKV>>;
+    try {
+      answer = await grpcHashKV(upstream.href, revision, token);
+    } catch (error) {
+      const { code, details } = error as { code?: unknown; details?: unknown };
+      if (typeof code !== 'number') throw error;
+      return sendUnaryError(response, code, typeof details === 'string' ? details : '', cors);
+    }
+    const hashRevision = revision === '0' ? answer.header.revision : revision;
+    return sendJson(response, 200, withoutZeros({ header: answer.header, hash: answer.hash, compact_revision: answer.compact_revision, hash_revision: hashRevision }), cors);
+  };
+
   const sendJson = (response: ServerResponse, status: number, body: object, cors: Record<string, string>) => {
     const text = family(version) === 'v2' ? spaced(JSON.stringify(body)) : JSON.stringify(body);
     response.writeHead(status, { 'content-type': 'application/json', ...cors }).end(text);
@@ -257,6 +290,7 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     const cors = corsHeaders(incoming);
     if (incoming.method === 'POST' && version !== '3.4.23') {
       if (path === '/v3/auth/status' && version !== '3.4') return authStatus(token, response, cors);
+      if (path === '/v3/maintenance/hashkv' && version !== '3.4') return hashKV(body, token, response, cors);
       const requirement = REQUIREMENTS[path];
       const denied = requirement === undefined ? undefined : await refusal(requirement, token, body);
       if (denied) {
@@ -354,6 +388,16 @@ function readAll(stream: IncomingMessage): Promise<string> {
     stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     stream.on('error', reject);
   });
+}
+
+/** A proto message as the gateways marshal it: fields holding zero values left out. */
+function withoutZeros(message: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(message)) {
+    if (value === 0 || value === '0' || value === '' || value === false || value === undefined) continue;
+    out[name] = typeof value === 'object' && value !== null ? withoutZeros(value as Record<string, unknown>) : value;
+  }
+  return out;
 }
 
 function isJson(text: string): boolean {
