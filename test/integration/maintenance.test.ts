@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Etcd, FailedPreconditionError, ResourceExhaustedError } from 'etcd-fetch';
+import { Etcd, FailedPreconditionError, ResourceExhaustedError, UnimplementedError } from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd with a tiny quota, so the NOSPACE alarm can be raised and cleared.
@@ -25,6 +25,24 @@ describe('maintenance against a real etcd', () => {
     assert.equal((await etcd.maintenance.hash()).hash, first.hash);
     await etcd.put('hash/k', 'v');
     assert.notEqual((await etcd.maintenance.hash()).hash, first.hash);
+  });
+
+  test('hashKV is served from etcd 3.5 on (the imitations of 3.5-3.7), and is UnimplementedError on 3.4', async () => {
+    const etcd = client();
+    const { revision } = await etcd.put('hashkv/k', 'v');
+    const served = etcdUnderTest.gateway === '3.5' || etcdUnderTest.gateway === '3.6' || etcdUnderTest.gateway === '3.7';
+    if (!served) {
+      await assert.rejects(etcd.maintenance.hashKV(), UnimplementedError);
+      return;
+    }
+    const at = await etcd.maintenance.hashKV({ revision });
+    assert.equal(at.hashRevision, revision);
+    assert.equal((await etcd.maintenance.hashKV({ revision })).hash, at.hash, 'stable at one revision');
+    await etcd.put('hashkv/k', 'w');
+    const latest = await etcd.maintenance.hashKV();
+    assert.ok(latest.hashRevision > revision);
+    assert.notEqual(latest.hash, at.hash);
+    assert.equal((await etcd.maintenance.hashKV({ revision })).hash, at.hash, 'the past does not change');
   });
 
   test('moving leadership to the leader itself succeeds; to an unknown member it fails', async () => {
