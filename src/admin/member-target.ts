@@ -16,7 +16,12 @@ import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
  */
 export type MemberRef = string | bigint;
 
-/** Options of a call aimed at one member. */
+/**
+ * Options of a call aimed at one member.
+ *
+ * @example
+ * await etcd.maintenance.defragment({ member: '10276657743932975437', timeout: 60_000 });
+ */
 export interface MemberCallOptions extends CallOptions {
   /**
    * The member to ask (default: the client's current endpoint). The call goes to that member
@@ -25,7 +30,12 @@ export interface MemberCallOptions extends CallOptions {
   member?: MemberRef;
 }
 
-/** A member's ID and the client URL a call to it goes to. */
+/**
+ * A member's ID and the client URL a call to it goes to.
+ *
+ * @example
+ * const { id, endpoint }: MemberTarget = await resolveMember(core, 'http://10.0.0.1:2379');
+ */
 export interface MemberTarget {
   /** Member ID (a decimal string). */
   id: string;

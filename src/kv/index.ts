@@ -8,6 +8,7 @@ export { toBytes, type Bytes } from '../core/codec.ts';
 export type { DiscoveryOptions, EndpointPoolOptions } from '../core/endpoints.ts';
 export * from '../core/errors.ts';
 export { KeyValue, type ResponseHeader } from '../core/key-value.ts';
+export type { RevisionFloor } from '../core/ordering.ts';
 export type { Keyspace, KeySelector } from '../core/keyspace.ts';
 export type { RequestOptions, StreamRequestOptions, Transport, TransportOptions } from '../core/transport.ts';
 export type { LeaseRef } from '../core/lease-ref.ts';
