@@ -49,10 +49,12 @@ export interface ClientOptions {
    */
   ordering?: boolean;
   /**
-   * Every call carries `Grpc-Metadata-hasleader: true`: a member that has lost its leader
-   * refuses it at once (`UnavailableError` "etcdserver: no leader") instead of waiting for a
-   * quorum until its ~7 s timeout. Server runtimes only: etcd's CORS does not let a browser
-   * send the header to another origin (the preflight fails). Default false.
+   * Every call and stream carries `Grpc-Metadata-hasleader: true`: a member that has lost its
+   * leader refuses a call at once (`UnavailableError` "etcdserver: no leader") instead of
+   * waiting for a quorum until its ~7 s timeout, and ends a watch or keep-alive stream after
+   * three election timeouts without one (the client then moves to another member). Server
+   * runtimes only: etcd's CORS does not let a browser send the header to another origin (the
+   * preflight fails). Default false.
    */
   requireLeader?: boolean;
 }

@@ -202,7 +202,7 @@ export class Transport {
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
-    const call: CallState = { path, body, anonymous: options.anonymous === true, endpoint: this.pool.pick(), token: undefined, lastError: undefined };
+    const call: CallState = { path, body, anonymous: options.anonymous === true, endpoint: this.pool.pick(), token: undefined, lastError: undefined, requireLeader: this.requireLeader };
     try {
       connect.signal.throwIfAborted();
       for (let renewedToken = false; ; renewedToken = true) {

@@ -70,4 +70,27 @@ describe('requireLeader', () => {
     await cluster.restart(1);
     await cluster.restart(2);
   });
+
+  test('a watch through a member that lost its leader is ended by etcd and resumes on another member', async () => {
+    const key = `${prefix}watched`;
+    const etcd = client({ endpoints: [...cluster.endpoints], requireLeader: true });
+    const reconnects: string[] = [];
+    const watch = etcd.watch({ key, onReconnect: (info) => reconnects.push(info.error.message) });
+    await watch.ready;
+    const events = watch[Symbol.asyncIterator]();
+    await etcd.put(key, 'before');
+    assert.equal((await events.next()).value?.kv.valueText, 'before');
+    // The watch is on the first endpoint: leave it alone, without a leader.
+    await cluster.kill(1);
+    await cluster.kill(2);
+    for (let i = 0; !reconnects.includes(NO_LEADER); i++) {
+      assert.ok(i < 400, `etcd ended the watch for want of a leader (reconnects: ${JSON.stringify(reconnects)})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await cluster.restart(1);
+    await cluster.restart(2);
+    await etcd.put(key, 'after');
+    assert.equal((await events.next()).value?.kv.valueText, 'after');
+    watch.close();
+  });
 });
