@@ -75,7 +75,7 @@ describe('requireLeader', () => {
     const key = `${prefix}watched`;
     const etcd = client({ endpoints: [...cluster.endpoints], requireLeader: true });
     const reconnects: string[] = [];
-    const watch = etcd.watch({ key, onReconnect: (info) => reconnects.push(info.error.message) });
+    const watch = etcd.watch({ key, onReconnect: (info) => reconnects.push((info.error as Error).message) });
     await watch.ready;
     const events = watch[Symbol.asyncIterator]();
     await etcd.put(key, 'before');
