@@ -61,7 +61,7 @@ export async function orderedRead(
     transport.failedOver(endpoint);
   }
   throw new StaleReadError(
-    `${path} was answered from revision ${stalest}, older than revision ${floorAtStart} this client already saw, and no endpoint answered from a recent enough one`,
+    `${path}: every answer (revision ${stalest}) was older than revision ${floorAtStart}, already seen`,
     floorAtStart,
     stalest,
     { path, cause: lastError },
