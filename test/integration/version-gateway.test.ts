@@ -3,7 +3,7 @@
 // same typed error.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { Etcd, FailedPreconditionError, NotFoundError, UnauthenticatedError, UnavailableError } from 'etcd-fetch';
+import { Etcd, FailedPreconditionError, NotFoundError, UnauthenticatedError, UnavailableError, UnimplementedError } from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 import { type GatewayVersion, startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
 
@@ -62,6 +62,29 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
         assert.deepEqual([unknown.status, unknown.type.startsWith('text/plain')], [404, true], version);
         assert.equal(wrongMethod.status, 405, version);
       }
+    });
+  });
+
+  test('maintenance/hashkv: a 404 up to 3.4, the real member\'s HashKV from 3.5 (field names, int64 strings, hash a number)', async () => {
+    await everyVersion(async ({ version, endpoint }) => {
+      const answer = await raw(endpoint, '/v3/maintenance/hashkv', '{"revision":"1"}');
+      if (version === 'debian' || version === '3.4') {
+        assert.equal(answer.status, 404, version);
+        await assert.rejects(new Etcd({ endpoints: [endpoint] }).maintenance.hashKV(), UnimplementedError);
+        return;
+      }
+      assert.equal(answer.status, 200, version);
+      const body = JSON.parse(answer.text) as { header: Record<string, unknown>; hash: unknown; compact_revision: unknown; hash_revision: unknown };
+      assert.deepEqual(Object.keys(body), ['header', 'hash', 'compact_revision', 'hash_revision'], version);
+      assert.equal(typeof body.hash, 'number');
+      assert.equal(body.compact_revision, '-1');
+      assert.equal(body.hash_revision, '1');
+      assert.match(String(body.header.revision), /^\d+$/);
+      // Revision 1 is the empty store: the hash of the bucket name alone, on every member.
+      assert.equal(body.hash, 1084519789, version);
+      const future = await raw(endpoint, '/v3/maintenance/hashkv', '{"revision":"100000"}');
+      assert.equal(future.status, 400, version);
+      assert.match(future.text, /future revision/);
     });
   });
 
