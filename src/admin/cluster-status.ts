@@ -1,13 +1,13 @@
-// The status of every member at once: each asked on its own endpoint, each answer or failure
-// reported on its own, so one member down never fails the whole.
+// Asking every member at once (their status, their hash): each asked on its own endpoint, each
+// answer or failure reported on its own, so one member down never fails the whole.
 import type { Core } from '../core/client-core.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import { EtcdError, NotFoundError, TimeoutError, UnavailableError } from '../core/errors.ts';
-import type { MemberStatus } from './maintenance.ts';
 import { listMembers } from './member-target.ts';
 
 /**
- * One member's part of `clusterStatus()`: its status, or why it could not be had.
+ * One member's part of an answer from every member (`clusterStatus()`): its answer, or why it
+ * could not be had.
  *
  * @example
  * for (const report of await etcd.maintenance.clusterStatus()) {
@@ -15,27 +15,27 @@ import { listMembers } from './member-target.ts';
  *   else console.warn(report.name, report.endpoint, report.error.message);
  * }
  */
-export type MemberStatusReport = {
+export type MemberReport<Answer> = {
   /** Member ID (a decimal string); empty when the member list could not be read. */
   id: string;
   /** Member name; empty until the member has started, or when the member list could not be read. */
   name: string;
   /** The client URL asked (empty for a member with none yet). */
   endpoint: string;
-} & ({ status: MemberStatus; error?: undefined } | { status?: undefined; error: EtcdError });
+} & ({ status: Answer; error?: undefined } | { status?: undefined; error: EtcdError });
 
 /**
- * Asks every member of the member list for its status, each on its first client URL, all at
- * once. When no member can list the members, the client's own endpoints are asked instead.
+ * Asks every member of the member list, each on its first client URL, all at once. When no
+ * member can list the members, the client's own endpoints are asked instead.
  *
  * @example
- * const reports = await clusterStatus(core, (endpoint, options) => new Maintenance(core).status({ ...options, member: endpoint }));
+ * const reports = await askEveryMember(core, (endpoint, options) => maintenance.status({ ...options, member: endpoint }));
  */
-export async function clusterStatus(
+export async function askEveryMember<Answer extends { header: { memberId: string } }>(
   core: Core,
-  statusOf: (endpoint: string, options: CallOptions) => Promise<MemberStatus>,
+  ask: (endpoint: string, options: CallOptions) => Promise<Answer>,
   options: CallOptions = {},
-): Promise<MemberStatusReport[]> {
+): Promise<MemberReport<Answer>[]> {
   let targets: { id: string; name: string; endpoint: string }[];
   try {
     targets = (await listMembers(core, options)).map((m) => ({ id: m.id, name: m.name, endpoint: m.clientUrls[0] ?? '' }));
@@ -44,12 +44,12 @@ export async function clusterStatus(
     targets = core.transport.endpoints.map((endpoint) => ({ id: '', name: '', endpoint }));
   }
   return Promise.all(
-    targets.map(async (target): Promise<MemberStatusReport> => {
+    targets.map(async (target): Promise<MemberReport<Answer>> => {
       if (target.endpoint === '') {
         return { ...target, error: new NotFoundError(`member ${target.id} has no client URL yet (it has not started)`, { path: '/v3/cluster/member/list' }) };
       }
       try {
-        const status = await statusOf(target.endpoint, options);
+        const status = await ask(target.endpoint, options);
         return { ...target, id: target.id || status.header.memberId, status };
       } catch (error) {
         if (!(error instanceof EtcdError)) throw error;

@@ -2,8 +2,8 @@
 //   import { Auth } from 'etcd-fetch/admin';  await new Auth(core).addUser('alice', password);
 export { Auth, type AuthStatus, type Permission, type PermissionType } from './auth.ts';
 export { Cluster, type Member, type MemberList } from './cluster.ts';
-export { Maintenance, type Alarm, type AlarmType, type HashKV, type MemberStatus } from './maintenance.ts';
+export { Maintenance, type Alarm, type AlarmType, type HashKV, type MemberStatus, type MemberStatusReport } from './maintenance.ts';
 export { memberEndpoint, resolveMember, type MemberCallOptions, type MemberRef, type MemberTarget } from './member-target.ts';
-export type { MemberStatusReport } from './cluster-status.ts';
+export type { MemberReport } from './cluster-status.ts';
 export { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
 export { GatewayElection, type CampaignOptions, type LeaderKey } from './gateway-election.ts';

@@ -4,7 +4,7 @@ import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { RequestOptions, Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
-import { clusterStatus, type MemberStatusReport } from './cluster-status.ts';
+import { askEveryMember, type MemberReport } from './cluster-status.ts';
 import { type MemberCallOptions, memberEndpoint, type MemberRef, memberId, resolveMember } from './member-target.ts';
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
@@ -48,6 +48,17 @@ export interface HashKV {
   compactRevision: number;
   header: ResponseHeader;
 }
+
+/**
+ * One member's part of `clusterStatus()`: its status, or why it could not be had.
+ *
+ * @example
+ * for (const report of await etcd.maintenance.clusterStatus()) {
+ *   if (report.status) console.log(report.name, report.endpoint, report.status.raftIndex);
+ *   else console.warn(report.name, report.endpoint, report.error.message);
+ * }
+ */
+export type MemberStatusReport = MemberReport<MemberStatus>;
 
 const ALARMS: readonly string[] = ['NOSPACE', 'CORRUPT'];
 const NOT_LEADER = /not leader/i;
@@ -98,7 +109,7 @@ export class Maintenance {
    * const down = reports.filter((r) => r.error !== undefined).map((r) => r.endpoint);
    */
   async clusterStatus(options: CallOptions = {}): Promise<MemberStatusReport[]> {
-    return clusterStatus(this.core, (endpoint, callOptions) => this.status({ ...callOptions, member: endpoint }), options);
+    return askEveryMember(this.core, (endpoint, callOptions) => this.status({ ...callOptions, member: endpoint }), options);
   }
 
   /**
