@@ -7,7 +7,6 @@ import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from '../
 import { type KeySelector, Keyspace, toSelector } from '../core/keyspace.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { RequestOptions } from '../core/transport.ts';
 import { observeRevision, orderedRead } from './ordered-read.ts';
 
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
@@ -107,9 +106,8 @@ export async function range(core: Core, query: RangeQuery, options: CallOptions 
   const floor = core.revisions?.revision ?? 0;
   // A read that asks for its own leader check travels alone (a batch carries the client's setting).
   const batcher = options.requireLeader === undefined ? batcherOf(core) : undefined;
-  const send = (more?: RequestOptions) => core.transport.request('/kv/range', request, { ...options, idempotent: true, ...more });
-  let wire = batcher ? await batcher.range(request, options) : await send();
-  if (core.revisions !== undefined) wire = await orderedRead(core, wire, floor, request.serializable === true, send, '/v3/kv/range');
+  let wire = batcher ? await batcher.range(request, options) : await core.transport.request('/kv/range', request, { ...options, idempotent: true });
+  if (core.revisions !== undefined) wire = await orderedRead(core, wire, floor, request.serializable === true, '/kv/range', request, options);
   return decodeRange(core.keyspace, wire);
 }
 
@@ -169,7 +167,10 @@ export async function* scan(core: Core, query: KeySelector & ScanQuery, options:
     const request: WireObject = { ...encodeReadOptions(query), key, limit: String(pageSize), revision: String(revision) };
     if (first.range_end !== undefined) request.range_end = first.range_end;
     if (query.keysOnly) request.keys_only = true;
-    const wire = await transport.request('/kv/range', request, { ...options, idempotent: true });
+    const floor = core.revisions?.revision ?? 0;
+    let wire = await transport.request('/kv/range', request, { ...options, idempotent: true });
+    // The first page fixes the revision of the whole walk: it must not be older than one seen.
+    if (revision === 0 && core.revisions !== undefined) wire = await orderedRead(core, wire, floor, request.serializable === true, '/kv/range', request, options);
     const page = decodeRange(keyspace, wire);
     if (revision === 0) revision = page.revision;
     for (const kv of page.kvs) yield kv;

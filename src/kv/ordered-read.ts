@@ -29,8 +29,9 @@ export async function orderedRead(
   wire: WireObject,
   floorAtStart: number,
   serializable: boolean,
-  resend: (options: RequestOptions) => Promise<WireObject>,
-  path: string,
+  route: string,
+  request: WireObject,
+  options: RequestOptions,
 ): Promise<WireObject> {
   const floor = core.revisions;
   if (floor === undefined) return wire;
@@ -45,7 +46,7 @@ export async function orderedRead(
   for (const endpoint of [...transport.endpoints]) {
     let answer: WireObject;
     try {
-      answer = await resend({ endpoint, idempotent: true });
+      answer = await transport.request(route, request, { ...options, endpoint, idempotent: true });
     } catch (error) {
       // A member that is down or does not answer: the next one may. Any other failure is the read's own.
       if (!(error instanceof UnavailableError || error instanceof TimeoutError)) throw error;
@@ -61,9 +62,9 @@ export async function orderedRead(
     transport.failedOver(endpoint);
   }
   throw new StaleReadError(
-    `${path}: every answer (revision ${stalest}) was older than revision ${floorAtStart}, already seen`,
+    `/v3${route}: every answer (revision ${stalest}) was older than revision ${floorAtStart}, already seen`,
     floorAtStart,
     stalest,
-    { path, cause: lastError },
+    { path: `/v3${route}`, cause: lastError },
   );
 }

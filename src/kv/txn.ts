@@ -20,7 +20,6 @@ import {
 } from './kv.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
-import type { RequestOptions } from '../core/transport.ts';
 import { orderedRead } from './ordered-read.ts';
 
 export type CompareOperator = '=' | '!=' | '<' | '>';
@@ -182,9 +181,9 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
     const { transport, keyspace } = this.core;
     const body = this.encodeBody(keyspace);
     const floor = this.core.revisions?.revision ?? 0;
-    const send = (more?: RequestOptions) => transport.request('/kv/txn', body, { ...options, idempotent: this.readOnly, ...more });
-    let wire = await send();
-    if (this.core.revisions !== undefined) wire = await orderedRead(this.core, wire, floor, this.readOnly && servedLocally(body), send, '/v3/kv/txn');
+    const readOnly = this.readOnly;
+    let wire = await transport.request('/kv/txn', body, { ...options, idempotent: readOnly });
+    if (this.core.revisions !== undefined) wire = await orderedRead(this.core, wire, floor, readOnly && servedLocally(body), '/kv/txn', body, options);
     return this.decodeBody(keyspace, wire);
   }
 
