@@ -127,9 +127,13 @@ export class Maintenance {
   }
 
   /**
-   * Clears one alarm, or every alarm raised (when none is named). Free the space first
-   * (compact, defragment) or a NOSPACE alarm comes back on the next write. Returns the
-   * alarms cleared.
+   * Clears one alarm, or every alarm raised (when none is named; only that member's with
+   * `{ member }`). Free the space first (compact, defragment) or a NOSPACE alarm comes back on
+   * the next write. Returns the alarms cleared.
+   *
+   * @example
+   * await etcd.maintenance.disarm();                                        // every alarm
+   * await etcd.maintenance.disarm(undefined, { member: 'http://10.0.0.2:2379' });   // that member's
    */
   async disarm(alarm?: Alarm, options: MemberCallOptions = {}): Promise<Alarm[]> {
     const targets = alarm === undefined ? await this.alarms(options) : [checkAlarm(alarm)];
