@@ -45,6 +45,8 @@ export interface StreamRequestOptions {
   connectTimeout?: number;
   /** Send no token. */
   anonymous?: boolean;
+  /** Require the member to have a leader (default: the client's `requireLeader`, except for a snapshot). */
+  requireLeader?: boolean;
 }
 
 /** What the hooks of one call share, passed to ky as `context.call`. */
@@ -79,6 +81,8 @@ const MIN_ATTEMPT_MS = 1_000;
  */
 const HAS_LEADER_HEADER = 'grpc-metadata-hasleader';
 const NO_LEADER = 'etcdserver: no leader';
+/** A backup is most needed when the quorum is lost: it never requires a leader unless asked. */
+const SNAPSHOT = '/maintenance/snapshot';
 
 
 /**
@@ -202,7 +206,7 @@ export class Transport {
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
-    const call: CallState = { path, body, anonymous: options.anonymous === true, endpoint: this.pool.pick(), token: undefined, lastError: undefined, requireLeader: this.requireLeader };
+    const call: CallState = { path, body, anonymous: options.anonymous === true, endpoint: this.pool.pick(), token: undefined, lastError: undefined, requireLeader: options.requireLeader ?? (this.requireLeader && route !== SNAPSHOT) };
     try {
       connect.signal.throwIfAborted();
       for (let renewedToken = false; ; renewedToken = true) {
