@@ -64,9 +64,12 @@ export async function memberEndpoint(core: Core, member: MemberRef, options: Cal
  */
 export async function resolveMember(core: Core, member: MemberRef, options: CallOptions = {}): Promise<MemberTarget> {
   const { signal, timeout } = options;
+  const url = typeof member === 'string' && isUrl(member);
+  // Checked before anything is sent.
+  const id = url ? '' : memberId(member);
+  const endpoint = url ? normalize(member) : '';
   const members = await listMembers(core, { signal, timeout });
-  if (typeof member === 'string' && isUrl(member)) {
-    const endpoint = normalize(member);
+  if (url) {
     const listed = members.find((m) => m.clientUrls.includes(endpoint));
     if (listed !== undefined) return { id: listed.id, endpoint };
     // A URL the member does not advertise (a proxy, a load balancer in front of one member).
@@ -74,12 +77,11 @@ export async function resolveMember(core: Core, member: MemberRef, options: Call
     const header = (status.header ?? {}) as WireObject;
     return { id: decodeId(header.member_id, 'member_id'), endpoint };
   }
-  const id = memberId(member);
   const listed = members.find((m) => m.id === id);
   if (listed === undefined) throw new NotFoundError(`no member with ID ${id} in the member list`, { path: '/v3/cluster/member/list' });
-  const endpoint = listed.clientUrls[0];
-  if (endpoint === undefined) throw new NotFoundError(`member ${id} has no client URL yet (it has not started)`, { path: '/v3/cluster/member/list' });
-  return { id, endpoint };
+  const first = listed.clientUrls[0];
+  if (first === undefined) throw new NotFoundError(`member ${id} has no client URL yet (it has not started)`, { path: '/v3/cluster/member/list' });
+  return { id, endpoint: first };
 }
 
 /** A member ID as a decimal string, checked. */

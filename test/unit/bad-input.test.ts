@@ -45,6 +45,8 @@ const badOptions: Array<[string, unknown]> = [
   ['circuitBreaker negative cooldown', { endpoints, circuitBreaker: { cooldown: -5 } }],
   ['circuitBreaker NaN cooldown', { endpoints, circuitBreaker: { cooldown: Number.NaN } }],
   ['batch true', { endpoints, batch: true }],
+  ['ordering a string', { endpoints, ordering: 'yes' }],
+  ['requireLeader a number', { endpoints, requireLeader: 1 }],
   ['batch.maxOps zero', { endpoints, batch: { maxOps: 0 } }],
   ['batch.maxOps fractional', { endpoints, batch: { maxOps: 1.5 } }],
   ['auth null', { endpoints, auth: null }],
@@ -101,6 +103,12 @@ const badCalls: Array<[string, (etcd: Etcd) => unknown]> = [
   ['addUser with an empty name', (e) => e.auth.addUser('', 'pw')],
   ['grantPermission with an unknown type', (e) => e.auth.grantPermission('r', 'all' as never, { prefix: 'a/' })],
   ['addMember with a peer URL that is no URL', (e) => e.cluster.addMember(['not a url'])],
+  ['status of a member that is neither a client URL nor a member ID', (e) => e.maintenance.status({ member: 'etcd-1' })],
+  ['defragment of member ID 0', (e) => e.maintenance.defragment({ member: '0' })],
+  ['status of a member URL with a query', (e) => e.maintenance.status({ member: 'http://10.0.0.1:2379/?x=1' })],
+  ['alarms of a member that is no ID', (e) => e.maintenance.alarms({ member: '-5' })],
+  ['moveLeader to a member that is no ID', (e) => e.maintenance.moveLeader('leader')],
+  ['hashKV at a negative revision', (e) => e.maintenance.hashKV({ revision: -1 })],
 ];
 
 async function refusal(run: () => unknown): Promise<unknown> {
