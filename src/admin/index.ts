@@ -3,5 +3,6 @@
 export { Auth, type AuthStatus, type Permission, type PermissionType } from './auth.ts';
 export { Cluster, type Member, type MemberList } from './cluster.ts';
 export { Maintenance, type Alarm, type AlarmType, type MemberStatus } from './maintenance.ts';
+export { snapshot, type SnapshotOptions, type SnapshotProgress } from './snapshot.ts';
 export { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
 export { GatewayElection, type CampaignOptions, type LeaderKey } from './gateway-election.ts';

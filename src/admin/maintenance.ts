@@ -4,6 +4,7 @@ import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
+import { snapshot, type SnapshotOptions } from './snapshot.ts';
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
 
@@ -96,6 +97,16 @@ export class Maintenance {
   /** Hands leadership to another voting member; must be sent to the current leader. */
   async moveLeader(targetId: string | bigint, options: CallOptions = {}): Promise<void> {
     await this.transport.request('/maintenance/transfer-leadership', { targetID: encodeId(targetId, 'target member id') }, options);
+  }
+
+  /**
+   * Streams the member's database (what `etcdctl snapshot save` writes); see `snapshot`.
+   *
+   * @example
+   * const stream = await etcd.maintenance.snapshot({ onProgress: (p) => console.log(p.remainingBytes) });
+   */
+  snapshot(options?: SnapshotOptions): Promise<ReadableStream<Uint8Array>> {
+    return snapshot({ transport: this.transport }, options);
   }
 }
 
