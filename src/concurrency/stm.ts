@@ -149,6 +149,8 @@ class Attempt implements StmTx {
   private prefetched = new Map<string, Read>();
   /** The revision every read after the first is pinned to (serializable levels). */
   private snapshot: number | undefined;
+  /** Reads run one after another, so reads started together still share the first one's snapshot. */
+  private reading: Promise<void> = Promise.resolve();
 
   private readonly core: Core;
   private readonly isolation: Isolation;
@@ -165,6 +167,7 @@ class Attempt implements StmTx {
   }
 
   reset(): void {
+    this.reading = Promise.resolve();
     this.reads = new Map();
     this.writes = new Map();
     this.snapshot = undefined;
@@ -200,7 +203,13 @@ class Attempt implements StmTx {
   }
 
   /** Adds the keys not read yet to the read set, fetching them in one round trip. */
-  async read(keys: readonly Uint8Array[]): Promise<void> {
+  read(keys: readonly Uint8Array[]): Promise<void> {
+    const done = this.reading.then(() => this.fetch(keys));
+    this.reading = done.catch(() => {});
+    return done;
+  }
+
+  private async fetch(keys: readonly Uint8Array[]): Promise<void> {
     for (const key of keys) {
       const id = idOf(key);
       const early = this.prefetched.get(id);
