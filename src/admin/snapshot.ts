@@ -51,41 +51,15 @@ const PATH = `/v3${ROUTE}`;
  */
 export async function snapshot(core: Pick<Core, 'transport'>, options: SnapshotOptions = {}): Promise<ReadableStream<Uint8Array>> {
   const { signal, onProgress } = options;
+  // A stale token is renewed by openStream: etcd refuses the call before sending anything.
   const { response, endpoint } = await core.transport.openStream(ROUTE, '{}', { signal, connectTimeout: options.timeout });
-  const messages = readJsonLines(response.body!);
+  const chunks = new Chunks(readJsonLines(response.body!), endpoint, signal);
+  let first = await chunks.next();
   let receivedBytes = 0;
-  let remainingBytes = Number.POSITIVE_INFINITY;
-
-  /** The next chunk of the file, or undefined at its end. */
-  const next = async (): Promise<Uint8Array | undefined> => {
-    try {
-      for (;;) {
-        // Lines already read may still be waiting in the splitter: an abort must not wait for them.
-        signal?.throwIfAborted();
-        const message = await messages.next();
-        if (message.done) break;
-        const result = streamResult(message.value, endpoint, PATH);
-        remainingBytes = decodeInt(result.remaining_bytes, 'remaining_bytes');
-        const blob = decodeBytes(result.blob);
-        if (blob.length > 0) return blob;
-      }
-    } catch (error) {
-      await messages.return().catch(() => {});
-      throw failure(error, signal, endpoint);
-    }
-    if (signal?.aborted) throw failure(undefined, signal, endpoint);
-    if (remainingBytes !== 0) throw new UnavailableError(`the snapshot from ${endpoint} ended ${remainingBytes} bytes early`, { endpoint, path: PATH });
-    return undefined;
-  };
-
-  let first: Uint8Array | undefined = await next().catch(async (error: unknown) => {
-    await messages.return();
-    throw error;
-  });
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const chunk = first ?? (await next());
+        const chunk = first ?? (await chunks.next());
         first = undefined;
         if (chunk === undefined) {
           controller.close();
@@ -93,14 +67,56 @@ export async function snapshot(core: Pick<Core, 'transport'>, options: SnapshotO
         }
         controller.enqueue(chunk);
         receivedBytes += chunk.length;
-        onProgress?.({ receivedBytes, remainingBytes });
+        onProgress?.({ receivedBytes, remainingBytes: chunks.remainingBytes });
       },
       async cancel() {
-        await messages.return();
+        await chunks.close();
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/** The file's chunks out of the stream's messages, one message read per chunk asked for. */
+class Chunks {
+  remainingBytes = Number.POSITIVE_INFINITY;
+  private readonly messages: AsyncGenerator<unknown, void, undefined>;
+  private readonly endpoint: string;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(messages: AsyncGenerator<unknown, void, undefined>, endpoint: string, signal: AbortSignal | undefined) {
+    this.messages = messages;
+    this.endpoint = endpoint;
+    this.signal = signal;
+  }
+
+  /** The next chunk of the file, or undefined at its end; any failure closes the connection. */
+  async next(): Promise<Uint8Array | undefined> {
+    try {
+      for (;;) {
+        // Lines already read may still be waiting in the splitter: an abort must not wait for them.
+        this.signal?.throwIfAborted();
+        const message = await this.messages.next();
+        if (message.done) break;
+        const result = streamResult(message.value, this.endpoint, PATH);
+        this.remainingBytes = decodeInt(result.remaining_bytes, 'remaining_bytes');
+        const blob = decodeBytes(result.blob);
+        if (blob.length > 0) return blob;
+      }
+      this.signal?.throwIfAborted();
+    } catch (error) {
+      await this.close();
+      throw failure(error, this.signal, this.endpoint);
+    }
+    if (this.remainingBytes !== 0) {
+      throw new UnavailableError(`the snapshot from ${this.endpoint} ended ${this.remainingBytes} bytes early`, { endpoint: this.endpoint, path: PATH });
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.messages.return().catch(() => {});
+  }
 }
 
 function failure(error: unknown, signal: AbortSignal | undefined, endpoint: string): unknown {
