@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortedError, Etcd, InvalidArgumentError, type Isolation, StmConflictError, type StmTx } from 'etcd-fetch';
-import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, gatewayVersion, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
 const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
 
-const ACCOUNTS = 5;
+const ACCOUNTS = 6;
 const START = 100;
-const WORKERS = 10;
-const RUNS = 1_000;
+const WORKERS = 8;
+// Through a version imitation the STM calls are the same range and txn calls: fewer runs suffice.
+const RUNS = gatewayVersion() === undefined ? 1_000 : 100;
 
 /** Moves a random amount from one random account to another, as one STM transaction. */
 async function transfer(tx: StmTx, prefix: string, random: () => number): Promise<void> {
@@ -31,7 +32,7 @@ function seeded(seed: number): () => number {
 
 describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', () => {
   for (const isolation of ['serializable-snapshot', 'serializable', 'repeatable-reads'] as Isolation[]) {
-    test(`${isolation}: ${RUNS} concurrent transfers keep the total constant`, async () => {
+    test(`${isolation}: ${RUNS} concurrent transfers keep the total constant`, async (t) => {
       const etcd = client();
       const prefix = uniquePrefix(`stm-${isolation}`);
       for (let i = 0; i < ACCOUNTS; i++) await etcd.put(`${prefix}${i}`, String(START));
@@ -50,6 +51,7 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
       const { kvs } = await etcd.range({ prefix });
       assert.equal(kvs.length, ACCOUNTS);
       assert.equal(kvs.reduce((sum, kv) => sum + Number(kv.valueText), 0), ACCOUNTS * START);
+      t.diagnostic(`${retried} retries after conflicts`);
       assert.ok(retried > 0, 'the transfers conflicted (else this test proves nothing)');
     });
   }
