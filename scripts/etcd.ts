@@ -23,6 +23,8 @@ export interface EtcdServerOptions {
    * URL, this one included (add it first with `cluster.addMember`). Default: a cluster of one.
    */
   join?: string;
+  /** Start on this data directory (one `etcdctl snapshot restore` wrote); the caller removes it. */
+  dataDir?: string;
   /** Serve clients over TLS (`https://127.0.0.1:P`); peers stay on plain HTTP. */
   tls?: EtcdTlsOptions;
 }
@@ -126,7 +128,7 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = [
     '--name', name,
-    '--data-dir', join(dataDir, 'data'),
+    '--data-dir', options.dataDir ?? join(dataDir, 'data'),
     '--listen-client-urls', endpoint,
     '--advertise-client-urls', endpoint,
     '--listen-peer-urls', peer,

@@ -9,6 +9,7 @@ import { Maintenance } from './admin/maintenance.ts';
 import { type Election, election } from './concurrency/election.ts';
 import { type Lock, type LockOptions, lock, tryLock } from './concurrency/lock.ts';
 import { type Session, type SessionOptions, session } from './concurrency/session.ts';
+import { stm, type StmCommit, type StmOptions, type StmTx } from './concurrency/stm.ts';
 import type { CallOptions } from './core/call-options.ts';
 import { type ClientOptions, type Core, createCore, namespaceCore } from './core/client-core.ts';
 import type { Bytes } from './core/codec.ts';
@@ -175,6 +176,21 @@ export class Etcd implements AsyncDisposableLike {
   /** The election `name`: campaign, leader, observe. */
   election(name: Bytes): Election {
     return election(this.core, name);
+  }
+
+  /**
+   * Runs `apply` as a software transaction (Go's STM): its reads are checked and its writes
+   * committed together, and it runs again on a conflict. See `Isolation` for the levels.
+   *
+   * @example
+   * await etcd.stm(async (tx) => {
+   *   const a = Number(await tx.get('a')), b = Number(await tx.get('b'));
+   *   tx.put('a', String(a - 1));
+   *   tx.put('b', String(b + 1));
+   * }, { isolation: 'serializable' });
+   */
+  stm<T>(apply: (tx: StmTx) => T | Promise<T>, options?: StmOptions): Promise<StmCommit<T>> {
+    return stm(this.core, apply, options);
   }
 }
 

@@ -6,6 +6,7 @@ import type { RequestOptions, Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
 import { askEveryMember, type MemberReport } from './cluster-status.ts';
 import { type MemberCallOptions, memberEndpoint, type MemberRef, memberId, resolveMember } from './member-target.ts';
+import { snapshot, type SnapshotOptions } from './snapshot.ts';
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
 
@@ -224,6 +225,16 @@ export class Maintenance {
     const { member, ...callOptions } = options;
     if (member === undefined) return { ...callOptions, idempotent };
     return { ...callOptions, endpoint: await memberEndpoint(this.core, member, callOptions) };
+  }
+
+  /**
+   * Streams the member's database (what `etcdctl snapshot save` writes); see `snapshot`.
+   *
+   * @example
+   * const stream = await etcd.maintenance.snapshot({ onProgress: (p) => console.log(p.remainingBytes) });
+   */
+  snapshot(options?: SnapshotOptions): Promise<ReadableStream<Uint8Array>> {
+    return snapshot({ transport: this.transport }, options);
   }
 }
 

@@ -3,3 +3,4 @@
 export { session, Session, type SessionOptions } from './session.ts';
 export { lock, Lock, tryLock, type LockOptions } from './lock.ts';
 export { election, Election, Leadership, NotLeaderError, type CampaignOptions as ElectionCampaignOptions } from './election.ts';
+export { stm, StmConflictError, type Isolation, type StmCommit, type StmOptions, type StmTx } from './stm.ts';

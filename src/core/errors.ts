@@ -253,6 +253,9 @@ export function errorFromStatus(code: number | undefined, message: string, detai
     case GrpcCode.UNIMPLEMENTED:
       return new UnimplementedError(message, full);
     default:
+      // etcd 3.4's Snapshot call reports auth failures as UNKNOWN, with the auth package's message.
+      if (code === GrpcCode.UNKNOWN && /^auth: (invalid auth token|user name is empty)/.test(message)) return new UnauthenticatedError(message, full);
+      if (code === GrpcCode.UNKNOWN && /^auth: permission denied/.test(message)) return new PermissionDeniedError(message, full);
       return new EtcdError(message, full);
   }
 }

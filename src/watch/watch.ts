@@ -2,6 +2,9 @@ import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { checkCount, describe } from '../core/codec.ts';
 import { AbortedError, type EtcdError, InvalidArgumentError, TimeoutError } from '../core/errors.ts';
 import { setTimer } from '../core/timers.ts';
+import type { CallOptions } from '../core/call-options.ts';
+import { decodeHeader } from '../core/key-value.ts';
+import type { Transport } from '../core/transport.ts';
 import type { KeySelector, Keyspace } from '../core/keyspace.ts';
 import type { WatchCreateSpec, WatchEvent, WatchResponse } from './watch-events.ts';
 import { type ReconnectInfo, type WatchMember, type WatchStream, watchStreamOf } from './watch-stream.ts';
@@ -60,6 +63,12 @@ export type WatchOptions = KeySelector & {
   onReconnect?: (info: ReconnectInfo) => void;
 };
 
+/** A `requestProgress` call waiting for the watch to reach `target`. */
+interface ProgressWaiter {
+  target: number;
+  settle: (error?: unknown) => void;
+}
+
 const DEFAULT_STALL_TIMEOUT = 15 * 60_000;
 const DEFAULT_MAX_BUFFERED = 5_000;
 const COMPACT_QUEUE_AT = 1_024;
@@ -93,15 +102,18 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   private waiter: { resolve: (value: WatchResponse | undefined) => void; reject: (error: unknown) => void } | undefined;
   private readyState: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   private readyTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly transport: Transport;
+  private readonly progressWaiters = new Set<ProgressWaiter>();
   private readonly onAbort = () => this.fail(new AbortedError('the watch was aborted', { path: '/v3/watch', cause: this.signal?.reason }));
 
   /** Use `etcd.watch(options)`. */
-  constructor(stream: WatchStream, keyspace: Keyspace, options: WatchOptions) {
+  constructor(stream: WatchStream, keyspace: Keyspace, options: WatchOptions, transport: Transport) {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`watch options must be an object, got ${describe(options)}`);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(options.signal)}`);
     }
     this.stream = stream;
+    this.transport = transport;
     this.keyspace = keyspace;
     this.spec = {
       range: keyspace.encode(options),
@@ -149,6 +161,47 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
 
   get wantsStream(): boolean {
     return !this.closed && !this.parked;
+  }
+
+  /**
+   * Resolves, with the revision this watch is current to, once it has delivered every change up
+   * to the store's revision at the time of the call (read with a count-only range of the
+   * watched keys): Go's `RequestProgress`, for one watch. Delivered means queued for the
+   * consumer, in order, so a `responses()` reader sees those changes before anything later.
+   * A watch that has seen the latest revision answers at once. Otherwise it waits for a change
+   * under it or a progress notification (`progressNotify`), since etcd 3.4 answers a stream's
+   * progress request ahead of the changes a watcher still has to catch up on; without either,
+   * it ends with `TimeoutError` after `timeout` (default: the client's).
+   *
+   * @example
+   * const watch = etcd.watch({ prefix: 'jobs/', progressNotify: true });
+   * const revision = await watch.requestProgress({ timeout: 60_000 });
+   */
+  async requestProgress(options: CallOptions = {}): Promise<number> {
+    const wire = await this.transport.request('/kv/range', { ...this.spec.range, count_only: true }, { ...options, idempotent: true });
+    const target = decodeHeader(wire.header).revision;
+    if (this.error !== undefined) throw this.error;
+    if (this.closed) throw new AbortedError('the watch was closed', { path: '/v3/watch' });
+    if (this.revision >= target) return this.revision;
+    const ms = options.timeout ?? this.stream.timeout;
+    return new Promise<number>((resolve, reject) => {
+      const waiter: ProgressWaiter = {
+        target,
+        settle: (error) => {
+          this.progressWaiters.delete(waiter);
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve(this.revision);
+          else reject(error);
+        },
+      };
+      const hint = 'no change under it and no progress notification came (see progressNotify)';
+      const timer = setTimer(() => waiter.settle(new TimeoutError(`the watch did not reach revision ${target} within ${ms} ms: ${hint}`, { path: '/v3/watch' })), ms);
+      const onAbort = () => waiter.settle(new AbortedError('requestProgress was aborted', { path: '/v3/watch', cause: options.signal?.reason }));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.progressWaiters.add(waiter);
+      if (options.signal?.aborted) onAbort();
+    });
   }
 
   /** Each answer of etcd: the events of one or more revisions, or a progress notification. */
@@ -204,12 +257,14 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     const revision = fresh[fresh.length - 1]!.revision;
     this.next = revision + 1;
     this.push({ revision, events: fresh, progress: false }, fresh.length);
+    this.settleProgress();
   }
 
   progress(revision: number): void {
     if (revision < this.next - 1) return;
     this.next = revision + 1;
     this.push({ revision, events: [], progress: true }, 1);
+    this.settleProgress();
   }
 
   fail(error: EtcdError): void {
@@ -277,7 +332,13 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     }, ms);
   }
 
+  private settleProgress(): void {
+    for (const waiter of this.progressWaiters) if (this.revision >= waiter.target) waiter.settle();
+  }
+
   private release(): void {
+    const ended = this.error ?? new AbortedError('the watch was closed', { path: '/v3/watch' });
+    for (const waiter of this.progressWaiters) waiter.settle(ended);
     clearTimeout(this.readyTimer);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.stream.remove(this);
@@ -289,5 +350,5 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
  * watcher of a client shares one connection.
  */
 export function watch(core: Core, options: WatchOptions): Watch {
-  return new Watch(watchStreamOf(core), core.keyspace, options);
+  return new Watch(watchStreamOf(core), core.keyspace, options, core.transport);
 }

@@ -4,7 +4,7 @@
 // against the real 3.4.23 they are Debian's, which is more lenient.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, type Lease, LeaseLostError, PermissionDeniedError } from 'etcd-fetch';
+import { Etcd, type FetchLike, type Lease, LeaseLostError, PermissionDeniedError } from 'etcd-fetch';
 import { startCluster, type EtcdCluster } from '../../scripts/cluster.ts';
 import { gatewayVersion, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
@@ -96,6 +96,22 @@ describe('with authentication on, as current etcd releases check it', () => {
     assert.deepEqual(await root.auth.status(), { enabled: true });
     assert.deepEqual(await bob.auth.status(), { enabled: true });
     assert.deepEqual(await nobody.auth.status(), { enabled: true });
+  });
+
+  test('auth.status() asks /v3/auth/status where etcd serves it (3.5+) and falls back to the user list on 3.4 only', async () => {
+    const version = gatewayVersion();
+    const serves = version !== undefined && !version.startsWith('3.4');
+    for (const auth of [ROOT, { username: 'bob', password: BOB_PASSWORD }, undefined]) {
+      const paths: string[] = [];
+      const fetch: FetchLike = (request, init) => {
+        paths.push(new URL(request.url).pathname);
+        return globalThis.fetch(request, init);
+      };
+      const etcd = new Etcd({ endpoints: endpoints(), fetch, ...(auth ? { auth } : {}) });
+      assert.deepEqual(await etcd.auth.status(), { enabled: true });
+      const asked = paths.filter((path) => path !== '/v3/auth/authenticate');
+      assert.deepEqual(asked, serves ? ['/v3/auth/status'] : ['/v3/auth/status', '/v3/auth/user/list'], `as ${auth?.username ?? 'nobody'}`);
+    }
   });
 
   test('maintenance status and member list: root may, another user is refused with PermissionDeniedError on a fixed etcd', async () => {

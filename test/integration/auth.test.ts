@@ -103,6 +103,23 @@ describe('authentication against a real etcd', () => {
     assert.ok(authentications <= rounds, `concurrent callers shared each authentication (${authentications} for ${rounds} rounds)`);
   });
 
+  test('a snapshot asked for with an expired token renews it once and streams', async () => {
+    let authentications = 0;
+    const counting = ((input: Request, init?: RequestInit) => {
+      if (input.url.endsWith('/v3/auth/authenticate')) authentications++;
+      return fetch(input, init);
+    }) as typeof fetch;
+    const etcd = asRoot(counting);
+    await etcd.get('seed/key');
+    // Idle past the token TTL (3 s): the snapshot stream is refused once for the stale token.
+    await sleep(4_500);
+    const stream = await etcd.maintenance.snapshot();
+    const size = (await new Response(stream).arrayBuffer()).byteLength;
+    assert.ok(size > 32, `a database came (${size} bytes)`);
+    assert.equal(authentications, 2);
+    await assert.rejects(new Etcd({ endpoints: endpoints() }).maintenance.snapshot(), UnauthenticatedError);
+  });
+
   test('the password and the token never show in JSON, inspect, toString or error messages', async () => {
     const etcd = asRoot();
     await etcd.get('seed/key');
