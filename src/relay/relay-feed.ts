@@ -54,6 +54,10 @@ export class RelayFeed implements PoolMember, HubSubscriber {
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   /** The shared upstream watch this client reads from, when it does. */
   private hub: RelayHub | undefined;
+  /** The shared upstream watch this client is catching up to on a watch of its own, to rejoin it. */
+  private following: RelayHub | undefined;
+  /** That watch of its own, once it has sent `ready` (a hand-over before would lose it). */
+  private catchUp: Watch | undefined;
   /** Bumped each time the client leaves its source: work queued for an older one is dropped. */
   private generation = 0;
   /** Whether joining the hub sends `event: ready`, and the events of the resume revision to skip. */
@@ -106,13 +110,35 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     const { etcd, selector, prevKv, pool, shared } = this.options;
     if (shared) {
       const hub = pool.upstream(etcd, selector, prevKv);
-      this.hub = hub;
       this.announce = first;
       this.joinSkip = skip;
-      if (hub.attach(this, startRevision === undefined ? undefined : { startRevision, skip })) return;
-      this.hub = undefined;
+      if (startRevision === undefined ? hub.attach(this) : hub.rejoin(this, { startRevision, skip })) {
+        this.hub = hub;
+        return;
+      }
+      // From before the ring: a watch of its own catches up, then hands over to the hub.
+      hub.follow(this);
+      this.following = hub;
     }
     void this.run(startRevision, skip, first);
+  }
+
+  /**
+   * Hands a catching-up client over to the hub once the ring holds every event after the last one
+   * queued: the ring replays the rest, and the watch of its own closes before it queues more.
+   */
+  private rejoin(): void {
+    const hub = this.following;
+    const watch = this.catchUp;
+    const point = resumePoint(this.lastId);
+    if (hub === undefined || watch === undefined || watch !== this.watch || point === undefined || this.stopped || this.parked) return;
+    this.announce = false;
+    if (!hub.rejoin(this, point)) return;
+    this.following = undefined;
+    this.catchUp = undefined;
+    this.hub = hub;
+    this.watch = undefined;
+    watch.close();
   }
 
   // HubSubscriber: called by the shared upstream watch.
@@ -142,6 +168,10 @@ export class RelayFeed implements PoolMember, HubSubscriber {
       this.hub = undefined;
       this.finish(last);
     });
+  }
+
+  advanced(): void {
+    this.rejoin();
   }
 
   private enqueue(work: (generation: number) => Promise<void>): void {
@@ -177,10 +207,13 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     try {
       await watch.ready;
       if (first && !(await this.ready(watch, startRevision, skip))) return;
+      if (this.watch !== watch) return;
+      if (this.following !== undefined) this.catchUp = watch;
       for await (const response of watch.responses()) {
         if (!(await this.queue(response.events, skip))) return;
         // The events to skip belong to the first revision that comes, not to a progress answer.
         if (response.events.length > 0) skip = 0;
+        this.rejoin();
       }
       if (this.watch === watch) this.finish('');
     } catch (error) {
@@ -244,8 +277,10 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     this.generation++;
     this.watch?.close();
     this.watch = undefined;
-    const hub = this.hub;
+    this.catchUp = undefined;
+    const hub = this.hub ?? this.following;
     this.hub = undefined;
+    this.following = undefined;
     hub?.detach(this);
   }
 
