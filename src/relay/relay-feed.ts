@@ -28,6 +28,8 @@ export interface FeedOptions {
 
 const encoder = new TextEncoder();
 const COMPACT_AT = 1_024;
+/** Most bytes of waiting messages handed to the response body in one chunk. */
+const MERGE_BYTES = 64 * 1024;
 
 /**
  * One client of the relay: its etcd watch pumped into a queue of SSE text bounded in bytes, which
@@ -307,16 +309,28 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     this.wakeReader();
   }
 
-  /** The next chunk waiting (one SSE message). */
+  /**
+   * What waits, as one chunk: a client that fell behind catches up in a few large writes rather
+   * than one per event (one write per event to each of thousands of sockets is what a busy relay
+   * cannot keep up with). One message alone goes as it is, without a copy.
+   */
   private take(): Uint8Array {
-    const chunk = this.chunks[this.head]!;
-    this.chunks[this.head++] = undefined as never;
+    let end = this.head + 1;
+    let size = this.chunks[this.head]!.byteLength;
+    while (end < this.chunks.length && size + this.chunks[end]!.byteLength <= MERGE_BYTES) size += this.chunks[end++]!.byteLength;
+    let chunk = this.chunks[this.head]!;
+    if (end > this.head + 1) {
+      chunk = new Uint8Array(size);
+      for (let i = this.head, at = 0; i < end; at += this.chunks[i++]!.byteLength) chunk.set(this.chunks[i]!, at);
+    }
+    this.chunks.fill(undefined as never, this.head, end);
+    this.head = end;
     if (this.head >= COMPACT_AT && this.head * 2 >= this.chunks.length) {
       this.chunks.splice(0, this.head);
       this.head = 0;
     }
-    this.bytes -= chunk.byteLength;
-    this.options.pool.shrink(chunk.byteLength);
+    this.bytes -= size;
+    this.options.pool.shrink(size);
     return chunk;
   }
 
