@@ -21,7 +21,7 @@ setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100)
 async function relay(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
   const url = new URL(incoming.url ?? '/', 'http://relay.bench');
   if (url.pathname === '/stats') {
-    outgoing.end(JSON.stringify({ streams, rssMB: Math.max(peakRss, process.memoryUsage.rss()) / 1024 / 1024, upstreams: pool.upstreams }));
+    outgoing.end(JSON.stringify({ cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000, heapMB: process.memoryUsage().heapUsed / 1024 / 1024, streams, rssMB: Math.max(peakRss, process.memoryUsage.rss()) / 1024 / 1024, upstreams: pool.upstreams }));
     return;
   }
   const gone = new AbortController();
@@ -34,7 +34,9 @@ async function relay(incoming: IncomingMessage, outgoing: ServerResponse): Promi
     for (;;) {
       const { value, done } = await reader.read();
       if (done || gone.signal.aborted) break;
-      if (!outgoing.write(value)) await new Promise((resolve) => outgoing.once('drain', resolve));
+      // One write at a time: what comes meanwhile waits in the relay, which hands it over as one
+      // chunk, instead of thousands of small writes queued in Node's socket buffers.
+      await new Promise((resolve) => outgoing.write(value, resolve));
     }
   } catch {
     // the subscriber went away

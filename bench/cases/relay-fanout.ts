@@ -27,6 +27,7 @@ interface FanoutFigures {
   lagP99: number;
   lost: number;
   duplicates: number;
+  reconnects: number;
   rssMB: number;
 }
 
@@ -55,6 +56,7 @@ async function round(context: BenchContext, shared: boolean, index: number): Pro
     });
     const seen = await firstLine<Omit<FanoutFigures, 'streams' | 'rssMB'>>(subscribers, 'the subscribers');
     const stats = (await (await fetch(`${relayUrl}/stats`)).json()) as { streams: number; rssMB: number };
+    if (process.env.RELAY_FANOUT_DEBUG) console.log(JSON.stringify({ seen, stats }));
     await new Promise((resolve) => (subscribers.exitCode === null ? subscribers.once('exit', resolve) : resolve(undefined)));
     return { ...seen, streams: stats.streams, rssMB: stats.rssMB };
   } finally {
@@ -83,6 +85,7 @@ const relayFanout: BenchCase = {
       result('lag p99', 'ms', (f) => f.lagP99),
       result('lost', 'count', (f) => f.lost),
       result('repeated', 'count', (f) => f.duplicates),
+      result('reconnects (pool over budget)', 'count', (f) => f.reconnects),
       result('relay RSS (MB)', 'count', (f) => f.rssMB),
     ];
   },
