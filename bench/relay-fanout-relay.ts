@@ -46,6 +46,7 @@ async function relay(incoming: IncomingMessage, outgoing: ServerResponse): Promi
   }
 }
 
+process.once('SIGINT', () => process.exit(0));
 const server = createServer((incoming, outgoing) => void relay(incoming, outgoing));
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4_096 }, () => {
   const address = server.address();

@@ -6,6 +6,7 @@
 // watch per client). Per round: ms until every subscriber had `event: ready`, watch streams the
 // relay opened, lag (put answered to event read by a subscriber) p50/p99, events lost, and the
 // relay process's peak RSS. Alone: `node bench/run.ts relay-fanout`.
+// RELAY_FANOUT_NODE_FLAGS passes flags to the relay process (`--cpu-prof --cpu-prof-dir=DIR` to profile it).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +44,7 @@ function firstLine<T>(child: ChildProcess, what: string): Promise<T> {
 
 /** One round: a relay process, a subscriber process, then the figures of both. */
 async function round(context: BenchContext, shared: boolean, index: number): Promise<FanoutFigures> {
-  const relay = spawn(process.execPath, [relayScript, context.endpoint, shared ? 'hub' : 'own'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const relay = spawn(process.execPath, [...(process.env.RELAY_FANOUT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), relayScript, context.endpoint, shared ? 'hub' : 'own'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const { port } = await firstLine<{ port: number }>(relay, 'the relay');
     const relayUrl = `http://127.0.0.1:${port}`;
@@ -60,7 +61,8 @@ async function round(context: BenchContext, shared: boolean, index: number): Pro
     await new Promise((resolve) => (subscribers.exitCode === null ? subscribers.once('exit', resolve) : resolve(undefined)));
     return { ...seen, streams: stats.streams, rssMB: stats.rssMB };
   } finally {
-    relay.kill('SIGKILL');
+    // SIGINT lets a profiling relay (RELAY_FANOUT_NODE_FLAGS=--cpu-prof) write its profile.
+    relay.kill(process.env.RELAY_FANOUT_NODE_FLAGS ? 'SIGINT' : 'SIGKILL');
   }
 }
 
