@@ -1,18 +1,25 @@
-// Relay fan-out: 1,000 SSE clients (RELAY_FANOUT_CLIENTS) of one prefix on one relay (relayWatch called in-process, its
-// bodies read in-process), with the pool's hub (one upstream watch) and without it (`shared:
-// false`, a watch per client, as before issue 15). Per round: ms until every client had `event:
-// ready`, watch streams opened, event lag (put answered to event read by a client) p50/p99 under
-// a writer at 100 puts/s, and events lost. Alone: `node bench/run.ts relay-fanout`.
-import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
+// Relay fan-out: 1,000 SSE subscribers (RELAY_FANOUT_CLIENTS=10000 for the issue's second row) of
+// one prefix on one relay, with the subscribers in ANOTHER process than the relay: the relay
+// (bench/relay-fanout-relay.ts) serves relayWatch over node:http, the subscriber process
+// (bench/relay-fanout-subscribers.ts) holds the connections and writes 100 puts at 100/s. With the
+// pool's hub (one upstream watch) and, with RELAY_FANOUT_OWN=1, without it (`shared: false`, a
+// watch per client). Per round: ms until every subscriber had `event: ready`, watch streams the
+// relay opened, lag (put answered to event read by a subscriber) p50/p99, events lost, and the
+// relay process's peak RSS. Alone: `node bench/run.ts relay-fanout`.
+// RELAY_FANOUT_NODE_FLAGS passes flags to the relay process (`--cpu-prof --cpu-prof-dir=DIR` to profile it).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { BenchCase, BenchContext, CaseResult, Figure } from '../lib.ts';
 import { summarize } from '../lib.ts';
 
-// RELAY_FANOUT_CLIENTS=10000 for the issue's second row.
 const SUBSCRIBERS = Number(process.env.RELAY_FANOUT_CLIENTS ?? 1_000);
 const PUTS = 100;
-const PUT_INTERVAL_MS = 10;
 const HUB = 'relay hub';
 const PER_CLIENT = 'watch per client';
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const relayScript = fileURLToPath(new URL('../relay-fanout-relay.ts', import.meta.url));
+const subscribersScript = fileURLToPath(new URL('../relay-fanout-subscribers.ts', import.meta.url));
 
 interface FanoutFigures {
   readyMs: number;
@@ -20,87 +27,69 @@ interface FanoutFigures {
   lagP50: number;
   lagP99: number;
   lost: number;
+  duplicates: number;
+  reconnects: number;
+  rssMB: number;
 }
 
-/** Reads one relay body: calls `onReady` at `event: ready`, `onPut(revision)` at each put. */
-async function readBody(body: ReadableStream<Uint8Array>, onReady: () => void, onPut: (revision: number) => void): Promise<void> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      const text = decoder.decode(value);
-      if (text.includes('event: ready')) onReady();
-      else if (text.includes('event: put')) onPut(Number(/^id: (\d+)/m.exec(text)?.[1]));
-    }
-  } catch {
-    // aborted at the end of the round
-  }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-}
-
-/** One round: SUBSCRIBERS clients, then PUTS writes at 100/s, then the figures. */
-async function round(context: BenchContext, shared: boolean, index: number): Promise<FanoutFigures> {
-  let streams = 0;
-  const etcd = new Etcd({
-    endpoints: [context.endpoint],
-    fetch: (request, init) => {
-      if (new URL(request.url).pathname.endsWith('/v3/watch')) streams++;
-      return fetch(request, init);
-    },
+/** The first line `child` prints, as JSON. */
+function firstLine<T>(child: ChildProcess, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => resolve(JSON.parse(line) as T));
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before answering`)));
+    child.once('error', reject);
   });
-  const writer = new Etcd({ endpoints: [context.endpoint] });
-  const prefix = `bench/relay-fanout/${shared ? 'hub' : 'own'}/${index}/`;
-  const pool = new RelayPool();
-  const abort = new AbortController();
-  const acked = new Map<number, number>();
-  const arrivals: Array<[number, number]> = [];
-  let readyCount = 0;
-  let allReady!: () => void;
-  const ready = new Promise<void>((resolve) => (allReady = resolve));
-  const started = performance.now();
-  for (let i = 0; i < SUBSCRIBERS; i++) {
-    const response = await relayWatch(etcd, new Request(`http://relay.bench/${i}`, { signal: abort.signal }), { prefix }, { pool, shared });
-    void readBody(response.body!, () => ++readyCount === SUBSCRIBERS && allReady(), (revision) => arrivals.push([revision, performance.now()]));
-  }
-  await ready;
-  const readyMs = performance.now() - started;
-  for (let i = 0; i < PUTS; i++) {
-    const sent = performance.now();
-    void writer.put(`${prefix}k${i}`, 'v').then((r) => acked.set(r.revision, performance.now()));
-    await new Promise((r) => setTimeout(r, Math.max(0, PUT_INTERVAL_MS - (performance.now() - sent))));
-  }
-  for (const deadline = performance.now() + 10_000; arrivals.length < PUTS * SUBSCRIBERS && performance.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
-  abort.abort();
-  const lags = arrivals.flatMap(([revision, at]) => (acked.has(revision) ? [at - acked.get(revision)!] : [])).sort((a, b) => a - b);
-  await Promise.all([etcd.close(), writer.close()]);
-  return { readyMs, streams, lagP50: percentile(lags, 50), lagP99: percentile(lags, 99), lost: PUTS * SUBSCRIBERS - arrivals.length };
 }
 
-/** SUBSCRIBERS relay clients of one prefix, with and without the hub. */
+/** One round: a relay process, a subscriber process, then the figures of both. */
+async function round(context: BenchContext, shared: boolean, index: number): Promise<FanoutFigures> {
+  const relay = spawn(process.execPath, [...(process.env.RELAY_FANOUT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), relayScript, context.endpoint, shared ? 'hub' : 'own'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const { port } = await firstLine<{ port: number }>(relay, 'the relay');
+    const relayUrl = `http://127.0.0.1:${port}`;
+    const prefix = `bench/relay-fanout/${process.pid}/${shared ? 'hub' : 'own'}/${index}/`;
+    const subscribers = spawn(process.execPath, [subscribersScript, relayUrl, String(SUBSCRIBERS), context.endpoint, prefix, String(PUTS)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 180_000,
+      killSignal: 'SIGKILL',
+    });
+    const seen = await firstLine<Omit<FanoutFigures, 'streams' | 'rssMB'>>(subscribers, 'the subscribers');
+    const stats = (await (await fetch(`${relayUrl}/stats`)).json()) as { streams: number; rssMB: number };
+    if (process.env.RELAY_FANOUT_DEBUG) console.log(JSON.stringify({ seen, stats }));
+    await new Promise((resolve) => (subscribers.exitCode === null ? subscribers.once('exit', resolve) : resolve(undefined)));
+    return { ...seen, streams: stats.streams, rssMB: stats.rssMB };
+  } finally {
+    // SIGINT lets a profiling relay (RELAY_FANOUT_NODE_FLAGS=--cpu-prof) write its profile.
+    relay.kill(process.env.RELAY_FANOUT_NODE_FLAGS ? 'SIGINT' : 'SIGKILL');
+  }
+}
+
+/** SUBSCRIBERS relay subscribers of one prefix in another process, with (and optionally without) the hub. */
 const relayFanout: BenchCase = {
   name: `relay-fanout-${SUBSCRIBERS}`,
   async run(context) {
     const rounds = Math.min(context.rounds, 3);
-    const runs = new Map<string, FanoutFigures[]>([
-      [HUB, []],
-      [PER_CLIENT, []],
-    ]);
-    for (let i = 0; i < rounds; i++) {
-      runs.get(HUB)!.push(await round(context, true, i));
-      runs.get(PER_CLIENT)!.push(await round(context, false, i));
-    }
+    const contenders: Array<[string, boolean]> = [[HUB, true], ...(process.env.RELAY_FANOUT_OWN ? [[PER_CLIENT, false] as [string, boolean]] : [])];
+    const runs = new Map<string, FanoutFigures[]>(contenders.map(([name]) => [name, []]));
+    for (let i = 0; i < rounds; i++) for (const [name, shared] of contenders) runs.get(name)!.push(await round(context, shared, i));
     const result = (metric: string, unit: CaseResult['unit'], pick: (f: FanoutFigures) => number): CaseResult => {
       const figures: Figure[] = [...runs].map(([contender, figures]) => ({ contender, stats: summarize(figures.map(pick)) }));
       return { metric, unit, figures };
     };
     const readyResult = result('all ready', 'ms', (f) => f.readyMs);
-    readyResult.targets = ['issue 15 (10,000 clients): ready ≤ 3 s, one upstream stream, lag p99 ≤ 100 ms at 100 events/s, 0 lost'];
-    return [readyResult, result('watch streams opened', 'count', (f) => f.streams), result('lag p50', 'ms', (f) => f.lagP50), result('lag p99', 'ms', (f) => f.lagP99), result('lost', 'count', (f) => f.lost)];
+    readyResult.targets = ['issue 15 (10,000 subscribers in another process): ready ≤ 3 s, one upstream stream, lag p99 ≤ 100 ms at 100 events/s, 0 lost, relay RSS ≤ 300 MB'];
+    return [
+      readyResult,
+      result('watch streams opened', 'count', (f) => f.streams),
+      result('lag p50', 'ms', (f) => f.lagP50),
+      result('lag p99', 'ms', (f) => f.lagP99),
+      result('lost', 'count', (f) => f.lost),
+      result('repeated', 'count', (f) => f.duplicates),
+      result('reconnects (pool over budget)', 'count', (f) => f.reconnects),
+      result('relay RSS (MB)', 'count', (f) => f.rssMB),
+    ];
   },
 };
 

@@ -35,7 +35,7 @@ export interface ClientOptions {
   discover?: boolean | DiscoveryOptions;
   /** When an endpoint that keeps failing is skipped, and for how long (default: after 2 failures, for 5 s). */
   circuitBreaker?: EndpointPoolOptions;
-  /** Longest answer accepted, in bytes (default 64 MiB). */
+  /** Longest answer accepted, in bytes (default 64 MiB); a longer watch message ends only its own watcher. */
   maxResponseBytes?: number;
   /**
    * Reads (get, range, count) issued in the same tick travel as one `/v3/kv/txn` (default on,

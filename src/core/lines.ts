@@ -4,20 +4,40 @@ import { EtcdError, MalformedResponseError, UnavailableError } from './errors.ts
 export const DEFAULT_MAX_LINE = 64 * 1024 * 1024;
 
 /**
+ * Decides about a line longer than the limit, from its start (`maxLine` characters or more):
+ * true skips the rest of it unread, false refuses it (the stream fails).
+ */
+export type OverlongLine = (start: string) => boolean;
+
+const NEWLINE = 0x0a;
+
+/**
  * Splits a byte stream into lines of newline-delimited JSON, keeping the partial tail and any
- * split UTF-8 sequence between chunks, and refusing a line longer than `maxLine`.
+ * split UTF-8 sequence between chunks, and refusing a line longer than `maxLine` (unless
+ * `overlong` says to skip it).
  */
 export class LineSplitter {
-  private readonly decoder = new TextDecoder('utf-8');
+  private decoder = new TextDecoder('utf-8');
   private tail = '';
   private readonly maxLine: number;
+  private readonly overlong: OverlongLine | undefined;
+  /** Dropping bytes up to the next newline: the rest of a line that was skipped. */
+  private skipping = false;
 
-  constructor(maxLine = DEFAULT_MAX_LINE) {
+  constructor(maxLine = DEFAULT_MAX_LINE, overlong?: OverlongLine) {
     this.maxLine = maxLine;
+    this.overlong = overlong;
   }
 
   /** Complete lines found after adding `chunk` (without their `\n`; blank lines dropped). */
   feed(chunk: Uint8Array): string[] {
+    if (this.skipping) {
+      // A newline byte is never part of a longer UTF-8 sequence: the next line starts after it.
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline === -1) return [];
+      this.skipping = false;
+      chunk = chunk.subarray(newline + 1);
+    }
     const text = this.decoder.decode(chunk, { stream: true });
     const lines: string[] = [];
     let start = 0;
@@ -36,7 +56,14 @@ export class LineSplitter {
     }
     if (this.tail.length > this.maxLine) {
       const size = this.tail.length;
+      const start = this.tail;
       this.tail = '';
+      if (this.overlong?.(start)) {
+        this.skipping = true;
+        // What the decoder holds of a split character belongs to the skipped line.
+        this.decoder = new TextDecoder('utf-8');
+        return lines;
+      }
       throw new MalformedResponseError(`a stream line exceeded ${this.maxLine} characters (${size} so far)`);
     }
     return lines;
@@ -44,6 +71,7 @@ export class LineSplitter {
 
   /** The last line when the stream ended without a newline (how etcd sends a stream error). */
   end(): string[] {
+    if (this.skipping) return [];
     const rest = this.tail + this.decoder.decode();
     this.tail = '';
     return rest.trim() === '' ? [] : [rest];

@@ -98,7 +98,8 @@ export class Transport {
   private readonly closed: AbortSignal | undefined;
   private readonly pool: EndpointPool;
   private readonly discovery: EndpointDiscovery | undefined;
-  private readonly maxResponseBytes: number;
+  /** Longest answer accepted, in bytes (a watch stream line included). */
+  readonly maxResponseBytes: number;
   private readonly requireLeader: boolean;
   /** Idempotent calls: retried on another endpoint. */
   private readonly reads: KyInstance;

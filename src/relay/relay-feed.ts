@@ -28,6 +28,8 @@ export interface FeedOptions {
 
 const encoder = new TextEncoder();
 const COMPACT_AT = 1_024;
+/** Most bytes of waiting messages handed to the response body in one chunk. */
+const MERGE_BYTES = 64 * 1024;
 
 /**
  * One client of the relay: its etcd watch pumped into a queue of SSE text bounded in bytes, which
@@ -54,6 +56,10 @@ export class RelayFeed implements PoolMember, HubSubscriber {
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   /** The shared upstream watch this client reads from, when it does. */
   private hub: RelayHub | undefined;
+  /** The shared upstream watch this client is catching up to on a watch of its own, to rejoin it. */
+  private following: RelayHub | undefined;
+  /** That watch of its own, once it has sent `ready` (a hand-over before would lose it). */
+  private catchUp: Watch | undefined;
   /** Bumped each time the client leaves its source: work queued for an older one is dropped. */
   private generation = 0;
   /** Whether joining the hub sends `event: ready`, and the events of the resume revision to skip. */
@@ -106,13 +112,35 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     const { etcd, selector, prevKv, pool, shared } = this.options;
     if (shared) {
       const hub = pool.upstream(etcd, selector, prevKv);
-      this.hub = hub;
       this.announce = first;
       this.joinSkip = skip;
-      if (hub.attach(this, startRevision === undefined ? undefined : { startRevision, skip })) return;
-      this.hub = undefined;
+      if (startRevision === undefined ? hub.attach(this) : hub.rejoin(this, { startRevision, skip })) {
+        this.hub = hub;
+        return;
+      }
+      // From before the ring: a watch of its own catches up, then hands over to the hub.
+      hub.follow(this);
+      this.following = hub;
     }
     void this.run(startRevision, skip, first);
+  }
+
+  /**
+   * Hands a catching-up client over to the hub once the ring holds every event after the last one
+   * queued: the ring replays the rest, and the watch of its own closes before it queues more.
+   */
+  private rejoin(): void {
+    const hub = this.following;
+    const watch = this.catchUp;
+    const point = resumePoint(this.lastId);
+    if (hub === undefined || watch === undefined || watch !== this.watch || point === undefined || this.stopped || this.parked) return;
+    this.announce = false;
+    if (!hub.rejoin(this, point)) return;
+    this.following = undefined;
+    this.catchUp = undefined;
+    this.hub = hub;
+    this.watch = undefined;
+    watch.close();
   }
 
   // HubSubscriber: called by the shared upstream watch.
@@ -142,6 +170,10 @@ export class RelayFeed implements PoolMember, HubSubscriber {
       this.hub = undefined;
       this.finish(last);
     });
+  }
+
+  advanced(): void {
+    this.rejoin();
   }
 
   private enqueue(work: (generation: number) => Promise<void>): void {
@@ -177,10 +209,13 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     try {
       await watch.ready;
       if (first && !(await this.ready(watch, startRevision, skip))) return;
+      if (this.watch !== watch) return;
+      if (this.following !== undefined) this.catchUp = watch;
       for await (const response of watch.responses()) {
         if (!(await this.queue(response.events, skip))) return;
         // The events to skip belong to the first revision that comes, not to a progress answer.
         if (response.events.length > 0) skip = 0;
+        this.rejoin();
       }
       if (this.watch === watch) this.finish('');
     } catch (error) {
@@ -244,8 +279,10 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     this.generation++;
     this.watch?.close();
     this.watch = undefined;
-    const hub = this.hub;
+    this.catchUp = undefined;
+    const hub = this.hub ?? this.following;
     this.hub = undefined;
+    this.following = undefined;
     hub?.detach(this);
   }
 
@@ -272,16 +309,28 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     this.wakeReader();
   }
 
-  /** The next chunk waiting (one SSE message). */
+  /**
+   * What waits, as one chunk: a client that fell behind catches up in a few large writes rather
+   * than one per event (one write per event to each of thousands of sockets is what a busy relay
+   * cannot keep up with). One message alone goes as it is, without a copy.
+   */
   private take(): Uint8Array {
-    const chunk = this.chunks[this.head]!;
-    this.chunks[this.head++] = undefined as never;
+    let end = this.head + 1;
+    let size = this.chunks[this.head]!.byteLength;
+    while (end < this.chunks.length && size + this.chunks[end]!.byteLength <= MERGE_BYTES) size += this.chunks[end++]!.byteLength;
+    let chunk = this.chunks[this.head]!;
+    if (end > this.head + 1) {
+      chunk = new Uint8Array(size);
+      for (let i = this.head, at = 0; i < end; at += this.chunks[i++]!.byteLength) chunk.set(this.chunks[i]!, at);
+    }
+    this.chunks.fill(undefined as never, this.head, end);
+    this.head = end;
     if (this.head >= COMPACT_AT && this.head * 2 >= this.chunks.length) {
       this.chunks.splice(0, this.head);
       this.head = 0;
     }
-    this.bytes -= chunk.byteLength;
-    this.options.pool.shrink(chunk.byteLength);
+    this.bytes -= size;
+    this.options.pool.shrink(size);
     return chunk;
   }
 

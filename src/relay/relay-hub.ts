@@ -17,6 +17,8 @@ export interface HubSubscriber {
   deliver(entries: HubEntry[]): void;
   /** The upstream watch ended (`last`: the SSE event that says why, or ''). */
   end(last: string): void;
+  /** The hub published more: a subscriber catching up on a watch of its own may now `rejoin`. */
+  advanced(): void;
 }
 
 export interface HubLimits {
@@ -48,6 +50,8 @@ export class RelayHub {
   private readonly members = new Set<HubSubscriber>();
   /** Subscribers that joined before etcd created the watch. */
   private readonly waiting = new Set<HubSubscriber>();
+  /** Subscribers catching up on a watch of their own, to be handed over to the ring (they keep the hub open). */
+  private readonly followers = new Set<HubSubscriber>();
   private linger: ReturnType<typeof setTimeout> | undefined;
 
   private readonly etcd: Watchable;
@@ -63,34 +67,49 @@ export class RelayHub {
   }
 
   get subscribers(): number {
-    return this.members.size + this.waiting.size;
+    return this.members.size + this.waiting.size + this.followers.size;
+  }
+
+  /** Joins `subscriber` live, from now. False when the hub has closed. */
+  attach(subscriber: HubSubscriber): boolean {
+    if (this.closed) return false;
+    this.stopLinger();
+    if (this.ring !== undefined) return this.admit(subscriber, this.head, []);
+    this.waiting.add(subscriber);
+    this.openOnce();
+    return true;
   }
 
   /**
-   * Joins `subscriber`: live from now (`point` undefined), or after a resume point the ring still
-   * holds. False when it cannot be served here (the caller then opens a watch of its own).
+   * Joins `subscriber` after a resume point, when the ring holds every event after it (they are
+   * replayed first): a resume, or the hand-over of a follower that caught up. False, changing
+   * nothing, when it does not (yet).
    */
-  attach(subscriber: HubSubscriber, point?: { startRevision: number; skip: number }): boolean {
-    if (this.closed) return false;
-    if (point === undefined) {
-      this.stopLinger();
-      if (this.ring !== undefined) return this.admit(subscriber, this.head, []);
-      this.waiting.add(subscriber);
-      if (this.watch === undefined) void this.open();
-      return true;
-    }
-    const replay = point.startRevision <= this.head + 1 ? this.ring?.since(point.startRevision, point.skip) : undefined;
-    if (replay === undefined) {
-      this.idle();
-      return false;
-    }
+  rejoin(subscriber: HubSubscriber, point: { startRevision: number; skip: number }): boolean {
+    if (this.closed || this.ring === undefined || point.startRevision > this.head + 1) return false;
+    const replay = this.ring.since(point.startRevision, point.skip);
+    if (replay === undefined) return false;
+    this.followers.delete(subscriber);
     this.stopLinger();
     return this.admit(subscriber, this.head, replay);
   }
 
+  /**
+   * `subscriber` resumes from before the ring on a watch of its own: the hub stays open (opening
+   * if need be) and tells it each time it `advanced`, until it can `rejoin`.
+   */
+  follow(subscriber: HubSubscriber): void {
+    if (this.closed) return;
+    this.stopLinger();
+    this.followers.add(subscriber);
+    this.openOnce();
+  }
+
+  /** `subscriber` leaves, whether it was in place, waiting, or following. */
   detach(subscriber: HubSubscriber): void {
     this.members.delete(subscriber);
     this.waiting.delete(subscriber);
+    this.followers.delete(subscriber);
     this.idle();
   }
 
@@ -105,6 +124,10 @@ export class RelayHub {
     return true;
   }
 
+  private openOnce(): void {
+    if (this.watch === undefined) void this.open();
+  }
+
   private async open(): Promise<void> {
     const watch = this.etcd.watch({ ...this.options, fragment: true });
     this.watch = watch;
@@ -117,6 +140,7 @@ export class RelayHub {
       const waiting = [...this.waiting];
       this.waiting.clear();
       for (const subscriber of waiting) this.admit(subscriber, this.head, []);
+      this.tellFollowers();
       for await (const response of watch.responses()) {
         if (this.closed) return;
         this.publish(response.events, response.revision);
@@ -141,8 +165,12 @@ export class RelayHub {
       this.ring!.add(entry);
     }
     this.head = Math.max(this.head, revision, events.at(-1)?.revision ?? 0);
-    if (entries.length === 0) return;
-    for (const subscriber of [...this.members]) subscriber.deliver(entries);
+    if (entries.length > 0) for (const subscriber of [...this.members]) subscriber.deliver(entries);
+    this.tellFollowers();
+  }
+
+  private tellFollowers(): void {
+    for (const follower of [...this.followers]) follower.advanced();
   }
 
   private end(last: string): void {
@@ -155,6 +183,8 @@ export class RelayHub {
     const subscribers = [...this.members, ...this.waiting];
     this.members.clear();
     this.waiting.clear();
+    // Followers read from watches of their own: they go on without the hub.
+    this.followers.clear();
     for (const subscriber of subscribers) subscriber.end(last);
   }
 

@@ -15,6 +15,7 @@ import { mapFetchError } from '../core/answer.ts';
 import type { Transport } from '../core/transport.ts';
 import { type Change, ChangeTimer } from './change-timer.ts';
 import { PROBE_AFTER_MS, probeMember } from './member-probe.ts';
+import { watchIdAtStart } from './overlong-line.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -349,7 +350,9 @@ export class WatchStream {
     const reader = response.body!.getReader();
     connection.reader = reader;
     if (connection.controller.signal.aborted) void reader.cancel().catch(() => {});
-    const splitter = new LineSplitter(this.maxLine);
+    // Ids of watchers whose answer was too long to read: skipped, and only they end.
+    const overlong: number[] = [];
+    const splitter = new LineSplitter(this.maxLine, (start) => this.skippable(connection, start, overlong));
     try {
       connection.heard();
       for (;;) {
@@ -363,6 +366,7 @@ export class WatchStream {
         if (chunk.done) break;
         connection.heard();
         for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseWatchLine(line, endpoint), healthy);
+        if (overlong.length > 0) this.endOverlong(connection, overlong.splice(0));
       }
       for (const line of splitter.end()) this.dispatch(connection, parseLastLine(line, endpoint), healthy);
     } finally {
@@ -438,6 +442,25 @@ export class WatchStream {
     healthy();
     if (events.length > 0) member.deliver(events);
     else member.progress(message.headerRevision);
+  }
+
+  /** An answer over the line limit can be skipped when its start names a watcher of this stream. */
+  private skippable(connection: Connection, start: string, overlong: number[]): boolean {
+    const id = watchIdAtStart(start);
+    if (id === undefined || !connection.byId.has(id)) return false;
+    overlong.push(id);
+    return true;
+  }
+
+  /** Ends the watchers whose answers were skipped as too long; the others stay on the stream. */
+  private endOverlong(connection: Connection, ids: number[]): void {
+    for (const id of ids) {
+      connection.fragments.delete(id);
+      const member = connection.byId.get(id);
+      if (!this.live(connection, member)) continue;
+      connection.retired.add(member);
+      member.fail(new MalformedResponseError(`a watch answer exceeded ${this.maxLine} characters (maxResponseBytes); it was skipped and this watcher ended`, { endpoint: connection.endpoint, path: `/v3${PATH}` }));
+    }
   }
 
   private canceled(connection: Connection, member: WatchMember | undefined, message: WatchMessage & { kind: 'result' }): void {
@@ -525,7 +548,7 @@ const streams = new WeakMap<Transport, WatchStream>();
  * watcher on it ends with an `AbortedError` and the connection closes.
  */
 export function watchStreamOf(core: Core): WatchStream {
-  return perClient(streams, core, () => new WatchStream(core.transport), (stream) =>
+  return perClient(streams, core, () => new WatchStream(core.transport, core.transport.maxResponseBytes), (stream) =>
     stream.closeAll(new AbortedError('the watch ended: the client was closed', { path: `/v3${PATH}` })),
   );
 }

@@ -15,18 +15,31 @@ after(async () => {
 });
 
 /** A client whose watch-stream requests are recorded (each is one upstream stream opened). */
-function countingClient(): { etcd: Etcd; streams: Request[] } {
+function countingClient(): { etcd: Etcd; streams: Request[]; bodies: Promise<string>[] } {
   const streams: Request[] = [];
+  const bodies: Promise<string>[] = [];
   const etcd = new Etcd({
     endpoints: etcdUnderTest.endpoint,
     fetch: (request, init) => {
-      if (new URL(request.url).pathname.endsWith('/v3/watch')) streams.push(request);
+      if (new URL(request.url).pathname.endsWith('/v3/watch')) {
+        bodies.push(request.clone().text());
+        streams.push(request);
+      }
       return fetch(request, init);
     },
   });
   clients.push(etcd);
-  return { etcd, streams };
+  return { etcd, streams, bodies };
 }
+
+/** Waits (20 s at most) until `count` watch streams were opened. */
+async function reopened(streams: Request[], count: number): Promise<void> {
+  for (let waited = 0; streams.length < count && waited < 20_000; waited += 100) await sleep(100);
+  assert.equal(streams.length, count, 'the watch stream was not reopened');
+}
+
+/** How many watchers a watch stream's request body creates. */
+const creates = (body: string) => body.split('\n').filter((line) => line.includes('"create_request"')).length;
 
 let writerClient: Etcd | undefined;
 function writer(): Etcd {
@@ -110,8 +123,8 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
     }
   });
 
-  test('a client resuming from before the ring gets a watch of its own from there, losing and repeating nothing', async () => {
-    const { etcd, streams } = countingClient();
+  test('a client resuming from before the ring catches up on a watch of its own, then rejoins the hub: every event once, in order, under a steady writer', async () => {
+    const { etcd, streams, bodies } = countingClient();
     const prefix = uniquePrefix('relay-hub-old');
     const pool = new RelayPool({ ringEvents: 2 });
     const [stays, leaves] = await subscribeAll(etcd, prefix, pool, 2);
@@ -119,21 +132,62 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
       await writer().put(`${prefix}k0`, 'v');
       const [seen] = await puts(leaves!, 1);
       await leaves!.reader.cancel();
-      for (let i = 1; i <= 5; i++) await writer().put(`${prefix}k${i}`, 'v');
+      const missed = [1, 2, 3, 4, 5].map((i) => `${prefix}k${i}`);
+      for (const key of missed) await writer().put(key, 'v');
       await puts(stays!, 6);
       const back = new SseReader((await relayWatch(etcd, request(seen!.id), { prefix }, { pool })).body);
       try {
-        assert.deepEqual((await puts(back, 5)).map(keyOf), [1, 2, 3, 4, 5].map((i) => `${prefix}k${i}`));
-        await writer().put(`${prefix}k6`, 'v');
-        assert.deepEqual((await puts(back, 1)).map(keyOf), [`${prefix}k6`]);
-        assert.deepEqual((await puts(stays!, 1)).map(keyOf), [`${prefix}k6`]);
+        // Writes go on while it catches up and hands over.
+        const later = Array.from({ length: 40 }, (_, i) => `${prefix}k${String(i + 6).padStart(2, '0')}`);
+        const writing = (async () => {
+          for (const key of later) await writer().put(key, 'v');
+        })();
+        const got = await puts(back, missed.length + later.length);
+        await writing;
+        assert.deepEqual(got.map(keyOf), [...missed, ...later]);
+        assert.deepEqual(got.map((m) => Number(m.id)), got.map((m) => JSON.parse(m.data).revision));
+        assert.deepEqual((await puts(stays!, later.length)).map((m) => m.id), got.slice(missed.length).map((m) => m.id));
+        // Its own watch joined the client's stream (a second stream), then closed: the stream is
+        // reopened carrying the hub's watch alone, which goes on serving it.
+        await reopened(streams, 3);
+        assert.deepEqual(await Promise.all(bodies.map(async (body) => creates(await body))), [1, 2, 1]);
+        await writer().put(`${prefix}k99`, 'v');
+        assert.deepEqual((await puts(back, 1)).map(keyOf), [`${prefix}k99`]);
+        assert.deepEqual((await puts(stays!, 1)).map(keyOf), [`${prefix}k99`]);
+        assert.equal(streams.length, 3, `${streams.length} watch streams opened`);
+        assert.equal(pool.upstreams, 1);
       } finally {
         await back.reader.cancel();
       }
-      // Its own watch joined the client's stream: the stream was reopened once for it.
-      assert.equal(streams.length, 2, `${streams.length} watch streams opened`);
     } finally {
       await cancelAll([stays!]);
+    }
+  });
+
+  test('a client resuming from before the ring with no hub open opens it, catches up and rejoins it', async () => {
+    const { etcd, streams, bodies } = countingClient();
+    const prefix = uniquePrefix('relay-hub-cold');
+    const pool = new RelayPool({ ringEvents: 2, linger: 50 });
+    const [first] = await subscribeAll(etcd, prefix, pool, 1);
+    await writer().put(`${prefix}k0`, 'v');
+    const [seen] = await puts(first!, 1);
+    await first!.reader.cancel();
+    while (pool.upstreams > 0) await sleep(20);
+    const missed = [1, 2, 3].map((i) => `${prefix}k${i}`);
+    for (const key of missed) await writer().put(key, 'v');
+    const back = new SseReader((await relayWatch(etcd, request(seen!.id), { prefix }, { pool })).body);
+    try {
+      assert.deepEqual((await puts(back, 3)).map(keyOf), missed);
+      // The hub opened with it; a put after it caught up reaches it from the hub.
+      await writer().put(`${prefix}k4`, 'v');
+      assert.deepEqual((await puts(back, 1)).map(keyOf), [`${prefix}k4`]);
+      await reopened(streams, 3);
+      assert.equal(creates(await bodies.at(-1)!), 1, 'the stream still carries the watch of its own');
+      await writer().put(`${prefix}k5`, 'v');
+      assert.deepEqual((await puts(back, 1)).map(keyOf), [`${prefix}k5`]);
+      assert.equal(pool.upstreams, 1);
+    } finally {
+      await back.reader.cancel();
     }
   });
 

@@ -50,6 +50,20 @@ describe('NDJSON framing', () => {
     assert.throws(() => splitter.feed(new Uint8Array(2048).fill(0x61)), MalformedResponseError);
   });
 
+  test('an over-long line the hook accepts is skipped up to its newline without being kept; the next lines come through', () => {
+    const seen: string[] = [];
+    const splitter = new LineSplitter(1024, (start) => (seen.push(start.slice(0, 9)), true));
+    const encode = (text: string) => new TextEncoder().encode(text);
+    assert.deepEqual(splitter.feed(encode(`{"a":1}\n{"long":"${'é'.repeat(1100)}`)), ['{"a":1}']);
+    assert.deepEqual(seen, ['{"long":"']);
+    // A split character at the cut, then more of the line: dropped, not decoded.
+    assert.deepEqual(splitter.feed(new Uint8Array([0xc3])), []);
+    assert.deepEqual(splitter.feed(new Uint8Array(4096).fill(0x61)), []);
+    assert.deepEqual(splitter.feed(encode('aé"}\n{"b":2}\n{"c"')), ['{"b":2}']);
+    assert.deepEqual(splitter.end(), ['{"c"']);
+    assert.throws(() => new LineSplitter(1024, () => false).feed(new Uint8Array(2048).fill(0x61)), MalformedResponseError);
+  });
+
   test('readJsonLines reads a ReadableStream and reports bad JSON as MalformedResponseError', async () => {
     const body = new ReadableStream<Uint8Array>({
       start(controller) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { UnauthenticatedError, UnavailableError, WatchCompactedError } from '../../src/core/errors.ts';
+import { MalformedResponseError, UnauthenticatedError, UnavailableError, WatchCompactedError } from '../../src/core/errors.ts';
 import { Etcd, type FetchLike, type WatchEvent } from '../../src/index.ts';
 import { cancelReasonError } from '../../src/watch/watch-events.ts';
 
@@ -168,6 +168,49 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
   test('a cancel_reason becomes a typed error', () => {
     assert.ok(cancelReasonError('rpc error: code = Unauthenticated desc = etcdserver: invalid auth token') instanceof UnauthenticatedError);
     assert.equal(cancelReasonError('rpc error: code = PermissionDenied desc = etcdserver: permission denied').code, 7);
+  });
+});
+
+describe('an answer over the line limit (recorded bytes)', () => {
+  const kv = (key: string, value: string, revision: number) =>
+    `{"kv":{"key":"${btoa(key)}","create_revision":"${revision}","mod_revision":"${revision}","version":"1","value":"${btoa(value)}"}}`;
+  const answer = (id: string, events: string) => `{"result":{${header(6)},"watch_id":"${id}","events":[${events}]}}\n`;
+  const opening = [`{"result":{${header(5)},"watch_id":"1","created":true}}\n`, `{"result":{${header(5)},"watch_id":"2","created":true}}\n`, `{"result":{${header(5)},"watch_id":"-1"}}\n`];
+
+  /** Watchers on "a" (id 1) and "b" (id 2) of a client whose line limit is 1 KiB, fed `lines` in 256-byte chunks. */
+  async function outcomes(lines: string[]): Promise<Array<string | Error>> {
+    const wire = encoder.encode([...opening, ...lines].join(''));
+    const chunks = Array.from({ length: Math.ceil(wire.length / 256) }, (_, i) => wire.subarray(i * 256, (i + 1) * 256));
+    const { fetch } = scripted([chunks]);
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch, maxResponseBytes: 1024 });
+    const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' })];
+    try {
+      return await Promise.all(
+        watches.map(async (watch) => {
+          try {
+            for await (const event of watch) return `${event.kv.keyText}=${event.kv.valueText.slice(0, 8)}`;
+            return 'ended';
+          } catch (error) {
+            return error as Error;
+          }
+        }),
+      );
+    } finally {
+      await etcd.close();
+    }
+  }
+
+  test("ends only the watcher it belongs to (its id read from the line's start); the others keep streaming", async () => {
+    const [a, b] = await outcomes([answer('2', kv('b', 'x'.repeat(3000), 6)), answer('1', kv('a', 'after', 7))]);
+    assert.equal(a, 'a=after');
+    assert.ok(b instanceof MalformedResponseError, String(b));
+    assert.match(b.message, /exceeded 1024 characters/);
+  });
+
+  test('without a readable watch id at its start, it ends every watcher of the stream, as before', async () => {
+    const idLess = `{"result":{"events":[${kv('b', 'x'.repeat(3000), 6)}]}}\n`;
+    const results = await outcomes([idLess, answer('1', kv('a', 'after', 7))]);
+    for (const result of results) assert.ok(result instanceof MalformedResponseError && /exceeded/.test(result.message), String(result));
   });
 });
 

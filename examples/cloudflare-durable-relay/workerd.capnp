@@ -1,0 +1,30 @@
+# Runs the example locally in workerd (Durable Objects in memory), from the repository's root
+# after `npm run build`, with ETCD_ENDPOINT, WATCH_PREFIX, ALLOW_ORIGIN and RELAY_SECRET set:
+#   node_modules/.bin/workerd serve examples/cloudflare-durable-relay/workerd.capnp --socket-addr http=127.0.0.1:8789
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "relay", worker = .relay),
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:8789", http = (), service = "relay")],
+);
+
+const relay :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "etcd-fetch", esModule = embed "../../dist/etcd-fetch.browser.js"),
+  ],
+  durableObjectNamespaces = [(className = "RelayRoom", uniqueKey = "etcd-fetch-relay-room")],
+  durableObjectStorage = (inMemory = void),
+  bindings = [
+    (name = "RELAY_ROOMS", durableObjectNamespace = "RelayRoom"),
+    (name = "ETCD_ENDPOINT", fromEnvironment = "ETCD_ENDPOINT"),
+    (name = "WATCH_PREFIX", fromEnvironment = "WATCH_PREFIX"),
+    (name = "ALLOW_ORIGIN", fromEnvironment = "ALLOW_ORIGIN"),
+    (name = "RELAY_SECRET", fromEnvironment = "RELAY_SECRET"),
+  ],
+  compatibilityDate = "2025-09-01",
+  globalOutbound = "internet",
+);
