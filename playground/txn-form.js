@@ -2,7 +2,7 @@
 // typed result of every operation of the branch that ran.
 import { cmp, op } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
-import { $, el, keyLabel, note, onSubmit, utf8 } from './dom.js';
+import { $, el, keyLabel, onSubmit, utf8 } from './dom.js';
 
 const TARGETS = { value: 'value', version: 'version', create: 'create revision', mod: 'mod revision', lease: 'lease' };
 const OPERATORS = ['=', '!=', '<', '>'];
@@ -117,7 +117,6 @@ export function initTxnForm() {
   $('#txn-add-then').addEventListener('click', () => addOperation('then'));
   $('#txn-add-else').addEventListener('click', () => addOperation('else'));
   onSubmit($('#txn-form'), commit, $('#txn-message'));
-  $('#txn-form').addEventListener('submit', () => note($('#txn-message'), ''));
   // An example to start from: create a key only if it does not exist yet.
   addCompare({ key: 'demo/counter', target: 'version', operator: '=', operand: '0' });
   addOperation('then', { kind: 'put', key: 'demo/counter', value: '1' });
