@@ -42,13 +42,15 @@ async function refresh() {
 
 /** Runs an action, then shows its outcome and the fresh lists. */
 async function act(action) {
+  let done;
   try {
-    const done = await action();
-    if (done) note(message(), done);
-    await refresh();
+    done = await action();
   } catch (error) {
-    note(message(), describeError(error), 'error');
+    return note(message(), describeError(error), 'error');
   }
+  if (done) note(message(), done);
+  // Enabling authentication takes this page's rights away until it logs in: the action still succeeded.
+  await refresh().catch((error) => note(message(), `${done ? `${done}; ` : ''}the lists could not be read: ${describeError(error)}`, done ? 'pending' : 'error'));
 }
 
 async function deleteUser(name) {

@@ -236,6 +236,11 @@ export function initKeyTree() {
     toggle(rows[index]);
   });
   onSubmit($('#tree-form'), () => reload(), $('#tree-message'));
+  // The skip link lands in the tree itself, ready for the arrow keys.
+  $('.skip').addEventListener('click', (event) => {
+    event.preventDefault();
+    container.focus();
+  });
   let typing;
   $('#search').addEventListener('input', () => {
     clearTimeout(typing);

@@ -8,8 +8,8 @@ const TARGETS = { value: 'value', version: 'version', create: 'create revision',
 const OPERATORS = ['=', '!=', '<', '>'];
 const OPERATIONS = { put: 'put', get: 'get', delete: 'delete', 'delete-prefix': 'delete prefix', 'range-prefix': 'range prefix' };
 
-function selectOf(options, value) {
-  const select = el('select');
+function selectOf(options, value, label) {
+  const select = el('select', { ariaLabel: label });
   for (const [v, label] of Array.isArray(options) ? options.map((o) => [o, o]) : Object.entries(options)) select.append(el('option', { value: v, textContent: label }));
   if (value !== undefined) select.value = value;
   return select;
@@ -23,8 +23,8 @@ export function addCompare(init = {}) {
   const row = el('div', { className: 'txn-row compare' });
   row.append(
     el('input', { name: 'key', placeholder: 'key', value: init.key ?? '', ariaLabel: 'compare key' }),
-    selectOf(TARGETS, init.target ?? 'value'),
-    selectOf(OPERATORS, init.operator ?? '='),
+    selectOf(TARGETS, init.target ?? 'value', 'compare target'),
+    selectOf(OPERATORS, init.operator ?? '=', 'compare operator'),
     el('input', { name: 'operand', placeholder: 'operand', value: init.operand ?? '', ariaLabel: 'compare operand' }),
     removeButton(row),
   );
@@ -34,7 +34,7 @@ export function addCompare(init = {}) {
 
 export function addOperation(branch, init = {}) {
   const row = el('div', { className: 'txn-row operation' });
-  const kind = selectOf(OPERATIONS, init.kind ?? 'put');
+  const kind = selectOf(OPERATIONS, init.kind ?? 'put', `${branch} operation`);
   const value = el('input', { name: 'value', placeholder: 'value', value: init.value ?? '', ariaLabel: `${branch} value` });
   const sync = () => (value.hidden = kind.value !== 'put');
   kind.addEventListener('change', sync);
