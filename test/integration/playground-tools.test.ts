@@ -192,7 +192,7 @@ describe('playground tools', () => {
     await page.fill('#perm-key', 'public/');
     await page.click('#perm-form button:not([type])');
     await page.locator('#roles tr[data-role="readers"]', { hasText: 'read prefix “public/”' }).waitFor(WAIT);
-    for (const [user, role] of [['root', 'root'], ['reader', 'readers']]) {
+    for (const [user, role] of [['root', 'root'], ['reader', 'readers']] as const) {
       await page.fill('#user-role-user', user);
       await page.fill('#user-role-role', role);
       await page.click('#user-role-form button:not([type])');
