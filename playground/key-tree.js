@@ -105,13 +105,17 @@ function renderRow(row, element, index) {
   }
 }
 
-/** Rebuilds the row list (at most once a frame) and re-renders what is in view. */
+/** Rebuilds the row list (at most once a frame, and every REBUILD_EVERY ms under a burst) and re-renders what is in view. */
+const REBUILD_EVERY = 100;
 let rebuildQueued = false;
+let rebuiltAt = 0;
 function refresh() {
   if (rebuildQueued) return;
   rebuildQueued = true;
-  requestAnimationFrame(() => {
+  const wait = Math.max(0, rebuiltAt + REBUILD_EVERY - performance.now());
+  const rebuild = () => requestAnimationFrame(() => {
     rebuildQueued = false;
+    rebuiltAt = performance.now();
     rows = flatten();
     list.setRows(rows);
     list.render();
@@ -119,6 +123,8 @@ function refresh() {
     const scope = search ? (search.done ? ` found in ${search.scanned.toLocaleString('en')} keys` : ` found so far, ${search.scanned.toLocaleString('en')} keys searched…`) : '';
     $('#tree-count').textContent = count === undefined ? '' : `${count.toLocaleString('en')} key${count === 1 ? '' : 's'}${scope}`;
   });
+  if (wait > 0) setTimeout(rebuild, wait);
+  else rebuild();
 }
 
 async function openFolder(entry) {

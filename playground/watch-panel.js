@@ -43,14 +43,18 @@ function draw() {
   $('#watch-dropped').textContent = dropped > 0 ? `showing the latest ${MAX_ROWS} of ${total.toLocaleString('en')} events` : '';
 }
 
+const DRAW_EVERY = 150; // ms: a burst of thousands of events a second redraws a few times a second
 let frame;
+let drawnAt = 0;
 function receive(events) {
-  queued.push(...events);
+  for (const event of events) queued.push(event);
+  if (queued.length > MAX_ROWS) queued.splice(0, queued.length - MAX_ROWS);
   total += events.length;
-  frame ??= requestAnimationFrame(() => {
+  frame ??= setTimeout(() => requestAnimationFrame(() => {
     frame = undefined;
+    drawnAt = performance.now();
     draw();
-  });
+  }), Math.max(0, drawnAt + DRAW_EVERY - performance.now()));
   // Keys outside the tree's prefix: the tree's own watch does not see them, so tell the panels.
   for (const event of events) {
     if (!startsWith(event.kv.key, treePrefix)) session.emit('change', { type: event.type, key: event.kv.key, kv: event.kv, revision: event.revision });

@@ -121,6 +121,15 @@ describe('playground key tree', () => {
     await page.keyboard.press('End');
     await treeKey(page, `${p}odd/k1499`).waitFor(WAIT);
     assert.equal(await treeKey(page, `${p}odd/k1499`).getAttribute('aria-setsize'), '500');
+    // Arrow keys move, Enter selects.
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Enter');
+    await page.locator('#kv-key', { hasText: `${p}odd/k1497` }).waitFor(WAIT);
+    assert.equal(await treeKey(page, `${p}odd/k1497`).getAttribute('aria-selected'), 'true');
+    // The watch panel (following the tree's prefix) keeps the latest 200 rows and says so.
+    await page.locator('#watch-dropped', { hasText: 'latest 200 of 3,000 events' }).waitFor(WAIT);
+    assert.equal(await page.locator('#watch-events li').count(), 200);
+    await shot(page, 'playground-burst');
     assert.equal(await etcd.count({ prefix: p }), 1_000);
     await page.close();
     await etcd.delete({ prefix: p });
