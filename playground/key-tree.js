@@ -40,7 +40,7 @@ function flatten() {
     if (folder.error) return void out.push(status(`error-${folderEntry.id}`, depth, `could not read: ${describeError(folder.error)} — press Enter or click to retry`, folderEntry));
     if (!folder.loaded) return void out.push(status(`loading-${folderEntry.id}`, depth, 'loading…'));
     if (folder.entries.length === 0) {
-      const text = depth === 0 ? `no keys under “${prefixText() || '(all keys)'}” yet: create one with New key` : '(empty)';
+      const text = depth === 0 ? (prefixText() ? `no keys under “${prefixText()}” yet` : 'no keys yet') : '(empty)';
       return void out.push(status(`empty-${folderEntry.id}`, depth, text));
     }
     const size = folder.entries.length;

@@ -46,10 +46,12 @@ export class VirtualList {
 
   render() {
     const { rowHeight, rows } = this;
-    this.spacer.style.height = `${rows.length * rowHeight}px`;
+    // Reads before writes: one layout per render, not one per row.
     const height = this.container.clientHeight || 400;
-    const first = Math.max(0, Math.floor(this.container.scrollTop / rowHeight) - MARGIN);
-    const last = Math.min(rows.length, Math.ceil((this.container.scrollTop + height) / rowHeight) + MARGIN);
+    const { scrollTop } = this.container;
+    this.spacer.style.height = `${rows.length * rowHeight}px`;
+    const first = Math.max(0, Math.floor(scrollTop / rowHeight) - MARGIN);
+    const last = Math.min(rows.length, Math.ceil((scrollTop + height) / rowHeight) + MARGIN);
     const keep = new Map();
     for (let i = first; i < last; i++) {
       const row = rows[i];

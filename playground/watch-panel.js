@@ -37,7 +37,10 @@ function draw() {
   const list = $('#watch-events');
   const latest = queued.slice(-MAX_ROWS).reverse();
   queued = [];
-  list.prepend(...latest.map(row));
+  // A few new rows flash; a burst's hundreds do not (that would repaint them all for a second).
+  const rows = latest.map(row);
+  if (rows.length <= 20) for (const li of rows) li.classList.add('fresh');
+  list.prepend(...rows);
   while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
   const dropped = total - list.children.length;
   $('#watch-dropped').textContent = dropped > 0 ? `showing the latest ${MAX_ROWS} of ${total.toLocaleString('en')} events` : '';
