@@ -37,7 +37,7 @@ function flatten() {
   }
   const walk = (folderEntry, depth) => {
     const folder = folderEntry.folder;
-    if (folder.error) return void out.push(status(`error-${folderEntry.id}`, depth, `could not read: ${describeError(folder.error)} — press Enter or click to retry`, folderEntry));
+    if (folder.error) return void out.push(status(`error-${folderEntry.id}`, depth, `⟳ retry (Enter or click): could not read, ${describeError(folder.error)}`, folderEntry));
     if (!folder.loaded) return void out.push(status(`loading-${folderEntry.id}`, depth, 'loading…'));
     if (folder.entries.length === 0) {
       const text = depth === 0 ? (prefixText() ? `no keys under “${prefixText()}” yet` : 'no keys yet') : '(empty)';
@@ -66,6 +66,7 @@ function renderRow(row, element, index) {
     element.id = `tree-${row.status}`;
     element.className = `row status${row.retry ? ' error' : ''}${element.classList.contains('active') ? ' active' : ''}`;
     element.textContent = row.text;
+    element.title = row.text;
     return;
   }
   const { entry } = row;
