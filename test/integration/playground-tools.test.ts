@@ -149,8 +149,17 @@ describe('playground tools', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.equal(overflow, 0, 'no sideways scroll at 390 px');
     await shot(page, 'playground-390px', true);
+    // Dark mode follows the system until the toggle is used.
+    const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
+    assert.equal(await theme(), 'light');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark', undefined, WAIT);
     await page.click('#theme');
-    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    assert.equal(await theme(), 'light');
+    await page.click('#theme');
+    assert.equal(await theme(), 'dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    assert.equal(await theme(), 'dark', 'the pick outlasts the system preference');
     await page.setViewportSize({ width: 1400, height: 900 });
     await shot(page, 'playground-dark');
     // The skip link is the first tab stop and leads to the tree.
