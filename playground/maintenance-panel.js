@@ -1,7 +1,7 @@
 // Cluster maintenance: alarms (and disarming them), compaction, per-member defragmentation,
 // and a snapshot download of the backend database.
 import { session } from './connection.js';
-import { $, confirmDialog, describeError, formatSize, note, onSubmit } from './dom.js';
+import { $, confirmDialog, describeError, el, formatSize, hexId, note, onSubmit } from './dom.js';
 import { memberClient } from './member-clients.js';
 
 const message = () => $('#maintenance-message');
@@ -9,8 +9,21 @@ const message = () => $('#maintenance-message');
 async function refreshAlarms() {
   const alarms = await session.etcd.maintenance.alarms();
   const list = $('#alarm-list');
-  list.textContent = alarms.length === 0 ? 'none' : alarms.map((a) => `${a.alarm} on member ${a.memberId}`).join(', ');
   list.className = alarms.length === 0 ? '' : 'error';
+  if (alarms.length === 0) return void (list.textContent = 'none');
+  list.replaceChildren(
+    ...alarms.map((alarm) =>
+      el('span', { className: 'alarm', dataset: { alarm: alarm.alarm } }, `${alarm.alarm} on member ${hexId(alarm.memberId)} `, el('button', { type: 'button', className: 'small', textContent: 'Disarm', onclick: () => disarm(alarm).catch((error) => note(message(), describeError(error), 'error')) })),
+    ),
+  );
+}
+
+async function disarm(alarm) {
+  const hint = alarm.alarm === 'NOSPACE' ? ' Free space first (compact, then defragment), or etcd raises it again on the next write.' : '';
+  if (!(await confirmDialog(`Disarm the ${alarm.alarm} alarm of member ${hexId(alarm.memberId)}? etcd accepts writes again.${hint}`, 'Disarm'))) return;
+  await session.etcd.maintenance.disarm(alarm);
+  note(message(), `disarmed ${alarm.alarm}`);
+  await refreshAlarms();
 }
 
 async function compact() {

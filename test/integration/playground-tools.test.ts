@@ -227,3 +227,42 @@ describe('playground tools', () => {
     await page.close();
   });
 });
+
+describe('playground alarms', () => {
+  let small: PlaygroundContext;
+  before(async () => {
+    small = await startPlaygroundContext({ etcdArgs: ['--quota-backend-bytes', String(2 * 1024 * 1024)] });
+  });
+  after(async () => {
+    await small?.close();
+  });
+
+  test('a NOSPACE alarm shows, and is disarmed after compaction, defragmentation and a confirmation', async () => {
+    const client = new Etcd({ endpoints: small.playground.etcdEndpoint });
+    const big = 'x'.repeat(200_000);
+    let revision = 0;
+    for (let i = 0; i < 40; i++) {
+      try {
+        ({ revision } = await client.put(`fill/${i % 4}`, big));
+      } catch {
+        break; // etcdserver: mvcc: database space exceeded
+      }
+    }
+    const page = await openPlayground(small, '');
+    await page.locator('#alarm-list [data-alarm="NOSPACE"]').waitFor(WAIT);
+    await page.locator('#maintenance').screenshot({ path: 'test/artifacts/playground-alarm.png' });
+    await client.delete({ prefix: 'fill/' }).catch(() => {});
+    await client.compact(revision);
+    await client.maintenance.defragment();
+    await page.locator('#alarm-list [data-alarm="NOSPACE"] button').click();
+    await page.locator('#confirm[open]', { hasText: 'accepts writes again' }).waitFor(WAIT);
+    await page.click('#confirm-ok');
+    await page.locator('#maintenance-message.ok', { hasText: 'disarmed NOSPACE' }).waitFor(WAIT);
+    await page.locator('#alarm-list', { hasText: 'none' }).waitFor(WAIT);
+    assert.deepEqual(await client.maintenance.alarms(), []);
+    await client.put('after-disarm', 'ok');
+    assertNoPageErrors(page);
+    await page.close();
+    client.close();
+  });
+});
