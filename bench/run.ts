@@ -10,6 +10,7 @@ import { concurrentGets } from './cases/concurrent-gets.ts';
 import concurrentPuts from './cases/concurrent-puts.ts';
 import idleWatchers from './cases/idle-watchers.ts';
 import mixedReadWrite from './cases/mixed-read-write.ts';
+import playgroundCase from './cases/playground.ts';
 import relayFanout from './cases/relay-fanout.ts';
 import sequentialPutGet from './cases/sequential-put-get.ts';
 import tlsH1H2 from './cases/tls-h1-h2.ts';
@@ -30,6 +31,7 @@ const cases: BenchCase[] = [
   idleWatchers,
   relayFanout,
   chromium,
+  playgroundCase,
   coldImport,
   bundleSize,
 ];

@@ -1,21 +1,15 @@
 // Cluster status (members, leader, DB size, revision) and leases with their TTLs counting down.
 // Each member's status is asked of that member (status needs no token).
-import { Etcd } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
 import { $, describeError, el, formatSize, hexId, note, onSubmit, report } from './dom.js';
+import { defragment } from './maintenance-panel.js';
+import { forgetMemberClients, memberClient } from './member-clients.js';
 
 const CLUSTER_EVERY = 3_000;
 const LEASES_EVERY = 5_000;
 
 let leases = []; // { id, ttl, grantedTtl, keys, at }: ttl as read at `at` (performance.now())
 const kept = new Map(); // lease ID -> Lease object this page keeps alive
-const memberClients = new Map(); // client URLs -> Etcd asking that member only
-
-function memberClient(urls) {
-  const key = urls.join(',');
-  if (!memberClients.has(key)) memberClients.set(key, new Etcd({ endpoints: urls, timeout: 2_000 }));
-  return memberClients.get(key);
-}
 
 async function refreshCluster() {
   const etcd = session.etcd;
@@ -25,7 +19,7 @@ async function refreshCluster() {
   const rows = await Promise.all(
     members.map(async (member) => {
       const urls = member.clientUrls.length > 0 ? member.clientUrls : [];
-      const status = urls.length === 0 ? new Error('not started') : await memberClient(urls).maintenance.status().catch((error) => error);
+      const status = urls.length === 0 ? new Error('not started') : await memberClient(urls).maintenance.status({ timeout: 2_000 }).catch((error) => error);
       return { member, status };
     }),
   );
@@ -53,6 +47,7 @@ async function refreshCluster() {
         el('td', { textContent: ok ? formatSize(status.dbSize) : '—' }),
         el('td', { textContent: ok ? String(status.header.revision) : '—' }),
         el('td', { textContent: ok ? `${status.raftTerm} / ${status.raftIndex}` : describeError(status), className: ok ? '' : 'error' }),
+        el('td', {}, el('button', { type: 'button', className: 'small', textContent: 'Defragment', ariaLabel: `defragment ${member.name}`, disabled: !ok, onclick: () => defragment(member) })),
       );
     }),
   );
@@ -141,7 +136,7 @@ export function initClusterPanel() {
   const leaseRefresh = every(LEASES_EVERY, refreshLeases, $('#lease-message'));
   setInterval(tick, 1_000);
   session.addEventListener('connected', () => {
-    memberClients.clear();
+    forgetMemberClients();
     cluster();
     leaseRefresh();
   });

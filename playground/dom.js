@@ -28,14 +28,12 @@ export function describeError(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Shows an error in the header and, when given, in a panel's own message line. */
+/** Shows an error where the action was taken: the panel's own message line (the header only without one). */
 export function report(error, target) {
   const text = describeError(error);
-  show(text, 'error');
-  if (target) {
-    target.textContent = text;
-    target.className = 'message error';
-  }
+  if (!target) return show(text, 'error');
+  target.textContent = text;
+  target.className = 'message error';
 }
 
 /** A panel's own message line. */
@@ -44,10 +42,11 @@ export function note(target, text, kind = 'ok') {
   target.className = `message ${kind}`;
 }
 
-/** Wraps a submit handler: no page reload, errors shown. */
+/** Wraps a submit handler: no page reload; the panel's old error goes, a new one is shown there. */
 export function onSubmit(form, handler, messageTarget) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    if (messageTarget?.classList.contains('error')) note(messageTarget, '');
     Promise.resolve()
       .then(() => handler(event))
       .catch((error) => report(error, messageTarget));

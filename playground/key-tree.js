@@ -1,252 +1,283 @@
-// The key tree: keys under a prefix, split on "/", listed lazily a page at a time with
-// `keysOnly` + `limit` (values are read only when a key is selected), so a prefix with
-// thousands of keys opens as fast as one with ten. A folder's whole subtree is skipped with
-// one range request starting at its prefix end, so a page costs about one request per folder.
-import { $, compareBytes, el, hex, keyLabel, nextKey, onSubmit, prefixEnd, report, startsWith, utf8 } from './dom.js';
+// The key tree: keys under a prefix as folders split on "/" (or, with a search or the list
+// view, one flat list), virtualised, kept current by a watch of its own on what it shows,
+// whatever the watch panel watches. One tab stop; arrow keys move, Right/Left open and close.
 import { session } from './connection.js';
+import { $, compareBytes, describeError, keyLabel, note, onSubmit, startsWith, utf8 } from './dom.js';
+import { KeySearch } from './key-search.js';
+import { openFeed } from './live-feed.js';
+import { applyIn, countEvent, entryOf, Folder, MAX_CHILDREN, readCount } from './tree-model.js';
+import { VirtualList } from './virtual-list.js';
 
-const PAGE = 100; // entries (keys or folders) shown per page
-const SLASH = 0x2f;
-
-let root;
+const ROW = 24;
+let root; // the entry of the prefix shown (a folder entry, always open)
+let search; // the KeySearch of the list view, or undefined in the tree view
 let selected; // Uint8Array of the selected key
-let generation = 0; // bumps on every reload, so answers to an old tree are dropped
+let feed; // the tree's own watch
+let list;
+let rows = [];
+let generation = 0;
 
-/** One folder of the tree: its prefix, its loaded children in key order, and where to read on. */
-class Folder {
-  constructor(prefix, list) {
-    this.prefix = prefix;
-    this.list = list; // the <ul> of its children
-    this.clear();
-  }
-
-  clear() {
-    this.entries = []; // { kind: 'key' | 'folder', bytes, li, folder? } in byte order
-    this.index = new Map(); // binary string of bytes -> entry
-    this.list.replaceChildren();
-    this.loaded = false;
-    this.cursor = this.prefix.length === 0 ? new Uint8Array([0]) : this.prefix; // next key to read; undefined once complete
-    this.more = undefined; // the "more…" button
-  }
-
-  get complete() {
-    return this.loaded && this.cursor === undefined;
-  }
-
-  /** Reads up to PAGE more children (a second call while reading waits for the first). */
-  loadPage() {
-    this.loading ??= this.readPage().finally(() => (this.loading = undefined));
-    return this.loading;
-  }
-
-  async readPage() {
-    const etcd = session.etcd;
-    const mine = generation;
-    const end = this.prefix.length === 0 ? undefined : prefixEnd(this.prefix);
-    let added = 0;
-    while (this.cursor !== undefined && added < PAGE) {
-      const { kvs, more } = await etcd.range({ from: this.cursor, ...(end ? { to: end } : {}), keysOnly: true, limit: PAGE });
-      if (mine !== generation) return;
-      let next;
-      let full = false;
-      for (const kv of kvs) {
-        const entry = this.entryFor(kv.key);
-        if (!this.find(entry.bytes)) {
-          this.insert(entry);
-          added++;
-        }
-        // Past a folder, the next request starts at its end: its other keys are never read.
-        next = entry.kind === 'folder' ? prefixEnd(entry.bytes) : nextKey(kv.key);
-        if (added >= PAGE) {
-          full = true;
-          break;
-        }
-      }
-      const done = next === undefined || (!more && !full) || (end !== undefined && compareBytes(next, end) >= 0);
-      this.cursor = done ? undefined : next;
-    }
-    this.loaded = true;
-    this.renderMore();
-  }
-
-  /** What a key is at this level: itself, or the folder that holds it. */
-  entryFor(key) {
-    const slash = key.indexOf(SLASH, this.prefix.length);
-    return slash === -1 ? { kind: 'key', bytes: key } : { kind: 'folder', bytes: key.slice(0, slash + 1) };
-  }
-
-  find(bytes) {
-    return this.index.get(binary(bytes));
-  }
-
-  insert(entry) {
-    entry.li = entry.kind === 'folder' ? folderItem(entry, this.prefix) : keyItem(entry.bytes, this.prefix);
-    let low = 0;
-    let high = this.entries.length;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (compareBytes(this.entries[mid].bytes, entry.bytes) < 0) low = mid + 1;
-      else high = mid;
-    }
-    this.entries.splice(low, 0, entry);
-    this.index.set(binary(entry.bytes), entry);
-    this.list.insertBefore(entry.li, this.entries[low + 1]?.li ?? this.more ?? null);
-    return entry;
-  }
-
-  remove(entry) {
-    this.entries.splice(this.entries.indexOf(entry), 1);
-    this.index.delete(binary(entry.bytes));
-    entry.li.remove();
-  }
-
-  renderMore() {
-    this.more?.remove();
-    this.more = undefined;
-    if (this.cursor === undefined) return;
-    this.more = el('li', { className: 'more' }, el('button', { type: 'button', textContent: 'more…', onclick: () => this.loadPage().catch(report) }));
-    this.list.append(this.more);
-  }
-}
-
-const binary = (bytes) => hex(bytes);
+const prefixText = () => $('#prefix').value;
 
 function label(bytes, parentPrefix) {
   const rest = bytes.subarray(parentPrefix.length);
-  return rest.length === 0 ? '(the prefix itself)' : keyLabel(rest);
+  if (rest.length === 0) return '(the prefix itself)';
+  const text = keyLabel(rest);
+  // Browsing "bulk" shows the folder "bulk/", not "/".
+  return text === '/' ? keyLabel(bytes) : text;
 }
 
-function keyItem(key, parentPrefix) {
-  const button = el('button', { type: 'button', className: 'leaf', textContent: label(key, parentPrefix), title: keyLabel(key) });
-  const li = el('li', { className: 'key', dataset: { key: keyLabel(key) } }, button);
-  if (selected && compareBytes(selected, key) === 0) li.classList.add('selected');
-  button.addEventListener('click', () => select(key));
-  return li;
-}
-
-function folderItem(entry, parentPrefix) {
-  const list = el('ul');
-  const folder = new Folder(entry.bytes, list);
-  entry.folder = folder;
-  const count = el('span', { className: 'count' });
-  const toggle = el('button', { type: 'button', className: 'folder', textContent: label(entry.bytes, parentPrefix) });
-  const li = el('li', { className: 'folder collapsed', dataset: { prefix: keyLabel(entry.bytes) } }, toggle, count, list);
-  li.openFolder = async () => {
-    li.classList.remove('collapsed');
-    if (folder.loaded) return;
-    countKeys(entry.bytes, count, true);
-    await folder.loadPage();
+/** The rows in view order: open folders' children under them, with a status row where needed. */
+function flatten() {
+  const out = [];
+  if (search) {
+    search.entries.forEach((entry, i) => out.push({ entry, depth: 0, pos: i + 1, size: search.entries.length, parent: root.bytes }));
+    if (search.entries.length === 0 && search.done) out.push(status('empty', 0, search.query ? `no key contains “${search.query}”` : 'no keys'));
+    return out;
+  }
+  const walk = (folderEntry, depth) => {
+    const folder = folderEntry.folder;
+    if (folder.error) return void out.push(status(`error-${folderEntry.id}`, depth, `⟳ retry (Enter or click): could not read, ${describeError(folder.error)}`, folderEntry));
+    if (!folder.loaded) return void out.push(status(`loading-${folderEntry.id}`, depth, 'loading…'));
+    if (folder.entries.length === 0) {
+      const text = depth === 0 ? (prefixText() ? `no keys under “${prefixText()}” yet` : 'no keys yet') : '(empty)';
+      return void out.push(status(`empty-${folderEntry.id}`, depth, text));
+    }
+    const size = folder.entries.length;
+    for (let i = 0; i < size; i++) {
+      const entry = folder.entries[i];
+      out.push({ entry, depth, pos: i + 1, size, parent: folder.prefix });
+      if (entry.kind === 'folder' && entry.open && entry.folder) walk(entry, depth + 1);
+    }
+    if (folder.truncated) out.push(status(`more-${folderEntry.id}`, depth, `first ${MAX_CHILDREN.toLocaleString('en')} entries shown: search to find the rest`));
   };
-  toggle.addEventListener('click', () => {
-    if (li.classList.contains('collapsed')) li.openFolder().catch(report);
-    else li.classList.add('collapsed');
+  walk(root, 0);
+  return out;
+}
+
+const status = (id, depth, text, retry) => ({ status: id, depth, text, retry });
+
+function renderRow(row, element, index) {
+  element.dataset.index = String(index);
+  element.setAttribute('role', 'treeitem');
+  element.setAttribute('aria-level', String(row.depth + 1));
+  element.style.paddingLeft = `${0.3 + row.depth * 1.1}rem`;
+  if (row.status) {
+    element.id = `tree-${row.status}`;
+    element.className = `row status${row.retry ? ' error' : ''}${element.classList.contains('active') ? ' active' : ''}`;
+    element.textContent = row.text;
+    element.title = row.text;
+    return;
+  }
+  const { entry } = row;
+  element.id = `tree-${entry.id}`;
+  element.setAttribute('aria-setsize', String(row.size));
+  element.setAttribute('aria-posinset', String(row.pos));
+  const isFolder = entry.kind === 'folder';
+  const active = element.classList.contains('active');
+  element.className = `row ${entry.kind}${active ? ' active' : ''}`;
+  delete element.dataset.key;
+  delete element.dataset.prefix;
+  if (isFolder) {
+    element.dataset.prefix = keyLabel(entry.bytes);
+    element.setAttribute('aria-expanded', String(entry.open));
+    element.removeAttribute('aria-selected');
+    if (entry.count === undefined && session.etcd) readCount(session.etcd, entry).then(() => list.schedule(), () => {});
+  } else {
+    element.dataset.key = keyLabel(entry.bytes);
+    element.removeAttribute('aria-expanded');
+    element.setAttribute('aria-selected', String(selected !== undefined && compareBytes(selected, entry.bytes) === 0));
+  }
+  const name = search ? label(entry.bytes, root.bytes) : label(entry.bytes, row.parent);
+  const count = isFolder && entry.count !== undefined ? entry.count.toLocaleString('en') : '';
+  const text = `${isFolder ? (entry.open ? '▾ ' : '▸ ') : '• '}${name}`;
+  if (element.firstChild?.textContent !== text || element.lastChild?.textContent !== count) {
+    const nameSpan = document.createElement('span');
+    nameSpan.textContent = text;
+    const countSpan = document.createElement('span');
+    countSpan.className = 'count';
+    countSpan.textContent = count;
+    element.replaceChildren(nameSpan, countSpan);
+  }
+  element.title = keyLabel(entry.bytes);
+  if (entry.flashAt > (element.flashed ?? 0) && performance.now() - entry.flashAt < 1_000) {
+    element.flashed = entry.flashAt;
+    element.animate([{ background: 'var(--flash)' }, { background: 'transparent' }], { duration: 1_000, easing: 'ease-out' });
+  }
+}
+
+/** Rebuilds the row list (at most once a frame, and every REBUILD_EVERY ms under a burst) and re-renders what is in view. */
+const REBUILD_EVERY = 100;
+let rebuildQueued = false;
+let rebuiltAt = 0;
+function refresh() {
+  if (rebuildQueued) return;
+  rebuildQueued = true;
+  const wait = Math.max(0, rebuiltAt + REBUILD_EVERY - performance.now());
+  const rebuild = () => requestAnimationFrame(() => {
+    rebuildQueued = false;
+    rebuiltAt = performance.now();
+    rows = flatten();
+    list.setRows(rows);
+    list.render();
+    const count = search ? search.entries.length : root?.count;
+    const scope = search ? (search.done ? ` found in ${search.scanned.toLocaleString('en')} keys` : ` found so far, ${search.scanned.toLocaleString('en')} keys searched…`) : '';
+    $('#tree-count').textContent = count === undefined ? '' : `${count.toLocaleString('en')} key${count === 1 ? '' : 's'}${scope}`;
   });
-  return li;
+  if (wait > 0) setTimeout(rebuild, wait);
+  else rebuild();
 }
 
-const counting = new Map(); // element -> timer: counts are refreshed at most every 300 ms
+async function openFolder(entry) {
+  entry.open = true;
+  entry.folder ??= new Folder(entry.bytes);
+  refresh();
+  const mine = generation;
+  await entry.folder.load(session.etcd).catch(() => {});
+  if (mine === generation) refresh();
+}
 
-/** Shows how many keys a prefix holds (debounced: a burst of events costs one count). */
-function countKeys(prefix, target, now = false) {
-  if (!target || counting.has(target)) return;
-  const run = () => {
-    counting.delete(target);
-    session.etcd
-      ?.count({ prefix })
-      .then((n) => (target.textContent = target.id === 'tree-count' ? `${n.toLocaleString('en')} key${n === 1 ? '' : 's'}` : n.toLocaleString('en')))
-      .catch(() => {});
-  };
-  if (now) run();
-  else counting.set(target, setTimeout(run, 300));
+function toggle(row) {
+  if (row.retry) return void openFolder(row.retry);
+  if (row.status) return;
+  const { entry } = row;
+  if (entry.kind === 'key') return select(entry.bytes);
+  if (entry.open) {
+    entry.open = false;
+    refresh();
+  } else void openFolder(entry);
+}
+
+function keys(event, index) {
+  const row = rows[index];
+  if (!row) return false;
+  if (event.key === 'Enter' || event.key === ' ') toggle(row);
+  else if (event.key === 'ArrowRight' && row.entry?.kind === 'folder') {
+    if (!row.entry.open) toggle(row);
+    else list.activate(index + 1);
+  } else if (event.key === 'ArrowLeft') {
+    if (row.entry?.kind === 'folder' && row.entry.open) toggle(row);
+    else for (let i = index - 1; i >= 0; i--) if (rows[i].depth < row.depth) return list.activate(i) ?? true;
+  } else return false;
+  return true;
 }
 
 export function select(key) {
   selected = key;
-  for (const li of document.querySelectorAll('#tree li.key.selected')) li.classList.remove('selected');
-  document.querySelector(`#tree li.key[data-key="${CSS.escape(keyLabel(key))}"]`)?.classList.add('selected');
+  list.render();
   session.emit('select', { key });
 }
 
-/** Folders that were open, to open again after a reload. */
-function openPrefixes() {
-  return [...document.querySelectorAll('#tree li.folder:not(.collapsed)')].map((li) => li.dataset.prefix);
+/** The tree's watch: every change under the prefix shown, for the tree and every panel. */
+function received(events) {
+  for (const event of events) {
+    const change = { type: event.type, key: event.kv.key, kv: event.kv, revision: event.revision };
+    apply(change);
+    session.emit('change', change);
+  }
+}
+
+/** Applies one change to what the tree (or list) shows. */
+function apply(event) {
+  if (!root || !startsWith(event.key, root.bytes)) return;
+  countEvent(root, event);
+  if (search) search.apply(event);
+  else applyIn(root.folder, event);
+  refresh();
 }
 
 export async function reload() {
-  if (!session.etcd) return;
-  const reopen = openPrefixes();
-  generation++;
-  const prefix = utf8($('#prefix').value);
-  root = new Folder(prefix, $('#tree'));
-  session.emit('browse', { prefix: $('#prefix').value });
-  countKeys(prefix, $('#tree-count'), true);
-  await root.loadPage();
-  // Re-open what was open, outermost first (children appear as their parents load).
-  for (const name of reopen.sort((a, b) => a.length - b.length)) {
-    const li = document.querySelector(`#tree li.folder[data-prefix="${CSS.escape(name)}"]`);
-    if (li?.classList.contains('collapsed')) await li.openFolder();
+  const etcd = session.etcd;
+  if (!etcd) return;
+  const mine = ++generation;
+  const prefix = utf8(prefixText());
+  // Folders open before stay open.
+  const reopen = new Set();
+  const collect = (entry) => entry.folder?.entries.forEach((e) => e.kind === 'folder' && e.open && (reopen.add(keyLabel(e.bytes)), collect(e)));
+  if (root && compareBytes(root.bytes, prefix) === 0) collect(root);
+  if (search) search.stopped = true;
+  const query = $('#search').value.trim();
+  search = query || $('#view-list').getAttribute('aria-pressed') === 'true' ? new KeySearch(prefix, query) : undefined;
+  root = entryOf('folder', prefix);
+  root.open = true;
+  root.folder = new Folder(prefix);
+  note($('#tree-message'), '');
+  session.emit('browse', { prefix: prefixText() });
+  refresh();
+  feed?.close();
+  feed = undefined;
+  try {
+    const [, first] = await Promise.all([readCount(etcd, root), search ? search.run(etcd, refresh).then(() => search?.revision) : root.folder.load(etcd).then(() => root.folder.revision)]);
+    if (mine !== generation) return;
+    // The tree's own watch, from just after what it read.
+    feed = openFeed({ prefix, startRevision: first + 1, onEvents: received, onCompacted: () => reload(), onState: watchState });
+    const walk = async (folderEntry) => {
+      for (const entry of folderEntry.folder?.entries ?? []) {
+        if (entry.kind === 'folder' && reopen.has(keyLabel(entry.bytes))) {
+          await openFolder(entry);
+          await walk(entry);
+        }
+      }
+    };
+    if (!search) await walk(root);
+  } catch (error) {
+    if (mine === generation) note($('#tree-message'), describeError(error), 'error');
   }
+  refresh();
 }
 
-/** Applies one change (a watch event or this page's own write) to the loaded part of the tree. */
-function apply({ type, key }) {
-  if (!root?.loaded || !startsWith(key, root.prefix)) return;
-  let folder = root;
-  const path = []; // [parent folder, folder entry] pairs walked through
-  for (;;) {
-    const wanted = folder.entryFor(key);
-    const existing = folder.find(wanted.bytes);
-    if (existing?.kind === 'folder') {
-      path.push([folder, existing]);
-      if (existing.folder.loaded) {
-        folder = existing.folder;
-        continue;
-      }
-      // A closed folder reads fresh keys when opened; it only goes when its last key went.
-      if (type === 'delete') removeIfEmpty(folder, existing);
-      break;
-    }
-    if (type === 'put') {
-      if (existing) flash(existing.li);
-      else if (folder.cursor === undefined || compareBytes(wanted.bytes, folder.cursor) < 0) {
-        const entry = folder.insert(wanted);
-        flash(entry.li);
-        if (entry.kind === 'folder') countKeys(entry.bytes, entry.li.querySelector(':scope > .count'));
-      }
-    } else if (existing) {
-      folder.remove(existing);
-      for (let i = path.length - 1; i >= 0; i--) {
-        const [parent, entry] = path[i];
-        if (!entry.folder.complete || entry.folder.entries.length > 0) break;
-        parent.remove(entry);
-      }
-    }
-    break;
-  }
-  for (const [, entry] of path) if (entry.folder.loaded) countKeys(entry.bytes, entry.li.querySelector(':scope > .count'));
-}
-
-function removeIfEmpty(parent, entry) {
-  session.etcd
-    .count({ prefix: entry.bytes })
-    .then((n) => n === 0 && parent.find(entry.bytes) === entry && parent.remove(entry))
-    .catch(() => {});
-}
-
-function flash(li) {
-  li.firstElementChild.animate([{ background: '#ffe38a' }, { background: 'transparent' }], { duration: 1200, easing: 'ease-out' });
+function watchState(state, error) {
+  $('#tree-panel').dataset.live = state;
+  if (state === 'live' && $('#tree-message').classList.contains('error')) note($('#tree-message'), '');
+  if (state === 'error') note($('#tree-message'), `updates stopped: ${describeError(error)}`, 'error');
 }
 
 export function initKeyTree() {
-  onSubmit($('#tree-form'), () => reload());
-  session.addEventListener('connected', () => reload().catch(report));
-  session.addEventListener('refresh', () => reload().catch(report));
+  const container = $('#tree');
+  list = new VirtualList(container, { rowHeight: ROW, render: renderRow, key: (row) => row.status ?? row.entry.id, keys });
+  container.addEventListener('click', (event) => {
+    const element = event.target.closest('[role="treeitem"]');
+    if (!element) return;
+    const index = Number(element.dataset.index);
+    list.activate(index);
+    toggle(rows[index]);
+  });
+  onSubmit($('#tree-form'), () => reload(), $('#tree-message'));
+  // The skip link lands in the tree itself, ready for the arrow keys.
+  $('.skip').addEventListener('click', (event) => {
+    event.preventDefault();
+    container.focus();
+  });
+  let typing;
+  $('#search').addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => reload(), 250);
+  });
+  for (const button of document.querySelectorAll('#tree-views button')) {
+    button.addEventListener('click', () => {
+      for (const other of document.querySelectorAll('#tree-views button')) other.setAttribute('aria-pressed', String(other === button));
+      void reload();
+    });
+  }
+  session.addEventListener('connected', () => void reload());
+  session.addEventListener('refresh', () => void reload());
   session.addEventListener('change', (event) => {
-    apply(event.detail);
-    if (event.detail.type === 'delete' && selected && compareBytes(selected, event.detail.key) === 0) {
-      for (const li of document.querySelectorAll('#tree li.key.selected')) li.classList.remove('selected');
+    // This page's own writes show at once (the watch confirms them a moment later).
+    if (!event.detail.local || !root || !startsWith(event.detail.key, root.bytes)) return;
+    const { type, key } = event.detail;
+    if (search) return;
+    let folder = root.folder;
+    while (folder?.loaded) {
+      const wanted = folder.entryFor(key);
+      const entry = folder.find(wanted.bytes);
+      if (wanted.kind === 'folder') {
+        if (!entry && type === 'put') folder.insert('folder', wanted.bytes);
+        folder = entry?.open ? entry.folder : undefined;
+        continue;
+      }
+      if (type === 'put' && !entry) folder.insert('key', key);
+      break;
     }
-    if (root) countKeys(root.prefix, $('#tree-count'));
+    refresh();
   });
 }
-

@@ -2,14 +2,14 @@
 // typed result of every operation of the branch that ran.
 import { cmp, op } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
-import { $, el, keyLabel, note, onSubmit, utf8 } from './dom.js';
+import { $, el, keyLabel, onSubmit, utf8 } from './dom.js';
 
 const TARGETS = { value: 'value', version: 'version', create: 'create revision', mod: 'mod revision', lease: 'lease' };
 const OPERATORS = ['=', '!=', '<', '>'];
 const OPERATIONS = { put: 'put', get: 'get', delete: 'delete', 'delete-prefix': 'delete prefix', 'range-prefix': 'range prefix' };
 
-function selectOf(options, value) {
-  const select = el('select');
+function selectOf(options, value, label) {
+  const select = el('select', { ariaLabel: label });
   for (const [v, label] of Array.isArray(options) ? options.map((o) => [o, o]) : Object.entries(options)) select.append(el('option', { value: v, textContent: label }));
   if (value !== undefined) select.value = value;
   return select;
@@ -23,8 +23,8 @@ export function addCompare(init = {}) {
   const row = el('div', { className: 'txn-row compare' });
   row.append(
     el('input', { name: 'key', placeholder: 'key', value: init.key ?? '', ariaLabel: 'compare key' }),
-    selectOf(TARGETS, init.target ?? 'value'),
-    selectOf(OPERATORS, init.operator ?? '='),
+    selectOf(TARGETS, init.target ?? 'value', 'compare target'),
+    selectOf(OPERATORS, init.operator ?? '=', 'compare operator'),
     el('input', { name: 'operand', placeholder: 'operand', value: init.operand ?? '', ariaLabel: 'compare operand' }),
     removeButton(row),
   );
@@ -34,7 +34,7 @@ export function addCompare(init = {}) {
 
 export function addOperation(branch, init = {}) {
   const row = el('div', { className: 'txn-row operation' });
-  const kind = selectOf(OPERATIONS, init.kind ?? 'put');
+  const kind = selectOf(OPERATIONS, init.kind ?? 'put', `${branch} operation`);
   const value = el('input', { name: 'value', placeholder: 'value', value: init.value ?? '', ariaLabel: `${branch} value` });
   const sync = () => (value.hidden = kind.value !== 'put');
   kind.addEventListener('change', sync);
@@ -117,7 +117,6 @@ export function initTxnForm() {
   $('#txn-add-then').addEventListener('click', () => addOperation('then'));
   $('#txn-add-else').addEventListener('click', () => addOperation('else'));
   onSubmit($('#txn-form'), commit, $('#txn-message'));
-  $('#txn-form').addEventListener('submit', () => note($('#txn-message'), ''));
   // An example to start from: create a key only if it does not exist yet.
   addCompare({ key: 'demo/counter', target: 'version', operator: '=', operand: '0' });
   addOperation('then', { kind: 'put', key: 'demo/counter', value: '1' });

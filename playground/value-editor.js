@@ -7,7 +7,8 @@ import { select } from './key-tree.js';
 
 let current; // the KeyValue shown, or undefined
 let currentKey; // its key bytes (kept after a delete)
-let view = 'text';
+let view = 'text'; // the view shown
+let chosen; // the view the user picked (undefined: the best one for each value)
 let dirty = false; // the textarea holds unsaved edits
 let base = 0; // the mod revision the text being edited was read at (0: the key did not exist)
 
@@ -59,6 +60,8 @@ function render() {
   const pretty = jsonView(kv.value);
   $('#view-json').disabled = pretty === undefined;
   $('#view-text').disabled = decoded === undefined;
+  // The user's pick when this value allows it, else the best view for it (a binary key's hex does not stick).
+  view = chosen ?? (pretty !== undefined ? 'json' : 'text');
   if ((view === 'json' && pretty === undefined) || (view === 'text' && decoded === undefined)) view = decoded === undefined ? 'hex' : 'text';
   for (const button of document.querySelectorAll('#kv-views button')) button.setAttribute('aria-pressed', String(button.dataset.view === view));
   const shown = view === 'json' ? pretty : view === 'hex' ? hexDump(kv.value) : decoded;
@@ -67,16 +70,16 @@ function render() {
   if (!dirty) {
     base = kv.modRevision;
     $('#kv-encoding').value = decoded === undefined ? 'hex' : 'text';
-    $('#kv-value').value = decoded ?? hex(kv.value).replace(/(..)/g, '$1 ').trim();
+    $('#kv-value').value = pretty ?? decoded ?? hex(kv.value).replace(/(..)/g, '$1 ').trim();
   }
 }
 
 async function show(key) {
   currentKey = key;
   dirty = false;
-  current = await session.etcd.get(key);
-  if (current && jsonView(current.value) !== undefined && view === 'text') view = 'json';
+  chosen = undefined;
   note($('#kv-message'), '');
+  current = await session.etcd.get(key);
   render();
 }
 
@@ -118,6 +121,8 @@ async function create() {
   const value = valueFrom($('#put-value'), $('#put-encoding').value);
   const { revision } = await session.etcd.put(key, value, leaseOptions($('#put-lease').value));
   note($('#put-message'), `put ${key} at revision ${revision}`);
+  $('#put-key').value = '';
+  $('#put-value').value = '';
   session.changed('put', utf8(key), revision);
   select(utf8(key));
 }
@@ -134,13 +139,17 @@ export function initValueEditor() {
     const { type, key, kv, revision, local } = event.detail;
     if (currentKey === undefined || compareBytes(key, currentKey) !== 0) return;
     if (local && (type === 'delete' ? current === undefined : current?.modRevision === revision)) return;
+    if (type === 'put' && current && revision <= current.modRevision) return;
     if (type === 'delete') current = undefined;
     else if (kv && kv.value !== undefined && kv.version > 0) current = kv;
     else {
-      session.etcd.get(key).then((fresh) => {
-        current = fresh;
-        render();
-      });
+      session.etcd.get(key).then(
+        (fresh) => {
+          current = fresh;
+          render();
+        },
+        (error) => report(error, $('#kv-message')),
+      );
       return;
     }
     if (dirty) note($('#kv-message'), `changed elsewhere at revision ${revision}; your unsaved text is kept`, 'error');
@@ -149,6 +158,7 @@ export function initValueEditor() {
   for (const button of document.querySelectorAll('#kv-views button')) {
     button.addEventListener('click', () => {
       view = button.dataset.view;
+      chosen = view;
       render();
     });
   }

@@ -1,7 +1,9 @@
 // `npm start`: a throwaway etcd with CORS, and the playground dashboard served on localhost.
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { Etcd, relayWatch } from 'etcd-fetch';
 import { type EtcdServer, freePort, startEtcd } from './etcd.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -22,12 +24,22 @@ export interface Playground {
   close(): Promise<void>;
 }
 
-/** Serves `playground/` at `/` and the built `dist/` at `/dist/`; `/config.json` names the etcd endpoint. */
+/**
+ * Serves `playground/` at `/` and the built `dist/` at `/dist/`; `/config.json` names the etcd
+ * endpoint; `/relay?prefix=<base64>&startRevision=<n>` is an SSE relay of that prefix (the
+ * playground's relay mode reads its watches there).
+ */
 export async function startPlayground(options: { port?: number; etcdEndpoint?: string; etcdArgs?: string[] } = {}): Promise<Playground> {
   const etcd = options.etcdEndpoint ? undefined : await startEtcd({ args: options.etcdArgs });
   const etcdEndpoint = options.etcdEndpoint ?? etcd!.endpoint;
+  const relayClient = new Etcd({ endpoints: etcdEndpoint });
   const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const path = decodeURIComponent(url.pathname);
+    if (path === '/relay') {
+      void relay(relayClient, url, request, response);
+      return;
+    }
     if (path === '/config.json') {
       response.writeHead(200, { 'content-type': types['.json'], 'cache-control': 'no-store' });
       response.end(JSON.stringify({ endpoints: [etcdEndpoint] }));
@@ -49,11 +61,31 @@ export async function startPlayground(options: { port?: number; etcdEndpoint?: s
     etcdEndpoint,
     etcd,
     async close() {
+      relayClient.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await etcd?.stop();
     },
   };
+}
+
+/** Answers `/relay` with `relayWatch` (a Node request in, a fetch Response streamed out). */
+async function relay(etcd: Etcd, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const abort = new AbortController();
+  response.on('close', () => abort.abort());
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string') headers.set(name, value);
+  const prefix = Buffer.from(url.searchParams.get('prefix') ?? '', 'base64');
+  const startRevision = Number(url.searchParams.get('startRevision')) || undefined;
+  try {
+    const answer = await relayWatch(etcd, new Request(url, { headers, signal: abort.signal }), { prefix: new Uint8Array(prefix) }, { startRevision, heartbeat: 5_000 });
+    response.writeHead(answer.status, Object.fromEntries(answer.headers));
+    if (!answer.body) return void response.end();
+    Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream).on('error', () => response.destroy()).pipe(response);
+  } catch (error) {
+    response.writeHead(500, { 'content-type': 'text/plain' });
+    response.end(String(error));
+  }
 }
 
 /** Listens on `port`, or on a free port when it is taken. */
