@@ -3,7 +3,6 @@
 import { session } from './connection.js';
 import { $, describeError, el, formatSize, hexId, note, onSubmit, report } from './dom.js';
 import { defragment } from './maintenance-panel.js';
-import { forgetMemberClients, memberClient } from './member-clients.js';
 
 const CLUSTER_EVERY = 3_000;
 const LEASES_EVERY = 5_000;
@@ -19,7 +18,7 @@ async function refreshCluster() {
   const rows = await Promise.all(
     members.map(async (member) => {
       const urls = member.clientUrls.length > 0 ? member.clientUrls : [];
-      const status = urls.length === 0 ? new Error('not started') : await memberClient(urls).maintenance.status({ timeout: 2_000 }).catch((error) => error);
+      const status = urls.length === 0 ? new Error('not started') : await etcd.maintenance.status({ member: urls[0], timeout: 2_000 }).catch((error) => error);
       return { member, status };
     }),
   );
@@ -136,7 +135,6 @@ export function initClusterPanel() {
   const leaseRefresh = every(LEASES_EVERY, refreshLeases, $('#lease-message'));
   setInterval(tick, 1_000);
   session.addEventListener('connected', () => {
-    forgetMemberClients();
     cluster();
     leaseRefresh();
   });

@@ -2,7 +2,6 @@
 // and a snapshot download of the backend database.
 import { session } from './connection.js';
 import { $, confirmDialog, describeError, el, formatSize, hexId, note, onSubmit } from './dom.js';
-import { memberClient } from './member-clients.js';
 
 const message = () => $('#maintenance-message');
 
@@ -39,35 +38,19 @@ async function compact() {
 export async function defragment(member) {
   if (!(await confirmDialog(`Defragment ${member.name || member.id}? It rewrites its database file and answers no request meanwhile.`, 'Defragment'))) return;
   try {
-    const client = memberClient(member.clientUrls);
-    const before = await client.maintenance.status();
-    await client.maintenance.defragment({ timeout: 60_000 });
-    const after = await client.maintenance.status();
+    const maintenance = session.etcd.maintenance;
+    const before = await maintenance.status({ member: member.id });
+    await maintenance.defragment({ member: member.id, timeout: 60_000 });
+    const after = await maintenance.status({ member: member.id });
     note(message(), `defragmented ${member.name}: ${formatSize(before.dbSize)} → ${formatSize(after.dbSize)}`);
   } catch (error) {
     note(message(), describeError(error), 'error');
   }
 }
 
-/** The snapshot as a Blob: the client's own call when it has one, else the gateway's stream of base64 chunks. */
+/** The snapshot as a Blob, read from etcd as the Blob takes it. */
 async function snapshotBlob(etcd) {
-  if (typeof etcd.maintenance.snapshot === 'function') {
-    const chunks = [];
-    for await (const chunk of etcd.maintenance.snapshot()) chunks.push(chunk);
-    return new Blob(chunks);
-  }
-  const endpoint = session.endpoints[0].replace(/\/$/, '');
-  const response = await fetch(`${endpoint}/v3/maintenance/snapshot`, { method: 'POST', body: '{}' });
-  if (!response.ok) throw new Error(`snapshot: HTTP ${response.status} ${await response.text()}`);
-  const text = await response.text();
-  const parts = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const message = JSON.parse(line);
-    if (message.error) throw new Error(`snapshot: ${message.error.message}`);
-    if (message.result?.blob) parts.push(Uint8Array.from(atob(message.result.blob), (c) => c.charCodeAt(0)));
-  }
-  return new Blob(parts, { type: 'application/octet-stream' });
+  return new Response(await etcd.maintenance.snapshot()).blob();
 }
 
 async function snapshot() {
