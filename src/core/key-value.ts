@@ -69,12 +69,19 @@ export function decodeKeyValue(wire: unknown): KeyValue {
   );
 }
 
+/** Headers already decoded: the reads of one batched txn share its header. */
+const decodedHeaders = new WeakMap<object, ResponseHeader>();
+
 export function decodeHeader(wire: unknown): ResponseHeader {
+  const known = typeof wire === 'object' && wire !== null ? decodedHeaders.get(wire) : undefined;
+  if (known !== undefined) return { ...known };
   const header = wire === undefined ? {} : asRecord(wire, 'header');
-  return {
+  const decoded = {
     revision: decodeInt(header.revision, 'revision'),
     clusterId: decodeId(header.cluster_id, 'cluster_id'),
     memberId: decodeId(header.member_id, 'member_id'),
     raftTerm: decodeInt(header.raft_term, 'raft_term'),
   };
+  if (wire !== undefined) decodedHeaders.set(header, decoded);
+  return { ...decoded };
 }

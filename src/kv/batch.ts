@@ -128,19 +128,23 @@ export class ReadBatcher {
   }
 
   private async sendBatch(reads: PendingRead[]): Promise<void> {
-    const controller = new AbortController();
-    let waiting = reads.length;
-    for (const read of reads) {
-      read.onGiveUp = () => {
-        if (--waiting === 0) controller.abort();
-      };
+    // Cancelled once every caller gave up: only callers with a signal or timeout of their own can.
+    let controller: AbortController | undefined;
+    if (reads.some((read) => read.own !== undefined)) {
+      const cancel = (controller = new AbortController());
+      let waiting = reads.length;
+      for (const read of reads) {
+        read.onGiveUp = () => {
+          if (--waiting === 0) cancel.abort();
+        };
+      }
     }
     let wire: WireObject;
     try {
       const body = { success: reads.map((read) => ({ request_range: read.request })) };
-      wire = await this.transport.request('/kv/txn', body, { idempotent: true, signal: controller.signal, timeout: this.longestTimeout(reads) });
+      wire = await this.transport.request('/kv/txn', body, { idempotent: true, signal: controller?.signal, timeout: this.longestTimeout(reads) });
     } catch (error) {
-      if (controller.signal.aborted) return; // every caller already gave up
+      if (controller?.signal.aborted) return; // every caller already gave up
       if (error instanceof UnavailableError || error instanceof TimeoutError || error instanceof UnauthenticatedError) {
         // Nothing one read asked for causes these: each read alone would have met the same.
         for (const read of reads) settle(read, () => read.reject(this.asOwn(error, read)));
