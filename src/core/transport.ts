@@ -5,6 +5,7 @@ import { backoff, MAX_TIMER_MS } from './timers.ts';
 import { readBoundedText } from './bounded-body.ts';
 import type { CallOptions, FetchLike, WireObject } from './call-options.ts';
 import { Deadline, untilAborted } from './deadline.ts';
+import { BODY_TEXT, nativeFetch } from './native-fetch.ts';
 import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import { checkEndpoint, checkToken } from './check-options.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
@@ -90,6 +91,8 @@ export class Transport {
   /** The same without the token hook, for calls that send no token: ky then runs no hook per call. */
   private readonly anonymousReads: KyInstance;
   private readonly anonymousWrites: KyInstance;
+  /** Calls pass their body text to `nativeFetch` (not to a `fetch` of the caller's). */
+  private readonly bodyAsText: boolean;
   /** Streams: sent once, their answers handed over unread. */
   private readonly streams: KyInstance;
 
@@ -107,7 +110,8 @@ export class Transport {
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.closed = options.closed;
     this.tokenSource = tokenSourceFor(options.auth, (path, body, callOptions) => this.request(path, body, callOptions));
-    const fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.bodyAsText = options.fetch === undefined;
+    const fetch = options.fetch ?? nativeFetch;
     // A string body goes as text/plain, which a browser sends without a CORS preflight; the gateway
     // reads JSON whatever the content type says. Redirects are never followed: an `Authorization`
     // header must not reach another origin.
@@ -240,6 +244,7 @@ export class Transport {
       // Only what differs per call: ky merges these into its defaults on every call.
       const options: Options = { body: call.body, totalTimeout: totalMs };
       if (deadline.callerSignal !== undefined) options.signal = deadline.callerSignal;
+      if (this.bodyAsText) (options as Record<string, unknown>)[BODY_TEXT] = call.body;
       let http = anonymous ? this.anonymousWrites : this.writes;
       if (idempotent) {
         http = anonymous ? this.anonymousReads : this.reads;
