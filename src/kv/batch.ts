@@ -201,7 +201,12 @@ export class ReadBatcher {
 function splitAnswers(wire: WireObject, expected: number): WireObject[] {
   const responses = decodeArray(wire.responses, 'responses');
   if (responses.length !== expected) throw new MalformedResponseError(`txn answered ${responses.length} responses for ${expected} reads`, { path: '/v3/kv/txn' });
-  return responses.map((response) => ({ ...asRecord(asRecord(response, 'txn response').response_range ?? {}, 'response_range'), header: wire.header }));
+  // Each answer is a fresh object of the parsed txn answer: it takes the header in place.
+  return responses.map((response) => {
+    const answer = asRecord(asRecord(response, 'txn response').response_range ?? {}, 'response_range');
+    answer.header = wire.header;
+    return answer;
+  });
 }
 
 function settle(read: PendingRead, outcome: () => void): void {
