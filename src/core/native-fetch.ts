@@ -2,10 +2,10 @@
 export const BODY_TEXT = 'etcdBodyText';
 
 /**
- * The runtime's `fetch` for ky's `Request`s, sent as URL and init with the body as text: a
- * `fetch(request)` re-wraps the request's body stream (undici pipes it through a new stream), which
- * costs more than the rest of the call. Same method, headers (the token), signal and redirect
- * mode; the body is the text the `Request` was made from.
+ * The runtime's `fetch` for ky's `Request`s, sent as URL and init with the body as text: the
+ * transport gives ky a Request without a body and the text beside it, since a body stream costs
+ * more than the rest of the call (made, cloned for a retry, cancelled, and re-wrapped by
+ * `fetch(request)`). Same method, headers (the token), signal and redirect mode.
  */
 export function nativeFetch(input: Request, init?: RequestInit & { [BODY_TEXT]?: string }): Promise<Response> {
   const body = init?.[BODY_TEXT];

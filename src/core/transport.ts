@@ -242,9 +242,10 @@ export class Transport {
     let response: Response;
     try {
       // Only what differs per call: ky merges these into its defaults on every call.
-      const options: Options = { body: call.body, totalTimeout: totalMs };
+      // For the runtime's fetch, ky's Request carries no body (no stream to make, clone for a
+      // retry and cancel): the text goes beside it, to nativeFetch.
+      const options: Options = this.bodyAsText ? ({ [BODY_TEXT]: call.body, totalTimeout: totalMs } as Options) : { body: call.body, totalTimeout: totalMs };
       if (deadline.callerSignal !== undefined) options.signal = deadline.callerSignal;
-      if (this.bodyAsText) (options as Record<string, unknown>)[BODY_TEXT] = call.body;
       let http = anonymous ? this.anonymousWrites : this.writes;
       if (idempotent) {
         http = anonymous ? this.anonymousReads : this.reads;
@@ -297,7 +298,8 @@ export class Transport {
    * `Request` from another whose body is a stream.
    */
   private moved(call: CallState, request: Request): Request {
-    return new Request(this.urlOf(call), { method: 'POST', headers: request.headers, body: call.body, signal: request.signal, redirect: 'manual' });
+    const body = this.bodyAsText ? undefined : call.body;
+    return new Request(this.urlOf(call), { method: 'POST', headers: request.headers, body, signal: request.signal, redirect: 'manual' });
   }
 
   /** ky's `beforeRequest`: the token (authenticating first when needed), then the endpoint. */
