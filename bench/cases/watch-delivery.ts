@@ -3,7 +3,7 @@
 // `fetch` + `getReader` + `JSON.parse` reader and npm etcd3, in the same run; then the same readers
 // replaying those writes from history (delivery speed without the writer as the bottleneck).
 // Alone: `node bench/run.ts watch-delivery`.
-import { BARE, base64, type BenchCase, type BenchContext, type CaseResult, ETCD3, ETCD_FETCH, etcd3, etcdFetch, type Figure, median, summarize } from '../lib.ts';
+import { BARE, base64, type BenchCase, type BenchContext, type CaseResult, ETCD3, ETCD_FETCH, etcd3, etcdFetch, type Figure, median, summarize, verdict } from '../lib.ts';
 
 interface DeliveryFigures {
   /** Events delivered per second, first put sent to last event read. */
@@ -191,6 +191,11 @@ const watchDelivery: BenchCase = {
       `${WRITES} puts per round, ${CONCURRENCY} in flight, by bare fetch; lag is ms from a put's answer to its event (negative: the event came first)`,
       `etcd-fetch / bare fetch: events/s ${ratio(live)}, lag p50 ${ratio(p50)}, lag p99 ${ratio(p99)}, replay ${ratio(replay)}`,
     ];
+    // Targets from the issue: events/s while writing at least npm etcd3's, lag p99 at most 1.1x the bare reader's.
+    const events = median(live.figures, ETCD_FETCH) / median(live.figures, ETCD3);
+    const lag = median(p99.figures, ETCD_FETCH) / median(p99.figures, BARE);
+    live.targets.push(`etcd-fetch delivers ${events.toFixed(2)}x npm etcd3's events/s (target >= 1x): ${verdict(events, 1, 'at least')}`);
+    p99.targets = [`etcd-fetch lag p99 ${lag.toFixed(2)}x the bare reader's (target <= 1.1x): ${verdict(lag, 1.1, 'at most')}`];
     return [live, p50, p99, replay];
   },
 };

@@ -33,8 +33,28 @@ export function encodeBase64(bytes: Uint8Array): string {
   return fromByteArray(bytes);
 }
 
+/** Text that is its own UTF-8: every character below U+0080. */
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function encodeBytes(input: Bytes, what?: string): string {
+  // ASCII text needs no byte array: the native btoa encodes it as it is.
+  if (typeof input === 'string' && ASCII.test(input)) return btoa(input);
   return fromByteArray(toBytes(input, what));
+}
+
+/** The bytes as a string of one char per byte when every byte is ASCII, else undefined. */
+export function asciiOf(bytes: Uint8Array): string | undefined {
+  let text = '';
+  for (const byte of bytes) {
+    if (byte > 0x7f) return undefined;
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
+
+/** Whether `text` is ASCII, so that its UTF-8 bytes are its chars. */
+export function isAscii(text: string): boolean {
+  return ASCII.test(text);
 }
 
 /** Decodes a base64 field of an answer; a missing field is the empty byte string. */

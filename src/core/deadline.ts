@@ -2,14 +2,23 @@ import { describe } from './codec.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, TimeoutError } from './errors.ts';
 import { setTimer } from './timers.ts';
 
-/** A call's deadline joined with the caller's signal, and the error that explains which fired. */
+/**
+ * A call's deadline joined with the caller's signal, and the error that explains which fired.
+ * Cheap per call: one timer, no `AbortController` unless `signal` is asked for, and `race` waits
+ * without touching any `EventTarget`.
+ */
 export class Deadline {
-  readonly signal: AbortSignal;
-  private readonly timer: ReturnType<typeof setTimeout>;
-  private readonly controller = new AbortController();
-  private timedOutFlag = false;
   readonly ms: number;
-  private readonly callerSignal: AbortSignal | undefined;
+  readonly callerSignal: AbortSignal | undefined;
+  private readonly started = performance.now();
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private timedOutFlag = false;
+  private stopped = false;
+  private reason: unknown;
+  private controller: AbortController | undefined;
+  /** The one `race` in progress, told when the deadline or the caller ends the call. */
+  private onStop: ((reason: unknown) => void) | undefined;
+  private readonly onCallerAbort: (() => void) | undefined;
 
   constructor(ms: number, callerSignal?: AbortSignal) {
     this.ms = ms;
@@ -22,14 +31,71 @@ export class Deadline {
     }
     this.timer = setTimer(() => {
       this.timedOutFlag = true;
-      this.controller.abort(new DOMException('deadline exceeded', 'TimeoutError'));
+      this.stop(new DOMException('deadline exceeded', 'TimeoutError'));
     }, ms);
-    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
+    if (callerSignal === undefined) return;
+    if (callerSignal.aborted) {
+      this.stop(callerSignal.reason);
+    } else {
+      this.onCallerAbort = () => this.stop(callerSignal.reason);
+      callerSignal.addEventListener('abort', this.onCallerAbort, { once: true });
+    }
+  }
+
+  /** Aborts when the deadline passes (a `TimeoutError` DOMException) or the caller aborts (its reason). */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.stopped) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
   }
 
   /** True once the deadline (not the caller) ended the call. */
   get timedOut(): boolean {
     return this.timedOutFlag;
+  }
+
+  get aborted(): boolean {
+    return this.stopped;
+  }
+
+  /** Milliseconds left (at least 1 while the call runs). */
+  remaining(): number {
+    return Math.max(1, Math.ceil(this.ms - (performance.now() - this.started)));
+  }
+
+  throwIfAborted(): void {
+    if (this.stopped) throw this.reason;
+  }
+
+  /**
+   * Settles with `promise`, or rejects with the reason as soon as the deadline passes or the
+   * caller aborts (cancelling `response`'s body): a `fetch` that ignores its signal cannot hold
+   * the call. One race at a time.
+   */
+  race<T>(promise: Promise<T>, response?: Response): Promise<T> {
+    if (this.stopped) {
+      void response?.body?.cancel().catch(() => {});
+      promise.catch(() => {});
+      return Promise.reject(this.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.onStop = (reason) => {
+        void response?.body?.cancel().catch(() => {});
+        reject(reason);
+      };
+      promise.then(
+        (value) => {
+          this.onStop = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.onStop = undefined;
+          reject(error);
+        },
+      );
+    });
   }
 
   /** The typed error for a failure, saying "aborted" or "timed out" when a signal caused it. */
@@ -47,6 +113,17 @@ export class Deadline {
 
   dispose(): void {
     clearTimeout(this.timer);
+    if (this.onCallerAbort !== undefined) this.callerSignal!.removeEventListener('abort', this.onCallerAbort);
+  }
+
+  private stop(reason: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const onStop = this.onStop;
+    this.onStop = undefined;
+    onStop?.(reason);
   }
 }
 
@@ -79,4 +156,3 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, respon
 export function isAbort(error: unknown): boolean {
   return (error as { name?: unknown })?.name === 'AbortError' || (error as { name?: unknown })?.name === 'TimeoutError';
 }
-

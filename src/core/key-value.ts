@@ -69,12 +69,34 @@ export function decodeKeyValue(wire: unknown): KeyValue {
   );
 }
 
+/**
+ * The last header decoded, by its wire object: the reads of one batched txn share their txn's
+ * header, decoded once. Kept as values, so no caller's header object is handed to another.
+ */
+let lastWire: object | undefined;
+let lastRevision = 0;
+let lastClusterId = '0';
+let lastMemberId = '0';
+let lastRaftTerm = 0;
+
 export function decodeHeader(wire: unknown): ResponseHeader {
+  if (wire === lastWire && wire !== undefined) return { revision: lastRevision, clusterId: lastClusterId, memberId: lastMemberId, raftTerm: lastRaftTerm };
   const header = wire === undefined ? {} : asRecord(wire, 'header');
-  return {
-    revision: decodeInt(header.revision, 'revision'),
-    clusterId: decodeId(header.cluster_id, 'cluster_id'),
-    memberId: decodeId(header.member_id, 'member_id'),
-    raftTerm: decodeInt(header.raft_term, 'raft_term'),
-  };
+  const revision = decodeInt(header.revision, 'revision');
+  const clusterId = decodeId(header.cluster_id, 'cluster_id');
+  const memberId = decodeId(header.member_id, 'member_id');
+  const raftTerm = decodeInt(header.raft_term, 'raft_term');
+  if (wire !== undefined) {
+    lastWire = header;
+    lastRevision = revision;
+    lastClusterId = clusterId;
+    lastMemberId = memberId;
+    lastRaftTerm = raftTerm;
+  }
+  return { revision, clusterId, memberId, raftTerm };
+}
+
+/** Only the revision of a header (a watch message needs no more). */
+export function decodeHeaderRevision(wire: unknown): number {
+  return wire === undefined ? 0 : decodeInt(asRecord(wire, 'header').revision, 'revision');
 }

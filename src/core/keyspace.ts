@@ -1,4 +1,4 @@
-import { type Bytes, concat, describe, encodeBase64, prefixEnd, toBytes, ZERO_KEY } from './codec.ts';
+import { asciiOf, type Bytes, concat, describe, encodeBase64, isAscii, prefixEnd, toBytes, ZERO_KEY } from './codec.ts';
 import { InvalidArgumentError } from './errors.ts';
 
 /** Which keys a call touches: one key, a prefix, or the half-open range `[from, to)`. */
@@ -17,9 +17,12 @@ export type WireRange = { key: string; range_end?: string };
  */
 export class Keyspace {
   readonly prefix: Uint8Array;
+  /** The prefix as text when it is ASCII: an ASCII key then goes to base64 without bytes. */
+  private readonly asciiPrefix: string | undefined;
 
   constructor(prefix: Uint8Array = new Uint8Array(0)) {
     this.prefix = prefix;
+    this.asciiPrefix = asciiOf(prefix);
   }
 
   /** The full key on the wire for a caller's key. */
@@ -42,10 +45,16 @@ export class Keyspace {
     if (typeof selector !== 'object' || selector === null) {
       throw new InvalidArgumentError(`expected { key }, { prefix } or { from, to }, got ${describe(selector)}`);
     }
-    const given = (['key', 'prefix', 'from'] as const).filter((name) => selector[name] !== undefined);
-    if (given.length > 1) throw new InvalidArgumentError(`a selector takes one of key, prefix or from, got ${given.join(' and ')}`);
+    if ((selector.key !== undefined ? 1 : 0) + (selector.prefix !== undefined ? 1 : 0) + (selector.from !== undefined ? 1 : 0) > 1) {
+      const given = (['key', 'prefix', 'from'] as const).filter((name) => selector[name] !== undefined);
+      throw new InvalidArgumentError(`a selector takes one of key, prefix or from, got ${given.join(' and ')}`);
+    }
     if (selector.to !== undefined && selector.from === undefined) throw new InvalidArgumentError('a selector with `to` needs `from`');
     if (selector.key !== undefined) {
+      const text = selector.key;
+      if (typeof text === 'string' && this.asciiPrefix !== undefined && text.length + this.asciiPrefix.length > 0 && isAscii(text)) {
+        return { key: btoa(this.asciiPrefix + text) };
+      }
       const key = this.key(selector.key);
       if (key.length === 0) throw new InvalidArgumentError('a key must not be empty');
       return { key: encodeBase64(key) };

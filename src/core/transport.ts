@@ -1,10 +1,11 @@
-import ky, { type Hooks, isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
+import ky, { type Hooks, isHTTPError, isNetworkError, isTimeoutError, type KyInstance, type Options } from 'ky';
 import { errorFromAnswer, errorFromResponse, mapFetchError, parseAnswer } from './answer.ts';
 import { type AuthOptions, type TokenSource, tokenSourceFor } from './auth-token.ts';
 import { backoff, MAX_TIMER_MS } from './timers.ts';
 import { readBoundedText } from './bounded-body.ts';
 import type { CallOptions, FetchLike, WireObject } from './call-options.ts';
 import { Deadline, untilAborted } from './deadline.ts';
+import { BODY_TEXT, nativeFetch } from './native-fetch.ts';
 import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import { checkEndpoint, checkToken } from './check-options.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
@@ -105,6 +106,11 @@ export class Transport {
   private readonly reads: KyInstance;
   /** Writes: sent once, since one that may have been applied is never sent again. */
   private readonly writes: KyInstance;
+  /** The same without the token hook, for calls that send no token: ky then runs no hook per call. */
+  private readonly anonymousReads: KyInstance;
+  private readonly anonymousWrites: KyInstance;
+  /** Calls pass their body text to `nativeFetch` (not to a `fetch` of the caller's). */
+  private readonly bodyAsText: boolean;
   /** Streams: sent once, their answers handed over unread. */
   private readonly streams: KyInstance;
 
@@ -123,11 +129,12 @@ export class Transport {
     this.requireLeader = options.requireLeader === true;
     this.closed = options.closed;
     this.tokenSource = tokenSourceFor(options.auth, (path, body, callOptions) => this.request(path, body, callOptions));
-    const fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.bodyAsText = options.fetch === undefined;
+    const fetch = options.fetch ?? nativeFetch;
     // A string body goes as text/plain, which a browser sends without a CORS preflight; the gateway
     // reads JSON whatever the content type says. Redirects are never followed: an `Authorization`
     // header must not reach another origin.
-    this.writes = ky.create({
+    this.anonymousWrites = ky.create({
       method: 'post',
       retry: 0,
       timeout: false,
@@ -135,9 +142,8 @@ export class Transport {
       // 5xx answers become ky's HTTPError, which ky may retry; the rest are read here.
       throwHttpErrors: (status) => status >= 500,
       fetch: fetch as typeof globalThis.fetch,
-      hooks: { beforeRequest: [this.authorize] },
     });
-    this.reads = this.writes.extend({
+    this.anonymousReads = this.anonymousWrites.extend({
       retry: {
         limit: 100,
         methods: ['post'],
@@ -155,6 +161,9 @@ export class Transport {
       },
       hooks: { beforeRetry: [this.nextEndpoint] },
     });
+    const withToken = { hooks: { beforeRequest: [this.authorize] } };
+    this.writes = this.tokenSource ? this.anonymousWrites.extend(withToken) : this.anonymousWrites;
+    this.reads = this.tokenSource ? this.anonymousReads.extend(withToken) : this.anonymousReads;
     this.streams = this.writes.extend({ throwHttpErrors: false });
   }
 
@@ -240,26 +249,41 @@ export class Transport {
     this.discovery?.refresh(true);
   }
 
-  /** One attempt through ky (with its retries, for idempotent calls), read and parsed. */
+  /**
+   * One attempt through ky (with its retries, for idempotent calls), read and parsed. ky gets the
+   * caller's signal only when there is one, and the deadline as its `totalTimeout` (which aborts
+   * the fetch in flight); the deadline's own race covers a fetch that ignores its signal and the
+   * reading of the body.
+   */
   private async send(call: CallState, idempotent: boolean, deadline: Deadline): Promise<WireObject> {
-    deadline.signal.throwIfAborted();
-    const http = idempotent ? this.reads : this.writes;
-    const totalMs = Math.min(deadline.ms, MAX_TIMER_MS);
-    const attemptMs = idempotent ? Math.max(MIN_ATTEMPT_MS, Math.round(totalMs / ATTEMPT_SHARE)) : false;
+    deadline.throwIfAborted();
+    const totalMs = Math.min(deadline.remaining(), MAX_TIMER_MS);
+    const anonymous = call.anonymous || this.tokenSource === undefined;
     let response: Response;
     try {
-      // Raced against the signal too: a fetch that ignores it must not hold the call.
-      const sent = http(this.urlOf(call), { body: call.body, signal: deadline.signal, timeout: attemptMs, totalTimeout: totalMs, context: { call } });
-      response = await untilAborted(sent, deadline.signal);
+      // Only what differs per call: ky merges these into its defaults on every call.
+      // For the runtime's fetch, ky's Request carries no body (no stream to make, clone for a
+      // retry and cancel): the text goes beside it, to nativeFetch.
+      const options: Options = this.bodyAsText ? ({ [BODY_TEXT]: call.body, totalTimeout: totalMs } as Options) : { body: call.body, totalTimeout: totalMs };
+      if (deadline.callerSignal !== undefined) options.signal = deadline.callerSignal;
+      let http = anonymous ? this.anonymousWrites : this.writes;
+      if (idempotent) {
+        http = anonymous ? this.anonymousReads : this.reads;
+        options.timeout = Math.max(MIN_ATTEMPT_MS, Math.round(totalMs / ATTEMPT_SHARE));
+      }
+      // The hooks' shared state; a call that runs no hook needs none.
+      if (http !== this.anonymousWrites) options.context = { call };
+      const sent = http(this.urlOf(call), options);
+      response = await deadline.race(sent);
     } catch (error) {
       throw this.typed(error, call);
     }
     const { endpoint, path } = call;
     // A fetch that ignores the signal while the body streams must not hang the call either.
-    if (!response.ok) throw await untilAborted(errorFromResponse(response, endpoint, path), deadline.signal, response);
+    if (!response.ok) throw await deadline.race(errorFromResponse(response, endpoint, path), response);
     let text: string;
     try {
-      text = await untilAborted(readBoundedText(response, this.maxResponseBytes), deadline.signal, response);
+      text = await deadline.race(readBoundedText(response, this.maxResponseBytes), response);
     } catch (error) {
       if (error instanceof MalformedResponseError) throw Object.assign(error, { endpoint, path });
       throw mapFetchError(error, endpoint, path, 'the answer broke off');
@@ -294,7 +318,8 @@ export class Transport {
    * `Request` from another whose body is a stream.
    */
   private moved(call: CallState, request: Request): Request {
-    return new Request(this.urlOf(call), { method: 'POST', headers: request.headers, body: call.body, signal: request.signal, redirect: 'manual' });
+    const body = this.bodyAsText ? undefined : call.body;
+    return new Request(this.urlOf(call), { method: 'POST', headers: request.headers, body, signal: request.signal, redirect: 'manual' });
   }
 
   /** ky's `beforeRequest`: the token (authenticating first when needed), then the endpoint. */

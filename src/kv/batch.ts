@@ -128,19 +128,23 @@ export class ReadBatcher {
   }
 
   private async sendBatch(reads: PendingRead[]): Promise<void> {
-    const controller = new AbortController();
-    let waiting = reads.length;
-    for (const read of reads) {
-      read.onGiveUp = () => {
-        if (--waiting === 0) controller.abort();
-      };
+    // Cancelled once every caller gave up: only callers with a signal or timeout of their own can.
+    let controller: AbortController | undefined;
+    if (reads.some((read) => read.own !== undefined)) {
+      const cancel = (controller = new AbortController());
+      let waiting = reads.length;
+      for (const read of reads) {
+        read.onGiveUp = () => {
+          if (--waiting === 0) cancel.abort();
+        };
+      }
     }
     let wire: WireObject;
     try {
       const body = { success: reads.map((read) => ({ request_range: read.request })) };
-      wire = await this.transport.request('/kv/txn', body, { idempotent: true, signal: controller.signal, timeout: this.longestTimeout(reads) });
+      wire = await this.transport.request('/kv/txn', body, { idempotent: true, signal: controller?.signal, timeout: this.longestTimeout(reads) });
     } catch (error) {
-      if (controller.signal.aborted) return; // every caller already gave up
+      if (controller?.signal.aborted) return; // every caller already gave up
       if (error instanceof UnavailableError || error instanceof TimeoutError || error instanceof UnauthenticatedError) {
         // Nothing one read asked for causes these: each read alone would have met the same.
         for (const read of reads) settle(read, () => read.reject(this.asOwn(error, read)));
@@ -197,7 +201,12 @@ export class ReadBatcher {
 function splitAnswers(wire: WireObject, expected: number): WireObject[] {
   const responses = decodeArray(wire.responses, 'responses');
   if (responses.length !== expected) throw new MalformedResponseError(`txn answered ${responses.length} responses for ${expected} reads`, { path: '/v3/kv/txn' });
-  return responses.map((response) => ({ ...asRecord(asRecord(response, 'txn response').response_range ?? {}, 'response_range'), header: wire.header }));
+  // Each answer is a fresh object of the parsed txn answer: it takes the header in place.
+  return responses.map((response) => {
+    const answer = asRecord(asRecord(response, 'txn response').response_range ?? {}, 'response_range');
+    answer.header = wire.header;
+    return answer;
+  });
 }
 
 function settle(read: PendingRead, outcome: () => void): void {

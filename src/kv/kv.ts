@@ -181,7 +181,9 @@ export async function* scan(core: Core, query: KeySelector & ScanQuery, options:
 }
 
 export function encodeRange(keyspace: Keyspace, query: RangeQuery): WireObject {
-  const wire: WireObject = { ...keyspace.encode(query), ...encodeReadOptions(query) };
+  const wire: WireObject = keyspace.encode(query);
+  if (query.revision !== undefined) wire.revision = String(checkCount(query.revision, 'revision'));
+  if (query.serializable) wire.serializable = true;
   if (query.limit !== undefined) wire.limit = String(checkCount(query.limit, 'limit'));
   if (query.sort !== undefined) {
     const target = query.sort.target ?? 'key';

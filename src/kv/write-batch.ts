@@ -71,8 +71,9 @@ export class WriteBatcher {
   pending(request: WireObject): Promise<void> | undefined {
     if (this.inFlight.size === 0) return undefined;
     const range = rangeOf(request);
-    const waits = [...this.inFlight].filter((w) => overlaps(w.range, range)).map((w) => settledOf(w));
-    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+    let waits: Promise<void>[] | undefined;
+    for (const write of this.inFlight) if (overlaps(write.range, range)) (waits ??= []).push(settledOf(write));
+    return waits === undefined ? undefined : Promise.all(waits).then(() => undefined);
   }
 
   private flush(): void {

@@ -1,6 +1,6 @@
 import { asRecord, decodeArray, decodeBool, decodeInt } from '../core/codec.ts';
 import { EtcdError, errorFromStatus, GrpcCode, MalformedResponseError } from '../core/errors.ts';
-import { decodeHeader, type KeyValue } from '../core/key-value.ts';
+import { decodeHeaderRevision, type KeyValue } from '../core/key-value.ts';
 import type { Keyspace, WireRange } from '../core/keyspace.ts';
 import { decodeStripped } from '../kv/kv.ts';
 import { streamError } from '../core/stream-message.ts';
@@ -84,7 +84,7 @@ export function decodeWatchMessage(line: unknown, keyspaceOf: (watchId: number) 
   return {
     kind: 'result',
     watchId,
-    headerRevision: decodeHeader(result.header).revision,
+    headerRevision: decodeHeaderRevision(result.header),
     created: decodeBool(result.created),
     canceled: decodeBool(result.canceled),
     compactRevision: decodeInt(result.compact_revision, 'compact_revision'),

@@ -218,7 +218,16 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
-    for await (const response of this.responses()) yield* response.events;
+    // The same loop as `responses()`, without a second generator and a `yield*` per event.
+    try {
+      for (;;) {
+        const response = await this.take();
+        if (response === undefined) return;
+        for (const event of response.events) yield event;
+      }
+    } finally {
+      this.close();
+    }
   }
 
   /** Stops the watch; a pending iteration ends. Events not yet read are dropped. */
