@@ -161,9 +161,9 @@ export class Transport {
       },
       hooks: { beforeRetry: [this.nextEndpoint] },
     });
-    const withToken = { hooks: { beforeRequest: [this.authorize] } };
-    this.writes = this.tokenSource ? this.anonymousWrites.extend(withToken) : this.anonymousWrites;
-    this.reads = this.tokenSource ? this.anonymousReads.extend(withToken) : this.anonymousReads;
+    const authorized = { hooks: { beforeRequest: [this.authorize] } };
+    this.writes = this.anonymousWrites.extend(authorized);
+    this.reads = this.anonymousReads.extend(authorized);
     this.streams = this.writes.extend({ throwHttpErrors: false });
   }
 
@@ -258,7 +258,8 @@ export class Transport {
   private async send(call: CallState, idempotent: boolean, deadline: Deadline): Promise<WireObject> {
     deadline.throwIfAborted();
     const totalMs = Math.min(deadline.remaining(), MAX_TIMER_MS);
-    const anonymous = call.anonymous || this.tokenSource === undefined;
+    // A call with neither a token nor the leader header runs no hook.
+    const anonymous = (call.anonymous || this.tokenSource === undefined) && !call.requireLeader;
     let response: Response;
     try {
       // Only what differs per call: ky merges these into its defaults on every call.
