@@ -1,4 +1,5 @@
-// What ships: the packed tarball passes publint and "are the types wrong", and the browser bundle stays in budget.
+// What ships: the packed tarball holds the files it should within its size budget, passes publint and
+// "are the types wrong", the browser bundle stays in budget, and `npm ci` can install the lockfile.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,19 +12,75 @@ const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 /** Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (40.1 KB today with the relay hub; the goal is 24 KB, see the README). */
 const BROWSER_BUDGET = 44 * 1024;
-/** Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn (21.6 KB today with write batching; the goal is 13 KB). */
-const KV_PAGE_BUDGET = 23 * 1024;
+/**
+ * Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn (26 KB today: the
+ * subpaths re-export the one minified bundle, which tree-shakes less well than split chunks did at 21.6 KB;
+ * see CHANGELOG.md; the goal is 13 KB).
+ */
+const KV_PAGE_BUDGET = 27 * 1024;
+/** Ceiling for the unpacked package (about 260 KB today: bundle, declarations, README, LICENSE, CHANGELOG). */
+const UNPACKED_BUDGET = 300 * 1024;
+/** Every file the package ships, as patterns over its paths. */
+const SHIPPED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/, /^dist\/[\w.-]+\.d\.ts$/, /^dist\/(index|kv|lease|watch|concurrency|admin|relay|etcd-fetch\.browser)\.js$/];
+
+interface PackedFile {
+  path: string;
+  size: number;
+}
 
 let directory: string;
 let tarball: string;
+let packed: { unpackedSize: number; files: PackedFile[] };
 
 describe('the packed package', () => {
   before(() => {
     directory = mkdtempSync(join(tmpdir(), 'etcd-fetch-pack-'));
-    const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', directory], { cwd: root, encoding: 'utf8' }).trim().split('\n').at(-1)!;
-    tarball = join(directory, name);
+    [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', directory], { cwd: root, encoding: 'utf8' }));
+    tarball = join(directory, (packed as unknown as { filename: string }).filename);
   });
   after(() => rmSync(directory, { recursive: true, force: true }));
+
+  test('ships the bundle, its subpath entries, declarations, README, LICENSE and CHANGELOG, and nothing else', () => {
+    const paths = packed.files.map((file) => file.path);
+    for (const path of paths) assert.ok(SHIPPED.some((pattern) => pattern.test(path)), `${path} should not ship`);
+    for (const path of ['LICENSE', 'README.md', 'CHANGELOG.md', 'dist/etcd-fetch.browser.js', 'dist/index.js', 'dist/index.d.ts', 'dist/kv.js', 'dist/relay.d.ts']) {
+      assert.ok(paths.includes(path), `${path} is missing from the package`);
+    }
+    assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) 2026 etcd-fetch contributors\n/);
+  });
+
+  test('unpacks within its size budget', (t) => {
+    t.diagnostic(`unpacked: ${(packed.unpackedSize / 1024).toFixed(1)} KB in ${packed.files.length} files (budget ${UNPACKED_BUDGET / 1024} KB)`);
+    assert.ok(packed.unpackedSize <= UNPACKED_BUDGET, `the package unpacks to ${packed.unpackedSize} bytes, over the ${UNPACKED_BUDGET} budget`);
+  });
+
+  test('has no runtime dependencies (they are inlined in the bundle)', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(manifest['dependencies'], undefined);
+    assert.doesNotMatch(readFileSync(join(root, 'dist/index.js'), 'utf8'), /from\s*["'](?![./])/, 'dist/index.js imports no package');
+  });
+
+  test('the lockfile holds every optional package of every platform (npm ci refuses it otherwise)', () => {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { optionalDependencies?: Record<string, string>; dependencies?: Record<string, string>; devDependencies?: Record<string, string> }> };
+    const missing: string[] = [];
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      const wanted = { ...entry.dependencies, ...entry.optionalDependencies, ...(path === '' ? entry.devDependencies : {}) };
+      for (const name of Object.keys(wanted)) {
+        // Node's lookup: node_modules/<name> beside this package, then in each folder above it.
+        let base = path;
+        for (;;) {
+          if (lock.packages[`${base ? `${base}/` : ''}node_modules/${name}`]) break;
+          if (!base) {
+            missing.push(`${path || '(root)'} -> ${name}`);
+            break;
+          }
+          const parent = base.lastIndexOf('/node_modules/');
+          base = parent < 0 ? '' : base.slice(0, parent);
+        }
+      }
+    }
+    assert.deepEqual(missing, [], 'packages the lockfile names but does not hold');
+  });
 
   test('publint finds nothing, strictly', () => {
     const output = execFileSync(bin('publint'), ['run', tarball, '--strict'], { cwd: root, encoding: 'utf8' });
