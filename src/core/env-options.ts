@@ -26,9 +26,9 @@ export interface EnvOptions {
  * ```
  */
 export function optionsFromEnv(env?: EnvSource): EnvOptions {
-  const source = env ?? globalEnv();
+  const lookup = env === undefined ? globalEnv() : readerOf(env);
   const read = (name: string): string | undefined => {
-    const value = typeof source.get === 'function' ? (source.get as (name: string) => unknown)(name) : (source as Record<string, unknown>)[name];
+    const value = lookup(name);
     if (value === undefined || value === null || value === '') return undefined;
     if (typeof value !== 'string') throw new InvalidArgumentError(`${name} must be a string, got ${typeof value}`);
     return value;
@@ -52,12 +52,23 @@ export function optionsFromEnv(env?: EnvSource): EnvOptions {
   return { endpoints };
 }
 
-/** `process.env` or `Deno.env`, reached through globalThis so that nothing here depends on a runtime. */
-function globalEnv(): EnvSource {
+type Lookup = (name: string) => unknown;
+
+function readerOf(env: EnvSource): Lookup {
+  if (typeof env !== 'object' || env === null) throw new InvalidArgumentError(`the environment must be an object, got ${env === null ? 'null' : typeof env}`);
+  const { get } = env as { get?: unknown };
+  return typeof get === 'function' ? (name) => get.call(env, name) : (name) => (env as Record<string, unknown>)[name];
+}
+
+/**
+ * `Deno.env` (first: reading a property of Deno's `process.env` asks for a permission per name)
+ * or `process.env`, reached through globalThis so that nothing here depends on a runtime.
+ */
+function globalEnv(): Lookup {
   const runtime = globalThis as { process?: { env?: Record<string, unknown> }; Deno?: { env?: { get(name: string): string | undefined } } };
-  const env = runtime.process?.env ?? runtime.Deno?.env;
-  if (env === undefined || env === null) {
-    throw new InvalidArgumentError('no process.env or Deno.env here: pass the environment, e.g. Etcd.fromEnv(env) in a Cloudflare worker');
-  }
-  return env;
+  const deno = runtime.Deno?.env;
+  if (deno) return (name) => deno.get(name);
+  const env = runtime.process?.env;
+  if (env) return (name) => env[name];
+  throw new InvalidArgumentError('no process.env or Deno.env here: pass the environment, e.g. Etcd.fromEnv(env) in a Cloudflare worker');
 }

@@ -71,3 +71,10 @@ describe('options from the environment', () => {
     etcd.close();
   });
 });
+
+describe('options from the environment, bad sources', () => {
+  test('an environment that is not an object is refused', () => {
+    assert.throws(() => optionsFromEnv('ETCD_ENDPOINTS=x' as never), refusal(/^the environment must be an object, got string/));
+    assert.throws(() => optionsFromEnv(null as never), refusal(/^the environment must be an object, got null/));
+  });
+});
