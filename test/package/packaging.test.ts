@@ -2,11 +2,12 @@
 // "are the types wrong", the browser bundle stays in budget, and `npm ci` can install the lockfile.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { extname, join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { CDN_PREFIX } from '../helpers/example.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
@@ -141,6 +142,48 @@ describe('the packed package', () => {
       } catch (error) {
         assert.fail(`tsc failed:\n${(error as { stdout?: string }).stdout ?? String(error)}`);
       }
+    });
+  }
+});
+
+describe('the examples', () => {
+  const examples = join(root, 'examples');
+  const names = readdirSync(examples).filter((name) => statSync(join(examples, name)).isDirectory());
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const filesOf = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+      entry.name === 'node_modules' || entry.name === 'dist' ? [] : entry.isDirectory() ? filesOf(join(folder, entry.name)) : [join(folder, entry.name)],
+    );
+  const testSources = () =>
+    filesOf(join(root, 'test'))
+      .filter((file) => file.endsWith('.test.ts'))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+
+  test('there is one per way of using the package', () => {
+    for (const name of ['node', 'deno', 'bun', 'browser-cdn', 'vite', 'cloudflare-worker', 'dashboard-widget']) assert.ok(names.includes(name), `examples/${name} is missing`);
+  });
+
+  for (const name of names) {
+    test(`examples/${name} resolves etcd-fetch from the package (the tarball), has a README and is run by a test`, () => {
+      const folder = join(examples, name);
+      const files = filesOf(folder);
+      assert.ok(files.includes(join(folder, 'README.md')), 'README.md');
+      for (const file of files.filter((f) => ['.js', '.ts', '.mjs', '.html', '.json'].includes(extname(f)))) {
+        const text = readFileSync(file, 'utf8');
+        const where = relative(root, file);
+        // Every module specifier naming etcd-fetch is the package (or its subpaths) or the CDN file.
+        for (const [, specifier] of text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+|"etcd-fetch"\s*:\s*)["']([^"']*etcd-fetch[^"']*)["']/g)) {
+          assert.match(specifier!, /^(?:etcd-fetch(?:\/[\w-]+)?|npm:etcd-fetch@\^?[\d.]+|https:\/\/cdn\.jsdelivr\.net\/npm\/etcd-fetch@[\d.]+\/dist\/etcd-fetch\.browser\.js)$/, `${where} imports ${specifier}`);
+          if (specifier!.startsWith('https:')) assert.ok(specifier!.startsWith(CDN_PREFIX), `${where}: the CDN address the tests serve is ${CDN_PREFIX}`);
+        }
+        assert.doesNotMatch(text, /["'](?:\.\.\/)+(?:src|dist)\/|["']\/(?:src|dist)\//, `${where} reaches into the repository's src/ or dist/`);
+        if (file.endsWith('package.json')) {
+          const range = (JSON.parse(text) as { dependencies?: Record<string, string> }).dependencies?.['etcd-fetch'];
+          assert.ok(range !== undefined && range.startsWith('^') && version.startsWith(range.slice(1).split('.').slice(0, 2).join('.')), `${where} depends on etcd-fetch ${range}, which ${version} should satisfy`);
+        }
+      }
+      assert.match(testSources(), new RegExp(`exampleCopy\\('${name}'\\)`), `no test runs examples/${name} from the tarball (exampleCopy('${name}'))`);
     });
   }
 });
