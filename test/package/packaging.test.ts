@@ -1,7 +1,7 @@
 // What ships: the packed tarball holds the files it should within its size budget, passes publint and
 // "are the types wrong", the browser bundle stays in budget, and `npm ci` can install the lockfile.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, relative, resolve } from 'node:path';
@@ -186,4 +186,44 @@ describe('the examples', () => {
       assert.match(testSources(), new RegExp(`exampleCopy\\('${name}'\\)`), `no test runs examples/${name} from the tarball (exampleCopy('${name}'))`);
     });
   }
+});
+
+describe('the API reference', () => {
+  interface Comment {
+    summary?: unknown[];
+    blockTags?: Array<{ tag: string }>;
+  }
+  interface Reflection {
+    name: string;
+    kind: number;
+    comment?: Comment;
+    signatures?: Array<{ comment?: Comment }>;
+    children?: Reflection[];
+  }
+  /** TypeDoc's ReflectionKind.Reference: a re-export of what another entry point already documents. */
+  const REFERENCE = 4194304;
+
+  test('TypeDoc builds it without a warning, and every public export has a doc comment with an @example', (t) => {
+    const out = mkdtempSync(join(tmpdir(), 'etcd-fetch-api-'));
+    try {
+      // Warnings reported, not fatal, so that one run lists every problem; typedoc.json is what `npm run docs` uses.
+      const run = spawnSync(bin('typedoc'), ['--json', join(out, 'api.json'), '--treatWarningsAsErrors', 'false'], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const output = `${run.stdout}${run.stderr}`;
+      assert.equal(run.status, 0, `typedoc failed:\n${output}`);
+      const warnings = output.split('\n').filter((line) => /\[(?:warning|error)\]/.test(line) && !/Found \d+ errors and \d+ warnings/.test(line));
+      const project = JSON.parse(readFileSync(join(out, 'api.json'), 'utf8')) as Reflection;
+      const exports = (project.children ?? []).flatMap((module) => (module.children ?? []).filter((child) => child.kind !== REFERENCE));
+      const comments = (reflection: Reflection) => [reflection.comment, ...(reflection.signatures ?? []).map((signature) => signature.comment)].filter((c) => c !== undefined);
+      const withoutExample = exports
+        .filter((reflection) => !comments(reflection).some((comment) => (comment.blockTags ?? []).some((tag) => tag.tag === '@example')))
+        .map((reflection) => reflection.name)
+        .toSorted();
+      t.diagnostic(`${exports.length} public exports, ${exports.length - withoutExample.length} with an @example; ${warnings.length} TypeDoc warnings`);
+      assert.ok(exports.length > 100, `TypeDoc found only ${exports.length} exports`);
+      assert.deepEqual(warnings, [], 'TypeDoc warnings (an undocumented export or member, a broken link, an internal type in a public signature)');
+      assert.deepEqual(withoutExample, [], 'public exports without an @example in their doc comment');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
