@@ -5,11 +5,18 @@ import { InvalidArgumentError } from './errors.ts';
  * Where `optionsFromEnv` reads variables: a plain record (`process.env`, a Cloudflare worker's
  * `env`) or anything with `get(name)` (`Deno.env`).
  */
-export type EnvSource = Readonly<Record<string, unknown>> | { get(name: string): string | undefined };
+export type EnvSource =
+  | Readonly<Record<string, unknown>>
+  | {
+      /** The variable's value, or undefined when it is not set. */
+      get(name: string): string | undefined;
+    };
 
 /** What `optionsFromEnv` reads from the environment. */
 export interface EnvOptions {
+  /** From `ETCD_ENDPOINTS`. */
   endpoints: string[];
+  /** From `ETCD_USERNAME` and `ETCD_PASSWORD`, or `ETCD_TOKEN`; none when they are unset. */
   auth?: AuthOptions;
 }
 

@@ -207,7 +207,7 @@ describe('the API reference', () => {
     const out = mkdtempSync(join(tmpdir(), 'etcd-fetch-api-'));
     try {
       // Warnings reported, not fatal, so that one run lists every problem; typedoc.json is what `npm run docs` uses.
-      const run = spawnSync(bin('typedoc'), ['--json', join(out, 'api.json'), '--treatWarningsAsErrors', 'false'], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const run = spawnSync(bin('typedoc'), ['--json', join(out, 'api.json'), '--out', join(out, 'html'), '--treatWarningsAsErrors', 'false'], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
       const output = `${run.stdout}${run.stderr}`;
       assert.equal(run.status, 0, `typedoc failed:\n${output}`);
       const warnings = output.split('\n').filter((line) => /\[(?:warning|error)\]/.test(line) && !/Found \d+ errors and \d+ warnings/.test(line));
