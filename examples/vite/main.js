@@ -19,4 +19,3 @@ document.querySelector('#add').addEventListener('submit', async (event) => {
 });
 
 await show();
-document.body.dataset.ready = 'true';

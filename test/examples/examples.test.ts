@@ -116,7 +116,7 @@ describe('examples, each from the packed tarball against a real etcd', () => {
     await etcd.put('examples/vite/flags/dark-mode', 'on');
     await using opened = await openPage(join(folder, 'dist'), '/index.html');
     const { page, errors } = opened;
-    await assert.doesNotReject(page.locator('body[data-ready]').waitFor({ timeout: 15_000 }), errors.join('\n'));
+    await assert.doesNotReject(page.locator('#flags li', { hasText: 'dark-mode: on' }).waitFor({ timeout: 15_000 }), errors.join('\n'));
     assert.deepEqual(await page.locator('#flags li').allTextContents(), ['dark-mode: on']);
     await page.fill('#name', 'beta');
     await page.click('button');
