@@ -83,6 +83,17 @@ describe('the packed package', () => {
     assert.deepEqual(missing, [], 'packages the lockfile names but does not hold');
   });
 
+  test('npm ci accepts the lockfile (a dry run, offline, in a folder of package.json and package-lock.json alone)', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'etcd-fetch-ci-'));
+    try {
+      for (const file of ['package.json', 'package-lock.json']) writeFileSync(join(folder, file), readFileSync(join(root, file)));
+      const run = spawnSync('npm', ['ci', '--dry-run', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: folder, encoding: 'utf8' });
+      assert.equal(run.status, 0, `npm ci refused the lockfile:\n${run.stdout}${run.stderr}`);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   test('publint finds nothing, strictly', () => {
     const output = execFileSync(bin('publint'), ['run', tarball, '--strict'], { cwd: root, encoding: 'utf8' });
     assert.match(output, /All good/);
