@@ -5,15 +5,38 @@ import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
 
+/**
+ * The alarms etcd raises: out of space, or a corrupt member.
+ *
+ * @example
+ * ```ts
+ * const full = (await etcd.maintenance.alarms()).some((a) => a.alarm === 'NOSPACE');
+ * ```
+ */
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
 
+/**
+ * An alarm raised by a member.
+ *
+ * @example
+ * ```ts
+ * for (const { memberId, alarm } of await etcd.maintenance.alarms()) console.log(memberId, alarm);
+ * ```
+ */
 export interface Alarm {
   /** The member that raised it (a decimal string). */
   memberId: string;
   alarm: AlarmType;
 }
 
-/** What the member behind the current endpoint says about itself. */
+/**
+ * What the member behind the current endpoint says about itself.
+ *
+ * @example
+ * ```ts
+ * const { version, dbSize, leader } = await etcd.maintenance.status();
+ * ```
+ */
 export interface MemberStatus {
   version: string;
   /** Size of the backend database file, in bytes. */
@@ -37,6 +60,12 @@ const ALARMS: readonly string[] = ['NOSPACE', 'CORRUPT'];
  * Maintenance: `/v3/maintenance/*`. Each call goes to the client's current endpoint, so with
  * several endpoints `status`, `hash` and `defragment` concern that one member.
  * etcd 3.4's gateway does not serve HashKV, so there is no `hashKV` here.
+ *
+ * @example
+ * ```ts
+ * const status = await etcd.maintenance.status();
+ * if (status.dbSize > 2 * status.dbSizeInUse) await etcd.maintenance.defragment();
+ * ```
  */
 export class Maintenance {
   private readonly transport: Transport;
@@ -45,6 +74,7 @@ export class Maintenance {
     this.transport = core.transport;
   }
 
+  /** What the member behind the current endpoint says about itself: version, database size, leader, raft indexes. */
   async status(options: CallOptions = {}): Promise<MemberStatus> {
     const wire = await this.transport.request('/maintenance/status', {}, { ...options, idempotent: true });
     return {

@@ -4,6 +4,13 @@ import { InvalidArgumentError } from './errors.ts';
 /**
  * Where `optionsFromEnv` reads variables: a plain record (`process.env`, a Cloudflare worker's
  * `env`) or anything with `get(name)` (`Deno.env`).
+ *
+ * @example
+ * ```ts
+ * Etcd.fromEnv(process.env);
+ * Etcd.fromEnv(Deno.env);
+ * Etcd.fromEnv({ ETCD_ENDPOINTS: 'http://127.0.0.1:2379' });
+ * ```
  */
 export type EnvSource =
   | Readonly<Record<string, unknown>>
@@ -12,7 +19,14 @@ export type EnvSource =
       get(name: string): string | undefined;
     };
 
-/** What `optionsFromEnv` reads from the environment. */
+/**
+ * What `optionsFromEnv` reads from the environment.
+ *
+ * @example
+ * ```ts
+ * const { endpoints, auth } = optionsFromEnv({ ETCD_ENDPOINTS: 'http://a:2379,http://b:2379', ETCD_TOKEN: token });
+ * ```
+ */
 export interface EnvOptions {
   /** From `ETCD_ENDPOINTS`. */
   endpoints: string[];

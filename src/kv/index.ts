@@ -1,5 +1,12 @@
-// etcd-fetch/kv: keys, values and transactions over a client core, with the core itself.
-//   import { createCore, put, get, txn, cmp, op } from 'etcd-fetch/kv';
+/**
+ * etcd-fetch/kv: keys, values and transactions over a client core, with the core itself.
+ *
+ * @example
+ * ```ts
+ * import { createCore, put, get, txn, cmp, op } from 'etcd-fetch/kv';
+ * ```
+ * @module etcd-fetch/kv
+ */
 export { createCore, namespaceCore, type BatchOptions, type ClientOptions, type Core } from '../core/client-core.ts';
 export type { AuthOptions, PasswordSource, TokenSource } from '../core/auth-token.ts';
 export type { AsyncDisposableLike } from '../core/disposable.ts';
