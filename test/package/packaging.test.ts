@@ -19,7 +19,7 @@ const BROWSER_BUDGET = 44 * 1024;
  * see CHANGELOG.md; the goal is 13 KB).
  */
 const KV_PAGE_BUDGET = 27 * 1024;
-/** Ceiling for the unpacked package (about 260 KB today: bundle, declarations, README, LICENSE, CHANGELOG). */
+/** Ceiling for the unpacked package (287 KB today: bundle 124 KB, declarations with their doc comments, README 42 KB, LICENSE, CHANGELOG). */
 const UNPACKED_BUDGET = 300 * 1024;
 /** Every file the package ships, as patterns over its paths. */
 const SHIPPED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/, /^dist\/[\w.-]+\.d\.ts$/, /^dist\/(index|kv|lease|watch|concurrency|admin|relay|etcd-fetch\.browser)\.js$/];
