@@ -1,5 +1,8 @@
-// etcd-fetch: the `Etcd` class, a convenient facade over the client core and the functions of
-// etcd-fetch/kv, /lease, /watch, /concurrency, /admin and /relay, and everything they export.
+/**
+ * etcd-fetch: the `Etcd` class, a convenient facade over the client core and the functions of
+ * etcd-fetch/kv, /lease, /watch, /concurrency, /admin and /relay, and everything they export.
+ * @module etcd-fetch
+ */
 import type { AsyncDisposableLike } from './core/disposable.ts';
 import { Auth } from './admin/auth.ts';
 import { Cluster } from './admin/cluster.ts';
@@ -13,6 +16,7 @@ import { stm, type StmCommit, type StmOptions, type StmTx } from './concurrency/
 import type { CallOptions } from './core/call-options.ts';
 import { type ClientOptions, type Core, createCore, namespaceCore } from './core/client-core.ts';
 import type { Bytes } from './core/codec.ts';
+import { type EnvSource, optionsFromEnv } from './core/env-options.ts';
 import type { KeyValue } from './core/key-value.ts';
 import type { KeySelector } from './core/keyspace.ts';
 import type { Transport } from './core/transport.ts';
@@ -40,12 +44,29 @@ import { LeaseService } from './lease/lease-service.ts';
 import { reflect, type Reflector, type ReflectOptions } from './watch/reflector.ts';
 import { type Watch, type WatchOptions, watch } from './watch/watch.ts';
 
+/**
+ * Options of `new Etcd(options)`: the client options, or a core to wrap.
+ *
+ * @example
+ * ```ts
+ * const etcd = new Etcd({ endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], timeout: 5_000 });
+ * ```
+ */
 export interface EtcdOptions extends ClientOptions {
   /** Use this core (from `createCore` or `namespaceCore`) instead of making one from the options. */
   core?: Core;
 }
 
-/** An etcd v3 client over the HTTP/JSON gateway. */
+/**
+ * An etcd v3 client over the HTTP/JSON gateway.
+ *
+ * @example
+ * ```ts
+ * await using etcd = new Etcd({ endpoints: ['http://127.0.0.1:2379'] });
+ * await etcd.put('greeting', 'hello');
+ * console.log((await etcd.get('greeting'))?.valueText); // 'hello'
+ * ```
+ */
 export class Etcd implements AsyncDisposableLike {
   /** What every service of this client shares: transport, keyspace, batching, close signal. */
   readonly core: Core;
@@ -71,6 +92,22 @@ export class Etcd implements AsyncDisposableLike {
     this.maintenance = new Maintenance(core);
     this.lockService = new GatewayLock(core);
     this.electionService = new GatewayElection(core);
+  }
+
+  /**
+   * A client configured from environment variables: `ETCD_ENDPOINTS` (comma-separated), and
+   * `ETCD_USERNAME` with `ETCD_PASSWORD`, or `ETCD_TOKEN`. Reads `process.env` or `Deno.env` unless
+   * given `env` (a Cloudflare worker's `env`, any record or `{ get(name) }`); `options` adds the rest.
+   * Throws `InvalidArgumentError` naming a missing variable.
+   *
+   * @example
+   * ```ts
+   * const etcd = Etcd.fromEnv(); // ETCD_ENDPOINTS=http://127.0.0.1:2379
+   * // in a worker: export default { fetch: (request, env) => Etcd.fromEnv(env).get('k') ... }
+   * ```
+   */
+  static fromEnv(env?: EnvSource, options: Omit<EtcdOptions, 'endpoints' | 'auth' | 'core'> = {}): Etcd {
+    return new Etcd({ ...options, ...optionsFromEnv(env) });
   }
 
   /** The transport: endpoints in use, and raw gateway calls (`transport.request('/kv/range', ...)`). */
@@ -106,18 +143,22 @@ export class Etcd implements AsyncDisposableLike {
     return range(this.core, query, options);
   }
 
+  /** How many keys a selector matches: `await etcd.count({ prefix: 'users/' })`. */
   count(selector: KeySelector, options?: ReadOptions & CallOptions): Promise<number> {
     return count(this.core, selector, options);
   }
 
+  /** Writes one key: `await etcd.put('config/color', 'blue', { lease })`. */
   put(key: Bytes, value: Bytes | undefined, options?: PutOptions & CallOptions): Promise<PutResult> {
     return put(this.core, key, value, options);
   }
 
+  /** Deletes one key, or every key a selector matches: `await etcd.delete({ prefix: 'tmp/' })`. */
   delete(target: Bytes | KeySelector, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
     return del(this.core, target, options);
   }
 
+  /** Discards history before `revision`; reads and watches at older revisions then fail. */
   compact(revision: number, options?: CompactOptions): Promise<{ revision: number }> {
     return compact(this.core, revision, options);
   }
@@ -154,6 +195,7 @@ export class Etcd implements AsyncDisposableLike {
     this.core.close();
   }
 
+  /** `await using etcd = new Etcd()`: closes the client at the end of the scope (see `close`). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

@@ -5,9 +5,25 @@ import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
 
+/**
+ * What a permission allows: reading, writing, or both.
+ *
+ * @example
+ * ```ts
+ * await etcd.auth.grantPermission('reader', 'read', { prefix: 'config/' });
+ * ```
+ */
 export type PermissionType = 'read' | 'write' | 'readwrite';
 
-/** A permission of a role: on one key (`rangeEnd` undefined) or on the keys in `[key, rangeEnd)`. */
+/**
+ * A permission of a role: on one key (`rangeEnd` undefined) or on the keys in `[key, rangeEnd)`.
+ *
+ * @example
+ * ```ts
+ * const { permissions } = await etcd.auth.getRole('reader');
+ * for (const p of permissions) console.log(p.type, new TextDecoder().decode(p.key));
+ * ```
+ */
 export interface Permission {
   type: PermissionType;
   key: Uint8Array;
@@ -15,6 +31,14 @@ export interface Permission {
   rangeEnd: Uint8Array | undefined;
 }
 
+/**
+ * Whether authentication is on.
+ *
+ * @example
+ * ```ts
+ * const { enabled } = await etcd.auth.status();
+ * ```
+ */
 export interface AuthStatus {
   enabled: boolean;
 }
@@ -27,6 +51,14 @@ const plain = new Keyspace();
  * Authentication management: `/v3/auth/*`. Enabling needs a `root` user holding the `root`
  * role; once enabled, these calls need a client authenticated as root. Permissions are on
  * etcd's whole keyspace (a namespaced client does not shift them).
+ *
+ * @example
+ * ```ts
+ * await etcd.auth.addUser('root', rootPassword);
+ * await etcd.auth.addRole('root');
+ * await etcd.auth.grantRole('root', 'root');
+ * await etcd.auth.enable();
+ * ```
  */
 export class Auth {
   private readonly transport: Transport;
@@ -35,10 +67,12 @@ export class Auth {
     this.transport = core.transport;
   }
 
+  /** Turns authentication on (a `root` user with the `root` role must exist). */
   async enable(options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/enable', {}, options);
   }
 
+  /** Turns authentication off. */
   async disable(options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/disable', {}, options);
   }
@@ -78,6 +112,7 @@ export class Auth {
 
   // Users
 
+  /** Adds a user with a password. */
   async addUser(username: string, password: string, options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/user/add', { name: name(username, 'username'), password: secret(password) }, options);
   }
@@ -88,28 +123,34 @@ export class Auth {
     return { name: username, roles: strings(wire.roles, 'roles') };
   }
 
+  /** Every user's name. */
   async listUsers(options: CallOptions = {}): Promise<string[]> {
     return strings((await this.transport.request('/auth/user/list', {}, { ...options, idempotent: true })).users, 'users');
   }
 
+  /** Deletes a user. */
   async deleteUser(username: string, options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/user/delete', { name: name(username, 'username') }, options);
   }
 
+  /** Sets a user's password (etcd revokes the tokens issued with the old one). */
   async changePassword(username: string, password: string, options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/user/changepw', { name: name(username, 'username'), password: secret(password) }, options);
   }
 
+  /** Gives a user a role. */
   async grantRole(username: string, role: string, options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/user/grant', { user: name(username, 'username'), role: name(role, 'role') }, options);
   }
 
+  /** Takes a role from a user. */
   async revokeRole(username: string, role: string, options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/user/revoke', { name: name(username, 'username'), role: name(role, 'role') }, options);
   }
 
   // Roles
 
+  /** Adds a role (with no permission yet). */
   async addRole(role: string, options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/role/add', { name: name(role, 'role') }, options);
   }
@@ -120,10 +161,12 @@ export class Auth {
     return { name: role, permissions: decodeArray(wire.perm, 'perm').map(decodePermission) };
   }
 
+  /** Every role's name. */
   async listRoles(options: CallOptions = {}): Promise<string[]> {
     return strings((await this.transport.request('/auth/role/list', {}, { ...options, idempotent: true })).roles, 'roles');
   }
 
+  /** Deletes a role. */
   async deleteRole(role: string, options: CallOptions = {}): Promise<void> {
     await this.transport.request('/auth/role/delete', { role: name(role, 'role') }, options);
   }

@@ -5,7 +5,15 @@ import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
 
-/** A member of the etcd cluster. */
+/**
+ * A member of the etcd cluster.
+ *
+ * @example
+ * ```ts
+ * const { members } = await etcd.cluster.members();
+ * for (const m of members) console.log(m.name, m.clientUrls, m.isLearner);
+ * ```
+ */
 export interface Member {
   /** Member ID: a decimal string (IDs use all 64 bits). */
   id: string;
@@ -17,12 +25,28 @@ export interface Member {
   isLearner: boolean;
 }
 
+/**
+ * The cluster's members, as one member answered.
+ *
+ * @example
+ * ```ts
+ * const { members, header } = await etcd.cluster.members();
+ * ```
+ */
 export interface MemberList {
   members: Member[];
   header: ResponseHeader;
 }
 
-/** Cluster membership: `/v3/cluster/member/*`. */
+/**
+ * Cluster membership: `/v3/cluster/member/*`.
+ *
+ * @example
+ * ```ts
+ * const { member } = await etcd.cluster.addMember(['http://10.0.0.4:2380'], { isLearner: true });
+ * await etcd.cluster.promoteMember(member.id);
+ * ```
+ */
 export class Cluster {
   private readonly transport: Transport;
 
@@ -30,6 +54,7 @@ export class Cluster {
     this.transport = core.transport;
   }
 
+  /** Every member of the cluster, learners included. */
   async members(options: CallOptions = {}): Promise<MemberList> {
     return decodeMemberList(await this.transport.request('/cluster/member/list', {}, { ...options, idempotent: true }));
   }
@@ -40,6 +65,7 @@ export class Cluster {
     return { member: decodeMember(wire.member), ...decodeMemberList(wire) };
   }
 
+  /** Removes a member by its ID (a decimal string). */
   async removeMember(id: string | bigint, options: CallOptions = {}): Promise<MemberList> {
     return decodeMemberList(await this.transport.request('/cluster/member/remove', { ID: encodeId(id, 'member id') }, options));
   }

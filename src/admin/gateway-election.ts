@@ -12,7 +12,15 @@ import { mapFetchError } from '../core/answer.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
 
-/** Proof of leadership, as etcd's election service hands it out. */
+/**
+ * Proof of leadership, as etcd's election service hands it out.
+ *
+ * @example
+ * ```ts
+ * const leader = await etcd.electionService.campaign('scheduler', 'node-a', { lease });
+ * await etcd.electionService.proclaim(leader, 'node-a, v2');
+ * ```
+ */
 export interface LeaderKey {
   name: Uint8Array;
   /** The key holding the leader's value. */
@@ -22,6 +30,14 @@ export interface LeaderKey {
   lease: string;
 }
 
+/**
+ * Options of `etcd.electionService.campaign`: the lease behind the candidacy, a deadline and a signal.
+ *
+ * @example
+ * ```ts
+ * await etcd.electionService.campaign('scheduler', 'node-a', { lease: await etcd.grant(15), timeout: 60_000 });
+ * ```
+ */
 export interface CampaignOptions extends CallOptions {
   /** The lease behind the candidacy: when it ends, leadership ends. */
   lease: LeaseRef;
@@ -30,6 +46,13 @@ export interface CampaignOptions extends CallOptions {
 /**
  * etcd's own election service, `/v3/election/*`: thin calls. `campaign` blocks in etcd until
  * this candidate leads (no deadline unless `timeout` is set).
+ *
+ * @example
+ * ```ts
+ * const leader = await etcd.electionService.campaign('scheduler', 'node-a', { lease });
+ * console.log((await etcd.electionService.leader('scheduler'))?.valueText); // 'node-a'
+ * await etcd.electionService.resign(leader);
+ * ```
  */
 export class GatewayElection {
   private readonly transport: Transport;
@@ -40,6 +63,7 @@ export class GatewayElection {
     this.keyspace = core.keyspace;
   }
 
+  /** Waits in etcd until this candidate leads the election `name` (with `value`, held by `options.lease`). */
   async campaign(name: Bytes, value: Bytes, options: CampaignOptions): Promise<LeaderKey & { header: ResponseHeader }> {
     const request = { name: encodeBase64(this.keyspace.key(name)), lease: leaseId(options?.lease), value: encodeBytes(value, 'value') };
     const wire = await this.transport.request('/election/campaign', request, { ...options, timeout: options.timeout ?? NO_DEADLINE });

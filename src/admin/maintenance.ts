@@ -8,15 +8,38 @@ import { askEveryMember, type MemberReport } from './cluster-status.ts';
 import { type MemberCallOptions, memberEndpoint, type MemberRef, memberId, resolveMember } from './member-target.ts';
 import { snapshot, type SnapshotOptions } from './snapshot.ts';
 
+/**
+ * The alarms etcd raises: out of space, or a corrupt member.
+ *
+ * @example
+ * ```ts
+ * const full = (await etcd.maintenance.alarms()).some((a) => a.alarm === 'NOSPACE');
+ * ```
+ */
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
 
+/**
+ * An alarm raised by a member.
+ *
+ * @example
+ * ```ts
+ * for (const { memberId, alarm } of await etcd.maintenance.alarms()) console.log(memberId, alarm);
+ * ```
+ */
 export interface Alarm {
   /** The member that raised it (a decimal string). */
   memberId: string;
   alarm: AlarmType;
 }
 
-/** What one member says about itself (the current endpoint's, or the one asked with `member`). */
+/**
+ * What one member says about itself (the current endpoint's, or the one asked with `member`).
+ *
+ * @example
+ * ```ts
+ * const { version, dbSize, leader } = await etcd.maintenance.status();
+ * ```
+ */
 export interface MemberStatus {
   version: string;
   /** Size of the backend database file, in bytes. */
@@ -68,6 +91,12 @@ const NOT_LEADER = /not leader/i;
  * Maintenance: `/v3/maintenance/*`. `status`, `hash`, `hashKV` and `defragment` concern one
  * member: the client's current endpoint, or the one named with `{ member }` (a client URL or a
  * member ID); `clusterStatus` asks them all.
+ *
+ * @example
+ * ```ts
+ * const status = await etcd.maintenance.status();
+ * if (status.dbSize > 2 * status.dbSizeInUse) await etcd.maintenance.defragment();
+ * ```
  */
 export class Maintenance {
   private readonly transport: Transport;

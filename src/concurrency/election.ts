@@ -10,14 +10,37 @@ import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.t
 import type { CallOptions } from '../core/call-options.ts';
 import { type Comparison, op } from '../kv/txn.ts';
 
-/** `proclaim` or `resign` by a candidate that no longer leads. */
+/**
+ * `proclaim` or `resign` by a candidate that no longer leads.
+ *
+ * @example
+ * ```ts
+ * await leadership.proclaim('v2').catch((error) => error instanceof NotLeaderError); // its session was lost
+ * ```
+ */
 export class NotLeaderError extends EtcdError {
   override name = 'NotLeaderError';
 }
 
+/**
+ * Options of `campaign` (exported as `ElectionCampaignOptions`): a session, else one of its own (`ttl` seconds), a deadline and a signal.
+ *
+ * @example
+ * ```ts
+ * const leadership = await etcd.election('scheduler').campaign('node-a', { ttl: 15 });
+ * ```
+ */
 export type CampaignOptions = QueueOptions;
 
-/** Leadership won by `campaign`: proclaim new values, resign, or fence writes with `isLeader()`. */
+/**
+ * Leadership won by `campaign`: proclaim new values, resign, or fence writes with `isLeader()`.
+ *
+ * @example
+ * ```ts
+ * await using leadership = await etcd.election('scheduler').campaign('node-a');
+ * await leadership.proclaim('node-a, v2');
+ * ```
+ */
 export class Leadership extends QueuePlace implements AsyncDisposableLike {
   /** A comparison that holds only while this leadership lasts. */
   isLeader(): Comparison {
@@ -35,6 +58,7 @@ export class Leadership extends QueuePlace implements AsyncDisposableLike {
     await this.leave(options);
   }
 
+  /** `await using leadership = await election.campaign(...)`: resigns at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.resign();
   }
@@ -43,6 +67,12 @@ export class Leadership extends QueuePlace implements AsyncDisposableLike {
 /**
  * An election (Go's `concurrency.Election`): candidates queue by the create revision of their
  * key `name/<lease>`; the oldest leads, and its value is the election's value.
+ *
+ * @example
+ * ```ts
+ * const scheduler = etcd.election('scheduler');
+ * for await (const leader of scheduler.observe()) console.log('leader is', leader.valueText);
+ * ```
  */
 export class Election {
   readonly #core: Core;
@@ -115,7 +145,14 @@ function sameKey(a: KeyValue, b: KeyValue): boolean {
   return a.key.length === b.key.length && a.key.every((byte, i) => byte === b.key[i]);
 }
 
-/** The election `name` over a client core: campaign, leader, observe. */
+/**
+ * The election `name` over a client core: campaign, leader, observe.
+ *
+ * @example
+ * ```ts
+ * await using leadership = await election(core, 'scheduler').campaign('node-a');
+ * ```
+ */
 export function election(core: Core, name: Bytes): Election {
   return new Election(core, name);
 }

@@ -5,11 +5,25 @@ import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import type { Comparison } from '../kv/txn.ts';
 
+/**
+ * Options of `lock` and `tryLock`: a session to hold it with (else one of its own, `ttl` seconds), a deadline and a signal.
+ *
+ * @example
+ * ```ts
+ * await using held = await etcd.lock('jobs/nightly', { ttl: 30, timeout: 60_000 });
+ * ```
+ */
 export type LockOptions = QueueOptions;
 
 /**
  * A held lock (Go's `concurrency.Mutex`): a key `name/<lease>` whose create revision is the
  * holder's place in a fair queue. `revision` is a fencing token; `isOwner()` guards writes.
+ *
+ * @example
+ * ```ts
+ * await using held = await etcd.lock('jobs/nightly');
+ * await etcd.txn().if(held.isOwner()).then(op.put('jobs/nightly/state', 'running')).commit();
+ * ```
  */
 export class Lock extends QueuePlace implements AsyncDisposableLike {
   #released = false;
@@ -19,24 +33,43 @@ export class Lock extends QueuePlace implements AsyncDisposableLike {
     return this.holds();
   }
 
+  /** Releases the lock (deletes its key); the next in line gets it. A second call does nothing. */
   async unlock(options: CallOptions = {}): Promise<void> {
     if (this.#released) return;
     this.#released = true;
     await this.leave(options);
   }
 
+  /** `await using held = await lock(...)`: unlocks at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.unlock();
   }
 }
 
-/** Waits for the lock `name` (fair: first come, first served) and holds it. */
+/**
+ * Waits for the lock `name` (fair: first come, first served) and holds it.
+ *
+ * @example
+ * ```ts
+ * await using held = await lock(core, 'jobs/nightly');
+ * console.log('fencing token', held.revision);
+ * ```
+ */
 export async function lock(core: Core, name: Bytes, options: LockOptions = {}): Promise<Lock> {
   const entry = (await joinQueue(core, name, '', options, true, 'lock'))!;
   return new Lock(core, entry.key, entry.revision, entry.session, entry.ownsSession);
 }
 
-/** Takes the lock `name` if nobody holds it; undefined otherwise (queueing nowhere). */
+/**
+ * Takes the lock `name` if nobody holds it; undefined otherwise (queueing nowhere).
+ *
+ * @example
+ * ```ts
+ * const held = await tryLock(core, 'jobs/nightly');
+ * if (held === undefined) console.log('someone else runs it');
+ * else await held.unlock();
+ * ```
+ */
 export async function tryLock(core: Core, name: Bytes, options: LockOptions = {}): Promise<Lock | undefined> {
   const entry = await joinQueue(core, name, '', options, false, 'lock');
   return entry && new Lock(core, entry.key, entry.revision, entry.session, entry.ownsSession);

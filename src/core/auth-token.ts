@@ -1,7 +1,15 @@
 import type { CallOptions, WireObject } from './call-options.ts';
 import { FailedPreconditionError, InvalidArgumentError } from './errors.ts';
 
-/** Supplies the `Authorization` token of every call. */
+/**
+ * Supplies the `Authorization` token of every call.
+ *
+ * @example
+ * ```ts
+ * const fixed: TokenSource = { token: async () => myToken, invalidate: () => false };
+ * const etcd = new Etcd({ auth: fixed });
+ * ```
+ */
 export interface TokenSource {
   /** The token to send, or undefined to send no `Authorization` header. */
   token(options: CallOptions): Promise<string | undefined>;
@@ -19,10 +27,23 @@ export type SendRequest = (path: string, body: object, options: CallOptions & { 
  * Credentials for `new Etcd({ auth })`: a user and password, or a token obtained elsewhere.
  * The password may be a function, asked at every authentication, so a rotated password is
  * picked up when etcd drops the old one's tokens (a password change revokes them).
+ *
+ * @example
+ * ```ts
+ * new Etcd({ auth: { username: 'app', password: () => secrets.read('etcd-password') } });
+ * new Etcd({ auth: { token: tokenFromElsewhere } });
+ * ```
  */
 export type AuthOptions = { username: string; password: string | PasswordSource } | { token: string };
 
-/** Returns the current password (from a secret store, an environment, ...). */
+/**
+ * Returns the current password (from a secret store, an environment, ...).
+ *
+ * @example
+ * ```ts
+ * const password: PasswordSource = async () => (await fetch('/secrets/etcd')).text();
+ * ```
+ */
 export type PasswordSource = () => string | Promise<string>;
 
 // Secrets live in `#private` fields: invisible to `console.log`, `util.inspect`,

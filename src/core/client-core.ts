@@ -8,7 +8,14 @@ import { Keyspace } from './keyspace.ts';
 import { RevisionFloor } from './ordering.ts';
 import { Transport } from './transport.ts';
 
-/** Automatic batching of reads: `{ batch: { maxOps: 64 } }`, or `batch: false` to turn it off. */
+/**
+ * Automatic batching of reads: `{ batch: { maxOps: 64 } }`, or `batch: false` to turn it off.
+ *
+ * @example
+ * ```ts
+ * const etcd = new Etcd({ batch: { maxOps: 64, writes: false } }); // or batch: false
+ * ```
+ */
 export interface BatchOptions {
   /** Most operations in one `/v3/kv/txn`: at most the server's `--max-txn-ops` (default 128, as etcd's). */
   maxOps?: number;
@@ -19,6 +26,14 @@ export interface BatchOptions {
   writes?: boolean;
 }
 
+/**
+ * Options of a client: where etcd is, credentials, deadlines, batching.
+ *
+ * @example
+ * ```ts
+ * const core = createCore({ endpoints: 'http://10.0.0.1:2379,http://10.0.0.2:2379', auth: { username: 'app', password }, timeout: 5_000 });
+ * ```
+ */
 export interface ClientOptions {
   /** Client URLs of etcd members, e.g. `['http://127.0.0.1:2379']` (default). */
   endpoints?: string | readonly string[];
@@ -64,6 +79,13 @@ export interface ClientOptions {
  * deadlines), the keyspace (a namespace's prefix), the read batching settings, and the close
  * signal that the watch stream and the keep-alive loop listen to. Make one with `createCore`;
  * every function of `etcd-fetch/kv`, `/watch`, `/lease`, ... takes it first.
+ *
+ * @example
+ * ```ts
+ * const core = createCore({ endpoints: ['http://127.0.0.1:2379'] });
+ * await put(core, 'k', 'v');
+ * core.close();
+ * ```
  */
 export interface Core {
   readonly transport: Transport;
@@ -77,7 +99,16 @@ export interface Core {
   close(): void;
 }
 
-/** A client core from options: `const core = createCore({ endpoints: ['http://127.0.0.1:2379'] })`. */
+/**
+ * A client core from options: `const core = createCore({ endpoints: ['http://127.0.0.1:2379'] })`.
+ *
+ * @example
+ * ```ts
+ * import { createCore, get } from 'etcd-fetch/kv';
+ * const core = createCore({ endpoints: ['http://127.0.0.1:2379'] });
+ * console.log((await get(core, 'k'))?.valueText);
+ * ```
+ */
 export function createCore(options: ClientOptions = {}): Core {
   checkClientOptions(options);
   const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
@@ -108,6 +139,12 @@ export function createCore(options: ClientOptions = {}): Core {
 /**
  * The core of `namespace(prefix)`: the same transport, token, batching and close signal, with
  * keys one prefix deeper (prefixes nest: `a/` then `b/` is `a/b/`).
+ *
+ * @example
+ * ```ts
+ * const app = namespaceCore(core, 'app/');
+ * await put(app, 'color', 'blue'); // stored as app/color
+ * ```
  */
 export function namespaceCore(core: Core, prefix: Bytes): Core {
   const bytes = toBytes(prefix, 'namespace prefix');

@@ -1,7 +1,15 @@
 import { fromByteArray, toByteArray } from 'base64-js';
 import { InvalidArgumentError, MalformedResponseError } from './errors.ts';
 
-/** A key or value: bytes, or a string taken as UTF-8. */
+/**
+ * A key or value: bytes, or a string taken as UTF-8.
+ *
+ * @example
+ * ```ts
+ * await etcd.put('text/key', 'UTF-8 text');
+ * await etcd.put(new Uint8Array([0xff, 0x00]), new Uint8Array([1, 2, 3]));
+ * ```
+ */
 export type Bytes = string | Uint8Array;
 
 const encoder = new TextEncoder();
@@ -9,6 +17,14 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 const lenientDecoder = new TextDecoder('utf-8');
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The bytes of a key or value: a string as UTF-8, a `Uint8Array` as is; anything else is an `InvalidArgumentError` naming `what`.
+ *
+ * @example
+ * ```ts
+ * toBytes('é'); // Uint8Array [0xc3, 0xa9]
+ * ```
+ */
 export function toBytes(input: Bytes, what = 'key'): Uint8Array {
   if (typeof input === 'string') return encoder.encode(input);
   if (input instanceof Uint8Array) return input;

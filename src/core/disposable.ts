@@ -11,5 +11,14 @@ declare global {
 
 export {};
 
-/** What `await using` takes: a thing with `[Symbol.asyncDispose]()`. */
+/**
+ * What `await using` takes: a thing with `[Symbol.asyncDispose]()`.
+ *
+ * @example
+ * ```ts
+ * {
+ *   await using lease = await etcd.grant(10); // an AsyncDisposableLike: revoked at the end of the block
+ * }
+ * ```
+ */
 export type AsyncDisposableLike = AsyncDisposable;

@@ -1,4 +1,11 @@
-/** Tuning of endpoint selection; the defaults suit a 3- to 5-member cluster on a LAN. */
+/**
+ * Tuning of endpoint selection; the defaults suit a 3- to 5-member cluster on a LAN.
+ *
+ * @example
+ * ```ts
+ * new Etcd({ endpoints, circuitBreaker: { failureThreshold: 3, cooldown: 10_000 } });
+ * ```
+ */
 export interface EndpointPoolOptions {
   /** Consecutive failures after which an endpoint is skipped (default 2). */
   failureThreshold?: number;
@@ -110,7 +117,14 @@ export function clientUrlsOf(memberList: Record<string, unknown>): string[] {
 const DISCOVERY_INTERVAL = 60_000;
 const URGENT_DISCOVERY_INTERVAL = 3_000;
 
-/** What `discover: { ... }` tunes. */
+/**
+ * What `discover: { ... }` tunes.
+ *
+ * @example
+ * ```ts
+ * new Etcd({ endpoints: ['http://10.0.0.1:2379'], discover: { onError: (error) => log.warn(error) } });
+ * ```
+ */
 export interface DiscoveryOptions {
   /**
    * Called when the member list could not be read (etcd unreachable, or a user that may not

@@ -1,4 +1,11 @@
-/** gRPC status codes as etcd's gateway reports them. */
+/**
+ * gRPC status codes as etcd's gateway reports them.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof EtcdError && error.code === GrpcCode.PERMISSION_DENIED) console.log('ask for the role');
+ * ```
+ */
 export const GrpcCode = {
   OK: 0,
   CANCELLED: 1,
@@ -19,6 +26,14 @@ export const GrpcCode = {
   UNAUTHENTICATED: 16,
 } as const;
 
+/**
+ * What an `EtcdError` carries beside its message: code, HTTP status, endpoint, path and cause.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidArgumentError('ttl must be positive', { path: '/v3/lease/grant' });
+ * ```
+ */
 export interface EtcdErrorDetails {
   /** gRPC status code reported by etcd, when there is one. */
   code?: number;
@@ -31,7 +46,16 @@ export interface EtcdErrorDetails {
   cause?: unknown;
 }
 
-/** Base of every error this client throws. Switch on `name`, `code` or `instanceof`. */
+/**
+ * Base of every error this client throws. Switch on `name`, `code` or `instanceof`.
+ *
+ * @example
+ * ```ts
+ * try { await etcd.put('k', 'v'); } catch (error) {
+ *   if (error instanceof EtcdError) console.log(error.name, error.code, error.endpoint, error.message);
+ * }
+ * ```
+ */
 export class EtcdError extends Error {
   override name = 'EtcdError';
   readonly code: number | undefined;
@@ -48,42 +72,98 @@ export class EtcdError extends Error {
   }
 }
 
-/** Bad input: caught before sending, or etcd's INVALID_ARGUMENT (code 3). */
+/**
+ * Bad input: caught before sending, or etcd's INVALID_ARGUMENT (code 3).
+ *
+ * @example
+ * ```ts
+ * await etcd.grant(-1).catch((error) => error instanceof InvalidArgumentError); // true, nothing sent
+ * ```
+ */
 export class InvalidArgumentError extends EtcdError {
   override name = 'InvalidArgumentError';
 }
 
-/** The request exceeds etcd's `--max-request-bytes` (1.5 MiB by default) or the gateway's message limit. */
+/**
+ * The request exceeds etcd's `--max-request-bytes` (1.5 MiB by default) or the gateway's message limit.
+ *
+ * @example
+ * ```ts
+ * await etcd.put('big', new Uint8Array(2 * 1024 * 1024)).catch((error) => error instanceof RequestTooLargeError);
+ * ```
+ */
 export class RequestTooLargeError extends EtcdError {
   override name = 'RequestTooLargeError';
 }
 
-/** NOT_FOUND (code 5): a lease that does not exist, a key `ignoreValue` cannot find, ... */
+/**
+ * NOT_FOUND (code 5): a lease that does not exist, a key `ignoreValue` cannot find, ...
+ *
+ * @example
+ * ```ts
+ * await etcd.lease.revoke('12345').catch((error) => error instanceof NotFoundError); // no such lease
+ * ```
+ */
 export class NotFoundError extends EtcdError {
   override name = 'NotFoundError';
 }
 
-/** FAILED_PRECONDITION (code 9): already exists, auth not enabled, ... */
+/**
+ * FAILED_PRECONDITION (code 9): already exists, auth not enabled, ...
+ *
+ * @example
+ * ```ts
+ * await etcd.auth.enable().catch((error) => error instanceof FailedPreconditionError); // no root user yet
+ * ```
+ */
 export class FailedPreconditionError extends EtcdError {
   override name = 'FailedPreconditionError';
 }
 
-/** PERMISSION_DENIED (code 7): the user lacks a permission on the key. */
+/**
+ * PERMISSION_DENIED (code 7): the user lacks a permission on the key.
+ *
+ * @example
+ * ```ts
+ * await bob.put('admin/x', 'v').catch((error) => error instanceof PermissionDeniedError); // bob's role lacks admin/
+ * ```
+ */
 export class PermissionDeniedError extends EtcdError {
   override name = 'PermissionDeniedError';
 }
 
-/** UNAUTHENTICATED (code 16), or a missing/expired/invalid token, or a wrong password. */
+/**
+ * UNAUTHENTICATED (code 16), or a missing/expired/invalid token, or a wrong password.
+ *
+ * @example
+ * ```ts
+ * await new Etcd({ auth: { username: 'bob', password: 'wrong' } }).get('k').catch((error) => error instanceof UnauthenticatedError);
+ * ```
+ */
 export class UnauthenticatedError extends EtcdError {
   override name = 'UnauthenticatedError';
 }
 
-/** RESOURCE_EXHAUSTED (code 8): database space exceeded, too many requests. */
+/**
+ * RESOURCE_EXHAUSTED (code 8): database space exceeded, too many requests.
+ *
+ * @example
+ * ```ts
+ * await etcd.put('k', 'v').catch((error) => error instanceof ResourceExhaustedError); // e.g. etcd's NOSPACE alarm
+ * ```
+ */
 export class ResourceExhaustedError extends EtcdError {
   override name = 'ResourceExhaustedError';
 }
 
-/** OUT_OF_RANGE (code 11) for a revision that has been compacted. */
+/**
+ * OUT_OF_RANGE (code 11) for a revision that has been compacted.
+ *
+ * @example
+ * ```ts
+ * await etcd.get('k', { revision: 1 }).catch((error) => error instanceof CompactedError); // history before it is gone
+ * ```
+ */
 export class CompactedError extends EtcdError {
   override name = 'CompactedError';
 }
@@ -91,6 +171,12 @@ export class CompactedError extends EtcdError {
 /**
  * A watch's start (or resume) revision has been compacted: the watch ended. Re-list at the
  * current revision and watch again from there + 1 (or use `etcd.reflect`).
+ *
+ * @example
+ * ```ts
+ * try { for await (const event of etcd.watch({ prefix: 'a/', startRevision: 1 })) console.log(event); }
+ * catch (error) { if (error instanceof WatchCompactedError) console.log('re-list from', error.compactRevision); }
+ * ```
  */
 export class WatchCompactedError extends CompactedError {
   override name = 'WatchCompactedError';
@@ -103,12 +189,29 @@ export class WatchCompactedError extends CompactedError {
   }
 }
 
-/** OUT_OF_RANGE (code 11) for a revision that does not exist yet. */
+/**
+ * OUT_OF_RANGE (code 11) for a revision that does not exist yet.
+ *
+ * @example
+ * ```ts
+ * await etcd.get('k', { revision: 1e9 }).catch((error) => error instanceof FutureRevisionError);
+ * ```
+ */
 export class FutureRevisionError extends EtcdError {
   override name = 'FutureRevisionError';
 }
 
-/** UNAVAILABLE (code 14) or a network failure: no answer could be had from etcd. */
+/**
+ * UNAVAILABLE (code 14) or a network failure: no answer could be had from etcd.
+ *
+ * @example
+ * ```ts
+ * await etcd.put('k', 'v').catch((error) => {
+ *   if (error instanceof UnavailableError && !error.mayHaveApplied) return etcd.put('k', 'v'); // surely not applied: safe to resend
+ *   throw error;
+ * });
+ * ```
+ */
 export class UnavailableError extends EtcdError {
   override name = 'UnavailableError';
   /**
@@ -129,12 +232,29 @@ export class UnavailableError extends EtcdError {
   }
 }
 
-/** The call's deadline passed (client side), or etcd's DEADLINE_EXCEEDED (code 4). */
+/**
+ * The call's deadline passed (client side), or etcd's DEADLINE_EXCEEDED (code 4).
+ *
+ * @example
+ * ```ts
+ * await etcd.get('k', { timeout: 100 }).catch((error) => error instanceof TimeoutError);
+ * ```
+ */
 export class TimeoutError extends EtcdError {
   override name = 'TimeoutError';
 }
 
-/** The caller's `AbortSignal` fired. */
+/**
+ * The caller's `AbortSignal` fired.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const reading = etcd.get('k', { signal: controller.signal });
+ * controller.abort();
+ * await reading.catch((error) => error instanceof AbortedError); // true
+ * ```
+ */
 export class AbortedError extends EtcdError {
   override name = 'AbortedError';
 }
@@ -143,6 +263,11 @@ export class AbortedError extends EtcdError {
  * UNIMPLEMENTED (code 12): this etcd does not serve the call, such as `auth/status` on 3.4, or a
  * path or method its gateway does not know (404 `text/plain` up to 3.5, 404 `{"message":"Not Found"}`
  * or 501 from 3.6).
+ *
+ * @example
+ * ```ts
+ * await etcd.auth.status().catch((error) => error instanceof UnimplementedError); // etcd 3.4's gateway
+ * ```
  */
 export class UnimplementedError extends EtcdError {
   override name = 'UnimplementedError';
@@ -174,12 +299,27 @@ export class StaleReadError extends EtcdError {
   }
 }
 
-/** An answer that is not what the gateway sends: bad JSON, truncated, wrong shape, endless line. */
+/**
+ * An answer that is not what the gateway sends: bad JSON, truncated, wrong shape, endless line.
+ *
+ * @example
+ * ```ts
+ * await etcd.get('k').catch((error) => error instanceof MalformedResponseError); // a proxy answered HTML, say
+ * ```
+ */
 export class MalformedResponseError extends EtcdError {
   override name = 'MalformedResponseError';
 }
 
-/** A lease expired, was revoked, or could not be kept alive within its TTL; keys bound to it are gone. */
+/**
+ * A lease expired, was revoked, or could not be kept alive within its TTL; keys bound to it are gone.
+ *
+ * @example
+ * ```ts
+ * const lease = await etcd.grant(10);
+ * lease.lost.addEventListener('abort', () => console.log((lease.lost.reason as LeaseLostError).leaseId, 'lost'));
+ * ```
+ */
 export class LeaseLostError extends EtcdError {
   override name = 'LeaseLostError';
   /** The lease's ID (a decimal string). */
@@ -215,12 +355,24 @@ const byName = {
 /**
  * True for any error thrown by etcd-fetch, also across two copies of the package
  * (where `instanceof` fails), by checking the brand set by the base class.
+ *
+ * @example
+ * ```ts
+ * try { await etcd.get('k'); } catch (error) { if (isEtcdError(error)) console.log(error.name, error.code); }
+ * ```
  */
 export function isEtcdError(error: unknown): error is EtcdError {
   return error instanceof EtcdError || (error instanceof Error && error.name in byName && 'code' in error && 'status' in error);
 }
 
-/** Builds the typed error for a gRPC code and etcd's message. */
+/**
+ * Builds the typed error for a gRPC code and etcd's message.
+ *
+ * @example
+ * ```ts
+ * errorFromStatus(GrpcCode.NOT_FOUND, 'etcdserver: requested lease not found', {}); // a NotFoundError
+ * ```
+ */
 export function errorFromStatus(code: number | undefined, message: string, details: EtcdErrorDetails): EtcdError {
   const full = { ...details, code };
   switch (code) {
@@ -264,6 +416,11 @@ export function errorFromStatus(code: number | undefined, message: string, detai
  * The gRPC code an HTTP status stands for, when an error answer says no more (an empty body, a
  * proxy's page). Both grpc-gateway mappings are read back: v1 (412 FailedPrecondition in
  * Debian's 3.4 build, 408 Canceled) and v2 (499 Canceled).
+ *
+ * @example
+ * ```ts
+ * codeOfHttpStatus(503); // GrpcCode.UNAVAILABLE (14)
+ * ```
  */
 export function codeOfHttpStatus(status: number): number {
   return CODE_OF_HTTP_STATUS[status] ?? GrpcCode.UNKNOWN;

@@ -1,6 +1,14 @@
 import { asRecord, decodeBytes, decodeId, decodeInt, toText } from './codec.ts';
 
-/** A key and its value as etcd stores them: bytes, with UTF-8 views on top. */
+/**
+ * A key and its value as etcd stores them: bytes, with UTF-8 views on top.
+ *
+ * @example
+ * ```ts
+ * const kv = await etcd.get('config');
+ * if (kv) console.log(kv.keyText, kv.valueText, kv.modRevision, kv.json());
+ * ```
+ */
 export class KeyValue {
   readonly key: Uint8Array;
   readonly value: Uint8Array;
@@ -37,6 +45,7 @@ export class KeyValue {
     return JSON.parse(this.valueText) as T;
   }
 
+  /** Text, revisions and lease, for `JSON.stringify` and logs. */
   toJSON(): object {
     return {
       key: this.keyText,
@@ -49,7 +58,15 @@ export class KeyValue {
   }
 }
 
-/** What every answer's header says: the store revision the answer reflects, and who answered. */
+/**
+ * What every answer's header says: the store revision the answer reflects, and who answered.
+ *
+ * @example
+ * ```ts
+ * const { header } = await etcd.put('k', 'v');
+ * console.log(header.revision, header.memberId);
+ * ```
+ */
 export interface ResponseHeader {
   revision: number;
   clusterId: string;

@@ -1,7 +1,16 @@
 import { asciiOf, type Bytes, concat, describe, encodeBase64, isAscii, prefixEnd, toBytes, ZERO_KEY } from './codec.ts';
 import { InvalidArgumentError } from './errors.ts';
 
-/** Which keys a call touches: one key, a prefix, or the half-open range `[from, to)`. */
+/**
+ * Which keys a call touches: one key, a prefix, or the half-open range `[from, to)`.
+ *
+ * @example
+ * ```ts
+ * await etcd.range({ key: 'a' });
+ * await etcd.range({ prefix: 'app/' });
+ * await etcd.range({ from: 'a', to: 'm' }); // [a, m)
+ * ```
+ */
 export type KeySelector =
   | { key: Bytes; prefix?: undefined; from?: undefined; to?: undefined }
   | { prefix: Bytes; key?: undefined; from?: undefined; to?: undefined }
@@ -14,6 +23,12 @@ export type WireRange = { key: string; range_end?: string };
 /**
  * Maps the caller's keys into etcd's keyspace and back: the identity for a plain client,
  * a prefix for `etcd.namespace('app/')`.
+ *
+ * @example
+ * ```ts
+ * const app = etcd.namespace('app/');
+ * app.core.keyspace.key('color'); // the bytes of 'app/color'
+ * ```
  */
 export class Keyspace {
   readonly prefix: Uint8Array;
@@ -41,6 +56,7 @@ export class Keyspace {
     return this.prefix.length === 0 ? ZERO_KEY : prefixEnd(this.prefix);
   }
 
+  /** @internal */
   encode(selector: KeySelector): WireRange {
     if (typeof selector !== 'object' || selector === null) {
       throw new InvalidArgumentError(`expected { key }, { prefix } or { from, to }, got ${describe(selector)}`);

@@ -11,6 +11,14 @@ import { checkEndpoint, checkToken } from './check-options.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
 
 
+/**
+ * What a `Transport` is made from (`createCore` fills it from the client options).
+ *
+ * @example
+ * ```ts
+ * const core = createCore({ endpoints: ['http://127.0.0.1:2379'], timeout: 5_000 }); // makes its Transport from these
+ * ```
+ */
 export interface TransportOptions {
   /** Client URLs such as `http://127.0.0.1:2379`. */
   endpoints: readonly string[];
@@ -31,6 +39,14 @@ export interface TransportOptions {
   requireLeader?: boolean;
 }
 
+/**
+ * Options of one raw gateway call (`transport.request`): whether it may be retried, anonymous, or pinned to one endpoint.
+ *
+ * @example
+ * ```ts
+ * await etcd.transport.request('/maintenance/status', {}, { idempotent: true, endpoint: 'http://10.0.0.2:2379' });
+ * ```
+ */
 export interface RequestOptions extends CallOptions {
   /** A call that may be sent again without changing its meaning (reads). */
   idempotent?: boolean;
@@ -40,6 +56,14 @@ export interface RequestOptions extends CallOptions {
   endpoint?: string;
 }
 
+/**
+ * Options of a streaming call (`transport.openStream`): its signal and how long to wait for the answer to start.
+ *
+ * @example
+ * ```ts
+ * const { response } = await etcd.transport.openStream('/watch', JSON.stringify(body), { signal, connectTimeout: 5_000 });
+ * ```
+ */
 export interface StreamRequestOptions {
   signal?: AbortSignal;
   /** Deadline for the response headers only; the body is not bounded. */
@@ -92,6 +116,12 @@ const SNAPSHOT = '/maintenance/snapshot';
  * for the network or an unavailable member (`retry`, jittered), and its hooks set the token
  * (`beforeRequest`) and move a retry to the next endpoint (`beforeRetry`). What is etcd's stays
  * here: endpoint health, which calls are idempotent, the token's life, and typed errors.
+ *
+ * @example
+ * ```ts
+ * const answer = await etcd.transport.request('/kv/range', { key: btoa('k') }, { idempotent: true });
+ * console.log(etcd.transport.endpoints);
+ * ```
  */
 export class Transport {
   readonly timeout: number;

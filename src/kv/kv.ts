@@ -9,10 +9,33 @@ import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import { observeRevision, orderedRead } from './ordered-read.ts';
 
+/**
+ * What `range` sorts by: the key, its version, create or mod revision, or the value.
+ *
+ * @example
+ * ```ts
+ * await etcd.range({ prefix: 'jobs/', sort: { target: 'create', order: 'ascend' } });
+ * ```
+ */
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+/**
+ * The order of `range`'s sort.
+ *
+ * @example
+ * ```ts
+ * await etcd.range({ prefix: 'jobs/', sort: { target: 'mod', order: 'descend' }, limit: 10 });
+ * ```
+ */
 export type SortOrder = 'none' | 'ascend' | 'descend';
 
-/** How a range reads, beyond which keys. */
+/**
+ * How a range reads, beyond which keys.
+ *
+ * @example
+ * ```ts
+ * await etcd.get('k', { revision: 42, serializable: true });
+ * ```
+ */
 export interface ReadOptions {
   /** Read the store as of this revision (0 or omitted: the latest). */
   revision?: number;
@@ -20,6 +43,14 @@ export interface ReadOptions {
   serializable?: boolean;
 }
 
+/**
+ * How a range reads and what it returns: limit, sort, keys or counts only, revision filters.
+ *
+ * @example
+ * ```ts
+ * await etcd.range({ prefix: 'logs/', limit: 100, keysOnly: true, minModRevision: 1_000 });
+ * ```
+ */
 export interface RangeOptions extends ReadOptions {
   /** At most this many keys (0 or omitted: no limit). */
   limit?: number;
@@ -34,8 +65,25 @@ export interface RangeOptions extends ReadOptions {
   maxCreateRevision?: number;
 }
 
+/**
+ * Which keys a range reads (a key, prefix or range), and how.
+ *
+ * @example
+ * ```ts
+ * const query: RangeQuery = { prefix: 'users/', limit: 50, sort: { target: 'key', order: 'ascend' } };
+ * const { kvs, more } = await etcd.range(query);
+ * ```
+ */
 export type RangeQuery = KeySelector & RangeOptions;
 
+/**
+ * What a range read found.
+ *
+ * @example
+ * ```ts
+ * const { kvs, more, count, revision } = await etcd.range({ prefix: 'users/', limit: 10 });
+ * ```
+ */
 export interface RangeResult {
   kvs: KeyValue[];
   /** More keys match than `limit` let through. */
@@ -47,6 +95,14 @@ export interface RangeResult {
   header: ResponseHeader;
 }
 
+/**
+ * How a put writes: bound to a lease, returning the previous value, or keeping value or lease.
+ *
+ * @example
+ * ```ts
+ * await etcd.put('session/42', 'alive', { lease, prevKv: true });
+ * ```
+ */
 export interface PutOptions {
   /** Attach the key to this lease (a lease object, or its ID as a decimal string, safe integer or bigint). */
   lease?: LeaseRef;
@@ -58,17 +114,41 @@ export interface PutOptions {
   ignoreLease?: boolean;
 }
 
+/**
+ * What a put did: the revision it made, and the previous key-value when asked for.
+ *
+ * @example
+ * ```ts
+ * const { revision, prevKv } = await etcd.put('k', 'v2', { prevKv: true });
+ * ```
+ */
 export interface PutResult {
   revision: number;
   prevKv: KeyValue | undefined;
   header: ResponseHeader;
 }
 
+/**
+ * How a delete works: `prevKv` returns what was deleted.
+ *
+ * @example
+ * ```ts
+ * const { prevKvs } = await etcd.delete({ prefix: 'tmp/' }, { prevKv: true });
+ * ```
+ */
 export interface DeleteOptions {
   /** Return the deleted key-values. */
   prevKv?: boolean;
 }
 
+/**
+ * What a delete did: how many keys it deleted, at which revision.
+ *
+ * @example
+ * ```ts
+ * const { deleted } = await etcd.delete({ prefix: 'tmp/' });
+ * ```
+ */
 export interface DeleteResult {
   deleted: number;
   prevKvs: KeyValue[];
@@ -76,12 +156,28 @@ export interface DeleteResult {
   header: ResponseHeader;
 }
 
+/**
+ * How `scan` walks: page size, keys only, and the revision to read at.
+ *
+ * @example
+ * ```ts
+ * for await (const kv of etcd.scan({ prefix: 'big/', pageSize: 1_000, keysOnly: true })) console.log(kv.keyText);
+ * ```
+ */
 export interface ScanQuery extends ReadOptions {
   /** Keys per request (default 500). */
   pageSize?: number;
   keysOnly?: boolean;
 }
 
+/**
+ * Options of `compact`.
+ *
+ * @example
+ * ```ts
+ * await etcd.compact(revision, { physical: true });
+ * ```
+ */
 export interface CompactOptions extends CallOptions {
   /** Wait until the compaction is physically applied. */
   physical?: boolean;
@@ -91,13 +187,28 @@ const SORT_TARGETS: Record<SortTarget, string> = { key: 'KEY', version: 'VERSION
 const SORT_ORDERS: Record<SortOrder, string> = { none: 'NONE', ascend: 'ASCEND', descend: 'DESCEND' };
 const DEFAULT_PAGE = 500;
 
-/** The key-value of one key, or undefined when it does not exist. */
+/**
+ * The key-value of one key, or undefined when it does not exist.
+ *
+ * @example
+ * ```ts
+ * const kv = await get(core, 'config/color');
+ * console.log(kv?.valueText);
+ * ```
+ */
 export async function get(core: Core, key: Bytes, options: ReadOptions & { keysOnly?: boolean } & CallOptions = {}): Promise<KeyValue | undefined> {
   const result = await range(core, { ...options, key }, options);
   return result.kvs[0];
 }
 
-/** Keys by key, prefix or range, with limit, sort, revision and filters (`/v3/kv/range`). */
+/**
+ * Keys by key, prefix or range, with limit, sort, revision and filters (`/v3/kv/range`).
+ *
+ * @example
+ * ```ts
+ * const { kvs, more } = await range(core, { prefix: 'users/', limit: 100 });
+ * ```
+ */
 export async function range(core: Core, query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
   const request = encodeRange(core.keyspace, query);
   // A read issued after a batched write to its keys sees that write.
@@ -111,12 +222,26 @@ export async function range(core: Core, query: RangeQuery, options: CallOptions 
   return decodeRange(core.keyspace, wire);
 }
 
-/** How many keys match. */
+/**
+ * How many keys match.
+ *
+ * @example
+ * ```ts
+ * const users = await count(core, { prefix: 'users/' });
+ * ```
+ */
 export async function count(core: Core, selector: KeySelector, options: ReadOptions & CallOptions = {}): Promise<number> {
   return (await range(core, { ...selector, ...pickRead(options), countOnly: true }, options)).count;
 }
 
-/** Writes one key (`/v3/kv/put`). */
+/**
+ * Writes one key (`/v3/kv/put`).
+ *
+ * @example
+ * ```ts
+ * const { revision } = await put(core, 'config/color', 'blue');
+ * ```
+ */
 export async function put(core: Core, key: Bytes, value: Bytes | undefined, options: PutOptions & CallOptions = {}): Promise<PutResult> {
   const request = encodePut(core.keyspace, key, value, options);
   const reads = earlierReads(core, request);
@@ -128,7 +253,15 @@ export async function put(core: Core, key: Bytes, value: Bytes | undefined, opti
   return decodePut(core.keyspace, wire);
 }
 
-/** Deletes one key (a string or bytes) or every key a selector matches (`/v3/kv/deleterange`). */
+/**
+ * Deletes one key (a string or bytes) or every key a selector matches (`/v3/kv/deleterange`).
+ *
+ * @example
+ * ```ts
+ * await del(core, 'config/color');
+ * const { deleted } = await del(core, { prefix: 'tmp/' });
+ * ```
+ */
 export async function del(core: Core, target: Bytes | KeySelector, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
   const request = encodeDelete(core.keyspace, target, options);
   const reads = earlierReads(core, request);
@@ -140,7 +273,15 @@ export async function del(core: Core, target: Bytes | KeySelector, options: Dele
   return decodeDelete(core.keyspace, wire);
 }
 
-/** Discards history before `revision`; reads and watches at older revisions then fail. */
+/**
+ * Discards history before `revision`; reads and watches at older revisions then fail.
+ *
+ * @example
+ * ```ts
+ * const { revision } = await put(core, 'k', 'v');
+ * await compact(core, revision - 1000);
+ * ```
+ */
 export async function compact(core: Core, revision: number, options: CompactOptions = {}): Promise<{ revision: number }> {
   checkCount(revision, 'revision');
   const wire = await core.transport.request('/kv/compaction', { revision: String(revision), physical: options.physical === true }, options);
@@ -155,6 +296,11 @@ function earlierReads(core: Core, request: WireObject): Promise<void> | undefine
 /**
  * Every key a selector matches, in key order, read in pages that all see one revision
  * (the first page's), so the walk is a consistent snapshot of any size.
+ *
+ * @example
+ * ```ts
+ * for await (const kv of scan(core, { prefix: 'users/' })) console.log(kv.keyText);
+ * ```
  */
 export async function* scan(core: Core, query: KeySelector & ScanQuery, options: CallOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
   const { keyspace, transport } = core;

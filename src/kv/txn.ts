@@ -22,25 +22,68 @@ import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
 import { orderedRead } from './ordered-read.ts';
 
+/**
+ * How a `cmp` condition compares: equal, not equal, less, greater.
+ *
+ * @example
+ * ```ts
+ * cmp.version('config', '>', 0); // the key exists
+ * ```
+ */
 export type CompareOperator = '=' | '!=' | '<' | '>';
 
-/** One condition of a transaction's `if`. Build with `cmp.value(...)`, `cmp.version(...)`, ... */
+/**
+ * One condition of a transaction's `if`. Build with `cmp.value(...)`, `cmp.version(...)`, ...
+ *
+ * @example
+ * ```ts
+ * const unchanged: Comparison = cmp.modRevision('config', '=', kv.modRevision);
+ * await etcd.txn().if(unchanged).then(op.put('config', next)).commit();
+ * ```
+ */
 export interface Comparison {
+  /** @internal */
   readonly encode: (keyspace: Keyspace) => WireObject;
 }
 
-/** One operation of a transaction's `then` or `else`, with the type of its result. */
+/**
+ * One operation of a transaction's `then` or `else`, with the type of its result.
+ *
+ * @example
+ * ```ts
+ * const read: Operation<KeyValue | undefined> = op.get('config');
+ * const { results: [config] } = await etcd.txn().then(read).commit();
+ * ```
+ */
 export interface Operation<Result> {
   /** True when the operation only reads (a call that only reads may be retried). */
   readonly readOnly: boolean;
+  /** @internal */
   readonly encode: (keyspace: Keyspace) => WireObject;
+  /** @internal */
   readonly decode: (keyspace: Keyspace, wire: WireObject) => Result;
 }
 
 type AnyOperation = Operation<unknown>;
+/**
+ * The results of a list of operations, in order, each typed by its operation.
+ *
+ * @example
+ * ```ts
+ * type Both = ResultsOf<[Operation<PutResult>, Operation<KeyValue | undefined>]>; // [PutResult, KeyValue | undefined]
+ * ```
+ */
 export type ResultsOf<Ops extends readonly AnyOperation[]> = { -readonly [K in keyof Ops]: Ops[K] extends Operation<infer R> ? R : never };
 
-/** The outcome of a commit: which branch ran, and each of its operations' results in order. */
+/**
+ * The outcome of a commit: which branch ran, and each of its operations' results in order.
+ *
+ * @example
+ * ```ts
+ * const result = await etcd.txn().if(cmp.version('k', '=', 0)).then(op.put('k', 'v')).else(op.get('k')).commit();
+ * if (!result.succeeded) console.log('taken:', result.results[0]?.valueText);
+ * ```
+ */
 export type TxnResult<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> =
   | { succeeded: true; results: ResultsOf<Then>; revision: number; header: ResponseHeader }
   | { succeeded: false; results: ResultsOf<Else>; revision: number; header: ResponseHeader };
@@ -55,8 +98,16 @@ function comparison(target: string, field: string, key: Bytes | KeySelector, ope
   };
 }
 
-/** Conditions on a key (or on every key of a selector). */
+/**
+ * Conditions on a key (or on every key of a selector).
+ *
+ * @example
+ * ```ts
+ * await etcd.txn().if(cmp.value('state', '=', 'ready'), cmp.version('lock', '=', 0)).then(op.put('state', 'running')).commit();
+ * ```
+ */
 export const cmp = {
+  /** Compares the key's value: `cmp.value('state', '=', 'ready')`. */
   value: (key: Bytes | KeySelector, operator: CompareOperator, value: Bytes): Comparison =>
     comparison('VALUE', 'value', key, operator, encodeBytes(value, 'value')),
   /** Version 0 means "the key does not exist". */
@@ -65,6 +116,7 @@ export const cmp = {
   /** Create revision 0 means "the key does not exist". */
   createRevision: (key: Bytes | KeySelector, operator: CompareOperator, revision: number): Comparison =>
     comparison('CREATE', 'create_revision', key, operator, String(checkCount(revision, 'createRevision'))),
+  /** Compares the revision of the key's last change: `cmp.modRevision('k', '=', kv.modRevision)` (unchanged since read). */
   modRevision: (key: Bytes | KeySelector, operator: CompareOperator, revision: number): Comparison =>
     comparison('MOD', 'mod_revision', key, operator, String(checkCount(revision, 'modRevision'))),
   /** Lease "0" means "no lease". */
@@ -80,25 +132,43 @@ function operation<Result>(kind: string, encode: (keyspace: Keyspace) => WireObj
   };
 }
 
-/** Operations a transaction runs. */
+/**
+ * Operations a transaction runs.
+ *
+ * @example
+ * ```ts
+ * await etcd.txn().then(op.put('a', '1'), op.delete({ prefix: 'tmp/' }), op.get('b')).commit();
+ * ```
+ */
 export const op = {
   /** One key's key-value, or undefined. */
   get: (key: Bytes, options: RangeOptions = {}): Operation<KeyValue | undefined> =>
     operation('range', (ks) => encodeRange(ks, { ...options, key }), (ks, wire) => decodeRange(ks, wire).kvs[0]),
+  /** Keys by key, prefix or range, as `range` reads them. */
   range: (query: RangeQuery): Operation<RangeResult> =>
     operation('range', (ks) => encodeRange(ks, query), decodeRange),
+  /** Writes one key, as `put`. */
   put: (key: Bytes, value: Bytes | undefined, options: PutOptions = {}): Operation<PutResult> => {
     // Checked now, so a bad argument throws where the operation is written.
     encodePut(plainKeyspace, key, value, options);
     return operation('put', (ks) => encodePut(ks, key, value, options), decodePut);
   },
+  /** Deletes one key or every key of a selector, as `del`. */
   delete: (target: Bytes | KeySelector, options: DeleteOptions = {}): Operation<DeleteResult> =>
     operation('delete_range', (ks) => encodeDelete(ks, target, options), decodeDelete),
   /** A nested transaction: `op.txn().if(...).then(...)`. */
   txn: (): TxnBuilder<[], []> => new TxnBuilder([], [], []),
 };
 
-/** A transaction under construction; itself an operation, so it can be nested. */
+/**
+ * A transaction under construction; itself an operation, so it can be nested.
+ *
+ * @example
+ * ```ts
+ * const inner = op.txn().if(cmp.version('b', '=', 0)).then(op.put('b', '1'));
+ * await etcd.txn().then(op.put('a', '1'), inner).commit();
+ * ```
+ */
 export class TxnBuilder<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> implements Operation<TxnResult<Then, Else>> {
   protected readonly compares: readonly Comparison[];
   protected readonly success: Then;
@@ -118,10 +188,12 @@ export class TxnBuilder<Then extends readonly AnyOperation[], Else extends reado
     return this.with([...this.compares, ...compares], this.success, this.failure) as this;
   }
 
+  /** The operations to run when every condition holds (all of them, at one revision). */
   then<const Ops extends readonly AnyOperation[]>(...ops: Ops): TxnBuilder<Ops, Else> {
     return this.with(this.compares, checkOps(ops), this.failure);
   }
 
+  /** The operations to run when a condition fails. */
   else<const Ops extends readonly AnyOperation[]>(...ops: Ops): TxnBuilder<Then, Ops> {
     return this.with(this.compares, this.success, checkOps(ops));
   }
@@ -130,11 +202,14 @@ export class TxnBuilder<Then extends readonly AnyOperation[], Else extends reado
     return this.success.every((o) => o.readOnly) && this.failure.every((o) => o.readOnly);
   }
 
+  /** @internal */
   readonly encode = (keyspace: Keyspace): WireObject => ({ request_txn: this.encodeBody(keyspace) });
 
+  /** @internal */
   readonly decode = (keyspace: Keyspace, wire: WireObject): TxnResult<Then, Else> =>
     this.decodeBody(keyspace, asRecord(wire.response_txn ?? {}, 'response_txn'));
 
+  /** @internal */
   encodeBody(keyspace: Keyspace): WireObject {
     return {
       compare: this.compares.map((c) => c.encode(keyspace)),
@@ -143,6 +218,7 @@ export class TxnBuilder<Then extends readonly AnyOperation[], Else extends reado
     };
   }
 
+  /** @internal */
   decodeBody(keyspace: Keyspace, wire: WireObject): TxnResult<Then, Else> {
     const succeeded = decodeBool(wire.succeeded);
     const ops: readonly AnyOperation[] = succeeded ? this.success : this.failure;
@@ -155,12 +231,20 @@ export class TxnBuilder<Then extends readonly AnyOperation[], Else extends reado
     return { succeeded, results, revision: header.revision, header } as TxnResult<Then, Else>;
   }
 
+  /** @internal */
   protected with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(compares: readonly Comparison[], success: T, failure: E): TxnBuilder<T, E> {
     return new TxnBuilder(compares, success, failure);
   }
 }
 
-/** A transaction bound to a client: `etcd.txn().if(...).then(...).else(...).commit()`. */
+/**
+ * A transaction bound to a client: `etcd.txn().if(...).then(...).else(...).commit()`.
+ *
+ * @example
+ * ```ts
+ * const { succeeded } = await etcd.txn().if(cmp.version('leader', '=', 0)).then(op.put('leader', 'me')).commit();
+ * ```
+ */
 export class Txn<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> extends TxnBuilder<Then, Else> {
   private readonly core: Core;
 
@@ -169,14 +253,17 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
     this.core = core;
   }
 
+  /** The operations to run when every condition holds (all of them, at one revision). */
   override then<const Ops extends readonly AnyOperation[]>(...ops: Ops): Txn<Ops, Else> {
     return super.then(...ops) as unknown as Txn<Ops, Else>;
   }
 
+  /** The operations to run when a condition fails. */
   override else<const Ops extends readonly AnyOperation[]>(...ops: Ops): Txn<Then, Ops> {
     return super.else(...ops) as unknown as Txn<Then, Ops>;
   }
 
+  /** Sends the transaction (`/v3/kv/txn`); resolves with the branch that ran and its results. A read-only one may be retried. */
   async commit(options: CallOptions = {}): Promise<TxnResult<Then, Else>> {
     const { transport, keyspace } = this.core;
     const body = this.encodeBody(keyspace);
@@ -187,6 +274,7 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
     return this.decodeBody(keyspace, wire);
   }
 
+  /** @internal */
   protected override with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(compares: readonly Comparison[], success: T, failure: E): Txn<T, E> {
     return new Txn(this.core, compares, success, failure);
   }
@@ -212,7 +300,14 @@ function servedLocally(body: WireObject): boolean {
   return ops.length > 0 && ops.every((o) => (o.request_range as WireObject | undefined)?.serializable === true);
 }
 
-/** A transaction bound to a client core: `txn(core).if(cmp...).then(op...).else(op...).commit()`. */
+/**
+ * A transaction bound to a client core: `txn(core).if(cmp...).then(op...).else(op...).commit()`.
+ *
+ * @example
+ * ```ts
+ * const { succeeded } = await txn(core).if(cmp.value('k', '=', 'old')).then(op.put('k', 'new')).commit();
+ * ```
+ */
 export function txn(core: Core): Txn<[], []> {
   return new Txn(core);
 }

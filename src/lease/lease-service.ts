@@ -3,7 +3,15 @@ import type { Core } from '../core/client-core.ts';
 import type { LeaseRef } from '../core/lease-ref.ts';
 import { type GrantOptions, grant, keepAliveOnce, keptLeases, type Lease, type LeaseTimeToLive, leases, revoke, timeToLive } from './lease.ts';
 
-/** The lease functions bound to one client: `etcd.lease`. */
+/**
+ * The lease functions bound to one client: `etcd.lease`.
+ *
+ * @example
+ * ```ts
+ * const lease = await etcd.lease.grant(10);
+ * console.log(await etcd.lease.list(), etcd.lease.kept());
+ * ```
+ */
 export class LeaseService {
   readonly #core: Core;
 
@@ -21,6 +29,7 @@ export class LeaseService {
     return revoke(this.#core, lease, options);
   }
 
+  /** Seconds left of a lease and, with `keys: true`, the keys attached to it. */
   timeToLive(lease: LeaseRef, options?: { keys?: boolean } & CallOptions): Promise<LeaseTimeToLive> {
     return timeToLive(this.#core, lease, options);
   }

@@ -9,6 +9,14 @@ import { keepAlive, keeperOf, now } from './keep-alive.ts';
 
 export type { LeaseRef } from '../core/lease-ref.ts';
 
+/**
+ * Options of `grant`: a chosen ID, and whether the client keeps the lease alive.
+ *
+ * @example
+ * ```ts
+ * const lease = await etcd.grant(30, { keepAlive: false }); // expires after 30 s unless refreshed
+ * ```
+ */
 export interface GrantOptions extends CallOptions {
   /** Ask for this ID instead of letting etcd choose one (etcd refuses an ID in use). */
   id?: string | number | bigint;
@@ -16,6 +24,14 @@ export interface GrantOptions extends CallOptions {
   keepAlive?: boolean;
 }
 
+/**
+ * What etcd says of a lease: seconds left, granted TTL, and its keys when asked for.
+ *
+ * @example
+ * ```ts
+ * const { ttl, keys } = await lease.timeToLive({ keys: true });
+ * ```
+ */
 export interface LeaseTimeToLive {
   id: string;
   /** Seconds left; -1 when the lease no longer exists. */
@@ -32,6 +48,13 @@ export interface LeaseTimeToLive {
  * lease of the client, in one request) at about a third of its TTL. `lost` aborts, with a
  * `LeaseLostError` as its reason, as soon as the lease is revoked, etcd says it is gone, or no
  * refresh succeeded for a whole TTL: always before etcd itself can have expired it.
+ *
+ * @example
+ * ```ts
+ * await using lease = await etcd.grant(10);
+ * await etcd.put('service/a', 'up', { lease });
+ * lease.lost.addEventListener('abort', () => console.log('service/a is gone'));
+ * ```
  */
 export class Lease implements AsyncDisposableLike {
   /** The lease ID: a decimal string, since lease IDs use all 64 bits. */
@@ -97,12 +120,21 @@ export class Lease implements AsyncDisposableLike {
     this.#lost.abort(new LeaseLostError(message, this.id, cause === undefined ? {} : { cause }));
   }
 
+  /** ID, TTL and whether it is lost, for `JSON.stringify` and logs. */
   toJSON(): object {
     return { id: this.id, ttl: this.ttl, lost: this.isLost };
   }
 }
 
-/** Grants a lease of `ttl` seconds, kept alive until revoked unless `keepAlive: false`. */
+/**
+ * Grants a lease of `ttl` seconds, kept alive until revoked unless `keepAlive: false`.
+ *
+ * @example
+ * ```ts
+ * const lease = await grant(core, 10);
+ * await put(core, 'worker/1', 'alive', { lease });
+ * ```
+ */
 export async function grant(core: Core, ttl: number, options: GrantOptions = {}): Promise<Lease> {
   checkCount(ttl, 'ttl');
   if (ttl < 1) throw new InvalidArgumentError('ttl must be at least 1 second');
@@ -116,14 +148,28 @@ export async function grant(core: Core, ttl: number, options: GrantOptions = {})
   return lease;
 }
 
-/** Revokes a lease: its keys are deleted. A lease that does not exist gives `NotFoundError`. */
+/**
+ * Revokes a lease: its keys are deleted. A lease that does not exist gives `NotFoundError`.
+ *
+ * @example
+ * ```ts
+ * await revoke(core, lease); // or its ID: revoke(core, '7587862319498417163')
+ * ```
+ */
 export async function revoke(core: Core, lease: LeaseRef, options: CallOptions = {}): Promise<void> {
   const id = leaseId(lease);
   keeperOf(core).lost(id, `lease ${id} was revoked`);
   await core.transport.request('/lease/revoke', { ID: id }, options);
 }
 
-/** Seconds left of a lease and, with `keys: true`, the keys attached to it (as this client sees them). */
+/**
+ * Seconds left of a lease and, with `keys: true`, the keys attached to it (as this client sees them).
+ *
+ * @example
+ * ```ts
+ * const { ttl, grantedTtl } = await timeToLive(core, lease);
+ * ```
+ */
 export async function timeToLive(core: Core, lease: LeaseRef, options: { keys?: boolean } & CallOptions = {}): Promise<LeaseTimeToLive> {
   const id = leaseId(lease);
   const wire = await core.transport.request('/lease/timetolive', { ID: id, keys: options.keys === true }, { ...options, idempotent: true });
@@ -140,13 +186,27 @@ export async function timeToLive(core: Core, lease: LeaseRef, options: { keys?: 
   };
 }
 
-/** IDs of every lease etcd holds (all clients'). */
+/**
+ * IDs of every lease etcd holds (all clients').
+ *
+ * @example
+ * ```ts
+ * const ids = await leases(core);
+ * ```
+ */
 export async function leases(core: Core, options: CallOptions = {}): Promise<string[]> {
   const wire = await core.transport.request('/lease/leases', {}, { ...options, idempotent: true });
   return decodeArray(wire.leases, 'leases').map((l) => decodeId((l as { ID?: unknown })?.ID, 'ID'));
 }
 
-/** Refreshes a lease once; returns its TTL, or throws `LeaseLostError` when it is gone. */
+/**
+ * Refreshes a lease once; returns its TTL, or throws `LeaseLostError` when it is gone.
+ *
+ * @example
+ * ```ts
+ * const ttl = await keepAliveOnce(core, lease.id);
+ * ```
+ */
 export async function keepAliveOnce(core: Core, lease: LeaseRef, options: CallOptions = {}): Promise<number> {
   const id = leaseId(lease);
   const [ttl] = await keepAlive(core.transport, [id], options);
@@ -154,7 +214,14 @@ export async function keepAliveOnce(core: Core, lease: LeaseRef, options: CallOp
   return ttl;
 }
 
-/** The leases this client keeps alive. */
+/**
+ * The leases this client keeps alive.
+ *
+ * @example
+ * ```ts
+ * console.log(keptLeases(core).map((lease) => lease.id));
+ * ```
+ */
 export function keptLeases(core: Core): Lease[] {
   return keeperOf(core).leases() as Lease[];
 }

@@ -1,5 +1,12 @@
-// etcd-fetch/relay: a watch served as Server-Sent Events (in a worker), and its reader (in a page).
-//   import { subscribe } from 'etcd-fetch/relay';  for await (const event of subscribe('/events')) ...
+/**
+ * etcd-fetch/relay: a watch served as Server-Sent Events (in a worker), and its reader (in a page).
+ *
+ * @example
+ * ```ts
+ * import { subscribe } from 'etcd-fetch/relay';  for await (const event of subscribe('/events')) ...
+ * ```
+ * @module etcd-fetch/relay
+ */
 export { relayWatch, type RelayOptions, type Watchable } from './relay.ts';
 export { RelayPool, type RelayPoolOptions } from './relay-pool.ts';
 export { subscribe, type RelayedEvent, type SubscribeOptions } from './subscribe.ts';

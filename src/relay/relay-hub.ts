@@ -4,8 +4,17 @@ import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
 import { encodeRelayEvent, eventId, lastEvent, selectorKey } from './relay-event.ts';
 import { EventRing, type HubEntry } from './relay-ring.ts';
 
-/** What the relay needs of a client: `etcd.watch`. */
+/**
+ * What the relay needs of a client: `etcd.watch`.
+ *
+ * @example
+ * ```ts
+ * const etcd: Watchable = Etcd.fromEnv(env);
+ * return relayWatch(etcd, request, { prefix: 'dashboard/' });
+ * ```
+ */
 export interface Watchable {
+  /** Opens a watch (what `etcd.watch` does). */
   watch(options: WatchOptions): Watch;
 }
 

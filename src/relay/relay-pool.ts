@@ -11,6 +11,14 @@ export interface PoolMember {
   disconnect(): void;
 }
 
+/**
+ * Bounds of a `RelayPool`: bytes waiting over all clients, the resume ring, how long an idle upstream watch lingers.
+ *
+ * @example
+ * ```ts
+ * const pool = new RelayPool({ maxBytes: 32 * 1024 * 1024, ringEvents: 1_000, linger: 5_000 });
+ * ```
+ */
 export interface RelayPoolOptions {
   /** Bytes that all clients of the pool together may have waiting (64 MiB). */
   maxBytes?: number;
@@ -32,6 +40,12 @@ const MAX_SIGNERS = 256;
  * plain `Last-Event-ID` may resume from). When the clients together hold more than `maxBytes`,
  * the one holding the most is disconnected: its memory is freed at once, and a reader that is
  * still there reconnects with its `Last-Event-ID` and loses nothing.
+ *
+ * @example
+ * ```ts
+ * const pool = new RelayPool({ maxBytes: 16 * 1024 * 1024 });
+ * Deno.serve((request) => relayWatch(etcd, request, { prefix: 'feed/' }, { pool }));
+ * ```
  */
 export class RelayPool {
   readonly maxBytes: number;
@@ -97,10 +111,12 @@ export class RelayPool {
     return this.total;
   }
 
+  /** @internal */
   join(member: PoolMember): void {
     this.members.add(member);
   }
 
+  /** @internal */
   leave(member: PoolMember): void {
     if (this.members.delete(member)) this.total -= member.bytes;
   }

@@ -8,6 +8,14 @@ import { IdSigner } from './signed-ids.ts';
 
 export type { Watchable } from './relay-feed.ts';
 
+/**
+ * How `relayWatch` serves a watch: who may watch, resumes, memory bounds, headers.
+ *
+ * @example
+ * ```ts
+ * relayWatch(etcd, request, { prefix: 'dashboard/' }, { resumeSecret: env.RELAY_SECRET, headers: { 'access-control-allow-origin': origin } });
+ * ```
+ */
 export interface RelayOptions {
   /** Include each key's previous value. */
   prevKv?: boolean;
@@ -73,6 +81,13 @@ const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
  * watch, `event: ready` (with `{ revision }`) says every later change will arrive. A compaction
  * past the resume point, or a resume from before what the relay allows (see `oldestResume`),
  * sends `event: compacted` with `{ compactRevision }` and ends the stream.
+ *
+ * @example
+ * ```ts
+ * export default {
+ *   fetch: (request, env) => relayWatch(Etcd.fromEnv(env), request, { prefix: 'dashboard/' }, { authorize: (req) => isSignedIn(req) }),
+ * };
+ * ```
  */
 export async function relayWatch(etcd: Watchable, request: Request, selector: KeySelector, options: RelayOptions = {}): Promise<Response> {
   const maxBytes = checkCount(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');

@@ -8,6 +8,14 @@ import { errorFromResponse } from '../core/answer.ts';
 import type { FetchLike } from '../core/call-options.ts';
 import type { WatchEvent } from '../watch/watch.ts';
 
+/**
+ * Options of `subscribe`: headers, a signal, where to resume, and callbacks.
+ *
+ * @example
+ * ```ts
+ * subscribe('/events', { headers: { authorization: `Bearer ${token}` }, signal, onReady: (revision) => console.log('live from', revision) });
+ * ```
+ */
 export interface SubscribeOptions {
   /** Headers for the relay (a session cookie travels by itself; an API key goes here). */
   headers?: Record<string, string>;
@@ -23,7 +31,14 @@ export interface SubscribeOptions {
   onReconnect?: (info: { attempt: number; lastEventId: string | undefined; error: unknown }) => void;
 }
 
-/** An event from a relay, with the SSE id to resume after it. */
+/**
+ * An event from a relay, with the SSE id to resume after it.
+ *
+ * @example
+ * ```ts
+ * for await (const event of subscribe('/events')) localStorage.setItem('resume', event.id);
+ * ```
+ */
 export type RelayedEvent = WatchEvent & { id: string };
 
 const MAX_DELAY = 30_000;
@@ -34,6 +49,13 @@ const MAX_DELAY = 30_000;
  * last event it yielded; ends with `WatchCompactedError` when the relay reports a compaction
  * or refuses to resume from that far back (start over: re-read the state, then subscribe
  * without `lastEventId`), and with `AbortedError` when the signal fires.
+ *
+ * @example
+ * ```ts
+ * for await (const event of subscribe('https://relay.example/events', { headers: { authorization: `Bearer ${token}` } })) {
+ *   console.log(event.type, event.kv.keyText, event.kv.valueText);
+ * }
+ * ```
  */
 export async function* subscribe(url: string | URL, options: SubscribeOptions = {}): AsyncGenerator<RelayedEvent, void, undefined> {
   if (typeof url !== 'string' && !(url instanceof URL)) throw new InvalidArgumentError(`subscribe needs a URL, got ${describe(url)}`);

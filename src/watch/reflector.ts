@@ -6,9 +6,24 @@ import type { Core } from '../core/client-core.ts';
 import { range } from '../kv/kv.ts';
 import { type Watch, type WatchEvent, type WatchOptions, watch as openWatch } from './watch.ts';
 
+/**
+ * What a reflector copies (a key, prefix or range), and its watch's options.
+ *
+ * @example
+ * ```ts
+ * etcd.reflect({ prefix: 'services/', signal: controller.signal });
+ * ```
+ */
 export type ReflectOptions = KeySelector & Pick<WatchOptions, 'progressNotify' | 'stallTimeout' | 'maxBufferedEvents' | 'signal' | 'onReconnect'>;
 
-/** What changed in a reflector's state; `items` is the state after the change. */
+/**
+ * What changed in a reflector's state; `items` is the state after the change.
+ *
+ * @example
+ * ```ts
+ * for await (const update of etcd.reflect({ prefix: 'services/' })) console.log(update.type, update.revision, update.items.size);
+ * ```
+ */
 export type ReflectorUpdate =
   /** The state was (re)listed at `revision`: on start, and after a compaction broke the watch. */
   | { type: 'list'; revision: number; items: ReadonlyMap<string, KeyValue> }
@@ -20,6 +35,12 @@ export type ReflectorUpdate =
  * revision R, watch from R + 1, apply each event, and list again when the watch's revisions have
  * been compacted. Iterate it to drive it; `items` (key text → key-value) is current after each
  * update.
+ *
+ * @example
+ * ```ts
+ * const services = etcd.reflect({ prefix: 'services/' });
+ * for await (const { items } of services) render([...items.values()].map((kv) => kv.valueText));
+ * ```
  */
 export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposableLike {
   /** The reflected keys, by their UTF-8 text (caller's view: without a namespace prefix). */
@@ -40,6 +61,7 @@ export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposabl
     this.options = options;
   }
 
+  /** Lists, then applies each change: every update says what changed, `items` is the state after it. */
   async *[Symbol.asyncIterator](): AsyncGenerator<ReflectorUpdate, void, undefined> {
     try {
       while (!this.closed) {
@@ -73,17 +95,26 @@ export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposabl
     }
   }
 
+  /** Stops the reflector and its watch; a pending iteration ends. */
   close(): void {
     this.closed = true;
     this.watch?.close();
   }
 
+  /** `await using reflector = etcd.reflect(...)`: closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
 }
 
-/** A live copy of the keys under a selector: lists, then watches, re-listing after compaction. */
+/**
+ * A live copy of the keys under a selector: lists, then watches, re-listing after compaction.
+ *
+ * @example
+ * ```ts
+ * for await (const { items } of reflect(core, { prefix: 'services/' })) console.log(items.size, 'services');
+ * ```
+ */
 export function reflect(core: Core, options: ReflectOptions): Reflector {
   return new Reflector(core, options);
 }

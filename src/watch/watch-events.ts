@@ -5,7 +5,14 @@ import type { Keyspace, WireRange } from '../core/keyspace.ts';
 import { decodeStripped } from '../kv/kv.ts';
 import { streamError } from '../core/stream-message.ts';
 
-/** One change of one key. */
+/**
+ * One change of one key.
+ *
+ * @example
+ * ```ts
+ * for await (const { type, kv, revision } of etcd.watch({ prefix: 'a/' })) console.log(revision, type, kv.keyText);
+ * ```
+ */
 export interface WatchEvent {
   type: 'put' | 'delete';
   /** The key after the change; for a delete, only `key` and `modRevision` are set. */
@@ -16,7 +23,14 @@ export interface WatchEvent {
   revision: number;
 }
 
-/** One answer of etcd to one watcher: the events of one or more revisions, or a progress mark. */
+/**
+ * One answer of etcd to one watcher: the events of one or more revisions, or a progress mark.
+ *
+ * @example
+ * ```ts
+ * for await (const { revision, events } of etcd.watch({ prefix: 'a/' }).responses()) console.log(revision, events.length);
+ * ```
+ */
 export interface WatchResponse {
   /**
    * Every change up to this revision has been delivered: the last event's revision, or for a

@@ -25,7 +25,14 @@ import {
   type WatchMessage,
 } from './watch-events.ts';
 
-/** What a watcher is told when the shared stream broke and is about to be reopened. */
+/**
+ * What a watcher is told when the shared stream broke and is about to be reopened.
+ *
+ * @example
+ * ```ts
+ * etcd.watch({ prefix: 'a/', onReconnect: ({ attempt, delay, error }) => console.warn(`watch retry ${attempt} in ${delay} ms`, error) });
+ * ```
+ */
 export interface ReconnectInfo {
   /** Why the stream broke (an `UnavailableError` for network failures and server restarts). */
   error: unknown;

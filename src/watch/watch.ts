@@ -13,6 +13,14 @@ import type { Core } from '../core/client-core.ts';
 export type { ReconnectInfo } from './watch-stream.ts';
 export type { WatchEvent, WatchResponse } from './watch-events.ts';
 
+/**
+ * Kinds of events a watch leaves out.
+ *
+ * @example
+ * ```ts
+ * etcd.watch({ prefix: 'jobs/', filters: { noDelete: true } });
+ * ```
+ */
 export interface WatchFilters {
   /** Leave out puts. */
   noPut?: boolean;
@@ -20,6 +28,14 @@ export interface WatchFilters {
   noDelete?: boolean;
 }
 
+/**
+ * What to watch (a key, prefix or range), from which revision, and how.
+ *
+ * @example
+ * ```ts
+ * etcd.watch({ prefix: 'config/', startRevision: 100, prevKv: true, signal: controller.signal });
+ * ```
+ */
 export type WatchOptions = KeySelector & {
   /** First revision to report (in the past: a replay from history). Omitted: changes after now. */
   startRevision?: number;
@@ -79,6 +95,13 @@ const COMPACT_QUEUE_AT = 1_024;
  * It resumes by itself after a broken connection, without losing or repeating an event, and
  * ends with `WatchCompactedError` when the revisions it needs are compacted. `break`, `close()`,
  * `await using` or the signal stop it and release its share of the connection.
+ *
+ * @example
+ * ```ts
+ * await using watch = etcd.watch({ prefix: 'config/' });
+ * await watch.ready;
+ * for await (const event of watch) console.log(event.type, event.kv.keyText, event.kv.valueText);
+ * ```
  */
 export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, WatchMember {
   readonly spec: WatchCreateSpec;
@@ -217,6 +240,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     }
   }
 
+  /** The events, one by one, in revision order: `for await (const event of watch)`. */
   async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
     // The same loop as `responses()`, without a second generator and a `yield*` per event.
     try {
@@ -245,12 +269,14 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     waiter?.resolve(undefined);
   }
 
+  /** `await using watch = etcd.watch(...)`: closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
 
   // WatchMember: called by the shared stream.
 
+  /** @internal */
   created(headerRevision: number): void {
     // A watcher that started "now" sees every change after the revision etcd created it at.
     if (this.next === 0) this.next = headerRevision + 1;
@@ -259,6 +285,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     this.readyState = undefined;
   }
 
+  /** @internal */
   deliver(events: WatchEvent[]): void {
     // A resumed stream never repeats a revision, but a duplicate must not reach the caller.
     const fresh = events[0]!.revision >= this.next ? events : events.filter((e) => e.revision >= this.next);
@@ -269,6 +296,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     this.settleProgress();
   }
 
+  /** @internal */
   progress(revision: number): void {
     if (revision < this.next - 1) return;
     this.next = revision + 1;
@@ -276,6 +304,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     this.settleProgress();
   }
 
+  /** @internal */
   fail(error: EtcdError): void {
     if (this.closed) return;
     this.closed = true;
@@ -288,6 +317,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     waiter?.reject(error);
   }
 
+  /** @internal */
   reconnecting(info: ReconnectInfo): void {
     this.reconnects++;
     try {
@@ -357,6 +387,11 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
 /**
  * Watches a key, prefix or range: `for await (const event of watch(core, { prefix }))`. Every
  * watcher of a client shares one connection.
+ *
+ * @example
+ * ```ts
+ * for await (const event of watch(core, { prefix: 'config/' })) console.log(event.type, event.kv.keyText);
+ * ```
  */
 export function watch(core: Core, options: WatchOptions): Watch {
   return new Watch(watchStreamOf(core), core.keyspace, options, core.transport);
