@@ -13,6 +13,7 @@ import { stm, type StmCommit, type StmOptions, type StmTx } from './concurrency/
 import type { CallOptions } from './core/call-options.ts';
 import { type ClientOptions, type Core, createCore, namespaceCore } from './core/client-core.ts';
 import type { Bytes } from './core/codec.ts';
+import { type EnvSource, optionsFromEnv } from './core/env-options.ts';
 import type { KeyValue } from './core/key-value.ts';
 import type { KeySelector } from './core/keyspace.ts';
 import type { Transport } from './core/transport.ts';
@@ -71,6 +72,22 @@ export class Etcd implements AsyncDisposableLike {
     this.maintenance = new Maintenance(core);
     this.lockService = new GatewayLock(core);
     this.electionService = new GatewayElection(core);
+  }
+
+  /**
+   * A client configured from environment variables: `ETCD_ENDPOINTS` (comma-separated), and
+   * `ETCD_USERNAME` with `ETCD_PASSWORD`, or `ETCD_TOKEN`. Reads `process.env` or `Deno.env` unless
+   * given `env` (a Cloudflare worker's `env`, any record or `{ get(name) }`); `options` adds the rest.
+   * Throws `InvalidArgumentError` naming a missing variable.
+   *
+   * @example
+   * ```ts
+   * const etcd = Etcd.fromEnv(); // ETCD_ENDPOINTS=http://127.0.0.1:2379
+   * // in a worker: export default { fetch: (request, env) => Etcd.fromEnv(env).get('k') ... }
+   * ```
+   */
+  static fromEnv(env?: EnvSource, options: Omit<EtcdOptions, 'endpoints' | 'auth' | 'core'> = {}): Etcd {
+    return new Etcd({ ...options, ...optionsFromEnv(env) });
   }
 
   /** The transport: endpoints in use, and raw gateway calls (`transport.request('/kv/range', ...)`). */

@@ -6,6 +6,7 @@ export type { AsyncDisposableLike } from '../core/disposable.ts';
 export type { CallOptions, FetchLike, WireObject } from '../core/call-options.ts';
 export { toBytes, type Bytes } from '../core/codec.ts';
 export type { DiscoveryOptions, EndpointPoolOptions } from '../core/endpoints.ts';
+export { optionsFromEnv, type EnvOptions, type EnvSource } from '../core/env-options.ts';
 export * from '../core/errors.ts';
 export { KeyValue, type ResponseHeader } from '../core/key-value.ts';
 export type { RevisionFloor } from '../core/ordering.ts';
