@@ -1,6 +1,6 @@
-# Runs the example locally in workerd (Durable Objects in memory), from the repository's root
-# after `npm run build`, with ETCD_ENDPOINT, WATCH_PREFIX, ALLOW_ORIGIN and RELAY_SECRET set:
-#   node_modules/.bin/workerd serve examples/cloudflare-durable-relay/workerd.capnp --socket-addr http=127.0.0.1:8789
+# Runs the example locally in workerd (Durable Objects in memory), from this folder after
+# `npm install etcd-fetch workerd`, with ETCD_ENDPOINT, WATCH_PREFIX, ALLOW_ORIGIN and RELAY_SECRET set:
+#   npx workerd serve workerd.capnp --socket-addr http=127.0.0.1:8789
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -14,7 +14,7 @@ const config :Workerd.Config = (
 const relay :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
-    (name = "etcd-fetch", esModule = embed "../../dist/etcd-fetch.browser.js"),
+    (name = "etcd-fetch", esModule = embed "node_modules/etcd-fetch/dist/etcd-fetch.browser.js"),
   ],
   durableObjectNamespaces = [(className = "RelayRoom", uniqueKey = "etcd-fetch-relay-room")],
   durableObjectStorage = (inMemory = void),

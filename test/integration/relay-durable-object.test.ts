@@ -11,6 +11,7 @@ import { after, describe, test } from 'node:test';
 import { Etcd } from 'etcd-fetch';
 import { freePort } from '../../scripts/etcd.ts';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { exampleCopy } from '../helpers/example.ts';
 import { sleep, SseReader, type SseMessage } from './relay-helpers.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -48,8 +49,9 @@ async function observingProxy(upstream: string): Promise<{ endpoint: string; wat
 }
 
 async function startExample(port: number, env: Record<string, string>): Promise<{ child: ChildProcess; log: () => string }> {
-  const child = spawn(resolve(root, 'node_modules/.bin/workerd'), ['serve', 'examples/cloudflare-durable-relay/workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`], {
-    cwd: root,
+  // As a user runs it: a copy of the example with the packed package in its node_modules.
+  const child = spawn(resolve(root, 'node_modules/.bin/workerd'), ['serve', 'workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`], {
+    cwd: exampleCopy('cloudflare-durable-relay'),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

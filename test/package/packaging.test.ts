@@ -11,15 +11,21 @@ import { CDN_PREFIX } from '../helpers/example.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
-/** Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (40.1 KB today with the relay hub; the goal is 24 KB, see the README). */
-const BROWSER_BUDGET = 44 * 1024;
 /**
- * Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn (26 KB today: the
+ * Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (45.4 KB today: 40.1 KB with the relay hub,
+ * then STM, snapshots, per-member calls, read ordering, requireLeader and fromEnv; the goal is 24 KB, see the README).
+ */
+const BROWSER_BUDGET = 47 * 1024;
+/**
+ * Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn (27.2 KB today: the
  * subpaths re-export the one minified bundle, which tree-shakes less well than split chunks did at 21.6 KB;
  * see CHANGELOG.md; the goal is 13 KB).
  */
-const KV_PAGE_BUDGET = 27 * 1024;
-/** Ceiling for the unpacked package (287 KB today: bundle 124 KB, declarations with their doc comments, README 42 KB, LICENSE, CHANGELOG). */
+const KV_PAGE_BUDGET = 29 * 1024;
+/**
+ * Ceiling for the unpacked package (290 KB today: bundle 140 KB, declarations 105 KB with their doc comments but
+ * not their examples (scripts/trim-declarations.ts), README 36 KB, LICENSE, CHANGELOG).
+ */
 const UNPACKED_BUDGET = 300 * 1024;
 /** Every file the package ships, as patterns over its paths. */
 const SHIPPED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/, /^dist\/[\w.-]+\.d\.ts$/, /^dist\/(index|kv|lease|watch|concurrency|admin|relay|etcd-fetch\.browser)\.js$/];
@@ -48,6 +54,8 @@ describe('the packed package', () => {
       assert.ok(paths.includes(path), `${path} is missing from the package`);
     }
     assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) 2026 etcd-fetch contributors\n/);
+    // The bundle inlines these MIT libraries: their copyright lines ship with it.
+    for (const library of ['ky', 'base64-js', 'eventsource-parser']) assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), new RegExp(`^- ${library}: Copyright`, 'm'));
   });
 
   test('unpacks within its size budget', (t) => {
