@@ -408,6 +408,8 @@ export function errorFromStatus(code: number | undefined, message: string, detai
       // etcd 3.4's Snapshot call reports auth failures as UNKNOWN, with the auth package's message.
       if (code === GrpcCode.UNKNOWN && /^auth: (invalid auth token|user name is empty)/.test(message)) return new UnauthenticatedError(message, full);
       if (code === GrpcCode.UNKNOWN && /^auth: permission denied/.test(message)) return new PermissionDeniedError(message, full);
+      // A write that found no quorum (etcd 3.4: UNKNOWN, HTTP 500, after about 7 s): it may still be applied.
+      if (code === GrpcCode.UNKNOWN && /^context deadline exceeded$/.test(message)) return new UnavailableError(`${message} (no quorum answered in time)`, { ...full, mayHaveApplied: true });
       return new EtcdError(message, full);
   }
 }
