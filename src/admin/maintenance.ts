@@ -257,13 +257,15 @@ export class Maintenance {
   }
 
   /**
-   * Streams the member's database (what `etcdctl snapshot save` writes); see `snapshot`.
+   * Streams one member's database (what `etcdctl snapshot save` writes): the current endpoint's,
+   * or the one named with `{ member }`; see `snapshot`.
    *
    * @example
    * const stream = await etcd.maintenance.snapshot({ onProgress: (p) => console.log(p.remainingBytes) });
+   * const fromFollower = await etcd.maintenance.snapshot({ member: 'http://10.0.0.3:2379' });   // or a member ID
    */
   snapshot(options?: SnapshotOptions): Promise<ReadableStream<Uint8Array>> {
-    return snapshot({ transport: this.transport }, options);
+    return snapshot(this.core, options);
   }
 }
 

@@ -4,6 +4,7 @@ import { decodeBytes, decodeInt } from '../core/codec.ts';
 import { AbortedError, UnavailableError } from '../core/errors.ts';
 import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
+import { memberEndpoint, type MemberRef } from './member-target.ts';
 
 /**
  * How far a snapshot download is. etcd counts `remainingBytes` in its database file; the
@@ -32,6 +33,8 @@ export interface SnapshotOptions {
   timeout?: number;
   /** Called after each chunk is handed to the consumer. */
   onProgress?: (progress: SnapshotProgress) => void;
+  /** The member to copy (a client URL or a member ID); default: the client's current endpoint. */
+  member?: MemberRef;
 }
 
 const ROUTE = '/maintenance/snapshot';
@@ -49,10 +52,11 @@ const PATH = `/v3${ROUTE}`;
  * const stream = await snapshot(core, { onProgress: (p) => console.log(p.remainingBytes) });
  * await stream.pipeTo(fileWritable); // a WritableStream of a file, e.g. Deno.open(...).writable
  */
-export async function snapshot(core: Pick<Core, 'transport'>, options: SnapshotOptions = {}): Promise<ReadableStream<Uint8Array>> {
-  const { signal, onProgress } = options;
+export async function snapshot(core: Core, options: SnapshotOptions = {}): Promise<ReadableStream<Uint8Array>> {
+  const { signal, onProgress, member } = options;
+  const pinned = member === undefined ? undefined : await memberEndpoint(core, member, { signal, timeout: options.timeout });
   // A stale token is renewed by openStream: etcd refuses the call before sending anything.
-  const { response, endpoint } = await core.transport.openStream(ROUTE, '{}', { signal, connectTimeout: options.timeout });
+  const { response, endpoint } = await core.transport.openStream(ROUTE, '{}', { signal, connectTimeout: options.timeout, endpoint: pinned });
   const chunks = new Chunks(readJsonLines(response.body!), endpoint, signal);
   let first = await chunks.next();
   let receivedBytes = 0;

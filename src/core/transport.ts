@@ -72,6 +72,8 @@ export interface StreamRequestOptions {
   anonymous?: boolean;
   /** Require the member to have a leader (default: the client's `requireLeader`, except for a snapshot). */
   requireLeader?: boolean;
+  /** Open it on this endpoint only (one member), whatever the client's current endpoint. */
+  endpoint?: string;
 }
 
 /** What the hooks of one call share, passed to ky as `context.call`. */
@@ -246,7 +248,9 @@ export class Transport {
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
-    const call: CallState = { path, body, anonymous: options.anonymous === true, endpoint: this.pool.pick(), token: undefined, lastError: undefined, requireLeader: options.requireLeader ?? (this.requireLeader && route !== SNAPSHOT) };
+    const requireLeader = options.requireLeader ?? (this.requireLeader && route !== SNAPSHOT);
+    const pinned = options.endpoint !== undefined;
+    const call: CallState = { path, body, anonymous: options.anonymous === true, pinned, endpoint: options.endpoint ?? this.pool.pick(), token: undefined, lastError: undefined, requireLeader };
     try {
       connect.signal.throwIfAborted();
       for (let renewedToken = false; ; renewedToken = true) {

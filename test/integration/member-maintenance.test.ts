@@ -23,6 +23,13 @@ async function memberIds(etcd: Etcd): Promise<string[]> {
   return Promise.all(cluster.endpoints.map(async (endpoint) => (await etcd.maintenance.status({ member: endpoint })).header.memberId));
 }
 
+/** Snapshot calls a member has finished, as its own metrics count them. */
+async function snapshotsServed(endpoint: string): Promise<number> {
+  const text = await (await fetch(`${endpoint}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_method="Snapshot"') && l.includes('grpc_code="OK"'));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
 describe('maintenance aimed at one member', () => {
   test('status by client URL and by member ID answers from that member', async () => {
     const etcd = client([cluster.endpoints[0]!]);
@@ -37,6 +44,18 @@ describe('maintenance aimed at one member', () => {
     }
     await assert.rejects(etcd.maintenance.status({ member: '12345' }), NotFoundError);
     await assert.rejects(etcd.maintenance.status({ member: 'not a member' }), InvalidArgumentError);
+  });
+
+  test('snapshot streams the database of the member named, by member ID, from a client of another member', async () => {
+    const etcd = client([cluster.endpoints[0]!]);
+    await etcd.put('member-snapshot/k', 'v');
+    const ids = await memberIds(etcd);
+    const before = await Promise.all(cluster.endpoints.map(snapshotsServed));
+    const file = new Uint8Array(await new Response(await etcd.maintenance.snapshot({ member: ids[2]! })).arrayBuffer());
+    const afterwards = await Promise.all(cluster.endpoints.map(snapshotsServed));
+    assert.deepEqual(afterwards.map((n, i) => n - before[i]!), [0, 0, 1], 'only the member named served a Snapshot call');
+    assert.ok(file.length > 32, `a database file and its hash (${file.length} bytes)`);
+    await assert.rejects(etcd.maintenance.snapshot({ member: '12345' }), NotFoundError);
   });
 
   test('hash answers from the member asked', async () => {
