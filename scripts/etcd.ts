@@ -92,7 +92,8 @@ export function findEtcd(): string {
   );
 }
 
-function lookPath(name: string): string | undefined {
+/** The path of a program on PATH (or in the usual system folders), if any. */
+export function lookPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }

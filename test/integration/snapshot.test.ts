@@ -15,7 +15,7 @@ const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] 
 const scratch = mkdtempSync(join(tmpdir(), 'etcd-fetch-snapshot-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const etcdctl = (...args: string[]) => execFileSync('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const etcdctl = (...args: string[]) => execFileSync(process.env.ETCDCTL_BIN ?? 'etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Started and finished Snapshot calls, as the real etcd counts them in its metrics. */
