@@ -1,10 +1,10 @@
 // Starts and stops a throwaway etcd cluster on loopback for fault tests: each member on its own
 // ports and data dir, killed and restarted by PID. Node-only on purpose.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findEtcd, freePort } from './etcd.ts';
+import { findEtcd, freePorts } from './etcd.ts';
 
 export interface ClusterOptions {
   /** Number of members (default 3). */
@@ -56,13 +56,31 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-/** Starts a cluster of `size` members on free loopback ports and waits until every member is healthy. */
+/** A member that exited while starting: most often a port another process took meanwhile. */
+class MemberExitedError extends Error {}
+
+/**
+ * Starts a cluster of `size` members on free loopback ports and waits until every member is
+ * healthy. A port found free may be taken by another process before etcd binds it: a start that
+ * loses a member that way is tried again on new ports (three times in all).
+ */
 export async function startCluster(options: ClusterOptions = {}): Promise<EtcdCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (error) {
+      if (attempt === 3 || !(error instanceof MemberExitedError)) throw error;
+    }
+  }
+}
+
+async function startClusterOnce(options: ClusterOptions): Promise<EtcdCluster> {
   const binary = findEtcd();
   const size = options.size ?? 3;
   const startTimeout = options.startTimeout ?? 30_000;
   const dataDir = mkdtempSync(join(tmpdir(), 'etcd-fetch-cluster-'));
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), peer: await freePort() })));
+  const found = await freePorts(2 * size);
+  const ports = Array.from({ length: size }, (_, i) => ({ client: found[2 * i]!, peer: found[2 * i + 1]! }));
   const initialCluster = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(',');
   const members: Member[] = ports.map((p, i) => {
     const endpoint = `http://127.0.0.1:${p.client}`;
@@ -166,7 +184,7 @@ async function status(endpoint: string): Promise<{ leader: string | undefined; m
 async function waitHealthy(member: Member, timeout: number): Promise<void> {
   const until = Date.now() + timeout;
   while (Date.now() < until) {
-    if (!member.child) throw new Error(`etcd member ${member.name} exited while starting; see ${member.logFile}`);
+    if (!member.child) throw new MemberExitedError(`etcd member ${member.name} exited while starting: ${logTail(member.logFile)}`);
     try {
       const response = await fetch(`${member.endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
       const body = (await response.json()) as { health?: string };
@@ -177,6 +195,15 @@ async function waitHealthy(member: Member, timeout: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`etcd member ${member.name} at ${member.endpoint} was not healthy within ${timeout} ms; see ${member.logFile}`);
+}
+
+/** The last lines of a member's log (it is removed with the cluster's data). */
+function logTail(logFile: string): string {
+  try {
+    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
+  } catch {
+    return '(no log)';
+  }
 }
 
 // `node scripts/cluster.ts`: run a 3-member cluster in the foreground until Ctrl-C.

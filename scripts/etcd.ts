@@ -113,11 +113,34 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** `count` different free loopback ports: each stays bound until all are found, so none repeats. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer().unref());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.on('error', reject);
+            server.listen(0, '127.0.0.1', () => {
+              const address = server.address();
+              if (typeof address === 'object' && address) resolve(address.port);
+              else reject(new Error('no port'));
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+  }
+}
+
 /** Starts a throwaway etcd on free loopback ports with its own data dir, and waits for `/health`. */
 export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdServer> {
   const binary = findEtcd();
-  const clientPort = options.clientPort ?? (await freePort());
-  const peerPort = options.peerPort ?? (await freePort());
+  const [freeClient, freePeer] = await freePorts(2);
+  const clientPort = options.clientPort ?? freeClient!;
+  const peerPort = options.peerPort ?? freePeer!;
   const name = options.name ?? 'etcd-fetch';
   const dataDir = mkdtempSync(join(tmpdir(), 'etcd-fetch-'));
   const logFile = `${dataDir}.log`;
