@@ -1,5 +1,5 @@
 import { batcherOf } from './batch.ts';
-import { batchable, writeBatcherOf } from './write-batch.ts';
+import { batchable, type WriteKind, writeBatcherOf } from './write-batch.ts';
 import type { Core } from '../core/client-core.ts';
 import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from '../core/codec.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -243,14 +243,7 @@ export async function count(core: Core, selector: KeySelector, options: ReadOpti
  * ```
  */
 export async function put(core: Core, key: Bytes, value: Bytes | undefined, options: PutOptions & CallOptions = {}): Promise<PutResult> {
-  const request = encodePut(core.keyspace, key, value, options);
-  const reads = earlierReads(core, request);
-  const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
-  if (batcher === undefined && reads !== undefined) await reads;
-  const floor = core.revisions?.revision ?? 0;
-  const wire = batcher ? await batcher.write('put', request, reads) : await core.transport.request('/kv/put', request, options);
-  observeRevision(core, wire, floor);
-  return decodePut(core.keyspace, wire);
+  return decodePut(core.keyspace, await sendWrite(core, 'put', encodePut(core.keyspace, key, value, options), options));
 }
 
 /**
@@ -263,14 +256,7 @@ export async function put(core: Core, key: Bytes, value: Bytes | undefined, opti
  * ```
  */
 export async function del(core: Core, target: Bytes | KeySelector, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
-  const request = encodeDelete(core.keyspace, target, options);
-  const reads = earlierReads(core, request);
-  const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
-  if (batcher === undefined && reads !== undefined) await reads;
-  const floor = core.revisions?.revision ?? 0;
-  const wire = batcher ? await batcher.write('deleterange', request, reads) : await core.transport.request('/kv/deleterange', request, options);
-  observeRevision(core, wire, floor);
-  return decodeDelete(core.keyspace, wire);
+  return decodeDelete(core.keyspace, await sendWrite(core, 'deleterange', encodeDelete(core.keyspace, target, options), options));
 }
 
 /**
@@ -286,6 +272,20 @@ export async function compact(core: Core, revision: number, options: CompactOpti
   checkCount(revision, 'revision');
   const wire = await core.transport.request('/kv/compaction', { revision: String(revision), physical: options.physical === true }, options);
   return { revision: decodeHeader(wire.header).revision };
+}
+
+/**
+ * A put or delete: batched with the tick's other writes unless its options say otherwise, after
+ * any read of the same keys issued before it; its revision is noted for read ordering.
+ */
+async function sendWrite(core: Core, kind: WriteKind, request: WireObject, options: CallOptions): Promise<WireObject> {
+  const reads = earlierReads(core, request);
+  const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
+  if (batcher === undefined && reads !== undefined) await reads;
+  const floor = core.revisions?.revision ?? 0;
+  const wire = batcher ? await batcher.write(kind, request, reads) : await core.transport.request(`/kv/${kind}`, request, options);
+  observeRevision(core, wire, floor);
+  return wire;
 }
 
 /** A write issued after a read of its keys waits for that read: the read does not see the write. */

@@ -11,7 +11,9 @@ import type { Browser, Page } from 'playwright-core';
 import { freePort } from '../../scripts/etcd.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { useEtcd } from '../helpers/etcd.ts';
-import { CDN_PREFIX, exampleCopy, packedPackage, root, run, serveFolder } from '../helpers/example.ts';
+import { CDN_PREFIX, exampleCopy, packedPackage, root } from '../helpers/example.ts';
+import { runProcess } from '../helpers/run-process.ts';
+import { serveFolder } from '../helpers/static-server.ts';
 
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 const etcdUnderTest = useEtcd();
@@ -61,7 +63,7 @@ describe('examples, each from the packed tarball against a real etcd', () => {
   });
 
   test('node: puts, reads back and sees its own change in a watch', async () => {
-    const output = await run(bin('node'), ['index.js'], exampleCopy('node'), env());
+    const output = await runProcess(bin('node'), ['index.js'], env(), undefined, exampleCopy('node'));
     assert.match(output, /^get: hello from Node$/m);
     assert.match(output, /^watch: put examples\/node\/greeting hello from Node$/m);
   });
@@ -71,13 +73,13 @@ describe('examples, each from the packed tarball against a real etcd', () => {
     const tasks = JSON.parse(readFileSync(join(folder, 'deno.json'), 'utf8')).tasks as { start: string };
     const args = tasks.start.replace(/^deno /, '').split(' ');
     // The task's own flags, plus: resolve npm:etcd-fetch from node_modules, never from a registry.
-    const output = await run(bin('deno'), [args[0]!, '--node-modules-dir=manual', '--cached-only', ...args.slice(1)], folder, env());
+    const output = await runProcess(bin('deno'), [args[0]!, '--node-modules-dir=manual', '--cached-only', ...args.slice(1)], env(), undefined, folder);
     assert.match(output, /^txn succeeded: true$/m);
     assert.match(output, /^get: yes$/m);
   });
 
   test('bun: a key bound to a lease goes when the lease is revoked', async () => {
-    const output = await run(bin('bun'), ['index.ts'], exampleCopy('bun'), env());
+    const output = await runProcess(bin('bun'), ['index.ts'], env(), undefined, exampleCopy('bun'));
     assert.match(output, /^get: alive$/m);
     assert.match(output, /^after revoke: gone$/m);
   });
@@ -112,7 +114,7 @@ describe('examples, each from the packed tarball against a real etcd', () => {
 
   test('vite: the app builds with etcd-fetch from npm, lists flags and turns one on', async () => {
     const folder = exampleCopy('vite');
-    await run(bin('node'), [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], folder, { VITE_ETCD_ENDPOINTS: etcdUnderTest.endpoint });
+    await runProcess(bin('node'), [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { VITE_ETCD_ENDPOINTS: etcdUnderTest.endpoint }, undefined, folder);
     await etcd.put('examples/vite/flags/dark-mode', 'on');
     await using opened = await openPage(join(folder, 'dist'), '/index.html');
     const { page, errors } = opened;

@@ -3,14 +3,15 @@ import { createServer } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
-const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
+const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
 
-/** Serves the repository's files on localhost (another origin than etcd's 127.0.0.1). */
-export async function serveRepo(): Promise<{ origin: string; close(): Promise<void> }> {
+/** Serves a folder's files on localhost (another origin than etcd's 127.0.0.1); `/` is its index.html. */
+export async function serveFolder(folder: string): Promise<{ origin: string; close(): Promise<void> }> {
   const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-    const file = normalize(join(root, path));
-    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
+    let path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    if (path.endsWith('/')) path += 'index.html';
+    const file = normalize(join(folder, path));
+    if (!file.startsWith(folder) || !existsSync(file) || !statSync(file).isFile()) {
       response.writeHead(404).end();
       return;
     }
@@ -27,4 +28,9 @@ export async function serveRepo(): Promise<{ origin: string; close(): Promise<vo
         server.close(() => r());
       }),
   };
+}
+
+/** Serves the repository's files on localhost. */
+export function serveRepo(): Promise<{ origin: string; close(): Promise<void> }> {
+  return serveFolder(root);
 }

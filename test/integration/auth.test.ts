@@ -14,6 +14,18 @@ const asRoot = (fetch?: typeof globalThis.fetch) =>
   new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: ROOT_PASSWORD }, ...(fetch ? { fetch } : {}) });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A fetch that counts the authentications sent through it. */
+function countingAuthentications(): { fetch: typeof fetch; count: number } {
+  const counter = {
+    count: 0,
+    fetch: ((input: Request, init?: RequestInit) => {
+      if (input.url.endsWith('/v3/auth/authenticate')) counter.count++;
+      return fetch(input, init);
+    }) as typeof fetch,
+  };
+  return counter;
+}
+
 describe('authentication against a real etcd', () => {
   before(async () => {
     // The seed flow: root user, root role, grant, enable; all before authentication exists.
@@ -81,12 +93,8 @@ describe('authentication against a real etcd', () => {
   });
 
   test('tokens expiring during a stream of calls cost zero failed calls and one shared re-authentication each', async (t) => {
-    let authentications = 0;
-    const counting = ((input: Request, init?: RequestInit) => {
-      if (input.url.endsWith('/v3/auth/authenticate')) authentications++;
-      return fetch(input, init);
-    }) as typeof fetch;
-    const etcd = asRoot(counting);
+    const authenticating = countingAuthentications();
+    const etcd = asRoot(authenticating.fetch);
     const rounds = 3;
     let failed = 0;
     let succeeded = 0;
@@ -96,27 +104,23 @@ describe('authentication against a real etcd', () => {
       // Idle past the token TTL (3 s): the next round starts with an expired token.
       if (round < rounds - 1) await sleep(4_500);
     }
-    t.diagnostic(`${succeeded} calls succeeded, ${failed} failed, ${authentications} authentications`);
+    t.diagnostic(`${succeeded} calls succeeded, ${failed} failed, ${authenticating.count} authentications`);
     assert.equal(failed, 0);
     assert.equal(succeeded, rounds * 10);
-    assert.ok(authentications >= 2, `the token expired and was renewed (${authentications} authentications)`);
-    assert.ok(authentications <= rounds, `concurrent callers shared each authentication (${authentications} for ${rounds} rounds)`);
+    assert.ok(authenticating.count >= 2, `the token expired and was renewed (${authenticating.count} authentications)`);
+    assert.ok(authenticating.count <= rounds, `concurrent callers shared each authentication (${authenticating.count} for ${rounds} rounds)`);
   });
 
   test('a snapshot asked for with an expired token renews it once and streams', async () => {
-    let authentications = 0;
-    const counting = ((input: Request, init?: RequestInit) => {
-      if (input.url.endsWith('/v3/auth/authenticate')) authentications++;
-      return fetch(input, init);
-    }) as typeof fetch;
-    const etcd = asRoot(counting);
+    const authenticating = countingAuthentications();
+    const etcd = asRoot(authenticating.fetch);
     await etcd.get('seed/key');
     // Idle past the token TTL (3 s): the snapshot stream is refused once for the stale token.
     await sleep(4_500);
     const stream = await etcd.maintenance.snapshot();
     const size = (await new Response(stream).arrayBuffer()).byteLength;
     assert.ok(size > 32, `a database came (${size} bytes)`);
-    assert.equal(authentications, 2);
+    assert.equal(authenticating.count, 2);
     await assert.rejects(new Etcd({ endpoints: endpoints() }).maintenance.snapshot(), UnauthenticatedError);
   });
 
