@@ -106,6 +106,7 @@ async function restore(old) {
     note($('#history-message'), 'not restored: the key changed since its history was read; the history is read again', 'error');
     return load();
   }
+  versions = []; // read again just below: the change event must not start a second, racing read
   session.changed('put', key, result.revision);
   await load();
   note($('#history-message'), `restored version ${old.version} as version ${versions[0].version} at revision ${result.revision}`);
