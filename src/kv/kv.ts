@@ -183,8 +183,9 @@ export interface CompactOptions extends CallOptions {
   physical?: boolean;
 }
 
-const SORT_TARGETS: Record<SortTarget, string> = { key: 'KEY', version: 'VERSION', create: 'CREATE', mod: 'MOD', value: 'VALUE' };
-const SORT_ORDERS: Record<SortOrder, string> = { none: 'NONE', ascend: 'ASCEND', descend: 'DESCEND' };
+// Maps, not objects: a name every object inherits ('toString', '__proto__') is no sort target.
+const SORT_TARGETS: ReadonlyMap<unknown, string> = new Map<SortTarget, string>([['key', 'KEY'], ['version', 'VERSION'], ['create', 'CREATE'], ['mod', 'MOD'], ['value', 'VALUE']]);
+const SORT_ORDERS: ReadonlyMap<unknown, string> = new Map<SortOrder, string>([['none', 'NONE'], ['ascend', 'ASCEND'], ['descend', 'DESCEND']]);
 const DEFAULT_PAGE = 500;
 
 /**
@@ -334,10 +335,12 @@ export function encodeRange(keyspace: Keyspace, query: RangeQuery): WireObject {
   if (query.sort !== undefined) {
     const target = query.sort.target ?? 'key';
     const order = query.sort.order ?? 'ascend';
-    if (!(target in SORT_TARGETS)) throw new InvalidArgumentError(`sort target must be one of ${Object.keys(SORT_TARGETS).join(', ')}, got ${describe(target)}`);
-    if (!(order in SORT_ORDERS)) throw new InvalidArgumentError(`sort order must be one of ${Object.keys(SORT_ORDERS).join(', ')}, got ${describe(order)}`);
-    wire.sort_target = SORT_TARGETS[target];
-    wire.sort_order = SORT_ORDERS[order];
+    const sortTarget = SORT_TARGETS.get(target);
+    const sortOrder = SORT_ORDERS.get(order);
+    if (sortTarget === undefined) throw new InvalidArgumentError(`sort target must be one of ${[...SORT_TARGETS.keys()].join(', ')}, got ${describe(target)}`);
+    if (sortOrder === undefined) throw new InvalidArgumentError(`sort order must be one of ${[...SORT_ORDERS.keys()].join(', ')}, got ${describe(order)}`);
+    wire.sort_target = sortTarget;
+    wire.sort_order = sortOrder;
   }
   if (query.keysOnly) wire.keys_only = true;
   if (query.countOnly) wire.count_only = true;

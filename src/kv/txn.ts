@@ -88,13 +88,15 @@ export type TxnResult<Then extends readonly AnyOperation[], Else extends readonl
   | { succeeded: true; results: ResultsOf<Then>; revision: number; header: ResponseHeader }
   | { succeeded: false; results: ResultsOf<Else>; revision: number; header: ResponseHeader };
 
-const RESULTS: Record<CompareOperator, string> = { '=': 'EQUAL', '!=': 'NOT_EQUAL', '<': 'LESS', '>': 'GREATER' };
+// A Map, not an object: a name every object inherits ('toString') is no operator.
+const RESULTS: ReadonlyMap<unknown, string> = new Map<CompareOperator, string>([['=', 'EQUAL'], ['!=', 'NOT_EQUAL'], ['<', 'LESS'], ['>', 'GREATER']]);
 
 function comparison(target: string, field: string, key: Bytes | KeySelector, operator: CompareOperator, operand: string): Comparison {
-  if (!(operator in RESULTS)) throw new InvalidArgumentError(`comparison operator must be one of = != < >, got ${describe(operator)}`);
+  const result = RESULTS.get(operator);
+  if (result === undefined) throw new InvalidArgumentError(`comparison operator must be one of = != < >, got ${describe(operator)}`);
   const selector = toSelector(key);
   return {
-    encode: (keyspace) => ({ ...keyspace.encode(selector), target, result: RESULTS[operator], [field]: operand }),
+    encode: (keyspace) => ({ ...keyspace.encode(selector), target, result, [field]: operand }),
   };
 }
 
