@@ -44,6 +44,8 @@ export interface EtcdErrorDetails {
   /** The gateway path of the call, such as `/v3/kv/range`. */
   path?: string;
   cause?: unknown;
+  /** A write whose answer was not read (lost, cut, garbled, too large): it may have been applied. */
+  mayHaveApplied?: boolean;
 }
 
 /**
@@ -62,6 +64,11 @@ export class EtcdError extends Error {
   readonly status: number | undefined;
   readonly endpoint: string | undefined;
   readonly path: string | undefined;
+  /**
+   * True on a write whose answer was not read (lost, cut off, garbled, too large): etcd may have
+   * applied it, so sending it again may apply it twice. Absent when the error says nothing about it.
+   */
+  declare readonly mayHaveApplied?: boolean;
 
   constructor(message: string, details: EtcdErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -69,6 +76,7 @@ export class EtcdError extends Error {
     this.status = details.status;
     this.endpoint = details.endpoint;
     this.path = details.path;
+    if (details.mayHaveApplied !== undefined) (this as { mayHaveApplied?: boolean }).mayHaveApplied = details.mayHaveApplied;
   }
 }
 
@@ -218,7 +226,7 @@ export class UnavailableError extends EtcdError {
    * False when the request surely did not reach etcd (connection refused);
    * true when a write may have been applied before the failure.
    */
-  readonly mayHaveApplied: boolean;
+  override readonly mayHaveApplied: boolean;
   /**
    * False when no retry can help, such as a TLS certificate the client does not trust or a
    * client certificate the server refuses: the call fails at once instead of at its deadline.

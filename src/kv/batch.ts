@@ -1,10 +1,9 @@
 import { asRecord, decodeArray, describe } from '../core/codec.ts';
 import { type EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
-import { type BatchOptions, type Core, perClient } from '../core/client-core.ts';
+import type { BatchOptions } from '../core/client-core.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import { Deadline } from '../core/deadline.ts';
 import type { Transport } from '../core/transport.ts';
-import { type KeyRange, overlaps, rangeOf } from './key-ranges.ts';
 
 export type { BatchOptions } from '../core/client-core.ts';
 
@@ -29,12 +28,6 @@ interface PendingRead {
   settled: boolean;
   /** Told when this read gave up on its own, so a batch nobody waits for is cancelled. */
   onGiveUp: (() => void) | undefined;
-  /** Told when the read settles (a write to its keys waits for it). */
-  onSettled: (() => void) | undefined;
-  /** The batcher's set of reads not answered yet, which this one leaves when it settles. */
-  readonly unsettled: Set<PendingRead>;
-  /** The keys it reads, worked out when a write first asks. */
-  range?: KeyRange;
 }
 
 /**
@@ -50,8 +43,6 @@ export class ReadBatcher {
   readonly maxOps: number;
   private readonly transport: Transport;
   private queue: PendingRead[] = [];
-  /** Reads not answered yet, queued or sent. */
-  private readonly unsettled = new Set<PendingRead>();
   private scheduled = false;
 
   constructor(transport: Transport, options: BatchOptions = {}) {
@@ -59,23 +50,6 @@ export class ReadBatcher {
     if (!Number.isSafeInteger(maxOps) || maxOps < 1) throw new InvalidArgumentError(`batch.maxOps must be a positive integer, got ${describe(maxOps)}`);
     this.transport = transport;
     this.maxOps = maxOps;
-  }
-
-  /** Settles when every read issued so far that touches the keys of `request` is answered (a later write waits on it). */
-  pending(request: WireObject): Promise<void> | undefined {
-    if (this.unsettled.size === 0) return undefined;
-    const range = rangeOf(request);
-    const waits: Promise<void>[] = [];
-    for (const read of this.unsettled) {
-      if (overlaps((read.range ??= rangeOf(read.request)), range)) waits.push(new Promise((resolve) => {
-        const earlier = read.onSettled;
-        read.onSettled = () => {
-          earlier?.();
-          resolve();
-        };
-      }));
-    }
-    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
   }
 
   /** Answers a wire range request (`/kv/range`'s body) with its wire response, batched when it can be. */
@@ -87,9 +61,7 @@ export class ReadBatcher {
     }
     return new Promise<WireObject>((resolve, reject) => {
       const own = options.signal !== undefined || timeout !== undefined ? new Deadline(timeout ?? this.transport.timeout, options.signal) : undefined;
-      const unsettled = this.unsettled;
-      const read: PendingRead = { request, options, own, resolve, reject, since: Date.now(), settled: false, onGiveUp: undefined, onSettled: undefined, unsettled };
-      unsettled.add(read);
+      const read: PendingRead = { request, options, own, resolve, reject, since: Date.now(), settled: false, onGiveUp: undefined };
       own?.signal.addEventListener('abort', () => this.giveUp(read), { once: true });
       this.queue.push(read);
       if (!this.scheduled) {
@@ -212,24 +184,12 @@ function splitAnswers(wire: WireObject, expected: number): WireObject[] {
 function settle(read: PendingRead, outcome: () => void): void {
   if (read.settled) return;
   read.settled = true;
-  read.unsettled.delete(read);
   read.own?.dispose();
   outcome();
-  read.onSettled?.();
 }
 
 /** Runs `run` once the calls of this tick have had time to join the batch (GATHER_TURNS). */
 export function afterGathering(run: () => void, turns = GATHER_TURNS): void {
   if (turns === 0) run();
   else queueMicrotask(() => afterGathering(run, turns - 1));
-}
-
-const batchers = new WeakMap<Transport, ReadBatcher>();
-
-/** The read batcher of a client (shared by its namespaces), or undefined with `batch: false`. */
-export function batcherOf(core: Core): ReadBatcher | undefined {
-  if (core.batch === false) return undefined;
-  const options = core.batch;
-  // Reads queued when the client closes are refused by the transport, like any later call.
-  return perClient(batchers, core, () => new ReadBatcher(core.transport, options), () => {});
 }

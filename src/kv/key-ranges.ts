@@ -54,3 +54,27 @@ function compare(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
 }
+
+/** Every key range a txn body compares, reads or writes, nested txns included; and whether it only reads. */
+export function rangesOfTxn(body: WireObject): { ranges: KeyRange[]; readOnly: boolean } {
+  const ranges: KeyRange[] = [];
+  let readOnly = true;
+  const walk = (txn: WireObject) => {
+    for (const compare of (txn.compare as WireObject[] | undefined) ?? []) ranges.push(rangeOf(compare));
+    for (const operation of [...((txn.success as WireObject[] | undefined) ?? []), ...((txn.failure as WireObject[] | undefined) ?? [])]) {
+      if (operation.request_txn !== undefined) {
+        walk(operation.request_txn as WireObject);
+        continue;
+      }
+      const request = (operation.request_range ?? operation.request_put ?? operation.request_delete_range) as WireObject | undefined;
+      if (request === undefined) continue;
+      if (operation.request_range === undefined) readOnly = false;
+      ranges.push(rangeOf(request));
+    }
+  };
+  walk(body);
+  return { ranges, readOnly };
+}
+
+/** Every key (a compaction touches the whole history). */
+export const EVERY_KEY = new KeyRange('AA==', 'AA==');

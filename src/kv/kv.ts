@@ -1,5 +1,6 @@
-import { batcherOf } from './batch.ts';
-import { batchable, type WriteKind, writeBatcherOf } from './write-batch.ts';
+import { EVERY_KEY, rangeOf } from './key-ranges.ts';
+import { schedulerOf } from './scheduler.ts';
+import { batchable, unreadAnswer, type WriteKind } from './write-batch.ts';
 import type { Core } from '../core/client-core.ts';
 import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from '../core/codec.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -212,14 +213,15 @@ export async function get(core: Core, key: Bytes, options: ReadOptions & { keysO
  */
 export async function range(core: Core, query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
   const request = encodeRange(core.keyspace, query);
-  // A read issued after a batched write to its keys sees that write.
-  const writes = writeBatcherOf(core)?.pending(request);
-  if (writes !== undefined) await writes;
-  const floor = core.revisions?.revision ?? 0;
-  // A read that asks for its own leader check travels alone (a batch carries the client's setting).
-  const batcher = options.requireLeader === undefined ? batcherOf(core) : undefined;
-  let wire = batcher ? await batcher.range(request, options) : await core.transport.request('/kv/range', request, { ...options, idempotent: true });
-  if (core.revisions !== undefined) wire = await orderedRead(core, wire, floor, request.serializable === true, '/kv/range', request, options);
+  const scheduler = schedulerOf(core);
+  // After the writes to its keys issued before it, before those issued after it.
+  const wire = await scheduler.run('read', [rangeOf(request)], '/v3/kv/range', options, async (left) => {
+    const floor = core.revisions?.revision ?? 0;
+    // A read that asks for its own leader check travels alone (a batch carries the client's setting).
+    const batcher = options.requireLeader === undefined ? scheduler.reads : undefined;
+    const answer = batcher ? await batcher.range(request, left) : await core.transport.request('/kv/range', request, { ...left, idempotent: true });
+    return core.revisions === undefined ? answer : orderedRead(core, answer, floor, request.serializable === true, '/kv/range', request, left);
+  });
   return decodeRange(core.keyspace, wire);
 }
 
@@ -271,27 +273,30 @@ export async function del(core: Core, target: Bytes | KeySelector, options: Dele
  */
 export async function compact(core: Core, revision: number, options: CompactOptions = {}): Promise<{ revision: number }> {
   checkCount(revision, 'revision');
-  const wire = await core.transport.request('/kv/compaction', { revision: String(revision), physical: options.physical === true }, options);
+  const body = { revision: String(revision), physical: options.physical === true };
+  // After every KV request issued before it, before every one issued after it.
+  const wire = await schedulerOf(core).run('write', [EVERY_KEY], '/v3/kv/compaction', options, (left) => core.transport.request('/kv/compaction', body, left));
   return { revision: decodeHeader(wire.header).revision };
 }
 
 /**
- * A put or delete: batched with the tick's other writes unless its options say otherwise, after
- * any read of the same keys issued before it; its revision is noted for read ordering.
+ * A put or delete: after the calls to its keys issued before it, batched with the tick's other
+ * writes unless its options say otherwise; its revision is noted for read ordering.
  */
-async function sendWrite(core: Core, kind: WriteKind, request: WireObject, options: CallOptions): Promise<WireObject> {
-  const reads = earlierReads(core, request);
-  const batcher = batchable(options) ? writeBatcherOf(core) : undefined;
-  if (batcher === undefined && reads !== undefined) await reads;
-  const floor = core.revisions?.revision ?? 0;
-  const wire = batcher ? await batcher.write(kind, request, reads) : await core.transport.request(`/kv/${kind}`, request, options);
-  observeRevision(core, wire, floor);
-  return wire;
-}
-
-/** A write issued after a read of its keys waits for that read: the read does not see the write. */
-function earlierReads(core: Core, request: WireObject): Promise<void> | undefined {
-  return batcherOf(core)?.pending(request);
+function sendWrite(core: Core, kind: WriteKind, request: WireObject, options: CallOptions): Promise<WireObject> {
+  const scheduler = schedulerOf(core);
+  return scheduler.run('write', [rangeOf(request)], `/v3/kv/${kind}`, options, async (left) => {
+    const floor = core.revisions?.revision ?? 0;
+    const batcher = batchable(options, request) ? scheduler.writes : undefined;
+    let wire: WireObject;
+    try {
+      wire = batcher ? await batcher.write(kind, request, left.timeout) : await core.transport.request(`/kv/${kind}`, request, left);
+    } catch (error) {
+      throw unreadAnswer(error);
+    }
+    observeRevision(core, wire, floor);
+    return wire;
+  });
 }
 
 /**
@@ -314,10 +319,15 @@ export async function* scan(core: Core, query: KeySelector & ScanQuery, options:
     const request: WireObject = { ...encodeReadOptions(query), key, limit: String(pageSize), revision: String(revision) };
     if (first.range_end !== undefined) request.range_end = first.range_end;
     if (query.keysOnly) request.keys_only = true;
-    const floor = core.revisions?.revision ?? 0;
-    let wire = await transport.request('/kv/range', request, { ...options, idempotent: true });
-    // The first page fixes the revision of the whole walk: it must not be older than one seen.
-    if (revision === 0 && core.revisions !== undefined) wire = await orderedRead(core, wire, floor, request.serializable === true, '/kv/range', request, options);
+    const pinned = revision;
+    // Each page in the client's order of calls: the first sees every write issued before the walk.
+    const wire = await schedulerOf(core).run('read', [rangeOf(request)], '/v3/kv/range', options, async (left) => {
+      const floor = core.revisions?.revision ?? 0;
+      const answer = await transport.request('/kv/range', request, { ...left, idempotent: true });
+      // The first page fixes the revision of the whole walk: it must not be older than one seen.
+      if (pinned !== 0 || core.revisions === undefined) return answer;
+      return orderedRead(core, answer, floor, request.serializable === true, '/kv/range', request, left);
+    });
     const page = decodeRange(keyspace, wire);
     if (revision === 0) revision = page.revision;
     for (const kv of page.kvs) yield kv;

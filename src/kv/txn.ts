@@ -20,7 +20,10 @@ import {
 } from './kv.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
+import { rangesOfTxn } from './key-ranges.ts';
 import { orderedRead } from './ordered-read.ts';
+import { schedulerOf } from './scheduler.ts';
+import { unreadAnswer } from './write-batch.ts';
 
 /**
  * How a `cmp` condition compares: equal, not equal, less, greater.
@@ -267,12 +270,22 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
 
   /** Sends the transaction (`/v3/kv/txn`); resolves with the branch that ran and its results. A read-only one may be retried. */
   async commit(options: CallOptions = {}): Promise<TxnResult<Then, Else>> {
-    const { transport, keyspace } = this.core;
+    const core = this.core;
+    const { transport, keyspace } = core;
     const body = this.encodeBody(keyspace);
-    const floor = this.core.revisions?.revision ?? 0;
-    const readOnly = this.readOnly;
-    let wire = await transport.request('/kv/txn', body, { ...options, idempotent: readOnly });
-    if (this.core.revisions !== undefined) wire = await orderedRead(this.core, wire, floor, readOnly && servedLocally(body), '/kv/txn', body, options);
+    const { ranges, readOnly } = rangesOfTxn(body);
+    // After the calls to its keys issued before it (an un-awaited put is seen by a later compare).
+    const wire = await schedulerOf(core).run(readOnly ? 'read' : 'write', ranges, '/v3/kv/txn', options, async (left) => {
+      const floor = core.revisions?.revision ?? 0;
+      let answer: WireObject;
+      try {
+        answer = await transport.request('/kv/txn', body, { ...left, idempotent: readOnly });
+      } catch (error) {
+        throw readOnly ? error : unreadAnswer(error);
+      }
+      if (core.revisions === undefined) return answer;
+      return orderedRead(core, answer, floor, readOnly && servedLocally(body), '/kv/txn', body, left);
+    });
     return this.decodeBody(keyspace, wire);
   }
 

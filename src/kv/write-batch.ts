@@ -1,7 +1,6 @@
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import { type Core, perClient } from '../core/client-core.ts';
 import { asRecord, decodeArray } from '../core/codec.ts';
-import { type EtcdError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
+import { AbortedError, EtcdError, errorFromStatus, GrpcCode, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
 import type { Transport } from '../core/transport.ts';
 import { afterGathering, DEFAULT_MAX_OPS } from './batch.ts';
 import { type KeyRange, overlaps, rangeOf } from './key-ranges.ts';
@@ -10,100 +9,76 @@ import { type KeyRange, overlaps, rangeOf } from './key-ranges.ts';
 export type WriteKind = 'put' | 'deleterange';
 
 interface PendingWrite {
-  /** Issue order across the client. */
-  readonly seq: number;
   readonly kind: WriteKind;
   readonly request: WireObject;
   readonly range: KeyRange;
   readonly bytes: number;
+  /** `performance.now()` by which the write must be answered (its deadline, queue time already spent). */
+  readonly until: number;
   readonly resolve: (wire: WireObject) => void;
   readonly reject: (error: unknown) => void;
 }
 
 /** etcd's `--max-request-bytes` is 1.5 MiB by default: a batch stays well under it. */
 const MAX_BATCH_BYTES = 1024 * 1024;
+/**
+ * Bytes a write without `prev_kv` adds to the txn's answer, at most: `{"response_put":{"header":
+ * {"revision":"..."}}}` or a delete's count. Overhead: the txn's own header and fields.
+ */
+const ANSWER_BYTES_PER_WRITE = 128;
+const ANSWER_OVERHEAD_BYTES = 512;
 
 /**
- * Sends the puts and deletes issued in the same tick as one `/v3/kv/txn`, each caller getting
- * the answer or error a single call would give. Writes to the same key (or overlapping ranges)
- * never share a txn: they go in order, one txn after the other. When a txn fails for a reason one
- * write may have caused (a lease not found, permission, too large), etcd applied none of it, and
- * each write is sent again alone. A network failure or timeout fails every write of the txn, each
- * `mayHaveApplied` as a single write would be. Writes in one txn share its revision.
+ * Sends the puts and deletes handed to it in the same tick as one `/v3/kv/txn`, each caller
+ * getting the answer or error a single call would give. Order is the scheduler's: writes to the
+ * same keys never reach the batcher together (it still never puts two overlapping writes in one
+ * txn). A txn's answer must fit `maxResponseBytes`: writes with `prev_kv`, whose answers have
+ * no known bound, are not batched at all.
+ *
+ * Whether a txn applied is decided only from etcd's own answer. When etcd refused it for a reason
+ * one write may have caused (a lease not found, permission, a duplicate key, too large), it
+ * applied none of it, and each write is sent again alone. Any other failure (no answer, one cut
+ * off, garbled or too large, a proxy's error page, a timeout) fails every write of the txn,
+ * `mayHaveApplied`, and nothing is sent again. Writes in one txn share its revision.
  */
 export class WriteBatcher {
   private readonly transport: Transport;
   private readonly maxOps: number;
   private queue: PendingWrite[] = [];
   private scheduled = false;
-  /** Writes not yet answered: a later batch waits for those it overlaps. */
-  private readonly inFlight = new Set<PendingWrite>();
-  private issued = 0;
 
-  constructor(transport: Transport, maxOps: number) {
+  constructor(transport: Transport, maxOps = DEFAULT_MAX_OPS) {
     this.transport = transport;
     this.maxOps = maxOps;
   }
 
-  /**
-   * Answers a put or deleterange request with its wire response, batched with the writes of its
-   * tick. `after` (earlier reads of its keys) must settle first; the write counts as pending at
-   * once, so a read issued after it waits for it.
-   */
-  write(kind: WriteKind, request: WireObject, after?: Promise<void>): Promise<WireObject> {
+  /** Answers a put or deleterange request with its wire response, batched with the writes of its tick; `timeout` is what is left of its deadline. */
+  write(kind: WriteKind, request: WireObject, timeout = this.transport.timeout): Promise<WireObject> {
     return new Promise((resolve, reject) => {
-      const write: PendingWrite = { seq: this.issued++, kind, request, range: rangeOf(request), bytes: sizeOf(request), resolve, reject };
-      this.inFlight.add(write);
-      if (after === undefined) this.enqueue(write);
-      else void after.then(() => this.enqueue(write));
+      this.queue.push({ kind, request, range: rangeOf(request), bytes: sizeOf(request), until: performance.now() + timeout, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        afterGathering(() => this.flush());
+      }
     });
   }
 
-  private enqueue(write: PendingWrite): void {
-    this.queue.push(write);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      afterGathering(() => this.flush());
-    }
-  }
-
-  /** Settles when every write issued so far that touches the keys of `request` is answered (reads wait on it). */
-  pending(request: WireObject): Promise<void> | undefined {
-    if (this.inFlight.size === 0) return undefined;
-    const range = rangeOf(request);
-    let waits: Promise<void>[] | undefined;
-    for (const write of this.inFlight) if (overlaps(write.range, range)) (waits ??= []).push(settledOf(write));
-    return waits === undefined ? undefined : Promise.all(waits).then(() => undefined);
-  }
-
   private flush(): void {
-    const queue = this.queue.sort((a, b) => a.seq - b.seq);
+    const queue = this.queue;
     this.queue = [];
     this.scheduled = false;
-    for (const batch of this.split(queue)) {
-      // A write never overtakes an earlier one it overlaps: its batch waits for that one's answer.
-      const earlier = this.earlierOverlapping(batch);
-      void (earlier === undefined ? this.send(batch) : earlier.then(() => this.send(batch)));
-    }
+    for (const batch of this.split(queue)) void this.send(batch);
   }
 
-  /** Writes issued before `batch` that touch its keys and are not answered yet. */
-  private earlierOverlapping(batch: PendingWrite[]): Promise<void> | undefined {
-    const first = batch[0]!.seq;
-    const waits: Promise<void>[] = [];
-    for (const write of this.inFlight) {
-      if (write.seq < first && batch.some((w) => overlaps(w.range, write.range))) waits.push(settledOf(write));
-    }
-    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
-  }
-
-  /** Consecutive batches of at most `maxOps` writes and MAX_BATCH_BYTES, no two overlapping. */
+  /** Consecutive batches of at most `maxOps` writes, MAX_BATCH_BYTES sent and `maxResponseBytes` answered, no two overlapping. */
   private split(queue: PendingWrite[]): PendingWrite[][] {
+    const maxAnswers = Math.max(1, Math.floor((this.transport.maxResponseBytes - ANSWER_OVERHEAD_BYTES) / ANSWER_BYTES_PER_WRITE));
+    const limit = Math.min(this.maxOps, maxAnswers);
     const batches: PendingWrite[][] = [];
     let current: PendingWrite[] = [];
     let bytes = 0;
     for (const write of queue) {
-      const full = current.length >= this.maxOps || bytes + write.bytes > MAX_BATCH_BYTES;
+      const full = current.length >= limit || bytes + write.bytes > MAX_BATCH_BYTES;
       if (current.length > 0 && (full || current.some((w) => overlaps(w.range, write.range)))) {
         batches.push(current);
         current = [];
@@ -121,50 +96,77 @@ export class WriteBatcher {
     let wire: WireObject;
     try {
       const body = { success: batch.map((w) => ({ [`request_${w.kind === 'put' ? 'put' : 'delete_range'}`]: w.request })) };
-      wire = await this.transport.request('/kv/txn', body);
+      wire = await this.transport.request('/kv/txn', body, { timeout: timeLeft(batch) });
     } catch (error) {
-      if (error instanceof UnavailableError || error instanceof TimeoutError || error instanceof UnauthenticatedError) {
-        for (const write of batch) this.settle(write, () => write.reject(asOwn(error, write)));
-        return;
+      if (refusedByEtcd(error)) {
+        // etcd refused the txn before applying any of it: each write alone, in order.
+        for (const write of batch) await this.sendAlone(write);
+      } else {
+        for (const write of batch) write.reject(asOwn(error, write));
       }
-      // A write of the txn was refused, so none was applied: each one alone, in order.
-      for (const write of batch) await this.sendAlone(write);
       return;
     }
+    let answers: WireObject[];
     try {
-      const answers = splitWrites(wire, batch);
-      batch.forEach((write, i) => this.settle(write, () => write.resolve(answers[i]!)));
+      answers = splitWrites(wire, batch);
     } catch (error) {
-      for (const write of batch) this.settle(write, () => write.reject(error));
+      for (const write of batch) write.reject(asOwn(error, write));
+      return;
     }
+    batch.forEach((write, i) => write.resolve(answers[i]!));
   }
 
   private async sendAlone(write: PendingWrite): Promise<void> {
     try {
-      const wire = await this.transport.request(`/kv/${write.kind}`, write.request);
-      this.settle(write, () => write.resolve(wire));
+      write.resolve(await this.transport.request(`/kv/${write.kind}`, write.request, { timeout: timeLeft([write]) }));
     } catch (error) {
-      this.settle(write, () => write.reject(error));
+      write.reject(unreadAnswer(error));
     }
-  }
-
-  private settle(write: PendingWrite, outcome: () => void): void {
-    this.inFlight.delete(write);
-    outcome();
-    settled.get(write)?.();
   }
 }
 
-const settled = new WeakMap<PendingWrite, () => void>();
+/** Writes with their own signal, deadline or leader check go alone (one caller's signal cannot end another's write), as do those asking for `prev_kv`, whose answers have no known size. */
+export function batchable(options: CallOptions, request: WireObject): boolean {
+  return options.signal === undefined && options.timeout === undefined && options.requireLeader === undefined && request.prev_kv !== true;
+}
 
-function settledOf(write: PendingWrite): Promise<void> {
-  return new Promise((resolve) => {
-    const earlier = settled.get(write);
-    settled.set(write, () => {
-      earlier?.();
-      resolve();
-    });
-  });
+/**
+ * A write's error, marked `mayHaveApplied` when the answer was not read: one that arrived but
+ * could not be read (garbled, cut off, too large), or none within the deadline.
+ */
+export function unreadAnswer(error: unknown): unknown {
+  if ((error instanceof MalformedResponseError || error instanceof TimeoutError) && error.mayHaveApplied === undefined) {
+    (error as { mayHaveApplied?: boolean }).mayHaveApplied = true;
+  }
+  return error;
+}
+
+/**
+ * etcd's refusals that prove it applied nothing of a txn: it checks these before applying any
+ * operation (duplicate keys, too many operations, request too large, lease not found, a key
+ * `ignore_value` cannot find, permission, no space). The message must be etcd's own: a proxy's
+ * 400 page is mapped to INVALID_ARGUMENT by its status alone, and gRPC's "received message larger
+ * than max" (RESOURCE_EXHAUSTED) is also what the 3.4/3.5 gateway says of an answer over 4 MiB,
+ * after etcd applied the txn.
+ */
+const REFUSALS: ReadonlySet<number | undefined> = new Set([
+  GrpcCode.INVALID_ARGUMENT,
+  GrpcCode.NOT_FOUND,
+  GrpcCode.PERMISSION_DENIED,
+  GrpcCode.RESOURCE_EXHAUSTED,
+  GrpcCode.FAILED_PRECONDITION,
+]);
+
+export function refusedByEtcd(error: unknown): boolean {
+  if (!(error instanceof EtcdError) || error instanceof UnauthenticatedError) return false;
+  const status = error.status;
+  return status !== undefined && status >= 400 && status < 500 && REFUSALS.has(error.code) && error.message.startsWith('etcdserver: ');
+}
+
+function timeLeft(batch: readonly PendingWrite[]): number {
+  let until = Infinity;
+  for (const write of batch) until = Math.min(until, write.until);
+  return Math.max(1, Math.round(until - performance.now()));
 }
 
 /** About how many bytes a write adds to a txn's body: its base64 key, range end and value. */
@@ -173,13 +175,26 @@ function sizeOf(request: WireObject): number {
   return text(request.key) + text(request.range_end) + text(request.value) + 64;
 }
 
-/** The txn's failure as the caller's own write would have met it. */
-function asOwn(error: EtcdError, write: PendingWrite): EtcdError {
+/**
+ * The txn's failure as the caller's own write would have met it, naming its path. Nothing that
+ * was sent is known not to have applied, except what the error itself says (a refused
+ * connection, an expired token, a closed client).
+ */
+function asOwn(error: unknown, write: PendingWrite): EtcdError {
   const path = `/v3/kv/${write.kind}`;
+  if (!(error instanceof EtcdError)) {
+    return new MalformedResponseError(`${path}: the answer of its batched txn could not be read (${String(error)}); the write may have been applied`, { path, cause: error, mayHaveApplied: true });
+  }
   const details = { path, endpoint: error.endpoint, status: error.status, code: error.code, cause: error };
   if (error instanceof UnavailableError) return new UnavailableError(error.message, { ...details, mayHaveApplied: error.mayHaveApplied, retryable: error.retryable });
-  if (error instanceof TimeoutError) return new TimeoutError(`${path} did not finish in time (it was written in a batched ${error.path ?? '/v3/kv/txn'})`, details);
-  return new UnauthenticatedError(error.message, details);
+  if (error instanceof UnauthenticatedError) return new UnauthenticatedError(error.message, details);
+  if (error instanceof AbortedError) return new AbortedError(error.message, details);
+  if (error instanceof TimeoutError) return new TimeoutError(`${path} did not finish in time (it was written in a batched ${error.path ?? '/v3/kv/txn'})`, { ...details, mayHaveApplied: true });
+  if (error instanceof MalformedResponseError) {
+    return new MalformedResponseError(`${path}: the answer of its batched txn could not be read (${error.message}); the write may have been applied`, { ...details, mayHaveApplied: true });
+  }
+  // An error answer that is not etcd's own refusal (a proxy's page, an UNKNOWN from the server).
+  return errorFromStatus(error.code, error.message, { ...details, mayHaveApplied: true });
 }
 
 /** Each write's own answer: its `response_put` or `response_delete_range`, with the txn's header. */
@@ -192,18 +207,4 @@ function splitWrites(wire: WireObject, batch: PendingWrite[]): WireObject[] {
     const field = batch[i]!.kind === 'put' ? 'response_put' : 'response_delete_range';
     return { ...asRecord(asRecord(response, 'txn response')[field] ?? {}, field), header: wire.header };
   });
-}
-
-const writers = new WeakMap<Transport, WriteBatcher>();
-
-/** The write batcher of a client (shared by its namespaces), or undefined when writes are not batched. */
-export function writeBatcherOf(core: Core): WriteBatcher | undefined {
-  if (core.batch === false || core.batch.writes === false) return undefined;
-  const maxOps = core.batch.maxOps ?? DEFAULT_MAX_OPS;
-  return perClient(writers, core, () => new WriteBatcher(core.transport, maxOps), () => {});
-}
-
-/** Writes with their own signal or deadline go alone: one caller's signal cannot end another's write. */
-export function batchable(options: CallOptions): boolean {
-  return options.signal === undefined && options.timeout === undefined && options.requireLeader === undefined;
 }
