@@ -135,6 +135,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(options.signal)}`);
     }
+    checkFilters(options.filters);
     this.stream = stream;
     this.transport = transport;
     this.keyspace = keyspace;
@@ -381,6 +382,20 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     clearTimeout(this.readyTimer);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.stream.remove(this);
+  }
+}
+
+const FILTERS: ReadonlySet<string> = new Set(['noPut', 'noDelete']);
+
+/** `filters` is an object of known boolean flags, or absent. */
+function checkFilters(filters: unknown): void {
+  if (filters === undefined) return;
+  if (typeof filters !== 'object' || filters === null || Array.isArray(filters)) {
+    throw new InvalidArgumentError(`filters must be an object such as { noDelete: true }, got ${describe(filters)}`);
+  }
+  for (const [name, value] of Object.entries(filters)) {
+    if (!FILTERS.has(name)) throw new InvalidArgumentError(`filters has no option ${JSON.stringify(name)} (known: noPut, noDelete)`);
+    if (value !== undefined && typeof value !== 'boolean') throw new InvalidArgumentError(`filters.${name} must be a boolean, got ${describe(value)}`);
   }
 }
 
