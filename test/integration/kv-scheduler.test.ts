@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { AbortedError, cmp, Etcd, type EtcdOptions, type FetchLike, type KeyValue, op, TimeoutError } from 'etcd-fetch';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcdUnderTest = useEtcd();
 
@@ -178,5 +179,18 @@ describe('a later write batch never overtakes an earlier one on the same keys', 
     assert.equal(paths[0], '/v3/kv/txn', `the first writes went as one slow txn: ${paths.join(' ')}`);
     assert.equal(await client({ batch: false }).get(`${prefix}a`), undefined, 'the delete issued after the put was applied after it');
     assert.equal((await client({ batch: false }).get(`${prefix}b`))?.valueText, '1');
+  });
+
+  test('put then delete of a key leaves it gone when a fault proxy delays the first write txn', async () => {
+    const prefix = uniquePrefix('sched-overtake-proxy');
+    const proxy = await startFaultProxy({ upstream: etcdUnderTest.upstream, fault: faultOnce((r) => r.path === '/v3/kv/txn', { kind: 'delay', beforeForward: 300 }) });
+    try {
+      const etcd = client({ endpoints: [proxy.endpoint] });
+      await Promise.all([etcd.put(`${prefix}a`, '1'), etcd.put(`${prefix}b`, '1'), etcd.delete(`${prefix}a`), etcd.delete(`${prefix}c`)]);
+      assert.equal(proxy.requests[0]?.fault, 'delay');
+      assert.equal(await client({ batch: false }).get(`${prefix}a`), undefined, 'the delete issued after the put was applied after it');
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Etcd, type EtcdOptions, type FetchLike } from 'etcd-fetch';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { type Fault, faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcdUnderTest = useEtcd();
 
@@ -131,4 +132,40 @@ describe('a batched write is never applied twice', () => {
     assert.deepEqual(paths, ['/v3/kv/txn', '/v3/kv/put', '/v3/kv/put', '/v3/kv/put']);
     assert.deepEqual(await versions(prefix, ['a', 'bad', 'c']), [1, 0, 1]);
   });
+});
+
+describe('a batched write is never applied twice, behind a fault proxy', () => {
+  const isWriteTxn = (request: { path: string; json: unknown }) =>
+    request.path === '/v3/kv/txn' && JSON.stringify(request.json).includes('request_put');
+  const faults: Array<[string, Fault]> = [
+    ['the connection dropped after etcd applied the txn', { kind: 'drop' }],
+    ['a garbled 200', { kind: 'garble' }],
+    ['an answer cut short that looks complete', { kind: 'truncate', bytes: 40, end: 'clean' }],
+    ['an answer that breaks off', { kind: 'truncate', bytes: 40, end: 'reset' }],
+    ['a gzip bomb past maxResponseBytes', { kind: 'gzipBomb', inflatedBytes: 4 * 1024 * 1024 }],
+    ["a proxy's 400 page", { kind: 'replace', status: 400, headers: { 'content-type': 'text/html' }, body: '<html>400 Bad Request</html>' }],
+    ["a proxy's 502", { kind: 'replace', status: 502, body: 'bad gateway' }],
+  ];
+  for (const [name, fault] of faults) {
+    test(`${name}: every write of the txn fails with mayHaveApplied, none is sent again, each applied once`, async () => {
+      const prefix = uniquePrefix('once-proxy');
+      const keys = ['a', 'b', 'c'];
+      await seed(prefix, keys, 'old');
+      const proxy = await startFaultProxy({ upstream: etcdUnderTest.upstream, fault: faultOnce(isWriteTxn, fault) });
+      try {
+        const etcd = client({ endpoints: [proxy.endpoint], maxResponseBytes: 1024 * 1024 });
+        const results = await Promise.allSettled(keys.map((key) => etcd.put(`${prefix}${key}`, 'new')));
+        assertEachMayHaveApplied(results);
+        const writes = proxy.requests.filter((r) => r.path.startsWith('/v3/kv/') && r.path !== '/v3/kv/range');
+        assert.deepEqual(
+          writes.map((r) => [r.path, r.forwarded]),
+          [['/v3/kv/txn', 1]],
+          'one txn reached etcd, and no write was sent again',
+        );
+        assert.deepEqual(await versions(prefix, keys), [2, 2, 2], 'each put applied exactly once');
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 });
