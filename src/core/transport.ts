@@ -6,8 +6,8 @@ import { readBoundedText } from './bounded-body.ts';
 import type { CallOptions, FetchLike, WireObject } from './call-options.ts';
 import { Deadline, untilAborted } from './deadline.ts';
 import { BODY_TEXT, nativeFetch } from './native-fetch.ts';
-import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
-import { checkEndpoint, checkToken } from './check-options.ts';
+import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions, parseEndpoint } from './endpoints.ts';
+import { checkToken } from './check-options.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
 
 
@@ -150,7 +150,7 @@ export class Transport {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
       throw new InvalidArgumentError('at least one endpoint is needed, such as "http://127.0.0.1:2379"');
     }
-    const seeds = options.endpoints.map(normalizeEndpoint);
+    const seeds = options.endpoints.map((endpoint) => parseEndpoint(endpoint));
     this.pool = new EndpointPool(seeds, options.circuitBreaker);
     // With the client's token: etcd with the CVE-2026-33413 fix refuses an anonymous member list.
     this.discovery = options.discover
@@ -215,7 +215,7 @@ export class Transport {
       for (let renewedToken = false; ; renewedToken = true) {
         const pinned = options.endpoint !== undefined;
         const requireLeader = options.requireLeader ?? this.requireLeader;
-        const call: CallState = { path, body: text, anonymous: options.anonymous === true, pinned, endpoint: options.endpoint ?? this.pool.pick(), token: undefined, lastError: undefined, requireLeader };
+        const call: CallState = { path, body: text, anonymous: options.anonymous === true, pinned, endpoint: pinned ? parseEndpoint(options.endpoint, 'the endpoint option') : this.pool.pick(), token: undefined, lastError: undefined, requireLeader };
         try {
           const answer = await this.send(call, options.idempotent === true && !pinned, deadline);
           this.pool.succeeded(call.endpoint);
@@ -243,14 +243,15 @@ export class Transport {
   async openStream(route: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
     const path = `/v3${route}`;
     this.throwIfClosed(path);
+    const pinnedTo = options.endpoint === undefined ? undefined : parseEndpoint(options.endpoint, 'the endpoint option');
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
     const requireLeader = options.requireLeader ?? (this.requireLeader && route !== SNAPSHOT);
-    const pinned = options.endpoint !== undefined;
-    const call: CallState = { path, body, anonymous: options.anonymous === true, pinned, endpoint: options.endpoint ?? this.pool.pick(), token: undefined, lastError: undefined, requireLeader };
+    const pinned = pinnedTo !== undefined;
+    const call: CallState = { path, body, anonymous: options.anonymous === true, pinned, endpoint: pinnedTo ?? this.pool.pick(), token: undefined, lastError: undefined, requireLeader };
     try {
       connect.signal.throwIfAborted();
       for (let renewedToken = false; ; renewedToken = true) {
@@ -398,9 +399,4 @@ export class Transport {
   private throwIfClosed(path: string): void {
     if (this.closed?.aborted) throw new AbortedError(`${path} was not sent: the client is closed`, { path });
   }
-}
-
-function normalizeEndpoint(endpoint: unknown): string {
-  checkEndpoint(endpoint);
-  return endpoint.replace(/\/+$/, '');
 }
