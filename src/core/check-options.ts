@@ -29,7 +29,7 @@ export function checkClientOptions(options: unknown): void {
       throw new InvalidArgumentError(`batch must be false or { maxOps: a positive integer, writes: a boolean }, got ${describe(o.batch)}`);
     }
   }
-  for (const flag of ['ordering', 'requireLeader']) {
+  for (const flag of ['ordering', 'requireLeader', 'failFast']) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new InvalidArgumentError(`${flag} must be true or false, got ${describe(o[flag])}`);
   }
   if ('auth' in o && o.auth !== undefined) checkAuth(o.auth);
