@@ -16,7 +16,7 @@ import type { Transport } from '../core/transport.ts';
 import { type Change, ChangeTimer } from './change-timer.ts';
 import { PROBE_AFTER_MS, probeMember } from './member-probe.ts';
 import { watchIdAtStart } from './overlong-line.ts';
-import { inEdgeWorker } from './edge-worker.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
