@@ -1,3 +1,4 @@
+import { HEADER_TOKEN_RULE, isHeaderToken } from './auth-token.ts';
 import { describe } from './codec.ts';
 import { parseEndpoint } from './endpoints.ts';
 import { InvalidArgumentError } from './errors.ts';
@@ -71,11 +72,10 @@ function checkAuth(auth: unknown): void {
   }
 }
 
-/** A token goes into the `Authorization` header as is: it must be a header value. */
+/** A token goes into the `Authorization` header as is: it must be a header value (never quoted: it is a secret). */
 export function checkToken(token: unknown): asserts token is string {
-  if (typeof token !== 'string' || token === '' || /[\r\n\0]/.test(token)) {
-    throw new InvalidArgumentError('auth.token must be a non-empty string without line breaks (etcd tokens look like "AImMSnkoKpGqGPsP.11")');
-  }
+  if (typeof token !== 'string') throw new InvalidArgumentError(`auth.token must be a string, got ${typeof token}`);
+  if (!isHeaderToken(token)) throw new InvalidArgumentError(`the auth token is not a valid header value: ${HEADER_TOKEN_RULE}`);
 }
 
 function positive(value: unknown, name: string): void {
