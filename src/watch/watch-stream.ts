@@ -13,10 +13,11 @@ import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
 import { mapFetchError } from '../core/answer.ts';
 import type { Transport } from '../core/transport.ts';
+import type { TokenSource } from '../core/auth-token.ts';
 import { type Change, ChangeTimer } from './change-timer.ts';
 import { PROBE_AFTER_MS, probeMember } from './member-probe.ts';
 import { watchIdAtStart } from './overlong-line.ts';
-import { inEdgeWorker } from './edge-worker.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -92,7 +93,8 @@ class Connection {
    * they did not want the stream. Their messages are dropped; they need a new stream to rejoin.
    */
   readonly retired = new Set<WatchMember>();
-  token: string | undefined;
+  /** The token the stream was opened with: private, so no inspection of a watch shows it. */
+  #token: string | undefined;
   endpoint: string | undefined;
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   /** Set when the stream was ended on purpose: to change its members, or because it stalled. */
@@ -128,6 +130,16 @@ class Connection {
    * response headers (on the first `created`), so a long body may lose its tail; padding the
    * first request with whitespace makes the gateway read the rest while decoding it.
    */
+  opened(endpoint: string, token: string | undefined): void {
+    this.endpoint = endpoint;
+    this.#token = token;
+  }
+
+  /** After etcd refused the stream's token: drops it from the token source (true: retry with a new one). */
+  invalidateToken(tokens: TokenSource | undefined): boolean {
+    return this.#token !== undefined && tokens?.invalidate(this.#token) === true;
+  }
+
   body(lostBefore: number): string {
     const lines = this.members.map((m) => encodeCreateRequest(m.spec, this.ids.get(m)!, m.nextRevision));
     lines.push(PROGRESS_REQUEST);
@@ -336,7 +348,7 @@ export class WatchStream {
    */
   private recover(connection: Connection, error: unknown, members: WatchMember[], state: LoopState): number {
     const typed = connection.breakError ?? explain(error, connection.endpoint);
-    if (typed instanceof UnauthenticatedError && connection.token !== undefined && !state.renewedToken && this.transport.tokenSource?.invalidate(connection.token)) {
+    if (typed instanceof UnauthenticatedError && !state.renewedToken && connection.invalidateToken(this.transport.tokenSource)) {
       state.renewedToken = true;
       return 0;
     }
@@ -358,8 +370,7 @@ export class WatchStream {
   private async read(connection: Connection, healthy: () => void): Promise<void> {
     this.opened++;
     const { response, endpoint, token } = await this.transport.openStream(PATH, connection.body(this.lostCreates), { signal: connection.controller.signal });
-    connection.endpoint = endpoint;
-    connection.token = token;
+    connection.opened(endpoint, token);
     const reader = response.body!.getReader();
     connection.reader = reader;
     if (connection.controller.signal.aborted) void reader.cancel().catch(() => {});

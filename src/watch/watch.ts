@@ -1,6 +1,7 @@
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { checkCount, describe } from '../core/codec.ts';
-import { AbortedError, type EtcdError, InvalidArgumentError, TimeoutError } from '../core/errors.ts';
+import { AbortedError, EtcdError, InvalidArgumentError, TimeoutError } from '../core/errors.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
 import { setTimer } from '../core/timers.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import { decodeHeader } from '../core/key-value.ts';
@@ -111,6 +112,8 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   readonly ready: Promise<void>;
   /** How many times the connection broke and this watcher was resumed. */
   reconnects = 0;
+  /** Why the stream last failed, for `ready`'s timeout. */
+  private lastFailure: unknown;
   private next: number;
   private readonly stream: WatchStream;
   private readonly maxBuffered: number;
@@ -321,6 +324,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   /** @internal */
   reconnecting(info: ReconnectInfo): void {
     this.reconnects++;
+    this.lastFailure = info.error;
     try {
       this.onReconnect?.(info);
     } catch {
@@ -367,8 +371,11 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   private armReady(ms: number): void {
     this.readyTimer = setTimer(() => {
       if (this.readyState === undefined) return;
-      const hint = 'in an edge worker, a request cannot use a connection that another request opened: create the client in the request that watches';
-      this.fail(new TimeoutError(`etcd did not create the watcher within ${ms} ms (${hint})`, { path: '/v3/watch' }));
+      // What the last attempt hit (a wrong endpoint), and advice about edge workers only in one.
+      const last = this.lastFailure instanceof EtcdError ? this.lastFailure : undefined;
+      const hit = last === undefined ? '' : `: the last attempt failed: ${last.message}`;
+      const hint = inEdgeWorker() ? ' (in an edge worker, a request cannot use a connection that another request opened: create the client in the request that watches)' : '';
+      this.fail(new TimeoutError(`etcd did not create the watcher within ${ms} ms${hit}${hint}`, { path: '/v3/watch', endpoint: last?.endpoint, cause: last }));
     }, ms);
   }
 

@@ -81,6 +81,8 @@ export interface FaultProxyOptions {
   upstream: string;
   /** The initial fault chooser (default: none, everything passes through). */
   fault?: FaultChooser;
+  /** Listen on this port (default: a free one), e.g. one a client already tries in vain. */
+  port?: number;
 }
 
 export interface FaultProxy {
@@ -105,7 +107,7 @@ export function faultOnce(match: (request: ProxiedRequest) => boolean, fault: Fa
   };
 }
 
-/** Starts a proxy on 127.0.0.1 (a free port) in front of `upstream`. */
+/** Starts a proxy on 127.0.0.1 (a free port unless `port` is given) in front of `upstream`. */
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const upstream = new URL(options.upstream);
   if (upstream.protocol !== 'http:') throw new Error(`the fault proxy forwards to http:// only, got ${upstream.protocol}`);
@@ -247,7 +249,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     endpoint,
