@@ -105,7 +105,7 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     return { etcd: client({ fetch, timeout: 3_000 }), key };
   }
 
-  test('a put queued behind a hung get of its key honours its own timeout', async () => {
+  test('a put queued behind a hung get of its key honours its own timeout', async (t) => {
     const { etcd, key } = withHungGet();
     const hung = etcd.get(key).catch((error: unknown) => error);
     const started = performance.now();
@@ -113,11 +113,12 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     const elapsed = performance.now() - started;
     assert.ok(error instanceof TimeoutError, `TimeoutError expected, got ${String(error)}`);
     assert.equal((error as TimeoutError).mayHaveApplied, false, 'it was never sent');
+    t.diagnostic(`settled after ${Math.round(elapsed)} ms (timeout 1000 ms)`);
     assert.ok(elapsed < 1_100, `settled after ${Math.round(elapsed)} ms, deadline 1000 ms`);
     assert.ok((await hung) instanceof TimeoutError);
   });
 
-  test('a put queued behind a hung get of its key honours its own signal', async () => {
+  test('a put queued behind a hung get of its key honours its own signal', async (t) => {
     const { etcd, key } = withHungGet();
     const hung = etcd.get(key).catch((error: unknown) => error);
     const controller = new AbortController();
@@ -126,11 +127,12 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     const error = await etcd.put(key, 'v', { signal: controller.signal }).then(() => undefined, (e: unknown) => e);
     const elapsed = performance.now() - started;
     assert.ok(error instanceof AbortedError, `AbortedError expected, got ${String(error)}`);
+    t.diagnostic(`settled after ${Math.round(elapsed)} ms (aborted at 100 ms)`);
     assert.ok(elapsed < 200, `settled ${Math.round(elapsed)} ms after the call, aborted at 100 ms`);
     await hung;
   });
 
-  test('ten chained puts with 1 s timeouts behind a hung get all settle by their own deadline, not at 1, 2, ... 10 s', async () => {
+  test('ten chained puts with 1 s timeouts behind a hung get all settle by their own deadline, not at 1, 2, ... 10 s', async (t) => {
     const { etcd, key } = withHungGet();
     const hung = etcd.get(key).catch((error: unknown) => error);
     const started = performance.now();
@@ -144,17 +146,19 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     );
     for (const { error } of settled) assert.ok(error instanceof TimeoutError, String(error));
     const latest = Math.max(...settled.map((s) => s.at));
+    t.diagnostic(`settled at ${settled.map((s) => Math.round(s.at)).join(', ')} ms (timeouts 1000 ms)`);
     assert.ok(latest < 1_100, `the last settled at ${Math.round(latest)} ms: ${settled.map((s) => Math.round(s.at)).join(', ')}`);
     await hung;
   });
 
-  test('a batched put queued behind a hung get gives up at the client deadline counted from its call', async () => {
+  test('a batched put queued behind a hung get gives up at the client deadline counted from its call', async (t) => {
     const { etcd, key } = withHungGet();
     const hung = etcd.get(key).catch((error: unknown) => error);
     const started = performance.now();
     const error = await etcd.put(key, 'v').then(() => undefined, (e: unknown) => e);
     const elapsed = performance.now() - started;
     assert.ok(error instanceof TimeoutError, `TimeoutError expected, got ${String(error)}`);
+    t.diagnostic(`settled after ${Math.round(elapsed)} ms (client timeout 3000 ms)`);
     assert.ok(elapsed < 3_100, `settled after ${Math.round(elapsed)} ms, client deadline 3000 ms`);
     await hung;
   });
