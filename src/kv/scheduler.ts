@@ -37,7 +37,7 @@ export class KvScheduler {
   readonly writes: WriteBatcher | undefined;
   private readonly defaultTimeout: number;
   /** Requests not settled yet, by access: a read only looks at the writes. */
-  private readonly pending: Record<Access, Set<Entry>> = { read: new Set(), write: new Set() };
+  private readonly pending: Record<Access, PendingSet> = { read: new PendingSet(), write: new PendingSet() };
 
   constructor(transport: Transport, reads: ReadBatcher | undefined, writes: WriteBatcher | undefined) {
     this.defaultTimeout = transport.timeout;
@@ -91,13 +91,10 @@ export class KvScheduler {
 
   /** The unsettled requests issued before now that touch these keys, one of the two writing. */
   private conflicts(access: Access, ranges: readonly KeyRange[]): Entry[] {
-    const found: Entry[] = [];
-    const check = (entries: Set<Entry>) => {
-      for (const entry of entries) if (touches(entry.ranges, ranges)) found.push(entry);
-    };
-    check(this.pending.write);
-    if (access === 'write') check(this.pending.read);
-    return found;
+    const found = new Set<Entry>();
+    this.pending.write.touching(ranges, found);
+    if (access === 'write') this.pending.read.touching(ranges, found);
+    return [...found];
   }
 
   private settle(entry: Entry): void {
@@ -105,6 +102,47 @@ export class KvScheduler {
     const waiters = entry.waiters;
     entry.waiters = undefined;
     if (waiters !== undefined) for (const wake of waiters) wake();
+  }
+}
+
+/**
+ * Unsettled requests, indexed by single key (most requests touch one key, so a call finds those
+ * of its key without looking at all the others); requests over a range are kept apart and
+ * always compared.
+ */
+class PendingSet {
+  private readonly byKey = new Map<string, Set<Entry>>();
+  private readonly ranged = new Set<Entry>();
+
+  add(entry: Entry): void {
+    for (const range of entry.ranges) {
+      if (range.rangeEnd !== undefined) this.ranged.add(entry);
+      else {
+        const entries = this.byKey.get(range.key);
+        if (entries === undefined) this.byKey.set(range.key, new Set([entry]));
+        else entries.add(entry);
+      }
+    }
+  }
+
+  delete(entry: Entry): void {
+    this.ranged.delete(entry);
+    for (const range of entry.ranges) {
+      const entries = this.byKey.get(range.key);
+      if (entries?.delete(entry) && entries.size === 0) this.byKey.delete(range.key);
+    }
+  }
+
+  /** Adds to `found` every entry that shares a key with `ranges`. */
+  touching(ranges: readonly KeyRange[], found: Set<Entry>): void {
+    for (const range of ranges) {
+      if (range.rangeEnd === undefined) {
+        for (const entry of this.byKey.get(range.key) ?? []) found.add(entry);
+      } else {
+        for (const entries of this.byKey.values()) for (const entry of entries) if (!found.has(entry) && touches(entry.ranges, [range])) found.add(entry);
+      }
+    }
+    for (const entry of this.ranged) if (!found.has(entry) && touches(entry.ranges, ranges)) found.add(entry);
   }
 }
 

@@ -1,5 +1,5 @@
 // Model-based property test of the KV scheduler: random sequences of un-awaited calls (get, put,
-// delete, txn with compares, scan) over a few keys, all issued in one tick against a real etcd,
+// delete of a key or of the prefix, txn with compares, scan) over a few keys, all issued in one tick against a real etcd,
 // with batching on and off. Each call must see exactly the effects of the calls issued before it
 // on its keys: its answer equals the one a simple in-memory model gives, run in issue order.
 import assert from 'node:assert/strict';
@@ -22,7 +22,8 @@ type Command =
   | { kind: 'delete'; key: Key }
   | { kind: 'txn'; key: Key; equals: Value; put: Key; value: Value }
   | { kind: 'exists'; key: Key; other: Key }
-  | { kind: 'scan' };
+  | { kind: 'scan' }
+  | { kind: 'clear' };
 
 const key = fc.constantFrom(...KEYS);
 const value = fc.constantFrom(...VALUES);
@@ -33,6 +34,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constant('txn' as const), key, equals: value, put: key, value }),
   fc.record({ kind: fc.constant('exists' as const), key, other: key }),
   fc.record({ kind: fc.constant('scan' as const) }),
+  fc.record({ kind: fc.constant('clear' as const) }),
 );
 
 /** What each call answers, in a form both the model and etcd's answers reduce to. */
@@ -61,6 +63,11 @@ function expected(commands: readonly Command[]): unknown[] {
         return store.has(c.key) ? { exists: true, read: store.get(c.key) ?? null } : { exists: false, read: store.get(c.other) ?? null };
       case 'scan':
         return KEYS.filter((k) => store.has(k)).map((k) => `${k}=${store.get(k)}`);
+      case 'clear': {
+        const deleted = store.size;
+        store.clear();
+        return deleted;
+      }
     }
   });
 }
@@ -92,6 +99,8 @@ function issue(etcd: Etcd, prefix: string, commands: readonly Command[]): Promis
         for await (const kv of etcd.scan({ prefix, pageSize: 2 })) seen.push(`${kv.keyText.slice(prefix.length)}=${kv.valueText}`);
         return seen;
       }
+      case 'clear':
+        return (await etcd.delete({ prefix })).deleted;
     }
   });
 }
