@@ -71,3 +71,41 @@ describe('a batched write txn is resent one by one only when etcd refused it', (
     });
   }
 });
+
+describe('a write txn is split before sending so that its answer fits maxResponseBytes', () => {
+  /** A fake gateway that answers every write of a txn; notes how many writes each txn held. */
+  function counting(maxResponseBytes: number) {
+    const sizes: number[] = [];
+    const fetch: FetchLike = async (request) => {
+      const path = new URL(request.url).pathname;
+      const sent = JSON.parse(await request.text()) as { success?: unknown[] };
+      if (path !== '/v3/kv/txn') {
+        sizes.push(1);
+        return Response.json({ header: { revision: '9' } });
+      }
+      sizes.push(sent.success!.length);
+      return Response.json({ header: { revision: '9' }, succeeded: true, responses: sent.success!.map(() => ({ response_put: { header: { revision: '9' } } })) });
+    };
+    return { core: createCore({ endpoints: ['http://127.0.0.1:1'], fetch, maxResponseBytes }), sizes };
+  }
+
+  test('with a 2 KiB bound, 30 puts of one tick travel in txns of at most 12, each answer well under the bound', async () => {
+    const { core, sizes } = counting(2048);
+    try {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => put(core, `k${i}`, 'v')));
+      assert.deepEqual(sizes, [12, 12, 6]);
+    } finally {
+      core.close();
+    }
+  });
+
+  test('puts asking for prevKv, whose answers have no known size, are not batched', async () => {
+    const { core, sizes } = counting(64 * 1024 * 1024);
+    try {
+      await Promise.all(Array.from({ length: 4 }, (_, i) => put(core, `k${i}`, 'v', { prevKv: true })));
+      assert.deepEqual(sizes, [1, 1, 1, 1]);
+    } finally {
+      core.close();
+    }
+  });
+});
