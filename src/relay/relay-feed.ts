@@ -204,9 +204,11 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     // stream's line limit (failing every watch of the client) and this feed's byte bound.
     // Fragments keep each answer near etcd's --max-request-bytes; the watch still hands out
     // whole revisions, which the ids below rely on.
-    const watch = etcd.watch({ ...selector, prevKv, fragment: true, ...(startRevision ? { startRevision } : {}) } as WatchOptions);
-    this.watch = watch;
+    let watch: Watch | undefined;
     try {
+      // Inside the try: a watch that cannot even start ends this stream with `event: error`, never the process.
+      watch = etcd.watch({ ...selector, prevKv, fragment: true, ...(startRevision ? { startRevision } : {}) } as WatchOptions);
+      this.watch = watch;
       await watch.ready;
       if (first && !(await this.ready(watch, startRevision, skip))) return;
       if (this.watch !== watch) return;
@@ -219,7 +221,7 @@ export class RelayFeed implements PoolMember, HubSubscriber {
       }
       if (this.watch === watch) this.finish('');
     } catch (error) {
-      if (this.watch === watch) this.finish(lastEvent(error));
+      if (watch === undefined || this.watch === watch) this.finish(lastEvent(error));
     }
   }
 

@@ -138,9 +138,10 @@ export class RelayHub {
   }
 
   private async open(): Promise<void> {
-    const watch = this.etcd.watch({ ...this.options, fragment: true });
-    this.watch = watch;
     try {
+      // Inside the try: a watch that cannot even start ends the hub's subscribers with `event: error`.
+      const watch = this.etcd.watch({ ...this.options, fragment: true });
+      this.watch = watch;
       await watch.ready;
       if (this.closed) return;
       this.head = watch.revision;

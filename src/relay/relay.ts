@@ -1,9 +1,10 @@
-import { checkCount } from '../core/codec.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import type { KeySelector } from '../core/keyspace.ts';
 import { compactedEvent, selectorKey } from './relay-event.ts';
 import { RelayFeed, type Watchable } from './relay-feed.ts';
 import { defaultPool, type RelayPool } from './relay-pool.ts';
-import { admitResume } from './resume-window.ts';
+import { checkRelayOptions, checkWatchRequest } from './relay-options.ts';
+import { admitResume, type ResumeDecision } from './resume-window.ts';
 import { IdSigner } from './signed-ids.ts';
 
 export type { Watchable } from './relay-feed.ts';
@@ -71,8 +72,6 @@ export interface RelayOptions {
   shared?: boolean;
 }
 
-const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-
 /**
  * Serves a watch as a `text/event-stream` answer to `request`: one SSE event per etcd event
  * (`event:` put or delete, `id:` its revision, `data:` the event as JSON), heart-beat comments,
@@ -90,39 +89,56 @@ const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
  * ```
  */
 export async function relayWatch(etcd: Watchable, request: Request, selector: KeySelector, options: RelayOptions = {}): Promise<Response> {
-  const maxBytes = checkCount(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
-  if (options.authorize !== undefined) {
-    const verdict = await options.authorize(request);
+  const checked = checkRelayOptions(options);
+  if (checked.authorize !== undefined) {
+    const verdict = await checked.authorize(request);
     if (verdict instanceof Response) return verdict;
-    if (verdict !== true) return new Response('forbidden\n', { status: 403, headers: new Headers(options.headers) });
+    if (verdict !== true) return new Response('forbidden\n', { status: 403, headers: new Headers(checked.headers) });
   }
-  const pool = options.pool ?? defaultPool;
-  const shared = options.shared ?? !inCloudflareWorker();
-  const scope = selectorKey(selector);
-  const signer = options.resumeSecret === undefined ? undefined : shared ? pool.signer(options.resumeSecret, scope) : new IdSigner(options.resumeSecret, scope);
-  const sent = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
-  const resume = await admitResume(sent, { pool, signer, oldest: options.oldestResume, startRevision: options.startRevision });
-  const retry = options.retry ?? 1_000;
+  const pool = checked.pool ?? defaultPool;
+  const shared = checked.shared ?? !inCloudflareWorker();
+  let resume: ResumeDecision;
+  let signer: IdSigner | undefined;
+  try {
+    // The keys and start revision are often built from the request: a bad one is its fault.
+    checkWatchRequest(selector, options.startRevision);
+    const scope = selectorKey(selector);
+    signer = checked.resumeSecret === undefined ? undefined : shared ? pool.signer(checked.resumeSecret, scope) : new IdSigner(checked.resumeSecret, scope);
+    const sent = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
+    resume = await admitResume(sent, { pool, signer, oldest: checked.oldestResume, startRevision: options.startRevision });
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) return badRequest(error, checked.headers);
+    throw error;
+  }
   if (typeof resume === 'number') {
-    return new Response(`retry: ${retry}\n${compactedEvent(resume, 'resume-refused')}`, { status: 200, headers: eventStreamHeaders(options.headers) });
+    return new Response(`retry: ${checked.retry}\n${compactedEvent(resume, 'resume-refused')}`, { status: 200, headers: eventStreamHeaders(checked.headers) });
   }
+  const sign = signer;
   const feed = new RelayFeed({
     etcd,
     selector,
-    prevKv: options.prevKv === true,
+    prevKv: checked.prevKv,
     ...resume,
-    maxBytes,
+    maxBytes: checked.maxBufferedBytes,
     pool,
-    heartbeat: options.heartbeat ?? 15_000,
-    retry,
-    sign: signer ? (id) => signer.sign(id) : (id) => id,
+    heartbeat: checked.heartbeat,
+    retry: checked.retry,
+    sign: sign ? (id) => sign.sign(id) : (id) => id,
     shared,
   });
   request.signal?.addEventListener('abort', () => feed.stop(), { once: true });
-  return new Response(feed.body, { status: 200, headers: eventStreamHeaders(options.headers) });
+  return new Response(feed.body, { status: 200, headers: eventStreamHeaders(checked.headers) });
 }
 
-function eventStreamHeaders(extra: RelayOptions['headers']): Headers {
+/** A 400 whose JSON body names the error: `{ "error": { "name": "InvalidArgumentError", "message": ... } }`. */
+function badRequest(error: InvalidArgumentError, extra: Headers): Response {
+  const headers = new Headers(extra);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.set('cache-control', 'no-store');
+  return new Response(JSON.stringify({ error: { name: error.name, message: error.message } }), { status: 400, headers });
+}
+
+function eventStreamHeaders(extra: Headers): Headers {
   const headers = new Headers(extra);
   headers.set('content-type', 'text/event-stream; charset=utf-8');
   headers.set('cache-control', 'no-cache, no-transform');
