@@ -20,13 +20,17 @@ export type { Watchable } from './relay-feed.ts';
 export interface RelayOptions {
   /** Include each key's previous value. */
   prevKv?: boolean;
-  /** Milliseconds between heart-beat comments that keep proxies from closing an idle stream (15 000). */
+  /**
+   * Milliseconds between heart-beat comments that keep proxies from closing an idle stream (15 000;
+   * 1 000 at least). Also how long the upstream watch may fail to reach etcd before the stream
+   * ends with `event: error` (so the reader reconnects) instead of sending heart-beats over nothing.
+   */
   heartbeat?: number;
   /** Where to start when the request carries no `Last-Event-ID` (default: changes from now on). */
   startRevision?: number;
   /** Headers added to every answer (refusals included), such as `Access-Control-Allow-Origin`. */
   headers?: Headers | Record<string, string> | Array<[string, string]>;
-  /** Reconnection delay suggested to `EventSource` in milliseconds (1 000). */
+  /** Reconnection delay suggested to `EventSource`, in whole milliseconds (1 000). */
   retry?: number;
   /**
    * Decides whether `request` may watch, before anything else happens: `true` lets it through;
@@ -49,7 +53,7 @@ export interface RelayOptions {
    */
   pool?: RelayPool;
   /**
-   * An HMAC key (a string of 32 or more random characters) that signs
+   * An HMAC key (a string of 32 or more random characters; shorter is an `InvalidArgumentError`) that signs
    * every event id (`id: 12.1~<base64 HMAC>`). The relay then accepts as `Last-Event-ID` only an id
    * it wrote for these keys: a client resumes from where it was, never from a revision it picked,
    * and resumes survive a restart of the relay. Recommended; without it see `oldestResume`.
@@ -80,6 +84,10 @@ export interface RelayOptions {
  * watch, `event: ready` (with `{ revision }`) says every later change will arrive. A compaction
  * past the resume point, or a resume from before what the relay allows (see `oldestResume`),
  * sends `event: compacted` with `{ compactRevision }` and ends the stream.
+ *
+ * Options are checked first: a bad one is an `InvalidArgumentError` (nothing is served). What the
+ * request may have shaped (a `Last-Event-ID` that is no event id, the keys, `startRevision`) gets a
+ * 400 whose JSON body is `{ "error": { "name": "InvalidArgumentError", "message": ... } }`.
  *
  * @example
  * ```ts
