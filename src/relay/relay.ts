@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
 import type { KeySelector } from '../core/keyspace.ts';
 import { compactedEvent, selectorKey } from './relay-event.ts';
 import { RelayFeed, type Watchable } from './relay-feed.ts';
@@ -104,7 +105,7 @@ export async function relayWatch(etcd: Watchable, request: Request, selector: Ke
     if (verdict !== true) return new Response('forbidden\n', { status: 403, headers: new Headers(checked.headers) });
   }
   const pool = checked.pool ?? defaultPool;
-  const shared = checked.shared ?? !inCloudflareWorker();
+  const shared = checked.shared ?? !inEdgeWorker();
   let resume: ResumeDecision;
   let signer: IdSigner | undefined;
   try {
@@ -154,11 +155,3 @@ function eventStreamHeaders(extra: Headers): Headers {
   return headers;
 }
 
-/**
- * In a Cloudflare worker a request cannot use what another request opened (a connection, a
- * stream, a pending promise): relays there do not share watches across requests (issue 15: a
- * Durable Object is the platform's way).
- */
-function inCloudflareWorker(): boolean {
-  return (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
-}
