@@ -100,7 +100,7 @@ describe('workerd, a client at module scope', () => {
         const expected = written.filter((revision) => revision > ready);
         const seen = new Set(revisions);
         const missing = expected.filter((revision) => !seen.has(revision));
-        assert.ok(expected.length >= 100, `request ${index + 1} should have had 100+ events to see, had ${expected.length}`);
+        assert.ok(expected.length >= 50, `request ${index + 1} should have had 50+ events to see (a write every 100 ms for 10 s, fewer on a busy machine), had ${expected.length}`);
         assert.deepEqual(missing.length, 0, `request ${index + 1} missed ${missing.length} of ${expected.length} events (first missing: ${missing[0]}, last seen: ${revisions.at(-1)}, stopped: ${stopped})`);
         assert.equal(stopped, true, `request ${index + 1} did not see the stop key`);
         assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b), 'in revision order');
