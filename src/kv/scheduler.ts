@@ -1,7 +1,7 @@
 import type { CallOptions } from '../core/call-options.ts';
 import { type Core, perClient } from '../core/client-core.ts';
 import { Deadline } from '../core/deadline.ts';
-import { TimeoutError } from '../core/errors.ts';
+import { AbortedError, TimeoutError } from '../core/errors.ts';
 import type { Transport } from '../core/transport.ts';
 import { ReadBatcher } from './batch.ts';
 import { type KeyRange, overlaps } from './key-ranges.ts';
@@ -77,12 +77,9 @@ export class KvScheduler {
       return { ...options, timeout: deadline.remaining() };
     } catch (reason) {
       const error = deadline.explain(reason, path);
-      if (error instanceof TimeoutError) {
-        throw new TimeoutError(`${path} did not finish within ${deadline.ms} ms: it waited behind an earlier call to its keys, and was not sent`, {
-          path,
-          mayHaveApplied: false,
-        });
-      }
+      const waited = 'it waited behind an earlier call to its keys, and was not sent';
+      if (error instanceof TimeoutError) throw new TimeoutError(`${path} did not finish within ${deadline.ms} ms: ${waited}`, { path, mayHaveApplied: false });
+      if (error instanceof AbortedError) throw new AbortedError(`${path} was aborted: ${waited}`, { path, cause: error.cause, mayHaveApplied: false });
       throw error;
     } finally {
       deadline.dispose();

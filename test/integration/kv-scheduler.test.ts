@@ -127,6 +127,7 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     const error = await etcd.put(key, 'v', { signal: controller.signal }).then(() => undefined, (e: unknown) => e);
     const elapsed = performance.now() - started;
     assert.ok(error instanceof AbortedError, `AbortedError expected, got ${String(error)}`);
+    assert.equal((error as AbortedError).mayHaveApplied, false, 'it was never sent');
     t.diagnostic(`settled after ${Math.round(elapsed)} ms (aborted at 100 ms)`);
     assert.ok(elapsed < 200, `settled ${Math.round(elapsed)} ms after the call, aborted at 100 ms`);
     await hung;
