@@ -25,8 +25,8 @@ const server = await startEtcd();
 try {
   const leases = await grantLeases(server.endpoint, Math.max(...sizes) * Math.max(...parallels));
   console.log(`etcd ${await versionOf(server.endpoint)} at ${server.endpoint}; ${leases.length} leases (TTL 600); ${tries} tries per size; ${pad} bytes of leading padding`);
-  console.log('| target | parallel | batch | full answers | min answered | median answered |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| target | parallel | batch | full answers | min answered | median answered | median ms per request |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const version of versions) {
     const gateway = version === 'debian' ? undefined : await startVersionGateway({ upstream: server.endpoint, version: version as '3.5' });
     const endpoint = gateway?.endpoint ?? server.endpoint;
@@ -35,16 +35,20 @@ try {
       for (const parallel of parallels) {
         for (const size of sizes) {
           const counts: number[] = [];
+          const times: number[] = [];
           for (let t = 0; t < tries; t++) {
+            const started = performance.now();
             // `parallel` requests at once, each for its own leases (as a keep-alive round sends them).
             const round = await Promise.all(
               Array.from({ length: parallel }, (_, p) => keepAliveCount(endpoint, leases.slice(p * size, (p + 1) * size))),
             );
             counts.push(...round);
+            times.push(performance.now() - started);
           }
+          times.sort((a, b) => a - b);
           counts.sort((a, b) => a - b);
           const full = counts.filter((c) => c === size).length;
-          console.log(`| ${target} | ${parallel} | ${size} | ${full}/${counts.length} (${((100 * full) / counts.length).toFixed(0)}%) | ${counts[0]} | ${counts[counts.length >> 1]} |`);
+          console.log(`| ${target} | ${parallel} | ${size} | ${full}/${counts.length} (${((100 * full) / counts.length).toFixed(0)}%) | ${counts[0]} | ${counts[counts.length >> 1]} | ${times[times.length >> 1]!.toFixed(1)} |`);
         }
       }
     } finally {

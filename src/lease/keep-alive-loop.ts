@@ -19,6 +19,8 @@ interface Kept {
   /** When etcd may expire it at the earliest: last successful refresh's send time + TTL. */
   expiresAt: number;
   intervalMs: number;
+  /** Queued or in a request now. */
+  sending: boolean;
   /** Why the last refresh failed, for `lost`'s reason should the TTL run out. */
   lastError?: unknown;
 }
@@ -32,11 +34,13 @@ const RETRY_MS = 500;
 const CONCURRENCY = 4;
 
 /**
- * The one keep-alive loop of a transport. Every lease at least half-way to its refresh goes in the
- * same round, split into requests the gateway answers in full (keep-alive-body.ts), a few at once.
- * Every answer received is applied, even from an answer that ends early or breaks off; the leases
- * it left out are asked for again at once while requests bring answers, else after RETRY_MS. A
- * lease is lost only when etcd says it is gone (no TTL) or no refresh succeeded for a whole TTL.
+ * The one keep-alive loop of a transport. When a lease falls due, every lease at least half-way
+ * to its refresh goes along (so leases share requests), the most urgent first, split into
+ * requests the gateway answers in full (keep-alive-body.ts), CONCURRENCY of them in flight; leases
+ * that fall due meanwhile join the queue without waiting for the others to finish. Every answer
+ * received is applied, even from an answer that ends early or breaks off; the leases it left out
+ * are asked for again at once while requests bring answers, else after RETRY_MS. A lease is lost
+ * only when etcd says it is gone (no TTL) or no refresh succeeded for a whole TTL.
  */
 export class KeepAliveLoop {
   private readonly transport: Transport;
@@ -45,7 +49,9 @@ export class KeepAliveLoop {
   private readonly closing = new AbortController();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = Infinity;
-  private inFlight = false;
+  /** Batches waiting for a request, the most urgent first; re-asks go at the end. */
+  private readonly queue: Kept[][] = [];
+  private workers = 0;
 
   constructor(transport: Transport) {
     this.transport = transport;
@@ -53,10 +59,14 @@ export class KeepAliveLoop {
 
   add(lease: KeptLease, grantedAt: number): void {
     const intervalMs = (lease.ttl * 1000) / 3;
-    const kept: Kept = { lease, dueAt: grantedAt + intervalMs, expiresAt: grantedAt + lease.ttl * 1000, intervalMs };
+    // A new lease joins the next refresh already planned, once early, and then keeps pace with
+    // the others: leases granted one after another would otherwise each set their own time, and
+    // every one of those times would take the others along half-way to their refresh.
+    const dueAt = Math.min(grantedAt + intervalMs, Math.max(this.wakeAt, now()));
+    const kept: Kept = { lease, dueAt, expiresAt: grantedAt + lease.ttl * 1000, intervalMs, sending: false };
     this.kept.set(lease.id, kept);
     // One lease more needs no scan of the others: wake earlier only if it is due first.
-    this.wakeBy(this.inFlight ? kept.expiresAt : Math.min(kept.dueAt, kept.expiresAt));
+    this.wakeBy(Math.min(kept.dueAt, kept.expiresAt));
   }
 
   remove(id: string): void {
@@ -75,14 +85,14 @@ export class KeepAliveLoop {
   /** The client closed: no more requests, those in flight are aborted. */
   close(): void {
     this.stopTimer();
+    this.queue.length = 0;
     this.closing.abort(new DOMException('the client was closed', 'AbortError'));
   }
 
   private schedule(): void {
     let wakeAt = Infinity;
     for (const k of this.kept.values()) {
-      wakeAt = Math.min(wakeAt, k.expiresAt);
-      if (!this.inFlight) wakeAt = Math.min(wakeAt, k.dueAt);
+      wakeAt = Math.min(wakeAt, k.sending ? k.expiresAt : Math.min(k.dueAt, k.expiresAt));
     }
     if (wakeAt === this.wakeAt && this.timer !== undefined) return;
     this.stopTimer();
@@ -97,7 +107,7 @@ export class KeepAliveLoop {
     this.timer = setTimer(() => {
       this.timer = undefined;
       this.wakeAt = Infinity;
-      void this.tick();
+      this.tick();
     }, Math.max(0, at - now()));
   }
 
@@ -107,45 +117,53 @@ export class KeepAliveLoop {
     this.wakeAt = Infinity;
   }
 
-  private async tick(): Promise<void> {
+  private tick(): void {
     const start = now();
     const due: Kept[] = [];
     for (const k of [...this.kept.values()]) {
       if (k.expiresAt <= start) {
         const why = k.lastError === undefined ? '' : `: ${(k.lastError as Error)?.message ?? String(k.lastError)}`;
         k.lease.markLost(`lease ${k.lease.id} could not be kept alive within its TTL of ${k.lease.ttl} s${why}`, k.lastError);
-      } else if (k.dueAt - k.intervalMs / 2 <= start) {
-        // Everything at least half-way to its refresh goes along, so leases share requests.
+      } else if (!k.sending && k.dueAt - k.intervalMs / 2 <= start) {
         due.push(k);
       }
     }
-    if (this.inFlight || due.length === 0) return this.schedule();
-    this.inFlight = true;
-    this.schedule();
-    try {
-      await this.round(due);
-    } finally {
-      this.inFlight = false;
-      this.schedule();
+    if (due.length > 0) {
+      due.sort((a, b) => a.expiresAt - b.expiresAt);
+      for (const k of due) k.sending = true;
+      this.queue.push(...batchesOf(due, (k) => k.lease.id));
+      while (this.workers < CONCURRENCY && this.queue.length > 0) void this.work();
     }
+    this.schedule();
   }
 
-  /** Refreshes `due` in requests the gateway answers in full, CONCURRENCY at a time. */
-  private async round(due: Kept[]): Promise<void> {
-    const queue = batchesOf(due, (k) => k.lease.id);
-    const worker = async () => {
-      for (let batch = queue.shift(); batch !== undefined && !this.closing.signal.aborted; batch = queue.shift()) {
-        await this.refresh(batch, queue);
+  /** Sends the queued batches, one request at a time, until none is left. */
+  private async work(): Promise<void> {
+    this.workers++;
+    try {
+      for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) {
+        if (this.closing.signal.aborted) return;
+        try {
+          await this.refresh(batch);
+        } catch (error) {
+          // Not expected (a `lost` listener that throws?): the batch waits for the next tick.
+          for (const k of batch) [k.sending, k.lastError] = [false, error];
+        }
+        this.schedule();
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+    } finally {
+      this.workers--;
+    }
   }
 
   /**
    * Refreshes `batch` in one request and applies every answer it brought; what it left out goes
-   * back in `queue` at once when the request made progress (a permission refusal, lease by lease).
+   * back in the queue at once when the request made progress (a permission refusal, lease by lease).
    */
-  private async refresh(batch: Kept[], queue: Kept[][]): Promise<void> {
+  private async refresh(queued: Kept[]): Promise<void> {
+    // Revoked, stopped or lost since it was queued: not asked for.
+    const batch = queued.filter((k) => this.kept.get(k.lease.id) === k);
+    if (batch.length === 0) return;
     const start = now();
     let earliest = Infinity;
     for (const k of batch) earliest = Math.min(earliest, k.expiresAt);
@@ -157,6 +175,7 @@ export class KeepAliveLoop {
     );
     const missing: Kept[] = [];
     for (const k of batch) {
+      k.sending = false;
       // Revoked, stopped or lost meanwhile: nothing to do.
       if (this.kept.get(k.lease.id) !== k) continue;
       const ttl = ttls.get(k.lease.id);
@@ -177,7 +196,7 @@ export class KeepAliveLoop {
     if (error instanceof PermissionDeniedError || (error instanceof UnavailableError && !error.retryable)) {
       // etcd ends the whole request at the first lease it refuses: find which ones it is.
       if (missing.length > 1) {
-        for (const k of missing) queue.push([k]);
+        for (const k of missing) this.requeue([k]);
         return;
       }
       // Refused for a permission the user lacks, or a TLS setup etcd refuses: no retry can help
@@ -189,12 +208,17 @@ export class KeepAliveLoop {
     }
     if (ttls.size > 0) {
       // The answer was cut short (etcd 3.4's gateway does that): ask for the rest at once.
-      queue.push(missing);
+      this.requeue(missing);
       return;
     }
     // No answer at all: try again soon; `lost` fires, saying why, if the TTL runs out first.
     const retryAt = now();
     for (const k of missing) k.dueAt = retryAt + Math.min(RETRY_MS, k.intervalMs / 2);
+  }
+
+  private requeue(batch: Kept[]): void {
+    for (const k of batch) k.sending = true;
+    this.queue.push(batch);
   }
 }
 
