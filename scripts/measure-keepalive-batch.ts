@@ -3,7 +3,11 @@
 // the same etcd through the 3.5 / 3.6 / 3.7 imitations (test/helpers/version-gateway.ts), which
 // forward to it and so show what it shows, plus their own proxy hop.
 //
-//   node scripts/measure-keepalive-batch.ts [--tries 40] [--sizes 10,20,...] [--parallel 1,4] [--versions debian,3.5]
+//   node scripts/measure-keepalive-batch.ts [--tries 40] [--sizes 10,20,...] [--parallel 1,4] [--versions debian,3.5] [--pad 15872]
+//
+// `debian` is the etcd that scripts/etcd.ts starts (ETCD_BIN, else etcd on PATH: Debian's 3.4.23),
+// measured directly; a version number puts that imitation in front of it. `--pad` sends that many
+// bytes of whitespace before the lines, as the client does (src/lease/keep-alive-body.ts).
 //
 // etcd's gateway (Go net/http, HTTP/1.1) reads the request body in a goroutine while it already
 // streams answers back; when it flushes the first answer, net/http discards whatever of the body
@@ -24,13 +28,14 @@ const pad = Number(args.get('pad') ?? 0);
 const server = await startEtcd();
 try {
   const leases = await grantLeases(server.endpoint, Math.max(...sizes) * Math.max(...parallels));
-  console.log(`etcd ${await versionOf(server.endpoint)} at ${server.endpoint}; ${leases.length} leases (TTL 600); ${tries} tries per size; ${pad} bytes of leading padding`);
+  const real = await versionOf(server.endpoint);
+  console.log(`etcd ${real} at ${server.endpoint}; ${leases.length} leases (TTL 600); ${tries} tries per size; ${pad} bytes of leading padding`);
   console.log('| target | parallel | batch | full answers | min answered | median answered | median ms per request |');
   console.log('|---|---|---|---|---|---|---|');
   for (const version of versions) {
     const gateway = version === 'debian' ? undefined : await startVersionGateway({ upstream: server.endpoint, version: version as '3.5' });
     const endpoint = gateway?.endpoint ?? server.endpoint;
-    const target = version === 'debian' ? '3.4.23 (real)' : `${version} (imitation)`;
+    const target = version === 'debian' ? `${real} (real)` : `${version} (imitation of ${real})`;
     try {
       for (const parallel of parallels) {
         for (const size of sizes) {
