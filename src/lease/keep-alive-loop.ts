@@ -207,8 +207,10 @@ export class KeepAliveLoop {
       return;
     }
     if (ttls.size > 0) {
-      // The answer was cut short (etcd 3.4's gateway does that): ask for the rest at once.
-      this.requeue(missing);
+      // The answer was cut short (etcd 3.4's gateway does that): ask for the rest at once, first,
+      // since its leases were the most urgent when queued.
+      for (const k of missing) k.sending = true;
+      this.queue.unshift(missing);
       return;
     }
     // No answer at all: try again soon; `lost` fires, saying why, if the TTL runs out first.

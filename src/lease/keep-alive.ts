@@ -40,14 +40,17 @@ export async function keepAliveRequest(transport: Transport, ids: readonly strin
       let opened: Awaited<ReturnType<Transport['openStream']>> | undefined;
       try {
         opened = await transport.openStream(ROUTE, body, { signal: deadline.signal });
+        const others: string[] = [];
         for await (const line of readJsonLines(opened.response.body!)) {
           const result = streamResult(line, opened.endpoint, PATH);
           const id = decodeId(result.ID, 'ID');
-          // An answer for a lease not asked about is no answer for ours: read on.
+          // An answer for a lease not asked about is no answer for ours: note it, read on.
           if (wanted.has(id)) ttls.set(id, decodeInt(result.TTL, 'TTL'));
+          else others.push(id);
           if (ttls.size === wanted.size) break;
         }
-        return { ttls, error: undefined, sentAt };
+        if (ttls.size === wanted.size) return { ttls, error: undefined, sentAt };
+        return { ttls, error: unanswered(ids, ttls, others, opened.endpoint), sentAt };
       } catch (error) {
         if (error instanceof UnauthenticatedError && opened !== undefined && ttls.size === 0 && !renewedToken && transport.tokenSource?.invalidate(opened.token)) continue;
         return { ttls, error: deadline.explain(error, PATH), sentAt };
@@ -70,8 +73,8 @@ export async function keepAlive(transport: Transport, ids: readonly string[], op
     while (missing.length > 0) {
       const answers = await keepAliveRequest(transport, missing, { signal: deadline.signal, timeout: deadline.remaining() });
       for (const [id, ttl] of answers.ttls) ttls.set(id, ttl);
-      if (answers.error !== undefined) throw answers.error;
-      if (answers.ttls.size === 0) throw new MalformedResponseError(`keep-alive got no answer for lease ${missing.join(', ')}`, { path: PATH });
+      // An answer cut short is asked again for the rest while it brings something.
+      if (answers.error !== undefined && (answers.ttls.size === 0 || deadline.aborted)) throw answers.error;
       missing = missing.filter((id) => !ttls.has(id));
     }
     return ids.map((id) => ttls.get(id)!);
@@ -80,4 +83,12 @@ export async function keepAlive(transport: Transport, ids: readonly string[], op
   } finally {
     deadline.dispose();
   }
+}
+
+/** The error of an answer that ended without answering for every lease asked about. */
+function unanswered(ids: readonly string[], ttls: Map<string, number>, others: string[], endpoint: string): MalformedResponseError {
+  const missing = ids.filter((id) => !ttls.has(id));
+  const listed = missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
+  const extra = others.length > 0 ? `; it answered for lease ${others.slice(0, 10).join(', ')}, not asked about` : '';
+  return new MalformedResponseError(`keep-alive got no answer for lease ${listed}${extra}`, { endpoint, path: PATH });
 }
