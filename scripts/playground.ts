@@ -1,7 +1,7 @@
 // `npm start`: a throwaway etcd with CORS, and the playground dashboard served on localhost.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { Etcd, relayWatch } from 'etcd-fetch';
 import { type EtcdServer, freePort, startEtcd } from './etcd.ts';
@@ -35,25 +35,23 @@ export async function startPlayground(options: { port?: number; etcdEndpoint?: s
   const relayClient = new Etcd({ endpoints: etcdEndpoint });
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const path = decodeURIComponent(url.pathname);
-    if (path === '/relay') {
+    if (url.pathname === '/relay') {
       void relay(relayClient, url, request, response);
       return;
     }
-    if (path === '/config.json') {
+    if (url.pathname === '/config.json') {
       response.writeHead(200, { 'content-type': types['.json'], 'cache-control': 'no-store' });
       response.end(JSON.stringify({ endpoints: [etcdEndpoint] }));
       return;
     }
-    const base = path.startsWith('/dist/') ? root : join(root, 'playground');
-    const file = normalize(join(base, path === '/' ? 'index.html' : path));
-    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
+    const file = servedFile(url.pathname);
+    if (file === undefined) {
       response.writeHead(404, { 'content-type': 'text/plain' });
       response.end('not found');
       return;
     }
     response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-    createReadStream(file).pipe(response);
+    createReadStream(file).on('error', () => response.destroy()).pipe(response);
   });
   const port = await listen(server, options.port ?? (await freePort()));
   return {
@@ -69,20 +67,57 @@ export async function startPlayground(options: { port?: number; etcdEndpoint?: s
   };
 }
 
-/** Answers `/relay` with `relayWatch` (a Node request in, a fetch Response streamed out). */
+/**
+ * The file a URL path names: `/dist/...` in `dist/`, anything else in `playground/`, or undefined
+ * when it is not a file inside that folder. The path is decoded first (`..%2F` is `../`), then
+ * resolved, then checked against the folder with a separator (a sibling `playground-x/` is outside).
+ */
+export function servedFile(pathname: string): string | undefined {
+  let path: string;
+  try {
+    path = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  if (path.includes('\0')) return undefined;
+  const inDist = path === '/dist' || path.startsWith('/dist/');
+  const base = join(root, inDist ? 'dist' : 'playground');
+  const rest = inDist ? path.slice('/dist'.length) : path;
+  const file = resolve(base, `.${sep}${rest === '/' || rest === '' ? (inDist ? '' : 'index.html') : rest}`);
+  if (!file.startsWith(base + sep)) return undefined;
+  try {
+    return statSync(file).isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Answers `/relay` with `relayWatch` (a Node request in, a fetch Response streamed out). A bad
+ * `startRevision` (or prefix, or Last-Event-ID) is the relay's 400, never a crash.
+ */
 async function relay(etcd: Etcd, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const abort = new AbortController();
   response.on('close', () => abort.abort());
   const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string') headers.set(name, value);
+  for (const [name, value] of Object.entries(request.headers)) {
+    try {
+      if (typeof value === 'string') headers.set(name, value);
+    } catch {
+      // A header fetch cannot carry: dropped.
+    }
+  }
   const prefix = Buffer.from(url.searchParams.get('prefix') ?? '', 'base64');
-  const startRevision = Number(url.searchParams.get('startRevision')) || undefined;
+  const sent = url.searchParams.get('startRevision');
+  // Passed on as sent (a number or NaN): the relay checks it.
+  const startRevision = sent === null || sent === '' ? undefined : Number(sent);
   try {
     const answer = await relayWatch(etcd, new Request(url, { headers, signal: abort.signal }), { prefix: new Uint8Array(prefix) }, { startRevision, heartbeat: 5_000 });
     response.writeHead(answer.status, Object.fromEntries(answer.headers));
     if (!answer.body) return void response.end();
     Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream).on('error', () => response.destroy()).pipe(response);
   } catch (error) {
+    if (response.headersSent) return void response.destroy();
     response.writeHead(500, { 'content-type': 'text/plain' });
     response.end(String(error));
   }

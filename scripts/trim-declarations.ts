@@ -1,10 +1,9 @@
-// After tsup: drops the `@example` blocks from the shipped declarations (dist/*.d.ts). The
-// examples stay in the sources and in the API reference (`npm run docs`); an editor's hover keeps
-// each summary and its tags. Without them the package unpacks within its 300 KB budget.
+// Drops the `@example` blocks from the shipped declarations (dist/**/*.d.ts; run by scripts/build.ts).
+// The examples stay in the sources and in the API reference (`npm run docs`); an editor's hover keeps
+// each summary and its tags.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-const dist = resolve(import.meta.dirname, '..', 'dist');
 const EXAMPLE_TAG = /^\s*\* @example\b/;
 /** The end of an example: the comment's end or the next tag. */
 const EXAMPLE_END = /^\s*(\*\/|\* @\w)/;
@@ -23,9 +22,11 @@ export function withoutExamples(declarations: string): string {
   return kept.join('\n');
 }
 
-if (import.meta.main) {
-  for (const name of readdirSync(dist).filter((file) => file.endsWith('.d.ts'))) {
-    const path = join(dist, name);
+/** Rewrites every declaration file under `folder` without its examples. */
+export function trimDeclarations(folder: string): void {
+  for (const name of readdirSync(folder, { recursive: true, encoding: 'utf8' })) {
+    if (!name.endsWith('.d.ts')) continue;
+    const path = join(folder, name);
     writeFileSync(path, withoutExamples(readFileSync(path, 'utf8')));
   }
 }

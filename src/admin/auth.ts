@@ -4,6 +4,7 @@ import { type KeySelector, Keyspace } from '../core/keyspace.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
+import { Steps } from './steps.ts';
 
 /**
  * What a permission allows: reading, writing, or both.
@@ -84,19 +85,21 @@ export class Auth {
    * etcd answers only while authentication is disabled ("user name is empty" otherwise).
    */
   async status(options: CallOptions = {}): Promise<AuthStatus> {
+    // Two calls on 3.4, one deadline.
+    const steps = new Steps(this.transport, options, 'auth status');
     try {
-      const wire = await this.transport.request('/auth/status', {}, { ...options, idempotent: true });
+      const wire = await this.transport.request('/auth/status', {}, { ...steps.next(), idempotent: true });
       return { enabled: wire.enabled === true };
     } catch (error) {
       if (error instanceof PermissionDeniedError || isUserNameEmpty(error)) return { enabled: true };
-      if (!(error instanceof UnimplementedError)) throw error;
+      if (!(error instanceof UnimplementedError)) throw steps.explain(error);
     }
     try {
-      await this.transport.request('/auth/user/list', {}, { ...options, idempotent: true, anonymous: true });
+      await this.transport.request('/auth/user/list', {}, { ...steps.next(), idempotent: true, anonymous: true });
       return { enabled: false };
     } catch (error) {
       if (isUserNameEmpty(error)) return { enabled: true };
-      throw error;
+      throw steps.explain(error);
     }
   }
 

@@ -4,6 +4,7 @@ import type { Core } from '../core/client-core.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import { EtcdError, NotFoundError, TimeoutError, UnavailableError } from '../core/errors.ts';
 import { listMembers } from './member-target.ts';
+import { Steps } from './steps.ts';
 
 /**
  * One member's part of an answer from every member (`clusterStatus()`): its answer, or why it
@@ -36,9 +37,11 @@ export async function askEveryMember<Answer extends { header: { memberId: string
   ask: (endpoint: string, options: CallOptions) => Promise<Answer>,
   options: CallOptions = {},
 ): Promise<MemberReport<Answer>[]> {
+  // Listing, then asking: one deadline for both (a list that took it all leaves each ask a TimeoutError).
+  const steps = new Steps(core.transport, options, 'asking every member');
   let targets: { id: string; name: string; endpoint: string }[];
   try {
-    targets = (await listMembers(core, options)).map((m) => ({ id: m.id, name: m.name, endpoint: m.clientUrls[0] ?? '' }));
+    targets = (await listMembers(core, steps.next())).map((m) => ({ id: m.id, name: m.name, endpoint: m.clientUrls[0] ?? '' }));
   } catch (error) {
     if (!(error instanceof UnavailableError || error instanceof TimeoutError)) throw error;
     targets = core.transport.endpoints.map((endpoint) => ({ id: '', name: '', endpoint }));
@@ -49,11 +52,12 @@ export async function askEveryMember<Answer extends { header: { memberId: string
         return { ...target, error: new NotFoundError(`member ${target.id} has no client URL yet (it has not started)`, { path: '/v3/cluster/member/list' }) };
       }
       try {
-        const status = await ask(target.endpoint, options);
+        const status = await ask(target.endpoint, steps.next());
         return { ...target, id: target.id || status.header.memberId, status };
       } catch (error) {
-        if (!(error instanceof EtcdError)) throw error;
-        return { ...target, error };
+        const explained = steps.explain(error);
+        if (!(explained instanceof EtcdError)) throw explained;
+        return { ...target, error: explained };
       }
     }),
   );

@@ -2,11 +2,12 @@ import { checkCount, decodeArray, decodeBool, decodeId, decodeInt, describe, enc
 import { FailedPreconditionError, InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { RequestOptions, Transport } from '../core/transport.ts';
+import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
 import { askEveryMember, type MemberReport } from './cluster-status.ts';
 import { type MemberCallOptions, memberEndpoint, type MemberRef, memberId, resolveMember } from './member-target.ts';
 import { snapshot, type SnapshotOptions } from './snapshot.ts';
+import { Steps } from './steps.ts';
 
 /**
  * The alarms etcd raises: out of space, or a corrupt member.
@@ -115,7 +116,7 @@ export class Maintenance {
    * await etcd.maintenance.status({ member: 'http://10.0.0.2:2379' });   // or a member ID
    */
   async status(options: MemberCallOptions = {}): Promise<MemberStatus> {
-    const wire = await this.transport.request('/maintenance/status', {}, await this.aimed(options, true));
+    const wire = await this.aimed('/maintenance/status', {}, options, true);
     return {
       version: typeof wire.version === 'string' ? wire.version : '',
       dbSize: decodeInt(wire.dbSize, 'dbSize'),
@@ -151,9 +152,14 @@ export class Maintenance {
    */
   async alarms(options: MemberCallOptions = {}): Promise<Alarm[]> {
     const { member, ...callOptions } = options;
-    const id = member === undefined ? undefined : (await resolveMember(this.core, member, callOptions)).id;
-    const all = decodeAlarms(await this.transport.request('/maintenance/alarm', { action: 'GET', memberID: '0', alarm: 'NONE' }, { ...callOptions, idempotent: true }));
-    return id === undefined ? all : all.filter((a) => a.memberId === id);
+    const steps = new Steps(this.transport, callOptions, '/v3/maintenance/alarm');
+    try {
+      const id = member === undefined ? undefined : (await resolveMember(this.core, member, steps.next())).id;
+      const all = decodeAlarms(await this.transport.request('/maintenance/alarm', { action: 'GET', memberID: '0', alarm: 'NONE' }, { ...steps.next(), idempotent: true }));
+      return id === undefined ? all : all.filter((a) => a.memberId === id);
+    } catch (error) {
+      throw steps.explain(error);
+    }
   }
 
   /**
@@ -166,14 +172,19 @@ export class Maintenance {
    * await etcd.maintenance.disarm(undefined, { member: 'http://10.0.0.2:2379' });   // that member's
    */
   async disarm(alarm?: Alarm, options: MemberCallOptions = {}): Promise<Alarm[]> {
-    const targets = alarm === undefined ? await this.alarms(options) : [checkAlarm(alarm)];
-    const { member: _, ...callOptions } = options;
-    const cleared: Alarm[] = [];
-    for (const a of targets) {
-      const wire = await this.transport.request('/maintenance/alarm', { action: 'DEACTIVATE', memberID: encodeId(a.memberId, 'memberId'), alarm: a.alarm }, callOptions);
-      cleared.push(...decodeAlarms(wire));
+    const { member, ...callOptions } = options;
+    const steps = new Steps(this.transport, callOptions, 'disarming alarms');
+    try {
+      const targets = alarm === undefined ? await this.alarms({ ...steps.next(), member }) : [checkAlarm(alarm)];
+      const cleared: Alarm[] = [];
+      for (const a of targets) {
+        const wire = await this.transport.request('/maintenance/alarm', { action: 'DEACTIVATE', memberID: encodeId(a.memberId, 'memberId'), alarm: a.alarm }, steps.next());
+        cleared.push(...decodeAlarms(wire));
+      }
+      return cleared;
+    } catch (error) {
+      throw steps.explain(error);
     }
-    return cleared;
   }
 
   /**
@@ -184,7 +195,7 @@ export class Maintenance {
    * for (const m of (await etcd.cluster.members()).members) await etcd.maintenance.defragment({ member: m.id });
    */
   async defragment(options: MemberCallOptions = {}): Promise<void> {
-    await this.transport.request('/maintenance/defragment', {}, await this.aimed(options, false));
+    await this.aimed('/maintenance/defragment', {}, options, false);
   }
 
   /**
@@ -194,7 +205,7 @@ export class Maintenance {
    * const { hash } = await etcd.maintenance.hash({ member: 'http://10.0.0.1:2379' });
    */
   async hash(options: MemberCallOptions = {}): Promise<{ hash: number; header: ResponseHeader }> {
-    const wire = await this.transport.request('/maintenance/hash', {}, await this.aimed(options, true));
+    const wire = await this.aimed('/maintenance/hash', {}, options, true);
     return { hash: decodeHash(wire.hash), header: decodeHeader(wire.header) };
   }
 
@@ -210,7 +221,8 @@ export class Maintenance {
    */
   async hashKV(options: { revision?: number } & MemberCallOptions = {}): Promise<HashKV> {
     const request = options.revision === undefined ? {} : { revision: String(checkCount(options.revision, 'revision')) };
-    const wire = await this.transport.request('/maintenance/hashkv', request, await this.aimed(options, true));
+    const { revision: _, ...aimedOptions } = options;
+    const wire = await this.aimed('/maintenance/hashkv', request, aimedOptions, true);
     return {
       hash: decodeHash(wire.hash),
       hashRevision: decodeInt(wire.hash_revision, 'hash_revision'),
@@ -233,27 +245,41 @@ export class Maintenance {
   async moveLeader(target: MemberRef, options: MemberCallOptions = {}): Promise<void> {
     const { member, ...callOptions } = options;
     const isUrl = typeof target === 'string' && /^https?:\/\//i.test(target);
-    const targetID = isUrl ? (await resolveMember(this.core, target, callOptions)).id : memberId(target);
-    const send = (endpoint?: string) => this.transport.request('/maintenance/transfer-leadership', { targetID }, { ...callOptions, endpoint });
-    if (member !== undefined) {
-      await send(await memberEndpoint(this.core, member, callOptions));
-      return;
-    }
+    const steps = new Steps(this.transport, callOptions, '/v3/maintenance/transfer-leadership');
     try {
-      await send();
-      return;
+      const targetID = isUrl ? (await resolveMember(this.core, target, steps.next())).id : memberId(target);
+      const send = (endpoint?: string) => this.transport.request('/maintenance/transfer-leadership', { targetID }, { ...steps.next(), endpoint });
+      if (member !== undefined) {
+        await send(await memberEndpoint(this.core, member, steps.next()));
+        return;
+      }
+      try {
+        await send();
+        return;
+      } catch (error) {
+        if (!(error instanceof FailedPreconditionError && NOT_LEADER.test(error.message))) throw error;
+      }
+      const { leader } = await this.status(steps.next());
+      await send(await memberEndpoint(this.core, leader, steps.next()));
     } catch (error) {
-      if (!(error instanceof FailedPreconditionError && NOT_LEADER.test(error.message))) throw error;
+      throw steps.explain(error);
     }
-    const { leader } = await this.status(callOptions);
-    await send(await memberEndpoint(this.core, leader, callOptions));
   }
 
-  /** Transport options of a call aimed at `options.member` (or at the current endpoint). */
-  private async aimed(options: MemberCallOptions, idempotent: boolean): Promise<RequestOptions> {
+  /**
+   * Sends a call aimed at `options.member` (or at the current endpoint, failing over when
+   * `idempotent`). Resolving a member ID and the call itself share the call's deadline.
+   */
+  private async aimed(route: string, body: object, options: MemberCallOptions, idempotent: boolean): Promise<WireObject> {
     const { member, ...callOptions } = options;
-    if (member === undefined) return { ...callOptions, idempotent };
-    return { ...callOptions, endpoint: await memberEndpoint(this.core, member, callOptions) };
+    if (member === undefined) return this.transport.request(route, body, { ...callOptions, idempotent });
+    const steps = new Steps(this.transport, callOptions, `/v3${route}`);
+    try {
+      const endpoint = await memberEndpoint(this.core, member, steps.next());
+      return await this.transport.request(route, body, { ...steps.next(), endpoint });
+    } catch (error) {
+      throw steps.explain(error);
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { decodeArray, decodeId, describe } from '../core/codec.ts';
 import type { Core } from '../core/client-core.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
+import { Steps } from './steps.ts';
 
 /**
  * One member: its client URL (`'http://10.0.0.1:2379'`), or its member ID (a decimal string,
@@ -68,15 +69,25 @@ export async function resolveMember(core: Core, member: MemberRef, options: Call
   // Checked before anything is sent.
   const id = url ? '' : memberId(member);
   const endpoint = url ? normalize(member) : '';
-  const members = await listMembers(core, { signal, timeout });
-  if (url) {
-    const listed = members.find((m) => m.clientUrls.includes(endpoint));
-    if (listed !== undefined) return { id: listed.id, endpoint };
-    // A URL the member does not advertise (a proxy, a load balancer in front of one member).
-    const status = await core.transport.request('/maintenance/status', {}, { signal, timeout, endpoint });
-    const header = (status.header ?? {}) as WireObject;
-    return { id: decodeId(header.member_id, 'member_id'), endpoint };
+  // The member list, then maybe the member itself: both within the one deadline.
+  const steps = new Steps(core.transport, { signal, timeout }, 'resolving a member');
+  try {
+    const members = await listMembers(core, steps.next());
+    if (url) {
+      const listed = members.find((m) => m.clientUrls.includes(endpoint));
+      if (listed !== undefined) return { id: listed.id, endpoint };
+      // A URL the member does not advertise (a proxy, a load balancer in front of one member).
+      const status = await core.transport.request('/maintenance/status', {}, { ...steps.next(), endpoint });
+      const header = (status.header ?? {}) as WireObject;
+      return { id: decodeId(header.member_id, 'member_id'), endpoint };
+    }
+    return byId(members, id);
+  } catch (error) {
+    throw steps.explain(error);
   }
+}
+
+function byId(members: { id: string; clientUrls: string[] }[], id: string): MemberTarget {
   const listed = members.find((m) => m.id === id);
   if (listed === undefined) throw new NotFoundError(`no member with ID ${id} in the member list`, { path: '/v3/cluster/member/list' });
   const first = listed.clientUrls[0];

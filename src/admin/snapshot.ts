@@ -1,10 +1,12 @@
 import { mapFetchError } from '../core/answer.ts';
 import type { Core } from '../core/client-core.ts';
 import { decodeBytes, decodeInt } from '../core/codec.ts';
-import { AbortedError, UnavailableError } from '../core/errors.ts';
+import { Deadline } from '../core/deadline.ts';
+import { AbortedError, TimeoutError, UnavailableError } from '../core/errors.ts';
 import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
 import { memberEndpoint, type MemberRef } from './member-target.ts';
+import { Steps } from './steps.ts';
 
 /**
  * How far a snapshot download is. etcd counts `remainingBytes` in its database file; the
@@ -22,14 +24,15 @@ export interface SnapshotProgress {
 
 /**
  * Options of a snapshot download. `signal` ends it at any point (the stream then errors with
- * `AbortedError` and its connection closes); only connecting is bounded by `timeout`.
+ * `AbortedError` and its connection closes); `timeout` bounds everything until the first chunk
+ * (resolving `member`, connecting, etcd starting to send), not the download.
  *
  * @example
  * const stream = await etcd.maintenance.snapshot({ signal: AbortSignal.timeout(60_000), onProgress: console.log });
  */
 export interface SnapshotOptions {
   signal?: AbortSignal;
-  /** Deadline in milliseconds for etcd to start answering (default: the client's `timeout`). */
+  /** Deadline in milliseconds for etcd to send the first chunk (default: the client's `timeout`). */
   timeout?: number;
   /** Called after each chunk is handed to the consumer. */
   onProgress?: (progress: SnapshotProgress) => void;
@@ -54,16 +57,33 @@ const PATH = `/v3${ROUTE}`;
  */
 export async function snapshot(core: Core, options: SnapshotOptions = {}): Promise<ReadableStream<Uint8Array>> {
   const { signal, onProgress, member } = options;
-  const pinned = member === undefined ? undefined : await memberEndpoint(core, member, { signal, timeout: options.timeout });
-  // A stale token is renewed by openStream: etcd refuses the call before sending anything.
-  const { response, endpoint } = await core.transport.openStream(ROUTE, '{}', { signal, connectTimeout: options.timeout, endpoint: pinned });
-  const chunks = new Chunks(readJsonLines(response.body!), endpoint, signal);
-  let first = await chunks.next();
+  // Resolving the member, connecting and the first chunk share one deadline; the chunks after
+  // it come at the pace their consumer reads them, bounded by `signal` alone.
+  const steps = new Steps(core.transport, { signal, timeout: options.timeout }, PATH);
+  // The stream's own signal: the caller's, or the deadline before the first chunk (aborting the
+  // fetch is what ends a read in progress).
+  const stream = new AbortController();
+  if (signal?.aborted) stream.abort(signal.reason);
+  else signal?.addEventListener('abort', () => stream.abort(signal.reason), { once: true });
+  let chunks: Chunks | undefined;
+  let first: Uint8Array | undefined;
+  try {
+    const pinned = member === undefined ? undefined : await memberEndpoint(core, member, steps.next());
+    // A stale token is renewed by openStream: etcd refuses the call before sending anything.
+    const { response, endpoint } = await core.transport.openStream(ROUTE, '{}', { signal: stream.signal, connectTimeout: steps.next().timeout, endpoint: pinned });
+    chunks = new Chunks(readJsonLines(response.body!), endpoint, stream.signal);
+    first = await firstChunk(chunks, steps, stream, endpoint);
+  } catch (error) {
+    stream.abort(error);
+    void chunks?.close();
+    throw steps.explain(error);
+  }
+  const opened = chunks;
   let receivedBytes = 0;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const chunk = first ?? (await chunks.next());
+        const chunk = first ?? (await opened.next());
         first = undefined;
         if (chunk === undefined) {
           controller.close();
@@ -71,14 +91,31 @@ export async function snapshot(core: Core, options: SnapshotOptions = {}): Promi
         }
         controller.enqueue(chunk);
         receivedBytes += chunk.length;
-        onProgress?.({ receivedBytes, remainingBytes: chunks.remainingBytes });
+        onProgress?.({ receivedBytes, remainingBytes: opened.remainingBytes });
       },
       async cancel() {
-        await chunks.close();
+        await opened.close();
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/**
+ * The first chunk, within what is left of the deadline: a member that sent its headers and then
+ * nothing must not hold the call (the body is cancelled when time runs out).
+ */
+async function firstChunk(chunks: Chunks, steps: Steps, stream: AbortController, endpoint: string): Promise<Uint8Array | undefined> {
+  const wait = new Deadline(steps.next().timeout!, undefined);
+  try {
+    return await wait.race(chunks.next());
+  } catch (error) {
+    stream.abort(error);
+    if (!wait.timedOut) throw error;
+    throw new TimeoutError(`${PATH} sent no chunk in time`, { endpoint, path: PATH });
+  } finally {
+    wait.dispose();
+  }
 }
 
 /** The file's chunks out of the stream's messages, one message read per chunk asked for. */

@@ -78,6 +78,8 @@ export async function joinQueue(
   what: string,
 ): Promise<Entry | undefined> {
   const prefix = queuePrefix(name, what);
+  // Checked before the session is granted: bad input sends nothing.
+  value = toBytes(value, `${what} value`);
   const session = options.session ?? (await Session.create(core, { ttl: options.ttl, signal: options.signal }));
   const ownsSession = options.session === undefined;
   const key = concat(prefix, toBytes(session.suffix));

@@ -114,7 +114,7 @@ export async function stm<T>(core: Core, apply: (tx: StmTx) => T | Promise<T>, o
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (checkCount(maxAttempts, 'maxAttempts') < 1) throw new InvalidArgumentError('maxAttempts must be at least 1');
   const call: CallOptions = { signal: options.signal, timeout: options.timeout };
-  const prefetch = (options.prefetch ?? []).map((key) => toBytes(key));
+  const prefetch = prefetchKeys(options.prefetch);
   const attempt = new Attempt(core, isolation, call);
   for (let attempts = 1; attempts <= maxAttempts; attempts++) {
     if (options.signal?.aborted) throw new AbortedError('the STM transaction was aborted', { path: '/v3/kv/txn', cause: options.signal.reason });
@@ -248,6 +248,13 @@ class Attempt implements StmTx {
     const first = Math.min(...reads.map((read) => read.revision));
     return [...checks, ...[...this.writes.values()].map((write) => cmp.modRevision(write.key, '<', first + 1))];
   }
+}
+
+/** The `prefetch` option's keys; anything but an array of strings and bytes is refused. */
+function prefetchKeys(prefetch: unknown): Uint8Array[] {
+  if (prefetch === undefined) return [];
+  if (!Array.isArray(prefetch)) throw new InvalidArgumentError(`prefetch must be an array of keys, got ${describe(prefetch)}`);
+  return prefetch.map((key: Bytes, i) => toBytes(key, `prefetch[${i}]`));
 }
 
 function idOf(key: Bytes): string {

@@ -1,5 +1,5 @@
 import type { CallOptions, WireObject } from './call-options.ts';
-import { FailedPreconditionError, InvalidArgumentError } from './errors.ts';
+import { FailedPreconditionError, InvalidArgumentError, MalformedResponseError } from './errors.ts';
 
 /**
  * Supplies the `Authorization` token of every call.
@@ -46,6 +46,20 @@ export type AuthOptions = { username: string; password: string | PasswordSource 
  */
 export type PasswordSource = () => string | Promise<string>;
 
+/**
+ * A token is sent as the `Authorization` header as is, so it must be a header value that means
+ * the same bytes in every runtime: visible ASCII (RFC 9110's VCHAR), with spaces or tabs only
+ * inside. etcd's simple tokens and JWTs always are. `fetch` would refuse the rest (a character
+ * past U+00FF, a line break, NUL) only once the call is under way, or send it altered (Latin-1
+ * as one byte, surrounding whitespace trimmed).
+ */
+export function isHeaderToken(token: string): boolean {
+  return /^[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?$/.test(token);
+}
+
+/** What `isHeaderToken` asks, for error messages (which never quote the token). */
+export const HEADER_TOKEN_RULE = 'a token holds only visible ASCII characters (spaces or tabs only inside), as etcd\'s do ("AImMSnkoKpGqGPsP.11")';
+
 // Secrets live in `#private` fields: invisible to `console.log`, `util.inspect`,
 // `JSON.stringify`, `Object.keys` and structured cloning.
 
@@ -54,6 +68,7 @@ export class StaticToken implements TokenSource {
   readonly #value: string;
 
   constructor(value: string) {
+    if (typeof value !== 'string' || !isHeaderToken(value)) throw new InvalidArgumentError(`the auth token is not a valid header value: ${HEADER_TOKEN_RULE}`);
     this.#value = value;
   }
 
@@ -128,7 +143,12 @@ export class PasswordAuth implements TokenSource {
         // A second token is harmless, so authentication fails over like a read.
         idempotent: true,
       });
-      return typeof answer.token === 'string' ? answer.token : '';
+      // A token no header can carry would fail every call, each as if etcd were unreachable.
+      if (typeof answer.token !== 'string' || !isHeaderToken(answer.token)) {
+        const what = typeof answer.token === 'string' ? `a token that is not a valid header value: ${HEADER_TOKEN_RULE}` : 'no token';
+        throw new MalformedResponseError(`etcd answered /v3/auth/authenticate with ${what}`, { path: '/v3/auth/authenticate' });
+      }
+      return answer.token;
     } catch (error) {
       if (error instanceof FailedPreconditionError && /authentication is not enabled/i.test(error.message)) return undefined;
       throw error;

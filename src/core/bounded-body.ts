@@ -1,18 +1,21 @@
 import { MalformedResponseError } from './errors.ts';
 
-/** Reads a whole answer as UTF-8 text, refusing one longer than `maxBytes` without buffering it. */
+/**
+ * Reads a whole answer as UTF-8 text, refusing one longer than `maxBytes` without buffering it.
+ * Bytes are counted as `fetch` hands them over, that is DECODED (a gzip answer inflated), while
+ * reading: a small compressed body cannot grow past the bound, whatever its Content-Length says.
+ */
 export async function readBoundedText(response: Response, maxBytes: number): Promise<string> {
+  const encoded = (response.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
+  // Without an encoding the declared length is the decoded one: refuse it before reading.
+  if (encoded === 'identity' && declared > maxBytes) {
     await response.body?.cancel().catch(() => {});
     throw tooLarge(maxBytes);
   }
   if (!response.body) return '';
-  // A declared length within bounds bounds the body too (the HTTP parser stops there): read it natively.
-  if (Number.isFinite(declared)) return response.text();
   const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  const parts: string[] = [];
+  const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
@@ -23,13 +26,22 @@ export async function readBoundedText(response: Response, maxBytes: number): Pro
         await reader.cancel().catch(() => {});
         throw tooLarge(maxBytes);
       }
-      parts.push(decoder.decode(value, { stream: true }));
+      chunks.push(value);
     }
   } finally {
     reader.releaseLock();
   }
-  parts.push(decoder.decode());
-  return parts.join('');
+  return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : concat(chunks, total));
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const whole = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return whole;
 }
 
 function tooLarge(maxBytes: number): MalformedResponseError {

@@ -1,4 +1,6 @@
+import { HEADER_TOKEN_RULE, isHeaderToken } from './auth-token.ts';
 import { describe } from './codec.ts';
+import { parseEndpoint } from './endpoints.ts';
 import { InvalidArgumentError } from './errors.ts';
 
 /**
@@ -28,7 +30,7 @@ export function checkClientOptions(options: unknown): void {
       throw new InvalidArgumentError(`batch must be false or { maxOps: a positive integer, writes: a boolean }, got ${describe(o.batch)}`);
     }
   }
-  for (const flag of ['ordering', 'requireLeader']) {
+  for (const flag of ['ordering', 'requireLeader', 'failFast']) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new InvalidArgumentError(`${flag} must be true or false, got ${describe(o[flag])}`);
   }
   if ('auth' in o && o.auth !== undefined) checkAuth(o.auth);
@@ -43,23 +45,7 @@ function checkEndpoints(endpoints: unknown): void {
 }
 
 export function checkEndpoint(endpoint: unknown): asserts endpoint is string {
-  if (typeof endpoint !== 'string') throw new InvalidArgumentError(`an endpoint must be a string URL, got ${describe(endpoint)}`);
-  // A user or password in the URL would show in every error message: refuse it, unrepeated.
-  if (/^([a-z]+:\/\/)?[^/@]*@/i.test(endpoint)) {
-    throw new InvalidArgumentError('an endpoint must not contain a user or password: pass them as auth: { username, password }');
-  }
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new InvalidArgumentError(`endpoint ${JSON.stringify(endpoint)} is not a URL such as "http://127.0.0.1:2379"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError(`endpoint must be an http(s) URL such as "http://127.0.0.1:2379", got ${JSON.stringify(endpoint)}`);
-  }
-  if (url.search !== '' || url.hash !== '' || endpoint.includes('?') || endpoint.includes('#')) {
-    throw new InvalidArgumentError(`endpoint ${JSON.stringify(endpoint)} must not have a query or fragment: /v3/... is appended to it`);
-  }
+  parseEndpoint(endpoint);
 }
 
 function checkCircuitBreaker(value: unknown): void {
@@ -86,11 +72,10 @@ function checkAuth(auth: unknown): void {
   }
 }
 
-/** A token goes into the `Authorization` header as is: it must be a header value. */
+/** A token goes into the `Authorization` header as is: it must be a header value (never quoted: it is a secret). */
 export function checkToken(token: unknown): asserts token is string {
-  if (typeof token !== 'string' || token === '' || /[\r\n\0]/.test(token)) {
-    throw new InvalidArgumentError('auth.token must be a non-empty string without line breaks (etcd tokens look like "AImMSnkoKpGqGPsP.11")');
-  }
+  if (typeof token !== 'string') throw new InvalidArgumentError(`auth.token must be a string, got ${typeof token}`);
+  if (!isHeaderToken(token)) throw new InvalidArgumentError(`the auth token is not a valid header value: ${HEADER_TOKEN_RULE}`);
 }
 
 function positive(value: unknown, name: string): void {

@@ -72,6 +72,13 @@ export interface ClientOptions {
    * preflight fails). Default false.
    */
   requireLeader?: boolean;
+  /**
+   * Fail a call at once with `UnavailableError` when every endpoint refuses the connection
+   * (nothing listens there: a wrong port, etcd not started), as Go's `DialTimeout` does, instead
+   * of retrying until the call's deadline. Default false: refused reads are retried until their
+   * deadline, which rides out an etcd restart. Applies to unary calls; a watch keeps resuming.
+   */
+  failFast?: boolean;
 }
 
 /**
@@ -123,6 +130,7 @@ export function createCore(options: ClientOptions = {}): Core {
     circuitBreaker: options.circuitBreaker,
     maxResponseBytes: options.maxResponseBytes,
     requireLeader: options.requireLeader,
+    failFast: options.failFast,
   });
   return {
     transport,

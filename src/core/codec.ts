@@ -13,8 +13,9 @@ import { InvalidArgumentError, MalformedResponseError } from './errors.ts';
 export type Bytes = string | Uint8Array;
 
 const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
-const lenientDecoder = new TextDecoder('utf-8');
+// ignoreBOM: a key or value that starts with U+FEFF keeps it (a decoder drops it by default).
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
 
 /**

@@ -82,7 +82,8 @@ export function describeConnectFailure(error: unknown, endpoint?: string): Conne
 
   for (const { code } of links) {
     if (code !== undefined && REFUSED.has(code)) {
-      return { reason: `connection refused or host not found (${code})`, retryable: true, refused: true, mayHaveApplied: false, code };
+      const what = code === 'ECONNREFUSED' || code === 'ConnectionRefused' ? 'connection refused' : 'host not found';
+      return { reason: `${what} (${code})`, retryable: true, refused: true, mayHaveApplied: false, code };
     }
   }
 

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from './errors.ts';
+
 /**
  * Tuning of endpoint selection; the defaults suit a 3- to 5-member cluster on a LAN.
  *
@@ -108,7 +110,12 @@ export function clientUrlsOf(memberList: Record<string, unknown>): string[] {
     const list = (member as { clientURLs?: unknown })?.clientURLs;
     if (!Array.isArray(list)) continue;
     for (const url of list) {
-      if (typeof url === 'string' && /^https?:\/\/[^/]+/i.test(url)) urls.push(url.replace(/\/+$/, ''));
+      // A URL that is no plain http(s) endpoint (or carries user info) is skipped, never quoted.
+      try {
+        urls.push(parseEndpoint(url));
+      } catch {
+        continue;
+      }
     }
   }
   return urls;
@@ -189,4 +196,41 @@ export class EndpointDiscovery {
     if (this.failing) return;
     console.warn(`etcd-fetch: endpoint discovery could not list the cluster's members: ${(error as Error)?.message ?? String(error)}`);
   }
+}
+
+/**
+ * Checks one endpoint and returns it without trailing slashes. It is parsed with `URL`, as
+ * `fetch` will parse it: any user info the parser reads (`http://u:p@h`, `http:/u:p@h`,
+ * `http:\\u:p@h`, ...) is refused, and so are whitespace and control characters (which the
+ * parser strips silently, so a check of the text and the parser's reading could differ). No
+ * message quotes an endpoint that may hold a secret. `what` names where it came from.
+ */
+export function parseEndpoint(endpoint: unknown, what = 'an endpoint'): string {
+  if (typeof endpoint !== 'string') throw new InvalidArgumentError(`${what} must be a string URL, got ${endpoint === null ? 'null' : typeof endpoint}`);
+  // A user or password in the URL would show in every error message: refuse it, unrepeated.
+  const noCredentials = `${what} must not contain a user or password: pass them as auth: { username, password }`;
+  if (/^[\s\u0000-\u001f]|[\s\u0000-\u001f]$/.test(endpoint)) {
+    throw new InvalidArgumentError(`${what} must not start or end with whitespace or a control character, got ${quoted(endpoint.trim())}`);
+  }
+  if (/[\s\u0000-\u001f\u007f]/.test(endpoint)) throw new InvalidArgumentError(`${what} must not contain whitespace or control characters, got ${quoted(endpoint)}`);
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new InvalidArgumentError(`${what} ${quoted(endpoint)} is not a URL such as "http://127.0.0.1:2379"`);
+  }
+  if (url.username !== '' || url.password !== '') throw new InvalidArgumentError(noCredentials);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${what} must be an http(s) URL such as "http://127.0.0.1:2379", got ${quoted(endpoint)}`);
+  }
+  if (url.search !== '' || url.hash !== '' || endpoint.includes('?') || endpoint.includes('#')) {
+    throw new InvalidArgumentError(`${what} ${quoted(endpoint)} must not have a query or fragment: /v3/... is appended to it`);
+  }
+  return endpoint.replace(/\/+$/, '');
+}
+
+/** An endpoint quoted for a message, or a mention of it when it may hold user info (an `@`). */
+function quoted(endpoint: string): string {
+  if (endpoint.includes('@')) return '(not repeated: it contains "@", which may hide a user or password)';
+  return JSON.stringify(endpoint.length > 100 ? `${endpoint.slice(0, 100)}…` : endpoint);
 }

@@ -1,4 +1,5 @@
 import type { AuthOptions } from './auth-token.ts';
+import { parseEndpoint } from './endpoints.ts';
 import { InvalidArgumentError } from './errors.ts';
 
 /**
@@ -59,6 +60,7 @@ export function optionsFromEnv(env?: EnvSource): EnvOptions {
   if (list === undefined) throw new InvalidArgumentError('ETCD_ENDPOINTS is not set: give the etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379)');
   const endpoints = list.split(',').map((endpoint) => endpoint.trim()).filter((endpoint) => endpoint !== '');
   if (endpoints.length === 0) throw new InvalidArgumentError(`ETCD_ENDPOINTS names no endpoint: ${JSON.stringify(list)}`);
+  for (const endpoint of endpoints) parseEndpoint(endpoint, 'each endpoint in ETCD_ENDPOINTS');
 
   const username = read('ETCD_USERNAME');
   const password = read('ETCD_PASSWORD');

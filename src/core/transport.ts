@@ -6,8 +6,9 @@ import { readBoundedText } from './bounded-body.ts';
 import type { CallOptions, FetchLike, WireObject } from './call-options.ts';
 import { Deadline, untilAborted } from './deadline.ts';
 import { BODY_TEXT, nativeFetch } from './native-fetch.ts';
-import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
-import { checkEndpoint, checkToken } from './check-options.ts';
+import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions, parseEndpoint } from './endpoints.ts';
+import { checkToken } from './check-options.ts';
+import { describeConnectFailure } from './connect-failure.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
 
 
@@ -37,6 +38,8 @@ export interface TransportOptions {
   maxResponseBytes?: number;
   /** Every unary call requires the member to have a leader (`CallOptions.requireLeader`). */
   requireLeader?: boolean;
+  /** A unary call fails at once when every endpoint refused the connection (`ClientOptions.failFast`). */
+  failFast?: boolean;
 }
 
 /**
@@ -95,6 +98,13 @@ interface CallState {
   readonly requireLeader?: boolean;
   /** An attempt was refused for want of a leader. */
   noLeader?: UnavailableError;
+  /** Attempts that failed so far, and the endpoints they went to (for the message of a call that runs out of time). */
+  failures: number;
+  readonly tried: Set<string>;
+  /** Endpoints that refused the connection during this call (`failFast`). */
+  readonly refusedAt: Set<string>;
+  /** What the last failed attempt hit, e.g. "connection refused (ECONNREFUSED) at http://...". */
+  lastHit?: string;
 }
 
 const DEFAULT_TIMEOUT = 10_000;
@@ -134,6 +144,7 @@ export class Transport {
   /** Longest answer accepted, in bytes (a watch stream line included). */
   readonly maxResponseBytes: number;
   private readonly requireLeader: boolean;
+  private readonly failFast: boolean;
   /** Idempotent calls: retried on another endpoint. */
   private readonly reads: KyInstance;
   /** Writes: sent once, since one that may have been applied is never sent again. */
@@ -150,7 +161,7 @@ export class Transport {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
       throw new InvalidArgumentError('at least one endpoint is needed, such as "http://127.0.0.1:2379"');
     }
-    const seeds = options.endpoints.map(normalizeEndpoint);
+    const seeds = options.endpoints.map((endpoint) => parseEndpoint(endpoint));
     this.pool = new EndpointPool(seeds, options.circuitBreaker);
     // With the client's token: etcd with the CVE-2026-33413 fix refuses an anonymous member list.
     this.discovery = options.discover
@@ -159,6 +170,7 @@ export class Transport {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.requireLeader = options.requireLeader === true;
+    this.failFast = options.failFast === true;
     this.closed = options.closed;
     this.tokenSource = tokenSourceFor(options.auth, (path, body, callOptions) => this.request(path, body, callOptions));
     this.bodyAsText = options.fetch === undefined;
@@ -211,11 +223,12 @@ export class Transport {
     const deadline = new Deadline(options.timeout ?? this.timeout, options.signal);
     this.discovery?.refresh();
     const text = JSON.stringify(body);
+    let call: CallState | undefined;
     try {
       for (let renewedToken = false; ; renewedToken = true) {
         const pinned = options.endpoint !== undefined;
         const requireLeader = options.requireLeader ?? this.requireLeader;
-        const call: CallState = { path, body: text, anonymous: options.anonymous === true, pinned, endpoint: options.endpoint ?? this.pool.pick(), token: undefined, lastError: undefined, requireLeader };
+        call = newCall(path, text, options.anonymous === true, pinned ? parseEndpoint(options.endpoint, 'the endpoint option') : this.pool.pick(), pinned, requireLeader);
         try {
           const answer = await this.send(call, options.idempotent === true && !pinned, deadline);
           this.pool.succeeded(call.endpoint);
@@ -229,7 +242,7 @@ export class Transport {
         }
       }
     } catch (error) {
-      throw deadline.explain(error, path);
+      throw deadline.timedOut && call !== undefined && !deadline.callerSignal?.aborted ? timedOut(call, deadline.ms, error) : deadline.explain(error, path);
     } finally {
       deadline.dispose();
     }
@@ -243,14 +256,15 @@ export class Transport {
   async openStream(route: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
     const path = `/v3${route}`;
     this.throwIfClosed(path);
+    const pinnedTo = options.endpoint === undefined ? undefined : parseEndpoint(options.endpoint, 'the endpoint option');
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
     const controller = new AbortController();
     const abort = () => controller.abort(connect.signal.reason);
     connect.signal.addEventListener('abort', abort, { once: true });
     const requireLeader = options.requireLeader ?? (this.requireLeader && route !== SNAPSHOT);
-    const pinned = options.endpoint !== undefined;
-    const call: CallState = { path, body, anonymous: options.anonymous === true, pinned, endpoint: options.endpoint ?? this.pool.pick(), token: undefined, lastError: undefined, requireLeader };
+    const pinned = pinnedTo !== undefined;
+    const call = newCall(path, body, options.anonymous === true, pinnedTo ?? this.pool.pick(), pinned, requireLeader);
     try {
       connect.signal.throwIfAborted();
       for (let renewedToken = false; ; renewedToken = true) {
@@ -381,6 +395,20 @@ export class Transport {
   private readonly nextEndpoint: NonNullable<Hooks['beforeRetry']>[number] = ({ request, options, error, retryCount }) => {
     const call = (options.context as { call: CallState }).call;
     const typed = this.typed(error, call);
+    call.failures++;
+    call.tried.add(call.endpoint);
+    const failure = describeConnectFailure(error, call.endpoint);
+    if (failure?.refused === true) call.refusedAt.add(call.endpoint);
+    call.lastHit = failure === undefined ? (typed as Error)?.message : `${failure.reason} at ${call.endpoint}`;
+    // failFast: nothing listens at any endpoint (each refused the connection during this call).
+    if (this.failFast && this.pool.endpoints.every((endpoint) => call.refusedAt.has(endpoint))) {
+      throw new UnavailableError(`${call.path} could not connect to any endpoint (${[...call.refusedAt].join(', ')}), the last: ${call.lastHit} (failFast: not retried until the deadline)`, {
+        endpoint: call.endpoint,
+        path: call.path,
+        mayHaveApplied: false,
+        retryable: false,
+      });
+    }
     // A TLS failure (an untrusted certificate, a refused client certificate): no retry can mend it.
     if (typed instanceof UnavailableError && !typed.retryable) throw typed;
     // With requireLeader, once every endpoint was tried and a member said it has no leader, fail
@@ -400,7 +428,25 @@ export class Transport {
   }
 }
 
-function normalizeEndpoint(endpoint: unknown): string {
-  checkEndpoint(endpoint);
-  return endpoint.replace(/\/+$/, '');
+function newCall(path: string, body: string, anonymous: boolean, endpoint: string, pinned: boolean, requireLeader: boolean): CallState {
+  return { path, body, anonymous, pinned, endpoint, token: undefined, lastError: undefined, requireLeader, failures: 0, tried: new Set(), refusedAt: new Set() };
+}
+
+/**
+ * The error of a call whose deadline passed: which endpoints its failed attempts went to and
+ * what the last one hit, or which endpoint it was waiting on. Never an error without an endpoint.
+ */
+function timedOut(call: CallState, ms: number, error: unknown): TimeoutError {
+  const { path, endpoint } = call;
+  const last = call.lastError ?? (error instanceof UnavailableError ? error : undefined);
+  if (call.failures === 0 || last === undefined) {
+    return new TimeoutError(`${path} did not finish within ${ms} ms: no answer from ${endpoint}`, { endpoint, path, cause: last });
+  }
+  const tried = [...call.tried].join(', ');
+  const attempts = call.failures === 1 ? '1 attempt' : `${call.failures} attempts`;
+  return new TimeoutError(`${path} did not finish within ${ms} ms: ${attempts} at ${tried} failed, the last: ${call.lastHit ?? last.message}`, {
+    endpoint: last.endpoint ?? endpoint,
+    path,
+    cause: last,
+  });
 }

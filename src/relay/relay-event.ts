@@ -1,5 +1,5 @@
-import { decodeBytes, encodeBase64, toBytes, toTextStrict } from '../core/codec.ts';
-import { MalformedResponseError, WatchCompactedError } from '../core/errors.ts';
+import { decodeBytes, describe, encodeBase64, toBytes, toTextStrict } from '../core/codec.ts';
+import { InvalidArgumentError, MalformedResponseError, WatchCompactedError } from '../core/errors.ts';
 import { KeyValue } from '../core/key-value.ts';
 import type { KeySelector } from '../core/keyspace.ts';
 import type { WatchEvent } from '../watch/watch.ts';
@@ -80,13 +80,45 @@ export function eventId(revision: number, index: number, last: boolean): string 
   return last ? String(revision) : `${revision}.${index}`;
 }
 
-/** Where to resume after the event with id `id`: the start revision, and how many of its events to skip. */
+/** Longest event id the relay reads: two safe integers and a dot. */
+const MAX_ID_LENGTH = 33;
+/** Longest id read at all, spaces around it included. */
+const MAX_SENT_LENGTH = 256;
+
+/** `text` without the spaces and tabs HTTP allows around a header value (not Unicode's other spaces). */
+export function trimHttp(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === ' ' || text[start] === '\t')) start++;
+  while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--;
+  return text.slice(start, end);
+}
+
+/**
+ * Where to resume after the event with id `id` (`R` or `R.i`, decimal digits only): the start
+ * revision, and how many of its events to skip. Anything else, or a revision or index past
+ * 2^53 - 1 (whatever it becomes once resumed), is an `InvalidArgumentError`.
+ */
+export function parseEventId(id: string): { startRevision: number; skip: number } {
+  // Checked before trimming: no regular expression runs over a long string.
+  const text = typeof id === 'string' && id.length <= MAX_SENT_LENGTH ? trimHttp(id) : '';
+  const match = text.length <= MAX_ID_LENGTH ? /^(\d+)(?:\.(\d+))?$/.exec(text) : null;
+  if (match) {
+    const revision = Number(match[1]);
+    const point = match[2] === undefined ? { startRevision: revision + 1, skip: 0 } : { startRevision: revision, skip: Number(match[2]) + 1 };
+    if (Number.isSafeInteger(point.startRevision) && Number.isSafeInteger(point.skip)) return point;
+  }
+  throw new InvalidArgumentError(`Last-Event-ID must be an event id this relay sent (R or R.i, at most 2^53 - 2), got ${describe(id)}`);
+}
+
+/** `parseEventId`, or undefined for an id that is not one. */
 export function resumePoint(id: string | null | undefined): { startRevision: number; skip: number } | undefined {
-  const match = /^(\d+)(?:\.(\d+))?$/.exec(id?.trim() ?? '');
-  if (!match) return undefined;
-  const revision = Number(match[1]);
-  if (!Number.isSafeInteger(revision)) return undefined;
-  return match[2] === undefined ? { startRevision: revision + 1, skip: 0 } : { startRevision: revision, skip: Number(match[2]) + 1 };
+  if (typeof id !== 'string') return undefined;
+  try {
+    return parseEventId(id);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `event: compacted`: the watch cannot start as early as asked (`reason`: `resume-refused` when the relay will not replay that far back). */

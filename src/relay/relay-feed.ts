@@ -1,10 +1,11 @@
 import type { KeySelector } from '../core/keyspace.ts';
 import { setRepeating } from '../core/timers.ts';
-import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
+import type { ReconnectInfo, Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
 import { encodeRelayEvent, eventId, lastEvent, resumePoint } from './relay-event.ts';
 import type { HubSubscriber, RelayHub, Watchable } from './relay-hub.ts';
 import type { PoolMember, RelayPool } from './relay-pool.ts';
 import type { HubEntry } from './relay-ring.ts';
+import { UpstreamHealth } from './upstream-health.ts';
 
 export type { Watchable } from './relay-hub.ts';
 
@@ -111,7 +112,7 @@ export class RelayFeed implements PoolMember, HubSubscriber {
   private start(startRevision: number | undefined, skip: number, first: boolean): void {
     const { etcd, selector, prevKv, pool, shared } = this.options;
     if (shared) {
-      const hub = pool.upstream(etcd, selector, prevKv);
+      const hub = pool.upstream(etcd, selector, prevKv, this.options.heartbeat);
       this.announce = first;
       this.joinSkip = skip;
       if (startRevision === undefined ? hub.attach(this) : hub.rejoin(this, { startRevision, skip })) {
@@ -204,9 +205,16 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     // stream's line limit (failing every watch of the client) and this feed's byte bound.
     // Fragments keep each answer near etcd's --max-request-bytes; the watch still hands out
     // whole revisions, which the ids below rely on.
-    const watch = etcd.watch({ ...selector, prevKv, fragment: true, ...(startRevision ? { startRevision } : {}) } as WatchOptions);
-    this.watch = watch;
+    let watch: Watch | undefined;
     try {
+      // Inside the try: a watch that cannot even start ends this stream with `event: error`, never the process.
+      const health = new UpstreamHealth(this.options.heartbeat);
+      const onReconnect = (info: ReconnectInfo) => {
+        const gone = health.failed(info);
+        if (gone !== undefined && watch !== undefined && this.watch === watch) this.finish(lastEvent(gone));
+      };
+      watch = etcd.watch({ ...selector, prevKv, fragment: true, onReconnect, ...(startRevision ? { startRevision } : {}) } as WatchOptions);
+      this.watch = watch;
       await watch.ready;
       if (first && !(await this.ready(watch, startRevision, skip))) return;
       if (this.watch !== watch) return;
@@ -219,7 +227,7 @@ export class RelayFeed implements PoolMember, HubSubscriber {
       }
       if (this.watch === watch) this.finish('');
     } catch (error) {
-      if (this.watch === watch) this.finish(lastEvent(error));
+      if (watch === undefined || this.watch === watch) this.finish(lastEvent(error));
     }
   }
 

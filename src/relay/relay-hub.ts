@@ -1,8 +1,9 @@
 import type { KeySelector } from '../core/keyspace.ts';
 import { setTimer } from '../core/timers.ts';
-import type { Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
+import type { ReconnectInfo, Watch, WatchEvent, WatchOptions } from '../watch/watch.ts';
 import { encodeRelayEvent, eventId, lastEvent, selectorKey } from './relay-event.ts';
 import { EventRing, type HubEntry } from './relay-ring.ts';
+import { UpstreamHealth } from './upstream-health.ts';
 
 /**
  * What the relay needs of a client: `etcd.watch`.
@@ -67,8 +68,11 @@ export class RelayHub {
   private readonly options: WatchOptions;
   private readonly limits: HubLimits;
   private readonly hooks: HubHooks;
+  /** Milliseconds of failing to reach etcd after which the upstream counts as gone (its subscribers end). */
+  private readonly upstreamWindow: number;
 
-  constructor(etcd: Watchable, options: WatchOptions, limits: HubLimits, hooks: HubHooks) {
+  constructor(etcd: Watchable, options: WatchOptions, limits: HubLimits, hooks: HubHooks, upstreamWindow = 15_000) {
+    this.upstreamWindow = upstreamWindow;
     this.etcd = etcd;
     this.options = options;
     this.limits = limits;
@@ -138,9 +142,15 @@ export class RelayHub {
   }
 
   private async open(): Promise<void> {
-    const watch = this.etcd.watch({ ...this.options, fragment: true });
-    this.watch = watch;
     try {
+      // Inside the try: a watch that cannot even start ends the hub's subscribers with `event: error`.
+      const health = new UpstreamHealth(this.upstreamWindow);
+      const onReconnect = (info: ReconnectInfo) => {
+        const gone = health.failed(info);
+        if (gone !== undefined && this.watch === watch) this.end(lastEvent(gone));
+      };
+      const watch = this.etcd.watch({ ...this.options, fragment: true, onReconnect });
+      this.watch = watch;
       await watch.ready;
       if (this.closed) return;
       this.head = watch.revision;

@@ -87,8 +87,11 @@ export class RelayPool {
     return signer;
   }
 
-  /** The shared upstream watch of `etcd` for these keys and options (made when there is none). */
-  upstream(etcd: Watchable, selector: KeySelector, prevKv: boolean): RelayHub {
+  /**
+   * The shared upstream watch of `etcd` for these keys and options (made when there is none;
+   * `upstreamWindow`: how long it may fail to reach etcd before its clients' streams end).
+   */
+  upstream(etcd: Watchable, selector: KeySelector, prevKv: boolean, upstreamWindow?: number): RelayHub {
     let byKey = this.hubs.get(etcd);
     if (byKey === undefined) this.hubs.set(etcd, (byKey = new Map()));
     const key = hubKey(selector, prevKv);
@@ -100,7 +103,7 @@ export class RelayPool {
         this.open--;
         if (byKey.get(key) === hub) byKey.delete(key);
       },
-    });
+    }, upstreamWindow);
     this.open++;
     byKey.set(key, hub);
     return hub;

@@ -1,9 +1,11 @@
-import { checkCount } from '../core/codec.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
 import type { KeySelector } from '../core/keyspace.ts';
 import { compactedEvent, selectorKey } from './relay-event.ts';
 import { RelayFeed, type Watchable } from './relay-feed.ts';
 import { defaultPool, type RelayPool } from './relay-pool.ts';
-import { admitResume } from './resume-window.ts';
+import { checkRelayOptions, checkWatchRequest } from './relay-options.ts';
+import { admitResume, type ResumeDecision } from './resume-window.ts';
 import { IdSigner } from './signed-ids.ts';
 
 export type { Watchable } from './relay-feed.ts';
@@ -19,13 +21,17 @@ export type { Watchable } from './relay-feed.ts';
 export interface RelayOptions {
   /** Include each key's previous value. */
   prevKv?: boolean;
-  /** Milliseconds between heart-beat comments that keep proxies from closing an idle stream (15 000). */
+  /**
+   * Milliseconds between heart-beat comments that keep proxies from closing an idle stream (15 000;
+   * 1 000 at least). Also how long the upstream watch may fail to reach etcd before the stream
+   * ends with `event: error` (so the reader reconnects) instead of sending heart-beats over nothing.
+   */
   heartbeat?: number;
   /** Where to start when the request carries no `Last-Event-ID` (default: changes from now on). */
   startRevision?: number;
   /** Headers added to every answer (refusals included), such as `Access-Control-Allow-Origin`. */
   headers?: Headers | Record<string, string> | Array<[string, string]>;
-  /** Reconnection delay suggested to `EventSource` in milliseconds (1 000). */
+  /** Reconnection delay suggested to `EventSource`, in whole milliseconds (1 000). */
   retry?: number;
   /**
    * Decides whether `request` may watch, before anything else happens: `true` lets it through;
@@ -48,7 +54,7 @@ export interface RelayOptions {
    */
   pool?: RelayPool;
   /**
-   * An HMAC key (a string of 32 or more random characters) that signs
+   * An HMAC key (a string of 32 or more random characters; shorter is an `InvalidArgumentError`) that signs
    * every event id (`id: 12.1~<base64 HMAC>`). The relay then accepts as `Last-Event-ID` only an id
    * it wrote for these keys: a client resumes from where it was, never from a revision it picked,
    * and resumes survive a restart of the relay. Recommended; without it see `oldestResume`.
@@ -71,8 +77,6 @@ export interface RelayOptions {
   shared?: boolean;
 }
 
-const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-
 /**
  * Serves a watch as a `text/event-stream` answer to `request`: one SSE event per etcd event
  * (`event:` put or delete, `id:` its revision, `data:` the event as JSON), heart-beat comments,
@@ -82,6 +86,10 @@ const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
  * past the resume point, or a resume from before what the relay allows (see `oldestResume`),
  * sends `event: compacted` with `{ compactRevision }` and ends the stream.
  *
+ * Options are checked first: a bad one is an `InvalidArgumentError` (nothing is served). What the
+ * request may have shaped (a `Last-Event-ID` that is no event id, the keys, `startRevision`) gets a
+ * 400 whose JSON body is `{ "error": { "name": "InvalidArgumentError", "message": ... } }`.
+ *
  * @example
  * ```ts
  * export default {
@@ -90,39 +98,56 @@ const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
  * ```
  */
 export async function relayWatch(etcd: Watchable, request: Request, selector: KeySelector, options: RelayOptions = {}): Promise<Response> {
-  const maxBytes = checkCount(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
-  if (options.authorize !== undefined) {
-    const verdict = await options.authorize(request);
+  const checked = checkRelayOptions(options);
+  if (checked.authorize !== undefined) {
+    const verdict = await checked.authorize(request);
     if (verdict instanceof Response) return verdict;
-    if (verdict !== true) return new Response('forbidden\n', { status: 403, headers: new Headers(options.headers) });
+    if (verdict !== true) return new Response('forbidden\n', { status: 403, headers: new Headers(checked.headers) });
   }
-  const pool = options.pool ?? defaultPool;
-  const shared = options.shared ?? !inCloudflareWorker();
-  const scope = selectorKey(selector);
-  const signer = options.resumeSecret === undefined ? undefined : shared ? pool.signer(options.resumeSecret, scope) : new IdSigner(options.resumeSecret, scope);
-  const sent = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
-  const resume = await admitResume(sent, { pool, signer, oldest: options.oldestResume, startRevision: options.startRevision });
-  const retry = options.retry ?? 1_000;
+  const pool = checked.pool ?? defaultPool;
+  const shared = checked.shared ?? !inEdgeWorker();
+  let resume: ResumeDecision;
+  let signer: IdSigner | undefined;
+  try {
+    // The keys and start revision are often built from the request: a bad one is its fault.
+    checkWatchRequest(selector, options.startRevision);
+    const scope = selectorKey(selector);
+    signer = checked.resumeSecret === undefined ? undefined : shared ? pool.signer(checked.resumeSecret, scope) : new IdSigner(checked.resumeSecret, scope);
+    const sent = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
+    resume = await admitResume(sent, { pool, signer, oldest: checked.oldestResume, startRevision: options.startRevision });
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) return badRequest(error, checked.headers);
+    throw error;
+  }
   if (typeof resume === 'number') {
-    return new Response(`retry: ${retry}\n${compactedEvent(resume, 'resume-refused')}`, { status: 200, headers: eventStreamHeaders(options.headers) });
+    return new Response(`retry: ${checked.retry}\n${compactedEvent(resume, 'resume-refused')}`, { status: 200, headers: eventStreamHeaders(checked.headers) });
   }
+  const sign = signer;
   const feed = new RelayFeed({
     etcd,
     selector,
-    prevKv: options.prevKv === true,
+    prevKv: checked.prevKv,
     ...resume,
-    maxBytes,
+    maxBytes: checked.maxBufferedBytes,
     pool,
-    heartbeat: options.heartbeat ?? 15_000,
-    retry,
-    sign: signer ? (id) => signer.sign(id) : (id) => id,
+    heartbeat: checked.heartbeat,
+    retry: checked.retry,
+    sign: sign ? (id) => sign.sign(id) : (id) => id,
     shared,
   });
   request.signal?.addEventListener('abort', () => feed.stop(), { once: true });
-  return new Response(feed.body, { status: 200, headers: eventStreamHeaders(options.headers) });
+  return new Response(feed.body, { status: 200, headers: eventStreamHeaders(checked.headers) });
 }
 
-function eventStreamHeaders(extra: RelayOptions['headers']): Headers {
+/** A 400 whose JSON body names the error: `{ "error": { "name": "InvalidArgumentError", "message": ... } }`. */
+function badRequest(error: InvalidArgumentError, extra: Headers): Response {
+  const headers = new Headers(extra);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.set('cache-control', 'no-store');
+  return new Response(JSON.stringify({ error: { name: error.name, message: error.message } }), { status: 400, headers });
+}
+
+function eventStreamHeaders(extra: Headers): Headers {
   const headers = new Headers(extra);
   headers.set('content-type', 'text/event-stream; charset=utf-8');
   headers.set('cache-control', 'no-cache, no-transform');
@@ -130,11 +155,3 @@ function eventStreamHeaders(extra: RelayOptions['headers']): Headers {
   return headers;
 }
 
-/**
- * In a Cloudflare worker a request cannot use what another request opened (a connection, a
- * stream, a pending promise): relays there do not share watches across requests (issue 15: a
- * Durable Object is the platform's way).
- */
-function inCloudflareWorker(): boolean {
-  return (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
-}

@@ -1,4 +1,4 @@
-import { resumePoint } from './relay-event.ts';
+import { parseEventId, trimHttp } from './relay-event.ts';
 import type { RelayPool } from './relay-pool.ts';
 import type { IdSigner } from './signed-ids.ts';
 
@@ -20,13 +20,20 @@ export interface ResumeRules {
  * ids, the resume may not start before `oldest`, which defaults to the revision after the one at
  * which the pool first served a watch (nothing is accepted before it has), or the relay's own
  * `startRevision` when that is older. A client without an id starts at `startRevision` (or now).
+ * A plain id that is not an event id (or one past 2^53 - 1) is an `InvalidArgumentError`.
  */
 export async function admitResume(sent: string | null, rules: ResumeRules): Promise<ResumeDecision> {
   const fresh = { startRevision: rules.startRevision, skip: 0, resumedAfter: undefined };
-  if (!sent?.trim()) return fresh;
-  const id = rules.signer ? await rules.signer.verify(sent.trim()) : sent;
-  const point = resumePoint(id);
-  if (!point) return rules.signer ? (rules.oldest ?? 0) : fresh;
+  if (sent === null || trimHttp(sent) === '') return fresh;
+  let id = trimHttp(sent);
+  if (rules.signer) {
+    const verified = await rules.signer.verify(id);
+    // Not an id this relay signed for these keys: refused, as one from too far back.
+    if (verified === undefined) return rules.oldest ?? 0;
+    id = verified;
+  }
+  // Not an event id at all (or one past 2^53 - 1): InvalidArgumentError, answered with a 400.
+  const point = parseEventId(id);
   const oldest = rules.oldest ?? (rules.signer ? 0 : oldestPlain(rules));
   // Infinity: the pool has served no watch yet, so it knows no safe point (reported as 0).
   return point.startRevision < oldest ? (oldest === Infinity ? 0 : oldest) : { ...point, resumedAfter: id };

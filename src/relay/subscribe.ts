@@ -58,7 +58,7 @@ const MAX_DELAY = 30_000;
  * ```
  */
 export async function* subscribe(url: string | URL, options: SubscribeOptions = {}): AsyncGenerator<RelayedEvent, void, undefined> {
-  if (typeof url !== 'string' && !(url instanceof URL)) throw new InvalidArgumentError(`subscribe needs a URL, got ${describe(url)}`);
+  const base = relayUrl(url);
   const fetchImpl: FetchLike = options.fetch ?? ((request, init) => fetch(request, init));
   let lastEventId = options.lastEventId;
   let retry = 1_000;
@@ -67,7 +67,7 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
     let failure: unknown;
     let received = false;
     try {
-      const target = new URL(url, globalThis.location?.href);
+      const target = new URL(base);
       // A query parameter rather than a Last-Event-ID header: no CORS preflight.
       if (lastEventId !== undefined) target.searchParams.set('lastEventId', lastEventId);
       // Redirects are not followed: the headers (an API key, say) must not reach another server.
@@ -110,6 +110,24 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
     options.onReconnect?.({ attempt: attempt + 1, lastEventId, error: failure });
     await sleep(backoff(attempt + 1, retry, MAX_DELAY), options.signal);
   }
+}
+
+/**
+ * The relay's absolute http(s) URL, resolved against the page's address where there is one: a URL
+ * that cannot be used (relative in Node, invalid, another scheme) is an `InvalidArgumentError` at
+ * once, never a retry.
+ */
+function relayUrl(url: string | URL): URL {
+  if (typeof url !== 'string' && !(url instanceof URL)) throw new InvalidArgumentError(`subscribe needs a URL, got ${describe(url)}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url, globalThis.location?.href);
+  } catch {
+    const hint = globalThis.location === undefined ? ' (a relative URL needs a page to resolve against: pass an absolute one)' : '';
+    throw new InvalidArgumentError(`subscribe needs an absolute http(s) URL; this one does not parse${hint}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidArgumentError(`subscribe needs an http(s) URL, got one with ${describe(parsed.protocol)}`);
+  return parsed;
 }
 
 /** Acts on a message that is not an event: `ready`, `compacted` (thrown), or `error` (returned). */

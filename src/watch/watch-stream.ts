@@ -13,9 +13,11 @@ import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
 import { mapFetchError } from '../core/answer.ts';
 import type { Transport } from '../core/transport.ts';
+import type { TokenSource } from '../core/auth-token.ts';
 import { type Change, ChangeTimer } from './change-timer.ts';
 import { PROBE_AFTER_MS, probeMember } from './member-probe.ts';
 import { watchIdAtStart } from './overlong-line.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -91,7 +93,8 @@ class Connection {
    * they did not want the stream. Their messages are dropped; they need a new stream to rejoin.
    */
   readonly retired = new Set<WatchMember>();
-  token: string | undefined;
+  /** The token the stream was opened with: private, so no inspection of a watch shows it. */
+  #token: string | undefined;
   endpoint: string | undefined;
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   /** Set when the stream was ended on purpose: to change its members, or because it stalled. */
@@ -127,6 +130,16 @@ class Connection {
    * response headers (on the first `created`), so a long body may lose its tail; padding the
    * first request with whitespace makes the gateway read the rest while decoding it.
    */
+  opened(endpoint: string, token: string | undefined): void {
+    this.endpoint = endpoint;
+    this.#token = token;
+  }
+
+  /** After etcd refused the stream's token: drops it from the token source (true: retry with a new one). */
+  invalidateToken(tokens: TokenSource | undefined): boolean {
+    return this.#token !== undefined && tokens?.invalidate(this.#token) === true;
+  }
+
   body(lostBefore: number): string {
     const lines = this.members.map((m) => encodeCreateRequest(m.spec, this.ids.get(m)!, m.nextRevision));
     lines.push(PROGRESS_REQUEST);
@@ -194,8 +207,8 @@ class Connection {
 }
 
 /**
- * The one `POST /v3/watch` connection of a client, shared by all its watchers: the request body
- * holds one `create_request` per watcher (client-chosen `watch_id`s), and since fetch cannot send
+ * The `POST /v3/watch` connection of a client, shared by all its watchers (in an edge worker, one
+ * per watcher: see `watchStreamOf`): the request body holds one `create_request` per watcher (client-chosen `watch_id`s), and since fetch cannot send
  * more once the body is sent, any change to the set of watchers reopens the stream with each
  * watcher resumed at its own next revision. Changes are coalesced (see `ChangeTimer`): a burst of
  * joins costs one reopen; leavers stay on the stream (their messages dropped) until changes
@@ -217,10 +230,13 @@ export class WatchStream {
   private lostCreates = 0;
   /** How many streams were opened (for tests and diagnostics). */
   opened = 0;
+  /** Called when the last watcher has left (a stream of one watcher then stops listening for the client's close). */
+  private readonly onEmpty: (() => void) | undefined;
 
-  constructor(transport: Transport, maxLine = DEFAULT_MAX_LINE) {
+  constructor(transport: Transport, maxLine = DEFAULT_MAX_LINE, onEmpty?: () => void) {
     this.transport = transport;
     this.maxLine = maxLine;
+    this.onEmpty = onEmpty;
   }
 
   add(member: WatchMember): void {
@@ -233,8 +249,10 @@ export class WatchStream {
   remove(member: WatchMember): void {
     if (!this.members.delete(member)) return;
     // The last watcher gone: the stream closes now, in the caller's context (see `apply`).
-    if (this.members.size === 0) this.detach();
-    else this.schedule('leave');
+    if (this.members.size === 0) {
+      this.detach();
+      this.onEmpty?.();
+    } else this.schedule('leave');
   }
 
   /** The client's default deadline, for waits of its watchers. */
@@ -330,7 +348,7 @@ export class WatchStream {
    */
   private recover(connection: Connection, error: unknown, members: WatchMember[], state: LoopState): number {
     const typed = connection.breakError ?? explain(error, connection.endpoint);
-    if (typed instanceof UnauthenticatedError && connection.token !== undefined && !state.renewedToken && this.transport.tokenSource?.invalidate(connection.token)) {
+    if (typed instanceof UnauthenticatedError && !state.renewedToken && connection.invalidateToken(this.transport.tokenSource)) {
       state.renewedToken = true;
       return 0;
     }
@@ -352,8 +370,7 @@ export class WatchStream {
   private async read(connection: Connection, healthy: () => void): Promise<void> {
     this.opened++;
     const { response, endpoint, token } = await this.transport.openStream(PATH, connection.body(this.lostCreates), { signal: connection.controller.signal });
-    connection.endpoint = endpoint;
-    connection.token = token;
+    connection.opened(endpoint, token);
     const reader = response.body!.getReader();
     connection.reader = reader;
     if (connection.controller.signal.aborted) void reader.cancel().catch(() => {});
@@ -550,12 +567,27 @@ function parseLastLine(line: string, endpoint: string): unknown {
 
 const streams = new WeakMap<Transport, WatchStream>();
 
+const clientClosed = () => new AbortedError('the watch ended: the client was closed', { path: `/v3${PATH}` });
+
 /**
- * The one watch connection of a client: its namespaces share it. When the client closes, every
- * watcher on it ends with an `AbortedError` and the connection closes.
+ * The watch connection a new watcher of this client joins: the client's one shared connection
+ * (its namespaces share it too). When the client closes, every watcher on it ends with an
+ * `AbortedError` and the connection closes.
+ *
+ * In an edge worker (workerd) a connection and its reader belong to the request that opened
+ * them and die silently when it ends, so a connection shared by watchers of several requests
+ * would stall every other watcher when its opener's request ends. There each watcher gets a
+ * connection of its own, opened (and reopened after a failure) in the request that created it.
  */
 export function watchStreamOf(core: Core): WatchStream {
-  return perClient(streams, core, () => new WatchStream(core.transport, core.transport.maxResponseBytes), (stream) =>
-    stream.closeAll(new AbortedError('the watch ended: the client was closed', { path: `/v3${PATH}` })),
-  );
+  if (inEdgeWorker()) return ownWatchStream(core);
+  return perClient(streams, core, () => new WatchStream(core.transport, core.transport.maxResponseBytes), (stream) => stream.closeAll(clientClosed()));
+}
+
+/** A connection for one watcher, ended with the others when the client closes. */
+function ownWatchStream(core: Core): WatchStream {
+  const close = () => stream.closeAll(clientClosed());
+  const stream = new WatchStream(core.transport, core.transport.maxResponseBytes, () => core.closed.removeEventListener('abort', close));
+  core.closed.addEventListener('abort', close, { once: true });
+  return stream;
 }

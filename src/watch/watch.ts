@@ -1,6 +1,7 @@
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { checkCount, describe } from '../core/codec.ts';
-import { AbortedError, type EtcdError, InvalidArgumentError, TimeoutError } from '../core/errors.ts';
+import { AbortedError, EtcdError, InvalidArgumentError, TimeoutError } from '../core/errors.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
 import { setTimer } from '../core/timers.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import { decodeHeader } from '../core/key-value.ts';
@@ -111,6 +112,8 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   readonly ready: Promise<void>;
   /** How many times the connection broke and this watcher was resumed. */
   reconnects = 0;
+  /** Why the stream last failed, for `ready`'s timeout. */
+  private lastFailure: unknown;
   private next: number;
   private readonly stream: WatchStream;
   private readonly maxBuffered: number;
@@ -135,6 +138,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(options.signal)}`);
     }
+    checkFilters(options.filters);
     this.stream = stream;
     this.transport = transport;
     this.keyspace = keyspace;
@@ -320,6 +324,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   /** @internal */
   reconnecting(info: ReconnectInfo): void {
     this.reconnects++;
+    this.lastFailure = info.error;
     try {
       this.onReconnect?.(info);
     } catch {
@@ -366,8 +371,11 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   private armReady(ms: number): void {
     this.readyTimer = setTimer(() => {
       if (this.readyState === undefined) return;
-      const hint = 'in an edge worker, a request cannot use a connection that another request opened: create the client in the request that watches';
-      this.fail(new TimeoutError(`etcd did not create the watcher within ${ms} ms (${hint})`, { path: '/v3/watch' }));
+      // What the last attempt hit (a wrong endpoint), and advice about edge workers only in one.
+      const last = this.lastFailure instanceof EtcdError ? this.lastFailure : undefined;
+      const hit = last === undefined ? '' : `: the last attempt failed: ${last.message}`;
+      const hint = inEdgeWorker() ? ' (in an edge worker, a request cannot use a connection that another request opened: create the client in the request that watches)' : '';
+      this.fail(new TimeoutError(`etcd did not create the watcher within ${ms} ms${hit}${hint}`, { path: '/v3/watch', endpoint: last?.endpoint, cause: last }));
     }, ms);
   }
 
@@ -381,6 +389,20 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     clearTimeout(this.readyTimer);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.stream.remove(this);
+  }
+}
+
+const FILTERS: ReadonlySet<string> = new Set(['noPut', 'noDelete']);
+
+/** `filters` is an object of known boolean flags, or absent. */
+function checkFilters(filters: unknown): void {
+  if (filters === undefined) return;
+  if (typeof filters !== 'object' || filters === null || Array.isArray(filters)) {
+    throw new InvalidArgumentError(`filters must be an object such as { noDelete: true }, got ${describe(filters)}`);
+  }
+  for (const [name, value] of Object.entries(filters)) {
+    if (!FILTERS.has(name)) throw new InvalidArgumentError(`filters has no option ${JSON.stringify(name)} (known: noPut, noDelete)`);
+    if (value !== undefined && typeof value !== 'boolean') throw new InvalidArgumentError(`filters.${name} must be a boolean, got ${describe(value)}`);
   }
 }
 

@@ -130,6 +130,9 @@ describe('examples, each from the packed tarball against a real etcd', () => {
   test('cloudflare-worker (workerd): refuses a request without the token, relays changes to one with it', async () => {
     const folder = exampleCopy('cloudflare-worker');
     const port = await freePort();
+    // What wrangler does before deploying: esbuild bundles the worker with its npm imports.
+    const { build } = await import('esbuild');
+    await build({ entryPoints: [join(folder, 'src/worker.js')], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], outfile: join(folder, 'dist/worker.js'), logLevel: 'silent' });
     writeFileSync(join(folder, 'workerd.capnp'), workerdConfig());
     const child = spawn(bin('workerd'), ['serve', 'workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`], {
       cwd: folder,
@@ -177,9 +180,7 @@ const config :Workerd.Config = (
 );
 const relay :Workerd.Worker = (
   modules = [
-    (name = "worker.js", esModule = embed "src/worker.js"),
-    (name = "etcd-fetch", esModule = embed "node_modules/etcd-fetch/dist/index.js"),
-    (name = "etcd-fetch.browser.js", esModule = embed "node_modules/etcd-fetch/dist/etcd-fetch.browser.js"),
+    (name = "worker.js", esModule = embed "dist/worker.js"),
   ],
   bindings = [${['ETCD_ENDPOINTS', 'WATCH_PREFIX', 'API_TOKEN', 'RELAY_SECRET'].map((name) => `(name = "${name}", fromEnvironment = "${name}")`).join(', ')}],
   compatibilityDate = "2025-09-01",

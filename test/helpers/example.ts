@@ -1,7 +1,7 @@
 // The examples run as a user would run them: each copied out of the repository into a scratch
 // folder whose node_modules/etcd-fetch is the packed tarball, unpacked (never src/ or dist/).
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -25,12 +25,17 @@ export function packedPackage(): string {
   return unpacked;
 }
 
-/** A copy of `examples/<name>` with the unpacked tarball installed as node_modules/etcd-fetch. */
+/**
+ * A copy of `examples/<name>` with the unpacked tarball installed as node_modules/etcd-fetch, and its
+ * dependencies beside it as npm would install them.
+ */
 export function exampleCopy(name: string): string {
   const from = packedPackage();
   const folder = join(scratch!, name);
   cpSync(join(root, 'examples', name), folder, { recursive: true });
   cpSync(from, join(folder, 'node_modules', 'etcd-fetch'), { recursive: true });
+  const { dependencies = {} } = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const dependency of Object.keys(dependencies)) cpSync(join(root, 'node_modules', dependency), join(folder, 'node_modules', dependency), { recursive: true });
   return folder;
 }
 

@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
 const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
@@ -11,7 +11,7 @@ export async function serveFolder(folder: string): Promise<{ origin: string; clo
     let path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     if (path.endsWith('/')) path += 'index.html';
     const file = normalize(join(folder, path));
-    if (!file.startsWith(folder) || !existsSync(file) || !statSync(file).isFile()) {
+    if (!file.startsWith(resolve(folder) + sep) || !existsSync(file) || !statSync(file).isFile()) {
       response.writeHead(404).end();
       return;
     }

@@ -1,11 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AbortedError, Etcd, LeaseLostError, op } from 'etcd-fetch';
+import { AbortedError, Etcd, type FetchLike, LeaseLostError, op } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
-const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
+const client = closedAfter((fetch?: FetchLike) => new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `promise`, or a rejection naming `what` after `ms`: a waiter that never gets its lock fails
+ * the test on its own instead of leaving it to the runner's timeout.
+ */
+async function within<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -40,7 +54,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
       // Contender i has arrived once its key exists (or it has already released it): the next one comes after it.
       await until(async () => (await etcd.count({ prefix: `${name}/` })) + released >= i + 1, `contender ${i} in line`);
     }
-    await Promise.all(contenders);
+    await within(Promise.all(contenders), 'every contender to get and release the lock', 30_000);
     assert.equal(maxInside, 1);
     assert.deepEqual(order, [0, 1, 2, 3, 4]);
     assert.equal(await etcd.count({ prefix: `${name}/` }), 0, 'every lock key is gone');
@@ -61,6 +75,47 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
     assert.equal((await etcd.get(`${p}data`))?.valueText, 'by first');
   });
 
+  test("a waiter sees its predecessor's release even when it happens while the waiter's watch is opening", async () => {
+    const name = `${uniquePrefix('lock-race')}l`;
+    const holder = await client().lock(name, { ttl: 10 });
+    let released = false;
+    // Before the waiter's watch request reaches etcd, the holder lets go.
+    const racing: FetchLike = async (request, init) => {
+      if (!released && new URL(request.url).pathname === '/v3/watch') {
+        released = true;
+        await holder.unlock();
+      }
+      return globalThis.fetch(request, init);
+    };
+    const controller = new AbortController();
+    const waiting = client(racing).lock(name, { ttl: 10, signal: controller.signal });
+    try {
+      const taken = await within(waiting, 'the waiter to take the lock after its predecessor released it');
+      assert.equal(released, true, 'the release happened while the watch was opening');
+      assert.ok(taken.revision > holder.revision);
+      await taken.unlock();
+    } finally {
+      controller.abort();
+    }
+  });
+
+  test('after a re-lock with the same session, the old handle no longer passes isOwner()', async () => {
+    const etcd = client();
+    const p = uniquePrefix('relock');
+    await using session = await etcd.session({ ttl: 10 });
+    const old = await etcd.lock(`${p}l`, { session });
+    await old.unlock();
+    const current = await etcd.lock(`${p}l`, { session });
+    assert.deepEqual(current.key, old.key, 'the same session locks the same key');
+    assert.ok(current.revision > old.revision);
+    const stale = await etcd.txn().if(old.isOwner()).then(op.put(`${p}data`, 'stale')).commit();
+    assert.equal(stale.succeeded, false, 'the old handle is fenced off');
+    const fresh = await etcd.txn().if(current.isOwner()).then(op.put(`${p}data`, 'current')).commit();
+    assert.equal(fresh.succeeded, true);
+    await current.unlock();
+    assert.equal((await etcd.get(`${p}data`))?.valueText, 'current');
+  });
+
   test('tryLock takes a free lock and returns undefined for a held one, leaving no key behind', async () => {
     const etcd = client();
     const name = `${uniquePrefix('try')}l`;
@@ -79,7 +134,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
     await session.lease.revoke();
     assert.equal(holder.lost.aborted, true);
     assert.ok(holder.lost.reason instanceof LeaseLostError);
-    const taken = await next;
+    const taken = await within(next, 'the next in line to get the lock');
     assert.ok(taken.revision > holder.revision);
     await taken.unlock();
   });
@@ -92,7 +147,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
     const waiting = client().lock(name, { signal: controller.signal });
     await until(async () => (await etcd.count({ prefix: `${name}/` })) === 2, 'the waiter to queue');
     controller.abort();
-    await assert.rejects(waiting, AbortedError);
+    await assert.rejects(within(waiting, 'the aborted wait to end'), AbortedError);
     await until(async () => (await etcd.count({ prefix: `${name}/` })) === 1, 'the waiter to leave');
     assert.ok(held.revision > 0);
   });
@@ -121,16 +176,16 @@ describe('elections', () => {
     await a.proclaim('a2');
     await until(() => seen.includes('a2'), 'observe to see the proclamation');
     await a.resign();
-    const b = await bWins;
+    const b = await within(bWins, 'b to win after a resigned');
     assert.equal((await watcher.election(name).leader())?.valueText, 'b');
     await assert.rejects(a.proclaim('stale'), { name: 'NotLeaderError' });
     await sessionB.lease.revoke(); // b's lease is lost: c takes over
     assert.equal(b.lost.aborted, true);
-    const c = await cWins;
+    const c = await within(cWins, 'c to win after b lost its lease');
     assert.equal((await watcher.election(name).leader())?.valueText, 'c');
     await until(() => seen.at(-1) === 'c', 'observe to see c');
     controller.abort();
-    await observing;
+    await within(observing, 'observe to end on abort');
     assert.deepEqual(seen, ['a', 'a2', 'b', 'c']);
     await c.resign();
     assert.equal(await watcher.election(name).leader(), undefined);

@@ -34,7 +34,7 @@ describe('SSE relay behind an auth check, in workerd', () => {
     site = await serveRepo();
     const port = await freePort();
     url = `http://127.0.0.1:${port}/events`;
-    const env = { ETCD_ENDPOINT: etcdUnderTest.endpoint, WATCH_PREFIX: prefix, ALLOW_ORIGIN: site.origin, AUTH_SECRET, RELAY_SECRET: 'ids are signed with this' };
+    const env = { ETCD_ENDPOINT: etcdUnderTest.endpoint, WATCH_PREFIX: prefix, ALLOW_ORIGIN: site.origin, AUTH_SECRET, RELAY_SECRET: 'ids are signed with this secret of 40+ chars' };
     relay = await startRelay('relay-auth-workerd.capnp', port, env);
     etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
   });

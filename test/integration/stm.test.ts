@@ -167,6 +167,35 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     assert.equal(await etcd.get(`${p}b`), undefined);
   });
 
+  test('a retry reads at a fresh snapshot: a compaction between attempts does not end it with CompactedError', async () => {
+    const etcd = client();
+    const other = client();
+    const p = uniquePrefix('stm-compact');
+    await etcd.put(`${p}a`, '0');
+    await etcd.put(`${p}c`, '0');
+    await etcd.put(`${p}d`, 'd0');
+    let runs = 0;
+    const { value, attempts } = await etcd.stm(async (tx) => {
+      runs++;
+      const a = await tx.get(`${p}a`);
+      await tx.get(`${p}c`);
+      if (runs === 1) {
+        // Conflict, then compact away the first attempt's snapshot.
+        await other.put(`${p}a`, '1');
+        const { revision } = await other.put(`${p}other`, 'x');
+        await other.compact(revision);
+        return 'first';
+      }
+      // A key only the retry reads: it is not among the keys prefetched after the conflict.
+      const d = await tx.get(`${p}d`);
+      tx.put(`${p}c`, `${a}+${d}`);
+      return 'second';
+    });
+    assert.equal(attempts, 2);
+    assert.equal(value, 'second');
+    assert.equal((await etcd.get(`${p}c`))?.valueText, '1+d0');
+  });
+
   test('an abort signal ends the retries; an error thrown by apply ends the STM without a commit', async () => {
     const etcd = client();
     const p = uniquePrefix('stm-abort');

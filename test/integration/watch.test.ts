@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortedError, Etcd, type FetchLike, op, type ReflectorUpdate, WatchCompactedError } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
-import { collect, eventually, summary } from './watch-helpers.ts';
+import { collect, eventually, summary, within } from './watch-helpers.ts';
 
 const etcdUnderTest = useEtcd();
 const client = closedAfter((fetch?: FetchLike) => new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch }));
@@ -116,11 +116,16 @@ describe('watch against a real etcd', () => {
     await etcd.txn().then(op.put(`${p}b`, '2'), op.put(`${p}c`, '3')).commit();
     await etcd.delete(`${p}a`);
     const watch = etcd.watch({ prefix: p, startRevision: first.revision });
-    const responses = [];
-    for await (const response of watch.responses()) {
-      responses.push(response);
-      if (response.revision >= first.revision + 2) break;
-    }
+    const responses: Array<{ revision: number; events: Array<{ type: string; kv: { keyText: string }; revision: number }> }> = [];
+    await within(
+      (async () => {
+        for await (const response of watch.responses()) {
+          responses.push(response);
+          if (response.revision >= first.revision + 2) break;
+        }
+      })(),
+      `the replay up to revision ${first.revision + 2} (got ${responses.length} responses)`,
+    );
     const events = responses.flatMap((r) => r.events);
     assert.deepEqual(events.map((e) => `${e.type} ${e.kv.keyText}@${e.revision}`), [
       `put ${p}a@${first.revision}`,
@@ -138,9 +143,15 @@ describe('watch against a real etcd', () => {
     const watch = etcd.watch({ prefix: uniquePrefix('watch'), signal: controller.signal });
     await watch.ready;
     setTimeout(() => controller.abort(), 10);
-    await assert.rejects(async () => {
-      for await (const _ of watch);
-    }, AbortedError);
+    await assert.rejects(
+      within(
+        (async () => {
+          for await (const _ of watch);
+        })(),
+        'the iteration to end after the abort',
+      ),
+      AbortedError,
+    );
   });
 
   test('10,000 writes from a concurrent writer are seen exactly once and in order', async () => {
@@ -177,9 +188,12 @@ describe('watch against a real etcd', () => {
     await etcd.compact(latest.revision);
     const watch = etcd.watch({ prefix: p, startRevision: old.revision });
     await assert.rejects(
-      async () => {
-        for await (const _ of watch);
-      },
+      within(
+        (async () => {
+          for await (const _ of watch);
+        })(),
+        'the watch to end with the compaction',
+      ),
       (error: unknown) => error instanceof WatchCompactedError && error.compactRevision === latest.revision,
     );
   });

@@ -43,6 +43,23 @@ describe('bounded answer bodies', () => {
     await assert.rejects(readBoundedText(chunked([], { 'content-length': '11' }), 10), MalformedResponseError);
   });
 
+  test('a small Content-Length does not bound a gzip body: its decoded bytes are counted while reading', async () => {
+    let pulled = 0;
+    // What fetch hands over for a gzip answer: the declared length is the compressed one.
+    const inflating = new Response(
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += 16;
+          controller.enqueue(new Uint8Array(16).fill(0x61));
+          if (pulled >= 1_000) controller.close();
+        },
+      }),
+      { headers: { 'content-length': '20', 'content-encoding': 'gzip' } },
+    );
+    await assert.rejects(readBoundedText(inflating, 50), MalformedResponseError);
+    assert.ok(pulled <= 100, `pulled ${pulled} bytes`);
+  });
+
   test('an empty body is the empty string', async () => {
     assert.equal(await readBoundedText(new Response(null), 10), '');
   });

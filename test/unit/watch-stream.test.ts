@@ -41,6 +41,27 @@ function scripted(answers: Uint8Array[][]): { fetch: FetchLike; bodies: string[]
   return { fetch, bodies };
 }
 
+/**
+ * `promise`, or a rejection naming `what` after `ms`: a test whose stream never delivers fails
+ * on its own, fast, instead of waiting for the runner's timeout.
+ */
+async function bounded<T>(promise: Promise<T>, what: string, ms = 2_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits (bounded) until `condition` holds. */
+async function until(condition: () => boolean, what: string, ms = 2_000): Promise<void> {
+  for (const started = Date.now(); !condition(); await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
+  }
+}
+
 function describeEvent(event: WatchEvent): string {
   return `${event.type} ${event.kv.keyText}=${event.kv.valueText} @${event.revision}${event.prevKv ? ` prev=${event.prevKv.valueText}` : ''}`;
 }
@@ -50,13 +71,22 @@ const expectedEvents = ['put héllo=wörld @2', 'put héllo=1 @3 prev=wörld', '
 async function watchSplitAt(offset: number): Promise<string[]> {
   const { fetch } = scripted([[bytes.subarray(0, offset), bytes.subarray(offset)]]);
   const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
-  const watch = etcd.watch({ prefix: 'h', prevKv: true });
   const events: string[] = [];
-  for await (const event of watch) {
-    events.push(describeEvent(event));
-    if (events.length === expectedEvents.length) break;
+  try {
+    const watch = etcd.watch({ prefix: 'h', prevKv: true });
+    await bounded(
+      (async () => {
+        for await (const event of watch) {
+          events.push(describeEvent(event));
+          if (events.length === expectedEvents.length) break;
+        }
+      })(),
+      `split at ${offset}, after ${JSON.stringify(events)}`,
+    );
+    return events;
+  } finally {
+    await etcd.close();
   }
-  return events;
 }
 
 describe('watch stream decoding and resume (recorded bytes)', () => {
@@ -66,18 +96,26 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     }
   });
 
-  test('"transport is closing" reopens the stream resumed after the last delivered revision', async () => {
+  test('"transport is closing" reopens the stream resumed after the last delivered revision', async (t) => {
     const { fetch, bodies } = scripted([[bytes]]);
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    t.after(() => etcd.close());
     const errors: unknown[] = [];
     const watch = etcd.watch({ prefix: 'h', progressNotify: true, onReconnect: (info) => errors.push(info.error) });
     const revisions: Array<[number, boolean]> = [];
-    for await (const response of watch.responses()) {
-      revisions.push([response.revision, response.progress]);
-      if (!response.progress) continue;
-      for (let i = 0; i < 200 && bodies.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-      break;
-    }
+    await bounded(
+      (async () => {
+        for await (const response of watch.responses()) {
+          revisions.push([response.revision, response.progress]);
+          if (!response.progress) continue;
+          // Still iterating (so the watch stays open) until the stream is reopened.
+          await until(() => bodies.length >= 2, 'the stream reopened');
+          break;
+        }
+      })(),
+      'the progress notification and the reopened stream',
+      4_000,
+    );
     assert.deepEqual(revisions, [[2, false], [3, false], [4, false], [6, false], [9, true]]);
     assert.equal(bodies.length, 2);
     const [first, second] = bodies.map((body) => JSON.parse(body.split('\n')[0]!) as { create_request: Record<string, unknown> });
@@ -89,27 +127,32 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     assert.match((errors[0] as Error).message, /transport is closing/);
   });
 
-  test('a compacted start revision ends the watch with WatchCompactedError carrying compactRevision', async () => {
+  test('a compacted start revision ends the watch with WatchCompactedError carrying compactRevision', async (t) => {
     const lines = [
       `{"result":{${header(30)},"watch_id":"1","created":true}}\n`,
       `{"result":{${header(30)},"watch_id":"1","canceled":true,"compact_revision":"20"}}\n`,
     ];
     const { fetch } = scripted([lines.map((l) => encoder.encode(l))]);
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    t.after(() => etcd.close());
     const watch = etcd.watch({ key: 'k', startRevision: 5 });
     await assert.rejects(
-      async () => {
-        for await (const _ of watch);
-      },
+      bounded(
+        (async () => {
+          for await (const _ of watch);
+        })(),
+        'the compaction',
+      ),
       (error: unknown) => error instanceof WatchCompactedError && error.compactRevision === 20,
     );
   });
 
-  test('several watchers share one request body, each with its own watch_id, ended by a progress request', async () => {
+  test('several watchers share one request body, each with its own watch_id, ended by a progress request', async (t) => {
     const { fetch, bodies } = scripted([]);
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    t.after(() => etcd.close());
     const watches = [etcd.watch({ key: 'a' }), etcd.watch({ prefix: 'b' }), etcd.watch({ from: 'c', to: 'd', startRevision: 7 })];
-    for (let i = 0; i < 200 && bodies.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => bodies.length >= 1, 'the stream opened');
     for (const watch of watches) watch.close();
     assert.equal(bodies.length, 1);
     const lines = bodies[0]!.split('\n').map((line) => JSON.parse(line) as { create_request?: Record<string, unknown> });
@@ -119,7 +162,7 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     assert.equal(requests[2]!.start_revision, '7');
   });
 
-  test('fragments come out in whole revisions as they arrive; a resume restarts at the revision left incomplete', async () => {
+  test('fragments come out in whole revisions as they arrive; a resume restarts at the revision left incomplete', async (t) => {
     const event = (key: string, revision: number) =>
       `{"kv":{"key":"${btoa(key)}","create_revision":"${revision}","mod_revision":"${revision}","version":"1","value":"YQ=="}}`;
     const answer = (fragment: boolean, events: Array<[string, number]>) =>
@@ -144,6 +187,7 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
       return new Response(body, { status: 200 });
     };
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    t.after(() => etcd.close());
     const watch = etcd.watch({ prefix: '', startRevision: 5, fragment: true });
     const responses = watch.responses();
     const keys = async () => {
@@ -159,10 +203,61 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     assert.deepEqual(await keys(), ['c@6', 'd@6']);
     // The stream breaks with revision 7 half received: the watch resumes at 7, not after it.
     more!.error(new TypeError('fetch failed'));
-    for (let i = 0; i < 400 && bodies.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => bodies.length >= 2, 'the stream reopened');
     assert.equal(JSON.parse(bodies[1]!.split('\n')[0]!).create_request.start_revision, '7');
     watch.close();
-    await etcd.close();
+  });
+
+  test('a revision the stream repeats (within a stream and after a resume) reaches the caller once', async (t) => {
+    const put = (revision: number) => `{"kv":{"key":"aw==","create_revision":"2","mod_revision":"${revision}","version":"1","value":"dg=="}}`;
+    const events = (revision: number, ...revisions: number[]) => `{"result":{${header(revision)},"watch_id":"1","events":[${revisions.map(put).join(',')}]}}\n`;
+    const closing = '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}';
+    const { fetch, bodies } = scripted([
+      // Revision 3 twice in a row, then a message repeating 3 beside 4.
+      [`{"result":{${header(1)},"watch_id":"1","created":true}}\n`, events(2, 2), events(3, 3), events(3, 3), events(4, 3, 4), closing].map((l) => encoder.encode(l)),
+      // The resumed stream (from 5) repeats 4 and 5 once more before 6.
+      [`{"result":{${header(6)},"watch_id":"1","created":true}}\n`, events(5, 4), events(5, 5), events(5, 5), events(6, 6)].map((l) => encoder.encode(l)),
+    ]);
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    t.after(() => etcd.close());
+    const watch = etcd.watch({ key: 'k' });
+    const seen: number[] = [];
+    await bounded(
+      (async () => {
+        for await (const event of watch) {
+          seen.push(event.revision);
+          if (event.revision === 6) break;
+        }
+      })(),
+      'revision 6',
+    );
+    assert.deepEqual(seen, [2, 3, 4, 5, 6]);
+    assert.equal(JSON.parse(bodies[1]!.split('\n')[0]!).create_request.start_revision, '5');
+  });
+
+  test('an older progress notification after a failover does not move the revision back: the next resume starts after the last event', async (t) => {
+    const put = (revision: number) => `{"kv":{"key":"aw==","create_revision":"2","mod_revision":"${revision}","version":"1","value":"dg=="}}`;
+    const closing = '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}';
+    const { fetch, bodies } = scripted([
+      // Member A: events up to revision 12, then it goes away.
+      [`{"result":{${header(10)},"watch_id":"1","created":true}}\n`, `{"result":{${header(12)},"watch_id":"1","events":[${put(11)},${put(12)}]}}\n`, closing].map((l) => encoder.encode(l)),
+      // Member B lags behind: created, then a progress notification for revision 9.
+      [`{"result":{${header(9)},"watch_id":"1","created":true}}\n`, `{"result":{${header(9)},"watch_id":"1"}}\n`, closing].map((l) => encoder.encode(l)),
+    ]);
+    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], fetch });
+    t.after(() => etcd.close());
+    const watch = etcd.watch({ key: 'k' });
+    const responses: Array<[number, boolean]> = [];
+    const reading = (async () => {
+      for await (const response of watch.responses()) responses.push([response.revision, response.progress]);
+    })();
+    reading.catch(() => {});
+    await until(() => bodies.length >= 3, 'the third stream');
+    const starts = bodies.map((body) => (JSON.parse(body.split('\n')[0]!) as { create_request: { start_revision?: string } }).create_request.start_revision);
+    assert.deepEqual(starts, [undefined, '13', '13']);
+    assert.equal(watch.nextRevision, 13);
+    assert.deepEqual(responses, [[12, false]]);
+    watch.close();
   });
 
   test('a cancel_reason becomes a typed error', () => {
@@ -185,15 +280,18 @@ describe('an answer over the line limit (recorded bytes)', () => {
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch, maxResponseBytes: 1024 });
     const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' })];
     try {
-      return await Promise.all(
-        watches.map(async (watch) => {
-          try {
-            for await (const event of watch) return `${event.kv.keyText}=${event.kv.valueText.slice(0, 8)}`;
-            return 'ended';
-          } catch (error) {
-            return error as Error;
-          }
-        }),
+      return await bounded(
+        Promise.all(
+          watches.map(async (watch) => {
+            try {
+              for await (const event of watch) return `${event.kv.keyText}=${event.kv.valueText.slice(0, 8)}`;
+              return 'ended';
+            } catch (error) {
+              return error as Error;
+            }
+          }),
+        ),
+        'an outcome for each watcher',
       );
     } finally {
       await etcd.close();
@@ -215,7 +313,7 @@ describe('an answer over the line limit (recorded bytes)', () => {
 });
 
 describe('create requests etcd dropped', () => {
-  test('when only some creates are answered, the stream is reopened until all are', async () => {
+  test('when only some creates are answered, the stream is reopened until all are', async (t) => {
     const bodies: string[] = [];
     const fetch: FetchLike = async (input) => {
       const body = await input.text();
@@ -239,6 +337,7 @@ describe('create requests etcd dropped', () => {
       );
     };
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    t.after(() => etcd.close());
     const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' }), etcd.watch({ key: 'c' })];
     await Promise.all(watches.map((w) => w.ready));
     assert.equal(bodies.length, 2);
@@ -246,7 +345,7 @@ describe('create requests etcd dropped', () => {
     for (const watch of watches) watch.close();
   });
 
-  test('creates answered slowly but steadily are not taken for lost: the stream is opened once', async () => {
+  test('creates answered slowly but steadily are not taken for lost: the stream is opened once', async (t) => {
     const bodies: string[] = [];
     const fetch: FetchLike = async (input) => {
       const body = await input.text();
@@ -272,6 +371,7 @@ describe('create requests etcd dropped', () => {
       );
     };
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
+    t.after(() => etcd.close());
     const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' }), etcd.watch({ key: 'c' }), etcd.watch({ key: 'd' }), etcd.watch({ key: 'e' })];
     await Promise.all(watches.map((w) => w.ready));
     await new Promise((r) => setTimeout(r, 300));
