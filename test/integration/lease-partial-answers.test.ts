@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Etcd, type Lease, LeaseLostError } from 'etcd-fetch';
 import { closedAfter, useEtcd } from '../helpers/etcd.ts';
+import { type Fault, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcdUnderTest = useEtcd();
 const client = closedAfter((fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) }));
@@ -90,4 +91,35 @@ describe('keep-alive answers cut short', () => {
       await Promise.all(others.map((lease) => lease.revoke().catch(() => {})));
     }
   });
+});
+
+describe('keep-alive answers cut short by a proxy in front of the real etcd', () => {
+  const cuts: [string, Fault][] = [
+    ['truncated mid-line, then ended cleanly', { kind: 'truncate', bytes: 700, end: 'clean' }],
+    ['cut mid-line by a dropped connection', { kind: 'cutStream', afterBytes: 700 }],
+  ];
+  for (const [name, fault] of cuts) {
+    test(`keep-alive answers ${name}: the answers received are kept, the rest re-asked, no lease lost`, async (t) => {
+      const proxy = await startFaultProxy({ upstream: etcdUnderTest.endpoint, fault: (request) => (request.path === '/v3/lease/keepalive' ? fault : undefined) });
+      const etcd = new Etcd({ endpoints: [proxy.endpoint] });
+      const leases = await Promise.all(Array.from({ length: 20 }, () => etcd.grant(2)));
+      try {
+        for (let waited = 0; waited < 6_000; waited += 250) {
+          await sleep(250);
+          assert.deepEqual(falseLosses(leases), [], `after ${waited + 250} ms`);
+        }
+        const sent = proxy.requests
+          .filter((r) => r.path === '/v3/lease/keepalive')
+          .map((r) => r.body.split('\n').filter((line) => line.trim() !== '').map((line) => (JSON.parse(line) as { ID: string }).ID));
+        t.diagnostic(`${sent.length} keep-alive requests carried ${sent.map((ids) => ids.length).join(', ')} leases`);
+        assert.ok(sent.some((ids, i) => i > 0 && ids.length < sent[i - 1]!.length && ids.every((id) => sent[i - 1]!.includes(id))), 'a request re-asked for part of the one before');
+        for (const lease of [leases[0]!, leases[19]!]) assert.ok((await client().lease.timeToLive(lease)).ttl > 0);
+      } finally {
+        proxy.fault = undefined;
+        await Promise.all(leases.map((lease) => lease.revoke().catch(() => {})));
+        etcd.close();
+        await proxy.close();
+      }
+    });
+  }
 });
