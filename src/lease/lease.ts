@@ -5,7 +5,8 @@ import { checkCount, decodeArray, decodeBytes, decodeId, decodeInt, encodeId } f
 import { EtcdError, InvalidArgumentError, LeaseLostError, NotFoundError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
-import { keepAlive, keeperOf, now } from './keep-alive.ts';
+import { keepAlive } from './keep-alive.ts';
+import { keeperOf, now } from './keep-alive-loop.ts';
 
 export type { LeaseRef } from '../core/lease-ref.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Etcd, FailedPreconditionError, type Lease, LeaseLostError, NotFoundError } from 'etcd-fetch';
+import { AbortedError, Etcd, FailedPreconditionError, type Lease, LeaseLostError, NotFoundError, TimeoutError } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd: the last test kills and restarts it.
@@ -117,6 +117,40 @@ describe('leases against a real etcd', () => {
     await assert.rejects(etcd.grant(30, { id }), FailedPreconditionError);
     assert.equal(await lease.keepAliveOnce(), 30);
     await lease.revoke();
+  });
+
+  test('keep-alives keep their deadline and signal, and close() aborts the one in flight', async () => {
+    // Every keep-alive hangs until its request is aborted; the rest goes to etcd.
+    const aborted: number[] = [];
+    const hanging = (async (input: Request, init?: RequestInit) => {
+      if (!input.url.endsWith('/v3/lease/keepalive')) return fetch(input, init);
+      const started = performance.now();
+      return new Promise<Response>((_, reject) => {
+        input.signal.addEventListener('abort', () => {
+          aborted.push(performance.now() - started);
+          reject(input.signal.reason);
+        }, { once: true });
+      });
+    }) as typeof fetch;
+    const etcd = new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch: hanging });
+    // TTL 6: the loop's refresh goes at 2 s and its own deadline would end it only at 6 s.
+    const lease = await etcd.grant(6);
+    try {
+      const started = performance.now();
+      await assert.rejects(lease.keepAliveOnce({ timeout: 300 }), TimeoutError);
+      assert.ok(performance.now() - started < 1_300, `timed out after ${Math.round(performance.now() - started)} ms`);
+      await assert.rejects(lease.keepAliveOnce({ signal: AbortSignal.timeout(100) }), AbortedError);
+      const seen = aborted.length;
+      await sleep(2_500);
+      etcd.close();
+      for (let waited = 0; aborted.length === seen && waited < 1_000; waited += 50) await sleep(50);
+      assert.ok(aborted.length > seen, 'close() aborted the keep-alive request in flight');
+      assert.ok(lease.lost.reason instanceof LeaseLostError);
+      assert.match((lease.lost.reason as Error).message, /client was closed/);
+    } finally {
+      etcd.close();
+      await client().lease.revoke(lease.id).catch(() => {});
+    }
   });
 
   test('a lease whose keep-alives fail (etcd down) is reported lost within its TTL', async () => {
