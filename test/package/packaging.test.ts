@@ -13,15 +13,16 @@ import { CDN_PREFIX } from '../helpers/example.ts';
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 /**
- * Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (45.4 KB today: 40.1 KB with the relay hub,
- * then STM, snapshots, per-member calls, read ordering, requireLeader and fromEnv; the goal is 24 KB, see the README).
+ * Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (49.5 KB today: 45.4 KB before the reliability
+ * round's checks, KV scheduler, keep-alive loop and relay guards; the goal, 40 KB for the root entry, comes with
+ * the facade split of issue 23).
  */
-const BROWSER_BUDGET = 47 * 1024;
+const BROWSER_BUDGET = 52 * 1024;
 /**
  * Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn, bundled from the
- * published modules (the goal is 16 KB once the facade and the KV entry are split, issue 23).
+ * published modules (24.9 KB today, with the KV scheduler; the goal is 16 KB, issue 23).
  */
-const KV_PAGE_BUDGET = 25 * 1024;
+const KV_PAGE_BUDGET = 27 * 1024;
 /**
  * Ceiling for the unpacked package: the modules (without comments), their declarations (with their doc
  * comments but not their examples, scripts/trim-declarations.ts), the browser bundle, README, LICENSE, CHANGELOG.
