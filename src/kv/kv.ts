@@ -292,7 +292,7 @@ function sendWrite(core: Core, kind: WriteKind, request: WireObject, options: Ca
     try {
       wire = batcher ? await batcher.write(kind, request, left.timeout) : await core.transport.request(`/kv/${kind}`, request, left);
     } catch (error) {
-      throw unreadAnswer(error);
+      throw unreadAnswer(error, `/v3/kv/${kind}`);
     }
     observeRevision(core, wire, floor);
     return wire;

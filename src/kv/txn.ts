@@ -281,7 +281,7 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
       try {
         answer = await transport.request('/kv/txn', body, { ...left, idempotent: readOnly });
       } catch (error) {
-        throw readOnly ? error : unreadAnswer(error);
+        throw readOnly ? error : unreadAnswer(error, '/v3/kv/txn');
       }
       if (core.revisions === undefined) return answer;
       return orderedRead(core, answer, floor, readOnly && servedLocally(body), '/kv/txn', body, left);

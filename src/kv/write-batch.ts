@@ -120,7 +120,7 @@ export class WriteBatcher {
     try {
       write.resolve(await this.transport.request(`/kv/${write.kind}`, write.request, { timeout: timeLeft([write]) }));
     } catch (error) {
-      write.reject(unreadAnswer(error));
+      write.reject(unreadAnswer(error, `/v3/kv/${write.kind}`));
     }
   }
 }
@@ -131,14 +131,20 @@ export function batchable(options: CallOptions, request: WireObject): boolean {
 }
 
 /**
- * A write's error, marked `mayHaveApplied` when the answer was not read: one that arrived but
- * could not be read (garbled, cut off, too large), or none within the deadline.
+ * A write's error, marked `mayHaveApplied` when the answer to `path` was not read: one that
+ * arrived but could not be read (garbled, cut off, too large), or none within the deadline. An
+ * error of another request (the token's authentication, before the write was sent) is not.
  */
-export function unreadAnswer(error: unknown): unknown {
-  if ((error instanceof MalformedResponseError || error instanceof TimeoutError) && error.mayHaveApplied === undefined) {
+export function unreadAnswer(error: unknown, path: string): unknown {
+  if ((error instanceof MalformedResponseError || error instanceof TimeoutError) && error.mayHaveApplied === undefined && answersTo(error, path)) {
     (error as { mayHaveApplied?: boolean }).mayHaveApplied = true;
   }
   return error;
+}
+
+/** Whether an error is about the request to `path` itself (not one made before sending it). */
+function answersTo(error: EtcdError, path: string): boolean {
+  return error.path === undefined || error.path === path;
 }
 
 /**
@@ -186,6 +192,8 @@ function asOwn(error: unknown, write: PendingWrite): EtcdError {
     return new MalformedResponseError(`${path}: the answer of its batched txn could not be read (${String(error)}); the write may have been applied`, { path, cause: error, mayHaveApplied: true });
   }
   const details = { path, endpoint: error.endpoint, status: error.status, code: error.code, cause: error };
+  // Failed before the txn was sent (its token could not be had): nothing was applied, and the error says so itself.
+  if (!answersTo(error, '/v3/kv/txn')) return error;
   if (error instanceof UnavailableError) return new UnavailableError(error.message, { ...details, mayHaveApplied: error.mayHaveApplied, retryable: error.retryable });
   if (error instanceof UnauthenticatedError) return new UnauthenticatedError(error.message, details);
   if (error instanceof AbortedError) return new AbortedError(error.message, details);

@@ -103,7 +103,7 @@ describe('the packed package', () => {
       writeFileSync(join(folder, 'main.mjs'), `import { Etcd } from 'etcd-fetch';\nnew Etcd({ endpoints: ['not a url'] });\n`);
       const run = spawnSync(process.execPath, ['main.mjs'], { cwd: folder, encoding: 'utf8' });
       assert.notEqual(run.status, 0);
-      assert.match(run.stderr, /InvalidArgumentError: endpoint "not a url" is not a URL/);
+      assert.match(run.stderr, /InvalidArgumentError: .*"not a url"/);
       assert.match(run.stderr, /at checkEndpoint \(.*\/etcd-fetch\/dist\/core\/check-options\.js:\d+:\d+\)/);
       assert.match(run.stderr, /at new Etcd \(.*\/etcd-fetch\/dist\/index\.js:\d+:\d+\)/);
       assert.ok(run.stderr.length < 2048, `the trace is ${run.stderr.length} characters:\n${run.stderr}`);
