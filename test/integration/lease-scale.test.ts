@@ -75,10 +75,8 @@ describe('leases at scale', () => {
       }
       assert.equal(leases.filter((lease) => lease.isLost).length, 0);
     } finally {
-      const revokeStart = performance.now();
-      await bounded(leases.length, CONCURRENCY, (i) => leases[i]!.revoke().catch(() => {}));
-      t.diagnostic(`revoked ${leases.length} leases in ${Math.round(performance.now() - revokeStart)} ms`);
+      // The suite's own etcd is stopped after it: revoking 10,000 leases one by one would only add a minute.
+      etcd.close();
     }
-    assert.deepEqual(await client().lease.list(), []);
   });
 });
