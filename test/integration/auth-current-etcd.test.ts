@@ -1,12 +1,12 @@
 // Leases, locks, discovery and auth status with authentication on, as current etcd releases
 // check them (the CVE-2026-33413 fix: keep-alives, member lists and status need a user). Run
-// with ETCD_GATEWAY=3.5/3.6/3.7 the checks are the imitation's (test/helpers/version-gateway.ts);
-// against the real 3.4.23 they are Debian's, which is more lenient.
+// with ETCD_VERSION=3.5/3.6/3.7 the checks are the real server's; with ETCD_GATEWAY=3.5/3.6/3.7
+// the imitation's (test/helpers/version-gateway.ts); against Debian's 3.4.23 they are more lenient.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Etcd, type FetchLike, type Lease, LeaseLostError, PermissionDeniedError } from 'etcd-fetch';
 import { startCluster, type EtcdCluster } from '../../scripts/cluster.ts';
-import { gatewayVersion, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { gatewayVersion, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 import { startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
 
 // Tokens expire after 2 idle seconds, so every test below outlives several of them.
@@ -72,7 +72,7 @@ describe('with authentication on, as current etcd releases check it', () => {
     await lease.revoke();
   });
 
-  test("a keep-alive refused for permission says so in lost's reason", { skip: gatewayVersion() === undefined && 'etcd 3.4.23 keeps alive any lease without checking' }, async () => {
+  test("a keep-alive refused for permission says so in lost's reason", { skip: versionUnderTest() === undefined && 'etcd 3.4.23 keeps alive any lease without checking' }, async () => {
     const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
     const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
     const lease = await bob.grant(5);
@@ -99,7 +99,7 @@ describe('with authentication on, as current etcd releases check it', () => {
   });
 
   test('auth.status() asks /v3/auth/status where etcd serves it (3.5+) and falls back to the user list on 3.4 only', async () => {
-    const version = gatewayVersion();
+    const version = versionUnderTest();
     const serves = version !== undefined && !version.startsWith('3.4');
     for (const auth of [ROOT, { username: 'bob', password: BOB_PASSWORD }, undefined]) {
       const paths: string[] = [];
@@ -118,7 +118,7 @@ describe('with authentication on, as current etcd releases check it', () => {
     const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
     assert.match((await root.maintenance.status()).version, /^3\./);
     assert.equal((await root.cluster.members()).members.length, 1);
-    if (gatewayVersion() === undefined) return;
+    if (versionUnderTest() === undefined) return;
     const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
     await assert.rejects(bob.maintenance.status(), PermissionDeniedError);
     await assert.rejects(bob.cluster.members(), PermissionDeniedError);
@@ -158,7 +158,7 @@ describe('discovery with authentication on', () => {
     const bob = new Etcd({ endpoints: [seed], discover: { onError: (error) => errors.push(error) }, auth: { username: 'bob', password: BOB_PASSWORD } });
     await bob.get('x').catch(() => {});
     for (let i = 0; i < 100 && errors.length === 0; i++) await sleep(20);
-    if (gatewayVersion() === undefined) {
+    if (versionUnderTest() === undefined) {
       assert.deepEqual(errors, [], 'etcd 3.4.23 lets any user list members');
     } else {
       assert.equal(errors.length, 1);
