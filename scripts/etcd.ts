@@ -70,7 +70,7 @@ export interface EtcdServer {
 }
 
 /**
- * Finds etcd: `ETCD_BIN`; else, with `ETCD_VERSION` naming 3.5, 3.6 or 3.7, the real server of that
+ * Finds etcd: `ETCD_BIN`; else, with `ETCD_SERVER_VERSION` naming 3.5, 3.6 or 3.7, the real server of that
  * line built from its Go module (scripts/etcd-builds.ts); else `PATH` (Debian's 3.4.23), installing
  * Debian's etcd-server when allowed.
  */
@@ -80,12 +80,12 @@ export function findEtcd(): string {
     if (!existsSync(fromEnv)) throw new Error(`ETCD_BIN points to ${fromEnv}, which does not exist`);
     return fromEnv;
   }
-  const line = process.env.ETCD_VERSION;
+  const line = process.env.ETCD_SERVER_VERSION;
   if (line && line !== '3.4') {
-    if (!isBuiltLine(line)) throw new Error(`ETCD_VERSION=${line} is not one of 3.4, 3.5, 3.6, 3.7`);
+    if (!isBuiltLine(line)) throw new Error(`ETCD_SERVER_VERSION=${line} is not one of 3.4, 3.5, 3.6, 3.7`);
     const built = builtEtcd(line);
     if (built === undefined) {
-      throw new Error(`ETCD_VERSION=${line}: etcd ${serverModule(line).version} is not built yet; run \`node scripts/test-prerequisites.ts\``);
+      throw new Error(`ETCD_SERVER_VERSION=${line}: etcd ${serverModule(line).version} is not built yet; run \`node scripts/test-prerequisites.ts\``);
     }
     return built;
   }

@@ -211,11 +211,14 @@ export class Maintenance {
   async hashKV(options: { revision?: number } & MemberCallOptions = {}): Promise<HashKV> {
     const request = options.revision === undefined ? {} : { revision: String(checkCount(options.revision, 'revision')) };
     const wire = await this.transport.request('/maintenance/hashkv', request, await this.aimed(options, true));
+    const header = decodeHeader(wire.header);
     return {
       hash: decodeHash(wire.hash),
-      hashRevision: decodeInt(wire.hash_revision, 'hash_revision'),
+      // etcd 3.5 has no hash_revision (3.6 added it): its hash covers the revision asked, or the
+      // current one, which its header carries, when none was.
+      hashRevision: wire.hash_revision === undefined ? options.revision || header.revision : decodeInt(wire.hash_revision, 'hash_revision'),
       compactRevision: decodeInt(wire.compact_revision, 'compact_revision'),
-      header: decodeHeader(wire.header),
+      header,
     };
   }
 

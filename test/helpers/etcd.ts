@@ -20,25 +20,20 @@ export interface TestEtcd {
 }
 
 /**
- * The etcd release line the suites run against: `ETCD_VERSION` (3.5, 3.6, 3.7: the real server of
+ * The etcd release line the suites run against: `ETCD_SERVER_VERSION` (3.5, 3.6, 3.7: the real server of
  * that line, built from its Go module; 3.4: Debian's 3.4.23, the default, gives undefined) or
  * `ETCD_GATEWAY` (the imitation of that line in front of Debian's 3.4.23). Undefined means Debian's
  * 3.4.23 as it is: no CVE-2026-33413 checks, 412 for failed preconditions, no auth/status.
  */
 export function versionUnderTest(): GatewayVersion | undefined {
-  const real = process.env.ETCD_VERSION;
+  const real = process.env.ETCD_SERVER_VERSION;
   const imitated = gatewayVersion();
   if (real !== undefined && real !== '' && real !== '3.4') {
-    if (imitated !== undefined) throw new Error(`ETCD_VERSION=${real} and ETCD_GATEWAY=${imitated} exclude each other`);
-    if (!(GATEWAY_VERSIONS as readonly string[]).includes(real)) throw new Error(`ETCD_VERSION=${real} is not one of 3.4, 3.5, 3.6, 3.7`);
+    if (imitated !== undefined) throw new Error(`ETCD_SERVER_VERSION=${real} and ETCD_GATEWAY=${imitated} exclude each other`);
+    if (!(GATEWAY_VERSIONS as readonly string[]).includes(real)) throw new Error(`ETCD_SERVER_VERSION=${real} is not one of 3.4, 3.5, 3.6, 3.7`);
     return real as GatewayVersion;
   }
   return imitated;
-}
-
-/** Whether the suites run against a real server newer than Debian's 3.4.23 (`ETCD_VERSION`). */
-export function realNewerEtcd(): boolean {
-  return versionUnderTest() !== undefined && gatewayVersion() === undefined;
 }
 
 /** The version `ETCD_GATEWAY` asks to imitate (unset or `debian`: the real etcd, unchanged). */
@@ -54,7 +49,7 @@ export function gatewayVersion(): GatewayVersion | undefined {
 /**
  * Starts a throwaway etcd before the suite and removes it after, or uses ETCD_ENDPOINTS when
  * set (and `options` asks for no special flags). The binary is the one scripts/etcd.ts finds:
- * ETCD_BIN, else the real server of the ETCD_VERSION line, else Debian's. With ETCD_GATEWAY, the
+ * ETCD_BIN, else the real server of the ETCD_SERVER_VERSION line, else Debian's. With ETCD_GATEWAY, the
  * suite talks to etcd through an imitation of that version (test/helpers/version-gateway.ts).
  */
 export function useEtcd(options: EtcdServerOptions & { ownServer?: boolean } = {}): TestEtcd {
