@@ -2,8 +2,11 @@
 // releases do, so the integration suites can prove the client against 3.4, 3.5, 3.6 and 3.7.
 // Node-only, for tests. `ETCD_GATEWAY` picks the version (see useEtcd in ./etcd.ts). Each rule
 // names the source it was read from: etcd-io/etcd and grpc-ecosystem/grpc-gateway at the branch
-// or tag given. Versions mean the latest patch release of each line (3.4.45, 3.5.32+, 3.6.13+,
-// 3.7.1), except `3.4.23`, upstream's own build of that release.
+// or tag given. Versions mean the latest patch release of each line (3.4.45, 3.5.36, 3.6.17,
+// 3.7.4), except `3.4.23`, upstream's own build of that release. The 3.5-3.7 rules are held to
+// the real servers' answers (test/integration/real-versions.test.ts); the suites themselves run
+// against those real servers, so the imitation now serves what none of them shows: the latest
+// 3.4 and upstream's 3.4.23.
 //
 // Which gateway each release pins (go.mod): Debian's 3.4.23 grpc-gateway 1.6.4 (Debian's package),
 // upstream 3.4.23 v1.9.5, 3.4.24+ v1.11.0, 3.5 v1.16.0, 3.6 v2.26.3, 3.7 v2.29.0.
