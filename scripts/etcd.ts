@@ -6,8 +6,11 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { builtEtcd, isBuiltLine, serverModule } from './etcd-builds.ts';
 
 export interface EtcdServerOptions {
+  /** The etcd program to run (default: findEtcd()). */
+  binary?: string;
   /** Extra flags, e.g. `['--auth-token-ttl', '8']`. */
   args?: string[];
   /** Value of `--cors` (default `*`). */
@@ -71,12 +74,25 @@ export interface EtcdServer {
   stop(): Promise<void>;
 }
 
-/** Finds etcd (`ETCD_BIN`, then `PATH`), installing Debian's etcd-server when allowed. */
+/**
+ * Finds etcd: `ETCD_BIN`; else, with `ETCD_SERVER_VERSION` naming 3.5, 3.6 or 3.7, the real server of that
+ * line built from its Go module (scripts/etcd-builds.ts); else `PATH` (Debian's 3.4.23), installing
+ * Debian's etcd-server when allowed.
+ */
 export function findEtcd(): string {
   const fromEnv = process.env.ETCD_BIN;
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`ETCD_BIN points to ${fromEnv}, which does not exist`);
     return fromEnv;
+  }
+  const line = process.env.ETCD_SERVER_VERSION;
+  if (line && line !== '3.4') {
+    if (!isBuiltLine(line)) throw new Error(`ETCD_SERVER_VERSION=${line} is not one of 3.4, 3.5, 3.6, 3.7`);
+    const built = builtEtcd(line);
+    if (built === undefined) {
+      throw new Error(`ETCD_SERVER_VERSION=${line}: etcd ${serverModule(line).version} is not built yet; run \`node scripts/test-prerequisites.ts\``);
+    }
+    return built;
   }
   const onPath = lookPath('etcd');
   if (onPath) return onPath;
@@ -142,7 +158,7 @@ export async function freePorts(count: number): Promise<number[]> {
 
 /** Starts a throwaway etcd on free loopback ports with its own data dir, and waits for `/health`. */
 export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdServer> {
-  const binary = findEtcd();
+  const binary = options.binary ?? findEtcd();
   const [freeClient, freePeer] = await freePorts(2);
   const clientPort = options.clientPort ?? freeClient!;
   const peerPort = options.peerPort ?? freePeer!;

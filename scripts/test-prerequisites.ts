@@ -1,6 +1,9 @@
 // Before `npm test`: the programs the tests run besides Node. On a Debian-like machine as root the
 // missing ones are installed from Debian's packages; elsewhere this says what to install and stops.
+// Then the real etcd 3.5, 3.6 and 3.7 servers are built from their Go modules (test/servers/) into
+// the cache folder (scripts/etcd-builds.ts) unless they are there already.
 import { spawnSync } from 'node:child_process';
+import { BUILT_LINES, ensureBuilt } from './etcd-builds.ts';
 import { lookPath } from './etcd.ts';
 
 interface Program {
@@ -32,4 +35,11 @@ if (missing.length > 0) {
     for (const p of stillMissing) console.error(`missing: ${p.binary} (${p.usedFor}); Debian/Ubuntu: apt-get install ${p.debianPackage}, or set ${p.env}`);
     process.exit(1);
   }
+}
+
+try {
+  for (const line of BUILT_LINES) ensureBuilt(line, (message) => console.error(`test prerequisites: ${message}`));
+} catch (error) {
+  console.error(`test prerequisites: ${(error as Error).message}`);
+  process.exit(1);
 }

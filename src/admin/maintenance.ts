@@ -223,11 +223,14 @@ export class Maintenance {
     const request = options.revision === undefined ? {} : { revision: String(checkCount(options.revision, 'revision')) };
     const { revision: _, ...aimedOptions } = options;
     const wire = await this.aimed('/maintenance/hashkv', request, aimedOptions, true);
+    const header = decodeHeader(wire.header);
     return {
       hash: decodeHash(wire.hash),
-      hashRevision: decodeInt(wire.hash_revision, 'hash_revision'),
+      // etcd 3.5 has no hash_revision (3.6 added it): its hash covers the revision asked, or the
+      // current one, which its header carries, when none was.
+      hashRevision: wire.hash_revision === undefined ? options.revision || header.revision : decodeInt(wire.hash_revision, 'hash_revision'),
       compactRevision: decodeInt(wire.compact_revision, 'compact_revision'),
-      header: decodeHeader(wire.header),
+      header,
     };
   }
 

@@ -12,6 +12,28 @@ export interface TestEtcd {
   readonly server: EtcdServer | undefined;
   /** The etcd version imitated in front of the real one (`ETCD_GATEWAY`), if any. */
   readonly gateway: GatewayVersion | undefined;
+  /**
+   * The etcd release line under test, real or imitated (see versionUnderTest); undefined for
+   * Debian's 3.4.23 unchanged.
+   */
+  readonly version: GatewayVersion | undefined;
+}
+
+/**
+ * The etcd release line the suites run against: `ETCD_SERVER_VERSION` (3.5, 3.6, 3.7: the real server of
+ * that line, built from its Go module; 3.4: Debian's 3.4.23, the default, gives undefined) or
+ * `ETCD_GATEWAY` (the imitation of that line in front of Debian's 3.4.23). Undefined means Debian's
+ * 3.4.23 as it is: no CVE-2026-33413 checks, 412 for failed preconditions, no auth/status.
+ */
+export function versionUnderTest(): GatewayVersion | undefined {
+  const real = process.env.ETCD_SERVER_VERSION;
+  const imitated = gatewayVersion();
+  if (real !== undefined && real !== '' && real !== '3.4') {
+    if (imitated !== undefined) throw new Error(`ETCD_SERVER_VERSION=${real} and ETCD_GATEWAY=${imitated} exclude each other`);
+    if (!(GATEWAY_VERSIONS as readonly string[]).includes(real)) throw new Error(`ETCD_SERVER_VERSION=${real} is not one of 3.4, 3.5, 3.6, 3.7`);
+    return real as GatewayVersion;
+  }
+  return imitated;
 }
 
 /** The version `ETCD_GATEWAY` asks to imitate (unset or `debian`: the real etcd, unchanged). */
@@ -26,15 +48,17 @@ export function gatewayVersion(): GatewayVersion | undefined {
 
 /**
  * Starts a throwaway etcd before the suite and removes it after, or uses ETCD_ENDPOINTS when
- * set (and `options` asks for no special flags). With ETCD_GATEWAY, the suite talks to etcd
- * through an imitation of that version (test/helpers/version-gateway.ts).
+ * set (and `options` asks for no special flags). The binary is the one scripts/etcd.ts finds:
+ * ETCD_BIN, else the real server of the ETCD_SERVER_VERSION line, else Debian's. With ETCD_GATEWAY, the
+ * suite talks to etcd through an imitation of that version (test/helpers/version-gateway.ts).
  */
 export function useEtcd(options: EtcdServerOptions & { ownServer?: boolean } = {}): TestEtcd {
-  const context: { endpoint: string; upstream: string; server: EtcdServer | undefined; gateway: GatewayVersion | undefined } = {
+  const context: { endpoint: string; upstream: string; server: EtcdServer | undefined; gateway: GatewayVersion | undefined; version: GatewayVersion | undefined } = {
     endpoint: '',
     upstream: '',
     server: undefined,
     gateway: undefined,
+    version: versionUnderTest(),
   };
   const shared = process.env.ETCD_ENDPOINTS;
   let imitation: VersionGateway | undefined;

@@ -2,8 +2,11 @@
 // releases do, so the integration suites can prove the client against 3.4, 3.5, 3.6 and 3.7.
 // Node-only, for tests. `ETCD_GATEWAY` picks the version (see useEtcd in ./etcd.ts). Each rule
 // names the source it was read from: etcd-io/etcd and grpc-ecosystem/grpc-gateway at the branch
-// or tag given. Versions mean the latest patch release of each line (3.4.45, 3.5.32+, 3.6.13+,
-// 3.7.1), except `3.4.23`, upstream's own build of that release.
+// or tag given. Versions mean the latest patch release of each line (3.4.45, 3.5.36, 3.6.17,
+// 3.7.4), except `3.4.23`, upstream's own build of that release. The 3.5-3.7 rules are held to
+// the real servers' answers (test/integration/real-versions.test.ts); the suites themselves run
+// against those real servers, so the imitation now serves what none of them shows: the latest
+// 3.4 and upstream's 3.4.23.
 //
 // Which gateway each release pins (go.mod): Debian's 3.4.23 grpc-gateway 1.6.4 (Debian's package),
 // upstream 3.4.23 v1.9.5, 3.4.24+ v1.11.0, 3.5 v1.16.0, 3.6 v2.26.3, 3.7 v2.29.0.
@@ -117,14 +120,24 @@ const USER_EMPTY = 'etcdserver: user name is empty';
 const INVALID_TOKEN = 'etcdserver: invalid auth token';
 const DENIED = 'etcdserver: permission denied';
 
-type Requirement = 'user' | 'admin' | 'lease-renew' | 'lease-time-to-live' | 'lease-list';
+/** The auth store's errors as etcd's rpctypes turn them into gRPC statuses. */
+const AUTH_ERRORS: Record<string, { code: number; message: string }> = {
+  'auth: permission denied': { code: 7, message: DENIED },
+  'auth: user name is empty': { code: 3, message: USER_EMPTY },
+  'auth: invalid auth token': { code: 16, message: INVALID_TOKEN },
+};
+
+type Requirement = 'user' | 'admin' | 'alarm' | 'lease-renew' | 'lease-time-to-live' | 'lease-list';
 
 /**
  * Calls that need a user while auth is on since the CVE-2026-33413 fix (GHSA-q8m4-xhhv-38mg;
  * 3.4.42, 3.5.28, 3.6.9, 3.7.0; etcd release-3.6 commit 7f73a57b8 in server/etcdserver/v3_server.go,
- * api/v3rpc/key.go, member.go, maintenance.go). Maintenance status has been admin only since 2017
- * (api/v3rpc/maintenance.go authMaintenanceServer.Status), although Debian's 3.4.23 answers it
- * without a token. Lease revoke's put permission on the lease's keys is checked by the real etcd.
+ * api/v3rpc/key.go, member.go, maintenance.go). Checked against the real 3.5.36, 3.6.17 and 3.7.4
+ * (test/servers/, test/integration/real-versions.test.ts): member list, status and the alarm list
+ * need any user (`requireAuthInfo` in server.go MemberList and authMaintenanceServer.Status /
+ * Alarm GET), not an admin; changing alarms, compaction, hash and hashKV need an admin. Debian's
+ * 3.4.23 answers status and member list without a token. Lease revoke's put permission on the
+ * lease's keys is checked by the real etcd.
  */
 const REQUIREMENTS: Record<string, Requirement> = {
   '/v3/lease/grant': 'user',
@@ -133,9 +146,9 @@ const REQUIREMENTS: Record<string, Requirement> = {
   '/v3/lease/leases': 'lease-list',
   '/v3/lease/keepalive': 'lease-renew',
   '/v3/kv/compaction': 'admin',
-  '/v3/cluster/member/list': 'admin',
-  '/v3/maintenance/alarm': 'admin',
-  '/v3/maintenance/status': 'admin',
+  '/v3/cluster/member/list': 'user',
+  '/v3/maintenance/alarm': 'alarm',
+  '/v3/maintenance/status': 'user',
 };
 
 // --- the proxy ---------------------------------------------------------------------------------
@@ -186,7 +199,8 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
   };
 
   /** Undefined when the call may go on; otherwise the gRPC error etcd would answer. */
-  const refusal = async (requirement: Requirement, token: string | undefined, body: string): Promise<{ code: number; message: string } | undefined> => {
+  /** `afterLines`: a stream's requests answered before the refusal (keep-alive). */
+  const refusal = async (requirement: Requirement, token: string | undefined, body: string): Promise<{ code: number; message: string; afterLines?: number } | undefined> => {
     if (!(await authEnabled())) return undefined;
     if (token === undefined || token === '') return { code: 3, message: USER_EMPTY };
     if (!(await tokenValid(token))) return { code: 16, message: INVALID_TOKEN };
@@ -195,10 +209,21 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     switch (requirement) {
       case 'admin':
         return denied;
+      case 'alarm': {
+        // authMaintenanceServer.Alarm: GET (action 0, the default) any user, ACTIVATE/DEACTIVATE admin.
+        const { action } = JSON.parse(body || '{}') as { action?: unknown };
+        return action === undefined || action === 0 || action === 'GET' ? undefined : denied;
+      }
       case 'lease-renew': {
         // release-3.6 server/etcdserver/v3_server.go checkLeaseRenew: put permission on every key.
-        const ids = body.split('\n').filter((line) => line.trim() !== '').map((line) => (JSON.parse(line) as { ID?: unknown }).ID);
-        return (await allowedOnKeys(ids, (key) => mayPut(token, key))) ? undefined : denied;
+        // Each request of the stream is checked when it is read: the leases before the first refused
+        // one are renewed and answered, then the error line ends the stream (seen on 3.7.4).
+        const lines = body.split('\n').filter((line) => line.trim() !== '');
+        for (const [index, line] of lines.entries()) {
+          const { ID } = JSON.parse(line) as { ID?: unknown };
+          if (!(await allowedOnKeys([ID], (key) => mayPut(token, key)))) return { ...denied, afterLines: index };
+        }
+        return undefined;
       }
       case 'lease-time-to-live': {
         // checkLeaseTimeToLive: with keys, range permission on every key.
@@ -224,7 +249,8 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       const denied = await refusal('admin', token, '');
       if (denied) return sendUnaryError(response, denied.code, denied.message, cors);
     }
-    return sendJson(response, 200, enabled ? { header, enabled: true, auth_revision: '1' } : { header, auth_revision: '1' }, cors);
+    // The field is `authRevision` on the wire: declared in mixed case in rpc.proto (seen on 3.7.4).
+    return sendJson(response, 200, enabled ? { header, enabled: true, authRevision: '1' } : { header, authRevision: '1' }, cors);
   };
 
   /**
@@ -232,8 +258,8 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
    * #16490, the 3.5 backport of #16464; before it the route was a duplicate of `/v3/maintenance/hash`
    * and `hashkv` answered 404), in 3.6 and 3.7. Answer (release-3.5
    * server/etcdserver/api/v3rpc/maintenance.go HashKV): `header` (its revision the store's current
-   * one), `hash` (uint32: a JSON number), `compact_revision` (-1 before any compaction),
-   * `hash_revision` (the revision hashed: the one asked, or the current one for 0). Zero values
+   * one), `hash` (uint32: a JSON number), `compact_revision` (-1 before any compaction), and from
+   * 3.6 `hash_revision` (the revision hashed: the one asked, or the current one for 0). Zero values
    * omitted, int64s as strings. Errors (a compacted or future revision, a non-admin while auth is
    * on: authMaintenanceServer.HashKV) are the real etcd's own.
    */
@@ -251,9 +277,16 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     } catch (error) {
       const { code, details } = error as { code?: unknown; details?: unknown };
       if (typeof code !== 'number') throw error;
-      return sendUnaryError(response, code, typeof details === 'string' ? details : '', cors);
+      const message = typeof details === 'string' ? details : '';
+      // 3.4 and 3.5 return the auth store's error unconverted (UNKNOWN, `auth: permission denied`);
+      // 3.6 and 3.7 pass it through togRPCError (release-3.6 api/v3rpc/maintenance.go HashKV),
+      // as seen on the real 3.7.4: 403 `etcdserver: permission denied`.
+      const converted = family(version) === 'v2' && code === 2 ? AUTH_ERRORS[message] : undefined;
+      if (converted) return sendUnaryError(response, converted.code, converted.message, cors);
+      return sendUnaryError(response, code, message, cors);
     }
-    const hashRevision = revision === '0' ? answer.header.revision : revision;
+    // hash_revision is new in 3.6 (api/etcdserverpb/rpc.proto: etcd_version_field "3.6"); 3.5.36 has none.
+    const hashRevision = version === '3.5' ? undefined : revision === '0' ? answer.header.revision : revision;
     return sendJson(response, 200, withoutZeros({ header: answer.header, hash: answer.hash, compact_revision: answer.compact_revision, hash_revision: hashRevision }), cors);
   };
 
@@ -293,14 +326,26 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       if (path === '/v3/maintenance/hashkv' && version !== '3.4') return hashKV(body, token, response, cors);
       const requirement = REQUIREMENTS[path];
       const denied = requirement === undefined ? undefined : await refusal(requirement, token, body);
+      if (denied && denied.afterLines) {
+        const answered = `${body.split('\n').filter((line) => line.trim() !== '').slice(0, denied.afterLines).join('\n')}\n`;
+        const upstreamResponse = await forward(incoming, answered, response);
+        return relayStream(upstreamResponse, response, denied);
+      }
       if (denied) {
         if (STREAM_PATHS.has(path)) return sendStreamError(response, denied.code, denied.message, cors);
         return sendUnaryError(response, denied.code, denied.message, cors);
       }
     }
+    // From 3.5 a token is ignored while auth is off (seen on 3.5.36 and 3.7.4); 3.4.23 answers 401.
+    if (token !== undefined && !version.startsWith('3.4') && !(await authEnabled())) delete incoming.headers.authorization;
     const upstreamResponse = await forward(incoming, body, response);
     if (STREAM_PATHS.has(path) && upstreamResponse.statusCode === 200) return relayStream(upstreamResponse, response);
-    const text = await readAll(upstreamResponse);
+    let text = await readAll(upstreamResponse);
+    // 3.4's alarm answer has no header; 3.5+ fill it in (seen on 3.5.36 and 3.7.4).
+    if (path === '/v3/maintenance/alarm' && upstreamResponse.statusCode === 200 && !version.startsWith('3.4')) {
+      const answer = JSON.parse(text) as Record<string, unknown>;
+      if (answer.header === undefined) text = JSON.stringify({ header: (await probe('/v3/maintenance/status', {})).json.header, ...answer });
+    }
     const status = upstreamResponse.statusCode ?? 502;
     // Upstream 3.4.23 (gateway v1.9.5 with golang/protobuf 1.4.3) panics marshaling any error body:
     // net/http drops the connection with no answer (fixed in 3.4.24 by etcd PR #15088).
@@ -339,8 +384,11 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       outgoing.end(body);
     });
 
-  /** Copies a stream line by line, rewriting etcd 3.4's error line into the version's shape. */
-  const relayStream = async (upstreamResponse: IncomingMessage, response: ServerResponse) => {
+  /**
+   * Copies a stream line by line, rewriting etcd 3.4's error line into the version's shape; with
+   * `trailer`, ends it with that error line once the upstream's answers are through.
+   */
+  const relayStream = async (upstreamResponse: IncomingMessage, response: ServerResponse, trailer?: { code: number; message: string }) => {
     const headers = { ...upstreamResponse.headers };
     delete headers['content-length'];
     upstreamResponse.setEncoding('utf8');
@@ -364,7 +412,7 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     }
     if (tail !== '') emit(tail);
     if (!response.headersSent) response.writeHead(200, headers);
-    if (!response.writableEnded) response.end();
+    if (!response.writableEnded) response.end(trailer ? streamErrorLine(trailer.code, trailer.message, version) : undefined);
   };
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -82,7 +82,8 @@ describe('a 3-member cluster under faults', () => {
     const idle = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT, fetch: counting('idle') });
     // The watcher's client knows the members and follows them as they come and go.
     const watcher = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT });
-    const keeper = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE });
+    // Since the CVE-2026-33413 fix (3.5.28+, 3.6.9+, 3.7) a lease grant and keep-alive need a user.
+    const keeper = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT });
     const watch = watcher.watch({ prefix });
     try {
       await watch.ready;

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortedError, Etcd, TimeoutError, type WatchResponse } from 'etcd-fetch';
-import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, gatewayVersion, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 
-// Progress notifications every 300 ms, so a watch that waits for one waits briefly.
-const etcdUnderTest = useEtcd({ ownServer: true, args: ['--experimental-watch-progress-notify-interval', '300ms'] });
+// Progress notifications every 300 ms, so a watch that waits for one waits briefly. etcd 3.6 took
+// the flag out of `--experimental-` (3.7 knows only the new name; 3.4 and 3.5 only the old one).
+const renamed = gatewayVersion() === undefined && (versionUnderTest() === '3.6' || versionUnderTest() === '3.7');
+const etcdUnderTest = useEtcd({ ownServer: true, args: [renamed ? '--watch-progress-notify-interval' : '--experimental-watch-progress-notify-interval', '300ms'] });
 const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
 
 describe('watch.requestProgress (learning that a watch is current up to a revision)', () => {
