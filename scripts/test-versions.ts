@@ -14,8 +14,22 @@ import { BUILT_LINES, ensureBuilt, isBuiltLine, serverModule } from './etcd-buil
 
 const root = resolve(import.meta.dirname, '..');
 const suites = join('test', 'integration');
+/**
+ * Suites run once, by the main `npm test` run: the imitation's own and the comparison of real
+ * servers with it, and those whose subject does not depend on the server's release line (other
+ * runtimes' fetch and workerd's request model, the fault proxy itself, closed ports).
+ */
+const ONCE = new Set([
+  'version-gateway.test.ts',
+  'real-versions.test.ts',
+  'runtimes.test.ts',
+  'relay-durable-object.test.ts',
+  'watch-workerd.test.ts',
+  'fault-proxy.test.ts',
+  'wrong-endpoint.test.ts',
+]);
 const files = readdirSync(join(root, suites))
-  .filter((name) => name.endsWith('.test.ts') && name !== 'version-gateway.test.ts' && name !== 'real-versions.test.ts')
+  .filter((name) => name.endsWith('.test.ts') && !ONCE.has(name))
   .map((name) => join(suites, name))
   .filter((file) => /\b(useEtcd|startEtcd|startCluster)\(/.test(readFileSync(join(root, file), 'utf8')));
 
@@ -54,7 +68,7 @@ for (const run of runs) {
   // Unset rather than empty: etcd reads every ETCD_* variable as a flag.
   for (const [name, value] of Object.entries(run.env)) if (value === '') delete env[name];
   delete env.ETCD_ENDPOINTS;
-  const child = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { cwd: root, stdio: 'inherit', env });
+  const child = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-force-exit', ...files], { cwd: root, stdio: 'inherit', env });
   console.log(`# ${run.label}: ${child.status === 0 ? 'passed' : 'FAILED'} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   if (child.status !== 0) failed.push(run.label);
 }
