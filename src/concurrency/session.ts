@@ -81,12 +81,14 @@ export class Session implements AsyncDisposableLike {
   }
 
   /**
-   * Ends the session, revoking its lease (which releases every lock and leadership it held), unless
-   * the lease was given in `options.lease`. Fires no `lost`, neither its own nor theirs.
+   * Ends the session, revoking its lease (which releases every lock and leadership it held); fires
+   * no `lost`, neither its own nor theirs. A session over a lease given in `options.lease` leaves
+   * that lease (and what is held with it) alone: its `lost` still follows the lease.
    */
   async close(): Promise<void> {
+    if (!this.#owned) return;
     if (!this.#ended.signal.aborted) this.#ended.abort(new Error('the session was closed'));
-    if (this.#owned) await this.lease[Symbol.asyncDispose]();
+    await this.lease[Symbol.asyncDispose]();
   }
 
   /** `await using session = ...`: closes it at the end of the scope. */
