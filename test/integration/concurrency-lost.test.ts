@@ -87,4 +87,20 @@ describe('lost fires only when a holder loses without asking', () => {
     await held.unlock();
     await leadership.resign();
   });
+
+  test('a lock whose create revision was compacted before lost was read: no false loss, and a later delete still fires it', async () => {
+    const etcd = client();
+    const name = `${uniquePrefix('compacted')}l`;
+    const held = await etcd.lock(name, { ttl: 30 });
+    await etcd.put(`${name}-after`, 'x');
+    const { revision } = await etcd.put(`${name}-after`, 'y');
+    await etcd.compact(revision); // the watch from the lock's revision + 1 is refused as compacted
+    const lost = held.lost;
+    await sleep(SETTLE_MS);
+    assert.equal(lost.aborted, false, `lost fired: ${String(lost.reason)}`);
+    await client().delete(held.key);
+    await aborts(lost, 'the lock');
+    assert.equal(held.session.lost.aborted, false);
+    await held.unlock();
+  });
 });
