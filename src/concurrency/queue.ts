@@ -159,7 +159,9 @@ export async function joinQueue(
   const session = options.session ?? (await Session.create(core, { ttl: options.ttl, signal: options.signal }));
   const ownsSession = options.session === undefined;
   const key = concat(prefix, toBytes(session.suffix));
-  const signal = options.signal ? AbortSignal.any([options.signal, session.lost]) : session.lost;
+  // The session's end stops the wait: its loss, or a deliberate close() (which fires no lost).
+  const ended = sessionEnded(session);
+  const signal = options.signal ? AbortSignal.any([options.signal, ended]) : ended;
   let joined = false;
   try {
     const first = { prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 } as const;
@@ -189,6 +191,7 @@ export async function joinQueue(
     if (joined && !sessionLost) await del(core, key).catch(() => {});
     if (ownsSession) await session.close().catch(() => {});
     if (sessionLost && !(error instanceof LeaseLostError)) throw session.lost.reason;
+    if (ended.aborted && !sessionLost) throw new AbortedError(`the session of ${what} ${JSON.stringify(String(name))} was closed while waiting`, { cause: error });
     if (options.signal?.aborted && !(error instanceof AbortedError)) throw new AbortedError(`waiting for the ${what} was aborted`, { cause: error });
     throw error;
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Etcd, type FetchLike, LeaseLostError } from 'etcd-fetch';
+import { AbortedError, Etcd, type FetchLike, LeaseLostError } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
@@ -86,6 +86,27 @@ describe('lost fires only when a holder loses without asking', () => {
     assert.equal(held.session.lost.aborted, false);
     await held.unlock();
     await leadership.resign();
+  });
+
+  test('closing the session of a waiting lock ends the wait with AbortedError, and its lost never fires', async () => {
+    const etcd = client();
+    const name = `${uniquePrefix('close-waiting')}l`;
+    await using held = await etcd.lock(name, { ttl: 30 });
+    const session = await etcd.session({ ttl: 30 });
+    // Its outcome, caught at once: the wait may end while close() is still revoking the lease.
+    const waiting = etcd.lock(name, { session }).then(() => 'got the lock', (error: unknown) => error);
+    for (let i = 0; (await etcd.count({ prefix: `${name}/` })) < 2; i++) {
+      assert.ok(i < 200, 'the waiter never queued');
+      await sleep(25);
+    }
+    await session.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([waiting, new Promise((resolve) => (timer = setTimeout(resolve, 10_000, 'still waiting after 10 s')))]);
+    clearTimeout(timer);
+    assert.ok(outcome instanceof AbortedError, String(outcome));
+    assert.match(outcome.message, /session .*closed/);
+    assert.equal(session.lost.aborted, false, String(session.lost.reason));
+    assert.ok(held.revision > 0);
   });
 
   test('a lock whose create revision was compacted before lost was read: no false loss, and a later delete still fires it', async () => {
