@@ -188,10 +188,12 @@ export async function joinQueue(
     return { key, revision, session, ownsSession, existing: existing?.value };
   } catch (error) {
     const sessionLost = session.lost.aborted;
+    // Read before this catch closes a session of its own (which ends it too).
+    const sessionClosed = ended.aborted && !sessionLost;
     if (joined && !sessionLost) await del(core, key).catch(() => {});
     if (ownsSession) await session.close().catch(() => {});
     if (sessionLost && !(error instanceof LeaseLostError)) throw session.lost.reason;
-    if (ended.aborted && !sessionLost) throw new AbortedError(`the session of ${what} ${JSON.stringify(String(name))} was closed while waiting`, { cause: error });
+    if (sessionClosed) throw new AbortedError(`the session of ${what} ${JSON.stringify(String(name))} was closed while waiting`, { cause: error });
     if (options.signal?.aborted && !(error instanceof AbortedError)) throw new AbortedError(`waiting for the ${what} was aborted`, { cause: error });
     throw error;
   }

@@ -109,6 +109,23 @@ describe('lost fires only when a holder loses without asking', () => {
     assert.ok(held.revision > 0);
   });
 
+  test('a wait aborted by its signal says so, not that its session was closed', async () => {
+    const etcd = client();
+    const name = `${uniquePrefix('abort-waiting')}l`;
+    await using held = await etcd.lock(name, { ttl: 30 });
+    const controller = new AbortController();
+    const waiting = etcd.lock(name, { signal: controller.signal }).then(() => 'got the lock', (error: unknown) => error);
+    for (let i = 0; (await etcd.count({ prefix: `${name}/` })) < 2; i++) {
+      assert.ok(i < 200, 'the waiter never queued');
+      await sleep(25);
+    }
+    controller.abort();
+    const outcome = await waiting;
+    assert.ok(outcome instanceof AbortedError, String(outcome));
+    assert.doesNotMatch(outcome.message, /session/);
+    assert.ok(held.revision > 0);
+  });
+
   test('a lock whose create revision was compacted before lost was read: no false loss, and a later delete still fires it', async () => {
     const etcd = client();
     const name = `${uniquePrefix('compacted')}l`;
