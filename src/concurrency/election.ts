@@ -23,7 +23,11 @@ export class NotLeaderError extends EtcdError {
 }
 
 /**
- * Options of `campaign` (exported as `ElectionCampaignOptions`): a session, else one of its own (`ttl` seconds), a deadline and a signal.
+ * Options of `campaign` (exported as `ElectionCampaignOptions`): a session, else one of its own
+ * (`ttl` seconds, 60 by default as in Go), a deadline and a signal. The TTL is how long a crashed
+ * leader keeps leading before the next candidate takes over, and also how long a live leader's
+ * keep-alives may fail before it loses leadership: smaller means faster failover but more false
+ * losses on a slow network.
  *
  * @example
  * ```ts
@@ -53,7 +57,7 @@ export class Leadership extends QueuePlace implements AsyncDisposableLike {
     if (!result.succeeded) throw new NotLeaderError('proclaim failed: this candidate no longer leads');
   }
 
-  /** Gives up leadership; the next candidate in line takes over. */
+  /** Gives up leadership; the next candidate in line takes over. Fires no `lost`. */
   async resign(options: CallOptions = {}): Promise<void> {
     await this.leave(options);
   }

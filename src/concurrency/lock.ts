@@ -6,11 +6,14 @@ import type { CallOptions } from '../core/call-options.ts';
 import type { Comparison } from '../kv/txn.ts';
 
 /**
- * Options of `lock` and `tryLock`: a session to hold it with (else one of its own, `ttl` seconds), a deadline and a signal.
+ * Options of `lock` and `tryLock`: a session to hold it with (else one of its own, `ttl` seconds,
+ * 60 by default as in Go), a deadline and a signal. The TTL is how long a crashed holder keeps the
+ * lock before the next in line gets it, and also how long a live holder's keep-alives may fail
+ * before it loses the lock: smaller means faster failover but more false losses on a slow network.
  *
  * @example
  * ```ts
- * await using held = await etcd.lock('jobs/nightly', { ttl: 30, timeout: 60_000 });
+ * await using held = await etcd.lock('jobs/nightly', { ttl: 10, timeout: 60_000 }); // a crash frees it within 10 s
  * ```
  */
 export type LockOptions = QueueOptions;
@@ -33,7 +36,7 @@ export class Lock extends QueuePlace implements AsyncDisposableLike {
     return this.holds();
   }
 
-  /** Releases the lock (deletes its key); the next in line gets it. A second call does nothing. */
+  /** Releases the lock (deletes its key); the next in line gets it. Fires no `lost`. A second call does nothing. */
   async unlock(options: CallOptions = {}): Promise<void> {
     if (this.#released) return;
     this.#released = true;

@@ -1,11 +1,11 @@
 import { type Bytes, concat, toBytes } from '../core/codec.ts';
-import { AbortedError, LeaseLostError } from '../core/errors.ts';
+import { AbortedError, EtcdError, LeaseLostError, WatchCompactedError } from '../core/errors.ts';
 import type { Core } from '../core/client-core.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { del, get, range } from '../kv/kv.ts';
 import { txn } from '../kv/txn.ts';
 import { watch } from '../watch/watch.ts';
-import { Session } from './session.ts';
+import { Session, sessionEnded } from './session.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import { cmp, type Comparison, op } from '../kv/txn.ts';
 
@@ -13,7 +13,12 @@ import { cmp, type Comparison, op } from '../kv/txn.ts';
 export interface QueueOptions extends CallOptions {
   /** Use this session; by default one of its own (`ttl`) that ends with the lock or leadership. */
   session?: Session;
-  /** TTL in seconds (60) of the session made when none is given. */
+  /**
+   * TTL in seconds of the session made when none is given; 60 by default, as in Go. A holder that
+   * crashes keeps the place until its lease expires, so others wait up to this long; a holder whose
+   * keep-alives fail for this long loses it. Smaller means faster failover, but more false losses
+   * on a slow network (see `SessionOptions`).
+   */
   ttl?: number;
 }
 
@@ -29,6 +34,10 @@ export class QueuePlace {
   readonly session: Session;
   protected readonly core: Core;
   protected readonly ownsSession: boolean;
+  readonly #lost = new AbortController();
+  /** Aborts when the place is left on purpose: stops the key's watch and ignores what follows. */
+  readonly #left = new AbortController();
+  #watching = false;
 
   constructor(core: Core, key: Uint8Array, revision: number, session: Session, ownsSession: boolean) {
     this.core = core;
@@ -36,11 +45,28 @@ export class QueuePlace {
     this.revision = revision;
     this.session = session;
     this.ownsSession = ownsSession;
+    const sessionLost = session.lost;
+    const onSessionLost = () => this.#lose(sessionLost.reason);
+    if (sessionLost.aborted) onSessionLost();
+    else {
+      sessionLost.addEventListener('abort', onSessionLost, { once: true });
+      // A session shared by many places over time keeps no listener of a place that was left.
+      this.#left.signal.addEventListener('abort', () => sessionLost.removeEventListener('abort', onSessionLost), { once: true });
+    }
   }
 
-  /** Aborts when the session's lease is lost: etcd has deleted the key, the place is gone. */
+  /**
+   * Aborts when the place is lost without being given up: its session's lease expired or was
+   * revoked by someone else (reason: `LeaseLostError`), or another client deleted its key (reason:
+   * an `EtcdError` saying so; the first read of `lost` starts watching the key). A deliberate
+   * `unlock()`, `resign()` or `close()` of its session never fires it.
+   */
   get lost(): AbortSignal {
-    return this.session.lost;
+    if (!this.#watching) {
+      this.#watching = true;
+      void this.#watchKey();
+    }
+    return this.#lost.signal;
   }
 
   /** A comparison that holds only while this place is held. */
@@ -50,8 +76,58 @@ export class QueuePlace {
 
   /** Leaves the queue: the session ends if it was made for this place, else the key is deleted while still ours. */
   protected async leave(options: CallOptions): Promise<void> {
+    // Given up on purpose: nothing after this fires `lost`.
+    if (!this.#left.signal.aborted) this.#left.abort();
     if (this.ownsSession) await this.session.close();
     else if (!this.session.lost.aborted) await txn(this.core).if(this.holds()).then(op.delete(this.key)).commit(options);
+  }
+
+  #lose(reason: unknown): void {
+    if (!this.#left.signal.aborted && !this.#lost.signal.aborted) this.#lost.abort(reason);
+  }
+
+  /**
+   * The key is gone. Its session's own end (close, expiry, revocation) deletes it too: when etcd
+   * says the lease is gone, the lease (and so the session) is lost, with `LeaseLostError`; else
+   * another client deleted the key.
+   */
+  async #deleted(ended: AbortSignal, stop: AbortSignal): Promise<void> {
+    if (ended.aborted) return;
+    const lease = this.session.lease;
+    const ttl = await lease.timeToLive({ signal: stop }).then(
+      (answer) => answer.ttl,
+      () => undefined,
+    );
+    if (stop.aborted) return;
+    if (ttl === -1) lease.markLost(`lease ${lease.id} is gone: etcd deleted the keys held with it`);
+    else this.#lose(new EtcdError('the key of this place was deleted by another client', { path: '/v3/watch' }));
+  }
+
+  /**
+   * Watches the key until the place is left or its session ends; a delete by anyone else loses the
+   * place. After a compaction the key is read instead (same create revision: still ours).
+   */
+  async #watchKey(): Promise<void> {
+    const ended = sessionEnded(this.session);
+    const stop = AbortSignal.any([this.#left.signal, ended]);
+    let from = this.revision + 1;
+    while (!stop.aborted && !this.#lost.signal.aborted) {
+      const watcher = watch(this.core, { key: this.key, startRevision: from, filters: { noPut: true }, signal: stop });
+      try {
+        for await (const event of watcher) {
+          if (event.type === 'delete') return await this.#deleted(ended, stop);
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof WatchCompactedError) || stop.aborted) return;
+        const now = await get(this.core, this.key, { keysOnly: true, signal: stop }).catch(() => null);
+        if (now === null || stop.aborted) return;
+        if (now?.createRevision !== this.revision) return await this.#deleted(ended, stop);
+        from = error.compactRevision;
+      } finally {
+        watcher.close();
+      }
+    }
   }
 }
 
@@ -83,7 +159,9 @@ export async function joinQueue(
   const session = options.session ?? (await Session.create(core, { ttl: options.ttl, signal: options.signal }));
   const ownsSession = options.session === undefined;
   const key = concat(prefix, toBytes(session.suffix));
-  const signal = options.signal ? AbortSignal.any([options.signal, session.lost]) : session.lost;
+  // The session's end stops the wait: its loss, or a deliberate close() (which fires no lost).
+  const ended = sessionEnded(session);
+  const signal = options.signal ? AbortSignal.any([options.signal, ended]) : ended;
   let joined = false;
   try {
     const first = { prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 } as const;
@@ -110,9 +188,12 @@ export async function joinQueue(
     return { key, revision, session, ownsSession, existing: existing?.value };
   } catch (error) {
     const sessionLost = session.lost.aborted;
+    // Read before this catch closes a session of its own (which ends it too).
+    const sessionClosed = ended.aborted && !sessionLost;
     if (joined && !sessionLost) await del(core, key).catch(() => {});
     if (ownsSession) await session.close().catch(() => {});
     if (sessionLost && !(error instanceof LeaseLostError)) throw session.lost.reason;
+    if (sessionClosed) throw new AbortedError(`the session of ${what} ${JSON.stringify(String(name))} was closed while waiting`, { cause: error });
     if (options.signal?.aborted && !(error instanceof AbortedError)) throw new AbortedError(`waiting for the ${what} was aborted`, { cause: error });
     throw error;
   }

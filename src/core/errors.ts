@@ -386,7 +386,8 @@ export function errorFromStatus(code: number | undefined, message: string, detai
   switch (code) {
     case GrpcCode.INVALID_ARGUMENT:
       if (/too large/i.test(message)) return new RequestTooLargeError(message, full);
-      if (/user name is empty|authentication failed|invalid auth/i.test(message)) return new UnauthenticatedError(message, full);
+      if (/user name is empty/i.test(message)) return new UnauthenticatedError(noCredentials(message), full);
+      if (/authentication failed|invalid auth/i.test(message)) return new UnauthenticatedError(message, full);
       return new InvalidArgumentError(message, full);
     case GrpcCode.NOT_FOUND:
       return new NotFoundError(message, full);
@@ -414,12 +415,18 @@ export function errorFromStatus(code: number | undefined, message: string, detai
       return new UnimplementedError(message, full);
     default:
       // etcd 3.4's Snapshot call reports auth failures as UNKNOWN, with the auth package's message.
-      if (code === GrpcCode.UNKNOWN && /^auth: (invalid auth token|user name is empty)/.test(message)) return new UnauthenticatedError(message, full);
+      if (code === GrpcCode.UNKNOWN && /^auth: user name is empty/.test(message)) return new UnauthenticatedError(noCredentials(message), full);
+      if (code === GrpcCode.UNKNOWN && /^auth: invalid auth token/.test(message)) return new UnauthenticatedError(message, full);
       if (code === GrpcCode.UNKNOWN && /^auth: permission denied/.test(message)) return new PermissionDeniedError(message, full);
       // A write that found no quorum (etcd 3.4: UNKNOWN, HTTP 500, after about 7 s): it may still be applied.
       if (code === GrpcCode.UNKNOWN && /^context deadline exceeded$/.test(message)) return new UnavailableError(`${message} (no quorum answered in time)`, { ...full, mayHaveApplied: true });
       return new EtcdError(message, full);
   }
+}
+
+/** etcd's "user name is empty" (a call without a token while auth is on), said with its fix; etcd's words follow. */
+function noCredentials(message: string): string {
+  return `this etcd has auth enabled: pass \`auth\` ({ username, password } or { token }) to the client; etcd said: ${message}`;
 }
 
 /**

@@ -40,7 +40,7 @@ export interface ReconnectInfo {
   error: unknown;
   /** Consecutive failed attempts so far (1 for the first). */
   attempt: number;
-  /** Milliseconds until the next attempt. */
+  /** Milliseconds until the next attempt, a whole number (jittered: 25 ms to 2 s). */
   delay: number;
   /** The revision the watcher will resume from (0: "now", it had not been created yet). */
   resumeRevision: number;
@@ -362,7 +362,8 @@ export class WatchStream {
     }
     if (typed instanceof UnavailableError && connection.endpoint !== undefined) this.transport.failedOver(connection.endpoint);
     state.failures++;
-    const delay = backoff(state.failures, MIN_BACKOFF, MAX_BACKOFF);
+    // Whole milliseconds: what onReconnect reports is what a log line or a metric can show as is.
+    const delay = Math.round(backoff(state.failures, MIN_BACKOFF, MAX_BACKOFF));
     for (const member of live) member.reconnecting({ error: typed, attempt: state.failures, delay, resumeRevision: member.nextRevision });
     return delay;
   }

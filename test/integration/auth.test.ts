@@ -53,6 +53,23 @@ describe('authentication against a real etcd', () => {
     await assert.rejects(new Etcd({ endpoints: endpoints(), auth: { token: 'not-a-token' } }).get('seed/key'), UnauthenticatedError);
   });
 
+  test('a client without credentials on an auth-enabled etcd is told to pass auth, with etcd\'s code and message kept', async () => {
+    const anonymous = new Etcd({ endpoints: endpoints() });
+    const says = (error: unknown) => {
+      assert.ok(error instanceof UnauthenticatedError, String(error));
+      assert.match(error.message, /^this etcd has auth enabled: pass `auth`/);
+      assert.match(error.message, /etcdserver: user name is empty/);
+      assert.equal(error.code, 3);
+      return true;
+    };
+    await assert.rejects(anonymous.get('seed/key'), says);
+    await assert.rejects(anonymous.put('seed/key', 'x'), says);
+    // The watch stream's refusal (HTTP 200, a canceled watcher) says the same.
+    const watch = anonymous.watch({ key: 'seed/key', signal: AbortSignal.timeout(10_000) });
+    await assert.rejects((async () => { for await (const _ of watch) break; })(), says);
+    await anonymous.close();
+  });
+
   test('a user gets exactly the permissions of its roles: others are PermissionDeniedError', async () => {
     const root = asRoot();
     await root.auth.addUser('alice', ALICE_PASSWORD);
