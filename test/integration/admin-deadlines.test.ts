@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Etcd, TimeoutError } from 'etcd-fetch';
-import { useEtcd } from '../helpers/etcd.ts';
+import { useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd({ ownServer: true });
 const TIMEOUT = 1_000;
@@ -131,8 +131,10 @@ describe('composite and streamed admin calls keep their deadline', () => {
       ['moveLeader(url)', () => maintenance.moveLeader(proxyEndpoint, { timeout: TIMEOUT })],
       ['clusterStatus()', () => maintenance.clusterStatus({ timeout: TIMEOUT }).then((reports) => Promise.reject(reports[0]?.error ?? reports))],
       ['snapshot({ member: id })', () => maintenance.snapshot({ member: memberId, timeout: TIMEOUT })],
-      ['auth.status()', () => etcd.auth.status({ timeout: TIMEOUT })],
     ];
+    // Composite only on 3.4, which has no /v3/auth/status (the user list, then a check); 3.5+ answer it in one step.
+    const version = versionUnderTest();
+    if (version === undefined || version.startsWith('3.4')) calls.push(['auth.status()', () => etcd.auth.status({ timeout: TIMEOUT })]);
     mode = 'slow';
     try {
       const failures: string[] = [];
