@@ -44,7 +44,11 @@ export interface AuthStatus {
   enabled: boolean;
 }
 
-const TYPES: Record<PermissionType, string> = { read: 'READ', write: 'WRITE', readwrite: 'READWRITE' };
+const TYPES: ReadonlyMap<unknown, string> = new Map<PermissionType, string>([
+  ['read', 'READ'],
+  ['write', 'WRITE'],
+  ['readwrite', 'READWRITE'],
+]);
 const FROM_WIRE: Record<string, PermissionType> = { READ: 'read', WRITE: 'write', READWRITE: 'readwrite' };
 const plain = new Keyspace();
 
@@ -176,8 +180,9 @@ export class Auth {
 
   /** Lets `role` read and/or write one key, a prefix or a range: `{ key }`, `{ prefix }`, `{ from, to }`. */
   async grantPermission(role: string, type: PermissionType, keys: KeySelector, options: CallOptions = {}): Promise<void> {
-    if (!(type in TYPES)) throw new InvalidArgumentError(`permission type must be read, write or readwrite, got ${describe(type)}`);
-    const perm: WireObject = { permType: TYPES[type], ...plain.encode(keys) };
+    const permType = TYPES.get(type);
+    if (permType === undefined) throw new InvalidArgumentError(`permission type must be read, write or readwrite, got ${describe(type)}`);
+    const perm: WireObject = { permType, ...plain.encode(keys) };
     await this.transport.request('/auth/role/grant', { name: name(role, 'role'), perm }, options);
   }
 

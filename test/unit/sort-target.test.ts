@@ -30,6 +30,16 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
       }
     });
 
+    test(`grantPermission refuses permission type ${JSON.stringify(name)} with InvalidArgumentError and sends nothing`, async () => {
+      const { etcd, sent } = client();
+      try {
+        await assert.rejects(etcd.auth.grantPermission('reader', name as never, { prefix: 'a/' }), InvalidArgumentError);
+        assert.deepEqual(sent, []);
+      } finally {
+        etcd.close();
+      }
+    });
+
     test(`range refuses sort order ${JSON.stringify(name)} with InvalidArgumentError and sends nothing`, async () => {
       const { etcd, sent } = client();
       try {
