@@ -12,6 +12,6 @@ const run = (command: string, args: string[]) => execFileSync(bin(command), args
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 run('tsc', ['-p', 'tsconfig.build.json']);
-run('tsc', ['-p', 'tsconfig.build.json', '--declaration', '--emitDeclarationOnly', '--removeComments', 'false']);
+run('tsc', ['-p', 'tsconfig.build.json', '--declaration', '--emitDeclarationOnly']);
 trimDeclarations(join(root, 'dist'));
 run('tsup', ['--silent']);

@@ -44,13 +44,13 @@ export interface AuthStatus {
   enabled: boolean;
 }
 
-const TYPES: ReadonlyMap<unknown, string> = new Map<PermissionType, string>([
+const TYPES: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<PermissionType, string>([
   ['read', 'READ'],
   ['write', 'WRITE'],
   ['readwrite', 'READWRITE'],
 ]);
 const FROM_WIRE: Record<string, PermissionType> = { READ: 'read', WRITE: 'write', READWRITE: 'readwrite' };
-const plain = new Keyspace();
+const plain = /* @__PURE__ */ new Keyspace();
 
 /**
  * Authentication management: `/v3/auth/*`. Enabling needs a `root` user holding the `root`

@@ -12,11 +12,11 @@ import { InvalidArgumentError, MalformedResponseError } from './errors.ts';
  */
 export type Bytes = string | Uint8Array;
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 // ignoreBOM: a key or value that starts with U+FEFF keeps it (a decoder drops it by default).
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
-const EMPTY = new Uint8Array(0);
+const strictDecoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenientDecoder = /* @__PURE__ */ new TextDecoder('utf-8', { ignoreBOM: true });
+const EMPTY = /* @__PURE__ */ new Uint8Array(0);
 
 /**
  * The bytes of a key or value: a string as UTF-8, a `Uint8Array` as is; anything else is an `InvalidArgumentError` naming `what`.
@@ -148,7 +148,7 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 }
 
 /** `\0`: as a key, the first of all keys; as a `range_end`, "to the end of the keyspace". */
-export const ZERO_KEY = new Uint8Array([0]);
+export const ZERO_KEY = /* @__PURE__ */ new Uint8Array([0]);
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -28,7 +28,7 @@ export interface ConnectFailure {
   code: string;
 }
 
-const UNTRUSTED = new Set([
+const UNTRUSTED = /* @__PURE__ */ new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -39,8 +39,8 @@ const UNTRUSTED = new Set([
   'CERT_REJECTED',
   'INVALID_CA',
 ]);
-const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
-const REFUSED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ConnectionRefused']);
+const EXPIRED = /* @__PURE__ */ new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+const REFUSED = /* @__PURE__ */ new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ConnectionRefused']);
 const MAX_DEPTH = 8;
 
 /**

@@ -77,4 +77,4 @@ export function rangesOfTxn(body: WireObject): { ranges: KeyRange[]; readOnly: b
 }
 
 /** Every key (a compaction touches the whole history). */
-export const EVERY_KEY = new KeyRange('AA==', 'AA==');
+export const EVERY_KEY = /* @__PURE__ */ new KeyRange('AA==', 'AA==');

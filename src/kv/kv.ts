@@ -185,8 +185,8 @@ export interface CompactOptions extends CallOptions {
 }
 
 // Maps, not objects: a name every object inherits ('toString', '__proto__') is no sort target.
-const SORT_TARGETS: ReadonlyMap<unknown, string> = new Map<SortTarget, string>([['key', 'KEY'], ['version', 'VERSION'], ['create', 'CREATE'], ['mod', 'MOD'], ['value', 'VALUE']]);
-const SORT_ORDERS: ReadonlyMap<unknown, string> = new Map<SortOrder, string>([['none', 'NONE'], ['ascend', 'ASCEND'], ['descend', 'DESCEND']]);
+const SORT_TARGETS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<SortTarget, string>([['key', 'KEY'], ['version', 'VERSION'], ['create', 'CREATE'], ['mod', 'MOD'], ['value', 'VALUE']]);
+const SORT_ORDERS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<SortOrder, string>([['none', 'NONE'], ['ascend', 'ASCEND'], ['descend', 'DESCEND']]);
 const DEFAULT_PAGE = 500;
 
 /**

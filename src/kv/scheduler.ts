@@ -152,7 +152,7 @@ function touches(a: readonly KeyRange[], b: readonly KeyRange[]): boolean {
   return false;
 }
 
-const schedulers = new WeakMap<Transport, KvScheduler>();
+const schedulers = /* @__PURE__ */ new WeakMap<Transport, KvScheduler>();
 
 /** The KV scheduler of a client, shared by its namespaces (their keys are compared with their prefixes). */
 export function schedulerOf(core: Core): KvScheduler {

@@ -92,7 +92,7 @@ export type TxnResult<Then extends readonly AnyOperation[], Else extends readonl
   | { succeeded: false; results: ResultsOf<Else>; revision: number; header: ResponseHeader };
 
 // A Map, not an object: a name every object inherits ('toString') is no operator.
-const RESULTS: ReadonlyMap<unknown, string> = new Map<CompareOperator, string>([['=', 'EQUAL'], ['!=', 'NOT_EQUAL'], ['<', 'LESS'], ['>', 'GREATER']]);
+const RESULTS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<CompareOperator, string>([['=', 'EQUAL'], ['!=', 'NOT_EQUAL'], ['<', 'LESS'], ['>', 'GREATER']]);
 
 function comparison(target: string, field: string, key: Bytes | KeySelector, operator: CompareOperator, operand: string): Comparison {
   const result = RESULTS.get(operator);
@@ -304,7 +304,7 @@ function checkOps<Ops extends readonly AnyOperation[]>(ops: Ops): Ops {
   return ops;
 }
 
-const plainKeyspace = new Keyspace();
+const plainKeyspace = /* @__PURE__ */ new Keyspace();
 
 /**
  * etcd answers a read-only txn from the local member, without a quorum round trip, when every

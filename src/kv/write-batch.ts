@@ -155,7 +155,7 @@ function answersTo(error: EtcdError, path: string): boolean {
  * than max" (RESOURCE_EXHAUSTED) is also what the 3.4/3.5 gateway says of an answer over 4 MiB,
  * after etcd applied the txn.
  */
-const REFUSALS: ReadonlySet<number | undefined> = new Set([
+const REFUSALS: ReadonlySet<number | undefined> = /* @__PURE__ */ new Set([
   GrpcCode.INVALID_ARGUMENT,
   GrpcCode.NOT_FOUND,
   GrpcCode.PERMISSION_DENIED,

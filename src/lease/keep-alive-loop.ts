@@ -224,7 +224,7 @@ export class KeepAliveLoop {
   }
 }
 
-const keepers = new WeakMap<Transport, KeepAliveLoop>();
+const keepers = /* @__PURE__ */ new WeakMap<Transport, KeepAliveLoop>();
 
 /**
  * The one keep-alive loop of a client (its namespaces share it). When the client closes, every

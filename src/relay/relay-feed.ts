@@ -27,7 +27,7 @@ export interface FeedOptions {
   shared: boolean;
 }
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 const COMPACT_AT = 1_024;
 /** Most bytes of waiting messages handed to the response body in one chunk. */
 const MERGE_BYTES = 64 * 1024;

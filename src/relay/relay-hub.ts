@@ -44,7 +44,7 @@ export interface HubHooks {
   closed(): void;
 }
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /**
  * One upstream etcd watch shared by every relay client of the same keys and options in a pool:

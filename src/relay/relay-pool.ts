@@ -144,4 +144,4 @@ export class RelayPool {
 }
 
 /** The pool of relays that pass none: one per worker isolate (or process). */
-export const defaultPool = new RelayPool();
+export const defaultPool = /* @__PURE__ */ new RelayPool();

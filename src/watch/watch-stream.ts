@@ -566,7 +566,7 @@ function parseLastLine(line: string, endpoint: string): unknown {
   }
 }
 
-const streams = new WeakMap<Transport, WatchStream>();
+const streams = /* @__PURE__ */ new WeakMap<Transport, WatchStream>();
 
 const clientClosed = () => new AbortedError('the watch ended: the client was closed', { path: `/v3${PATH}` });
 

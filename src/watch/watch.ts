@@ -392,7 +392,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   }
 }
 
-const FILTERS: ReadonlySet<string> = new Set(['noPut', 'noDelete']);
+const FILTERS: ReadonlySet<string> = /* @__PURE__ */ new Set(['noPut', 'noDelete']);
 
 /** `filters` is an object of known boolean flags, or absent. */
 function checkFilters(filters: unknown): void {
