@@ -2,24 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortedError, Etcd, type FetchLike, LeaseLostError, op } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { within } from './watch-helpers.ts';
 
 const etcdUnderTest = useEtcd();
 const client = closedAfter((fetch?: FetchLike) => new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * `promise`, or a rejection naming `what` after `ms`: a waiter that never gets its lock fails
- * the test on its own instead of leaving it to the runner's timeout.
- */
-async function within<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
