@@ -2,9 +2,9 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
 import { Etcd, relayWatch } from 'etcd-fetch';
 import { type EtcdServer, freePort, startEtcd } from './etcd.ts';
+import { closeSignal, fetchHeaders, sendAnswer } from './node-http-bridge.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const types: Record<string, string> = {
@@ -97,25 +97,13 @@ export function servedFile(pathname: string): string | undefined {
  * `startRevision` (or prefix, or Last-Event-ID) is the relay's 400, never a crash.
  */
 async function relay(etcd: Etcd, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const abort = new AbortController();
-  response.on('close', () => abort.abort());
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    try {
-      if (typeof value === 'string') headers.set(name, value);
-    } catch {
-      // A header fetch cannot carry: dropped.
-    }
-  }
   const prefix = Buffer.from(url.searchParams.get('prefix') ?? '', 'base64');
   const sent = url.searchParams.get('startRevision');
   // Passed on as sent (a number or NaN): the relay checks it.
   const startRevision = sent === null || sent === '' ? undefined : Number(sent);
   try {
-    const answer = await relayWatch(etcd, new Request(url, { headers, signal: abort.signal }), { prefix: new Uint8Array(prefix) }, { startRevision, heartbeat: 5_000 });
-    response.writeHead(answer.status, Object.fromEntries(answer.headers));
-    if (!answer.body) return void response.end();
-    Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream).on('error', () => response.destroy()).pipe(response);
+    const answer = await relayWatch(etcd, new Request(url, { headers: fetchHeaders(request), signal: closeSignal(response) }), { prefix: new Uint8Array(prefix) }, { startRevision, heartbeat: 5_000 });
+    sendAnswer(answer, response);
   } catch (error) {
     if (response.headersSent) return void response.destroy();
     response.writeHead(500, { 'content-type': 'text/plain' });

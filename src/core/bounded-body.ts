@@ -1,3 +1,4 @@
+import { toText } from './codec.ts';
 import { MalformedResponseError } from './errors.ts';
 
 /**
@@ -31,7 +32,7 @@ export async function readBoundedText(response: Response, maxBytes: number): Pro
   } finally {
     reader.releaseLock();
   }
-  return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : concat(chunks, total));
+  return toText(chunks.length === 1 ? chunks[0]! : concat(chunks, total));
 }
 
 function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {

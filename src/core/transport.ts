@@ -100,9 +100,9 @@ interface CallState {
   noLeader?: UnavailableError;
   /** Attempts that failed so far, and the endpoints they went to (for the message of a call that runs out of time). */
   failures: number;
-  readonly tried: Set<string>;
+  tried?: Set<string>;
   /** Endpoints that refused the connection during this call (`failFast`). */
-  readonly refusedAt: Set<string>;
+  refusedAt?: Set<string>;
   /** What the last failed attempt hit, e.g. "connection refused (ECONNREFUSED) at http://...". */
   lastHit?: string;
 }
@@ -396,13 +396,14 @@ export class Transport {
     const call = (options.context as { call: CallState }).call;
     const typed = this.typed(error, call);
     call.failures++;
-    call.tried.add(call.endpoint);
+    (call.tried ??= new Set()).add(call.endpoint);
     const failure = describeConnectFailure(error, call.endpoint);
-    if (failure?.refused === true) call.refusedAt.add(call.endpoint);
+    if (failure?.refused === true) (call.refusedAt ??= new Set()).add(call.endpoint);
+    const refusedAt = call.refusedAt;
     call.lastHit = failure === undefined ? (typed as Error)?.message : `${failure.reason} at ${call.endpoint}`;
     // failFast: nothing listens at any endpoint (each refused the connection during this call).
-    if (this.failFast && this.pool.endpoints.every((endpoint) => call.refusedAt.has(endpoint))) {
-      throw new UnavailableError(`${call.path} could not connect to any endpoint (${[...call.refusedAt].join(', ')}), the last: ${call.lastHit} (failFast: not retried until the deadline)`, {
+    if (this.failFast && refusedAt !== undefined && this.pool.endpoints.every((endpoint) => refusedAt.has(endpoint))) {
+      throw new UnavailableError(`${call.path} could not connect to any endpoint (${[...refusedAt].join(', ')}), the last: ${call.lastHit} (failFast: not retried until the deadline)`, {
         endpoint: call.endpoint,
         path: call.path,
         mayHaveApplied: false,
@@ -429,7 +430,7 @@ export class Transport {
 }
 
 function newCall(path: string, body: string, anonymous: boolean, endpoint: string, pinned: boolean, requireLeader: boolean): CallState {
-  return { path, body, anonymous, pinned, endpoint, token: undefined, lastError: undefined, requireLeader, failures: 0, tried: new Set(), refusedAt: new Set() };
+  return { path, body, anonymous, pinned, endpoint, token: undefined, lastError: undefined, requireLeader, failures: 0 };
 }
 
 /**
@@ -442,7 +443,7 @@ function timedOut(call: CallState, ms: number, error: unknown): TimeoutError {
   if (call.failures === 0 || last === undefined) {
     return new TimeoutError(`${path} did not finish within ${ms} ms: no answer from ${endpoint}`, { endpoint, path, cause: last });
   }
-  const tried = [...call.tried].join(', ');
+  const tried = [...(call.tried ?? [])].join(', ');
   const attempts = call.failures === 1 ? '1 attempt' : `${call.failures} attempts`;
   return new TimeoutError(`${path} did not finish within ${ms} ms: ${attempts} at ${tried} failed, the last: ${call.lastHit ?? last.message}`, {
     endpoint: last.endpoint ?? endpoint,

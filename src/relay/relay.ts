@@ -4,78 +4,12 @@ import type { KeySelector } from '../core/keyspace.ts';
 import { compactedEvent, selectorKey } from './relay-event.ts';
 import { RelayFeed, type Watchable } from './relay-feed.ts';
 import { defaultPool, type RelayPool } from './relay-pool.ts';
-import { checkRelayOptions, checkWatchRequest } from './relay-options.ts';
+import { checkRelayOptions, checkWatchRequest, type RelayOptions } from './relay-options.ts';
 import { admitResume, type ResumeDecision } from './resume-window.ts';
 import { IdSigner } from './signed-ids.ts';
 
 export type { Watchable } from './relay-feed.ts';
-
-/**
- * How `relayWatch` serves a watch: who may watch, resumes, memory bounds, headers.
- *
- * @example
- * ```ts
- * relayWatch(etcd, request, { prefix: 'dashboard/' }, { resumeSecret: env.RELAY_SECRET, headers: { 'access-control-allow-origin': origin } });
- * ```
- */
-export interface RelayOptions {
-  /** Include each key's previous value. */
-  prevKv?: boolean;
-  /**
-   * Milliseconds between heart-beat comments that keep proxies from closing an idle stream (15 000;
-   * 1 000 at least). Also how long the upstream watch may fail to reach etcd before the stream
-   * ends with `event: error` (so the reader reconnects) instead of sending heart-beats over nothing.
-   */
-  heartbeat?: number;
-  /** Where to start when the request carries no `Last-Event-ID` (default: changes from now on). */
-  startRevision?: number;
-  /** Headers added to every answer (refusals included), such as `Access-Control-Allow-Origin`. */
-  headers?: Headers | Record<string, string> | Array<[string, string]>;
-  /** Reconnection delay suggested to `EventSource`, in whole milliseconds (1 000). */
-  retry?: number;
-  /**
-   * Decides whether `request` may watch, before anything else happens: `true` lets it through;
-   * a `Response` (a 401 with `WWW-Authenticate`, say) is the answer; anything else is a 403.
-   * Without it, whoever reaches the URL may watch.
-   */
-  authorize?: (request: Request) => boolean | Response | undefined | Promise<boolean | Response | undefined>;
-  /**
-   * Bytes of events one client may have waiting (8 MiB; one event larger than that still goes
-   * through alone). A client that falls that far behind is not disconnected: its watch is closed,
-   * what etcd sends meanwhile is dropped, and the watch is reopened after the last event queued
-   * once the client has read half of what waits. Nothing is lost or repeated, unless etcd
-   * compacts the revisions meanwhile (then `event: compacted`).
-   */
-  maxBufferedBytes?: number;
-  /**
-   * The budget shared with other relays: bytes waiting over all their clients (64 MiB by default,
-   * one pool per worker isolate or process). Past it, the client holding the most is
-   * disconnected (its reader reconnects with its `Last-Event-ID` and loses nothing).
-   */
-  pool?: RelayPool;
-  /**
-   * An HMAC key (a string of 32 or more random characters; shorter is an `InvalidArgumentError`) that signs
-   * every event id (`id: 12.1~<base64 HMAC>`). The relay then accepts as `Last-Event-ID` only an id
-   * it wrote for these keys: a client resumes from where it was, never from a revision it picked,
-   * and resumes survive a restart of the relay. Recommended; without it see `oldestResume`.
-   */
-  resumeSecret?: string;
-  /**
-   * The oldest revision a `Last-Event-ID` may make the relay replay from; older ones are refused
-   * with `event: compacted` (`{ compactRevision, reason: 'resume-refused' }`) and the stream ends.
-   * Default, with plain ids: the revision after the one at which the pool first served a watch
-   * (so since the relay started, never its whole history), or `startRevision` if older. Default
-   * with `resumeSecret`: no bound beyond the signature.
-   */
-  oldestResume?: number;
-  /**
-   * Clients of the same keys and options share one etcd watch per pool (true): each event is
-   * encoded once for all of them, and recent events (see `RelayPool`'s `ringEvents`) serve resumes
-   * without a new watch. False: each client has a watch of its own (the default in a Cloudflare
-   * worker, where a request cannot use what another request opened).
-   */
-  shared?: boolean;
-}
+export type { RelayOptions } from './relay-options.ts';
 
 /**
  * Serves a watch as a `text/event-stream` answer to `request`: one SSE event per etcd event

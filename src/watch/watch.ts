@@ -374,7 +374,7 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
       // What the last attempt hit (a wrong endpoint), and advice about edge workers only in one.
       const last = this.lastFailure instanceof EtcdError ? this.lastFailure : undefined;
       const hit = last === undefined ? '' : `: the last attempt failed: ${last.message}`;
-      const hint = inEdgeWorker() ? ' (in an edge worker, a request cannot use a connection that another request opened: create the client in the request that watches)' : '';
+      const hint = inEdgeWorker() ? ' (in an edge worker, a request cannot use a connection that another request opened: create and read each watch in the same request)' : '';
       this.fail(new TimeoutError(`etcd did not create the watcher within ${ms} ms${hit}${hint}`, { path: '/v3/watch', endpoint: last?.endpoint, cause: last }));
     }, ms);
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortedError, Etcd, type FetchLike, LeaseLostError, op } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
-import { within } from './watch-helpers.ts';
+import { within } from '../helpers/within.ts';
 
 const etcdUnderTest = useEtcd();
 const client = closedAfter((fetch?: FetchLike) => new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch }));

@@ -2,22 +2,14 @@
 // on its keys (un-awaited ones included), whatever path each takes (batched, alone, txn, scan),
 // and the time it waits behind them counts toward its own deadline.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { AbortedError, cmp, Etcd, type EtcdOptions, type FetchLike, type KeyValue, op, TimeoutError } from 'etcd-fetch';
-import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcdUnderTest = useEtcd();
 
-const clients: Etcd[] = [];
-after(() => {
-  for (const etcd of clients) etcd.close();
-});
-function client(options: EtcdOptions = {}): Etcd {
-  const etcd = new Etcd({ endpoints: [etcdUnderTest.endpoint], timeout: 10_000, ...options });
-  clients.push(etcd);
-  return etcd;
-}
+const client = closedAfter((options: EtcdOptions = {}) => new Etcd({ endpoints: [etcdUnderTest.endpoint], timeout: 10_000, ...options }));
 
 async function collect(walk: AsyncIterable<KeyValue>): Promise<KeyValue[]> {
   const out: KeyValue[] = [];

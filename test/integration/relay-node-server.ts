@@ -4,8 +4,8 @@
 // `startRevision`, `shared=0`), the way an app passes what a page asks for. `/signed` adds a
 // resumeSecret. Prints `listening <port>` once it listens.
 import { createServer } from 'node:http';
-import { Readable } from 'node:stream';
 import { Etcd, relayWatch } from 'etcd-fetch';
+import { closeSignal, fetchHeaders, sendAnswer } from '../../scripts/node-http-bridge.ts';
 
 const etcd = new Etcd({ endpoints: process.env.ETCD_ENDPOINT! });
 const SECRET = 'a relay secret of at least thirty-two characters';
@@ -20,30 +20,16 @@ const server = createServer(async (request, response) => {
     response.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
-  const abort = new AbortController();
-  response.on('close', () => abort.abort());
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    try {
-      if (typeof value === 'string') headers.set(name, value);
-    } catch {
-      // A header fetch cannot carry: dropped, as a framework would.
-    }
-  }
   const query = url.searchParams;
   const selector = Object.fromEntries(['prefix', 'key', 'from', 'to'].filter((name) => query.has(name)).map((name) => [name, query.get(name)]));
   try {
-    const answer = await relayWatch(etcd, new Request(url, { method: request.method === 'HEAD' ? 'GET' : request.method, headers, signal: abort.signal }), selector as never, {
+    const answer = await relayWatch(etcd, new Request(url, { method: request.method === 'HEAD' ? 'GET' : request.method, headers: fetchHeaders(request), signal: closeSignal(response) }), selector as never, {
       startRevision: query.has('startRevision') ? Number(query.get('startRevision')) : undefined,
       shared: query.get('shared') !== '0',
       heartbeat: 1_000,
       resumeSecret: url.pathname === '/signed' ? SECRET : undefined,
     });
-    response.writeHead(answer.status, Object.fromEntries(answer.headers));
-    if (!answer.body) return void response.end();
-    Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream)
-      .on('error', () => response.destroy())
-      .pipe(response);
+    sendAnswer(answer, response);
   } catch (error) {
     // Only the app's own mistakes may land here: the test counts these 500s.
     response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));

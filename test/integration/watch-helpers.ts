@@ -20,16 +20,7 @@ export async function collect(watch: Watch, done: (events: WatchEvent[]) => bool
   }
 }
 
-/** `promise`, or a rejection naming `what` after `ms` (a bound, not a timing assertion). */
-export async function within<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within } from '../helpers/within.ts';
 
 /** Waits until `condition()` holds, checking every 20 ms, failing after `ms`. */
 export async function eventually(condition: () => boolean, what: string, ms = 20_000): Promise<void> {

@@ -2,22 +2,14 @@
 // applied: its writes are never sent again one by one. Only etcd's own refusal proves that nothing
 // was applied. Each test spoils the answer of a txn the real etcd already applied.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Etcd, type EtcdOptions, type FetchLike } from 'etcd-fetch';
-import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { type Fault, faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcdUnderTest = useEtcd();
 
-const clients: Etcd[] = [];
-after(() => {
-  for (const etcd of clients) etcd.close();
-});
-function client(options: EtcdOptions = {}): Etcd {
-  const etcd = new Etcd({ endpoints: [etcdUnderTest.endpoint], timeout: 10_000, ...options });
-  clients.push(etcd);
-  return etcd;
-}
+const client = closedAfter((options: EtcdOptions = {}) => new Etcd({ endpoints: [etcdUnderTest.endpoint], timeout: 10_000, ...options }));
 
 /** A fetch that lets etcd answer the first `/v3/kv/txn`, then hands the caller `spoil(answer text)` instead; it notes every path sent. */
 function spoilingFirstTxn(spoil: (text: string) => Response): { fetch: FetchLike; paths: string[] } {

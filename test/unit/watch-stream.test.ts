@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { MalformedResponseError, UnauthenticatedError, UnavailableError, WatchCompactedError } from '../../src/core/errors.ts';
 import { Etcd, type FetchLike, type WatchEvent } from '../../src/index.ts';
 import { cancelReasonError } from '../../src/watch/watch-events.ts';
+import { within } from '../helpers/within.ts';
 
 const encoder = new TextEncoder();
 const header = (revision: number) => `"header":{"cluster_id":"14841639068965178418","member_id":"10276657743932975437","revision":"${revision}","raft_term":"2"}`;
@@ -41,19 +42,8 @@ function scripted(answers: Uint8Array[][]): { fetch: FetchLike; bodies: string[]
   return { fetch, bodies };
 }
 
-/**
- * `promise`, or a rejection naming `what` after `ms`: a test whose stream never delivers fails
- * on its own, fast, instead of waiting for the runner's timeout.
- */
-async function bounded<T>(promise: Promise<T>, what: string, ms = 2_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** `within`, bounded at 2 s by default: a stream on recorded bytes delivers at once or not at all. */
+const bounded = <T>(promise: Promise<T>, what: string, ms = 2_000): Promise<T> => within(promise, what, ms);
 
 /** Waits (bounded) until `condition` holds. */
 async function until(condition: () => boolean, what: string, ms = 2_000): Promise<void> {
