@@ -216,7 +216,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           }
           write(chunk.subarray(0, cut));
           await flushed(response);
-          request.socket.destroy();
+          // A FIN after the bytes, not a reset: a reset may make the client's kernel drop bytes it had not read yet.
+          request.socket.end();
           answer.destroy();
           return;
         }
