@@ -55,5 +55,7 @@ sample();
 await sleep(500); // idle: what the watchers keep
 sample();
 clearInterval(sampler);
-console.log(JSON.stringify({ readyMs, rssKB: (peakRss - baseline.rss) / 1024, heapKB: (peakHeap - baseline.heapUsed) / 1024 }));
+console.log(
+  JSON.stringify({ readyMs, rssKB: (peakRss - baseline.rss) / 1024, heapKB: (peakHeap - baseline.heapUsed) / 1024 }),
+);
 process.exit(0);

@@ -90,7 +90,10 @@ export function base64(text: string): string {
  * then round 2, ...) so a noisy neighbour hurts them alike; one unmeasured warm-up round first.
  * `step` does some operations and says how many.
  */
-export async function throughput(context: BenchContext, contenders: Record<string, () => Promise<number>>): Promise<Figure[]> {
+export async function throughput(
+  context: BenchContext,
+  contenders: Record<string, () => Promise<number>>,
+): Promise<Figure[]> {
   const names = Object.keys(contenders);
   const samples = new Map<string, number[]>(names.map((name) => [name, []]));
   const cpu = new Map<string, number[]>(names.map((name) => [name, []]));
@@ -113,7 +116,11 @@ export async function throughput(context: BenchContext, contenders: Record<strin
       }
     }
   }
-  return names.map((name) => ({ contender: name, stats: summarize(samples.get(name)!), cpuPerOp: summarize(cpu.get(name)!).median }));
+  return names.map((name) => ({
+    contender: name,
+    stats: summarize(samples.get(name)!),
+    cpuPerOp: summarize(cpu.get(name)!).median,
+  }));
 }
 
 export function summarize(values: number[]): Stats {

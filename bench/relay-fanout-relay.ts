@@ -22,19 +22,37 @@ setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100)
 function memoryInMB(): Record<string, number> {
   const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
   const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
-  return { heapUsedMB: mb(heapUsed), heapTotalMB: mb(heapTotal), externalMB: mb(external), arrayBuffersMB: mb(arrayBuffers) };
+  return {
+    heapUsedMB: mb(heapUsed),
+    heapTotalMB: mb(heapTotal),
+    externalMB: mb(external),
+    arrayBuffersMB: mb(arrayBuffers),
+  };
 }
 
 async function relay(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
   const url = new URL(incoming.url ?? '/', 'http://relay.bench');
   if (url.pathname === '/stats') {
-    outgoing.end(JSON.stringify({ cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000, ...memoryInMB(), streams, rssMB: Math.max(peakRss, process.memoryUsage.rss()) / 1024 / 1024, upstreams: pool.upstreams }));
+    outgoing.end(
+      JSON.stringify({
+        cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+        ...memoryInMB(),
+        streams,
+        rssMB: Math.max(peakRss, process.memoryUsage.rss()) / 1024 / 1024,
+        upstreams: pool.upstreams,
+      }),
+    );
     return;
   }
   const gone = new AbortController();
   outgoing.on('close', () => gone.abort());
   const request = new Request(url, { headers: incoming.headers as Record<string, string>, signal: gone.signal });
-  const response = await relayWatch(etcd, request, { prefix: url.searchParams.get('prefix')! }, { pool, shared: mode !== 'own' });
+  const response = await relayWatch(
+    etcd,
+    request,
+    { prefix: url.searchParams.get('prefix')! },
+    { pool, shared: mode !== 'own' },
+  );
   outgoing.writeHead(response.status, Object.fromEntries(response.headers));
   const reader = response.body!.getReader();
   try {

@@ -48,33 +48,39 @@ function subscribe(): Promise<void> {
     const open = () => {
       let text = '';
       const headers = lastId === undefined ? {} : { 'last-event-id': lastId };
-      const request = get(`${relayUrl}/events?prefix=${encodeURIComponent(prefix!)}`, { agent, headers }, (response) => {
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          const at = performance.now();
-          text += chunk;
-          let end: number;
-          while ((end = text.indexOf('\n\n')) !== -1) {
-            const message = text.slice(0, end);
-            text = text.slice(end + 2);
-            lastId = /^id: (\S+)/m.exec(message)?.[1] ?? lastId;
-            if (message.includes('event: ready')) {
-              if (!counted && (counted = true) && ++ready === count) onAllReady();
-              resolve();
-            } else if (message.includes('event: put')) {
-              const revision = Number(/^id: (\d+)/m.exec(message)?.[1]);
-              if (seen.has(revision)) duplicates++;
-              else (seen.add(revision), arrived(revision, at));
+      const request = get(
+        `${relayUrl}/events?prefix=${encodeURIComponent(prefix!)}`,
+        { agent, headers },
+        (response) => {
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            const at = performance.now();
+            text += chunk;
+            let end: number;
+            while ((end = text.indexOf('\n\n')) !== -1) {
+              const message = text.slice(0, end);
+              text = text.slice(end + 2);
+              lastId = /^id: (\S+)/m.exec(message)?.[1] ?? lastId;
+              if (message.includes('event: ready')) {
+                if (!counted && (counted = true) && ++ready === count) onAllReady();
+                resolve();
+              } else if (message.includes('event: put')) {
+                const revision = Number(/^id: (\d+)/m.exec(message)?.[1]);
+                if (seen.has(revision)) duplicates++;
+                else seen.add(revision), arrived(revision, at);
+              }
             }
-          }
-        });
-        response.on('close', () => {
-          if (finished) return;
-          reconnects++;
-          open();
-        });
-      });
-      request.on('error', (error) => (finished ? undefined : lastId === undefined ? reject(error) : (reconnects++, setTimeout(open, 100))));
+          });
+          response.on('close', () => {
+            if (finished) return;
+            reconnects++;
+            open();
+          });
+        },
+      );
+      request.on('error', (error) =>
+        finished ? undefined : lastId === undefined ? reject(error) : (reconnects++, setTimeout(open, 100)),
+      );
       requests.push(request);
     };
     open();
@@ -106,10 +112,13 @@ for (let i = 0; i < puts; i++) {
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, PUT_INTERVAL_MS - (performance.now() - sent))));
 }
 await Promise.all(writes);
-for (const deadline = performance.now() + 10_000; arrivals < puts * count && performance.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+for (const deadline = performance.now() + 10_000; arrivals < puts * count && performance.now() < deadline; )
+  await new Promise((resolve) => setTimeout(resolve, 20));
 lags.sort((a, b) => a - b);
 const percentile = (p: number) => lags[Math.min(lags.length - 1, Math.floor((lags.length * p) / 100))] ?? NaN;
-process.stdout.write(`${JSON.stringify({ readyMs, lagP50: percentile(50), lagP99: percentile(99), lost: puts * count - arrivals, duplicates, reconnects, cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ readyMs, lagP50: percentile(50), lagP99: percentile(99), lost: puts * count - arrivals, duplicates, reconnects, cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000 })}\n`,
+);
 finished = true;
 for (const request of requests) request.destroy();
 await writer.close();

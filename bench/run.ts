@@ -2,7 +2,7 @@
 // `node bench/run.ts concurrent-gets mixed` runs only the cases whose name contains a word given.
 // BENCH_ROUNDS (default 7) and BENCH_ROUND_MS (default 300) trade time for steadier figures;
 // ETCD_ENDPOINTS benchmarks a running etcd instead of starting one.
-import { startEtcd, type EtcdServer } from '../scripts/etcd.ts';
+import { type EtcdServer, startEtcd } from '../scripts/etcd.ts';
 import bundleSize from './cases/bundle-size.ts';
 import chromium from './cases/chromium.ts';
 import coldImport from './cases/cold-import.ts';
@@ -16,7 +16,7 @@ import sequentialPutGet from './cases/sequential-put-get.ts';
 import tlsH1H2 from './cases/tls-h1-h2.ts';
 import watchChurn from './cases/watch-churn.ts';
 import watchDelivery from './cases/watch-delivery.ts';
-import { BARE, BareFetch, base64, type BenchCase, type BenchContext, ETCD3, type Figure, VALUE } from './lib.ts';
+import { BARE, BareFetch, type BenchCase, type BenchContext, base64, ETCD3, type Figure, VALUE } from './lib.ts';
 
 // One module per case in bench/cases/.
 const cases: BenchCase[] = [
@@ -56,7 +56,9 @@ try {
     roundMs: Number(process.env.BENCH_ROUND_MS ?? 300),
     keys: await preload(endpoint),
   };
-  console.log(`etcd at ${endpoint}; ${context.rounds} rounds of ${context.roundMs} ms per contender; median (min-max)\n`);
+  console.log(
+    `etcd at ${endpoint}; ${context.rounds} rounds of ${context.roundMs} ms per contender; median (min-max)\n`,
+  );
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const benchCase of selected) {
@@ -67,7 +69,9 @@ try {
     }
     console.error(`  ${benchCase.name} done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
-  console.log(table(['case', 'contender', 'unit', 'median', 'min', 'max', 'x bare fetch', 'x etcd3', 'client CPU us/op'], rows));
+  console.log(
+    table(['case', 'contender', 'unit', 'median', 'min', 'max', 'x bare fetch', 'x etcd3', 'client CPU us/op'], rows),
+  );
   console.log(`\n${notes.join('\n')}`);
   console.log(`\nwhole run: ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } finally {
@@ -104,7 +108,8 @@ function format(value: number): string {
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const numeric = (i: number) => i >= 3;
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (numeric(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }

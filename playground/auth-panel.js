@@ -10,7 +10,8 @@ function describePermission(p) {
   if (p.rangeEnd === undefined) return `${p.type} key “${keyLabel(p.key)}”`;
   if (p.rangeEnd.length === 1 && p.rangeEnd[0] === 0) return `${p.type} every key from “${keyLabel(p.key)}”`;
   const end = prefixEnd(p.key);
-  if (end && end.length === p.rangeEnd.length && end.every((b, i) => b === p.rangeEnd[i])) return `${p.type} prefix “${keyLabel(p.key)}”`;
+  if (end && end.length === p.rangeEnd.length && end.every((b, i) => b === p.rangeEnd[i]))
+    return `${p.type} prefix “${keyLabel(p.key)}”`;
   return `${p.type} [“${keyLabel(p.key)}”, “${keyLabel(p.rangeEnd)}”)`;
 }
 
@@ -19,25 +20,70 @@ async function refresh() {
   // etcd 3.4 has no auth status call: there, a client that connected with a user name proves
   // authentication is on (etcd refuses to authenticate otherwise), and one without proves it off.
   const { version } = await session.etcd.maintenance.status();
-  enabled = /^3\.4\./.test(version) ? Boolean(session.username) : await auth.status().then((s) => s.enabled, () => undefined);
-  $('#auth-state').textContent = enabled === undefined ? 'authentication: unknown (this etcd has no auth status call)' : `authentication is ${enabled ? 'enabled' : 'disabled'}`;
+  enabled = /^3\.4\./.test(version)
+    ? Boolean(session.username)
+    : await auth.status().then(
+        (s) => s.enabled,
+        () => undefined,
+      );
+  $('#auth-state').textContent =
+    enabled === undefined
+      ? 'authentication: unknown (this etcd has no auth status call)'
+      : `authentication is ${enabled ? 'enabled' : 'disabled'}`;
   $('#auth-toggle').textContent = enabled ? 'Disable authentication…' : 'Enable authentication…';
   const users = await auth.listUsers();
   const details = await Promise.all(users.map((name) => auth.getUser(name)));
   $('#users tbody').replaceChildren(
     ...details.map((user) =>
-      el('tr', { dataset: { user: user.name } }, el('td', { textContent: user.name }), el('td', { textContent: user.roles.join(', ') || '—' }), el('td', {}, el('button', { type: 'button', className: 'small danger', textContent: 'Delete', ariaLabel: `delete user ${user.name}`, onclick: () => act(() => deleteUser(user.name)) }))),
+      el(
+        'tr',
+        { dataset: { user: user.name } },
+        el('td', { textContent: user.name }),
+        el('td', { textContent: user.roles.join(', ') || '—' }),
+        el(
+          'td',
+          {},
+          el('button', {
+            type: 'button',
+            className: 'small danger',
+            textContent: 'Delete',
+            ariaLabel: `delete user ${user.name}`,
+            onclick: () => act(() => deleteUser(user.name)),
+          }),
+        ),
+      ),
     ),
   );
-  if (details.length === 0) $('#users tbody').append(el('tr', {}, el('td', { colSpan: 3, className: 'empty', textContent: 'no users' })));
+  if (details.length === 0)
+    $('#users tbody').append(el('tr', {}, el('td', { colSpan: 3, className: 'empty', textContent: 'no users' })));
   const roles = await auth.listRoles();
   const roleDetails = await Promise.all(roles.map((name) => auth.getRole(name)));
   $('#roles tbody').replaceChildren(
     ...roleDetails.map((role) =>
-      el('tr', { dataset: { role: role.name } }, el('td', { textContent: role.name }), el('td', { textContent: role.permissions.map(describePermission).join('; ') || (role.name === 'root' ? 'everything' : '—') }), el('td', {}, el('button', { type: 'button', className: 'small danger', textContent: 'Delete', ariaLabel: `delete role ${role.name}`, onclick: () => act(() => deleteRole(role.name)) }))),
+      el(
+        'tr',
+        { dataset: { role: role.name } },
+        el('td', { textContent: role.name }),
+        el('td', {
+          textContent:
+            role.permissions.map(describePermission).join('; ') || (role.name === 'root' ? 'everything' : '—'),
+        }),
+        el(
+          'td',
+          {},
+          el('button', {
+            type: 'button',
+            className: 'small danger',
+            textContent: 'Delete',
+            ariaLabel: `delete role ${role.name}`,
+            onclick: () => act(() => deleteRole(role.name)),
+          }),
+        ),
+      ),
     ),
   );
-  if (roleDetails.length === 0) $('#roles tbody').append(el('tr', {}, el('td', { colSpan: 3, className: 'empty', textContent: 'no roles' })));
+  if (roleDetails.length === 0)
+    $('#roles tbody').append(el('tr', {}, el('td', { colSpan: 3, className: 'empty', textContent: 'no roles' })));
 }
 
 /** Runs an action, then shows its outcome and the fresh lists. */
@@ -50,7 +96,13 @@ async function act(action) {
   }
   if (done) note(message(), done);
   // Enabling authentication takes this page's rights away until it logs in: the action still succeeded.
-  await refresh().catch((error) => note(message(), `${done ? `${done}; ` : ''}the lists could not be read: ${describeError(error)}`, done ? 'pending' : 'error'));
+  await refresh().catch((error) =>
+    note(
+      message(),
+      `${done ? `${done}; ` : ''}the lists could not be read: ${describeError(error)}`,
+      done ? 'pending' : 'error',
+    ),
+  );
 }
 
 async function deleteUser(name) {
@@ -68,50 +120,73 @@ async function deleteRole(name) {
 async function toggleAuth() {
   const { auth } = session.etcd;
   if (enabled) {
-    if (!(await confirmDialog('Disable authentication? Anyone who can reach etcd can then read and write every key, without a password.', 'Disable'))) return undefined;
+    if (
+      !(await confirmDialog(
+        'Disable authentication? Anyone who can reach etcd can then read and write every key, without a password.',
+        'Disable',
+      ))
+    )
+      return undefined;
     await auth.disable();
     return 'authentication disabled';
   }
   const text =
     'Enable authentication? From then on every client must log in, and reads and writes need a role that grants them. ' +
     'etcd needs a user “root” holding the role “root” first. ' +
-    (session.username === 'root' ? 'This page stays logged in as root.' : 'This page is not logged in as root: log in again as root afterwards.');
+    (session.username === 'root'
+      ? 'This page stays logged in as root.'
+      : 'This page is not logged in as root: log in again as root afterwards.');
   if (!(await confirmDialog(text, 'Enable'))) return undefined;
   await auth.enable();
   return 'authentication enabled';
 }
 
 export function initAuthPanel() {
-  session.addEventListener('connected', () => void refresh().catch((error) => note(message(), describeError(error), 'error')));
+  session.addEventListener(
+    'connected',
+    () => void refresh().catch((error) => note(message(), describeError(error), 'error')),
+  );
   $('#auth-refresh').addEventListener('click', () => act(() => undefined));
   $('#auth-toggle').addEventListener('click', () => act(toggleAuth));
   const auth = () => session.etcd.auth;
-  onSubmit($('#user-form'), () => act(async () => {
-    await auth().addUser($('#user-name').value.trim(), $('#user-password').value);
-    return `added user ${$('#user-name').value.trim()}`;
-  }));
-  onSubmit($('#role-form'), () => act(async () => {
-    await auth().addRole($('#role-name').value.trim());
-    return `added role ${$('#role-name').value.trim()}`;
-  }));
+  onSubmit($('#user-form'), () =>
+    act(async () => {
+      await auth().addUser($('#user-name').value.trim(), $('#user-password').value);
+      return `added user ${$('#user-name').value.trim()}`;
+    }),
+  );
+  onSubmit($('#role-form'), () =>
+    act(async () => {
+      await auth().addRole($('#role-name').value.trim());
+      return `added role ${$('#role-name').value.trim()}`;
+    }),
+  );
   const userRole = () => [$('#user-role-user').value.trim(), $('#user-role-role').value.trim()];
-  onSubmit($('#user-role-form'), () => act(async () => {
-    const [user, role] = userRole();
-    await auth().grantRole(user, role);
-    return `granted role ${role} to ${user}`;
-  }));
-  $('#user-role-revoke').addEventListener('click', () => act(async () => {
-    const [user, role] = userRole();
-    await auth().revokeRole(user, role);
-    return `revoked role ${role} from ${user}`;
-  }));
+  onSubmit($('#user-role-form'), () =>
+    act(async () => {
+      const [user, role] = userRole();
+      await auth().grantRole(user, role);
+      return `granted role ${role} to ${user}`;
+    }),
+  );
+  $('#user-role-revoke').addEventListener('click', () =>
+    act(async () => {
+      const [user, role] = userRole();
+      await auth().revokeRole(user, role);
+      return `revoked role ${role} from ${user}`;
+    }),
+  );
   const keys = () => ($('#perm-prefix').checked ? { prefix: $('#perm-key').value } : { key: $('#perm-key').value });
-  onSubmit($('#perm-form'), () => act(async () => {
-    await auth().grantPermission($('#perm-role').value.trim(), $('#perm-type').value, keys());
-    return `granted ${$('#perm-type').value} on ${$('#perm-prefix').checked ? 'prefix' : 'key'} “${$('#perm-key').value}” to ${$('#perm-role').value.trim()}`;
-  }));
-  $('#perm-revoke').addEventListener('click', () => act(async () => {
-    await auth().revokePermission($('#perm-role').value.trim(), keys());
-    return `revoked the permission on “${$('#perm-key').value}” from ${$('#perm-role').value.trim()}`;
-  }));
+  onSubmit($('#perm-form'), () =>
+    act(async () => {
+      await auth().grantPermission($('#perm-role').value.trim(), $('#perm-type').value, keys());
+      return `granted ${$('#perm-type').value} on ${$('#perm-prefix').checked ? 'prefix' : 'key'} “${$('#perm-key').value}” to ${$('#perm-role').value.trim()}`;
+    }),
+  );
+  $('#perm-revoke').addEventListener('click', () =>
+    act(async () => {
+      await auth().revokePermission($('#perm-role').value.trim(), keys());
+      return `revoked the permission on “${$('#perm-key').value}” from ${$('#perm-role').value.trim()}`;
+    }),
+  );
 }

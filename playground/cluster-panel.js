@@ -18,7 +18,10 @@ async function refreshCluster() {
   const rows = await Promise.all(
     members.map(async (member) => {
       const urls = member.clientUrls.length > 0 ? member.clientUrls : [];
-      const status = urls.length === 0 ? new Error('not started') : await etcd.maintenance.status({ member: urls[0], timeout: 2_000 }).catch((error) => error);
+      const status =
+        urls.length === 0
+          ? new Error('not started')
+          : await etcd.maintenance.status({ member: urls[0], timeout: 2_000 }).catch((error) => error);
       return { member, status };
     }),
   );
@@ -40,13 +43,30 @@ async function refreshCluster() {
       return el(
         'tr',
         { className: member.id === leaderId ? 'leader' : '', dataset: { member: member.name } },
-        el('td', { textContent: `${member.name || '(unstarted)'}${member.id === leaderId ? ' ★' : ''}${member.isLearner ? ' (learner)' : ''}`, title: hexId(member.id) }),
+        el('td', {
+          textContent: `${member.name || '(unstarted)'}${member.id === leaderId ? ' ★' : ''}${member.isLearner ? ' (learner)' : ''}`,
+          title: hexId(member.id),
+        }),
         el('td', { textContent: member.clientUrls.join(', ') }),
         el('td', { textContent: ok ? status.version : '—' }),
         el('td', { textContent: ok ? formatSize(status.dbSize) : '—' }),
         el('td', { textContent: ok ? String(status.header.revision) : '—' }),
-        el('td', { textContent: ok ? `${status.raftTerm} / ${status.raftIndex}` : describeError(status), className: ok ? '' : 'error' }),
-        el('td', {}, el('button', { type: 'button', className: 'small', textContent: 'Defragment', ariaLabel: `defragment ${member.name}`, disabled: !ok, onclick: () => defragment(member) })),
+        el('td', {
+          textContent: ok ? `${status.raftTerm} / ${status.raftIndex}` : describeError(status),
+          className: ok ? '' : 'error',
+        }),
+        el(
+          'td',
+          {},
+          el('button', {
+            type: 'button',
+            className: 'small',
+            textContent: 'Defragment',
+            ariaLabel: `defragment ${member.name}`,
+            disabled: !ok,
+            onclick: () => defragment(member),
+          }),
+        ),
       );
     }),
   );
@@ -57,7 +77,9 @@ async function refreshLeases() {
   const ids = await etcd.leases();
   const infos = await Promise.all(ids.map((id) => etcd.lease.timeToLive(id, { keys: true }).catch(() => undefined)));
   const at = performance.now();
-  leases = infos.filter((info) => info && info.ttl >= 0).map((info) => ({ id: info.id, ttl: info.ttl, grantedTtl: info.grantedTtl, keys: info.keys.length, at }));
+  leases = infos
+    .filter((info) => info && info.ttl >= 0)
+    .map((info) => ({ id: info.id, ttl: info.ttl, grantedTtl: info.grantedTtl, keys: info.keys.length, at }));
   renderLeases();
 }
 
@@ -76,16 +98,32 @@ function renderLeases() {
         el('td', { className: 'ttl', textContent: `${remaining(lease)} s` }),
         el('td', { textContent: `${lease.grantedTtl} s${kept.has(lease.id) ? ' ↻' : ''}` }),
         el('td', { textContent: String(lease.keys) }),
-        el('td', {}, el('button', { type: 'button', textContent: 'Revoke', onclick: () => revoke(lease.id).catch((e) => report(e, $('#lease-message'))) })),
+        el(
+          'td',
+          {},
+          el('button', {
+            type: 'button',
+            textContent: 'Revoke',
+            onclick: () => revoke(lease.id).catch((e) => report(e, $('#lease-message'))),
+          }),
+        ),
       ),
     ),
   );
-  if (leases.length === 0) body.append(el('tr', {}, el('td', { colSpan: 5, className: 'empty', textContent: 'no leases' })));
+  if (leases.length === 0)
+    body.append(el('tr', {}, el('td', { colSpan: 5, className: 'empty', textContent: 'no leases' })));
   // Offer the leases wherever a put can attach one.
   for (const select of document.querySelectorAll('select.lease-select')) {
     const chosen = select.value;
     for (const option of select.querySelectorAll('option[data-lease]')) option.remove();
-    for (const lease of leases) select.append(el('option', { value: lease.id, textContent: `lease ${hexId(lease.id)} (${lease.grantedTtl} s)`, dataset: { lease: lease.id } }));
+    for (const lease of leases)
+      select.append(
+        el('option', {
+          value: lease.id,
+          textContent: `lease ${hexId(lease.id)} (${lease.grantedTtl} s)`,
+          dataset: { lease: lease.id },
+        }),
+      );
     select.value = [...select.options].some((o) => o.value === chosen) ? chosen : select.options[0].value;
   }
 }
@@ -102,7 +140,10 @@ async function grant() {
   const keepAlive = $('#grant-keepalive').checked;
   const lease = await session.etcd.grant(ttl, { keepAlive });
   if (keepAlive) kept.set(lease.id, lease);
-  note($('#lease-message'), `granted lease ${hexId(lease.id)} for ${lease.ttl} s${keepAlive ? ', kept alive by this page' : ''}`);
+  note(
+    $('#lease-message'),
+    `granted lease ${hexId(lease.id)} for ${lease.ttl} s${keepAlive ? ', kept alive by this page' : ''}`,
+  );
   await refreshLeases();
 }
 
@@ -122,7 +163,7 @@ function every(ms, task, target) {
     if (running || !session.etcd || document.hidden) return;
     running = true;
     task()
-      .then(() => target && target.className.includes('error') && note(target, ''))
+      .then(() => target?.className.includes('error') && note(target, ''))
       .catch((error) => note(target, describeError(error), 'error'))
       .finally(() => (running = false));
   };
@@ -139,10 +180,10 @@ export function initClusterPanel() {
     leaseRefresh();
   });
   // Writes move the revision and the DB size: refresh soon after a burst of them.
-  let soon;
+  let _soon;
   session.addEventListener('change', () => {
-    soon ??= setTimeout(() => {
-      soon = undefined;
+    _soon ??= setTimeout(() => {
+      _soon = undefined;
       cluster();
     }, 1_000);
   });

@@ -41,7 +41,8 @@ function setHealth(next, detail) {
   health = next;
   document.body.dataset.health = next;
   if (next === 'ok') show(connectedText);
-  else if (next === 'auth') show('authentication is enabled on this cluster: log in with a user name and password', 'error');
+  else if (next === 'auth')
+    show('authentication is enabled on this cluster: log in with a user name and password', 'error');
   else show(`etcd is not answering (${detail}); still trying…`, 'error');
 }
 
@@ -53,8 +54,12 @@ function observedFetch(client) {
       if (session.etcd !== client) return response;
       if (response.ok) setHealth('ok');
       else if (response.status >= 400 && response.status < 500) {
-        const body = await response.clone().text().catch(() => '');
-        if (/user name is empty|invalid auth token|token is not provided/.test(body) && !session.username) setHealth('auth');
+        const body = await response
+          .clone()
+          .text()
+          .catch(() => '');
+        if (/user name is empty|invalid auth token|token is not provided/.test(body) && !session.username)
+          setHealth('auth');
       }
       return response;
     } catch (error) {
@@ -67,11 +72,19 @@ function observedFetch(client) {
 
 /** Builds a client for the form's endpoints and credentials and checks that it answers. */
 export async function connect() {
-  const endpoints = $('#endpoints').value.split(',').map((e) => e.trim()).filter(Boolean);
+  const endpoints = $('#endpoints')
+    .value.split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   const username = $('#username').value.trim();
   const password = $('#password').value;
   const holder = {};
-  const etcd = new Etcd({ endpoints, timeout: 5_000, fetch: (request, init) => holder.fetch(request, init), ...(username ? { auth: { username, password } } : {}) });
+  const etcd = new Etcd({
+    endpoints,
+    timeout: 5_000,
+    fetch: (request, init) => holder.fetch(request, init),
+    ...(username ? { auth: { username, password } } : {}),
+  });
   holder.fetch = observedFetch(etcd);
   show('connecting…', 'pending');
   let revision;
@@ -79,7 +92,10 @@ export async function connect() {
     ({ revision } = await etcd.range({ prefix: '', countOnly: true }));
   } catch (error) {
     // etcd 3.4 answers "user name is empty" (code 3) when auth is on and no token was sent.
-    const hint = !username && /user name is empty/.test(String(error?.message)) ? ': auth is enabled, log in with a user name and password' : '';
+    const hint =
+      !username && /user name is empty/.test(String(error?.message))
+        ? ': auth is enabled, log in with a user name and password'
+        : '';
     show(`${describeError(error)}${hint}`, 'error');
     document.body.dataset.connected = 'false';
     throw error;

@@ -24,7 +24,8 @@ export function show(message, kind = 'ok') {
 
 /** A readable one-line description of any error (etcd's code and message when it has them). */
 export function describeError(error) {
-  if (isEtcdError(error)) return `${error.name}${error.code === undefined ? '' : ` (code ${error.code})`}: ${error.message}`;
+  if (isEtcdError(error))
+    return `${error.name}${error.code === undefined ? '' : ` (code ${error.code})`}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -60,7 +61,9 @@ export function confirmDialog(message, action = 'Delete') {
   $('#confirm-ok', dialog).textContent = action;
   dialog.returnValue = '';
   dialog.showModal();
-  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }));
+  return new Promise((resolve) =>
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }),
+  );
 }
 
 const encoder = new TextEncoder();

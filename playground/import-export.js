@@ -5,7 +5,19 @@
 // changed since the preview makes its txn refuse, and nothing of that txn is written.
 import { cmp, op } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
-import { $, compareBytes, describeError, el, keyLabel, nextKey, note, onSubmit, prefixEnd, strictText, utf8 } from './dom.js';
+import {
+  $,
+  compareBytes,
+  describeError,
+  el,
+  keyLabel,
+  nextKey,
+  note,
+  onSubmit,
+  prefixEnd,
+  strictText,
+  utf8,
+} from './dom.js';
 
 const FORMAT = 'etcd-playground/1';
 const PAGE = 1_000;
@@ -23,13 +35,27 @@ const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
 function encodeEntry(kv) {
   const key = strictText(kv.key);
   const value = strictText(kv.value);
-  return { ...(key === undefined ? { keyBase64: toBase64(kv.key) } : { key }), ...(value === undefined ? { valueBase64: toBase64(kv.value) } : { value }) };
+  return {
+    ...(key === undefined ? { keyBase64: toBase64(kv.key) } : { key }),
+    ...(value === undefined ? { valueBase64: toBase64(kv.value) } : { value }),
+  };
 }
 
 function decodeEntry(entry, i) {
-  const key = typeof entry.key === 'string' ? utf8(entry.key) : typeof entry.keyBase64 === 'string' ? fromBase64(entry.keyBase64) : undefined;
-  const value = typeof entry.value === 'string' ? utf8(entry.value) : typeof entry.valueBase64 === 'string' ? fromBase64(entry.valueBase64) : undefined;
-  if (!key || key.length === 0 || !value) throw new Error(`entry ${i + 1} needs "key" (or "keyBase64") and "value" (or "valueBase64")`);
+  const key =
+    typeof entry.key === 'string'
+      ? utf8(entry.key)
+      : typeof entry.keyBase64 === 'string'
+        ? fromBase64(entry.keyBase64)
+        : undefined;
+  const value =
+    typeof entry.value === 'string'
+      ? utf8(entry.value)
+      : typeof entry.valueBase64 === 'string'
+        ? fromBase64(entry.valueBase64)
+        : undefined;
+  if (!key || key.length === 0 || !value)
+    throw new Error(`entry ${i + 1} needs "key" (or "keyBase64") and "value" (or "valueBase64")`);
   return { key, value };
 }
 
@@ -41,13 +67,21 @@ async function exportPrefix() {
   let revision;
   const kvs = [];
   while (from) {
-    const answer = await session.etcd.range({ from, ...(end ? { to: end } : {}), limit: PAGE, ...(revision ? { revision } : {}) });
+    const answer = await session.etcd.range({
+      from,
+      ...(end ? { to: end } : {}),
+      limit: PAGE,
+      ...(revision ? { revision } : {}),
+    });
     revision ??= answer.revision;
     kvs.push(...answer.kvs.map(encodeEntry));
     from = answer.more && answer.kvs.length > 0 ? nextKey(answer.kvs.at(-1).key) : undefined;
   }
   const json = JSON.stringify({ format: FORMAT, prefix: prefixText, revision, kvs }, null, 1);
-  const link = el('a', { href: URL.createObjectURL(new Blob([json], { type: 'application/json' })), download: `etcd-${prefixText.replace(/[^\w.-]+/g, '_') || 'all'}-rev${revision}.json` });
+  const link = el('a', {
+    href: URL.createObjectURL(new Blob([json], { type: 'application/json' })),
+    download: `etcd-${prefixText.replace(/[^\w.-]+/g, '_') || 'all'}-rev${revision}.json`,
+  });
   document.body.append(link);
   link.click();
   link.remove();
@@ -79,12 +113,25 @@ async function preview() {
   const table = $('#import-preview');
   table.hidden = false;
   const shown = changes.filter((c) => c.kind !== 'same').slice(0, PREVIEW_ROWS);
-  const short = (bytes) => (bytes === undefined ? '—' : (strictText(bytes) ?? `(${bytes.length} binary bytes)`).slice(0, 60));
+  const short = (bytes) =>
+    bytes === undefined ? '—' : (strictText(bytes) ?? `(${bytes.length} binary bytes)`).slice(0, 60);
   $('tbody', table).replaceChildren(
-    ...shown.map((c) => el('tr', { className: c.kind, dataset: { key: keyLabel(c.key) } }, el('td', { textContent: keyLabel(c.key) }), el('td', { textContent: c.kind }), el('td', { textContent: short(c.current) }), el('td', { textContent: short(c.value) }))),
+    ...shown.map((c) =>
+      el(
+        'tr',
+        { className: c.kind, dataset: { key: keyLabel(c.key) } },
+        el('td', { textContent: keyLabel(c.key) }),
+        el('td', { textContent: c.kind }),
+        el('td', { textContent: short(c.current) }),
+        el('td', { textContent: short(c.value) }),
+      ),
+    ),
   );
   $('#import-apply').disabled = counts.create + counts.update === 0;
-  note($('#io-message'), `preview: ${counts.create} to create, ${counts.update} to change, ${counts.same} unchanged${shown.length < counts.create + counts.update ? ` (first ${PREVIEW_ROWS} listed)` : ''}`);
+  note(
+    $('#io-message'),
+    `preview: ${counts.create} to create, ${counts.update} to change, ${counts.same} unchanged${shown.length < counts.create + counts.update ? ` (first ${PREVIEW_ROWS} listed)` : ''}`,
+  );
 }
 
 async function apply() {
@@ -94,12 +141,18 @@ async function apply() {
     const batch = changes.slice(i, i + TXN_OPS);
     const result = await session.etcd
       .txn()
-      .if(...batch.map((c) => (c.modRevision ? cmp.modRevision(c.key, '=', c.modRevision) : cmp.version(c.key, '=', 0))))
+      .if(
+        ...batch.map((c) => (c.modRevision ? cmp.modRevision(c.key, '=', c.modRevision) : cmp.version(c.key, '=', 0))),
+      )
       .then(...batch.map((c) => op.put(c.key, c.value)))
       .commit();
     if (!result.succeeded) {
       $('#import-apply').disabled = true;
-      return note($('#io-message'), `refused: some of the keys ${keyLabel(batch[0].key)} … ${keyLabel(batch.at(-1).key)} changed since the preview; ${written} key(s) written before that. Preview again.`, 'error');
+      return note(
+        $('#io-message'),
+        `refused: some of the keys ${keyLabel(batch[0].key)} … ${keyLabel(batch.at(-1).key)} changed since the preview; ${written} key(s) written before that. Preview again.`,
+        'error',
+      );
     }
     written += batch.length;
     for (const c of batch) session.changed('put', c.key, result.revision);
@@ -112,6 +165,9 @@ async function apply() {
 export function initImportExport() {
   onSubmit($('#export-form'), exportPrefix, $('#io-message'));
   onSubmit($('#import-form'), preview, $('#io-message'));
-  $('#import-apply').addEventListener('click', () => apply().catch((error) => note($('#io-message'), describeError(error), 'error')));
-  for (const input of ['#import-text', '#import-file']) $(input).addEventListener('input', () => ($('#import-apply').disabled = true));
+  $('#import-apply').addEventListener('click', () =>
+    apply().catch((error) => note($('#io-message'), describeError(error), 'error')),
+  );
+  for (const input of ['#import-text', '#import-file'])
+    $(input).addEventListener('input', () => ($('#import-apply').disabled = true));
 }

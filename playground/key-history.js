@@ -3,7 +3,7 @@
 // the create revision (version 1) or to the compaction point, which is named. Each version shows
 // its revision, size and a diff against the version before it; any one can be restored with a
 // compare-and-swap txn (only if the key has not changed since the history was read).
-import { cmp, CompactedError, op } from '/dist/etcd-fetch.browser.js';
+import { CompactedError, cmp, op } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
 import { $, compareBytes, confirmDialog, describeError, el, formatSize, keyLabel, note } from './dom.js';
 import { diffLines, printable } from './text-diff.js';
@@ -54,21 +54,37 @@ async function load() {
   if (target !== key) return;
   render(cut);
   const first = versions.at(-1);
-  if (cut) note(message, `${versions.length} version(s); etcd compacted its history at revision ${cut}: versions 1–${first.version - 1} (before revision ${first.modRevision}) are gone`, 'pending');
-  else if (first.version === 1) note(message, `${versions.length} version(s), since its creation at revision ${first.createRevision}`);
+  if (cut)
+    note(
+      message,
+      `${versions.length} version(s); etcd compacted its history at revision ${cut}: versions 1–${first.version - 1} (before revision ${first.modRevision}) are gone`,
+      'pending',
+    );
+  else if (first.version === 1)
+    note(message, `${versions.length} version(s), since its creation at revision ${first.createRevision}`);
   else note(message, `the newest ${MAX_VERSIONS} versions`);
 }
 
 function diffView(older, newer) {
-  if (!older) return el('pre', { className: 'diff', textContent: `created: ${printable(newer.value).text.slice(0, 2_000)}` });
+  if (!older)
+    return el('pre', { className: 'diff', textContent: `created: ${printable(newer.value).text.slice(0, 2_000)}` });
   const before = printable(older.value);
   const after = printable(newer.value);
-  if (before.binary || after.binary) return el('pre', { className: 'diff', textContent: `binary value: ${formatSize(older.value.length)} → ${formatSize(newer.value.length)}` });
+  if (before.binary || after.binary)
+    return el('pre', {
+      className: 'diff',
+      textContent: `binary value: ${formatSize(older.value.length)} → ${formatSize(newer.value.length)}`,
+    });
   const lines = diffLines(before.text, after.text);
   return el(
     'pre',
     { className: 'diff' },
-    ...lines.map(([kind, line]) => el('span', { className: kind === '+' ? 'add' : kind === '-' ? 'del' : 'same', textContent: `${kind === ' ' ? ' ' : kind} ${line}\n` })),
+    ...lines.map(([kind, line]) =>
+      el('span', {
+        className: kind === '+' ? 'add' : kind === '-' ? 'del' : 'same',
+        textContent: `${kind === ' ' ? ' ' : kind} ${line}\n`,
+      }),
+    ),
   );
 }
 
@@ -85,17 +101,33 @@ function render(cut) {
           el('strong', { textContent: `version ${kv.version}` }),
           el('span', { textContent: `rev ${kv.modRevision}` }),
           el('span', { textContent: formatSize(kv.value.length) }),
-          i === 0 ? el('em', { textContent: 'current' }) : el('button', { type: 'button', className: 'small restore', textContent: 'Restore', onclick: () => restore(kv).catch((error) => note($('#history-message'), describeError(error), 'error')) }),
+          i === 0
+            ? el('em', { textContent: 'current' })
+            : el('button', {
+                type: 'button',
+                className: 'small restore',
+                textContent: 'Restore',
+                onclick: () => restore(kv).catch((error) => note($('#history-message'), describeError(error), 'error')),
+              }),
         ),
         diffView(versions[i + 1], kv),
       ),
     ),
   );
-  if (cut) list.append(el('li', { className: 'compacted', textContent: `— compacted at revision ${cut}: older versions are gone —` }));
+  if (cut)
+    list.append(
+      el('li', { className: 'compacted', textContent: `— compacted at revision ${cut}: older versions are gone —` }),
+    );
 }
 
 async function restore(old) {
-  if (!(await confirmDialog(`Restore version ${old.version} (revision ${old.modRevision}) of “${keyLabel(key)}”? It becomes a new version.`, 'Restore'))) return;
+  if (
+    !(await confirmDialog(
+      `Restore version ${old.version} (revision ${old.modRevision}) of “${keyLabel(key)}”? It becomes a new version.`,
+      'Restore',
+    ))
+  )
+    return;
   const current = versions[0];
   const result = await session.etcd
     .txn()
@@ -103,13 +135,20 @@ async function restore(old) {
     .then(op.put(key, old.value, { ignoreLease: true }))
     .commit();
   if (!result.succeeded) {
-    note($('#history-message'), 'not restored: the key changed since its history was read; the history is read again', 'error');
+    note(
+      $('#history-message'),
+      'not restored: the key changed since its history was read; the history is read again',
+      'error',
+    );
     return load();
   }
   versions = []; // read again just below: the change event must not start a second, racing read
   session.changed('put', key, result.revision);
   await load();
-  note($('#history-message'), `restored version ${old.version} as version ${versions[0].version} at revision ${result.revision}`);
+  note(
+    $('#history-message'),
+    `restored version ${old.version} as version ${versions[0].version} at revision ${result.revision}`,
+  );
 }
 
 export function initKeyHistory() {
@@ -123,6 +162,12 @@ export function initKeyHistory() {
   });
   // A new version of the key on show: read the history again if it is open.
   session.addEventListener('change', (event) => {
-    if (key && versions.length > 0 && compareBytes(event.detail.key, key) === 0 && event.detail.revision > versions[0].modRevision) run();
+    if (
+      key &&
+      versions.length > 0 &&
+      compareBytes(event.detail.key, key) === 0 &&
+      event.detail.revision > versions[0].modRevision
+    )
+      run();
   });
 }

@@ -31,13 +31,24 @@ function label(bytes, parentPrefix) {
 function flatten() {
   const out = [];
   if (search) {
-    search.entries.forEach((entry, i) => out.push({ entry, depth: 0, pos: i + 1, size: search.entries.length, parent: root.bytes }));
-    if (search.entries.length === 0 && search.done) out.push(status('empty', 0, search.query ? `no key contains “${search.query}”` : 'no keys'));
+    search.entries.forEach((entry, i) =>
+      out.push({ entry, depth: 0, pos: i + 1, size: search.entries.length, parent: root.bytes }),
+    );
+    if (search.entries.length === 0 && search.done)
+      out.push(status('empty', 0, search.query ? `no key contains “${search.query}”` : 'no keys'));
     return out;
   }
   const walk = (folderEntry, depth) => {
     const folder = folderEntry.folder;
-    if (folder.error) return void out.push(status(`error-${folderEntry.id}`, depth, `⟳ retry (Enter or click): could not read, ${describeError(folder.error)}`, folderEntry));
+    if (folder.error)
+      return void out.push(
+        status(
+          `error-${folderEntry.id}`,
+          depth,
+          `⟳ retry (Enter or click): could not read, ${describeError(folder.error)}`,
+          folderEntry,
+        ),
+      );
     if (!folder.loaded) return void out.push(status(`loading-${folderEntry.id}`, depth, 'loading…'));
     if (folder.entries.length === 0) {
       const text = depth === 0 ? (prefixText() ? `no keys under “${prefixText()}” yet` : 'no keys yet') : '(empty)';
@@ -49,7 +60,14 @@ function flatten() {
       out.push({ entry, depth, pos: i + 1, size, parent: folder.prefix });
       if (entry.kind === 'folder' && entry.open && entry.folder) walk(entry, depth + 1);
     }
-    if (folder.truncated) out.push(status(`more-${folderEntry.id}`, depth, `first ${MAX_CHILDREN.toLocaleString('en')} entries shown: search to find the rest`));
+    if (folder.truncated)
+      out.push(
+        status(
+          `more-${folderEntry.id}`,
+          depth,
+          `first ${MAX_CHILDREN.toLocaleString('en')} entries shown: search to find the rest`,
+        ),
+      );
   };
   walk(root, 0);
   return out;
@@ -82,7 +100,11 @@ function renderRow(row, element, index) {
     element.dataset.prefix = keyLabel(entry.bytes);
     element.setAttribute('aria-expanded', String(entry.open));
     element.removeAttribute('aria-selected');
-    if (entry.count === undefined && session.etcd) readCount(session.etcd, entry).then(() => list.schedule(), () => {});
+    if (entry.count === undefined && session.etcd)
+      readCount(session.etcd, entry).then(
+        () => list.schedule(),
+        () => {},
+      );
   } else {
     element.dataset.key = keyLabel(entry.bytes);
     element.removeAttribute('aria-expanded');
@@ -102,7 +124,10 @@ function renderRow(row, element, index) {
   element.title = keyLabel(entry.bytes);
   if (entry.flashAt > (element.flashed ?? 0) && performance.now() - entry.flashAt < 1_000) {
     element.flashed = entry.flashAt;
-    element.animate([{ background: 'var(--flash)' }, { background: 'transparent' }], { duration: 1_000, easing: 'ease-out' });
+    element.animate([{ background: 'var(--flash)' }, { background: 'transparent' }], {
+      duration: 1_000,
+      easing: 'ease-out',
+    });
   }
 }
 
@@ -114,16 +139,22 @@ function refresh() {
   if (rebuildQueued) return;
   rebuildQueued = true;
   const wait = Math.max(0, rebuiltAt + REBUILD_EVERY - performance.now());
-  const rebuild = () => requestAnimationFrame(() => {
-    rebuildQueued = false;
-    rebuiltAt = performance.now();
-    rows = flatten();
-    list.setRows(rows);
-    list.render();
-    const count = search ? search.entries.length : root?.count;
-    const scope = search ? (search.done ? ` found in ${search.scanned.toLocaleString('en')} keys` : ` found so far, ${search.scanned.toLocaleString('en')} keys searched…`) : '';
-    $('#tree-count').textContent = count === undefined ? '' : `${count.toLocaleString('en')} key${count === 1 ? '' : 's'}${scope}`;
-  });
+  const rebuild = () =>
+    requestAnimationFrame(() => {
+      rebuildQueued = false;
+      rebuiltAt = performance.now();
+      rows = flatten();
+      list.setRows(rows);
+      list.render();
+      const count = search ? search.entries.length : root?.count;
+      const scope = search
+        ? search.done
+          ? ` found in ${search.scanned.toLocaleString('en')} keys`
+          : ` found so far, ${search.scanned.toLocaleString('en')} keys searched…`
+        : '';
+      $('#tree-count').textContent =
+        count === undefined ? '' : `${count.toLocaleString('en')} key${count === 1 ? '' : 's'}${scope}`;
+    });
   if (wait > 0) setTimeout(rebuild, wait);
   else rebuild();
 }
@@ -193,7 +224,8 @@ export async function reload() {
   const prefix = utf8(prefixText());
   // Folders open before stay open.
   const reopen = new Set();
-  const collect = (entry) => entry.folder?.entries.forEach((e) => e.kind === 'folder' && e.open && (reopen.add(keyLabel(e.bytes)), collect(e)));
+  const collect = (entry) =>
+    entry.folder?.entries.forEach((e) => e.kind === 'folder' && e.open && (reopen.add(keyLabel(e.bytes)), collect(e)));
   if (root && compareBytes(root.bytes, prefix) === 0) collect(root);
   if (search) search.stopped = true;
   const query = $('#search').value.trim();
@@ -207,10 +239,21 @@ export async function reload() {
   feed?.close();
   feed = undefined;
   try {
-    const [, first] = await Promise.all([readCount(etcd, root), search ? search.run(etcd, refresh).then(() => search?.revision) : root.folder.load(etcd).then(() => root.folder.revision)]);
+    const [, first] = await Promise.all([
+      readCount(etcd, root),
+      search
+        ? search.run(etcd, refresh).then(() => search?.revision)
+        : root.folder.load(etcd).then(() => root.folder.revision),
+    ]);
     if (mine !== generation) return;
     // The tree's own watch, from just after what it read.
-    feed = openFeed({ prefix, startRevision: first + 1, onEvents: received, onCompacted: () => reload(), onState: watchState });
+    feed = openFeed({
+      prefix,
+      startRevision: first + 1,
+      onEvents: received,
+      onCompacted: () => reload(),
+      onState: watchState,
+    });
     const walk = async (folderEntry) => {
       for (const entry of folderEntry.folder?.entries ?? []) {
         if (entry.kind === 'folder' && reopen.has(keyLabel(entry.bytes))) {
@@ -234,7 +277,12 @@ function watchState(state, error) {
 
 export function initKeyTree() {
   const container = $('#tree');
-  list = new VirtualList(container, { rowHeight: ROW, render: renderRow, key: (row) => row.status ?? row.entry.id, keys });
+  list = new VirtualList(container, {
+    rowHeight: ROW,
+    render: renderRow,
+    key: (row) => row.status ?? row.entry.id,
+    keys,
+  });
   container.addEventListener('click', (event) => {
     const element = event.target.closest('[role="treeitem"]');
     if (!element) return;
@@ -255,7 +303,8 @@ export function initKeyTree() {
   });
   for (const button of document.querySelectorAll('#tree-views button')) {
     button.addEventListener('click', () => {
-      for (const other of document.querySelectorAll('#tree-views button')) other.setAttribute('aria-pressed', String(other === button));
+      for (const other of document.querySelectorAll('#tree-views button'))
+        other.setAttribute('aria-pressed', String(other === button));
       void reload();
     });
   }

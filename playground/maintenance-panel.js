@@ -12,14 +12,33 @@ async function refreshAlarms() {
   if (alarms.length === 0) return void (list.textContent = 'none');
   list.replaceChildren(
     ...alarms.map((alarm) =>
-      el('span', { className: 'alarm', dataset: { alarm: alarm.alarm } }, `${alarm.alarm} on member ${hexId(alarm.memberId)} `, el('button', { type: 'button', className: 'small', textContent: 'Disarm', onclick: () => disarm(alarm).catch((error) => note(message(), describeError(error), 'error')) })),
+      el(
+        'span',
+        { className: 'alarm', dataset: { alarm: alarm.alarm } },
+        `${alarm.alarm} on member ${hexId(alarm.memberId)} `,
+        el('button', {
+          type: 'button',
+          className: 'small',
+          textContent: 'Disarm',
+          onclick: () => disarm(alarm).catch((error) => note(message(), describeError(error), 'error')),
+        }),
+      ),
     ),
   );
 }
 
 async function disarm(alarm) {
-  const hint = alarm.alarm === 'NOSPACE' ? ' Free space first (compact, then defragment), or etcd raises it again on the next write.' : '';
-  if (!(await confirmDialog(`Disarm the ${alarm.alarm} alarm of member ${hexId(alarm.memberId)}? etcd accepts writes again.${hint}`, 'Disarm'))) return;
+  const hint =
+    alarm.alarm === 'NOSPACE'
+      ? ' Free space first (compact, then defragment), or etcd raises it again on the next write.'
+      : '';
+  if (
+    !(await confirmDialog(
+      `Disarm the ${alarm.alarm} alarm of member ${hexId(alarm.memberId)}? etcd accepts writes again.${hint}`,
+      'Disarm',
+    ))
+  )
+    return;
   await session.etcd.maintenance.disarm(alarm);
   note(message(), `disarmed ${alarm.alarm}`);
   await refreshAlarms();
@@ -27,7 +46,8 @@ async function disarm(alarm) {
 
 async function compact() {
   const revision = Number($('#compact-revision').value);
-  if (!Number.isSafeInteger(revision) || revision < 1) throw new Error('give the revision to compact to (a whole number)');
+  if (!Number.isSafeInteger(revision) || revision < 1)
+    throw new Error('give the revision to compact to (a whole number)');
   const text = `Compact to revision ${revision}? etcd forgets every version of every key older than that: key history before it is gone, and a watch or read at an older revision fails.`;
   if (!(await confirmDialog(text, 'Compact'))) return;
   await session.etcd.compact(revision, { physical: $('#compact-physical').checked });
@@ -36,7 +56,13 @@ async function compact() {
 
 /** Defragments one member (it stops answering while it rewrites its database). */
 export async function defragment(member) {
-  if (!(await confirmDialog(`Defragment ${member.name || member.id}? It rewrites its database file and answers no request meanwhile.`, 'Defragment'))) return;
+  if (
+    !(await confirmDialog(
+      `Defragment ${member.name || member.id}? It rewrites its database file and answers no request meanwhile.`,
+      'Defragment',
+    ))
+  )
+    return;
   try {
     const maintenance = session.etcd.maintenance;
     const before = await maintenance.status({ member: member.id });
@@ -71,5 +97,7 @@ export function initMaintenance() {
   session.addEventListener('connected', alarms);
   setInterval(() => session.etcd && !document.hidden && alarms(), 5_000);
   onSubmit($('#compact-form'), compact, message());
-  $('#snapshot').addEventListener('click', () => snapshot().catch((error) => note(message(), describeError(error), 'error')));
+  $('#snapshot').addEventListener('click', () =>
+    snapshot().catch((error) => note(message(), describeError(error), 'error')),
+  );
 }

@@ -19,7 +19,10 @@ function saveProfiles(list) {
 
 function renderProfiles(chosen = '') {
   const select = $('#profile');
-  select.replaceChildren(el('option', { value: '', textContent: '(none)' }), ...loadProfiles().map((p) => el('option', { value: p.name, textContent: p.name })));
+  select.replaceChildren(
+    el('option', { value: '', textContent: '(none)' }),
+    ...loadProfiles().map((p) => el('option', { value: p.name, textContent: p.name })),
+  );
   select.value = chosen;
 }
 
@@ -47,14 +50,20 @@ export function initProfiles(connect) {
     const name = $('#profile-name').value.trim() || $('#endpoints').value.trim();
     const profile = {
       name,
-      endpoints: $('#endpoints').value.split(',').map((e) => e.trim()).filter(Boolean),
+      endpoints: $('#endpoints')
+        .value.split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
       username: $('#username').value.trim(),
       relay: $('#relay-mode').checked,
       ...($('#profile-password').checked ? { password: $('#password').value } : {}),
     };
     saveProfiles([...loadProfiles().filter((p) => p.name !== name), profile]);
     renderProfiles(name);
-    note(message, `saved “${name}”${profile.password === undefined ? ' (without the password)' : ' (with the password, in this browser)'}`);
+    note(
+      message,
+      `saved “${name}”${profile.password === undefined ? ' (without the password)' : ' (with the password, in this browser)'}`,
+    );
   });
   $('#profile-delete').addEventListener('click', () => {
     const name = $('#profile').value;

@@ -11,7 +11,9 @@ function apply(theme) {
 
 export function initTheme() {
   apply(localStorage.getItem(STORE) ?? undefined);
-  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => apply(localStorage.getItem(STORE) ?? undefined));
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () =>
+    apply(localStorage.getItem(STORE) ?? undefined),
+  );
   $('#theme').addEventListener('click', () => {
     const next = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
     localStorage.setItem(STORE, next);

@@ -83,7 +83,13 @@ export class Folder {
     const found = [];
     for (let chunk = 0; from !== undefined; chunk++) {
       const limit = CHUNKS[Math.min(chunk, CHUNKS.length - 1)];
-      const answer = await etcd.range({ from, ...(end ? { to: end } : {}), keysOnly: true, limit, ...(revision ? { revision } : {}) });
+      const answer = await etcd.range({
+        from,
+        ...(end ? { to: end } : {}),
+        keysOnly: true,
+        limit,
+        ...(revision ? { revision } : {}),
+      });
       revision ??= answer.revision;
       let next;
       for (const kv of answer.kvs) {

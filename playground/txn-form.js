@@ -6,17 +6,30 @@ import { $, el, keyLabel, onSubmit, utf8 } from './dom.js';
 
 const TARGETS = { value: 'value', version: 'version', create: 'create revision', mod: 'mod revision', lease: 'lease' };
 const OPERATORS = ['=', '!=', '<', '>'];
-const OPERATIONS = { put: 'put', get: 'get', delete: 'delete', 'delete-prefix': 'delete prefix', 'range-prefix': 'range prefix' };
+const OPERATIONS = {
+  put: 'put',
+  get: 'get',
+  delete: 'delete',
+  'delete-prefix': 'delete prefix',
+  'range-prefix': 'range prefix',
+};
 
 function selectOf(options, value, label) {
   const select = el('select', { ariaLabel: label });
-  for (const [v, label] of Array.isArray(options) ? options.map((o) => [o, o]) : Object.entries(options)) select.append(el('option', { value: v, textContent: label }));
+  for (const [v, label] of Array.isArray(options) ? options.map((o) => [o, o]) : Object.entries(options))
+    select.append(el('option', { value: v, textContent: label }));
   if (value !== undefined) select.value = value;
   return select;
 }
 
 function removeButton(row) {
-  return el('button', { type: 'button', className: 'remove', title: 'remove', textContent: '×', onclick: () => row.remove() });
+  return el('button', {
+    type: 'button',
+    className: 'remove',
+    title: 'remove',
+    textContent: '×',
+    onclick: () => row.remove(),
+  });
 }
 
 export function addCompare(init = {}) {
@@ -35,11 +48,21 @@ export function addCompare(init = {}) {
 export function addOperation(branch, init = {}) {
   const row = el('div', { className: 'txn-row operation' });
   const kind = selectOf(OPERATIONS, init.kind ?? 'put', `${branch} operation`);
-  const value = el('input', { name: 'value', placeholder: 'value', value: init.value ?? '', ariaLabel: `${branch} value` });
+  const value = el('input', {
+    name: 'value',
+    placeholder: 'value',
+    value: init.value ?? '',
+    ariaLabel: `${branch} value`,
+  });
   const sync = () => (value.hidden = kind.value !== 'put');
   kind.addEventListener('change', sync);
   sync();
-  row.append(kind, el('input', { name: 'key', placeholder: 'key', value: init.key ?? '', ariaLabel: `${branch} key` }), value, removeButton(row));
+  row.append(
+    kind,
+    el('input', { name: 'key', placeholder: 'key', value: init.key ?? '', ariaLabel: `${branch} key` }),
+    value,
+    removeButton(row),
+  );
   $(`#txn-${branch}`).append(row);
   return row;
 }
@@ -49,43 +72,63 @@ function comparison(row) {
   const text = operand.value.trim();
   const number = () => {
     const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`compare ${TARGETS[target.value]} takes a whole number, got "${text}"`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new Error(`compare ${TARGETS[target.value]} takes a whole number, got "${text}"`);
     return n;
   };
   switch (target.value) {
-    case 'value': return cmp.value(key.value, operator.value, operand.value);
-    case 'version': return cmp.version(key.value, operator.value, number());
-    case 'create': return cmp.createRevision(key.value, operator.value, number());
-    case 'mod': return cmp.modRevision(key.value, operator.value, number());
-    default: return cmp.lease(key.value, operator.value, text || '0');
+    case 'value':
+      return cmp.value(key.value, operator.value, operand.value);
+    case 'version':
+      return cmp.version(key.value, operator.value, number());
+    case 'create':
+      return cmp.createRevision(key.value, operator.value, number());
+    case 'mod':
+      return cmp.modRevision(key.value, operator.value, number());
+    default:
+      return cmp.lease(key.value, operator.value, text || '0');
   }
 }
 
 function operation(row) {
   const [kind, key, value] = row.querySelectorAll('input, select');
   switch (kind.value) {
-    case 'put': return op.put(key.value, value.value);
-    case 'get': return op.get(key.value);
-    case 'delete': return op.delete(key.value);
-    case 'delete-prefix': return op.delete({ prefix: key.value });
-    default: return op.range({ prefix: key.value, limit: 50 });
+    case 'put':
+      return op.put(key.value, value.value);
+    case 'get':
+      return op.get(key.value);
+    case 'delete':
+      return op.delete(key.value);
+    case 'delete-prefix':
+      return op.delete({ prefix: key.value });
+    default:
+      return op.range({ prefix: key.value, limit: 50 });
   }
 }
 
 /** One line per operation result, whatever its kind. */
 function describeResult(kind, result) {
   switch (kind) {
-    case 'put': return `put → revision ${result.revision}`;
-    case 'get': return result ? `get ${result.keyText} → ${JSON.stringify(result.valueText)} (version ${result.version}, mod rev ${result.modRevision})` : 'get → (no such key)';
+    case 'put':
+      return `put → revision ${result.revision}`;
+    case 'get':
+      return result
+        ? `get ${result.keyText} → ${JSON.stringify(result.valueText)} (version ${result.version}, mod rev ${result.modRevision})`
+        : 'get → (no such key)';
     case 'delete':
-    case 'delete-prefix': return `delete → ${result.deleted} key(s) deleted`;
-    default: return `range → ${result.count} key(s)${result.more ? ' (first 50)' : ''}: ${result.kvs.map((kv) => `${keyLabel(kv.key)}=${JSON.stringify(kv.valueText)}`).join(', ')}`;
+    case 'delete-prefix':
+      return `delete → ${result.deleted} key(s) deleted`;
+    default:
+      return `range → ${result.count} key(s)${result.more ? ' (first 50)' : ''}: ${result.kvs.map((kv) => `${keyLabel(kv.key)}=${JSON.stringify(kv.valueText)}`).join(', ')}`;
   }
 }
 
 async function commit() {
   const compares = [...document.querySelectorAll('#txn-compare .txn-row')].map(comparison);
-  const rows = { then: [...document.querySelectorAll('#txn-then .txn-row')], else: [...document.querySelectorAll('#txn-else .txn-row')] };
+  const rows = {
+    then: [...document.querySelectorAll('#txn-then .txn-row')],
+    else: [...document.querySelectorAll('#txn-else .txn-row')],
+  };
   const result = await session.etcd
     .txn()
     .if(...compares)
@@ -97,7 +140,9 @@ async function commit() {
   const output = $('#txn-result');
   output.dataset.succeeded = String(result.succeeded);
   output.replaceChildren(
-    el('strong', { textContent: `${result.succeeded ? 'succeeded: "then" ran' : 'failed: "else" ran'} at revision ${result.revision}` }),
+    el('strong', {
+      textContent: `${result.succeeded ? 'succeeded: "then" ran' : 'failed: "else" ran'} at revision ${result.revision}`,
+    }),
     el('ol', {}, ...lines.map((line) => el('li', { textContent: line }))),
   );
   // The watch reports the writes; without one, tell the panels ourselves.

@@ -2,7 +2,23 @@
 // with compare-and-swap on its mod revision, deleted after a confirmation; and the new-key form.
 import { cmp, op } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
-import { $, compareBytes, confirmDialog, el, formatSize, hex, hexDump, hexId, keyLabel, note, onSubmit, parseHex, report, strictText, utf8 } from './dom.js';
+import {
+  $,
+  compareBytes,
+  confirmDialog,
+  el,
+  formatSize,
+  hex,
+  hexDump,
+  hexId,
+  keyLabel,
+  note,
+  onSubmit,
+  parseHex,
+  report,
+  strictText,
+  utf8,
+} from './dom.js';
 import { select } from './key-tree.js';
 
 let current; // the KeyValue shown, or undefined
@@ -42,7 +58,8 @@ function render() {
   const kv = current;
   const meta = $('#kv-meta');
   meta.replaceChildren();
-  const row = (name, value) => meta.append(el('dt', { textContent: name }), el('dd', { textContent: value, dataset: { field: name } }));
+  const row = (name, value) =>
+    meta.append(el('dt', { textContent: name }), el('dd', { textContent: value, dataset: { field: name } }));
   if (!kv) {
     if (!dirty) base = 0;
     row('state', 'deleted');
@@ -62,8 +79,10 @@ function render() {
   $('#view-text').disabled = decoded === undefined;
   // The user's pick when this value allows it, else the best view for it (a binary key's hex does not stick).
   view = chosen ?? (pretty !== undefined ? 'json' : 'text');
-  if ((view === 'json' && pretty === undefined) || (view === 'text' && decoded === undefined)) view = decoded === undefined ? 'hex' : 'text';
-  for (const button of document.querySelectorAll('#kv-views button')) button.setAttribute('aria-pressed', String(button.dataset.view === view));
+  if ((view === 'json' && pretty === undefined) || (view === 'text' && decoded === undefined))
+    view = decoded === undefined ? 'hex' : 'text';
+  for (const button of document.querySelectorAll('#kv-views button'))
+    button.setAttribute('aria-pressed', String(button.dataset.view === view));
   const shown = view === 'json' ? pretty : view === 'hex' ? hexDump(kv.value) : decoded;
   $('#kv-view').textContent = shown === '' ? '(empty value)' : shown;
   $('#kv-view').dataset.view = view;
@@ -89,13 +108,22 @@ async function save() {
   // Saves only if nobody wrote the key since the text was read; a key read as deleted must still be absent.
   const guard = base ? cmp.modRevision(currentKey, '=', base) : cmp.version(currentKey, '=', 0);
   if (!base && options.ignoreLease) delete options.ignoreLease;
-  const result = await session.etcd.txn().if(guard).then(op.put(currentKey, value, options)).else(op.get(currentKey)).commit();
+  const result = await session.etcd
+    .txn()
+    .if(guard)
+    .then(op.put(currentKey, value, options))
+    .else(op.get(currentKey))
+    .commit();
   if (!result.succeeded) {
     current = result.results[0];
     base = current?.modRevision ?? 0;
     dirty = true;
     render();
-    note($('#kv-message'), `not saved: the key changed at revision ${current?.modRevision ?? result.revision} since you read it. Your text is kept; Save again to overwrite.`, 'error');
+    note(
+      $('#kv-message'),
+      `not saved: the key changed at revision ${current?.modRevision ?? result.revision} since you read it. Your text is kept; Save again to overwrite.`,
+      'error',
+    );
     return;
   }
   dirty = false;
@@ -128,7 +156,9 @@ async function create() {
 }
 
 export function initValueEditor() {
-  session.addEventListener('select', (event) => show(event.detail.key).catch((error) => report(error, $('#kv-message'))));
+  session.addEventListener('select', (event) =>
+    show(event.detail.key).catch((error) => report(error, $('#kv-message'))),
+  );
   session.addEventListener('connected', () => {
     current = undefined;
     currentKey = undefined;

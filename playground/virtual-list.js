@@ -81,7 +81,8 @@ export class VirtualList {
     const top = this.active * this.rowHeight;
     const { scrollTop, clientHeight } = this.container;
     if (top < scrollTop) this.container.scrollTop = top;
-    else if (top + this.rowHeight > scrollTop + clientHeight) this.container.scrollTop = top + this.rowHeight - clientHeight;
+    else if (top + this.rowHeight > scrollTop + clientHeight)
+      this.container.scrollTop = top + this.rowHeight - clientHeight;
     this.render();
   }
 

@@ -13,7 +13,7 @@ let followTree = true; // the watch follows the tree's prefix until the user pic
 let treePrefix = new Uint8Array(0);
 let queued = []; // events not drawn yet
 let total = 0; // events received by this watch
-let probing;
+let _probing;
 
 function snippet(kv) {
   const decoded = strictText(kv.value);
@@ -43,24 +43,30 @@ function draw() {
   list.prepend(...rows);
   while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
   const dropped = total - list.children.length;
-  $('#watch-dropped').textContent = dropped > 0 ? `showing the latest ${MAX_ROWS} of ${total.toLocaleString('en')} events` : '';
+  $('#watch-dropped').textContent =
+    dropped > 0 ? `showing the latest ${MAX_ROWS} of ${total.toLocaleString('en')} events` : '';
 }
 
 const DRAW_EVERY = 150; // ms: a burst of thousands of events a second redraws a few times a second
-let frame;
+let _frame;
 let drawnAt = 0;
 function receive(events) {
   for (const event of events) queued.push(event);
   if (queued.length > MAX_ROWS) queued.splice(0, queued.length - MAX_ROWS);
   total += events.length;
-  frame ??= setTimeout(() => requestAnimationFrame(() => {
-    frame = undefined;
-    drawnAt = performance.now();
-    draw();
-  }), Math.max(0, drawnAt + DRAW_EVERY - performance.now()));
+  _frame ??= setTimeout(
+    () =>
+      requestAnimationFrame(() => {
+        _frame = undefined;
+        drawnAt = performance.now();
+        draw();
+      }),
+    Math.max(0, drawnAt + DRAW_EVERY - performance.now()),
+  );
   // Keys outside the tree's prefix: the tree's own watch does not see them, so tell the panels.
   for (const event of events) {
-    if (!startsWith(event.kv.key, treePrefix)) session.emit('change', { type: event.type, key: event.kv.key, kv: event.kv, revision: event.revision });
+    if (!startsWith(event.kv.key, treePrefix))
+      session.emit('change', { type: event.type, key: event.kv.key, kv: event.kv, revision: event.revision });
   }
 }
 
@@ -119,9 +125,10 @@ export function startWatch(prefix = $('#watch-prefix').value, startRevision = un
       } else if (kind === 'reconnecting') {
         state(`connection lost (${describeError(detail.error)}); resuming, attempt ${detail.attempt}…`, 'pending');
         // The watch says nothing until the next event: probe etcd to tell the user when it is back.
-        probing ??= probe(etcd, stopProbe.signal).then((revision) => {
-          probing = undefined;
-          if (revision !== undefined && feed === mine) state(`watching ${label} (resumed; etcd is back at revision ${revision})`);
+        _probing ??= probe(etcd, stopProbe.signal).then((revision) => {
+          _probing = undefined;
+          if (revision !== undefined && feed === mine)
+            state(`watching ${label} (resumed; etcd is back at revision ${revision})`);
         });
       } else if (kind === 'error') {
         state(`the watch ended: ${describeError(detail)}`, 'error');

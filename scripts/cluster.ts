@@ -1,6 +1,6 @@
 // Starts and stops a throwaway etcd cluster on loopback for fault tests: each member on its own
 // ports and data dir, killed and restarted by PID. Node-only on purpose.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,16 +91,26 @@ async function startClusterOnce(options: ClusterOptions): Promise<EtcdCluster> {
       logFile: join(dataDir, `m${i}.log`),
       child: undefined,
       args: [
-        '--name', `m${i}`,
-        '--data-dir', join(dataDir, `m${i}`),
-        '--listen-client-urls', endpoint,
-        '--advertise-client-urls', endpoint,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', initialCluster,
-        '--initial-cluster-token', `etcd-fetch-${process.pid}-${ports[0]!.client}`,
-        '--initial-cluster-state', 'new',
-        '--log-level', 'warn',
+        '--name',
+        `m${i}`,
+        '--data-dir',
+        join(dataDir, `m${i}`),
+        '--listen-client-urls',
+        endpoint,
+        '--advertise-client-urls',
+        endpoint,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-token',
+        `etcd-fetch-${process.pid}-${ports[0]!.client}`,
+        '--initial-cluster-state',
+        'new',
+        '--log-level',
+        'warn',
         ...(options.args ?? []),
       ],
     };
@@ -171,9 +181,15 @@ async function startClusterOnce(options: ClusterOptions): Promise<EtcdCluster> {
   }
 }
 
-async function status(endpoint: string): Promise<{ leader: string | undefined; memberId: string | undefined } | undefined> {
+async function status(
+  endpoint: string,
+): Promise<{ leader: string | undefined; memberId: string | undefined } | undefined> {
   try {
-    const response = await fetch(`${endpoint}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`${endpoint}/v3/maintenance/status`, {
+      method: 'POST',
+      body: '{}',
+      signal: AbortSignal.timeout(2_000),
+    });
     const body = (await response.json()) as { leader?: string; header?: { member_id?: string } };
     return { leader: body.leader, memberId: body.header?.member_id };
   } catch {
@@ -184,7 +200,8 @@ async function status(endpoint: string): Promise<{ leader: string | undefined; m
 async function waitHealthy(member: Member, timeout: number): Promise<void> {
   const until = Date.now() + timeout;
   while (Date.now() < until) {
-    if (!member.child) throw new MemberExitedError(`etcd member ${member.name} exited while starting: ${logTail(member.logFile)}`);
+    if (!member.child)
+      throw new MemberExitedError(`etcd member ${member.name} exited while starting: ${logTail(member.logFile)}`);
     try {
       const response = await fetch(`${member.endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
       const body = (await response.json()) as { health?: string };
@@ -194,7 +211,9 @@ async function waitHealthy(member: Member, timeout: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`etcd member ${member.name} at ${member.endpoint} was not healthy within ${timeout} ms; see ${member.logFile}`);
+  throw new Error(
+    `etcd member ${member.name} at ${member.endpoint} was not healthy within ${timeout} ms; see ${member.logFile}`,
+  );
 }
 
 /** The last lines of a member's log (it is removed with the cluster's data). */

@@ -68,23 +68,33 @@ export function ensureBuilt(line: BuiltLine, log: (message: string) => void = co
   if (existsSync(module.binary)) return module.binary;
   const go = findGo();
   if (go === undefined) {
-    throw new Error(`Go is needed to build etcd ${module.version} (test/servers/etcd-${line}): install Go, or set GO_BIN to its go command`);
+    throw new Error(
+      `Go is needed to build etcd ${module.version} (test/servers/etcd-${line}): install Go, or set GO_BIN to its go command`,
+    );
   }
   mkdirSync(cacheDir(), { recursive: true });
-  log(`building etcd ${module.version} from its Go module into ${cacheDir()} (the first build downloads modules and may take minutes) ...`);
+  log(
+    `building etcd ${module.version} from its Go module into ${cacheDir()} (the first build downloads modules and may take minutes) ...`,
+  );
   const started = performance.now();
   const partial = `${module.binary}.partial-${process.pid}`;
   const goArgs = ['build', '-trimpath', '-mod=readonly', '-buildvcs=false', '-o', partial, '.'];
   const nice = existsSync('/usr/bin/nice') ? '/usr/bin/nice' : undefined;
-  const build = spawnSync(nice ?? go, nice ? ['-n', '19', go, ...goArgs] : goArgs, { cwd: module.dir, stdio: ['ignore', 'inherit', 'inherit'] });
+  const build = spawnSync(nice ?? go, nice ? ['-n', '19', go, ...goArgs] : goArgs, {
+    cwd: module.dir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (build.status !== 0) {
     rmSync(partial, { force: true });
-    throw new Error(`building etcd ${module.version} failed (go build in test/servers/etcd-${line} exited with ${build.status ?? build.signal})`);
+    throw new Error(
+      `building etcd ${module.version} failed (go build in test/servers/etcd-${line} exited with ${build.status ?? build.signal})`,
+    );
   }
   renameSync(partial, module.binary);
   for (const name of readdirSync(cacheDir())) {
     const other = join(cacheDir(), name);
-    if (name.startsWith(`etcd-${line}.`) && other !== module.binary && !name.includes('.partial-')) rmSync(other, { force: true });
+    if (name.startsWith(`etcd-${line}.`) && other !== module.binary && !name.includes('.partial-'))
+      rmSync(other, { force: true });
   }
   log(`built etcd ${module.version} in ${((performance.now() - started) / 1000).toFixed(0)} s: ${module.binary}`);
   return module.binary;

@@ -1,7 +1,7 @@
 // Starts and stops throwaway etcd servers on loopback for tests, benchmarks and the playground.
 // Node-only on purpose: it spawns processes and touches the file system.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,7 +90,9 @@ export function findEtcd(): string {
     if (!isBuiltLine(line)) throw new Error(`ETCD_SERVER_VERSION=${line} is not one of 3.4, 3.5, 3.6, 3.7`);
     const built = builtEtcd(line);
     if (built === undefined) {
-      throw new Error(`ETCD_SERVER_VERSION=${line}: etcd ${serverModule(line).version} is not built yet; run \`node scripts/test-prerequisites.ts\``);
+      throw new Error(
+        `ETCD_SERVER_VERSION=${line}: etcd ${serverModule(line).version} is not built yet; run \`node scripts/test-prerequisites.ts\``,
+      );
     }
     return built;
   }
@@ -98,7 +100,7 @@ export function findEtcd(): string {
   if (onPath) return onPath;
   const canApt = process.getuid?.() === 0 && lookPath('apt-get') !== undefined;
   if (canApt) {
-    console.error('etcd not found: installing Debian\'s etcd-server with apt-get ...');
+    console.error("etcd not found: installing Debian's etcd-server with apt-get ...");
     const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
     const install = spawnSync('apt-get', ['install', '-y', '-qq', 'etcd-server'], {
       stdio: 'inherit',
@@ -118,7 +120,8 @@ export function lookPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
-  for (const dir of ['/usr/bin', '/usr/local/bin', '/usr/sbin']) if (existsSync(join(dir, name))) return join(dir, name);
+  for (const dir of ['/usr/bin', '/usr/local/bin', '/usr/sbin'])
+    if (existsSync(join(dir, name))) return join(dir, name);
   return undefined;
 }
 
@@ -129,7 +132,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -172,16 +177,25 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
   const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = [
-    '--name', name,
-    '--data-dir', options.dataDir ?? join(dataDir, 'data'),
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', options.join ?? `${name}=${peer}`,
+    '--name',
+    name,
+    '--data-dir',
+    options.dataDir ?? join(dataDir, 'data'),
+    '--listen-client-urls',
+    endpoint,
+    '--advertise-client-urls',
+    endpoint,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    options.join ?? `${name}=${peer}`,
     ...(options.join ? ['--initial-cluster-state', 'existing'] : []),
-    '--cors', options.cors ?? '*',
-    '--log-level', 'warn',
+    '--cors',
+    options.cors ?? '*',
+    '--log-level',
+    'warn',
     ...(tls ? ['--cert-file', tls.certFile, '--key-file', tls.keyFile] : []),
     ...(tls?.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.caFile] : []),
     ...(options.args ?? []),
@@ -229,7 +243,12 @@ process.once('exit', () => {
   for (const server of running) if (server.pid) process.kill(server.pid, 'SIGKILL');
 });
 
-async function waitHealthy(endpoint: string, exited: () => boolean, logFile: string, tls?: EtcdTlsOptions): Promise<void> {
+async function waitHealthy(
+  endpoint: string,
+  exited: () => boolean,
+  logFile: string,
+  tls?: EtcdTlsOptions,
+): Promise<void> {
   const until = Date.now() + 20_000;
   const check = tls ? httpsHealth(endpoint, tls) : fetchHealth(endpoint);
   while (Date.now() < until) {
@@ -259,19 +278,23 @@ function httpsHealth(endpoint: string, tls: EtcdTlsOptions): () => Promise<boole
   const key = tls.clientKeyFile ? readFileSync(tls.clientKeyFile) : undefined;
   return () =>
     new Promise<boolean>((resolve, reject) => {
-      const request = httpsRequest(`${endpoint}/health`, { ca, cert, key, agent: false, timeout: 1_000 }, (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => {
-          try {
-            resolve((JSON.parse(text) as { health?: string }).health === 'true');
-          } catch {
-            resolve(false);
-          }
-        });
-        response.on('error', reject);
-      });
+      const request = httpsRequest(
+        `${endpoint}/health`,
+        { ca, cert, key, agent: false, timeout: 1_000 },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => {
+            try {
+              resolve((JSON.parse(text) as { health?: string }).health === 'true');
+            } catch {
+              resolve(false);
+            }
+          });
+          response.on('error', reject);
+        },
+      );
       request.on('timeout', () => request.destroy(new Error('health check timed out')));
       request.on('error', reject);
       request.end();

@@ -13,11 +13,13 @@
 // streams answers back; when it flushes the first answer, net/http discards whatever of the body
 // was not read yet, so the leases in that part get no answer and the response ends cleanly. How
 // far the reader got is a race: this script counts how often each size is answered in full.
-import { startEtcd } from './etcd.ts';
+
 import { startVersionGateway } from '../test/helpers/version-gateway.ts';
+import { startEtcd } from './etcd.ts';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const tries = Number(args.get('tries') ?? 40);
 const sizes = (args.get('sizes') ?? '10,20,30,50,75,100,200,300,500,1000').split(',').map(Number);
 const parallels = (args.get('parallel') ?? '1,4').split(',').map(Number);
@@ -29,11 +31,16 @@ const server = await startEtcd();
 try {
   const leases = await grantLeases(server.endpoint, Math.max(...sizes) * Math.max(...parallels));
   const real = await versionOf(server.endpoint);
-  console.log(`etcd ${real} at ${server.endpoint}; ${leases.length} leases (TTL 600); ${tries} tries per size; ${pad} bytes of leading padding`);
+  console.log(
+    `etcd ${real} at ${server.endpoint}; ${leases.length} leases (TTL 600); ${tries} tries per size; ${pad} bytes of leading padding`,
+  );
   console.log('| target | parallel | batch | full answers | min answered | median answered | median ms per request |');
   console.log('|---|---|---|---|---|---|---|');
   for (const version of versions) {
-    const gateway = version === 'debian' ? undefined : await startVersionGateway({ upstream: server.endpoint, version: version as '3.5' });
+    const gateway =
+      version === 'debian'
+        ? undefined
+        : await startVersionGateway({ upstream: server.endpoint, version: version as '3.5' });
     const endpoint = gateway?.endpoint ?? server.endpoint;
     const target = version === 'debian' ? `${real} (real)` : `${version} (imitation of ${real})`;
     try {
@@ -45,7 +52,9 @@ try {
             const started = performance.now();
             // `parallel` requests at once, each for its own leases (as a keep-alive round sends them).
             const round = await Promise.all(
-              Array.from({ length: parallel }, (_, p) => keepAliveCount(endpoint, leases.slice(p * size, (p + 1) * size))),
+              Array.from({ length: parallel }, (_, p) =>
+                keepAliveCount(endpoint, leases.slice(p * size, (p + 1) * size)),
+              ),
             );
             counts.push(...round);
             times.push(performance.now() - started);
@@ -53,7 +62,9 @@ try {
           times.sort((a, b) => a - b);
           counts.sort((a, b) => a - b);
           const full = counts.filter((c) => c === size).length;
-          console.log(`| ${target} | ${parallel} | ${size} | ${full}/${counts.length} (${((100 * full) / counts.length).toFixed(0)}%) | ${counts[0]} | ${counts[counts.length >> 1]} | ${times[times.length >> 1]!.toFixed(1)} |`);
+          console.log(
+            `| ${target} | ${parallel} | ${size} | ${full}/${counts.length} (${((100 * full) / counts.length).toFixed(0)}%) | ${counts[0]} | ${counts[counts.length >> 1]} | ${times[times.length >> 1]!.toFixed(1)} |`,
+          );
         }
       }
     } finally {

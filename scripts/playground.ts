@@ -29,7 +29,9 @@ export interface Playground {
  * endpoint; `/relay?prefix=<base64>&startRevision=<n>` is an SSE relay of that prefix (the
  * playground's relay mode reads its watches there).
  */
-export async function startPlayground(options: { port?: number; etcdEndpoint?: string; etcdArgs?: string[] } = {}): Promise<Playground> {
+export async function startPlayground(
+  options: { port?: number; etcdEndpoint?: string; etcdArgs?: string[] } = {},
+): Promise<Playground> {
   const etcd = options.etcdEndpoint ? undefined : await startEtcd({ args: options.etcdArgs });
   const etcdEndpoint = options.etcdEndpoint ?? etcd!.endpoint;
   const relayClient = new Etcd({ endpoints: etcdEndpoint });
@@ -50,8 +52,13 @@ export async function startPlayground(options: { port?: number; etcdEndpoint?: s
       response.end('not found');
       return;
     }
-    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-    createReadStream(file).on('error', () => response.destroy()).pipe(response);
+    response.writeHead(200, {
+      'content-type': types[extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+    });
+    createReadStream(file)
+      .on('error', () => response.destroy())
+      .pipe(response);
   });
   const port = await listen(server, options.port ?? (await freePort()));
   return {
@@ -102,7 +109,12 @@ async function relay(etcd: Etcd, url: URL, request: IncomingMessage, response: S
   // Passed on as sent (a number or NaN): the relay checks it.
   const startRevision = sent === null || sent === '' ? undefined : Number(sent);
   try {
-    const answer = await relayWatch(etcd, new Request(url, { headers: fetchHeaders(request), signal: closeSignal(response) }), { prefix: new Uint8Array(prefix) }, { startRevision, heartbeat: 5_000 });
+    const answer = await relayWatch(
+      etcd,
+      new Request(url, { headers: fetchHeaders(request), signal: closeSignal(response) }),
+      { prefix: new Uint8Array(prefix) },
+      { startRevision, heartbeat: 5_000 },
+    );
     sendAnswer(answer, response);
   } catch (error) {
     if (response.headersSent) return void response.destroy();

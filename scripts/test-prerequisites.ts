@@ -3,8 +3,8 @@
 // Then the real etcd 3.5, 3.6 and 3.7 servers are built from their Go modules (test/servers/) into
 // the cache folder (scripts/etcd-builds.ts) unless they are there already.
 import { spawnSync } from 'node:child_process';
-import { BUILT_LINES, ensureBuilt } from './etcd-builds.ts';
 import { lookPath } from './etcd.ts';
+import { BUILT_LINES, ensureBuilt } from './etcd-builds.ts';
 
 interface Program {
   /** What the tests run, found through `env` first, then PATH. */
@@ -17,7 +17,12 @@ interface Program {
 const PROGRAMS: readonly Program[] = [
   { binary: 'etcd', env: 'ETCD_BIN', debianPackage: 'etcd-server', usedFor: 'every integration test' },
   { binary: 'etcdctl', env: 'ETCDCTL_BIN', debianPackage: 'etcd-client', usedFor: 'checking downloaded snapshots' },
-  { binary: 'chromium', env: 'CHROMIUM_BIN', debianPackage: 'chromium', usedFor: 'the browser, playground and example tests' },
+  {
+    binary: 'chromium',
+    env: 'CHROMIUM_BIN',
+    debianPackage: 'chromium',
+    usedFor: 'the browser, playground and example tests',
+  },
   { binary: 'openssl', env: 'OPENSSL_BIN', debianPackage: 'openssl', usedFor: 'the TLS tests' },
 ];
 
@@ -32,7 +37,10 @@ if (missing.length > 0) {
   }
   const stillMissing = missing.filter((p) => lookPath(p.binary) === undefined);
   if (stillMissing.length > 0) {
-    for (const p of stillMissing) console.error(`missing: ${p.binary} (${p.usedFor}); Debian/Ubuntu: apt-get install ${p.debianPackage}, or set ${p.env}`);
+    for (const p of stillMissing)
+      console.error(
+        `missing: ${p.binary} (${p.usedFor}); Debian/Ubuntu: apt-get install ${p.debianPackage}, or set ${p.env}`,
+      );
     process.exit(1);
   }
 }

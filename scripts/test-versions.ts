@@ -47,14 +47,22 @@ for (const version of asked.length > 0 ? asked : [...BUILT_LINES]) {
       console.error(`unknown imitated version ${imitated}; imitated: ${GATEWAY_VERSIONS.join(', ')}`);
       process.exit(2);
     }
-    runs.push({ label: `the imitation of etcd ${imitated} in front of Debian's etcd`, env: { ETCD_GATEWAY: imitated, ETCD_SERVER_VERSION: '' } });
+    runs.push({
+      label: `the imitation of etcd ${imitated} in front of Debian's etcd`,
+      env: { ETCD_GATEWAY: imitated, ETCD_SERVER_VERSION: '' },
+    });
   } else if (version === '3.4') {
     runs.push({ label: "Debian's etcd 3.4.23", env: { ETCD_GATEWAY: '', ETCD_SERVER_VERSION: '' } });
   } else if (isBuiltLine(version)) {
     const binary = ensureBuilt(version);
-    runs.push({ label: `real etcd ${serverModule(version).version}`, env: { ETCD_GATEWAY: '', ETCD_SERVER_VERSION: version, ETCD_BIN: binary } });
+    runs.push({
+      label: `real etcd ${serverModule(version).version}`,
+      env: { ETCD_GATEWAY: '', ETCD_SERVER_VERSION: version, ETCD_BIN: binary },
+    });
   } else {
-    console.error(`unknown version ${version}; real: 3.4, ${BUILT_LINES.join(', ')}; imitated: ${GATEWAY_VERSIONS.map((v) => `imitated:${v}`).join(', ')}`);
+    console.error(
+      `unknown version ${version}; real: 3.4, ${BUILT_LINES.join(', ')}; imitated: ${GATEWAY_VERSIONS.map((v) => `imitated:${v}`).join(', ')}`,
+    );
     process.exit(2);
   }
 }
@@ -68,8 +76,14 @@ for (const run of runs) {
   // Unset rather than empty: etcd reads every ETCD_* variable as a flag.
   for (const [name, value] of Object.entries(run.env)) if (value === '') delete env[name];
   delete env.ETCD_ENDPOINTS;
-  const child = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-force-exit', ...files], { cwd: root, stdio: 'inherit', env });
-  console.log(`# ${run.label}: ${child.status === 0 ? 'passed' : 'FAILED'} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const child = spawnSync(
+    process.execPath,
+    ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-force-exit', ...files],
+    { cwd: root, stdio: 'inherit', env },
+  );
+  console.log(
+    `# ${run.label}: ${child.status === 0 ? 'passed' : 'FAILED'} in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   if (child.status !== 0) failed.push(run.label);
 }
 console.log(`# versions run in ${((performance.now() - startedAll) / 1000).toFixed(0)} s`);

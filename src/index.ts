@@ -3,7 +3,7 @@
  * etcd-fetch/kv, /lease, /watch, /concurrency, /admin and /relay, and everything they export.
  * @module etcd-fetch
  */
-import type { AsyncDisposableLike } from './core/disposable.ts';
+
 import { Auth } from './admin/auth.ts';
 import { Cluster } from './admin/cluster.ts';
 import { GatewayElection } from './admin/gateway-election.ts';
@@ -12,36 +12,37 @@ import { Maintenance } from './admin/maintenance.ts';
 import { type Election, election } from './concurrency/election.ts';
 import { type Lock, type LockOptions, lock, tryLock } from './concurrency/lock.ts';
 import { type Session, type SessionOptions, session } from './concurrency/session.ts';
-import { stm, type StmCommit, type StmOptions, type StmTx } from './concurrency/stm.ts';
+import { type StmCommit, type StmOptions, type StmTx, stm } from './concurrency/stm.ts';
 import type { CallOptions } from './core/call-options.ts';
 import { type ClientOptions, type Core, createCore, namespaceCore } from './core/client-core.ts';
 import type { Bytes } from './core/codec.ts';
+import type { AsyncDisposableLike } from './core/disposable.ts';
 import { type EnvSource, optionsFromEnv } from './core/env-options.ts';
 import type { KeyValue } from './core/key-value.ts';
 import type { KeySelector } from './core/keyspace.ts';
 import type { Transport } from './core/transport.ts';
 import {
-  compact,
   type CompactOptions,
+  compact,
   count,
-  del,
   type DeleteOptions,
   type DeleteResult,
+  del,
   get,
   type PutOptions,
   type PutResult,
   put,
   type RangeQuery,
   type RangeResult,
-  range,
   type ReadOptions,
+  range,
   type ScanQuery,
   scan,
 } from './kv/kv.ts';
 import { type Txn, txn } from './kv/txn.ts';
 import { type GrantOptions, grant, type Lease, leases } from './lease/lease.ts';
 import { LeaseService } from './lease/lease-service.ts';
-import { reflect, type Reflector, type ReflectOptions } from './watch/reflector.ts';
+import { type ReflectOptions, type Reflector, reflect } from './watch/reflector.ts';
 import { type Watch, type WatchOptions, watch } from './watch/watch.ts';
 
 /**
@@ -236,9 +237,9 @@ export class Etcd implements AsyncDisposableLike {
   }
 }
 
+export * from './admin/index.ts';
+export * from './concurrency/index.ts';
 export * from './kv/index.ts';
 export * from './lease/index.ts';
-export * from './watch/index.ts';
-export * from './concurrency/index.ts';
-export * from './admin/index.ts';
 export * from './relay/index.ts';
+export * from './watch/index.ts';

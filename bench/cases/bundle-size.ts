@@ -36,7 +36,9 @@ const bundleSize: BenchCase = {
     const whole = await gzippedKB(`export * from './src/index.ts';`);
     const own = await gzippedKB(`export * from './src/index.ts';`, ['base64-js', 'eventsource-parser', 'ky']);
     const kvOnly = await gzippedKB(KV_PAGE);
-    const facadeKv = await gzippedKB(`import { Etcd } from './src/index.ts'; const etcd = new Etcd(); await etcd.put('k', 'v'); console.log(await etcd.get('k'));`);
+    const facadeKv = await gzippedKB(
+      `import { Etcd } from './src/index.ts'; const etcd = new Etcd(); await etcd.put('k', 'v'); console.log(await etcd.get('k'));`,
+    );
     return {
       unit: 'KB',
       figures: [

@@ -27,8 +27,15 @@ const chromiumCase: BenchCase = {
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(String(error)));
       await page.goto(`${site.origin}/bench/chromium-page.html`);
-      await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, { timeout: 15_000 });
-      const config = { endpoint: context.endpoint, keys: [...context.keys], rounds: context.rounds, roundMs: context.roundMs };
+      await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, {
+        timeout: 15_000,
+      });
+      const config = {
+        endpoint: context.endpoint,
+        keys: [...context.keys],
+        rounds: context.rounds,
+        roundMs: context.roundMs,
+      };
       const answer = await page.evaluate(
         (config) => (window as unknown as { bench(c: typeof config): Promise<PageAnswer> }).bench(config),
         config,
@@ -43,7 +50,10 @@ const chromiumCase: BenchCase = {
             ? `etcd-fetch does ${ratio.toFixed(2)}x the ops/s of bare fetch in the same page`
             : `etcd-fetch does ${ratio.toFixed(2)}x the ops/s of bare fetch in the same page (target >= ${target}x): ${verdict(ratio, target, 'at least')}`,
         ];
-        if (metric === Object.keys(answer.results).at(-1)) targets.push(`the watch held open during the run ${answer.watchAlive ? 'still delivered an event after it' : 'did NOT deliver an event after it'}`);
+        if (metric === Object.keys(answer.results).at(-1))
+          targets.push(
+            `the watch held open during the run ${answer.watchAlive ? 'still delivered an event after it' : 'did NOT deliver an event after it'}`,
+          );
         return { unit: 'ops/s', metric, figures, targets };
       });
     } finally {

@@ -1,17 +1,22 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type BenchCase, ETCD3, ETCD_FETCH, type Figure, median, summarize, verdict } from '../lib.ts';
+import { type BenchCase, ETCD_FETCH, ETCD3, type Figure, median, summarize, verdict } from '../lib.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A fresh Node process runs `script` (which prints its own elapsed ms) and reports the figure. */
 function timeScript(script: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`cold-start script exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(Number(out.trim())) : reject(new Error(`cold-start script exited with ${code}`)),
+    );
   });
 }
 
@@ -39,7 +44,10 @@ const coldImport: BenchCase = {
     for (let round = 0; round < context.rounds; round++) {
       for (const [name, script] of Object.entries(scripts)) samples[name]!.push(await timeScript(script));
     }
-    const figures: Figure[] = Object.entries(samples).map(([contender, values]) => ({ contender, stats: summarize(values) }));
+    const figures: Figure[] = Object.entries(samples).map(([contender, values]) => ({
+      contender,
+      stats: summarize(values),
+    }));
     const ratio = median(figures, ETCD_FETCH) / median(figures, ETCD3);
     const kvRatio = median(figures, KV_ENTRY) / median(figures, ETCD3);
     return {

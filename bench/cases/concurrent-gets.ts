@@ -1,12 +1,12 @@
 import {
   BARE,
   BareFetch,
-  base64,
   type BenchCase,
+  base64,
   concurrently,
-  ETCD3,
   ETCD_FETCH,
   ETCD_FETCH_UNBATCHED,
+  ETCD3,
   etcd3,
   etcdFetch,
   median,
@@ -32,7 +32,9 @@ export function concurrentGets(width: number): BenchCase {
           [`${BARE}, hand-made txns`]: () =>
             concurrently(Math.ceil(width / maxOps), async (chunk) => {
               const size = Math.min(maxOps, width - chunk * maxOps);
-              const success = Array.from({ length: size }, () => ({ request_range: { key: base64(nextKey(context)) } }));
+              const success = Array.from({ length: size }, () => ({
+                request_range: { key: base64(nextKey(context)) },
+              }));
               await bare.call('/kv/txn', { success });
             }).then(() => width),
           [ETCD_FETCH]: () => concurrently(width, () => client.get(nextKey(context))),
@@ -46,7 +48,9 @@ export function concurrentGets(width: number): BenchCase {
         const target = width === 64 ? 3.5 : width === 256 ? 5 : undefined;
         if (target !== undefined) {
           const ratio = median(figures, ETCD_FETCH) / median(figures, ETCD3);
-          targets.push(`etcd-fetch does ${ratio.toFixed(2)}x npm etcd3's gets/s (target >= ${target}x): ${verdict(ratio, target, 'at least')}`);
+          targets.push(
+            `etcd-fetch does ${ratio.toFixed(2)}x npm etcd3's gets/s (target >= ${target}x): ${verdict(ratio, target, 'at least')}`,
+          );
           const limit = median(figures, ETCD_FETCH) / median(figures, `${BARE}, hand-made txns`);
           targets.push(`etcd-fetch does ${limit.toFixed(2)}x the gets/s of hand-made txns, the limit of batching`);
         }

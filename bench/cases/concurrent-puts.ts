@@ -1,4 +1,19 @@
-import { BARE, BareFetch, base64, type BenchCase, concurrently, ETCD3, ETCD_FETCH, etcd3, etcdFetch, median, nextKey, throughput, VALUE, verdict } from '../lib.ts';
+import {
+  BARE,
+  BareFetch,
+  type BenchCase,
+  base64,
+  concurrently,
+  ETCD_FETCH,
+  ETCD3,
+  etcd3,
+  etcdFetch,
+  median,
+  nextKey,
+  throughput,
+  VALUE,
+  verdict,
+} from '../lib.ts';
 
 const HAND_MADE = `${BARE}, hand-made put txns`;
 const WRITES_UNBATCHED = 'etcd-fetch (batch.writes: false)';
@@ -23,7 +38,9 @@ const concurrentPuts: BenchCase = {
           // Distinct keys: a txn may not write one key twice.
           const keys = new Set<string>();
           while (keys.size < width) keys.add(nextKey(context));
-          await bare.call('/kv/txn', { success: [...keys].map((key) => ({ request_put: { key: base64(key), value } })) });
+          await bare.call('/kv/txn', {
+            success: [...keys].map((key) => ({ request_put: { key: base64(key), value } })),
+          });
           return width;
         },
         [ETCD_FETCH]: () => concurrently(width, () => client.put(nextKey(context), VALUE)),

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type BenchCase, type CaseResult, ETCD3, ETCD_FETCH, type Figure, median, summarize } from '../lib.ts';
+import { type BenchCase, type CaseResult, ETCD_FETCH, ETCD3, type Figure, median, summarize } from '../lib.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const script = fileURLToPath(new URL('../idle-watchers-child.ts', import.meta.url));
@@ -19,11 +19,20 @@ function runChild(library: string, endpoint: string): Promise<IdleFigures> {
   return new Promise((resolve, reject) => {
     const args = ['--expose-gc', script, library, endpoint, String(WATCHERS)];
     // A round that stalls fails the case after a minute instead of holding up the whole bench.
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000, killSignal: 'SIGKILL' });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as IdleFigures) : reject(new Error(`${library} idle watchers exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as IdleFigures)
+        : reject(new Error(`${library} idle watchers exited with ${code}`)),
+    );
   });
 }
 
@@ -44,7 +53,10 @@ const idleWatchers: BenchCase = {
       }
     }
     const result = (metric: string, unit: CaseResult['unit'], pick: (f: IdleFigures) => number): CaseResult => {
-      const figures: Figure[] = names.map((contender) => ({ contender, stats: summarize(runs.get(contender)!.map(pick)) }));
+      const figures: Figure[] = names.map((contender) => ({
+        contender,
+        stats: summarize(runs.get(contender)!.map(pick)),
+      }));
       return { metric, unit, figures };
     };
     const ready = result('ready', 'ms', (f) => f.readyMs);

@@ -1,4 +1,18 @@
-import { BARE, BareFetch, type BenchCase, ETCD3, ETCD_FETCH, ETCD_FETCH_UNBATCHED, etcd3, etcdFetch, median, nextKey, throughput, VALUE, verdict } from '../lib.ts';
+import {
+  BARE,
+  BareFetch,
+  type BenchCase,
+  ETCD_FETCH,
+  ETCD_FETCH_UNBATCHED,
+  ETCD3,
+  etcd3,
+  etcdFetch,
+  median,
+  nextKey,
+  throughput,
+  VALUE,
+  verdict,
+} from '../lib.ts';
 
 const WORKERS = 64;
 
@@ -22,10 +36,22 @@ const mixedReadWrite: BenchCase = {
     };
     try {
       const figures = await throughput(context, {
-        [BARE]: workload((key) => bare.get(key), (key) => bare.put(key, VALUE)),
-        [ETCD_FETCH]: workload((key) => client.get(key), (key) => client.put(key, VALUE)),
-        [ETCD_FETCH_UNBATCHED]: workload((key) => unbatched.get(key), (key) => unbatched.put(key, VALUE)),
-        [ETCD3]: workload((key) => grpc.get(key).string(), (key) => grpc.put(key).value(VALUE).exec()),
+        [BARE]: workload(
+          (key) => bare.get(key),
+          (key) => bare.put(key, VALUE),
+        ),
+        [ETCD_FETCH]: workload(
+          (key) => client.get(key),
+          (key) => client.put(key, VALUE),
+        ),
+        [ETCD_FETCH_UNBATCHED]: workload(
+          (key) => unbatched.get(key),
+          (key) => unbatched.put(key, VALUE),
+        ),
+        [ETCD3]: workload(
+          (key) => grpc.get(key).string(),
+          (key) => grpc.put(key).value(VALUE).exec(),
+        ),
       });
       const gain = median(figures, ETCD_FETCH) / median(figures, ETCD_FETCH_UNBATCHED);
       const ratio = median(figures, ETCD_FETCH) / median(figures, ETCD3);

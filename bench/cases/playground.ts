@@ -12,7 +12,8 @@ function stats(values: number[]): Stats {
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 /**
  * The playground dashboard in Chromium, against the bench's etcd: how long a 30 000-key folder
@@ -30,8 +31,12 @@ const playgroundCase: BenchCase = {
     try {
       for (let start = 0; start < FOLDER_KEYS; start += 120) {
         const puts = [];
-        for (let i = start; i < Math.min(start + 120, FOLDER_KEYS); i++) puts.push(op.put(`${prefix}huge/k${String(i).padStart(5, '0')}`, 'v'));
-        await etcd.txn().then(...puts).commit();
+        for (let i = start; i < Math.min(start + 120, FOLDER_KEYS); i++)
+          puts.push(op.put(`${prefix}huge/k${String(i).padStart(5, '0')}`, 'v'));
+        await etcd
+          .txn()
+          .then(...puts)
+          .commit();
       }
       await using browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -51,23 +56,27 @@ const playgroundCase: BenchCase = {
         await page.locator('#status.ok').waitFor({ timeout: 15_000 });
         await page.fill('#prefix', prefix);
         await page.click('#tree-form button');
-        const ms = await page.evaluate(async (lastKey) => {
-          let row: HTMLElement | null = null;
-          while (!(row = document.querySelector<HTMLElement>('#tree [data-prefix$="huge/"][aria-expanded="false"]'))) await new Promise((r) => setTimeout(r, 20));
-          const started = performance.now();
-          row.click();
-          const tree = document.querySelector<HTMLElement>('#tree')!;
-          tree.focus();
-          for (;;) {
-            await new Promise((r) => requestAnimationFrame(r));
-            if (document.querySelector('#tree [data-key$="huge/k00000"]')) break;
-          }
-          tree.dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
-          for (;;) {
-            await new Promise((r) => requestAnimationFrame(r));
-            if (document.querySelector(`#tree [data-key="${lastKey}"]`)) return performance.now() - started;
-          }
-        }, `${prefix}huge/k${String(FOLDER_KEYS - 1).padStart(5, '0')}`);
+        const ms = await page.evaluate(
+          async (lastKey) => {
+            let row: HTMLElement | null = null;
+            while (!(row = document.querySelector<HTMLElement>('#tree [data-prefix$="huge/"][aria-expanded="false"]')))
+              await new Promise((r) => setTimeout(r, 20));
+            const started = performance.now();
+            row.click();
+            const tree = document.querySelector<HTMLElement>('#tree')!;
+            tree.focus();
+            for (;;) {
+              await new Promise((r) => requestAnimationFrame(r));
+              if (document.querySelector('#tree [data-key$="huge/k00000"]')) break;
+            }
+            tree.dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
+            for (;;) {
+              await new Promise((r) => requestAnimationFrame(r));
+              if (document.querySelector(`#tree [data-key="${lastKey}"]`)) return performance.now() - started;
+            }
+          },
+          `${prefix}huge/k${String(FOLDER_KEYS - 1).padStart(5, '0')}`,
+        );
         openTimes.push(ms);
       }
 
@@ -89,8 +98,12 @@ const playgroundCase: BenchCase = {
       let written = 0;
       while (written < BURST_PER_SECOND * BURST_SECONDS) {
         const puts = [];
-        for (let i = 0; i < batch; i++, written++) puts.push(op.put(`${prefix}burst/k${String(written % 2_000).padStart(4, '0')}`, `v${written}`));
-        await etcd.txn().then(...puts).commit();
+        for (let i = 0; i < batch; i++, written++)
+          puts.push(op.put(`${prefix}burst/k${String(written % 2_000).padStart(4, '0')}`, `v${written}`));
+        await etcd
+          .txn()
+          .then(...puts)
+          .commit();
         const due = started + (written / BURST_PER_SECOND) * 1000;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -108,13 +121,19 @@ const playgroundCase: BenchCase = {
           unit: 'ms',
           metric: `open a ${FOLDER_KEYS.toLocaleString('en')}-key folder and reach its last key`,
           figures: [{ contender: 'playground', stats: stats(openTimes) }],
-          targets: [`median ${stats(openTimes).median.toFixed(0)} ms (target <= 1000 ms): ${stats(openTimes).median <= 1000 ? 'met' : 'missed'}`],
+          targets: [
+            `median ${stats(openTimes).median.toFixed(0)} ms (target <= 1000 ms): ${stats(openTimes).median <= 1000 ? 'met' : 'missed'}`,
+          ],
         },
         {
           unit: 'ms',
           metric: `frame time p95 under ${Math.round(rate).toLocaleString('en')} updates/s`,
-          figures: [{ contender: 'playground', stats: { median: p95, min: percentile(frames, 0.5), max: Math.max(...frames) } }],
-          targets: [`p95 ${p95.toFixed(1)} ms over ${frames.length} frames, median ${percentile(frames, 0.5).toFixed(1)} ms, worst ${Math.max(...frames).toFixed(0)} ms (target p95 <= 50 ms): ${p95 <= 50 ? 'met' : 'missed'}`],
+          figures: [
+            { contender: 'playground', stats: { median: p95, min: percentile(frames, 0.5), max: Math.max(...frames) } },
+          ],
+          targets: [
+            `p95 ${p95.toFixed(1)} ms over ${frames.length} frames, median ${percentile(frames, 0.5).toFixed(1)} ms, worst ${Math.max(...frames).toFixed(0)} ms (target p95 <= 50 ms): ${p95 <= 50 ? 'met' : 'missed'}`,
+          ],
         },
       ];
       return results;

@@ -44,21 +44,36 @@ function firstLine<T>(child: ChildProcess, what: string): Promise<T> {
 
 /** One round: a relay process, a subscriber process, then the figures of both. */
 async function round(context: BenchContext, shared: boolean, index: number): Promise<FanoutFigures> {
-  const relay = spawn(process.execPath, [...(process.env.RELAY_FANOUT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), relayScript, context.endpoint, shared ? 'hub' : 'own'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const relay = spawn(
+    process.execPath,
+    [
+      ...(process.env.RELAY_FANOUT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+      relayScript,
+      context.endpoint,
+      shared ? 'hub' : 'own',
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     const { port } = await firstLine<{ port: number }>(relay, 'the relay');
     const relayUrl = `http://127.0.0.1:${port}`;
     const prefix = `bench/relay-fanout/${process.pid}/${shared ? 'hub' : 'own'}/${index}/`;
-    const subscribers = spawn(process.execPath, [subscribersScript, relayUrl, String(SUBSCRIBERS), context.endpoint, prefix, String(PUTS)], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: 180_000,
-      killSignal: 'SIGKILL',
-    });
+    const subscribers = spawn(
+      process.execPath,
+      [subscribersScript, relayUrl, String(SUBSCRIBERS), context.endpoint, prefix, String(PUTS)],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: 180_000,
+        killSignal: 'SIGKILL',
+      },
+    );
     const seen = await firstLine<Omit<FanoutFigures, 'streams' | 'rssMB'>>(subscribers, 'the subscribers');
     const stats = (await (await fetch(`${relayUrl}/stats`)).json()) as { streams: number; rssMB: number };
     if (process.env.RELAY_FANOUT_DEBUG) console.log(JSON.stringify({ seen, stats }));
-    await new Promise((resolve) => (subscribers.exitCode === null ? subscribers.once('exit', resolve) : resolve(undefined)));
+    await new Promise((resolve) =>
+      subscribers.exitCode === null ? subscribers.once('exit', resolve) : resolve(undefined),
+    );
     return { ...seen, streams: stats.streams, rssMB: stats.rssMB };
   } finally {
     // SIGINT lets a profiling relay (RELAY_FANOUT_NODE_FLAGS=--cpu-prof) write its profile.
@@ -71,15 +86,24 @@ const relayFanout: BenchCase = {
   name: `relay-fanout-${SUBSCRIBERS}`,
   async run(context) {
     const rounds = Math.min(context.rounds, 3);
-    const contenders: Array<[string, boolean]> = [[HUB, true], ...(process.env.RELAY_FANOUT_OWN ? [[PER_CLIENT, false] as [string, boolean]] : [])];
+    const contenders: Array<[string, boolean]> = [
+      [HUB, true],
+      ...(process.env.RELAY_FANOUT_OWN ? [[PER_CLIENT, false] as [string, boolean]] : []),
+    ];
     const runs = new Map<string, FanoutFigures[]>(contenders.map(([name]) => [name, []]));
-    for (let i = 0; i < rounds; i++) for (const [name, shared] of contenders) runs.get(name)!.push(await round(context, shared, i));
+    for (let i = 0; i < rounds; i++)
+      for (const [name, shared] of contenders) runs.get(name)!.push(await round(context, shared, i));
     const result = (metric: string, unit: CaseResult['unit'], pick: (f: FanoutFigures) => number): CaseResult => {
-      const figures: Figure[] = [...runs].map(([contender, figures]) => ({ contender, stats: summarize(figures.map(pick)) }));
+      const figures: Figure[] = [...runs].map(([contender, figures]) => ({
+        contender,
+        stats: summarize(figures.map(pick)),
+      }));
       return { metric, unit, figures };
     };
     const readyResult = result('all ready', 'ms', (f) => f.readyMs);
-    readyResult.targets = ['issue 15 (10,000 subscribers in another process): ready ≤ 3 s, one upstream stream, lag p99 ≤ 100 ms at 100 events/s, 0 lost, relay RSS ≤ 300 MB'];
+    readyResult.targets = [
+      'issue 15 (10,000 subscribers in another process): ready ≤ 3 s, one upstream stream, lag p99 ≤ 100 ms at 100 events/s, 0 lost, relay RSS ≤ 300 MB',
+    ];
     return [
       readyResult,
       result('watch streams opened', 'count', (f) => f.streams),

@@ -1,5 +1,20 @@
 import ky from 'ky';
-import { BARE, BareFetch, base64, type BenchCase, ETCD3, ETCD_FETCH, ETCD_FETCH_UNBATCHED, etcd3, etcdFetch, type Figure, median, throughput, VALUE, verdict } from '../lib.ts';
+import {
+  BARE,
+  BareFetch,
+  type BenchCase,
+  base64,
+  ETCD_FETCH,
+  ETCD_FETCH_UNBATCHED,
+  ETCD3,
+  etcd3,
+  etcdFetch,
+  type Figure,
+  median,
+  throughput,
+  VALUE,
+  verdict,
+} from '../lib.ts';
 
 const KY_ALONE = 'ky alone';
 

@@ -18,13 +18,21 @@ const tlsH1H2: BenchCase = {
   name: 'tls-h1-h2',
   async run(context) {
     const pki = createTestPki();
-    const server = await startEtcd({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile } });
+    const server = await startEtcd({
+      tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile },
+    });
     const h1 = new Agent({ connect: { ca: pki.ca.cert } });
     const h2 = new Agent({ allowH2: true, connect: { ca: pki.ca.cert } });
-    const through = (dispatcher: Agent) => (input: Request, init?: RequestInit) => fetch(input, { ...init, dispatcher } as RequestInit);
-    const client = (dispatcher: Agent) => new Etcd({ endpoints: [server.endpoint], fetch: through(dispatcher), batch: false });
+    const through = (dispatcher: Agent) => (input: Request, init?: RequestInit) =>
+      fetch(input, { ...init, dispatcher } as RequestInit);
+    const client = (dispatcher: Agent) =>
+      new Etcd({ endpoints: [server.endpoint], fetch: through(dispatcher), batch: false });
     const bare = async (path: string, body: object) => {
-      const response = await fetch(`${server.endpoint}/v3${path}`, { method: 'POST', body: JSON.stringify(body), dispatcher: h1 } as RequestInit);
+      const response = await fetch(`${server.endpoint}/v3${path}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        dispatcher: h1,
+      } as RequestInit);
       if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
       return response.json();
     };
@@ -32,19 +40,30 @@ const tlsH1H2: BenchCase = {
     const clients = { [H1]: client(h1), [H2]: client(h2) };
     try {
       for (let i = 0; i < KEYS.length; i += 128) {
-        await bare('/kv/txn', { success: KEYS.slice(i, i + 128).map((key) => ({ request_put: { key: b64(key), value: b64(VALUE) } })) });
+        await bare('/kv/txn', {
+          success: KEYS.slice(i, i + 128).map((key) => ({ request_put: { key: b64(key), value: b64(VALUE) } })),
+        });
       }
       let cursor = 0;
       const next = () => KEYS[(cursor = (cursor + 1) % KEYS.length)]!;
       const results: CaseResult[] = [];
-      const measure = async (metric: string, bareStep: () => Promise<number>, step: (etcd: Etcd) => Promise<number>) => {
+      const measure = async (
+        metric: string,
+        bareStep: () => Promise<number>,
+        step: (etcd: Etcd) => Promise<number>,
+      ) => {
         const figures = await throughput(context, {
           [BARE]: bareStep,
           [H1]: () => step(clients[H1]),
           [H2]: () => step(clients[H2]),
         });
         const ratio = median(figures, H2) / median(figures, H1);
-        results.push({ unit: 'ops/s', metric, figures, targets: [`HTTP/2 does ${ratio.toFixed(2)}x the ops/s of HTTP/1.1`] });
+        results.push({
+          unit: 'ops/s',
+          metric,
+          figures,
+          targets: [`HTTP/2 does ${ratio.toFixed(2)}x the ops/s of HTTP/1.1`],
+        });
       };
       await measure(
         'sequential put+get',

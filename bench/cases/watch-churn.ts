@@ -83,7 +83,9 @@ const watchChurn: BenchCase = {
       figures: [{ contender: ETCD_FETCH, stats: summarize(runs.map(pick)) }],
     });
     const joinStreams = result(`streams opened, ${JOINS} joins`, 'count', (f) => f.joinStreams);
-    joinStreams.targets = [`${JOINS} watchers join a macrotask apart, then ${LEAVES} leave a macrotask apart; each phase counted ${SETTLE_MS} ms after its last change`];
+    joinStreams.targets = [
+      `${JOINS} watchers join a macrotask apart, then ${LEAVES} leave a macrotask apart; each phase counted ${SETTLE_MS} ms after its last change`,
+    ];
     return [
       joinStreams,
       result(`bytes sent, ${JOINS} joins`, 'KB', (f) => f.joinBytes / 1024),

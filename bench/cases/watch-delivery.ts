@@ -3,7 +3,21 @@
 // `fetch` + `getReader` + `JSON.parse` reader and npm etcd3, in the same run; then the same readers
 // replaying those writes from history (delivery speed without the writer as the bottleneck).
 // Alone: `node bench/run.ts watch-delivery`.
-import { BARE, base64, type BenchCase, type BenchContext, type CaseResult, ETCD3, ETCD_FETCH, etcd3, etcdFetch, type Figure, median, summarize, verdict } from '../lib.ts';
+import {
+  BARE,
+  type BenchCase,
+  type BenchContext,
+  base64,
+  type CaseResult,
+  ETCD_FETCH,
+  ETCD3,
+  etcd3,
+  etcdFetch,
+  type Figure,
+  median,
+  summarize,
+  verdict,
+} from '../lib.ts';
 
 interface DeliveryFigures {
   /** Events delivered per second, first put sent to last event read. */
@@ -25,7 +39,8 @@ const WRITES = 2_000;
 const WARM_UP_WRITES = 500;
 const CONCURRENCY = 16;
 
-const prefixEnd = (prefix: string) => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+const prefixEnd = (prefix: string) =>
+  prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 
 function etcdFetchReader(context: BenchContext): Reader {
   const etcd = etcdFetch(context);
@@ -64,7 +79,9 @@ function bareReader(context: BenchContext): Reader {
             const lines = (tail + decoder.decode(chunk.value, { stream: true })).split('\n');
             tail = lines.pop()!;
             for (const line of lines) {
-              const result = (JSON.parse(line) as { result: { created?: boolean; events?: Array<{ kv: { mod_revision: string } }> } }).result;
+              const result = (
+                JSON.parse(line) as { result: { created?: boolean; events?: Array<{ kv: { mod_revision: string } }> } }
+              ).result;
               if (result.created) created();
               for (const event of result.events ?? []) onEvent(Number(event.kv.mod_revision));
             }
@@ -116,7 +133,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
-async function measure(context: BenchContext, makeReader: (context: BenchContext) => Reader, writes: number): Promise<DeliveryFigures> {
+async function measure(
+  context: BenchContext,
+  makeReader: (context: BenchContext) => Reader,
+  writes: number,
+): Promise<DeliveryFigures> {
   const prefix = `bench/watch/${Math.random().toString(36).slice(2)}/`;
   const delivered = new Map<number, number>();
   let all!: () => void;
@@ -176,7 +197,10 @@ const watchDelivery: BenchCase = {
       }
     }
     const result = (metric: string, unit: CaseResult['unit'], pick: (f: DeliveryFigures) => number): CaseResult => {
-      const figures: Figure[] = names.map((contender) => ({ contender, stats: summarize(runs.get(contender)!.map(pick)) }));
+      const figures: Figure[] = names.map((contender) => ({
+        contender,
+        stats: summarize(runs.get(contender)!.map(pick)),
+      }));
       return { metric, unit, figures };
     };
     const live = result('live', 'events/s', (f) => f.eventsPerSecond);
@@ -194,8 +218,12 @@ const watchDelivery: BenchCase = {
     // Targets from the issue: events/s while writing at least npm etcd3's, lag p99 at most 1.1x the bare reader's.
     const events = median(live.figures, ETCD_FETCH) / median(live.figures, ETCD3);
     const lag = median(p99.figures, ETCD_FETCH) / median(p99.figures, BARE);
-    live.targets.push(`etcd-fetch delivers ${events.toFixed(2)}x npm etcd3's events/s (target >= 1x): ${verdict(events, 1, 'at least')}`);
-    p99.targets = [`etcd-fetch lag p99 ${lag.toFixed(2)}x the bare reader's (target <= 1.1x): ${verdict(lag, 1.1, 'at most')}`];
+    live.targets.push(
+      `etcd-fetch delivers ${events.toFixed(2)}x npm etcd3's events/s (target >= 1x): ${verdict(events, 1, 'at least')}`,
+    );
+    p99.targets = [
+      `etcd-fetch lag p99 ${lag.toFixed(2)}x the bare reader's (target <= 1.1x): ${verdict(lag, 1.1, 'at most')}`,
+    ];
     return [live, p50, p99, replay];
   },
 };

@@ -20,10 +20,18 @@ const corsHeaders = (env) => ({ 'access-control-allow-origin': env.ALLOW_ORIGIN,
 export default {
   async fetch(request, env) {
     if (request.method === 'OPTIONS') {
-      return new Response(null, { status: 204, headers: { ...corsHeaders(env), 'access-control-allow-headers': 'last-event-id', 'access-control-allow-methods': 'GET' } });
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...corsHeaders(env),
+          'access-control-allow-headers': 'last-event-id',
+          'access-control-allow-methods': 'GET',
+        },
+      });
     }
     const topic = TOPIC.exec(new URL(request.url).pathname)?.[1];
-    if (request.method !== 'GET' || topic === undefined) return new Response('not found\n', { status: 404, headers: corsHeaders(env) });
+    if (request.method !== 'GET' || topic === undefined)
+      return new Response('not found\n', { status: 404, headers: corsHeaders(env) });
     // The same name, the same object, wherever the subscriber connects.
     const room = env.RELAY_ROOMS.get(env.RELAY_ROOMS.idFromName(topic));
     return room.fetch(request);
@@ -44,12 +52,17 @@ export class RelayRoom extends DurableObject {
 
   async fetch(request) {
     const topic = TOPIC.exec(new URL(request.url).pathname)[1];
-    return relayWatch(this.etcd, request, { prefix: `${this.env.WATCH_PREFIX}${topic}/` }, {
-      pool: this.pool,
-      // Requests routed to one Durable Object may share what it opened (unlike a worker's).
-      shared: true,
-      headers: corsHeaders(this.env),
-      resumeSecret: this.env.RELAY_SECRET,
-    });
+    return relayWatch(
+      this.etcd,
+      request,
+      { prefix: `${this.env.WATCH_PREFIX}${topic}/` },
+      {
+        pool: this.pool,
+        // Requests routed to one Durable Object may share what it opened (unlike a worker's).
+        shared: true,
+        headers: corsHeaders(this.env),
+        resumeSecret: this.env.RELAY_SECRET,
+      },
+    );
   }
 }

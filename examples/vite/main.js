@@ -8,7 +8,11 @@ const prefix = 'examples/vite/flags/';
 async function show() {
   const { kvs } = await etcd.range({ prefix });
   document.querySelector('#flags').replaceChildren(
-    ...kvs.map((kv) => Object.assign(document.createElement('li'), { textContent: `${kv.keyText.slice(prefix.length)}: ${kv.valueText}` })),
+    ...kvs.map((kv) =>
+      Object.assign(document.createElement('li'), {
+        textContent: `${kv.keyText.slice(prefix.length)}: ${kv.valueText}`,
+      }),
+    ),
   );
 }
 

@@ -1,9 +1,15 @@
-import { decodeArray, decodeBytes, describe } from '../core/codec.ts';
-import { InvalidArgumentError, MalformedResponseError, PermissionDeniedError, UnauthenticatedError, UnimplementedError } from '../core/errors.ts';
-import { type KeySelector, Keyspace } from '../core/keyspace.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { Transport } from '../core/transport.ts';
 import type { Core } from '../core/client-core.ts';
+import { decodeArray, decodeBytes, describe } from '../core/codec.ts';
+import {
+  InvalidArgumentError,
+  MalformedResponseError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  UnimplementedError,
+} from '../core/errors.ts';
+import { type KeySelector, Keyspace } from '../core/keyspace.ts';
+import type { Transport } from '../core/transport.ts';
 import { Steps } from './steps.ts';
 
 /**
@@ -112,8 +118,13 @@ export class Auth {
    * `auth: { username, password }` needs no call to this: it authenticates by itself.
    */
   async authenticate(username: string, password: string, options: CallOptions = {}): Promise<string> {
-    const wire = await this.transport.request('/auth/authenticate', { name: name(username, 'username'), password: secret(password) }, { ...options, anonymous: true });
-    if (typeof wire.token !== 'string') throw new MalformedResponseError('authenticate answered no token', { path: '/v3/auth/authenticate' });
+    const wire = await this.transport.request(
+      '/auth/authenticate',
+      { name: name(username, 'username'), password: secret(password) },
+      { ...options, anonymous: true },
+    );
+    if (typeof wire.token !== 'string')
+      throw new MalformedResponseError('authenticate answered no token', { path: '/v3/auth/authenticate' });
     return wire.token;
   }
 
@@ -121,18 +132,29 @@ export class Auth {
 
   /** Adds a user with a password. */
   async addUser(username: string, password: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/user/add', { name: name(username, 'username'), password: secret(password) }, options);
+    await this.transport.request(
+      '/auth/user/add',
+      { name: name(username, 'username'), password: secret(password) },
+      options,
+    );
   }
 
   /** A user and its roles. */
   async getUser(username: string, options: CallOptions = {}): Promise<{ name: string; roles: string[] }> {
-    const wire = await this.transport.request('/auth/user/get', { name: name(username, 'username') }, { ...options, idempotent: true });
+    const wire = await this.transport.request(
+      '/auth/user/get',
+      { name: name(username, 'username') },
+      { ...options, idempotent: true },
+    );
     return { name: username, roles: strings(wire.roles, 'roles') };
   }
 
   /** Every user's name. */
   async listUsers(options: CallOptions = {}): Promise<string[]> {
-    return strings((await this.transport.request('/auth/user/list', {}, { ...options, idempotent: true })).users, 'users');
+    return strings(
+      (await this.transport.request('/auth/user/list', {}, { ...options, idempotent: true })).users,
+      'users',
+    );
   }
 
   /** Deletes a user. */
@@ -142,17 +164,29 @@ export class Auth {
 
   /** Sets a user's password (etcd revokes the tokens issued with the old one). */
   async changePassword(username: string, password: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/user/changepw', { name: name(username, 'username'), password: secret(password) }, options);
+    await this.transport.request(
+      '/auth/user/changepw',
+      { name: name(username, 'username'), password: secret(password) },
+      options,
+    );
   }
 
   /** Gives a user a role. */
   async grantRole(username: string, role: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/user/grant', { user: name(username, 'username'), role: name(role, 'role') }, options);
+    await this.transport.request(
+      '/auth/user/grant',
+      { user: name(username, 'username'), role: name(role, 'role') },
+      options,
+    );
   }
 
   /** Takes a role from a user. */
   async revokeRole(username: string, role: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/user/revoke', { name: name(username, 'username'), role: name(role, 'role') }, options);
+    await this.transport.request(
+      '/auth/user/revoke',
+      { name: name(username, 'username'), role: name(role, 'role') },
+      options,
+    );
   }
 
   // Roles
@@ -164,13 +198,20 @@ export class Auth {
 
   /** A role and its permissions. */
   async getRole(role: string, options: CallOptions = {}): Promise<{ name: string; permissions: Permission[] }> {
-    const wire = await this.transport.request('/auth/role/get', { role: name(role, 'role') }, { ...options, idempotent: true });
+    const wire = await this.transport.request(
+      '/auth/role/get',
+      { role: name(role, 'role') },
+      { ...options, idempotent: true },
+    );
     return { name: role, permissions: decodeArray(wire.perm, 'perm').map(decodePermission) };
   }
 
   /** Every role's name. */
   async listRoles(options: CallOptions = {}): Promise<string[]> {
-    return strings((await this.transport.request('/auth/role/list', {}, { ...options, idempotent: true })).roles, 'roles');
+    return strings(
+      (await this.transport.request('/auth/role/list', {}, { ...options, idempotent: true })).roles,
+      'roles',
+    );
   }
 
   /** Deletes a role. */
@@ -179,9 +220,15 @@ export class Auth {
   }
 
   /** Lets `role` read and/or write one key, a prefix or a range: `{ key }`, `{ prefix }`, `{ from, to }`. */
-  async grantPermission(role: string, type: PermissionType, keys: KeySelector, options: CallOptions = {}): Promise<void> {
+  async grantPermission(
+    role: string,
+    type: PermissionType,
+    keys: KeySelector,
+    options: CallOptions = {},
+  ): Promise<void> {
     const permType = TYPES.get(type);
-    if (permType === undefined) throw new InvalidArgumentError(`permission type must be read, write or readwrite, got ${describe(type)}`);
+    if (permType === undefined)
+      throw new InvalidArgumentError(`permission type must be read, write or readwrite, got ${describe(type)}`);
     const perm: WireObject = { permType, ...plain.encode(keys) };
     await this.transport.request('/auth/role/grant', { name: name(role, 'role'), perm }, options);
   }
@@ -208,13 +255,17 @@ function strings(field: unknown, what: string): string[] {
 }
 
 function name(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${what} must be a non-empty string, got ${describe(value)}`);
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidArgumentError(`${what} must be a non-empty string, got ${describe(value)}`);
   return value;
 }
 
 /** Checks a password without ever putting it in the message. */
 function secret(value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`password must be a non-empty string, got ${value === '' ? 'an empty string' : typeof value}`);
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidArgumentError(
+      `password must be a non-empty string, got ${value === '' ? 'an empty string' : typeof value}`,
+    );
   return value;
 }
 

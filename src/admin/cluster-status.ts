@@ -1,7 +1,8 @@
 // Asking every member at once (their status, their hash): each asked on its own endpoint, each
 // answer or failure reported on its own, so one member down never fails the whole.
-import type { Core } from '../core/client-core.ts';
+
 import type { CallOptions } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
 import { EtcdError, NotFoundError, TimeoutError, UnavailableError } from '../core/errors.ts';
 import { listMembers } from './member-target.ts';
 import { Steps } from './steps.ts';
@@ -41,7 +42,11 @@ export async function askEveryMember<Answer extends { header: { memberId: string
   const steps = new Steps(core.transport, options, 'asking every member');
   let targets: { id: string; name: string; endpoint: string }[];
   try {
-    targets = (await listMembers(core, steps.next())).map((m) => ({ id: m.id, name: m.name, endpoint: m.clientUrls[0] ?? '' }));
+    targets = (await listMembers(core, steps.next())).map((m) => ({
+      id: m.id,
+      name: m.name,
+      endpoint: m.clientUrls[0] ?? '',
+    }));
   } catch (error) {
     if (!(error instanceof UnavailableError || error instanceof TimeoutError)) throw error;
     targets = core.transport.endpoints.map((endpoint) => ({ id: '', name: '', endpoint }));
@@ -49,7 +54,12 @@ export async function askEveryMember<Answer extends { header: { memberId: string
   return Promise.all(
     targets.map(async (target): Promise<MemberReport<Answer>> => {
       if (target.endpoint === '') {
-        return { ...target, error: new NotFoundError(`member ${target.id} has no client URL yet (it has not started)`, { path: '/v3/cluster/member/list' }) };
+        return {
+          ...target,
+          error: new NotFoundError(`member ${target.id} has no client URL yet (it has not started)`, {
+            path: '/v3/cluster/member/list',
+          }),
+        };
       }
       try {
         const status = await ask(target.endpoint, steps.next());

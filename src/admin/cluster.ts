@@ -1,9 +1,9 @@
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
 import { decodeArray, decodeBool, decodeId, describe, encodeId } from '../core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
-import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
-import type { Core } from '../core/client-core.ts';
 
 /**
  * A member of the etcd cluster.
@@ -60,14 +60,23 @@ export class Cluster {
   }
 
   /** Adds a member by its peer URLs (start it afterwards with `--initial-cluster-state existing`). */
-  async addMember(peerUrls: readonly string[], options: { isLearner?: boolean } & CallOptions = {}): Promise<MemberList & { member: Member }> {
-    const wire = await this.transport.request('/cluster/member/add', { peerURLs: urls(peerUrls), isLearner: options.isLearner === true }, options);
+  async addMember(
+    peerUrls: readonly string[],
+    options: { isLearner?: boolean } & CallOptions = {},
+  ): Promise<MemberList & { member: Member }> {
+    const wire = await this.transport.request(
+      '/cluster/member/add',
+      { peerURLs: urls(peerUrls), isLearner: options.isLearner === true },
+      options,
+    );
     return { member: decodeMember(wire.member), ...decodeMemberList(wire) };
   }
 
   /** Removes a member by its ID (a decimal string). */
   async removeMember(id: string | bigint, options: CallOptions = {}): Promise<MemberList> {
-    return decodeMemberList(await this.transport.request('/cluster/member/remove', { ID: encodeId(id, 'member id') }, options));
+    return decodeMemberList(
+      await this.transport.request('/cluster/member/remove', { ID: encodeId(id, 'member id') }, options),
+    );
   }
 
   /** Changes a member's peer URLs. */
@@ -78,7 +87,9 @@ export class Cluster {
 
   /** Makes a learner a voting member (etcd refuses until the learner has caught up). */
   async promoteMember(id: string | bigint, options: CallOptions = {}): Promise<MemberList> {
-    return decodeMemberList(await this.transport.request('/cluster/member/promote', { ID: encodeId(id, 'member id') }, options));
+    return decodeMemberList(
+      await this.transport.request('/cluster/member/promote', { ID: encodeId(id, 'member id') }, options),
+    );
   }
 }
 
@@ -87,7 +98,8 @@ function decodeMemberList(wire: WireObject): MemberList {
 }
 
 function decodeMember(field: unknown): Member {
-  if (typeof field !== 'object' || field === null) throw new MalformedResponseError(`member must be an object, got ${describe(field)}`);
+  if (typeof field !== 'object' || field === null)
+    throw new MalformedResponseError(`member must be an object, got ${describe(field)}`);
   const wire = field as WireObject;
   return {
     id: decodeId(wire.ID, 'member ID'),
@@ -99,7 +111,11 @@ function decodeMember(field: unknown): Member {
 }
 
 function urls(value: readonly string[]): string[] {
-  if (!Array.isArray(value) || value.length === 0 || !value.every((u) => typeof u === 'string' && /^https?:\/\/[^/]+/i.test(u))) {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((u) => typeof u === 'string' && /^https?:\/\/[^/]+/i.test(u))
+  ) {
     throw new InvalidArgumentError(`peer URLs must be a non-empty array of http(s) URLs, got ${describe(value)}`);
   }
   return [...value];

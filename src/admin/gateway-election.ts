@@ -1,16 +1,31 @@
-import { type Bytes, decodeBytes, decodeId, decodeInt, describe, encodeBase64, encodeBytes, encodeId } from '../core/codec.ts';
-import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, UnavailableError } from '../core/errors.ts';
-import { NO_DEADLINE } from './gateway-lock.ts';
+import { mapFetchError } from '../core/answer.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
+import {
+  type Bytes,
+  decodeBytes,
+  decodeId,
+  decodeInt,
+  describe,
+  encodeBase64,
+  encodeBytes,
+  encodeId,
+} from '../core/codec.ts';
+import {
+  AbortedError,
+  EtcdError,
+  InvalidArgumentError,
+  MalformedResponseError,
+  UnavailableError,
+} from '../core/errors.ts';
 import { decodeHeader, type KeyValue, type ResponseHeader } from '../core/key-value.ts';
 import type { Keyspace } from '../core/keyspace.ts';
-import type { Core } from '../core/client-core.ts';
-import { decodeStripped } from '../kv/kv.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
 import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
-import { mapFetchError } from '../core/answer.ts';
-import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
+import { decodeStripped } from '../kv/kv.ts';
+import { NO_DEADLINE } from './gateway-lock.ts';
 
 /**
  * Proof of leadership, as etcd's election service hands it out.
@@ -65,20 +80,35 @@ export class GatewayElection {
 
   /** Waits in etcd until this candidate leads the election `name` (with `value`, held by `options.lease`). */
   async campaign(name: Bytes, value: Bytes, options: CampaignOptions): Promise<LeaderKey & { header: ResponseHeader }> {
-    const request = { name: encodeBase64(this.keyspace.key(name)), lease: leaseId(options?.lease), value: encodeBytes(value, 'value') };
-    const wire = await this.transport.request('/election/campaign', request, { ...options, timeout: options.timeout ?? NO_DEADLINE });
+    const request = {
+      name: encodeBase64(this.keyspace.key(name)),
+      lease: leaseId(options?.lease),
+      value: encodeBytes(value, 'value'),
+    };
+    const wire = await this.transport.request('/election/campaign', request, {
+      ...options,
+      timeout: options.timeout ?? NO_DEADLINE,
+    });
     return { ...this.decodeLeader(wire.leader), header: decodeHeader(wire.header) };
   }
 
   /** Changes the leader's value without a new election. */
   async proclaim(leader: LeaderKey, value: Bytes, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/election/proclaim', { leader: this.encodeLeader(leader), value: encodeBytes(value, 'value') }, options);
+    await this.transport.request(
+      '/election/proclaim',
+      { leader: this.encodeLeader(leader), value: encodeBytes(value, 'value') },
+      options,
+    );
   }
 
   /** The current leader's key-value, or undefined when nobody leads. */
   async leader(name: Bytes, options: CallOptions = {}): Promise<KeyValue | undefined> {
     try {
-      const wire = await this.transport.request('/election/leader', { name: encodeBase64(this.keyspace.key(name)) }, { ...options, idempotent: true });
+      const wire = await this.transport.request(
+        '/election/leader',
+        { name: encodeBase64(this.keyspace.key(name)) },
+        { ...options, idempotent: true },
+      );
       return wire.kv === undefined ? undefined : decodeStripped(this.keyspace, wire.kv);
     } catch (error) {
       if (error instanceof EtcdError && /election: no leader/.test(error.message)) return undefined;
@@ -101,14 +131,18 @@ export class GatewayElection {
     const path = `/v3${route}`;
     const body = JSON.stringify({ name: encodeBase64(this.keyspace.key(name)) });
     // etcd sends the response headers with the first leader only: waiting for them is unbounded.
-    const { response, endpoint } = await this.transport.openStream(route, body, { signal: options.signal, connectTimeout: NO_DEADLINE });
+    const { response, endpoint } = await this.transport.openStream(route, body, {
+      signal: options.signal,
+      connectTimeout: NO_DEADLINE,
+    });
     try {
       for await (const line of readJsonLines(response.body!)) {
         const result = streamResult(line, endpoint, path);
         if (result.kv !== undefined) yield decodeStripped(this.keyspace, result.kv);
       }
     } catch (error) {
-      if (options.signal?.aborted) throw new AbortedError(`${path} was aborted`, { path, cause: options.signal.reason });
+      if (options.signal?.aborted)
+        throw new AbortedError(`${path} was aborted`, { path, cause: options.signal.reason });
       throw mapFetchError(error, endpoint, path, 'the observe stream broke off');
     }
     if (options.signal?.aborted) throw new AbortedError(`${path} was aborted`, { path, cause: options.signal.reason });
@@ -116,7 +150,8 @@ export class GatewayElection {
   }
 
   private decodeLeader(field: unknown): LeaderKey {
-    if (typeof field !== 'object' || field === null) throw new MalformedResponseError(`leader must be an object, got ${describe(field)}`);
+    if (typeof field !== 'object' || field === null)
+      throw new MalformedResponseError(`leader must be an object, got ${describe(field)}`);
     const wire = field as WireObject;
     return {
       name: this.keyspace.strip(decodeBytes(wire.name)),
@@ -127,7 +162,12 @@ export class GatewayElection {
   }
 
   private encodeLeader(leader: LeaderKey): WireObject {
-    if (typeof leader !== 'object' || leader === null || !(leader.key instanceof Uint8Array) || !(leader.name instanceof Uint8Array)) {
+    if (
+      typeof leader !== 'object' ||
+      leader === null ||
+      !(leader.key instanceof Uint8Array) ||
+      !(leader.name instanceof Uint8Array)
+    ) {
       throw new InvalidArgumentError(`leader must be what campaign() returned, got ${describe(leader)}`);
     }
     return {

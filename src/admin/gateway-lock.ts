@@ -1,9 +1,9 @@
+import type { CallOptions } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
 import { type Bytes, decodeBytes, encodeBase64 } from '../core/codec.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
 import type { Keyspace } from '../core/keyspace.ts';
-import type { Core } from '../core/client-core.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
-import type { CallOptions } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
 
 /** Waiting for a lock has no deadline unless the caller sets one. */
@@ -68,7 +68,10 @@ export class GatewayLock {
   /** Waits in etcd until the lock `name` is free, then holds it with `options.lease`. */
   async lock(name: Bytes, options: GatewayLockOptions): Promise<HeldLock> {
     const request = { name: encodeBase64(this.keyspace.key(name)), lease: leaseId(options?.lease) };
-    const wire = await this.transport.request('/lock/lock', request, { ...options, timeout: options.timeout ?? NO_DEADLINE });
+    const wire = await this.transport.request('/lock/lock', request, {
+      ...options,
+      timeout: options.timeout ?? NO_DEADLINE,
+    });
     const header = decodeHeader(wire.header);
     return { key: this.keyspace.strip(decodeBytes(wire.key)), revision: header.revision, header };
   }

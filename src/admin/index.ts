@@ -9,9 +9,22 @@
  */
 export { Auth, type AuthStatus, type Permission, type PermissionType } from './auth.ts';
 export { Cluster, type Member, type MemberList } from './cluster.ts';
-export { Maintenance, type Alarm, type AlarmType, type HashKV, type MemberStatus, type MemberStatusReport } from './maintenance.ts';
-export { memberEndpoint, resolveMember, type MemberCallOptions, type MemberRef, type MemberTarget } from './member-target.ts';
 export type { MemberReport } from './cluster-status.ts';
-export { snapshot, type SnapshotOptions, type SnapshotProgress } from './snapshot.ts';
+export { type CampaignOptions, GatewayElection, type LeaderKey } from './gateway-election.ts';
 export { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
-export { GatewayElection, type CampaignOptions, type LeaderKey } from './gateway-election.ts';
+export {
+  type Alarm,
+  type AlarmType,
+  type HashKV,
+  Maintenance,
+  type MemberStatus,
+  type MemberStatusReport,
+} from './maintenance.ts';
+export {
+  type MemberCallOptions,
+  type MemberRef,
+  type MemberTarget,
+  memberEndpoint,
+  resolveMember,
+} from './member-target.ts';
+export { type SnapshotOptions, type SnapshotProgress, snapshot } from './snapshot.ts';

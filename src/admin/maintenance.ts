@@ -1,12 +1,12 @@
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
 import { checkCount, decodeArray, decodeBool, decodeId, decodeInt, describe, encodeId } from '../core/codec.ts';
 import { FailedPreconditionError, InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
-import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Transport } from '../core/transport.ts';
-import type { Core } from '../core/client-core.ts';
 import { askEveryMember, type MemberReport } from './cluster-status.ts';
-import { type MemberCallOptions, memberEndpoint, type MemberRef, memberId, resolveMember } from './member-target.ts';
-import { snapshot, type SnapshotOptions } from './snapshot.ts';
+import { type MemberCallOptions, type MemberRef, memberEndpoint, memberId, resolveMember } from './member-target.ts';
+import { type SnapshotOptions, snapshot } from './snapshot.ts';
 import { Steps } from './steps.ts';
 
 /**
@@ -140,7 +140,11 @@ export class Maintenance {
    * const down = reports.filter((r) => r.error !== undefined).map((r) => r.endpoint);
    */
   async clusterStatus(options: CallOptions = {}): Promise<MemberStatusReport[]> {
-    return askEveryMember(this.core, (endpoint, callOptions) => this.status({ ...callOptions, member: endpoint }), options);
+    return askEveryMember(
+      this.core,
+      (endpoint, callOptions) => this.status({ ...callOptions, member: endpoint }),
+      options,
+    );
   }
 
   /**
@@ -155,7 +159,13 @@ export class Maintenance {
     const steps = new Steps(this.transport, callOptions, '/v3/maintenance/alarm');
     try {
       const id = member === undefined ? undefined : (await resolveMember(this.core, member, steps.next())).id;
-      const all = decodeAlarms(await this.transport.request('/maintenance/alarm', { action: 'GET', memberID: '0', alarm: 'NONE' }, { ...steps.next(), idempotent: true }));
+      const all = decodeAlarms(
+        await this.transport.request(
+          '/maintenance/alarm',
+          { action: 'GET', memberID: '0', alarm: 'NONE' },
+          { ...steps.next(), idempotent: true },
+        ),
+      );
       return id === undefined ? all : all.filter((a) => a.memberId === id);
     } catch (error) {
       throw steps.explain(error);
@@ -178,7 +188,11 @@ export class Maintenance {
       const targets = alarm === undefined ? await this.alarms({ ...steps.next(), member }) : [checkAlarm(alarm)];
       const cleared: Alarm[] = [];
       for (const a of targets) {
-        const wire = await this.transport.request('/maintenance/alarm', { action: 'DEACTIVATE', memberID: encodeId(a.memberId, 'memberId'), alarm: a.alarm }, steps.next());
+        const wire = await this.transport.request(
+          '/maintenance/alarm',
+          { action: 'DEACTIVATE', memberID: encodeId(a.memberId, 'memberId'), alarm: a.alarm },
+          steps.next(),
+        );
         cleared.push(...decodeAlarms(wire));
       }
       return cleared;
@@ -220,7 +234,8 @@ export class Maintenance {
    * if (a.compactRevision === b.compactRevision && a.hash !== b.hash) console.error('members differ');
    */
   async hashKV(options: { revision?: number } & MemberCallOptions = {}): Promise<HashKV> {
-    const request = options.revision === undefined ? {} : { revision: String(checkCount(options.revision, 'revision')) };
+    const request =
+      options.revision === undefined ? {} : { revision: String(checkCount(options.revision, 'revision')) };
     const { revision: _, ...aimedOptions } = options;
     const wire = await this.aimed('/maintenance/hashkv', request, aimedOptions, true);
     const header = decodeHeader(wire.header);
@@ -228,7 +243,10 @@ export class Maintenance {
       hash: decodeHash(wire.hash),
       // etcd 3.5 has no hash_revision (3.6 added it): its hash covers the revision asked, or the
       // current one, which its header carries, when none was.
-      hashRevision: wire.hash_revision === undefined ? options.revision || header.revision : decodeInt(wire.hash_revision, 'hash_revision'),
+      hashRevision:
+        wire.hash_revision === undefined
+          ? options.revision || header.revision
+          : decodeInt(wire.hash_revision, 'hash_revision'),
       compactRevision: decodeInt(wire.compact_revision, 'compact_revision'),
       header,
     };
@@ -251,7 +269,8 @@ export class Maintenance {
     const steps = new Steps(this.transport, callOptions, '/v3/maintenance/transfer-leadership');
     try {
       const targetID = isUrl ? (await resolveMember(this.core, target, steps.next())).id : memberId(target);
-      const send = (endpoint?: string) => this.transport.request('/maintenance/transfer-leadership', { targetID }, { ...steps.next(), endpoint });
+      const send = (endpoint?: string) =>
+        this.transport.request('/maintenance/transfer-leadership', { targetID }, { ...steps.next(), endpoint });
       if (member !== undefined) {
         await send(await memberEndpoint(this.core, member, steps.next()));
         return;
@@ -273,7 +292,12 @@ export class Maintenance {
    * Sends a call aimed at `options.member` (or at the current endpoint, failing over when
    * `idempotent`). Resolving a member ID and the call itself share the call's deadline.
    */
-  private async aimed(route: string, body: object, options: MemberCallOptions, idempotent: boolean): Promise<WireObject> {
+  private async aimed(
+    route: string,
+    body: object,
+    options: MemberCallOptions,
+    idempotent: boolean,
+  ): Promise<WireObject> {
     const { member, ...callOptions } = options;
     if (member === undefined) return this.transport.request(route, body, { ...callOptions, idempotent });
     const steps = new Steps(this.transport, callOptions, `/v3${route}`);
@@ -299,10 +323,10 @@ export class Maintenance {
 }
 
 function decodeHash(field: unknown): number {
-  if (typeof field !== 'number' && field !== undefined) throw new MalformedResponseError(`hash must be a number, got ${describe(field)}`);
+  if (typeof field !== 'number' && field !== undefined)
+    throw new MalformedResponseError(`hash must be a number, got ${describe(field)}`);
   return typeof field === 'number' ? field : 0;
 }
-
 
 function decodeAlarms(wire: WireObject): Alarm[] {
   return decodeArray(wire.alarms, 'alarms').map((field) => {

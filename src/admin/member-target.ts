@@ -1,9 +1,10 @@
 // Aiming a call at one member: by its client URL, or by its member ID resolved through the
 // member list's client URLs. The transport then sends to that endpoint alone (no failover).
-import { checkEndpoint } from '../core/check-options.ts';
-import { decodeArray, decodeId, describe } from '../core/codec.ts';
-import type { Core } from '../core/client-core.ts';
+
 import type { CallOptions, WireObject } from '../core/call-options.ts';
+import { checkEndpoint } from '../core/check-options.ts';
+import type { Core } from '../core/client-core.ts';
+import { decodeArray, decodeId, describe } from '../core/codec.ts';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { Steps } from './steps.ts';
 
@@ -89,23 +90,40 @@ export async function resolveMember(core: Core, member: MemberRef, options: Call
 
 function byId(members: { id: string; clientUrls: string[] }[], id: string): MemberTarget {
   const listed = members.find((m) => m.id === id);
-  if (listed === undefined) throw new NotFoundError(`no member with ID ${id} in the member list`, { path: '/v3/cluster/member/list' });
+  if (listed === undefined)
+    throw new NotFoundError(`no member with ID ${id} in the member list`, { path: '/v3/cluster/member/list' });
   const first = listed.clientUrls[0];
-  if (first === undefined) throw new NotFoundError(`member ${id} has no client URL yet (it has not started)`, { path: '/v3/cluster/member/list' });
+  if (first === undefined)
+    throw new NotFoundError(`member ${id} has no client URL yet (it has not started)`, {
+      path: '/v3/cluster/member/list',
+    });
   return { id, endpoint: first };
 }
 
 /** A member ID as a decimal string, checked. */
 export function memberId(member: MemberRef): string {
-  if (typeof member === 'bigint' ? member > 0n && member < 2n ** 64n : typeof member === 'string' && /^[1-9]\d{0,19}$/.test(member) && BigInt(member) < 2n ** 64n) {
+  if (
+    typeof member === 'bigint'
+      ? member > 0n && member < 2n ** 64n
+      : typeof member === 'string' && /^[1-9]\d{0,19}$/.test(member) && BigInt(member) < 2n ** 64n
+  ) {
     return String(member);
   }
-  throw new InvalidArgumentError(`a member must be a client URL such as "http://127.0.0.1:2379" or a member ID (a decimal string or bigint), got ${describe(member)}`);
+  throw new InvalidArgumentError(
+    `a member must be a client URL such as "http://127.0.0.1:2379" or a member ID (a decimal string or bigint), got ${describe(member)}`,
+  );
 }
 
 /** The members' IDs and client URLs (normalized), as `/v3/cluster/member/list` gives them. */
-export async function listMembers(core: Core, options: CallOptions = {}): Promise<{ id: string; name: string; clientUrls: string[] }[]> {
-  const wire = await core.transport.request('/cluster/member/list', {}, { signal: options.signal, timeout: options.timeout, idempotent: true });
+export async function listMembers(
+  core: Core,
+  options: CallOptions = {},
+): Promise<{ id: string; name: string; clientUrls: string[] }[]> {
+  const wire = await core.transport.request(
+    '/cluster/member/list',
+    {},
+    { signal: options.signal, timeout: options.timeout, idempotent: true },
+  );
   return decodeArray(wire.members, 'members').map((field) => {
     const m = (typeof field === 'object' && field !== null ? field : {}) as WireObject;
     return {

@@ -5,7 +5,7 @@ import { Deadline } from '../core/deadline.ts';
 import { AbortedError, TimeoutError, UnavailableError } from '../core/errors.ts';
 import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
-import { memberEndpoint, type MemberRef } from './member-target.ts';
+import { type MemberRef, memberEndpoint } from './member-target.ts';
 import { Steps } from './steps.ts';
 
 /**
@@ -70,7 +70,11 @@ export async function snapshot(core: Core, options: SnapshotOptions = {}): Promi
   try {
     const pinned = member === undefined ? undefined : await memberEndpoint(core, member, steps.next());
     // A stale token is renewed by openStream: etcd refuses the call before sending anything.
-    const { response, endpoint } = await core.transport.openStream(ROUTE, '{}', { signal: stream.signal, connectTimeout: steps.next().timeout, endpoint: pinned });
+    const { response, endpoint } = await core.transport.openStream(ROUTE, '{}', {
+      signal: stream.signal,
+      connectTimeout: steps.next().timeout,
+      endpoint: pinned,
+    });
     chunks = new Chunks(readJsonLines(response.body!), endpoint, stream.signal);
     first = await firstChunk(chunks, steps, stream, endpoint);
   } catch (error) {
@@ -105,7 +109,12 @@ export async function snapshot(core: Core, options: SnapshotOptions = {}): Promi
  * The first chunk, within what is left of the deadline: a member that sent its headers and then
  * nothing must not hold the call (the body is cancelled when time runs out).
  */
-async function firstChunk(chunks: Chunks, steps: Steps, stream: AbortController, endpoint: string): Promise<Uint8Array | undefined> {
+async function firstChunk(
+  chunks: Chunks,
+  steps: Steps,
+  stream: AbortController,
+  endpoint: string,
+): Promise<Uint8Array | undefined> {
   const wait = new Deadline(steps.next().timeout!, undefined);
   try {
     return await wait.race(chunks.next());
@@ -150,7 +159,10 @@ class Chunks {
       throw failure(error, this.signal, this.endpoint);
     }
     if (this.remainingBytes !== 0) {
-      throw new UnavailableError(`the snapshot from ${this.endpoint} ended ${this.remainingBytes} bytes early`, { endpoint: this.endpoint, path: PATH });
+      throw new UnavailableError(`the snapshot from ${this.endpoint} ended ${this.remainingBytes} bytes early`, {
+        endpoint: this.endpoint,
+        path: PATH,
+      });
     }
     return undefined;
   }

@@ -3,9 +3,9 @@
 // waiting for its first chunk. Each step gets what is left of the call's deadline, so the whole
 // settles within the caller's timeout (not one timeout per step).
 import type { CallOptions } from '../core/call-options.ts';
-import type { Transport } from '../core/transport.ts';
 import { describe } from '../core/codec.ts';
 import { InvalidArgumentError, TimeoutError } from '../core/errors.ts';
+import type { Transport } from '../core/transport.ts';
 
 /**
  * The steps of one composite call and the deadline they share.

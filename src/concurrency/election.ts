@@ -1,14 +1,13 @@
-import type { AsyncDisposableLike } from '../core/disposable.ts';
-import type { Bytes } from '../core/codec.ts';
-import { EtcdError } from '../core/errors.ts';
-import type { Core } from '../core/client-core.ts';
-import { range } from '../kv/kv.ts';
-import { txn } from '../kv/txn.ts';
-import { watch } from '../watch/watch.ts';
-import type { KeyValue } from '../core/key-value.ts';
-import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.ts';
 import type { CallOptions } from '../core/call-options.ts';
-import { type Comparison, op } from '../kv/txn.ts';
+import type { Core } from '../core/client-core.ts';
+import type { Bytes } from '../core/codec.ts';
+import type { AsyncDisposableLike } from '../core/disposable.ts';
+import { EtcdError } from '../core/errors.ts';
+import type { KeyValue } from '../core/key-value.ts';
+import { range } from '../kv/kv.ts';
+import { type Comparison, op, txn } from '../kv/txn.ts';
+import { watch } from '../watch/watch.ts';
+import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.ts';
 
 /**
  * `proclaim` or `resign` by a candidate that no longer leads.
@@ -53,7 +52,10 @@ export class Leadership extends QueuePlace implements AsyncDisposableLike {
 
   /** Announces a new value without giving up leadership. */
   async proclaim(value: Bytes, options: CallOptions = {}): Promise<void> {
-    const result = await txn(this.core).if(this.holds()).then(op.put(this.key, value, { lease: this.session.lease })).commit(options);
+    const result = await txn(this.core)
+      .if(this.holds())
+      .then(op.put(this.key, value, { lease: this.session.lease }))
+      .commit(options);
     if (!result.succeeded) throw new NotLeaderError('proclaim failed: this candidate no longer leads');
   }
 
@@ -114,7 +116,12 @@ export class Election {
     for (;;) {
       let { kv: leader, revision } = await this.#first({ signal });
       if (leader === undefined) {
-        const watcher = watch(core, { prefix: this.#prefix, startRevision: revision + 1, filters: { noDelete: true }, signal });
+        const watcher = watch(core, {
+          prefix: this.#prefix,
+          startRevision: revision + 1,
+          filters: { noDelete: true },
+          signal,
+        });
         try {
           for await (const event of watcher) {
             leader = event.kv;
@@ -126,7 +133,8 @@ export class Election {
         }
         if (leader === undefined) return;
       }
-      if (last === undefined || !sameKey(last, leader) || last.modRevision !== leader.modRevision) yield (last = leader);
+      if (last === undefined || !sameKey(last, leader) || last.modRevision !== leader.modRevision)
+        yield (last = leader);
       const watcher = watch(core, { key: leader.key, startRevision: revision + 1, signal });
       try {
         for await (const event of watcher) {
@@ -140,7 +148,11 @@ export class Election {
   }
 
   async #first(options: CallOptions): Promise<{ kv: KeyValue | undefined; revision: number }> {
-    const result = await range(this.#core, { prefix: this.#prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 }, options);
+    const result = await range(
+      this.#core,
+      { prefix: this.#prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 },
+      options,
+    );
     return { kv: result.kvs[0], revision: result.revision };
   }
 }

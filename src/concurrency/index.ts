@@ -7,7 +7,14 @@
  * ```
  * @module etcd-fetch/concurrency
  */
-export { session, Session, type SessionOptions } from './session.ts';
-export { lock, Lock, tryLock, type LockOptions } from './lock.ts';
-export { election, Election, Leadership, NotLeaderError, type CampaignOptions as ElectionCampaignOptions } from './election.ts';
-export { stm, StmConflictError, type Isolation, type StmCommit, type StmOptions, type StmTx } from './stm.ts';
+
+export {
+  type CampaignOptions as ElectionCampaignOptions,
+  Election,
+  election,
+  Leadership,
+  NotLeaderError,
+} from './election.ts';
+export { Lock, type LockOptions, lock, tryLock } from './lock.ts';
+export { Session, type SessionOptions, session } from './session.ts';
+export { type Isolation, type StmCommit, StmConflictError, type StmOptions, type StmTx, stm } from './stm.ts';

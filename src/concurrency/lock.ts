@@ -1,9 +1,9 @@
-import type { AsyncDisposableLike } from '../core/disposable.ts';
-import type { Bytes } from '../core/codec.ts';
-import type { Core } from '../core/client-core.ts';
-import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
 import type { CallOptions } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
+import type { Bytes } from '../core/codec.ts';
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { Comparison } from '../kv/txn.ts';
+import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
 
 /**
  * Options of `lock` and `tryLock`: a session to hold it with (else one of its own, `ttl` seconds,

@@ -1,13 +1,11 @@
-import { type Bytes, concat, toBytes } from '../core/codec.ts';
-import { AbortedError, EtcdError, LeaseLostError, WatchCompactedError } from '../core/errors.ts';
+import type { CallOptions } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
+import { type Bytes, concat, toBytes } from '../core/codec.ts';
+import { AbortedError, EtcdError, InvalidArgumentError, LeaseLostError, WatchCompactedError } from '../core/errors.ts';
 import { del, get, range } from '../kv/kv.ts';
-import { txn } from '../kv/txn.ts';
+import { type Comparison, cmp, op, txn } from '../kv/txn.ts';
 import { watch } from '../watch/watch.ts';
 import { Session, sessionEnded } from './session.ts';
-import type { CallOptions } from '../core/call-options.ts';
-import { cmp, type Comparison, op } from '../kv/txn.ts';
 
 /** How locks and campaigns get their session. */
 export interface QueueOptions extends CallOptions {
@@ -51,7 +49,9 @@ export class QueuePlace {
     else {
       sessionLost.addEventListener('abort', onSessionLost, { once: true });
       // A session shared by many places over time keeps no listener of a place that was left.
-      this.#left.signal.addEventListener('abort', () => sessionLost.removeEventListener('abort', onSessionLost), { once: true });
+      this.#left.signal.addEventListener('abort', () => sessionLost.removeEventListener('abort', onSessionLost), {
+        once: true,
+      });
     }
   }
 
@@ -79,7 +79,8 @@ export class QueuePlace {
     // Given up on purpose: nothing after this fires `lost`.
     if (!this.#left.signal.aborted) this.#left.abort();
     if (this.ownsSession) await this.session.close();
-    else if (!this.session.lost.aborted) await txn(this.core).if(this.holds()).then(op.delete(this.key)).commit(options);
+    else if (!this.session.lost.aborted)
+      await txn(this.core).if(this.holds()).then(op.delete(this.key)).commit(options);
   }
 
   #lose(reason: unknown): void {
@@ -182,7 +183,10 @@ export async function joinQueue(
       await waitDeletes(core, prefix, revision - 1, signal);
       // The session may have expired while waiting: then the key is gone, and the place with it.
       if ((await get(core, key, { keysOnly: true, signal }))?.createRevision !== revision) {
-        throw new LeaseLostError(`the session of ${what} ${JSON.stringify(String(name))} expired while waiting`, session.lease.id);
+        throw new LeaseLostError(
+          `the session of ${what} ${JSON.stringify(String(name))} expired while waiting`,
+          session.lease.id,
+        );
       }
     }
     return { key, revision, session, ownsSession, existing: existing?.value };
@@ -193,8 +197,12 @@ export async function joinQueue(
     if (joined && !sessionLost) await del(core, key).catch(() => {});
     if (ownsSession) await session.close().catch(() => {});
     if (sessionLost && !(error instanceof LeaseLostError)) throw session.lost.reason;
-    if (sessionClosed) throw new AbortedError(`the session of ${what} ${JSON.stringify(String(name))} was closed while waiting`, { cause: error });
-    if (options.signal?.aborted && !(error instanceof AbortedError)) throw new AbortedError(`waiting for the ${what} was aborted`, { cause: error });
+    if (sessionClosed)
+      throw new AbortedError(`the session of ${what} ${JSON.stringify(String(name))} was closed while waiting`, {
+        cause: error,
+      });
+    if (options.signal?.aborted && !(error instanceof AbortedError))
+      throw new AbortedError(`waiting for the ${what} was aborted`, { cause: error });
     throw error;
   }
 }
@@ -211,12 +219,26 @@ export function queuePrefix(name: Bytes, what: string): Uint8Array {
  * ahead has drained. Watches one predecessor at a time (the newest), so a crowd of waiters does
  * not wake all at once.
  */
-async function waitDeletes(core: Core, prefix: Uint8Array, maxCreateRevision: number, signal: AbortSignal): Promise<void> {
+async function waitDeletes(
+  core: Core,
+  prefix: Uint8Array,
+  maxCreateRevision: number,
+  signal: AbortSignal,
+): Promise<void> {
   for (;;) {
-    const ahead = await range(core, { prefix, maxCreateRevision, sort: { target: 'create', order: 'descend' }, limit: 1, keysOnly: true }, { signal });
+    const ahead = await range(
+      core,
+      { prefix, maxCreateRevision, sort: { target: 'create', order: 'descend' }, limit: 1, keysOnly: true },
+      { signal },
+    );
     const predecessor = ahead.kvs[0];
     if (predecessor === undefined) return;
-    const watcher = watch(core, { key: predecessor.key, startRevision: ahead.revision + 1, filters: { noPut: true }, signal });
+    const watcher = watch(core, {
+      key: predecessor.key,
+      startRevision: ahead.revision + 1,
+      filters: { noPut: true },
+      signal,
+    });
     try {
       for await (const event of watcher) if (event.type === 'delete') break;
     } finally {

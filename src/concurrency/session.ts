@@ -1,8 +1,8 @@
-import type { AsyncDisposableLike } from '../core/disposable.ts';
-import type { Core } from '../core/client-core.ts';
-import { grant } from '../lease/lease.ts';
-import type { Lease } from '../lease/lease.ts';
 import type { CallOptions } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
+import type { AsyncDisposableLike } from '../core/disposable.ts';
+import type { Lease } from '../lease/lease.ts';
+import { grant } from '../lease/lease.ts';
 
 /**
  * Options of a session: its lease's TTL, or a lease of your own.

@@ -4,7 +4,7 @@ import { type Bytes, checkCount, describe, encodeBytes, toBytes, toText } from '
 import { AbortedError, EtcdError, GrpcCode, InvalidArgumentError } from '../core/errors.ts';
 import type { KeyValue, ResponseHeader } from '../core/key-value.ts';
 import type { PutOptions, ReadOptions } from '../kv/kv.ts';
-import { cmp, type Comparison, op, type Operation, txn } from '../kv/txn.ts';
+import { type Comparison, cmp, type Operation, op, txn } from '../kv/txn.ts';
 
 /**
  * How an STM transaction conflicts with others (Go's `concurrency.Isolation`):
@@ -85,12 +85,20 @@ export class StmConflictError extends EtcdError {
   readonly attempts: number;
 
   constructor(attempts: number) {
-    super(`the STM transaction still conflicted after ${attempts} attempts`, { code: GrpcCode.ABORTED, path: '/v3/kv/txn' });
+    super(`the STM transaction still conflicted after ${attempts} attempts`, {
+      code: GrpcCode.ABORTED,
+      path: '/v3/kv/txn',
+    });
     this.attempts = attempts;
   }
 }
 
-const ISOLATIONS: readonly Isolation[] = ['serializable-snapshot', 'serializable', 'repeatable-reads', 'read-committed'];
+const ISOLATIONS: readonly Isolation[] = [
+  'serializable-snapshot',
+  'serializable',
+  'repeatable-reads',
+  'read-committed',
+];
 const DEFAULT_MAX_ATTEMPTS = 100;
 
 /**
@@ -107,9 +115,14 @@ const DEFAULT_MAX_ATTEMPTS = 100;
  *   tx.put('bob', String(to + 10));
  * });
  */
-export async function stm<T>(core: Core, apply: (tx: StmTx) => T | Promise<T>, options: StmOptions = {}): Promise<StmCommit<T>> {
+export async function stm<T>(
+  core: Core,
+  apply: (tx: StmTx) => T | Promise<T>,
+  options: StmOptions = {},
+): Promise<StmCommit<T>> {
   const isolation = options.isolation ?? 'serializable-snapshot';
-  if (!ISOLATIONS.includes(isolation)) throw new InvalidArgumentError(`isolation must be one of ${ISOLATIONS.join(', ')}, got ${describe(isolation)}`);
+  if (!ISOLATIONS.includes(isolation))
+    throw new InvalidArgumentError(`isolation must be one of ${ISOLATIONS.join(', ')}, got ${describe(isolation)}`);
   if (typeof apply !== 'function') throw new InvalidArgumentError(`stm takes a function, got ${describe(apply)}`);
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (checkCount(maxAttempts, 'maxAttempts') < 1) throw new InvalidArgumentError('maxAttempts must be at least 1');
@@ -117,7 +130,8 @@ export async function stm<T>(core: Core, apply: (tx: StmTx) => T | Promise<T>, o
   const prefetch = prefetchKeys(options.prefetch);
   const attempt = new Attempt(core, isolation, call);
   for (let attempts = 1; attempts <= maxAttempts; attempts++) {
-    if (options.signal?.aborted) throw new AbortedError('the STM transaction was aborted', { path: '/v3/kv/txn', cause: options.signal.reason });
+    if (options.signal?.aborted)
+      throw new AbortedError('the STM transaction was aborted', { path: '/v3/kv/txn', cause: options.signal.reason });
     attempt.reset();
     if (prefetch.length > 0) await attempt.read(prefetch);
     const value = await apply(attempt);
@@ -218,12 +232,22 @@ class Attempt implements StmTx {
     }
     const missing = unique(keys.filter((key) => !this.reads.has(idOf(key))));
     if (missing.length > 0) {
-      const options: ReadOptions = this.isolation === 'read-committed' || this.isolation === 'repeatable-reads' ? { serializable: true } : this.snapshot !== undefined ? { revision: this.snapshot, serializable: true } : {};
-      const result = await txn(this.core).then(...missing.map((key) => op.get(key, options))).commit(this.call);
-      missing.forEach((key, i) => this.reads.set(idOf(key), { key, kv: result.results[i] as KeyValue | undefined, revision: result.revision }));
+      const options: ReadOptions =
+        this.isolation === 'read-committed' || this.isolation === 'repeatable-reads'
+          ? { serializable: true }
+          : this.snapshot !== undefined
+            ? { revision: this.snapshot, serializable: true }
+            : {};
+      const result = await txn(this.core)
+        .then(...missing.map((key) => op.get(key, options)))
+        .commit(this.call);
+      missing.forEach((key, i) =>
+        this.reads.set(idOf(key), { key, kv: result.results[i] as KeyValue | undefined, revision: result.revision }),
+      );
     }
     // The first read of an attempt fixes its snapshot (the prefetch's revision after a conflict).
-    if (this.snapshots && this.snapshot === undefined && keys.length > 0) this.snapshot = this.reads.get(idOf(keys[0]!))!.revision;
+    if (this.snapshots && this.snapshot === undefined && keys.length > 0)
+      this.snapshot = this.reads.get(idOf(keys[0]!))!.revision;
   }
 
   /** Commits the writes if the checks hold; undefined on a conflict (after prefetching for the next attempt). */
@@ -235,7 +259,10 @@ class Attempt implements StmTx {
       .else(...(this.snapshots ? reads.map((read) => op.get(read.key)) : []))
       .commit(this.call);
     if (result.succeeded) return result;
-    const fresh = reads.map((read, i): [string, Read] => [idOf(read.key), { key: read.key, kv: result.results[i] as KeyValue | undefined, revision: result.revision }]);
+    const fresh = reads.map((read, i): [string, Read] => [
+      idOf(read.key),
+      { key: read.key, kv: result.results[i] as KeyValue | undefined, revision: result.revision },
+    ]);
     this.prefetched = new Map(this.snapshots ? fresh : []);
     return undefined;
   }
@@ -253,7 +280,8 @@ class Attempt implements StmTx {
 /** The `prefetch` option's keys; anything but an array of strings and bytes is refused. */
 function prefetchKeys(prefetch: unknown): Uint8Array[] {
   if (prefetch === undefined) return [];
-  if (!Array.isArray(prefetch)) throw new InvalidArgumentError(`prefetch must be an array of keys, got ${describe(prefetch)}`);
+  if (!Array.isArray(prefetch))
+    throw new InvalidArgumentError(`prefetch must be an array of keys, got ${describe(prefetch)}`);
   return prefetch.map((key: Bytes, i) => toBytes(key, `prefetch[${i}]`));
 }
 

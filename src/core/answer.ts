@@ -3,8 +3,16 @@ import { readBoundedText } from './bounded-body.ts';
 import type { WireObject } from './call-options.ts';
 import { asRecord } from './codec.ts';
 import { describeConnectFailure } from './connect-failure.ts';
-import { codeOfHttpStatus, EtcdError, errorFromStatus, GrpcCode, MalformedResponseError, UnavailableError, UnimplementedError } from './errors.ts';
 import { isAbort } from './deadline.ts';
+import {
+  codeOfHttpStatus,
+  EtcdError,
+  errorFromStatus,
+  GrpcCode,
+  MalformedResponseError,
+  UnavailableError,
+  UnimplementedError,
+} from './errors.ts';
 
 const MAX_ERROR_BYTES = 64 * 1024;
 
@@ -14,11 +22,14 @@ export function parseAnswer(text: string, endpoint: string, path: string): WireO
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new MalformedResponseError(`answer of ${path} is not JSON (${text.length} bytes: ${JSON.stringify(text.slice(0, 60))})`, {
-      endpoint,
-      path,
-      cause,
-    });
+    throw new MalformedResponseError(
+      `answer of ${path} is not JSON (${text.length} bytes: ${JSON.stringify(text.slice(0, 60))})`,
+      {
+        endpoint,
+        path,
+        cause,
+      },
+    );
   }
   try {
     return asRecord(parsed, `answer of ${path}`);
@@ -38,21 +49,27 @@ export async function errorFromResponse(response: Response, endpoint: string, pa
   // Never followed (`redirect: 'manual'`): a redirect would carry the Authorization header along.
   if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
     void response.body?.cancel().catch(() => {});
-    return new MalformedResponseError(`${endpoint} answered a redirect (HTTP ${status}), which is not followed: configure the endpoint it points to`, {
-      status,
-      endpoint,
-      path,
-    });
+    return new MalformedResponseError(
+      `${endpoint} answered a redirect (HTTP ${status}), which is not followed: configure the endpoint it points to`,
+      {
+        status,
+        endpoint,
+        path,
+      },
+    );
   }
   let text = '';
   const details = { status, endpoint, path };
   try {
     text = await readBoundedText(response, MAX_ERROR_BYTES);
   } catch (cause) {
-    return new MalformedResponseError(`HTTP ${status} from ${endpoint} for ${path}: its error body could not be read (${(cause as Error)?.message ?? String(cause)})`, {
-      ...details,
-      cause,
-    });
+    return new MalformedResponseError(
+      `HTTP ${status} from ${endpoint} for ${path}: its error body could not be read (${(cause as Error)?.message ?? String(cause)})`,
+      {
+        ...details,
+        cause,
+      },
+    );
   }
   return errorFromAnswer(status, text, endpoint, path);
 }
@@ -64,15 +81,22 @@ export function errorFromAnswer(status: number, text: string, endpoint: string, 
   const call = path === '' ? '' : ` for ${path}`;
   // An unknown path or method: 404/405 in text/plain up to 3.5, 404 `{"code":5,"message":"Not Found"}` from 3.6.
   if ((status === 404 && (wire === undefined ? text.trim() !== '' : wire.message === 'Not Found')) || status === 405) {
-    return new UnimplementedError(`${endpoint} does not serve ${path} (HTTP ${status}): an older etcd, or not an etcd gateway`, {
-      ...details,
-      code: GrpcCode.UNIMPLEMENTED,
-    });
+    return new UnimplementedError(
+      `${endpoint} does not serve ${path} (HTTP ${status}): an older etcd, or not an etcd gateway`,
+      {
+        ...details,
+        code: GrpcCode.UNIMPLEMENTED,
+      },
+    );
   }
   if (wire !== undefined) return errorFromStatus(wire.code, wire.message ?? `gRPC code ${wire.code}${call}`, details);
   const snippet = text.slice(0, 80).trim();
   const code = codeOfHttpStatus(status);
-  return errorFromStatus(code, `HTTP ${status} from ${endpoint}${call}${snippet ? `: ${snippet}` : ' with no error body'}`, details);
+  return errorFromStatus(
+    code,
+    `HTTP ${status} from ${endpoint}${call}${snippet ? `: ${snippet}` : ' with no error body'}`,
+    details,
+  );
 }
 
 /** The code and message of an error body, or undefined when it is no gateway error. */
@@ -86,9 +110,15 @@ function parseErrorBody(text: string): { code: number; message: string | undefin
   if (typeof body !== 'object' || body === null) return undefined;
   let error = body as { code?: unknown; grpc_code?: unknown; message?: unknown; error?: unknown };
   if (typeof error.error === 'object' && error.error !== null) error = error.error as typeof error;
-  const code = typeof error.code === 'number' ? error.code : typeof error.grpc_code === 'number' ? error.grpc_code : undefined;
+  const code =
+    typeof error.code === 'number' ? error.code : typeof error.grpc_code === 'number' ? error.grpc_code : undefined;
   if (code === undefined) return undefined;
-  const message = typeof error.message === 'string' && error.message !== '' ? error.message : typeof error.error === 'string' ? error.error : undefined;
+  const message =
+    typeof error.message === 'string' && error.message !== ''
+      ? error.message
+      : typeof error.error === 'string'
+        ? error.error
+        : undefined;
   return { code, message };
 }
 
@@ -109,11 +139,13 @@ export function mapFetchError(error: unknown, endpoint: string, path: string, wh
   const cause = (error as { cause?: { code?: unknown; cause?: { code?: unknown } } })?.cause;
   const code = cause?.code ?? cause?.cause?.code;
   const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-  return new UnavailableError(`${what} at ${endpoint}: ${(error as Error)?.message ?? String(error)}${typeof code === 'string' ? ` (${code})` : ''}`, {
-    endpoint,
-    path,
-    cause: error,
-    mayHaveApplied: !refused,
-  });
+  return new UnavailableError(
+    `${what} at ${endpoint}: ${(error as Error)?.message ?? String(error)}${typeof code === 'string' ? ` (${code})` : ''}`,
+    {
+      endpoint,
+      path,
+      cause: error,
+      mayHaveApplied: !refused,
+    },
+  );
 }
-

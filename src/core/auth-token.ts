@@ -21,7 +21,11 @@ export interface TokenSource {
 }
 
 /** Sends one unary call (the transport's `request`), for authenticating. */
-export type SendRequest = (path: string, body: object, options: CallOptions & { anonymous?: boolean; idempotent?: boolean }) => Promise<WireObject>;
+export type SendRequest = (
+  path: string,
+  body: object,
+  options: CallOptions & { anonymous?: boolean; idempotent?: boolean },
+) => Promise<WireObject>;
 
 /**
  * Credentials for `new Etcd({ auth })`: a user and password, or a token obtained elsewhere.
@@ -58,7 +62,8 @@ export function isHeaderToken(token: string): boolean {
 }
 
 /** What `isHeaderToken` asks, for error messages (which never quote the token). */
-export const HEADER_TOKEN_RULE = 'a token holds only visible ASCII characters (spaces or tabs only inside), as etcd\'s do ("AImMSnkoKpGqGPsP.11")';
+export const HEADER_TOKEN_RULE =
+  'a token holds only visible ASCII characters (spaces or tabs only inside), as etcd\'s do ("AImMSnkoKpGqGPsP.11")';
 
 // Secrets live in `#private` fields: invisible to `console.log`, `util.inspect`,
 // `JSON.stringify`, `Object.keys` and structured cloning.
@@ -68,7 +73,8 @@ export class StaticToken implements TokenSource {
   readonly #value: string;
 
   constructor(value: string) {
-    if (typeof value !== 'string' || !isHeaderToken(value)) throw new InvalidArgumentError(`the auth token is not a valid header value: ${HEADER_TOKEN_RULE}`);
+    if (typeof value !== 'string' || !isHeaderToken(value))
+      throw new InvalidArgumentError(`the auth token is not a valid header value: ${HEADER_TOKEN_RULE}`);
     this.#value = value;
   }
 
@@ -138,19 +144,29 @@ export class PasswordAuth implements TokenSource {
   async #authenticate(): Promise<string | undefined> {
     try {
       const password = typeof this.#password === 'function' ? await this.#password() : this.#password;
-      const answer = await this.#send('/auth/authenticate', { name: this.username, password }, {
-        anonymous: true,
-        // A second token is harmless, so authentication fails over like a read.
-        idempotent: true,
-      });
+      const answer = await this.#send(
+        '/auth/authenticate',
+        { name: this.username, password },
+        {
+          anonymous: true,
+          // A second token is harmless, so authentication fails over like a read.
+          idempotent: true,
+        },
+      );
       // A token no header can carry would fail every call, each as if etcd were unreachable.
       if (typeof answer.token !== 'string' || !isHeaderToken(answer.token)) {
-        const what = typeof answer.token === 'string' ? `a token that is not a valid header value: ${HEADER_TOKEN_RULE}` : 'no token';
-        throw new MalformedResponseError(`etcd answered /v3/auth/authenticate with ${what}`, { path: '/v3/auth/authenticate' });
+        const what =
+          typeof answer.token === 'string'
+            ? `a token that is not a valid header value: ${HEADER_TOKEN_RULE}`
+            : 'no token';
+        throw new MalformedResponseError(`etcd answered /v3/auth/authenticate with ${what}`, {
+          path: '/v3/auth/authenticate',
+        });
       }
       return answer.token;
     } catch (error) {
-      if (error instanceof FailedPreconditionError && /authentication is not enabled/i.test(error.message)) return undefined;
+      if (error instanceof FailedPreconditionError && /authentication is not enabled/i.test(error.message))
+        return undefined;
       throw error;
     }
   }
@@ -162,14 +178,23 @@ export class PasswordAuth implements TokenSource {
 }
 
 /** The token source for `auth` (credentials, a token, or a source of the caller's own). */
-export function tokenSourceFor(auth: AuthOptions | TokenSource | undefined, send: SendRequest): TokenSource | undefined {
+export function tokenSourceFor(
+  auth: AuthOptions | TokenSource | undefined,
+  send: SendRequest,
+): TokenSource | undefined {
   if (auth === undefined) return undefined;
   if (typeof auth === 'object' && auth !== null) {
     if ('token' in auth && typeof auth.token === 'function' && 'invalidate' in auth) return auth as TokenSource;
     if ('token' in auth && typeof auth.token === 'string') return new StaticToken(auth.token);
-    if ('username' in auth && typeof auth.username === 'string' && (typeof auth.password === 'string' || typeof auth.password === 'function')) {
+    if (
+      'username' in auth &&
+      typeof auth.username === 'string' &&
+      (typeof auth.password === 'string' || typeof auth.password === 'function')
+    ) {
       return new PasswordAuth(send, auth.username, auth.password);
     }
   }
-  throw new InvalidArgumentError('auth takes { username, password } (password: a string or a function returning one) or { token }');
+  throw new InvalidArgumentError(
+    'auth takes { username, password } (password: a string or a function returning one) or { token }',
+  );
 }

@@ -1,6 +1,6 @@
 import type { AuthOptions, TokenSource } from './auth-token.ts';
-import { checkClientOptions } from './check-options.ts';
 import type { FetchLike } from './call-options.ts';
+import { checkClientOptions } from './check-options.ts';
 import { type Bytes, toBytes } from './codec.ts';
 import type { DiscoveryOptions, EndpointPoolOptions } from './endpoints.ts';
 import { AbortedError, InvalidArgumentError } from './errors.ts';
@@ -164,7 +164,12 @@ export function namespaceCore(core: Core, prefix: Bytes): Core {
  * The one `T` of a client, shared by its namespaces (the batcher, the watch stream, the keep-alive
  * loop): made on first use, and handed to `onClose` when the client closes.
  */
-export function perClient<T>(cache: WeakMap<Transport, T>, core: Core, create: () => T, onClose: (value: T) => void): T {
+export function perClient<T>(
+  cache: WeakMap<Transport, T>,
+  core: Core,
+  create: () => T,
+  onClose: (value: T) => void,
+): T {
   let value = cache.get(core.transport);
   if (value === undefined) {
     const made = (value = create());

@@ -91,7 +91,8 @@ export function decodeBytes(field: unknown): Uint8Array {
  */
 export function decodeInt(field: unknown, what = 'integer'): number {
   if (field === undefined || field === null) return 0;
-  const n = typeof field === 'number' ? field : typeof field === 'string' && /^-?\d+$/.test(field) ? Number(field) : Number.NaN;
+  const n =
+    typeof field === 'number' ? field : typeof field === 'string' && /^-?\d+$/.test(field) ? Number(field) : Number.NaN;
   if (!Number.isSafeInteger(n)) {
     throw new MalformedResponseError(`${what} ${describe(field)} is not an integer within ±2^53`);
   }
@@ -108,9 +109,12 @@ export function decodeId(field: unknown, what = 'ID'): string {
 
 /** Checks a 64-bit ID given by a caller and returns it in wire form (a decimal string). */
 export function encodeId(id: string | number | bigint, what = 'ID'): string {
-  const text = typeof id === 'bigint' ? id.toString() : typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : id;
+  const text =
+    typeof id === 'bigint' ? id.toString() : typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : id;
   if (typeof text !== 'string' || !/^-?\d+$/.test(text) || BigInt(text) >= 2n ** 64n || BigInt(text) < -(2n ** 63n)) {
-    throw new InvalidArgumentError(`${what} must be a 64-bit integer (decimal string, safe integer or bigint), got ${describe(id)}`);
+    throw new InvalidArgumentError(
+      `${what} must be a 64-bit integer (decimal string, safe integer or bigint), got ${describe(id)}`,
+    );
   }
   return text;
 }

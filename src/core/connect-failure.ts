@@ -50,33 +50,54 @@ const MAX_DEPTH = 8;
  */
 export function describeConnectFailure(error: unknown, endpoint?: string): ConnectFailure | undefined {
   const links = chain(error);
-  const tls = (reason: string, code: string): ConnectFailure => ({ reason: `TLS: ${reason}`, retryable: false, refused: false, mayHaveApplied: false, code });
+  const tls = (reason: string, code: string): ConnectFailure => ({
+    reason: `TLS: ${reason}`,
+    retryable: false,
+    refused: false,
+    mayHaveApplied: false,
+    code,
+  });
 
   for (const { code, message } of links) {
     if (code !== undefined && UNTRUSTED.has(code)) {
       return tls(`the server's certificate is not trusted (${code}): give your fetch the CA that signed it`, code);
     }
-    if (code !== undefined && EXPIRED.has(code)) return tls(`the server's certificate has expired or is not yet valid (${code})`, code);
+    if (code !== undefined && EXPIRED.has(code))
+      return tls(`the server's certificate has expired or is not yet valid (${code})`, code);
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-      return tls(`the server's certificate is not valid for this host name (${code}): use a name or IP in its subjectAltName`, code);
+      return tls(
+        `the server's certificate is not valid for this host name (${code}): use a name or IP in its subjectAltName`,
+        code,
+      );
     }
     const alert = code !== undefined && /^ERR_SSL_.*ALERT_([A-Z_]+)$/.exec(code);
-    if (alert && /CERTIFICATE|UNKNOWN_CA/.test(alert[1]!)) return clientCertificate(code!, alert[1] === 'CERTIFICATE_REQUIRED');
+    if (alert && /CERTIFICATE|UNKNOWN_CA/.test(alert[1]!))
+      return clientCertificate(code!, alert[1] === 'CERTIFICATE_REQUIRED');
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(message)) {
-      return tls('the server does not speak TLS on this port (wrong version number): use http://, or the TLS port', code ?? 'wrong version number');
+      return tls(
+        'the server does not speak TLS on this port (wrong version number): use http://, or the TLS port',
+        code ?? 'wrong version number',
+      );
     }
     // Deno (rustls) names the problem in its message only.
     const peer = /invalid peer certificate: ?([A-Za-z]+)/.exec(message);
     if (peer) {
       const kind = peer[1]!;
-      if (/Expired|NotValidYet/.test(kind)) return tls(`the server's certificate has expired or is not yet valid (${kind})`, kind);
-      if (/NotValidForName/.test(kind)) return tls(`the server's certificate is not valid for this host name (${kind})`, kind);
+      if (/Expired|NotValidYet/.test(kind))
+        return tls(`the server's certificate has expired or is not yet valid (${kind})`, kind);
+      if (/NotValidForName/.test(kind))
+        return tls(`the server's certificate is not valid for this host name (${kind})`, kind);
       return tls(`the server's certificate is not trusted (${kind}): give your fetch the CA that signed it`, kind);
     }
-    const fatal = /received fatal alert: ?([A-Za-z]+)/.exec(message) ?? /alert (bad certificate|certificate required|unknown ca|certificate unknown)/i.exec(message);
+    const fatal =
+      /received fatal alert: ?([A-Za-z]+)/.exec(message) ??
+      /alert (bad certificate|certificate required|unknown ca|certificate unknown)/i.exec(message);
     if (fatal) return clientCertificate(fatal[1]!, /required/i.test(fatal[1]!));
     if (code === 'EPROTO' && /TLS|SSL|handshake/i.test(message)) {
-      return tls(`the TLS handshake failed (EPROTO): the server may require a client certificate (mTLS) that was not presented or not accepted, or not speak TLS on this port`, code);
+      return tls(
+        `the TLS handshake failed (EPROTO): the server may require a client certificate (mTLS) that was not presented or not accepted, or not speak TLS on this port`,
+        code,
+      );
     }
   }
 
@@ -126,7 +147,13 @@ function chain(error: unknown): Link[] {
     const item = queue.shift();
     if (item === null || typeof item !== 'object' || seen.has(item)) continue;
     seen.add(item);
-    const record = item as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown; socket?: { bytesRead?: unknown } };
+    const record = item as {
+      code?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      errors?: unknown;
+      socket?: { bytesRead?: unknown };
+    };
     const bytesRead = record.socket?.bytesRead;
     links.push({
       code: typeof record.code === 'string' ? record.code : undefined,

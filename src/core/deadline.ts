@@ -101,10 +101,14 @@ export class Deadline {
   /** The typed error for a failure, saying "aborted" or "timed out" when a signal caused it. */
   explain(error: unknown, path: string): unknown {
     if (this.callerSignal?.aborted) {
-      return error instanceof AbortedError ? error : new AbortedError(`${path} was aborted`, { path, cause: this.callerSignal.reason });
+      return error instanceof AbortedError
+        ? error
+        : new AbortedError(`${path} was aborted`, { path, cause: this.callerSignal.reason });
     }
     if (this.timedOutFlag) {
-      return error instanceof TimeoutError ? error : new TimeoutError(`${path} did not finish within ${this.ms} ms`, { path, cause: error });
+      return error instanceof TimeoutError
+        ? error
+        : new TimeoutError(`${path} did not finish within ${this.ms} ms`, { path, cause: error });
     }
     if (error instanceof EtcdError) return error;
     if (isAbort(error)) return new AbortedError(`${path} was aborted`, { path, cause: error });

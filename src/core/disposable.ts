@@ -9,8 +9,6 @@ declare global {
   }
 }
 
-export {};
-
 /**
  * What `await using` takes: a thing with `[Symbol.asyncDispose]()`.
  *

@@ -113,9 +113,7 @@ export function clientUrlsOf(memberList: Record<string, unknown>): string[] {
       // A URL that is no plain http(s) endpoint (or carries user info) is skipped, never quoted.
       try {
         urls.push(parseEndpoint(url));
-      } catch {
-        continue;
-      }
+      } catch {}
     }
   }
   return urls;
@@ -194,7 +192,9 @@ export class EndpointDiscovery {
 
   private warnOnce(error: unknown): void {
     if (this.failing) return;
-    console.warn(`etcd-fetch: endpoint discovery could not list the cluster's members: ${(error as Error)?.message ?? String(error)}`);
+    console.warn(
+      `etcd-fetch: endpoint discovery could not list the cluster's members: ${(error as Error)?.message ?? String(error)}`,
+    );
   }
 }
 
@@ -206,13 +206,19 @@ export class EndpointDiscovery {
  * message quotes an endpoint that may hold a secret. `what` names where it came from.
  */
 export function parseEndpoint(endpoint: unknown, what = 'an endpoint'): string {
-  if (typeof endpoint !== 'string') throw new InvalidArgumentError(`${what} must be a string URL, got ${endpoint === null ? 'null' : typeof endpoint}`);
+  if (typeof endpoint !== 'string')
+    throw new InvalidArgumentError(`${what} must be a string URL, got ${endpoint === null ? 'null' : typeof endpoint}`);
   // A user or password in the URL would show in every error message: refuse it, unrepeated.
   const noCredentials = `${what} must not contain a user or password: pass them as auth: { username, password }`;
   if (/^[\s\u0000-\u001f]|[\s\u0000-\u001f]$/.test(endpoint)) {
-    throw new InvalidArgumentError(`${what} must not start or end with whitespace or a control character, got ${quoted(endpoint.trim())}`);
+    throw new InvalidArgumentError(
+      `${what} must not start or end with whitespace or a control character, got ${quoted(endpoint.trim())}`,
+    );
   }
-  if (/[\s\u0000-\u001f\u007f]/.test(endpoint)) throw new InvalidArgumentError(`${what} must not contain whitespace or control characters, got ${quoted(endpoint)}`);
+  if (/[\s\u0000-\u001f\u007f]/.test(endpoint))
+    throw new InvalidArgumentError(
+      `${what} must not contain whitespace or control characters, got ${quoted(endpoint)}`,
+    );
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -221,10 +227,14 @@ export function parseEndpoint(endpoint: unknown, what = 'an endpoint'): string {
   }
   if (url.username !== '' || url.password !== '') throw new InvalidArgumentError(noCredentials);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError(`${what} must be an http(s) URL such as "http://127.0.0.1:2379", got ${quoted(endpoint)}`);
+    throw new InvalidArgumentError(
+      `${what} must be an http(s) URL such as "http://127.0.0.1:2379", got ${quoted(endpoint)}`,
+    );
   }
   if (url.search !== '' || url.hash !== '' || endpoint.includes('?') || endpoint.includes('#')) {
-    throw new InvalidArgumentError(`${what} ${quoted(endpoint)} must not have a query or fragment: /v3/... is appended to it`);
+    throw new InvalidArgumentError(
+      `${what} ${quoted(endpoint)} must not have a query or fragment: /v3/... is appended to it`,
+    );
   }
   return endpoint.replace(/\/+$/, '');
 }

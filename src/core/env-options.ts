@@ -57,9 +57,16 @@ export function optionsFromEnv(env?: EnvSource): EnvOptions {
   };
 
   const list = read('ETCD_ENDPOINTS');
-  if (list === undefined) throw new InvalidArgumentError('ETCD_ENDPOINTS is not set: give the etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379)');
-  const endpoints = list.split(',').map((endpoint) => endpoint.trim()).filter((endpoint) => endpoint !== '');
-  if (endpoints.length === 0) throw new InvalidArgumentError(`ETCD_ENDPOINTS names no endpoint: ${JSON.stringify(list)}`);
+  if (list === undefined)
+    throw new InvalidArgumentError(
+      'ETCD_ENDPOINTS is not set: give the etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379)',
+    );
+  const endpoints = list
+    .split(',')
+    .map((endpoint) => endpoint.trim())
+    .filter((endpoint) => endpoint !== '');
+  if (endpoints.length === 0)
+    throw new InvalidArgumentError(`ETCD_ENDPOINTS names no endpoint: ${JSON.stringify(list)}`);
   for (const endpoint of endpoints) parseEndpoint(endpoint, 'each endpoint in ETCD_ENDPOINTS');
 
   const username = read('ETCD_USERNAME');
@@ -68,8 +75,10 @@ export function optionsFromEnv(env?: EnvSource): EnvOptions {
   if (token !== undefined && (username !== undefined || password !== undefined)) {
     throw new InvalidArgumentError('ETCD_TOKEN and ETCD_USERNAME/ETCD_PASSWORD are both set: set one or the other');
   }
-  if (username !== undefined && password === undefined) throw new InvalidArgumentError('ETCD_PASSWORD is not set, but ETCD_USERNAME is');
-  if (password !== undefined && username === undefined) throw new InvalidArgumentError('ETCD_USERNAME is not set, but ETCD_PASSWORD is');
+  if (username !== undefined && password === undefined)
+    throw new InvalidArgumentError('ETCD_PASSWORD is not set, but ETCD_USERNAME is');
+  if (password !== undefined && username === undefined)
+    throw new InvalidArgumentError('ETCD_USERNAME is not set, but ETCD_PASSWORD is');
   if (token !== undefined) return { endpoints, auth: { token } };
   if (username !== undefined && password !== undefined) return { endpoints, auth: { username, password } };
   return { endpoints };
@@ -78,7 +87,8 @@ export function optionsFromEnv(env?: EnvSource): EnvOptions {
 type Lookup = (name: string) => unknown;
 
 function readerOf(env: EnvSource): Lookup {
-  if (typeof env !== 'object' || env === null) throw new InvalidArgumentError(`the environment must be an object, got ${env === null ? 'null' : typeof env}`);
+  if (typeof env !== 'object' || env === null)
+    throw new InvalidArgumentError(`the environment must be an object, got ${env === null ? 'null' : typeof env}`);
   const { get } = env as { get?: unknown };
   return typeof get === 'function' ? (name) => get.call(env, name) : (name) => (env as Record<string, unknown>)[name];
 }
@@ -88,10 +98,15 @@ function readerOf(env: EnvSource): Lookup {
  * or `process.env`, reached through globalThis so that nothing here depends on a runtime.
  */
 function globalEnv(): Lookup {
-  const runtime = globalThis as { process?: { env?: Record<string, unknown> }; Deno?: { env?: { get(name: string): string | undefined } } };
+  const runtime = globalThis as {
+    process?: { env?: Record<string, unknown> };
+    Deno?: { env?: { get(name: string): string | undefined } };
+  };
   const deno = runtime.Deno?.env;
   if (deno) return (name) => deno.get(name);
   const env = runtime.process?.env;
   if (env) return (name) => env[name];
-  throw new InvalidArgumentError('no process.env or Deno.env here: pass the environment, e.g. Etcd.fromEnv(env) in a Cloudflare worker');
+  throw new InvalidArgumentError(
+    'no process.env or Deno.env here: pass the environment, e.g. Etcd.fromEnv(env) in a Cloudflare worker',
+  );
 }

@@ -76,7 +76,8 @@ export class EtcdError extends Error {
     this.status = details.status;
     this.endpoint = details.endpoint;
     this.path = details.path;
-    if (details.mayHaveApplied !== undefined) (this as { mayHaveApplied?: boolean }).mayHaveApplied = details.mayHaveApplied;
+    if (details.mayHaveApplied !== undefined)
+      (this as { mayHaveApplied?: boolean }).mayHaveApplied = details.mayHaveApplied;
   }
 }
 
@@ -370,7 +371,10 @@ const byName = {
  * ```
  */
 export function isEtcdError(error: unknown): error is EtcdError {
-  return error instanceof EtcdError || (error instanceof Error && error.name in byName && 'code' in error && 'status' in error);
+  return (
+    error instanceof EtcdError ||
+    (error instanceof Error && error.name in byName && 'code' in error && 'status' in error)
+  );
 }
 
 /**
@@ -415,11 +419,15 @@ export function errorFromStatus(code: number | undefined, message: string, detai
       return new UnimplementedError(message, full);
     default:
       // etcd 3.4's Snapshot call reports auth failures as UNKNOWN, with the auth package's message.
-      if (code === GrpcCode.UNKNOWN && /^auth: user name is empty/.test(message)) return new UnauthenticatedError(noCredentials(message), full);
-      if (code === GrpcCode.UNKNOWN && /^auth: invalid auth token/.test(message)) return new UnauthenticatedError(message, full);
-      if (code === GrpcCode.UNKNOWN && /^auth: permission denied/.test(message)) return new PermissionDeniedError(message, full);
+      if (code === GrpcCode.UNKNOWN && /^auth: user name is empty/.test(message))
+        return new UnauthenticatedError(noCredentials(message), full);
+      if (code === GrpcCode.UNKNOWN && /^auth: invalid auth token/.test(message))
+        return new UnauthenticatedError(message, full);
+      if (code === GrpcCode.UNKNOWN && /^auth: permission denied/.test(message))
+        return new PermissionDeniedError(message, full);
       // A write that found no quorum (etcd 3.4: UNKNOWN, HTTP 500, after about 7 s): it may still be applied.
-      if (code === GrpcCode.UNKNOWN && /^context deadline exceeded$/.test(message)) return new UnavailableError(`${message} (no quorum answered in time)`, { ...full, mayHaveApplied: true });
+      if (code === GrpcCode.UNKNOWN && /^context deadline exceeded$/.test(message))
+        return new UnavailableError(`${message} (no quorum answered in time)`, { ...full, mayHaveApplied: true });
       return new EtcdError(message, full);
   }
 }

@@ -21,7 +21,14 @@ export class KeyValue {
   /** Lease ID as a decimal string; "0" for none. */
   readonly lease: string;
 
-  constructor(key: Uint8Array, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: string) {
+  constructor(
+    key: Uint8Array,
+    value: Uint8Array,
+    createRevision: number,
+    modRevision: number,
+    version: number,
+    lease: string,
+  ) {
     this.key = key;
     this.value = value;
     this.createRevision = createRevision;
@@ -97,7 +104,8 @@ let lastMemberId = '0';
 let lastRaftTerm = 0;
 
 export function decodeHeader(wire: unknown): ResponseHeader {
-  if (wire === lastWire && wire !== undefined) return { revision: lastRevision, clusterId: lastClusterId, memberId: lastMemberId, raftTerm: lastRaftTerm };
+  if (wire === lastWire && wire !== undefined)
+    return { revision: lastRevision, clusterId: lastClusterId, memberId: lastMemberId, raftTerm: lastRaftTerm };
   const header = wire === undefined ? {} : asRecord(wire, 'header');
   const revision = decodeInt(header.revision, 'revision');
   const clusterId = decodeId(header.cluster_id, 'cluster_id');

@@ -61,14 +61,25 @@ export class Keyspace {
     if (typeof selector !== 'object' || selector === null) {
       throw new InvalidArgumentError(`expected { key }, { prefix } or { from, to }, got ${describe(selector)}`);
     }
-    if ((selector.key !== undefined ? 1 : 0) + (selector.prefix !== undefined ? 1 : 0) + (selector.from !== undefined ? 1 : 0) > 1) {
+    if (
+      (selector.key !== undefined ? 1 : 0) +
+        (selector.prefix !== undefined ? 1 : 0) +
+        (selector.from !== undefined ? 1 : 0) >
+      1
+    ) {
       const given = (['key', 'prefix', 'from'] as const).filter((name) => selector[name] !== undefined);
       throw new InvalidArgumentError(`a selector takes one of key, prefix or from, got ${given.join(' and ')}`);
     }
-    if (selector.to !== undefined && selector.from === undefined) throw new InvalidArgumentError('a selector with `to` needs `from`');
+    if (selector.to !== undefined && selector.from === undefined)
+      throw new InvalidArgumentError('a selector with `to` needs `from`');
     if (selector.key !== undefined) {
       const text = selector.key;
-      if (typeof text === 'string' && this.asciiPrefix !== undefined && text.length + this.asciiPrefix.length > 0 && isAscii(text)) {
+      if (
+        typeof text === 'string' &&
+        this.asciiPrefix !== undefined &&
+        text.length + this.asciiPrefix.length > 0 &&
+        isAscii(text)
+      ) {
         return { key: btoa(this.asciiPrefix + text) };
       }
       const key = this.key(selector.key);

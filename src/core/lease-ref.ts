@@ -15,7 +15,10 @@ export type LeaseRef = string | number | bigint | { readonly id: string };
 
 /** The decimal ID a lease reference stands for, checked. */
 export function leaseId(lease: LeaseRef): string {
-  const id = typeof lease === 'object' && lease !== null && 'id' in lease ? encodeId(lease.id, 'lease') : encodeId(lease, 'lease');
+  const id =
+    typeof lease === 'object' && lease !== null && 'id' in lease
+      ? encodeId(lease.id, 'lease')
+      : encodeId(lease, 'lease');
   if (id.startsWith('-')) throw new InvalidArgumentError(`a lease ID is positive, got ${id}`);
   return id;
 }

@@ -95,7 +95,10 @@ export function parseLine(line: string): unknown {
  * `getReader()` (Safari cannot `for await` a ReadableStream). Cancels the body when the
  * consumer stops early.
  */
-export async function* readJsonLines(body: ReadableStream<Uint8Array>, maxLine = DEFAULT_MAX_LINE): AsyncGenerator<unknown, void, undefined> {
+export async function* readJsonLines(
+  body: ReadableStream<Uint8Array>,
+  maxLine = DEFAULT_MAX_LINE,
+): AsyncGenerator<unknown, void, undefined> {
   const reader = body.getReader();
   const splitter = new LineSplitter(maxLine);
   let done = false;

@@ -10,5 +10,11 @@ export const BODY_TEXT = 'etcdBodyText';
 export function nativeFetch(input: Request, init?: RequestInit & { [BODY_TEXT]?: string }): Promise<Response> {
   const body = init?.[BODY_TEXT];
   if (body === undefined) return globalThis.fetch(input, init);
-  return globalThis.fetch(input.url, { method: input.method, headers: input.headers, body, signal: input.signal, redirect: input.redirect });
+  return globalThis.fetch(input.url, {
+    method: input.method,
+    headers: input.headers,
+    body,
+    signal: input.signal,
+    redirect: input.redirect,
+  });
 }

@@ -4,5 +4,9 @@
  */
 export function inEdgeWorker(): boolean {
   const runtime = globalThis as { navigator?: { userAgent?: unknown }; EdgeRuntime?: unknown; WebSocketPair?: unknown };
-  return runtime.navigator?.userAgent === 'Cloudflare-Workers' || typeof runtime.EdgeRuntime === 'string' || typeof runtime.WebSocketPair === 'function';
+  return (
+    runtime.navigator?.userAgent === 'Cloudflare-Workers' ||
+    typeof runtime.EdgeRuntime === 'string' ||
+    typeof runtime.WebSocketPair === 'function'
+  );
 }

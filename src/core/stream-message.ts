@@ -1,6 +1,6 @@
+import type { WireObject } from './call-options.ts';
 import { asRecord } from './codec.ts';
 import { type EtcdError, errorFromStatus, GrpcCode } from './errors.ts';
-import type { WireObject } from './call-options.ts';
 
 /**
  * The `result` of one line of a gateway stream (`{"result": ...}`), or the typed error a
@@ -17,8 +17,14 @@ export function streamResult(line: unknown, endpoint: string, path: string): Wir
  * differs from a unary error's); an unexpected shape still gives an error, of code UNKNOWN.
  */
 export function streamError(wire: unknown, endpoint: string | undefined, path: string): EtcdError {
-  const error = typeof wire === 'object' && wire !== null ? (wire as Record<string, unknown>) : { message: String(wire) };
-  const code = typeof error.grpc_code === 'number' ? error.grpc_code : typeof error.code === 'number' ? error.code : GrpcCode.UNKNOWN;
+  const error =
+    typeof wire === 'object' && wire !== null ? (wire as Record<string, unknown>) : { message: String(wire) };
+  const code =
+    typeof error.grpc_code === 'number'
+      ? error.grpc_code
+      : typeof error.code === 'number'
+        ? error.code
+        : GrpcCode.UNKNOWN;
   const message = typeof error.message === 'string' ? error.message : `stream error (gRPC code ${code})`;
   const status = typeof error.http_code === 'number' ? error.http_code : undefined;
   return errorFromStatus(code, message, { status, endpoint, path });

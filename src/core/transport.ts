@@ -1,16 +1,29 @@
 import ky, { type Hooks, isHTTPError, isNetworkError, isTimeoutError, type KyInstance, type Options } from 'ky';
 import { errorFromAnswer, errorFromResponse, mapFetchError, parseAnswer } from './answer.ts';
 import { type AuthOptions, type TokenSource, tokenSourceFor } from './auth-token.ts';
-import { backoff, MAX_TIMER_MS } from './timers.ts';
 import { readBoundedText } from './bounded-body.ts';
 import type { CallOptions, FetchLike, WireObject } from './call-options.ts';
-import { Deadline, untilAborted } from './deadline.ts';
-import { BODY_TEXT, nativeFetch } from './native-fetch.ts';
-import { type DiscoveryOptions, EndpointDiscovery, EndpointPool, type EndpointPoolOptions, parseEndpoint } from './endpoints.ts';
 import { checkToken } from './check-options.ts';
 import { describeConnectFailure } from './connect-failure.ts';
-import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from './errors.ts';
-
+import { Deadline, untilAborted } from './deadline.ts';
+import {
+  type DiscoveryOptions,
+  EndpointDiscovery,
+  EndpointPool,
+  type EndpointPoolOptions,
+  parseEndpoint,
+} from './endpoints.ts';
+import {
+  AbortedError,
+  EtcdError,
+  InvalidArgumentError,
+  MalformedResponseError,
+  TimeoutError,
+  UnauthenticatedError,
+  UnavailableError,
+} from './errors.ts';
+import { BODY_TEXT, nativeFetch } from './native-fetch.ts';
+import { backoff, MAX_TIMER_MS } from './timers.ts';
 
 /**
  * What a `Transport` is made from (`createCore` fills it from the client options).
@@ -121,7 +134,6 @@ const NO_LEADER = 'etcdserver: no leader';
 /** A backup is most needed when the quorum is lost: it never requires a leader unless asked. */
 const SNAPSHOT = '/maintenance/snapshot';
 
-
 /**
  * The one place that talks HTTP, through one ky instance per client: ky sends, times out each
  * attempt (`timeout`) and the whole call (`totalTimeout`), retries idempotent calls that failed
@@ -165,7 +177,12 @@ export class Transport {
     this.pool = new EndpointPool(seeds, options.circuitBreaker);
     // With the client's token: etcd with the CVE-2026-33413 fix refuses an anonymous member list.
     this.discovery = options.discover
-      ? new EndpointDiscovery(this.pool, seeds, () => this.request('/cluster/member/list', {}, { idempotent: true }), options.discover === true ? {} : options.discover)
+      ? new EndpointDiscovery(
+          this.pool,
+          seeds,
+          () => this.request('/cluster/member/list', {}, { idempotent: true }),
+          options.discover === true ? {} : options.discover,
+        )
       : undefined;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
@@ -228,21 +245,36 @@ export class Transport {
       for (let renewedToken = false; ; renewedToken = true) {
         const pinned = options.endpoint !== undefined;
         const requireLeader = options.requireLeader ?? this.requireLeader;
-        call = newCall(path, text, options.anonymous === true, pinned ? parseEndpoint(options.endpoint, 'the endpoint option') : this.pool.pick(), pinned, requireLeader);
+        call = newCall(
+          path,
+          text,
+          options.anonymous === true,
+          pinned ? parseEndpoint(options.endpoint, 'the endpoint option') : this.pool.pick(),
+          pinned,
+          requireLeader,
+        );
         try {
           const answer = await this.send(call, options.idempotent === true && !pinned, deadline);
           this.pool.succeeded(call.endpoint);
           return answer;
         } catch (error) {
           // A token etcd no longer knows is renewed once; nothing was applied.
-          if (error instanceof UnauthenticatedError && !call.anonymous && !renewedToken && this.tokenSource?.invalidate(call.token)) continue;
+          if (
+            error instanceof UnauthenticatedError &&
+            !call.anonymous &&
+            !renewedToken &&
+            this.tokenSource?.invalidate(call.token)
+          )
+            continue;
           if (error instanceof UnavailableError || deadline.timedOut) this.failedOver(call.endpoint);
           else if (error instanceof EtcdError && error.status !== undefined) this.pool.succeeded(call.endpoint);
           throw error;
         }
       }
     } catch (error) {
-      throw deadline.timedOut && call !== undefined && !deadline.callerSignal?.aborted ? timedOut(call, deadline.ms, error) : deadline.explain(error, path);
+      throw deadline.timedOut && call !== undefined && !deadline.callerSignal?.aborted
+        ? timedOut(call, deadline.ms, error)
+        : deadline.explain(error, path);
     } finally {
       deadline.dispose();
     }
@@ -253,10 +285,15 @@ export class Transport {
    * answer a long-lived `Response` whose body the caller reads. Only connecting is bounded.
    * `token` is the one sent, for `tokenSource.invalidate` when the stream reports it invalid.
    */
-  async openStream(route: string, body: string, options: StreamRequestOptions = {}): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
+  async openStream(
+    route: string,
+    body: string,
+    options: StreamRequestOptions = {},
+  ): Promise<{ response: Response; endpoint: string; token: string | undefined }> {
     const path = `/v3${route}`;
     this.throwIfClosed(path);
-    const pinnedTo = options.endpoint === undefined ? undefined : parseEndpoint(options.endpoint, 'the endpoint option');
+    const pinnedTo =
+      options.endpoint === undefined ? undefined : parseEndpoint(options.endpoint, 'the endpoint option');
     const connect = new Deadline(options.connectTimeout ?? this.timeout, options.signal);
     // The stream must outlive the connect deadline, so it gets the caller's signal alone.
     const controller = new AbortController();
@@ -268,14 +305,24 @@ export class Transport {
     try {
       connect.signal.throwIfAborted();
       for (let renewedToken = false; ; renewedToken = true) {
-        const response = await untilAborted(this.streams(this.urlOf(call), { body, signal: controller.signal, context: { call } }), connect.signal);
+        const response = await untilAborted(
+          this.streams(this.urlOf(call), { body, signal: controller.signal, context: { call } }),
+          connect.signal,
+        );
         if (!response.ok) {
           const error = await errorFromResponse(response, call.endpoint, path);
           // Since 3.6 a refused stream answers with the error's HTTP status, 401 for a stale token.
-          if (error instanceof UnauthenticatedError && !call.anonymous && !renewedToken && this.tokenSource?.invalidate(call.token)) continue;
+          if (
+            error instanceof UnauthenticatedError &&
+            !call.anonymous &&
+            !renewedToken &&
+            this.tokenSource?.invalidate(call.token)
+          )
+            continue;
           throw error;
         }
-        if (!response.body) throw new MalformedResponseError('stream answer has no body', { endpoint: call.endpoint, path });
+        if (!response.body)
+          throw new MalformedResponseError('stream answer has no body', { endpoint: call.endpoint, path });
         connect.signal.removeEventListener('abort', abort);
         options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
         this.pool.succeeded(call.endpoint);
@@ -313,7 +360,9 @@ export class Transport {
       // Only what differs per call: ky merges these into its defaults on every call.
       // For the runtime's fetch, ky's Request carries no body (no stream to make, clone for a
       // retry and cancel): the text goes beside it, to nativeFetch.
-      const options: Options = this.bodyAsText ? ({ [BODY_TEXT]: call.body, totalTimeout: totalMs } as Options) : { body: call.body, totalTimeout: totalMs };
+      const options: Options = this.bodyAsText
+        ? ({ [BODY_TEXT]: call.body, totalTimeout: totalMs } as Options)
+        : { body: call.body, totalTimeout: totalMs };
       if (deadline.callerSignal !== undefined) options.signal = deadline.callerSignal;
       let http = anonymous ? this.anonymousWrites : this.writes;
       if (idempotent) {
@@ -348,7 +397,12 @@ export class Transport {
     const { endpoint, path } = call;
     if (isHTTPError(error)) {
       const data = error.data;
-      return errorFromAnswer(error.response.status, typeof data === 'string' ? data : data === undefined ? '' : JSON.stringify(data), endpoint, path);
+      return errorFromAnswer(
+        error.response.status,
+        typeof data === 'string' ? data : data === undefined ? '' : JSON.stringify(data),
+        endpoint,
+        path,
+      );
     }
     if (isNetworkError(error)) return mapFetchError(error.cause, endpoint, path);
     if (isTimeoutError(error)) {
@@ -368,7 +422,13 @@ export class Transport {
    */
   private moved(call: CallState, request: Request): Request {
     const body = this.bodyAsText ? undefined : call.body;
-    return new Request(this.urlOf(call), { method: 'POST', headers: request.headers, body, signal: request.signal, redirect: 'manual' });
+    return new Request(this.urlOf(call), {
+      method: 'POST',
+      headers: request.headers,
+      body,
+      signal: request.signal,
+      redirect: 'manual',
+    });
   }
 
   /** ky's `beforeRequest`: the token (authenticating first when needed), then the endpoint. */
@@ -377,7 +437,10 @@ export class Transport {
     const tokens = call.anonymous ? undefined : this.tokenSource;
     // A shared authentication ignores any one caller's signal: the wait for it must not.
     const signal = options.signal ?? undefined;
-    const token = tokens === undefined ? undefined : await (signal ? untilAborted(tokens.token({ signal }), signal) : tokens.token({}));
+    const token =
+      tokens === undefined
+        ? undefined
+        : await (signal ? untilAborted(tokens.token({ signal }), signal) : tokens.token({}));
     call.token = token;
     // Picked after authenticating, which may have learned that an endpoint is down.
     const endpoint = call.pinned ? call.endpoint : this.pool.pick();
@@ -392,7 +455,12 @@ export class Transport {
   };
 
   /** ky's `beforeRetry`: the failed endpoint is marked, the retry goes to the next one. */
-  private readonly nextEndpoint: NonNullable<Hooks['beforeRetry']>[number] = ({ request, options, error, retryCount }) => {
+  private readonly nextEndpoint: NonNullable<Hooks['beforeRetry']>[number] = ({
+    request,
+    options,
+    error,
+    retryCount,
+  }) => {
     const call = (options.context as { call: CallState }).call;
     const typed = this.typed(error, call);
     call.failures++;
@@ -403,12 +471,15 @@ export class Transport {
     call.lastHit = failure === undefined ? (typed as Error)?.message : `${failure.reason} at ${call.endpoint}`;
     // failFast: nothing listens at any endpoint (each refused the connection during this call).
     if (this.failFast && refusedAt !== undefined && this.pool.endpoints.every((endpoint) => refusedAt.has(endpoint))) {
-      throw new UnavailableError(`${call.path} could not connect to any endpoint (${[...refusedAt].join(', ')}), the last: ${call.lastHit} (failFast: not retried until the deadline)`, {
-        endpoint: call.endpoint,
-        path: call.path,
-        mayHaveApplied: false,
-        retryable: false,
-      });
+      throw new UnavailableError(
+        `${call.path} could not connect to any endpoint (${[...refusedAt].join(', ')}), the last: ${call.lastHit} (failFast: not retried until the deadline)`,
+        {
+          endpoint: call.endpoint,
+          path: call.path,
+          mayHaveApplied: false,
+          retryable: false,
+        },
+      );
     }
     // A TLS failure (an untrusted certificate, a refused client certificate): no retry can mend it.
     if (typed instanceof UnavailableError && !typed.retryable) throw typed;
@@ -429,8 +500,25 @@ export class Transport {
   }
 }
 
-function newCall(path: string, body: string, anonymous: boolean, endpoint: string, pinned: boolean, requireLeader: boolean): CallState {
-  return { path, body, anonymous, pinned, endpoint, token: undefined, lastError: undefined, requireLeader, failures: 0 };
+function newCall(
+  path: string,
+  body: string,
+  anonymous: boolean,
+  endpoint: string,
+  pinned: boolean,
+  requireLeader: boolean,
+): CallState {
+  return {
+    path,
+    body,
+    anonymous,
+    pinned,
+    endpoint,
+    token: undefined,
+    lastError: undefined,
+    requireLeader,
+    failures: 0,
+  };
 }
 
 /**
@@ -441,13 +529,20 @@ function timedOut(call: CallState, ms: number, error: unknown): TimeoutError {
   const { path, endpoint } = call;
   const last = call.lastError ?? (error instanceof UnavailableError ? error : undefined);
   if (call.failures === 0 || last === undefined) {
-    return new TimeoutError(`${path} did not finish within ${ms} ms: no answer from ${endpoint}`, { endpoint, path, cause: last });
+    return new TimeoutError(`${path} did not finish within ${ms} ms: no answer from ${endpoint}`, {
+      endpoint,
+      path,
+      cause: last,
+    });
   }
   const tried = [...(call.tried ?? [])].join(', ');
   const attempts = call.failures === 1 ? '1 attempt' : `${call.failures} attempts`;
-  return new TimeoutError(`${path} did not finish within ${ms} ms: ${attempts} at ${tried} failed, the last: ${call.lastHit ?? last.message}`, {
-    endpoint: last.endpoint ?? endpoint,
-    path,
-    cause: last,
-  });
+  return new TimeoutError(
+    `${path} did not finish within ${ms} ms: ${attempts} at ${tried} failed, the last: ${call.lastHit ?? last.message}`,
+    {
+      endpoint: last.endpoint ?? endpoint,
+      path,
+      cause: last,
+    },
+  );
 }

@@ -1,8 +1,15 @@
-import { asRecord, decodeArray, describe } from '../core/codec.ts';
-import { type EtcdError, InvalidArgumentError, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
-import type { BatchOptions } from '../core/client-core.ts';
 import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { BatchOptions } from '../core/client-core.ts';
+import { asRecord, decodeArray, describe } from '../core/codec.ts';
 import { Deadline } from '../core/deadline.ts';
+import {
+  type EtcdError,
+  InvalidArgumentError,
+  MalformedResponseError,
+  TimeoutError,
+  UnauthenticatedError,
+  UnavailableError,
+} from '../core/errors.ts';
 import type { Transport } from '../core/transport.ts';
 
 export type { BatchOptions } from '../core/client-core.ts';
@@ -47,7 +54,8 @@ export class ReadBatcher {
 
   constructor(transport: Transport, options: BatchOptions = {}) {
     const maxOps = options.maxOps ?? DEFAULT_MAX_OPS;
-    if (!Number.isSafeInteger(maxOps) || maxOps < 1) throw new InvalidArgumentError(`batch.maxOps must be a positive integer, got ${describe(maxOps)}`);
+    if (!Number.isSafeInteger(maxOps) || maxOps < 1)
+      throw new InvalidArgumentError(`batch.maxOps must be a positive integer, got ${describe(maxOps)}`);
     this.transport = transport;
     this.maxOps = maxOps;
   }
@@ -60,8 +68,20 @@ export class ReadBatcher {
       return this.single(request, options);
     }
     return new Promise<WireObject>((resolve, reject) => {
-      const own = options.signal !== undefined || timeout !== undefined ? new Deadline(timeout ?? this.transport.timeout, options.signal) : undefined;
-      const read: PendingRead = { request, options, own, resolve, reject, since: Date.now(), settled: false, onGiveUp: undefined };
+      const own =
+        options.signal !== undefined || timeout !== undefined
+          ? new Deadline(timeout ?? this.transport.timeout, options.signal)
+          : undefined;
+      const read: PendingRead = {
+        request,
+        options,
+        own,
+        resolve,
+        reject,
+        since: Date.now(),
+        settled: false,
+        onGiveUp: undefined,
+      };
       own?.signal.addEventListener('abort', () => this.giveUp(read), { once: true });
       this.queue.push(read);
       if (!this.scheduled) {
@@ -114,7 +134,11 @@ export class ReadBatcher {
     let wire: WireObject;
     try {
       const body = { success: reads.map((read) => ({ request_range: read.request })) };
-      wire = await this.transport.request('/kv/txn', body, { idempotent: true, signal: controller?.signal, timeout: this.longestTimeout(reads) });
+      wire = await this.transport.request('/kv/txn', body, {
+        idempotent: true,
+        signal: controller?.signal,
+        timeout: this.longestTimeout(reads),
+      });
     } catch (error) {
       if (controller?.signal.aborted) return; // every caller already gave up
       if (error instanceof UnavailableError || error instanceof TimeoutError || error instanceof UnauthenticatedError) {
@@ -140,14 +164,22 @@ export class ReadBatcher {
     const details = { path: READ_PATH, endpoint: error.endpoint, status: error.status, code: error.code, cause: error };
     if (error instanceof TimeoutError) {
       const ms = read.options.timeout ?? this.transport.timeout;
-      return new TimeoutError(`${READ_PATH} did not finish within ${ms} ms (it was read in a batched ${error.path ?? '/v3/kv/txn'})`, details);
+      return new TimeoutError(
+        `${READ_PATH} did not finish within ${ms} ms (it was read in a batched ${error.path ?? '/v3/kv/txn'})`,
+        details,
+      );
     }
-    if (error instanceof UnavailableError) return new UnavailableError(error.message, { ...details, mayHaveApplied: false, retryable: error.retryable });
+    if (error instanceof UnavailableError)
+      return new UnavailableError(error.message, { ...details, mayHaveApplied: false, retryable: error.retryable });
     return new UnauthenticatedError(error.message, details);
   }
 
   private single(request: WireObject, options: CallOptions): Promise<WireObject> {
-    return this.transport.request('/kv/range', request, { signal: options.signal, timeout: options.timeout, idempotent: true });
+    return this.transport.request('/kv/range', request, {
+      signal: options.signal,
+      timeout: options.timeout,
+      idempotent: true,
+    });
   }
 
   /** A batch may take as long as the most patient of its callers allows. */
@@ -172,7 +204,10 @@ export class ReadBatcher {
 /** Each `response_range` of a read-only txn, carrying the txn's full header (the inner ones hold only the revision). */
 function splitAnswers(wire: WireObject, expected: number): WireObject[] {
   const responses = decodeArray(wire.responses, 'responses');
-  if (responses.length !== expected) throw new MalformedResponseError(`txn answered ${responses.length} responses for ${expected} reads`, { path: '/v3/kv/txn' });
+  if (responses.length !== expected)
+    throw new MalformedResponseError(`txn answered ${responses.length} responses for ${expected} reads`, {
+      path: '/v3/kv/txn',
+    });
   // Each answer is a fresh object of the parsed txn answer: it takes the header in place.
   return responses.map((response) => {
     const answer = asRecord(asRecord(response, 'txn response').response_range ?? {}, 'response_range');

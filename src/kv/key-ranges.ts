@@ -61,12 +61,17 @@ export function rangesOfTxn(body: WireObject): { ranges: KeyRange[]; readOnly: b
   let readOnly = true;
   const walk = (txn: WireObject) => {
     for (const compare of (txn.compare as WireObject[] | undefined) ?? []) ranges.push(rangeOf(compare));
-    for (const operation of [...((txn.success as WireObject[] | undefined) ?? []), ...((txn.failure as WireObject[] | undefined) ?? [])]) {
+    for (const operation of [
+      ...((txn.success as WireObject[] | undefined) ?? []),
+      ...((txn.failure as WireObject[] | undefined) ?? []),
+    ]) {
       if (operation.request_txn !== undefined) {
         walk(operation.request_txn as WireObject);
         continue;
       }
-      const request = (operation.request_range ?? operation.request_put ?? operation.request_delete_range) as WireObject | undefined;
+      const request = (operation.request_range ?? operation.request_put ?? operation.request_delete_range) as
+        | WireObject
+        | undefined;
       if (request === undefined) continue;
       if (operation.request_range === undefined) readOnly = false;
       ranges.push(rangeOf(request));

@@ -1,14 +1,23 @@
-import { EVERY_KEY, rangeOf } from './key-ranges.ts';
-import { schedulerOf } from './scheduler.ts';
-import { batchable, unreadAnswer, type WriteKind } from './write-batch.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
-import { type Bytes, checkCount, decodeArray, decodeBool, decodeInt, describe, encodeBase64, encodeBytes } from '../core/codec.ts';
+import {
+  type Bytes,
+  checkCount,
+  decodeArray,
+  decodeBool,
+  decodeInt,
+  describe,
+  encodeBase64,
+  encodeBytes,
+} from '../core/codec.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from '../core/key-value.ts';
-import { type KeySelector, Keyspace, toSelector } from '../core/keyspace.ts';
+import { type KeySelector, type Keyspace, toSelector } from '../core/keyspace.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
-import type { CallOptions, WireObject } from '../core/call-options.ts';
+import { EVERY_KEY, rangeOf } from './key-ranges.ts';
 import { observeRevision, orderedRead } from './ordered-read.ts';
+import { schedulerOf } from './scheduler.ts';
+import { batchable, unreadAnswer, type WriteKind } from './write-batch.ts';
 
 /**
  * What `range` sorts by: the key, its version, create or mod revision, or the value.
@@ -185,8 +194,18 @@ export interface CompactOptions extends CallOptions {
 }
 
 // Maps, not objects: a name every object inherits ('toString', '__proto__') is no sort target.
-const SORT_TARGETS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<SortTarget, string>([['key', 'KEY'], ['version', 'VERSION'], ['create', 'CREATE'], ['mod', 'MOD'], ['value', 'VALUE']]);
-const SORT_ORDERS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<SortOrder, string>([['none', 'NONE'], ['ascend', 'ASCEND'], ['descend', 'DESCEND']]);
+const SORT_TARGETS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<SortTarget, string>([
+  ['key', 'KEY'],
+  ['version', 'VERSION'],
+  ['create', 'CREATE'],
+  ['mod', 'MOD'],
+  ['value', 'VALUE'],
+]);
+const SORT_ORDERS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<SortOrder, string>([
+  ['none', 'NONE'],
+  ['ascend', 'ASCEND'],
+  ['descend', 'DESCEND'],
+]);
 const DEFAULT_PAGE = 500;
 
 /**
@@ -198,7 +217,11 @@ const DEFAULT_PAGE = 500;
  * console.log(kv?.valueText);
  * ```
  */
-export async function get(core: Core, key: Bytes, options: ReadOptions & { keysOnly?: boolean } & CallOptions = {}): Promise<KeyValue | undefined> {
+export async function get(
+  core: Core,
+  key: Bytes,
+  options: ReadOptions & { keysOnly?: boolean } & CallOptions = {},
+): Promise<KeyValue | undefined> {
   const result = await range(core, { ...options, key }, options);
   return result.kvs[0];
 }
@@ -219,8 +242,12 @@ export async function range(core: Core, query: RangeQuery, options: CallOptions 
     const floor = core.revisions?.revision ?? 0;
     // A read that asks for its own leader check travels alone (a batch carries the client's setting).
     const batcher = options.requireLeader === undefined ? scheduler.reads : undefined;
-    const answer = batcher ? await batcher.range(request, left) : await core.transport.request('/kv/range', request, { ...left, idempotent: true });
-    return core.revisions === undefined ? answer : orderedRead(core, answer, floor, request.serializable === true, '/kv/range', request, left);
+    const answer = batcher
+      ? await batcher.range(request, left)
+      : await core.transport.request('/kv/range', request, { ...left, idempotent: true });
+    return core.revisions === undefined
+      ? answer
+      : orderedRead(core, answer, floor, request.serializable === true, '/kv/range', request, left);
   });
   return decodeRange(core.keyspace, wire);
 }
@@ -233,7 +260,11 @@ export async function range(core: Core, query: RangeQuery, options: CallOptions 
  * const users = await count(core, { prefix: 'users/' });
  * ```
  */
-export async function count(core: Core, selector: KeySelector, options: ReadOptions & CallOptions = {}): Promise<number> {
+export async function count(
+  core: Core,
+  selector: KeySelector,
+  options: ReadOptions & CallOptions = {},
+): Promise<number> {
   return (await range(core, { ...selector, ...pickRead(options), countOnly: true }, options)).count;
 }
 
@@ -245,7 +276,12 @@ export async function count(core: Core, selector: KeySelector, options: ReadOpti
  * const { revision } = await put(core, 'config/color', 'blue');
  * ```
  */
-export async function put(core: Core, key: Bytes, value: Bytes | undefined, options: PutOptions & CallOptions = {}): Promise<PutResult> {
+export async function put(
+  core: Core,
+  key: Bytes,
+  value: Bytes | undefined,
+  options: PutOptions & CallOptions = {},
+): Promise<PutResult> {
   return decodePut(core.keyspace, await sendWrite(core, 'put', encodePut(core.keyspace, key, value, options), options));
 }
 
@@ -258,8 +294,15 @@ export async function put(core: Core, key: Bytes, value: Bytes | undefined, opti
  * const { deleted } = await del(core, { prefix: 'tmp/' });
  * ```
  */
-export async function del(core: Core, target: Bytes | KeySelector, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
-  return decodeDelete(core.keyspace, await sendWrite(core, 'deleterange', encodeDelete(core.keyspace, target, options), options));
+export async function del(
+  core: Core,
+  target: Bytes | KeySelector,
+  options: DeleteOptions & CallOptions = {},
+): Promise<DeleteResult> {
+  return decodeDelete(
+    core.keyspace,
+    await sendWrite(core, 'deleterange', encodeDelete(core.keyspace, target, options), options),
+  );
 }
 
 /**
@@ -271,11 +314,17 @@ export async function del(core: Core, target: Bytes | KeySelector, options: Dele
  * await compact(core, revision - 1000);
  * ```
  */
-export async function compact(core: Core, revision: number, options: CompactOptions = {}): Promise<{ revision: number }> {
+export async function compact(
+  core: Core,
+  revision: number,
+  options: CompactOptions = {},
+): Promise<{ revision: number }> {
   checkCount(revision, 'revision');
   const body = { revision: String(revision), physical: options.physical === true };
   // After every KV request issued before it, before every one issued after it.
-  const wire = await schedulerOf(core).run('write', [EVERY_KEY], '/v3/kv/compaction', options, (left) => core.transport.request('/kv/compaction', body, left));
+  const wire = await schedulerOf(core).run('write', [EVERY_KEY], '/v3/kv/compaction', options, (left) =>
+    core.transport.request('/kv/compaction', body, left),
+  );
   return { revision: decodeHeader(wire.header).revision };
 }
 
@@ -290,7 +339,9 @@ function sendWrite(core: Core, kind: WriteKind, request: WireObject, options: Ca
     const batcher = batchable(options, request) ? scheduler.writes : undefined;
     let wire: WireObject;
     try {
-      wire = batcher ? await batcher.write(kind, request, left.timeout) : await core.transport.request(`/kv/${kind}`, request, left);
+      wire = batcher
+        ? await batcher.write(kind, request, left.timeout)
+        : await core.transport.request(`/kv/${kind}`, request, left);
     } catch (error) {
       throw unreadAnswer(error, `/v3/kv/${kind}`);
     }
@@ -308,15 +359,25 @@ function sendWrite(core: Core, kind: WriteKind, request: WireObject, options: Ca
  * for await (const kv of scan(core, { prefix: 'users/' })) console.log(kv.keyText);
  * ```
  */
-export async function* scan(core: Core, query: KeySelector & ScanQuery, options: CallOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+export async function* scan(
+  core: Core,
+  query: KeySelector & ScanQuery,
+  options: CallOptions = {},
+): AsyncGenerator<KeyValue, void, undefined> {
   const { keyspace, transport } = core;
   const pageSize = query.pageSize ?? DEFAULT_PAGE;
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new InvalidArgumentError(`pageSize must be a positive integer, got ${describe(pageSize)}`);
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1)
+    throw new InvalidArgumentError(`pageSize must be a positive integer, got ${describe(pageSize)}`);
   const first = keyspace.encode(query);
   let key = first.key;
   let revision = query.revision ?? 0;
   for (;;) {
-    const request: WireObject = { ...encodeReadOptions(query), key, limit: String(pageSize), revision: String(revision) };
+    const request: WireObject = {
+      ...encodeReadOptions(query),
+      key,
+      limit: String(pageSize),
+      revision: String(revision),
+    };
     if (first.range_end !== undefined) request.range_end = first.range_end;
     if (query.keysOnly) request.keys_only = true;
     const pinned = revision;
@@ -347,17 +408,27 @@ export function encodeRange(keyspace: Keyspace, query: RangeQuery): WireObject {
     const order = query.sort.order ?? 'ascend';
     const sortTarget = SORT_TARGETS.get(target);
     const sortOrder = SORT_ORDERS.get(order);
-    if (sortTarget === undefined) throw new InvalidArgumentError(`sort target must be one of ${[...SORT_TARGETS.keys()].join(', ')}, got ${describe(target)}`);
-    if (sortOrder === undefined) throw new InvalidArgumentError(`sort order must be one of ${[...SORT_ORDERS.keys()].join(', ')}, got ${describe(order)}`);
+    if (sortTarget === undefined)
+      throw new InvalidArgumentError(
+        `sort target must be one of ${[...SORT_TARGETS.keys()].join(', ')}, got ${describe(target)}`,
+      );
+    if (sortOrder === undefined)
+      throw new InvalidArgumentError(
+        `sort order must be one of ${[...SORT_ORDERS.keys()].join(', ')}, got ${describe(order)}`,
+      );
     wire.sort_target = sortTarget;
     wire.sort_order = sortOrder;
   }
   if (query.keysOnly) wire.keys_only = true;
   if (query.countOnly) wire.count_only = true;
-  if (query.minModRevision !== undefined) wire.min_mod_revision = String(checkCount(query.minModRevision, 'minModRevision'));
-  if (query.maxModRevision !== undefined) wire.max_mod_revision = String(checkCount(query.maxModRevision, 'maxModRevision'));
-  if (query.minCreateRevision !== undefined) wire.min_create_revision = String(checkCount(query.minCreateRevision, 'minCreateRevision'));
-  if (query.maxCreateRevision !== undefined) wire.max_create_revision = String(checkCount(query.maxCreateRevision, 'maxCreateRevision'));
+  if (query.minModRevision !== undefined)
+    wire.min_mod_revision = String(checkCount(query.minModRevision, 'minModRevision'));
+  if (query.maxModRevision !== undefined)
+    wire.max_mod_revision = String(checkCount(query.maxModRevision, 'maxModRevision'));
+  if (query.minCreateRevision !== undefined)
+    wire.min_create_revision = String(checkCount(query.minCreateRevision, 'minCreateRevision'));
+  if (query.maxCreateRevision !== undefined)
+    wire.max_create_revision = String(checkCount(query.maxCreateRevision, 'maxCreateRevision'));
   return wire;
 }
 
@@ -405,7 +476,11 @@ export function encodePut(keyspace: Keyspace, key: Bytes, value: Bytes | undefin
 
 export function decodePut(keyspace: Keyspace, wire: WireObject): PutResult {
   const header = decodeHeader(wire.header);
-  return { revision: header.revision, prevKv: wire.prev_kv === undefined ? undefined : decodeStripped(keyspace, wire.prev_kv), header };
+  return {
+    revision: header.revision,
+    prevKv: wire.prev_kv === undefined ? undefined : decodeStripped(keyspace, wire.prev_kv),
+    header,
+  };
 }
 
 export function encodeDelete(keyspace: Keyspace, target: Bytes | KeySelector, options: DeleteOptions): WireObject {

@@ -1,7 +1,8 @@
 // Reads that never go back in time: the check of a KV answer's revision against the highest one
 // the client has seen (core/ordering.ts), and what to do when a lagging member answered.
-import type { Core } from '../core/client-core.ts';
+
 import type { WireObject } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
 import { StaleReadError, TimeoutError, UnavailableError } from '../core/errors.ts';
 import type { RequestOptions } from '../core/transport.ts';
 

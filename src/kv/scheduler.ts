@@ -50,7 +50,13 @@ export class KvScheduler {
    * the tick the caller issued the request: that is the order kept. `send` gets the caller's
    * options, with `timeout` cut to what is left when the request had to wait.
    */
-  run<T>(access: Access, ranges: readonly KeyRange[], path: string, options: CallOptions, send: (left: CallOptions) => Promise<T>): Promise<T> {
+  run<T>(
+    access: Access,
+    ranges: readonly KeyRange[],
+    path: string,
+    options: CallOptions,
+    send: (left: CallOptions) => Promise<T>,
+  ): Promise<T> {
     const earlier = this.conflicts(access, ranges);
     const entry: Entry = { access, ranges, waiters: undefined };
     this.pending[access].add(entry);
@@ -78,8 +84,13 @@ export class KvScheduler {
     } catch (reason) {
       const error = deadline.explain(reason, path);
       const waited = 'it waited behind an earlier call to its keys, and was not sent';
-      if (error instanceof TimeoutError) throw new TimeoutError(`${path} did not finish within ${deadline.ms} ms: ${waited}`, { path, mayHaveApplied: false });
-      if (error instanceof AbortedError) throw new AbortedError(`${path} was aborted: ${waited}`, { path, cause: error.cause, mayHaveApplied: false });
+      if (error instanceof TimeoutError)
+        throw new TimeoutError(`${path} did not finish within ${deadline.ms} ms: ${waited}`, {
+          path,
+          mayHaveApplied: false,
+        });
+      if (error instanceof AbortedError)
+        throw new AbortedError(`${path} was aborted: ${waited}`, { path, cause: error.cause, mayHaveApplied: false });
       throw error;
     } finally {
       deadline.dispose();
@@ -136,7 +147,8 @@ class PendingSet {
       if (range.rangeEnd === undefined) {
         for (const entry of this.byKey.get(range.key) ?? []) found.add(entry);
       } else {
-        for (const entries of this.byKey.values()) for (const entry of entries) if (!found.has(entry) && touches(entry.ranges, [range])) found.add(entry);
+        for (const entries of this.byKey.values())
+          for (const entry of entries) if (!found.has(entry) && touches(entry.ranges, [range])) found.add(entry);
       }
     }
     for (const entry of this.ranged) if (!found.has(entry) && touches(entry.ranges, ranges)) found.add(entry);

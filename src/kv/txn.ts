@@ -1,14 +1,17 @@
-import { type Bytes, checkCount, decodeArray, decodeBool, describe, encodeBytes, asRecord } from '../core/codec.ts';
+import type { CallOptions, WireObject } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
+import { asRecord, type Bytes, checkCount, decodeArray, decodeBool, describe, encodeBytes } from '../core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type KeyValue, type ResponseHeader } from '../core/key-value.ts';
 import { type KeySelector, Keyspace, toSelector } from '../core/keyspace.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
+import { rangesOfTxn } from './key-ranges.ts';
 import {
+  type DeleteOptions,
+  type DeleteResult,
   decodeDelete,
   decodePut,
   decodeRange,
-  type DeleteOptions,
-  type DeleteResult,
   encodeDelete,
   encodePut,
   encodeRange,
@@ -18,9 +21,6 @@ import {
   type RangeQuery,
   type RangeResult,
 } from './kv.ts';
-import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
-import { rangesOfTxn } from './key-ranges.ts';
 import { orderedRead } from './ordered-read.ts';
 import { schedulerOf } from './scheduler.ts';
 import { unreadAnswer } from './write-batch.ts';
@@ -76,7 +76,9 @@ type AnyOperation = Operation<unknown>;
  * type Both = ResultsOf<[Operation<PutResult>, Operation<KeyValue | undefined>]>; // [PutResult, KeyValue | undefined]
  * ```
  */
-export type ResultsOf<Ops extends readonly AnyOperation[]> = { -readonly [K in keyof Ops]: Ops[K] extends Operation<infer R> ? R : never };
+export type ResultsOf<Ops extends readonly AnyOperation[]> = {
+  -readonly [K in keyof Ops]: Ops[K] extends Operation<infer R> ? R : never;
+};
 
 /**
  * The outcome of a commit: which branch ran, and each of its operations' results in order.
@@ -92,11 +94,23 @@ export type TxnResult<Then extends readonly AnyOperation[], Else extends readonl
   | { succeeded: false; results: ResultsOf<Else>; revision: number; header: ResponseHeader };
 
 // A Map, not an object: a name every object inherits ('toString') is no operator.
-const RESULTS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<CompareOperator, string>([['=', 'EQUAL'], ['!=', 'NOT_EQUAL'], ['<', 'LESS'], ['>', 'GREATER']]);
+const RESULTS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<CompareOperator, string>([
+  ['=', 'EQUAL'],
+  ['!=', 'NOT_EQUAL'],
+  ['<', 'LESS'],
+  ['>', 'GREATER'],
+]);
 
-function comparison(target: string, field: string, key: Bytes | KeySelector, operator: CompareOperator, operand: string): Comparison {
+function comparison(
+  target: string,
+  field: string,
+  key: Bytes | KeySelector,
+  operator: CompareOperator,
+  operand: string,
+): Comparison {
   const result = RESULTS.get(operator);
-  if (result === undefined) throw new InvalidArgumentError(`comparison operator must be one of = != < >, got ${describe(operator)}`);
+  if (result === undefined)
+    throw new InvalidArgumentError(`comparison operator must be one of = != < >, got ${describe(operator)}`);
   const selector = toSelector(key);
   return {
     encode: (keyspace) => ({ ...keyspace.encode(selector), target, result, [field]: operand }),
@@ -129,7 +143,11 @@ export const cmp = {
     comparison('LEASE', 'lease', key, operator, leaseId(lease)),
 };
 
-function operation<Result>(kind: string, encode: (keyspace: Keyspace) => WireObject, decode: (keyspace: Keyspace, wire: WireObject) => Result): Operation<Result> {
+function operation<Result>(
+  kind: string,
+  encode: (keyspace: Keyspace) => WireObject,
+  decode: (keyspace: Keyspace, wire: WireObject) => Result,
+): Operation<Result> {
   return {
     readOnly: kind === 'range',
     encode: (keyspace) => ({ [`request_${kind}`]: encode(keyspace) }),
@@ -148,10 +166,13 @@ function operation<Result>(kind: string, encode: (keyspace: Keyspace) => WireObj
 export const op = {
   /** One key's key-value, or undefined. */
   get: (key: Bytes, options: RangeOptions = {}): Operation<KeyValue | undefined> =>
-    operation('range', (ks) => encodeRange(ks, { ...options, key }), (ks, wire) => decodeRange(ks, wire).kvs[0]),
+    operation(
+      'range',
+      (ks) => encodeRange(ks, { ...options, key }),
+      (ks, wire) => decodeRange(ks, wire).kvs[0],
+    ),
   /** Keys by key, prefix or range, as `range` reads them. */
-  range: (query: RangeQuery): Operation<RangeResult> =>
-    operation('range', (ks) => encodeRange(ks, query), decodeRange),
+  range: (query: RangeQuery): Operation<RangeResult> => operation('range', (ks) => encodeRange(ks, query), decodeRange),
   /** Writes one key, as `put`. */
   put: (key: Bytes, value: Bytes | undefined, options: PutOptions = {}): Operation<PutResult> => {
     // Checked now, so a bad argument throws where the operation is written.
@@ -174,7 +195,9 @@ export const op = {
  * await etcd.txn().then(op.put('a', '1'), inner).commit();
  * ```
  */
-export class TxnBuilder<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> implements Operation<TxnResult<Then, Else>> {
+export class TxnBuilder<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]>
+  implements Operation<TxnResult<Then, Else>>
+{
   protected readonly compares: readonly Comparison[];
   protected readonly success: Then;
   protected readonly failure: Else;
@@ -188,7 +211,8 @@ export class TxnBuilder<Then extends readonly AnyOperation[], Else extends reado
   /** Conditions that must all hold for `then` to run; otherwise `else` runs. */
   if(...compares: Comparison[]): this {
     for (const c of compares) {
-      if (typeof c?.encode !== 'function') throw new InvalidArgumentError(`if() takes comparisons made with cmp.*, got ${describe(c)}`);
+      if (typeof c?.encode !== 'function')
+        throw new InvalidArgumentError(`if() takes comparisons made with cmp.*, got ${describe(c)}`);
     }
     return this.with([...this.compares, ...compares], this.success, this.failure) as this;
   }
@@ -237,7 +261,11 @@ export class TxnBuilder<Then extends readonly AnyOperation[], Else extends reado
   }
 
   /** @internal */
-  protected with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(compares: readonly Comparison[], success: T, failure: E): TxnBuilder<T, E> {
+  protected with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(
+    compares: readonly Comparison[],
+    success: T,
+    failure: E,
+  ): TxnBuilder<T, E> {
     return new TxnBuilder(compares, success, failure);
   }
 }
@@ -250,10 +278,18 @@ export class TxnBuilder<Then extends readonly AnyOperation[], Else extends reado
  * const { succeeded } = await etcd.txn().if(cmp.version('leader', '=', 0)).then(op.put('leader', 'me')).commit();
  * ```
  */
-export class Txn<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> extends TxnBuilder<Then, Else> {
+export class Txn<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]> extends TxnBuilder<
+  Then,
+  Else
+> {
   private readonly core: Core;
 
-  constructor(core: Core, compares: readonly Comparison[] = [], success: Then = [] as unknown as Then, failure: Else = [] as unknown as Else) {
+  constructor(
+    core: Core,
+    compares: readonly Comparison[] = [],
+    success: Then = [] as unknown as Then,
+    failure: Else = [] as unknown as Else,
+  ) {
     super(compares, success, failure);
     this.core = core;
   }
@@ -275,22 +311,32 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
     const body = this.encodeBody(keyspace);
     const { ranges, readOnly } = rangesOfTxn(body);
     // After the calls to its keys issued before it (an un-awaited put is seen by a later compare).
-    const wire = await schedulerOf(core).run(readOnly ? 'read' : 'write', ranges, '/v3/kv/txn', options, async (left) => {
-      const floor = core.revisions?.revision ?? 0;
-      let answer: WireObject;
-      try {
-        answer = await transport.request('/kv/txn', body, { ...left, idempotent: readOnly });
-      } catch (error) {
-        throw readOnly ? error : unreadAnswer(error, '/v3/kv/txn');
-      }
-      if (core.revisions === undefined) return answer;
-      return orderedRead(core, answer, floor, readOnly && servedLocally(body), '/kv/txn', body, left);
-    });
+    const wire = await schedulerOf(core).run(
+      readOnly ? 'read' : 'write',
+      ranges,
+      '/v3/kv/txn',
+      options,
+      async (left) => {
+        const floor = core.revisions?.revision ?? 0;
+        let answer: WireObject;
+        try {
+          answer = await transport.request('/kv/txn', body, { ...left, idempotent: readOnly });
+        } catch (error) {
+          throw readOnly ? error : unreadAnswer(error, '/v3/kv/txn');
+        }
+        if (core.revisions === undefined) return answer;
+        return orderedRead(core, answer, floor, readOnly && servedLocally(body), '/kv/txn', body, left);
+      },
+    );
     return this.decodeBody(keyspace, wire);
   }
 
   /** @internal */
-  protected override with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(compares: readonly Comparison[], success: T, failure: E): Txn<T, E> {
+  protected override with<T extends readonly AnyOperation[], E extends readonly AnyOperation[]>(
+    compares: readonly Comparison[],
+    success: T,
+    failure: E,
+  ): Txn<T, E> {
     return new Txn(this.core, compares, success, failure);
   }
 }

@@ -1,6 +1,15 @@
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import { asRecord, decodeArray } from '../core/codec.ts';
-import { AbortedError, EtcdError, errorFromStatus, GrpcCode, MalformedResponseError, TimeoutError, UnauthenticatedError, UnavailableError } from '../core/errors.ts';
+import {
+  AbortedError,
+  EtcdError,
+  errorFromStatus,
+  GrpcCode,
+  MalformedResponseError,
+  TimeoutError,
+  UnauthenticatedError,
+  UnavailableError,
+} from '../core/errors.ts';
 import type { Transport } from '../core/transport.ts';
 import { afterGathering, DEFAULT_MAX_OPS } from './batch.ts';
 import { type KeyRange, overlaps, rangeOf } from './key-ranges.ts';
@@ -55,7 +64,15 @@ export class WriteBatcher {
   /** Answers a put or deleterange request with its wire response, batched with the writes of its tick; `timeout` is what is left of its deadline. */
   write(kind: WriteKind, request: WireObject, timeout = this.transport.timeout): Promise<WireObject> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind, request, range: rangeOf(request), bytes: sizeOf(request), until: performance.now() + timeout, resolve, reject });
+      this.queue.push({
+        kind,
+        request,
+        range: rangeOf(request),
+        bytes: sizeOf(request),
+        until: performance.now() + timeout,
+        resolve,
+        reject,
+      });
       if (!this.scheduled) {
         this.scheduled = true;
         afterGathering(() => this.flush());
@@ -72,7 +89,10 @@ export class WriteBatcher {
 
   /** Consecutive batches of at most `maxOps` writes, MAX_BATCH_BYTES sent and `maxResponseBytes` answered, no two overlapping. */
   private split(queue: PendingWrite[]): PendingWrite[][] {
-    const maxAnswers = Math.max(1, Math.floor((this.transport.maxResponseBytes - ANSWER_OVERHEAD_BYTES) / ANSWER_BYTES_PER_WRITE));
+    const maxAnswers = Math.max(
+      1,
+      Math.floor((this.transport.maxResponseBytes - ANSWER_OVERHEAD_BYTES) / ANSWER_BYTES_PER_WRITE),
+    );
     const limit = Math.min(this.maxOps, maxAnswers);
     const batches: PendingWrite[][] = [];
     let current: PendingWrite[] = [];
@@ -95,7 +115,9 @@ export class WriteBatcher {
     if (batch.length === 1) return this.sendAlone(batch[0]!);
     let wire: WireObject;
     try {
-      const body = { success: batch.map((w) => ({ [`request_${w.kind === 'put' ? 'put' : 'delete_range'}`]: w.request })) };
+      const body = {
+        success: batch.map((w) => ({ [`request_${w.kind === 'put' ? 'put' : 'delete_range'}`]: w.request })),
+      };
       wire = await this.transport.request('/kv/txn', body, { timeout: timeLeft(batch) });
     } catch (error) {
       if (refusedByEtcd(error)) {
@@ -127,7 +149,12 @@ export class WriteBatcher {
 
 /** Writes with their own signal, deadline or leader check go alone (one caller's signal cannot end another's write), as do those asking for `prev_kv`, whose answers have no known size. */
 export function batchable(options: CallOptions, request: WireObject): boolean {
-  return options.signal === undefined && options.timeout === undefined && options.requireLeader === undefined && request.prev_kv !== true;
+  return (
+    options.signal === undefined &&
+    options.timeout === undefined &&
+    options.requireLeader === undefined &&
+    request.prev_kv !== true
+  );
 }
 
 /**
@@ -136,7 +163,11 @@ export function batchable(options: CallOptions, request: WireObject): boolean {
  * error of another request (the token's authentication, before the write was sent) is not.
  */
 export function unreadAnswer(error: unknown, path: string): unknown {
-  if ((error instanceof MalformedResponseError || error instanceof TimeoutError) && error.mayHaveApplied === undefined && answersTo(error, path)) {
+  if (
+    (error instanceof MalformedResponseError || error instanceof TimeoutError) &&
+    error.mayHaveApplied === undefined &&
+    answersTo(error, path)
+  ) {
     (error as { mayHaveApplied?: boolean }).mayHaveApplied = true;
   }
   return error;
@@ -166,7 +197,13 @@ const REFUSALS: ReadonlySet<number | undefined> = /* @__PURE__ */ new Set([
 export function refusedByEtcd(error: unknown): boolean {
   if (!(error instanceof EtcdError) || error instanceof UnauthenticatedError) return false;
   const status = error.status;
-  return status !== undefined && status >= 400 && status < 500 && REFUSALS.has(error.code) && error.message.startsWith('etcdserver: ');
+  return (
+    status !== undefined &&
+    status >= 400 &&
+    status < 500 &&
+    REFUSALS.has(error.code) &&
+    error.message.startsWith('etcdserver: ')
+  );
 }
 
 function timeLeft(batch: readonly PendingWrite[]): number {
@@ -189,17 +226,32 @@ function sizeOf(request: WireObject): number {
 function asOwn(error: unknown, write: PendingWrite): EtcdError {
   const path = `/v3/kv/${write.kind}`;
   if (!(error instanceof EtcdError)) {
-    return new MalformedResponseError(`${path}: the answer of its batched txn could not be read (${String(error)}); the write may have been applied`, { path, cause: error, mayHaveApplied: true });
+    return new MalformedResponseError(
+      `${path}: the answer of its batched txn could not be read (${String(error)}); the write may have been applied`,
+      { path, cause: error, mayHaveApplied: true },
+    );
   }
   const details = { path, endpoint: error.endpoint, status: error.status, code: error.code, cause: error };
   // Failed before the txn was sent (its token could not be had): nothing was applied, and the error says so itself.
   if (!answersTo(error, '/v3/kv/txn')) return error;
-  if (error instanceof UnavailableError) return new UnavailableError(error.message, { ...details, mayHaveApplied: error.mayHaveApplied, retryable: error.retryable });
+  if (error instanceof UnavailableError)
+    return new UnavailableError(error.message, {
+      ...details,
+      mayHaveApplied: error.mayHaveApplied,
+      retryable: error.retryable,
+    });
   if (error instanceof UnauthenticatedError) return new UnauthenticatedError(error.message, details);
   if (error instanceof AbortedError) return new AbortedError(error.message, details);
-  if (error instanceof TimeoutError) return new TimeoutError(`${path} did not finish in time (it was written in a batched ${error.path ?? '/v3/kv/txn'})`, { ...details, mayHaveApplied: true });
+  if (error instanceof TimeoutError)
+    return new TimeoutError(
+      `${path} did not finish in time (it was written in a batched ${error.path ?? '/v3/kv/txn'})`,
+      { ...details, mayHaveApplied: true },
+    );
   if (error instanceof MalformedResponseError) {
-    return new MalformedResponseError(`${path}: the answer of its batched txn could not be read (${error.message}); the write may have been applied`, { ...details, mayHaveApplied: true });
+    return new MalformedResponseError(
+      `${path}: the answer of its batched txn could not be read (${error.message}); the write may have been applied`,
+      { ...details, mayHaveApplied: true },
+    );
   }
   // An error answer that is not etcd's own refusal (a proxy's page, an UNKNOWN from the server).
   return errorFromStatus(error.code, error.message, { ...details, mayHaveApplied: true });
@@ -209,7 +261,9 @@ function asOwn(error: unknown, write: PendingWrite): EtcdError {
 function splitWrites(wire: WireObject, batch: PendingWrite[]): WireObject[] {
   const responses = decodeArray(wire.responses, 'responses');
   if (responses.length !== batch.length) {
-    throw new MalformedResponseError(`txn answered ${responses.length} responses for ${batch.length} writes`, { path: '/v3/kv/txn' });
+    throw new MalformedResponseError(`txn answered ${responses.length} responses for ${batch.length} writes`, {
+      path: '/v3/kv/txn',
+    });
   }
   return responses.map((response, i) => {
     const field = batch[i]!.kind === 'put' ? 'response_put' : 'response_delete_range';

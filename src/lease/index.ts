@@ -7,5 +7,16 @@
  * ```
  * @module etcd-fetch/lease
  */
-export { grant, keepAliveOnce, keptLeases, Lease, leases, revoke, timeToLive, type GrantOptions, type LeaseRef, type LeaseTimeToLive } from './lease.ts';
+export {
+  type GrantOptions,
+  grant,
+  keepAliveOnce,
+  keptLeases,
+  Lease,
+  type LeaseRef,
+  type LeaseTimeToLive,
+  leases,
+  revoke,
+  timeToLive,
+} from './lease.ts';
 export { LeaseService } from './lease-service.ts';

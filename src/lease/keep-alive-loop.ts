@@ -1,9 +1,9 @@
 import { type Core, perClient } from '../core/client-core.ts';
 import { MalformedResponseError, PermissionDeniedError, UnavailableError } from '../core/errors.ts';
-import type { Transport } from '../core/transport.ts';
 import { setTimer } from '../core/timers.ts';
-import { batchesOf } from './keep-alive-body.ts';
+import type { Transport } from '../core/transport.ts';
 import { keepAliveRequest } from './keep-alive.ts';
+import { batchesOf } from './keep-alive-body.ts';
 
 /** What the loop needs of a lease. */
 export interface KeptLease {
@@ -104,11 +104,14 @@ export class KeepAliveLoop {
     if (this.closing.signal.aborted || at >= this.wakeAt) return;
     clearTimeout(this.timer);
     this.wakeAt = at;
-    this.timer = setTimer(() => {
-      this.timer = undefined;
-      this.wakeAt = Infinity;
-      this.tick();
-    }, Math.max(0, at - now()));
+    this.timer = setTimer(
+      () => {
+        this.timer = undefined;
+        this.wakeAt = Infinity;
+        this.tick();
+      },
+      Math.max(0, at - now()),
+    );
   }
 
   private stopTimer(): void {
@@ -123,7 +126,10 @@ export class KeepAliveLoop {
     for (const k of [...this.kept.values()]) {
       if (k.expiresAt <= start) {
         const why = k.lastError === undefined ? '' : `: ${(k.lastError as Error)?.message ?? String(k.lastError)}`;
-        k.lease.markLost(`lease ${k.lease.id} could not be kept alive within its TTL of ${k.lease.ttl} s${why}`, k.lastError);
+        k.lease.markLost(
+          `lease ${k.lease.id} could not be kept alive within its TTL of ${k.lease.ttl} s${why}`,
+          k.lastError,
+        );
       } else if (!k.sending && k.dueAt - k.intervalMs / 2 <= start) {
         due.push(k);
       }
@@ -191,7 +197,11 @@ export class KeepAliveLoop {
       }
     }
     if (missing.length === 0 || this.closing.signal.aborted) return;
-    const why = error ?? new MalformedResponseError(`keep-alive got no answer for lease ${missing.map((k) => k.lease.id).join(', ')}`, { path: '/v3/lease/keepalive' });
+    const why =
+      error ??
+      new MalformedResponseError(`keep-alive got no answer for lease ${missing.map((k) => k.lease.id).join(', ')}`, {
+        path: '/v3/lease/keepalive',
+      });
     for (const k of missing) k.lastError = why;
     if (error instanceof PermissionDeniedError || (error instanceof UnavailableError && !error.retryable)) {
       // etcd ends the whole request at the first lease it refuses: find which ones it is.
@@ -202,7 +212,10 @@ export class KeepAliveLoop {
       // Refused for a permission the user lacks, or a TLS setup etcd refuses: no retry can help
       // (Go's clientv3 halts too).
       const [k] = missing;
-      const hint = error instanceof PermissionDeniedError ? " (the user needs put permission on the lease's keys, or the root role)" : '';
+      const hint =
+        error instanceof PermissionDeniedError
+          ? " (the user needs put permission on the lease's keys, or the root role)"
+          : '';
       k!.lease.markLost(`lease ${k!.lease.id} cannot be kept alive: ${error.message}${hint}`, error);
       return;
     }
@@ -231,10 +244,15 @@ const keepers = /* @__PURE__ */ new WeakMap<Transport, KeepAliveLoop>();
  * lease it keeps is lost: etcd expires them after their TTL.
  */
 export function keeperOf(core: Core): KeepAliveLoop {
-  return perClient(keepers, core, () => new KeepAliveLoop(core.transport), (loop) => {
-    loop.close();
-    for (const lease of loop.leases()) lease.markLost('the client was closed: the lease is no longer kept alive');
-  });
+  return perClient(
+    keepers,
+    core,
+    () => new KeepAliveLoop(core.transport),
+    (loop) => {
+      loop.close();
+      for (const lease of loop.leases()) lease.markLost('the client was closed: the lease is no longer kept alive');
+    },
+  );
 }
 
 export function now(): number {

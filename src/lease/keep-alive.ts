@@ -1,9 +1,9 @@
 import type { CallOptions } from '../core/call-options.ts';
 import { decodeId, decodeInt } from '../core/codec.ts';
+import { Deadline } from '../core/deadline.ts';
 import { MalformedResponseError, UnauthenticatedError } from '../core/errors.ts';
 import { readJsonLines } from '../core/lines.ts';
 import { streamResult } from '../core/stream-message.ts';
-import { Deadline } from '../core/deadline.ts';
 import type { Transport } from '../core/transport.ts';
 import { keepAliveBody } from './keep-alive-body.ts';
 
@@ -28,7 +28,11 @@ export interface KeepAliveAnswers {
  * CVE-2026-33413 fix etcd refuses an anonymous keep-alive while auth is on. A token etcd rejects
  * before any answer is renewed once and the request sent again.
  */
-export async function keepAliveRequest(transport: Transport, ids: readonly string[], options: CallOptions): Promise<KeepAliveAnswers> {
+export async function keepAliveRequest(
+  transport: Transport,
+  ids: readonly string[],
+  options: CallOptions,
+): Promise<KeepAliveAnswers> {
   const deadline = new Deadline(options.timeout ?? transport.timeout, options.signal);
   const ttls = new Map<string, number>();
   const sentAt = performance.now();
@@ -52,7 +56,14 @@ export async function keepAliveRequest(transport: Transport, ids: readonly strin
         if (ttls.size === wanted.size) return { ttls, error: undefined, sentAt };
         return { ttls, error: unanswered(ids, ttls, others, opened.endpoint), sentAt };
       } catch (error) {
-        if (error instanceof UnauthenticatedError && opened !== undefined && ttls.size === 0 && !renewedToken && transport.tokenSource?.invalidate(opened.token)) continue;
+        if (
+          error instanceof UnauthenticatedError &&
+          opened !== undefined &&
+          ttls.size === 0 &&
+          !renewedToken &&
+          transport.tokenSource?.invalidate(opened.token)
+        )
+          continue;
         return { ttls, error: deadline.explain(error, PATH), sentAt };
       }
     }
@@ -71,7 +82,10 @@ export async function keepAlive(transport: Transport, ids: readonly string[], op
     const ttls = new Map<string, number>();
     let missing = [...new Set(ids)];
     while (missing.length > 0) {
-      const answers = await keepAliveRequest(transport, missing, { signal: deadline.signal, timeout: deadline.remaining() });
+      const answers = await keepAliveRequest(transport, missing, {
+        signal: deadline.signal,
+        timeout: deadline.remaining(),
+      });
       for (const [id, ttl] of answers.ttls) ttls.set(id, ttl);
       // An answer cut short is asked again for the rest while it brings something.
       if (answers.error !== undefined && (answers.ttls.size === 0 || deadline.aborted)) throw answers.error;
@@ -86,9 +100,15 @@ export async function keepAlive(transport: Transport, ids: readonly string[], op
 }
 
 /** The error of an answer that ended without answering for every lease asked about. */
-function unanswered(ids: readonly string[], ttls: Map<string, number>, others: string[], endpoint: string): MalformedResponseError {
+function unanswered(
+  ids: readonly string[],
+  ttls: Map<string, number>,
+  others: string[],
+  endpoint: string,
+): MalformedResponseError {
   const missing = ids.filter((id) => !ttls.has(id));
-  const listed = missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
+  const listed =
+    missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
   const extra = others.length > 0 ? `; it answered for lease ${others.slice(0, 10).join(', ')}, not asked about` : '';
   return new MalformedResponseError(`keep-alive got no answer for lease ${listed}${extra}`, { endpoint, path: PATH });
 }

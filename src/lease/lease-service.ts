@@ -1,7 +1,17 @@
 import type { CallOptions } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
 import type { LeaseRef } from '../core/lease-ref.ts';
-import { type GrantOptions, grant, keepAliveOnce, keptLeases, type Lease, type LeaseTimeToLive, leases, revoke, timeToLive } from './lease.ts';
+import {
+  type GrantOptions,
+  grant,
+  keepAliveOnce,
+  keptLeases,
+  type Lease,
+  type LeaseTimeToLive,
+  leases,
+  revoke,
+  timeToLive,
+} from './lease.ts';
 
 /**
  * The lease functions bound to one client: `etcd.lease`.

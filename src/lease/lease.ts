@@ -1,7 +1,7 @@
-import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { CallOptions } from '../core/call-options.ts';
 import type { Core } from '../core/client-core.ts';
 import { checkCount, decodeArray, decodeBytes, decodeId, decodeInt, encodeId } from '../core/codec.ts';
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { EtcdError, InvalidArgumentError, LeaseLostError, NotFoundError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
@@ -171,9 +171,17 @@ export async function revoke(core: Core, lease: LeaseRef, options: CallOptions =
  * const { ttl, grantedTtl } = await timeToLive(core, lease);
  * ```
  */
-export async function timeToLive(core: Core, lease: LeaseRef, options: { keys?: boolean } & CallOptions = {}): Promise<LeaseTimeToLive> {
+export async function timeToLive(
+  core: Core,
+  lease: LeaseRef,
+  options: { keys?: boolean } & CallOptions = {},
+): Promise<LeaseTimeToLive> {
   const id = leaseId(lease);
-  const wire = await core.transport.request('/lease/timetolive', { ID: id, keys: options.keys === true }, { ...options, idempotent: true });
+  const wire = await core.transport.request(
+    '/lease/timetolive',
+    { ID: id, keys: options.keys === true },
+    { ...options, idempotent: true },
+  );
   const { keyspace } = core;
   return {
     id: decodeId(wire.ID, 'ID'),

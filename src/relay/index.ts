@@ -7,6 +7,6 @@
  * ```
  * @module etcd-fetch/relay
  */
-export { relayWatch, type RelayOptions, type Watchable } from './relay.ts';
+export { type RelayOptions, relayWatch, type Watchable } from './relay.ts';
 export { RelayPool, type RelayPoolOptions } from './relay-pool.ts';
-export { subscribe, type RelayedEvent, type SubscribeOptions } from './subscribe.ts';
+export { type RelayedEvent, type SubscribeOptions, subscribe } from './subscribe.ts';

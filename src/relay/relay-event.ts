@@ -48,7 +48,14 @@ function encodeKeyValue(kv: KeyValue): WireKeyValue {
 }
 
 function decodeKeyValue(wire: WireKeyValue): KeyValue {
-  return new KeyValue(decodeField(wire.key), decodeField(wire.value), wire.createRevision, wire.modRevision, wire.version, String(wire.lease));
+  return new KeyValue(
+    decodeField(wire.key),
+    decodeField(wire.value),
+    wire.createRevision,
+    wire.modRevision,
+    wire.version,
+    String(wire.lease),
+  );
 }
 
 export function encodeRelayEvent(event: WatchEvent): string {
@@ -64,7 +71,11 @@ export function decodeRelayEvent(data: string): WatchEvent {
   } catch (cause) {
     throw new MalformedResponseError(`relay event is not JSON: ${JSON.stringify(data.slice(0, 80))}`, { cause });
   }
-  if ((wire?.type !== 'put' && wire?.type !== 'delete') || typeof wire.revision !== 'number' || typeof wire.kv !== 'object') {
+  if (
+    (wire?.type !== 'put' && wire?.type !== 'delete') ||
+    typeof wire.revision !== 'number' ||
+    typeof wire.kv !== 'object'
+  ) {
     throw new MalformedResponseError(`relay event has an unexpected shape: ${JSON.stringify(data.slice(0, 80))}`);
   }
   const event: WatchEvent = { type: wire.type, revision: wire.revision, kv: decodeKeyValue(wire.kv) };
@@ -105,10 +116,15 @@ export function parseEventId(id: string): { startRevision: number; skip: number 
   const match = text.length <= MAX_ID_LENGTH ? /^(\d+)(?:\.(\d+))?$/.exec(text) : null;
   if (match) {
     const revision = Number(match[1]);
-    const point = match[2] === undefined ? { startRevision: revision + 1, skip: 0 } : { startRevision: revision, skip: Number(match[2]) + 1 };
+    const point =
+      match[2] === undefined
+        ? { startRevision: revision + 1, skip: 0 }
+        : { startRevision: revision, skip: Number(match[2]) + 1 };
     if (Number.isSafeInteger(point.startRevision) && Number.isSafeInteger(point.skip)) return point;
   }
-  throw new InvalidArgumentError(`Last-Event-ID must be an event id this relay sent (R or R.i, at most 2^53 - 2), got ${describe(id)}`);
+  throw new InvalidArgumentError(
+    `Last-Event-ID must be an event id this relay sent (R or R.i, at most 2^53 - 2), got ${describe(id)}`,
+  );
 }
 
 /** `parseEventId`, or undefined for an id that is not one. */
@@ -137,5 +153,7 @@ export function lastEvent(error: unknown): string {
  * relay shares a watch by and signs its ids over.
  */
 export function selectorKey(selector: KeySelector): string {
-  return JSON.stringify(selector, (_, value: unknown) => (typeof value === 'string' || value instanceof Uint8Array ? encodeBase64(toBytes(value)) : value));
+  return JSON.stringify(selector, (_, value: unknown) =>
+    typeof value === 'string' || value instanceof Uint8Array ? encodeBase64(toBytes(value)) : value,
+  );
 }

@@ -134,7 +134,15 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     const hub = this.following;
     const watch = this.catchUp;
     const point = resumePoint(this.lastId);
-    if (hub === undefined || watch === undefined || watch !== this.watch || point === undefined || this.stopped || this.parked) return;
+    if (
+      hub === undefined ||
+      watch === undefined ||
+      watch !== this.watch ||
+      point === undefined ||
+      this.stopped ||
+      this.parked
+    )
+      return;
     this.announce = false;
     if (!hub.rejoin(this, point)) return;
     this.following = undefined;
@@ -179,7 +187,9 @@ export class RelayFeed implements PoolMember, HubSubscriber {
 
   private enqueue(work: (generation: number) => Promise<void>): void {
     const generation = this.generation;
-    this.chain = this.chain.then(() => (generation === this.generation && !this.stopped ? work(generation) : undefined)).catch((error: unknown) => this.finish(lastEvent(error)));
+    this.chain = this.chain
+      .then(() => (generation === this.generation && !this.stopped ? work(generation) : undefined))
+      .catch((error: unknown) => this.finish(lastEvent(error)));
   }
 
   /** Queues events the hub encoded; parks (leaves the hub) when the client fell behind. */
@@ -213,7 +223,13 @@ export class RelayFeed implements PoolMember, HubSubscriber {
         const gone = health.failed(info);
         if (gone !== undefined && watch !== undefined && this.watch === watch) this.finish(lastEvent(gone));
       };
-      watch = etcd.watch({ ...selector, prevKv, fragment: true, onReconnect, ...(startRevision ? { startRevision } : {}) } as WatchOptions);
+      watch = etcd.watch({
+        ...selector,
+        prevKv,
+        fragment: true,
+        onReconnect,
+        ...(startRevision ? { startRevision } : {}),
+      } as WatchOptions);
       this.watch = watch;
       await watch.ready;
       if (first && !(await this.ready(watch, startRevision, skip))) return;
@@ -259,7 +275,9 @@ export class RelayFeed implements PoolMember, HubSubscriber {
       index = i > 0 && events[i - 1]!.revision === event.revision ? index + 1 : 0;
       if (event.revision === first && index < skip) continue;
       const id = eventId(event.revision, index, events[i + 1]?.revision !== event.revision);
-      const data = encoder.encode(`id: ${await this.options.sign(id)}\nevent: ${event.type}\ndata: ${encodeRelayEvent(event)}\n\n`);
+      const data = encoder.encode(
+        `id: ${await this.options.sign(id)}\nevent: ${event.type}\ndata: ${encodeRelayEvent(event)}\n\n`,
+      );
       if (this.watch !== watch || this.stopped) return false;
       // One event always fits into an empty queue, however large.
       if (this.bytes > 0 && this.bytes + data.byteLength > this.options.maxBytes) return this.park();
@@ -325,7 +343,8 @@ export class RelayFeed implements PoolMember, HubSubscriber {
   private take(): Uint8Array {
     let end = this.head + 1;
     let size = this.chunks[this.head]!.byteLength;
-    while (end < this.chunks.length && size + this.chunks[end]!.byteLength <= MERGE_BYTES) size += this.chunks[end++]!.byteLength;
+    while (end < this.chunks.length && size + this.chunks[end]!.byteLength <= MERGE_BYTES)
+      size += this.chunks[end++]!.byteLength;
     let chunk = this.chunks[this.head]!;
     if (end > this.head + 1) {
       chunk = new Uint8Array(size);
@@ -367,4 +386,3 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     wake?.();
   }
 }
-

@@ -179,7 +179,13 @@ export class RelayHub {
       index = i > 0 && events[i - 1]!.revision === event.revision ? index + 1 : 0;
       const id = eventId(event.revision, index, events[i + 1]?.revision !== event.revision);
       const text = `event: ${event.type}\ndata: ${encodeRelayEvent(event)}\n\n`;
-      const entry: HubEntry = { id, revision: event.revision, index, text, plain: encoder.encode(`id: ${id}\n${text}`) };
+      const entry: HubEntry = {
+        id,
+        revision: event.revision,
+        index,
+        text,
+        plain: encoder.encode(`id: ${id}\n${text}`),
+      };
       entries.push(entry);
       this.ring!.add(entry);
     }

@@ -1,6 +1,6 @@
 import { checkCount } from '../core/codec.ts';
 import type { KeySelector } from '../core/keyspace.ts';
-import { hubKey, RelayHub, type HubLimits, type Watchable } from './relay-hub.ts';
+import { type HubLimits, hubKey, RelayHub, type Watchable } from './relay-hub.ts';
 import { IdSigner } from './signed-ids.ts';
 
 /** A relay client as the pool sees it: the bytes it holds, and how to cut it off. */
@@ -97,13 +97,19 @@ export class RelayPool {
     const key = hubKey(selector, prevKv);
     const found = byKey.get(key);
     if (found !== undefined && !found.closed) return found;
-    const hub = new RelayHub(etcd, { ...selector, prevKv } as never, this.limits, {
-      ready: (revision) => (this.firstRevision ??= revision),
-      closed: () => {
-        this.open--;
-        if (byKey.get(key) === hub) byKey.delete(key);
+    const hub = new RelayHub(
+      etcd,
+      { ...selector, prevKv } as never,
+      this.limits,
+      {
+        ready: (revision) => (this.firstRevision ??= revision),
+        closed: () => {
+          this.open--;
+          if (byKey.get(key) === hub) byKey.delete(key);
+        },
       },
-    }, upstreamWindow);
+      upstreamWindow,
+    );
     this.open++;
     byKey.set(key, hub);
     return hub;

@@ -33,7 +33,11 @@ export class EventRing {
   add(entry: HubEntry): void {
     this.entries.push(entry);
     this.bytes += sizeOf(entry);
-    while (this.entries.length - this.head > this.maxCount || (this.bytes > this.maxBytes && this.entries.length - this.head > 0)) this.evict();
+    while (
+      this.entries.length - this.head > this.maxCount ||
+      (this.bytes > this.maxBytes && this.entries.length - this.head > 0)
+    )
+      this.evict();
   }
 
   /** The events from revision `start` on, skipping the first `skip` of `start`; undefined when the ring no longer holds them. */

@@ -1,10 +1,10 @@
 import { InvalidArgumentError } from '../core/errors.ts';
-import { inEdgeWorker } from '../core/runtime.ts';
 import type { KeySelector } from '../core/keyspace.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
 import { compactedEvent, selectorKey } from './relay-event.ts';
 import { RelayFeed, type Watchable } from './relay-feed.ts';
-import { defaultPool, type RelayPool } from './relay-pool.ts';
 import { checkRelayOptions, checkWatchRequest, type RelayOptions } from './relay-options.ts';
+import { defaultPool } from './relay-pool.ts';
 import { admitResume, type ResumeDecision } from './resume-window.ts';
 import { IdSigner } from './signed-ids.ts';
 
@@ -31,7 +31,12 @@ export type { RelayOptions } from './relay-options.ts';
  * };
  * ```
  */
-export async function relayWatch(etcd: Watchable, request: Request, selector: KeySelector, options: RelayOptions = {}): Promise<Response> {
+export async function relayWatch(
+  etcd: Watchable,
+  request: Request,
+  selector: KeySelector,
+  options: RelayOptions = {},
+): Promise<Response> {
   const checked = checkRelayOptions(options);
   if (checked.authorize !== undefined) {
     const verdict = await checked.authorize(request);
@@ -46,15 +51,28 @@ export async function relayWatch(etcd: Watchable, request: Request, selector: Ke
     // The keys and start revision are often built from the request: a bad one is its fault.
     checkWatchRequest(selector, options.startRevision);
     const scope = selectorKey(selector);
-    signer = checked.resumeSecret === undefined ? undefined : shared ? pool.signer(checked.resumeSecret, scope) : new IdSigner(checked.resumeSecret, scope);
+    signer =
+      checked.resumeSecret === undefined
+        ? undefined
+        : shared
+          ? pool.signer(checked.resumeSecret, scope)
+          : new IdSigner(checked.resumeSecret, scope);
     const sent = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
-    resume = await admitResume(sent, { pool, signer, oldest: checked.oldestResume, startRevision: options.startRevision });
+    resume = await admitResume(sent, {
+      pool,
+      signer,
+      oldest: checked.oldestResume,
+      startRevision: options.startRevision,
+    });
   } catch (error) {
     if (error instanceof InvalidArgumentError) return badRequest(error, checked.headers);
     throw error;
   }
   if (typeof resume === 'number') {
-    return new Response(`retry: ${checked.retry}\n${compactedEvent(resume, 'resume-refused')}`, { status: 200, headers: eventStreamHeaders(checked.headers) });
+    return new Response(`retry: ${checked.retry}\n${compactedEvent(resume, 'resume-refused')}`, {
+      status: 200,
+      headers: eventStreamHeaders(checked.headers),
+    });
   }
   const sign = signer;
   const feed = new RelayFeed({
@@ -78,7 +96,10 @@ function badRequest(error: InvalidArgumentError, extra: Headers): Response {
   const headers = new Headers(extra);
   headers.set('content-type', 'application/json; charset=utf-8');
   headers.set('cache-control', 'no-store');
-  return new Response(JSON.stringify({ error: { name: error.name, message: error.message } }), { status: 400, headers });
+  return new Response(JSON.stringify({ error: { name: error.name, message: error.message } }), {
+    status: 400,
+    headers,
+  });
 }
 
 function eventStreamHeaders(extra: Headers): Headers {
@@ -88,4 +109,3 @@ function eventStreamHeaders(extra: Headers): Headers {
   headers.set('x-accel-buffering', 'no');
   return headers;
 }
-

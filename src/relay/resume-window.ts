@@ -3,7 +3,9 @@ import type { RelayPool } from './relay-pool.ts';
 import type { IdSigner } from './signed-ids.ts';
 
 /** Where a client's watch starts, or (a number) the oldest revision it may resume from (0: unknown): a refusal. */
-export type ResumeDecision = { startRevision: number | undefined; skip: number; resumedAfter: string | undefined } | number;
+export type ResumeDecision =
+  | { startRevision: number | undefined; skip: number; resumedAfter: string | undefined }
+  | number;
 
 export interface ResumeRules {
   pool: RelayPool;

@@ -19,7 +19,13 @@ export class IdSigner {
 
   constructor(secret: string, scope: string) {
     this.scope = scope;
-    this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    this.key = crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
   }
 
   /** `id` with its signature appended. */
@@ -45,7 +51,15 @@ export class IdSigner {
     const id = signed.slice(0, at);
     try {
       // verify() compares in constant time; a signature that is not base64 throws.
-      return at > 0 && (await crypto.subtle.verify('HMAC', await this.key, decodeBytes(signed.slice(at + 1)) as Uint8Array<ArrayBuffer>, this.signed(id))) ? id : undefined;
+      return at > 0 &&
+        (await crypto.subtle.verify(
+          'HMAC',
+          await this.key,
+          decodeBytes(signed.slice(at + 1)) as Uint8Array<ArrayBuffer>,
+          this.signed(id),
+        ))
+        ? id
+        : undefined;
     } catch {
       return undefined;
     }

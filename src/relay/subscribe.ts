@@ -1,12 +1,18 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { backoff, sleep } from '../core/timers.ts';
-import { describe } from '../core/codec.ts';
-import { AbortedError, EtcdError, InvalidArgumentError, MalformedResponseError, WatchCompactedError } from '../core/errors.ts';
-import { decodeRelayEvent } from './relay-event.ts';
 import { errorFromResponse } from '../core/answer.ts';
 import type { FetchLike } from '../core/call-options.ts';
+import { describe } from '../core/codec.ts';
+import {
+  AbortedError,
+  EtcdError,
+  InvalidArgumentError,
+  MalformedResponseError,
+  WatchCompactedError,
+} from '../core/errors.ts';
+import { backoff, sleep } from '../core/timers.ts';
 import type { WatchEvent } from '../watch/watch.ts';
+import { decodeRelayEvent } from './relay-event.ts';
 
 /**
  * Options of `subscribe`: headers, a signal, where to resume, and callbacks.
@@ -57,13 +63,17 @@ const MAX_DELAY = 30_000;
  * }
  * ```
  */
-export async function* subscribe(url: string | URL, options: SubscribeOptions = {}): AsyncGenerator<RelayedEvent, void, undefined> {
+export async function* subscribe(
+  url: string | URL,
+  options: SubscribeOptions = {},
+): AsyncGenerator<RelayedEvent, void, undefined> {
   const base = relayUrl(url);
   const fetchImpl: FetchLike = options.fetch ?? ((request, init) => fetch(request, init));
   let lastEventId = options.lastEventId;
   let retry = 1_000;
   for (let attempt = 0; ; attempt++) {
-    if (options.signal?.aborted) throw new AbortedError('the subscription was aborted', { cause: options.signal.reason });
+    if (options.signal?.aborted)
+      throw new AbortedError('the subscription was aborted', { cause: options.signal.reason });
     let failure: unknown;
     let received = false;
     try {
@@ -71,7 +81,11 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
       // A query parameter rather than a Last-Event-ID header: no CORS preflight.
       if (lastEventId !== undefined) target.searchParams.set('lastEventId', lastEventId);
       // Redirects are not followed: the headers (an API key, say) must not reach another server.
-      const request = new Request(target, { headers: { accept: 'text/event-stream', ...options.headers }, signal: options.signal, redirect: 'manual' });
+      const request = new Request(target, {
+        headers: { accept: 'text/event-stream', ...options.headers },
+        signal: options.signal,
+        redirect: 'manual',
+      });
       const response = await fetchImpl(request);
       if (!response.ok) {
         const error = await errorFromResponse(response, target.origin, target.pathname);
@@ -80,15 +94,20 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
       } else if (!response.body) {
         throw new MalformedResponseError('the relay answered without a body');
       } else {
-        const events = response.body
-          .pipeThrough(new TextDecoderStream())
-          .pipeThrough(new EventSourceParserStream({ onError: 'terminate', maxBufferSize: options.maxBufferSize ?? 4 * 1024 * 1024, onRetry: (ms) => (retry = ms) }));
+        const events = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(
+          new EventSourceParserStream({
+            onError: 'terminate',
+            maxBufferSize: options.maxBufferSize ?? 4 * 1024 * 1024,
+            onRetry: (ms) => (retry = ms),
+          }),
+        );
         const reader = events.getReader();
         try {
           for (;;) {
             const { value: message, done } = await reader.read();
             if (done) break;
-            const event = message.event === 'put' || message.event === 'delete' ? decodeRelayEvent(message.data) : undefined;
+            const event =
+              message.event === 'put' || message.event === 'delete' ? decodeRelayEvent(message.data) : undefined;
             if (message.id !== undefined) lastEventId = message.id;
             if (event === undefined) {
               failure = control(message, options.onReady) ?? failure;
@@ -102,7 +121,8 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
         }
       }
     } catch (error) {
-      if (options.signal?.aborted) throw new AbortedError('the subscription was aborted', { cause: options.signal.reason });
+      if (options.signal?.aborted)
+        throw new AbortedError('the subscription was aborted', { cause: options.signal.reason });
       if (isFinal(error)) throw error;
       failure = error;
     }
@@ -118,15 +138,20 @@ export async function* subscribe(url: string | URL, options: SubscribeOptions = 
  * once, never a retry.
  */
 function relayUrl(url: string | URL): URL {
-  if (typeof url !== 'string' && !(url instanceof URL)) throw new InvalidArgumentError(`subscribe needs a URL, got ${describe(url)}`);
+  if (typeof url !== 'string' && !(url instanceof URL))
+    throw new InvalidArgumentError(`subscribe needs a URL, got ${describe(url)}`);
   let parsed: URL;
   try {
     parsed = new URL(url, globalThis.location?.href);
   } catch {
-    const hint = globalThis.location === undefined ? ' (a relative URL needs a page to resolve against: pass an absolute one)' : '';
+    const hint =
+      globalThis.location === undefined
+        ? ' (a relative URL needs a page to resolve against: pass an absolute one)'
+        : '';
     throw new InvalidArgumentError(`subscribe needs an absolute http(s) URL; this one does not parse${hint}`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidArgumentError(`subscribe needs an http(s) URL, got one with ${describe(parsed.protocol)}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new InvalidArgumentError(`subscribe needs an http(s) URL, got one with ${describe(parsed.protocol)}`);
   return parsed;
 }
 
@@ -151,6 +176,8 @@ function isRedirect(response: Response): boolean {
 
 /** Errors a reconnect cannot mend: a compaction, or the relay refusing the request (4xx). */
 function isFinal(error: unknown): boolean {
-  return error instanceof WatchCompactedError || (error instanceof EtcdError && error.status !== undefined && error.status < 500);
+  return (
+    error instanceof WatchCompactedError ||
+    (error instanceof EtcdError && error.status !== undefined && error.status < 500)
+  );
 }
-

@@ -21,6 +21,8 @@ export class UpstreamHealth {
     if (info.attempt <= 1 || this.failingSince === undefined) this.failingSince = now;
     if (now - this.failingSince < this.window) return undefined;
     // Not the cause's message: it names etcd's endpoints, which the relay's readers need not see.
-    return new UnavailableError(`the relay lost its watch of etcd (${info.attempt} failed attempts in ${now - this.failingSince} ms); reconnect to resume`);
+    return new UnavailableError(
+      `the relay lost its watch of etcd (${info.attempt} failed attempts in ${now - this.failingSince} ms); reconnect to resume`,
+    );
   }
 }

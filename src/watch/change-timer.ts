@@ -59,8 +59,10 @@ export class ChangeTimer {
   private due(): number {
     if (this.now) return 0;
     let due = Infinity;
-    if (this.joinSince !== undefined) due = Math.min(this.lastChange + JOIN_QUIET_MS, this.joinSince + JOIN_MAX_WAIT_MS);
-    if (this.leaveSince !== undefined) due = Math.min(due, this.lastChange + LEAVE_QUIET_MS, this.leaveSince + LEAVE_MAX_WAIT_MS);
+    if (this.joinSince !== undefined)
+      due = Math.min(this.lastChange + JOIN_QUIET_MS, this.joinSince + JOIN_MAX_WAIT_MS);
+    if (this.leaveSince !== undefined)
+      due = Math.min(due, this.lastChange + LEAVE_QUIET_MS, this.leaveSince + LEAVE_MAX_WAIT_MS);
     return due;
   }
 

@@ -7,5 +7,14 @@
  * ```
  * @module etcd-fetch/watch
  */
-export { watch, Watch, type ReconnectInfo, type WatchEvent, type WatchFilters, type WatchOptions, type WatchResponse } from './watch.ts';
-export { reflect, Reflector, type ReflectOptions, type ReflectorUpdate } from './reflector.ts';
+
+export { type ReflectOptions, Reflector, type ReflectorUpdate, reflect } from './reflector.ts';
+export {
+  type ReconnectInfo,
+  Watch,
+  type WatchEvent,
+  type WatchFilters,
+  type WatchOptions,
+  type WatchResponse,
+  watch,
+} from './watch.ts';

@@ -14,7 +14,12 @@ export const PROBE_TIMEOUT_MS = 5_000;
  * an idle, healthy one answers at once. No server flag is needed (unlike progress notifications).
  * Resolves to the error that shows the member does not serve, or undefined.
  */
-export async function probeMember(transport: Transport, endpoint: string, key: string, signal: AbortSignal): Promise<UnavailableError | undefined> {
+export async function probeMember(
+  transport: Transport,
+  endpoint: string,
+  key: string,
+  signal: AbortSignal,
+): Promise<UnavailableError | undefined> {
   try {
     await transport.request('/kv/range', { key, count_only: true }, { endpoint, timeout: PROBE_TIMEOUT_MS, signal });
     return undefined;

@@ -1,10 +1,10 @@
+import type { Core } from '../core/client-core.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { WatchCompactedError } from '../core/errors.ts';
 import type { KeyValue } from '../core/key-value.ts';
 import type { KeySelector } from '../core/keyspace.ts';
-import type { Core } from '../core/client-core.ts';
 import { range } from '../kv/kv.ts';
-import { type Watch, type WatchEvent, type WatchOptions, watch as openWatch } from './watch.ts';
+import { watch as openWatch, type Watch, type WatchEvent, type WatchOptions } from './watch.ts';
 
 /**
  * What a reflector copies (a key, prefix or range), and its watch's options.
@@ -14,7 +14,8 @@ import { type Watch, type WatchEvent, type WatchOptions, watch as openWatch } fr
  * etcd.reflect({ prefix: 'services/', signal: controller.signal });
  * ```
  */
-export type ReflectOptions = KeySelector & Pick<WatchOptions, 'progressNotify' | 'stallTimeout' | 'maxBufferedEvents' | 'signal' | 'onReconnect'>;
+export type ReflectOptions = KeySelector &
+  Pick<WatchOptions, 'progressNotify' | 'stallTimeout' | 'maxBufferedEvents' | 'signal' | 'onReconnect'>;
 
 /**
  * What changed in a reflector's state; `items` is the state after the change.

@@ -2,8 +2,8 @@ import { asRecord, decodeArray, decodeBool, decodeInt } from '../core/codec.ts';
 import { EtcdError, errorFromStatus, GrpcCode, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeaderRevision, type KeyValue } from '../core/key-value.ts';
 import type { Keyspace, WireRange } from '../core/keyspace.ts';
-import { decodeStripped } from '../kv/kv.ts';
 import { streamError } from '../core/stream-message.ts';
+import { decodeStripped } from '../kv/kv.ts';
 
 /**
  * One change of one key.
@@ -91,7 +91,8 @@ export function encodeCreateRequest(spec: WatchCreateSpec, watchId: number, star
 export function decodeWatchMessage(line: unknown, keyspaceOf: (watchId: number) => Keyspace | undefined): WatchMessage {
   const message = asRecord(line, 'watch stream message');
   if (message.error !== undefined) return { kind: 'error', error: streamError(message.error, undefined, '/v3/watch') };
-  if (message.result === undefined) throw new MalformedResponseError('watch stream message has neither result nor error');
+  if (message.result === undefined)
+    throw new MalformedResponseError('watch stream message has neither result nor error');
   const result = asRecord(message.result, 'watch response');
   const watchId = decodeInt(result.watch_id, 'watch_id');
   const keyspace = result.events === undefined ? undefined : keyspaceOf(watchId);
@@ -104,13 +105,19 @@ export function decodeWatchMessage(line: unknown, keyspaceOf: (watchId: number) 
     compactRevision: decodeInt(result.compact_revision, 'compact_revision'),
     cancelReason: typeof result.cancel_reason === 'string' ? result.cancel_reason : '',
     fragment: decodeBool(result.fragment),
-    events: keyspace === undefined ? [] : decodeArray(result.events, 'events').map((event) => decodeEvent(keyspace, event)),
+    events:
+      keyspace === undefined ? [] : decodeArray(result.events, 'events').map((event) => decodeEvent(keyspace, event)),
   };
 }
 
 function decodeEvent(keyspace: Keyspace, wire: unknown): WatchEvent {
   const event = asRecord(wire, 'watch event');
-  const type = event.type === undefined || event.type === 'PUT' || event.type === 0 ? 'put' : event.type === 'DELETE' || event.type === 1 ? 'delete' : undefined;
+  const type =
+    event.type === undefined || event.type === 'PUT' || event.type === 0
+      ? 'put'
+      : event.type === 'DELETE' || event.type === 1
+        ? 'delete'
+        : undefined;
   if (type === undefined) throw new MalformedResponseError(`unknown watch event type ${JSON.stringify(event.type)}`);
   const kv = decodeStripped(keyspace, event.kv);
   const decoded: WatchEvent = { type, kv, revision: kv.modRevision };

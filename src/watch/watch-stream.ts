@@ -1,3 +1,6 @@
+import { mapFetchError } from '../core/answer.ts';
+import type { TokenSource } from '../core/auth-token.ts';
+import { type Core, perClient } from '../core/client-core.ts';
 import {
   AbortedError,
   EtcdError,
@@ -7,17 +10,14 @@ import {
   UnavailableError,
   WatchCompactedError,
 } from '../core/errors.ts';
-import { backoff, setTimer, SilenceTimer, sleep } from '../core/timers.ts';
-import { type Core, perClient } from '../core/client-core.ts';
 import type { Keyspace } from '../core/keyspace.ts';
 import { DEFAULT_MAX_LINE, LineSplitter, parseLine } from '../core/lines.ts';
-import { mapFetchError } from '../core/answer.ts';
+import { inEdgeWorker } from '../core/runtime.ts';
+import { backoff, SilenceTimer, setTimer, sleep } from '../core/timers.ts';
 import type { Transport } from '../core/transport.ts';
-import type { TokenSource } from '../core/auth-token.ts';
 import { type Change, ChangeTimer } from './change-timer.ts';
 import { PROBE_AFTER_MS, probeMember } from './member-probe.ts';
 import { watchIdAtStart } from './overlong-line.ts';
-import { inEdgeWorker } from '../core/runtime.ts';
 import {
   cancelReasonError,
   decodeWatchMessage,
@@ -106,7 +106,11 @@ class Connection {
   private readonly stall: SilenceTimer | undefined;
   private readonly probe: SilenceTimer;
 
-  constructor(members: WatchMember[], idOf: (member: WatchMember) => number, onSilent: (connection: Connection) => void) {
+  constructor(
+    members: WatchMember[],
+    idOf: (member: WatchMember) => number,
+    onSilent: (connection: Connection) => void,
+  ) {
     this.members = members;
     this.probe = new SilenceTimer(PROBE_AFTER_MS, () => onSilent(this));
     this.pending = [...members];
@@ -119,7 +123,12 @@ class Connection {
     if (stalls.length > 0) {
       const ms = Math.min(...stalls);
       this.stall = new SilenceTimer(ms, () =>
-        this.end(new UnavailableError(`the watch stream was silent for ${ms} ms although progress notifications are on`, { endpoint: this.endpoint, path: `/v3${PATH}` })),
+        this.end(
+          new UnavailableError(`the watch stream was silent for ${ms} ms although progress notifications are on`, {
+            endpoint: this.endpoint,
+            path: `/v3${PATH}`,
+          }),
+        ),
       );
     }
   }
@@ -287,7 +296,8 @@ export class WatchStream {
     const wanted = this.wanted();
     const current = this.connection;
     if (wanted.length === 0) return this.detach();
-    if (current !== undefined && current.members.length === wanted.length && wanted.every((m) => current.carries(m))) return;
+    if (current !== undefined && current.members.length === wanted.length && wanted.every((m) => current.carries(m)))
+      return;
     // Between attempts after a failure: the loop's next attempt takes the new set after its backoff.
     if (current === undefined && this.running) return;
     this.detach();
@@ -312,7 +322,11 @@ export class WatchStream {
       for (;;) {
         const members = this.wanted();
         if (members.length === 0) return;
-        const connection = new Connection(members, (m) => this.members.get(m)!, (silent) => void this.probe(silent));
+        const connection = new Connection(
+          members,
+          (m) => this.members.get(m)!,
+          (silent) => void this.probe(silent),
+        );
         this.connection = connection;
         let error: unknown;
         try {
@@ -320,7 +334,10 @@ export class WatchStream {
             state.failures = 0;
             state.renewedToken = false;
           });
-          error = new UnavailableError('etcd ended the watch stream', { endpoint: connection.endpoint, path: `/v3${PATH}` });
+          error = new UnavailableError('etcd ended the watch stream', {
+            endpoint: connection.endpoint,
+            path: `/v3${PATH}`,
+          });
         } catch (thrown) {
           error = thrown;
         } finally {
@@ -348,7 +365,11 @@ export class WatchStream {
    */
   private recover(connection: Connection, error: unknown, members: WatchMember[], state: LoopState): number {
     const typed = connection.breakError ?? explain(error, connection.endpoint);
-    if (typed instanceof UnauthenticatedError && !state.renewedToken && connection.invalidateToken(this.transport.tokenSource)) {
+    if (
+      typed instanceof UnauthenticatedError &&
+      !state.renewedToken &&
+      connection.invalidateToken(this.transport.tokenSource)
+    ) {
       state.renewedToken = true;
       return 0;
     }
@@ -360,17 +381,21 @@ export class WatchStream {
       }
       return 0;
     }
-    if (typed instanceof UnavailableError && connection.endpoint !== undefined) this.transport.failedOver(connection.endpoint);
+    if (typed instanceof UnavailableError && connection.endpoint !== undefined)
+      this.transport.failedOver(connection.endpoint);
     state.failures++;
     // Whole milliseconds: what onReconnect reports is what a log line or a metric can show as is.
     const delay = Math.round(backoff(state.failures, MIN_BACKOFF, MAX_BACKOFF));
-    for (const member of live) member.reconnecting({ error: typed, attempt: state.failures, delay, resumeRevision: member.nextRevision });
+    for (const member of live)
+      member.reconnecting({ error: typed, attempt: state.failures, delay, resumeRevision: member.nextRevision });
     return delay;
   }
 
   private async read(connection: Connection, healthy: () => void): Promise<void> {
     this.opened++;
-    const { response, endpoint, token } = await this.transport.openStream(PATH, connection.body(this.lostCreates), { signal: connection.controller.signal });
+    const { response, endpoint, token } = await this.transport.openStream(PATH, connection.body(this.lostCreates), {
+      signal: connection.controller.signal,
+    });
     connection.opened(endpoint, token);
     const reader = response.body!.getReader();
     connection.reader = reader;
@@ -390,7 +415,8 @@ export class WatchStream {
         if (connection.controller.signal.aborted) return;
         if (chunk.done) break;
         connection.heard();
-        for (const line of splitter.feed(chunk.value)) this.dispatch(connection, parseWatchLine(line, endpoint), healthy);
+        for (const line of splitter.feed(chunk.value))
+          this.dispatch(connection, parseWatchLine(line, endpoint), healthy);
         if (overlong.length > 0) this.endOverlong(connection, overlong.splice(0));
       }
       for (const line of splitter.end()) this.dispatch(connection, parseLastLine(line, endpoint), healthy);
@@ -426,10 +452,11 @@ export class WatchStream {
         if (index !== -1) connection.pending.splice(index, 1);
       }
       if (connection.pending.length === 0) this.lostCreates = 0;
-      else connection.awaitCreates(Math.min(MAX_CREATE_WAIT, CREATE_WAIT * 2 ** this.lostCreates), () => {
-        this.lostCreates++;
-        connection.end();
-      });
+      else
+        connection.awaitCreates(Math.min(MAX_CREATE_WAIT, CREATE_WAIT * 2 ** this.lostCreates), () => {
+          this.lostCreates++;
+          connection.end();
+        });
       if (message.canceled) return this.canceled(connection, member, message);
       healthy();
       if (this.live(connection, member)) member.created(message.headerRevision);
@@ -484,17 +511,30 @@ export class WatchStream {
       const member = connection.byId.get(id);
       if (!this.live(connection, member)) continue;
       connection.retired.add(member);
-      member.fail(new MalformedResponseError(`a watch answer exceeded ${this.maxLine} characters (maxResponseBytes); it was skipped and this watcher ended`, { endpoint: connection.endpoint, path: `/v3${PATH}` }));
+      member.fail(
+        new MalformedResponseError(
+          `a watch answer exceeded ${this.maxLine} characters (maxResponseBytes); it was skipped and this watcher ended`,
+          { endpoint: connection.endpoint, path: `/v3${PATH}` },
+        ),
+      );
     }
   }
 
-  private canceled(connection: Connection, member: WatchMember | undefined, message: WatchMessage & { kind: 'result' }): void {
+  private canceled(
+    connection: Connection,
+    member: WatchMember | undefined,
+    message: WatchMessage & { kind: 'result' },
+  ): void {
     const error =
       message.compactRevision > 0
-        ? new WatchCompactedError(`the watch's start revision has been compacted (oldest revision left: ${message.compactRevision})`, message.compactRevision, {
-            endpoint: connection.endpoint,
-            path: `/v3${PATH}`,
-          })
+        ? new WatchCompactedError(
+            `the watch's start revision has been compacted (oldest revision left: ${message.compactRevision})`,
+            message.compactRevision,
+            {
+              endpoint: connection.endpoint,
+              path: `/v3${PATH}`,
+            },
+          )
         : cancelReasonError(message.cancelReason);
     // An invalid token concerns the whole stream: renew it and reopen.
     if (error instanceof UnauthenticatedError && /invalid auth token/i.test(error.message)) throw error;
@@ -530,7 +570,11 @@ function explain(error: unknown, endpoint: string | undefined): EtcdError {
   if (error instanceof EtcdError) return error;
   const mapped = mapFetchError(error, endpoint ?? '', `/v3${PATH}`, 'the watch stream broke off');
   if (mapped instanceof EtcdError) return mapped;
-  return new UnavailableError(`the watch stream broke off: ${(error as Error)?.message ?? String(error)}`, { endpoint, path: `/v3${PATH}`, cause: error });
+  return new UnavailableError(`the watch stream broke off: ${(error as Error)?.message ?? String(error)}`, {
+    endpoint,
+    path: `/v3${PATH}`,
+    cause: error,
+  });
 }
 
 /**
@@ -538,16 +582,23 @@ function explain(error: unknown, endpoint: string | undefined): EtcdError {
  * end the watchers.
  */
 function isRetryable(error: EtcdError): boolean {
-  return (error instanceof UnavailableError && error.retryable) || error instanceof TimeoutError || error instanceof AbortedError;
+  return (
+    (error instanceof UnavailableError && error.retryable) ||
+    error instanceof TimeoutError ||
+    error instanceof AbortedError
+  );
 }
-
 
 /** A line that is not JSON is a protocol error (a proxy's page, another server): it ends the watch. */
 function parseWatchLine(line: string, endpoint: string): unknown {
   try {
     return parseLine(line);
   } catch (cause) {
-    throw new MalformedResponseError((cause as Error).message, { endpoint, path: `/v3${PATH}`, cause: (cause as Error).cause });
+    throw new MalformedResponseError((cause as Error).message, {
+      endpoint,
+      path: `/v3${PATH}`,
+      cause: (cause as Error).cause,
+    });
   }
 }
 
@@ -562,7 +613,11 @@ function parseLastLine(line: string, endpoint: string): unknown {
     return parseLine(line);
   } catch (cause) {
     if (!line.trimStart().startsWith('{')) return parseWatchLine(line, endpoint);
-    throw new UnavailableError('the watch stream ended in the middle of a message', { endpoint, path: `/v3${PATH}`, cause });
+    throw new UnavailableError('the watch stream ended in the middle of a message', {
+      endpoint,
+      path: `/v3${PATH}`,
+      cause,
+    });
   }
 }
 
@@ -582,13 +637,20 @@ const clientClosed = () => new AbortedError('the watch ended: the client was clo
  */
 export function watchStreamOf(core: Core): WatchStream {
   if (inEdgeWorker()) return ownWatchStream(core);
-  return perClient(streams, core, () => new WatchStream(core.transport, core.transport.maxResponseBytes), (stream) => stream.closeAll(clientClosed()));
+  return perClient(
+    streams,
+    core,
+    () => new WatchStream(core.transport, core.transport.maxResponseBytes),
+    (stream) => stream.closeAll(clientClosed()),
+  );
 }
 
 /** A connection for one watcher, ended with the others when the client closes. */
 function ownWatchStream(core: Core): WatchStream {
   const close = () => stream.closeAll(clientClosed());
-  const stream = new WatchStream(core.transport, core.transport.maxResponseBytes, () => core.closed.removeEventListener('abort', close));
+  const stream = new WatchStream(core.transport, core.transport.maxResponseBytes, () =>
+    core.closed.removeEventListener('abort', close),
+  );
   core.closed.addEventListener('abort', close, { once: true });
   return stream;
 }

@@ -1,18 +1,18 @@
-import type { AsyncDisposableLike } from '../core/disposable.ts';
+import type { CallOptions } from '../core/call-options.ts';
+import type { Core } from '../core/client-core.ts';
 import { checkCount, describe } from '../core/codec.ts';
+import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, TimeoutError } from '../core/errors.ts';
+import { decodeHeader } from '../core/key-value.ts';
+import type { KeySelector, Keyspace } from '../core/keyspace.ts';
 import { inEdgeWorker } from '../core/runtime.ts';
 import { setTimer } from '../core/timers.ts';
-import type { CallOptions } from '../core/call-options.ts';
-import { decodeHeader } from '../core/key-value.ts';
 import type { Transport } from '../core/transport.ts';
-import type { KeySelector, Keyspace } from '../core/keyspace.ts';
 import type { WatchCreateSpec, WatchEvent, WatchResponse } from './watch-events.ts';
 import { type ReconnectInfo, type WatchMember, type WatchStream, watchStreamOf } from './watch-stream.ts';
-import type { Core } from '../core/client-core.ts';
 
-export type { ReconnectInfo } from './watch-stream.ts';
 export type { WatchEvent, WatchResponse } from './watch-events.ts';
+export type { ReconnectInfo } from './watch-stream.ts';
 
 /**
  * Kinds of events a watch leaves out.
@@ -130,11 +130,13 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
   private readyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly transport: Transport;
   private readonly progressWaiters = new Set<ProgressWaiter>();
-  private readonly onAbort = () => this.fail(new AbortedError('the watch was aborted', { path: '/v3/watch', cause: this.signal?.reason }));
+  private readonly onAbort = () =>
+    this.fail(new AbortedError('the watch was aborted', { path: '/v3/watch', cause: this.signal?.reason }));
 
   /** Use `etcd.watch(options)`. */
   constructor(stream: WatchStream, keyspace: Keyspace, options: WatchOptions, transport: Transport) {
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`watch options must be an object, got ${describe(options)}`);
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError(`watch options must be an object, got ${describe(options)}`);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(options.signal)}`);
     }
@@ -152,16 +154,22 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
     };
     this.next = options.startRevision === undefined ? 0 : checkCount(options.startRevision, 'startRevision');
     if (options.stallTimeout !== undefined && !(options.stallTimeout > 0)) {
-      throw new InvalidArgumentError(`stallTimeout must be a positive number of milliseconds, got ${describe(options.stallTimeout)}`);
+      throw new InvalidArgumentError(
+        `stallTimeout must be a positive number of milliseconds, got ${describe(options.stallTimeout)}`,
+      );
     }
     this.stallTimeout = this.spec.progressNotify ? (options.stallTimeout ?? DEFAULT_STALL_TIMEOUT) : undefined;
     this.maxBuffered = options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED;
     if (!Number.isSafeInteger(this.maxBuffered) || this.maxBuffered < 1) {
-      throw new InvalidArgumentError(`maxBufferedEvents must be a positive integer, got ${describe(options.maxBufferedEvents)}`);
+      throw new InvalidArgumentError(
+        `maxBufferedEvents must be a positive integer, got ${describe(options.maxBufferedEvents)}`,
+      );
     }
     const readyTimeout = options.readyTimeout ?? stream.timeout;
     if (typeof readyTimeout !== 'number' || !(readyTimeout > 0)) {
-      throw new InvalidArgumentError(`readyTimeout must be a positive number of milliseconds, got ${describe(options.readyTimeout)}`);
+      throw new InvalidArgumentError(
+        `readyTimeout must be a positive number of milliseconds, got ${describe(options.readyTimeout)}`,
+      );
     }
     this.onReconnect = options.onReconnect;
     this.signal = options.signal;
@@ -205,7 +213,11 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
    * const revision = await watch.requestProgress({ timeout: 60_000 });
    */
   async requestProgress(options: CallOptions = {}): Promise<number> {
-    const wire = await this.transport.request('/kv/range', { ...this.spec.range, count_only: true }, { ...options, idempotent: true });
+    const wire = await this.transport.request(
+      '/kv/range',
+      { ...this.spec.range, count_only: true },
+      { ...options, idempotent: true },
+    );
     const target = decodeHeader(wire.header).revision;
     if (this.error !== undefined) throw this.error;
     if (this.closed) throw new AbortedError('the watch was closed', { path: '/v3/watch' });
@@ -223,8 +235,19 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
         },
       };
       const hint = 'no change under it and no progress notification came (see progressNotify)';
-      const timer = setTimer(() => waiter.settle(new TimeoutError(`the watch did not reach revision ${target} within ${ms} ms: ${hint}`, { path: '/v3/watch' })), ms);
-      const onAbort = () => waiter.settle(new AbortedError('requestProgress was aborted', { path: '/v3/watch', cause: options.signal?.reason }));
+      const timer = setTimer(
+        () =>
+          waiter.settle(
+            new TimeoutError(`the watch did not reach revision ${target} within ${ms} ms: ${hint}`, {
+              path: '/v3/watch',
+            }),
+          ),
+        ms,
+      );
+      const onAbort = () =>
+        waiter.settle(
+          new AbortedError('requestProgress was aborted', { path: '/v3/watch', cause: options.signal?.reason }),
+        );
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.progressWaiters.add(waiter);
       if (options.signal?.aborted) onAbort();
@@ -374,8 +397,16 @@ export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, Wa
       // What the last attempt hit (a wrong endpoint), and advice about edge workers only in one.
       const last = this.lastFailure instanceof EtcdError ? this.lastFailure : undefined;
       const hit = last === undefined ? '' : `: the last attempt failed: ${last.message}`;
-      const hint = inEdgeWorker() ? ' (in an edge worker, a request cannot use a connection that another request opened: create and read each watch in the same request)' : '';
-      this.fail(new TimeoutError(`etcd did not create the watcher within ${ms} ms${hit}${hint}`, { path: '/v3/watch', endpoint: last?.endpoint, cause: last }));
+      const hint = inEdgeWorker()
+        ? ' (in an edge worker, a request cannot use a connection that another request opened: create and read each watch in the same request)'
+        : '';
+      this.fail(
+        new TimeoutError(`etcd did not create the watcher within ${ms} ms${hit}${hint}`, {
+          path: '/v3/watch',
+          endpoint: last?.endpoint,
+          cause: last,
+        }),
+      );
     }, ms);
   }
 
@@ -401,8 +432,10 @@ function checkFilters(filters: unknown): void {
     throw new InvalidArgumentError(`filters must be an object such as { noDelete: true }, got ${describe(filters)}`);
   }
   for (const [name, value] of Object.entries(filters)) {
-    if (!FILTERS.has(name)) throw new InvalidArgumentError(`filters has no option ${JSON.stringify(name)} (known: noPut, noDelete)`);
-    if (value !== undefined && typeof value !== 'boolean') throw new InvalidArgumentError(`filters.${name} must be a boolean, got ${describe(value)}`);
+    if (!FILTERS.has(name))
+      throw new InvalidArgumentError(`filters has no option ${JSON.stringify(name)} (known: noPut, noDelete)`);
+    if (value !== undefined && typeof value !== 'boolean')
+      throw new InvalidArgumentError(`filters.${name} must be a boolean, got ${describe(value)}`);
   }
 }
 

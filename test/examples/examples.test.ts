@@ -20,12 +20,14 @@ const etcdUnderTest = useEtcd();
 let etcd: Etcd;
 let browser: Browser & AsyncDisposable;
 
-
 /**
  * A Chromium page of `folder`'s files, served on localhost, whose CDN imports are answered from the
  * unpacked tarball; any other request to the internet fails the page.
  */
-async function openPage(folder: string, path: string): Promise<{ page: Page; errors: string[]; [Symbol.asyncDispose](): Promise<void> }> {
+async function openPage(
+  folder: string,
+  path: string,
+): Promise<{ page: Page; errors: string[]; [Symbol.asyncDispose](): Promise<void> }> {
   browser ??= await launchChromium();
   const site = await serveFolder(folder);
   const page = await browser.newPage();
@@ -38,7 +40,10 @@ async function openPage(folder: string, path: string): Promise<{ page: Page; err
       errors.push(`unexpected request to ${url}`);
       return route.abort();
     }
-    return route.fulfill({ contentType: 'text/javascript', body: readFileSync(join(packageDir, url.slice(CDN_PREFIX.length))) });
+    return route.fulfill({
+      contentType: 'text/javascript',
+      body: readFileSync(join(packageDir, url.slice(CDN_PREFIX.length))),
+    });
   });
   await page.goto(`${site.origin}${path}`);
   return {
@@ -73,7 +78,13 @@ describe('examples, each from the packed tarball against a real etcd', () => {
     const tasks = JSON.parse(readFileSync(join(folder, 'deno.json'), 'utf8')).tasks as { start: string };
     const args = tasks.start.replace(/^deno /, '').split(' ');
     // The task's own flags, plus: resolve npm:etcd-fetch from node_modules, never from a registry.
-    const output = await runProcess(bin('deno'), [args[0]!, '--node-modules-dir=manual', '--cached-only', ...args.slice(1)], env(), undefined, folder);
+    const output = await runProcess(
+      bin('deno'),
+      [args[0]!, '--node-modules-dir=manual', '--cached-only', ...args.slice(1)],
+      env(),
+      undefined,
+      folder,
+    );
     assert.match(output, /^txn succeeded: true$/m);
     assert.match(output, /^get: yes$/m);
   });
@@ -85,12 +96,18 @@ describe('examples, each from the packed tarball against a real etcd', () => {
   });
 
   test('browser-cdn: the page imports the CDN file, puts a message and shows others live', async () => {
-    await using opened = await openPage(exampleCopy('browser-cdn'), `/index.html?etcd=${encodeURIComponent(etcdUnderTest.endpoint)}`);
+    await using opened = await openPage(
+      exampleCopy('browser-cdn'),
+      `/index.html?etcd=${encodeURIComponent(etcdUnderTest.endpoint)}`,
+    );
     const { page, errors } = opened;
     const last = page.locator('#last');
     await page.waitForFunction(() => document.querySelector('output')?.value !== '…');
     await etcd.put('examples/page/message', 'written by Node');
-    await assert.doesNotReject(last.filter({ hasText: 'written by Node' }).waitFor({ timeout: 15_000 }), errors.join('\n'));
+    await assert.doesNotReject(
+      last.filter({ hasText: 'written by Node' }).waitFor({ timeout: 15_000 }),
+      errors.join('\n'),
+    );
     await page.fill('#message', 'written by the page');
     await page.click('button');
     await last.filter({ hasText: 'written by the page' }).waitFor({ timeout: 15_000 });
@@ -100,7 +117,10 @@ describe('examples, each from the packed tarball against a real etcd', () => {
 
   test('dashboard-widget: <etcd-watch> lists a prefix and follows puts and deletes', async () => {
     await etcd.put('dashboard/services/api', 'up');
-    await using opened = await openPage(exampleCopy('dashboard-widget'), `/index.html?etcd=${encodeURIComponent(etcdUnderTest.endpoint)}`);
+    await using opened = await openPage(
+      exampleCopy('dashboard-widget'),
+      `/index.html?etcd=${encodeURIComponent(etcdUnderTest.endpoint)}`,
+    );
     const { page, errors } = opened;
     const rows = page.locator('etcd-watch tr');
     await assert.doesNotReject(rows.filter({ hasText: 'apiup' }).waitFor({ timeout: 15_000 }), errors.join('\n'));
@@ -114,11 +134,20 @@ describe('examples, each from the packed tarball against a real etcd', () => {
 
   test('vite: the app builds with etcd-fetch from npm, lists flags and turns one on', async () => {
     const folder = exampleCopy('vite');
-    await runProcess(bin('node'), [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { VITE_ETCD_ENDPOINTS: etcdUnderTest.endpoint }, undefined, folder);
+    await runProcess(
+      bin('node'),
+      [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+      { VITE_ETCD_ENDPOINTS: etcdUnderTest.endpoint },
+      undefined,
+      folder,
+    );
     await etcd.put('examples/vite/flags/dark-mode', 'on');
     await using opened = await openPage(join(folder, 'dist'), '/index.html');
     const { page, errors } = opened;
-    await assert.doesNotReject(page.locator('#flags li', { hasText: 'dark-mode: on' }).waitFor({ timeout: 15_000 }), errors.join('\n'));
+    await assert.doesNotReject(
+      page.locator('#flags li', { hasText: 'dark-mode: on' }).waitFor({ timeout: 15_000 }),
+      errors.join('\n'),
+    );
     assert.deepEqual(await page.locator('#flags li').allTextContents(), ['dark-mode: on']);
     await page.fill('#name', 'beta');
     await page.click('button');
@@ -132,11 +161,25 @@ describe('examples, each from the packed tarball against a real etcd', () => {
     const port = await freePort();
     // What wrangler does before deploying: esbuild bundles the worker with its npm imports.
     const { build } = await import('esbuild');
-    await build({ entryPoints: [join(folder, 'src/worker.js')], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], outfile: join(folder, 'dist/worker.js'), logLevel: 'silent' });
+    await build({
+      entryPoints: [join(folder, 'src/worker.js')],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      conditions: ['workerd', 'worker', 'browser'],
+      outfile: join(folder, 'dist/worker.js'),
+      logLevel: 'silent',
+    });
     writeFileSync(join(folder, 'workerd.capnp'), workerdConfig());
     const child = spawn(bin('workerd'), ['serve', 'workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`], {
       cwd: folder,
-      env: { ...process.env, ETCD_ENDPOINTS: etcdUnderTest.endpoint, WATCH_PREFIX: 'examples/worker/', API_TOKEN: 'example-api-token', RELAY_SECRET: 'x'.repeat(40) },
+      env: {
+        ...process.env,
+        ETCD_ENDPOINTS: etcdUnderTest.endpoint,
+        WATCH_PREFIX: 'examples/worker/',
+        API_TOKEN: 'example-api-token',
+        RELAY_SECRET: 'x'.repeat(40),
+      },
     });
     let log = '';
     child.stderr.on('data', (d) => (log += d));
@@ -151,12 +194,21 @@ describe('examples, each from the packed tarball against a real etcd', () => {
         });
       }
       assert.equal(refused.status, 401, log);
-      await assert.rejects(subscribe(url, { headers: { authorization: 'Bearer wrong' } })[Symbol.asyncIterator]().next(), UnauthenticatedError);
+      await assert.rejects(
+        subscribe(url, { headers: { authorization: 'Bearer wrong' } })
+          [Symbol.asyncIterator]()
+          .next(),
+        UnauthenticatedError,
+      );
 
       const controller = new AbortController();
       let ready!: () => void;
       const isReady = new Promise<void>((r) => (ready = r));
-      const events = subscribe(url, { headers: { authorization: 'Bearer example-api-token' }, signal: controller.signal, onReady: () => ready() })[Symbol.asyncIterator]();
+      const events = subscribe(url, {
+        headers: { authorization: 'Bearer example-api-token' },
+        signal: controller.signal,
+        onReady: () => ready(),
+      })[Symbol.asyncIterator]();
       const first = events.next();
       await isReady;
       await etcd.put('examples/worker/status', 'green');

@@ -1,6 +1,6 @@
 import { after, before } from 'node:test';
 import type { Etcd } from 'etcd-fetch';
-import { startEtcd, type EtcdServer, type EtcdServerOptions } from '../../scripts/etcd.ts';
+import { type EtcdServer, type EtcdServerOptions, startEtcd } from '../../scripts/etcd.ts';
 import { GATEWAY_VERSIONS, type GatewayVersion, startVersionGateway, type VersionGateway } from './version-gateway.ts';
 
 export interface TestEtcd {
@@ -29,8 +29,10 @@ export function versionUnderTest(): GatewayVersion | undefined {
   const real = process.env.ETCD_SERVER_VERSION;
   const imitated = gatewayVersion();
   if (real !== undefined && real !== '' && real !== '3.4') {
-    if (imitated !== undefined) throw new Error(`ETCD_SERVER_VERSION=${real} and ETCD_GATEWAY=${imitated} exclude each other`);
-    if (!(GATEWAY_VERSIONS as readonly string[]).includes(real)) throw new Error(`ETCD_SERVER_VERSION=${real} is not one of 3.4, 3.5, 3.6, 3.7`);
+    if (imitated !== undefined)
+      throw new Error(`ETCD_SERVER_VERSION=${real} and ETCD_GATEWAY=${imitated} exclude each other`);
+    if (!(GATEWAY_VERSIONS as readonly string[]).includes(real))
+      throw new Error(`ETCD_SERVER_VERSION=${real} is not one of 3.4, 3.5, 3.6, 3.7`);
     return real as GatewayVersion;
   }
   return imitated;
@@ -53,7 +55,13 @@ export function gatewayVersion(): GatewayVersion | undefined {
  * suite talks to etcd through an imitation of that version (test/helpers/version-gateway.ts).
  */
 export function useEtcd(options: EtcdServerOptions & { ownServer?: boolean } = {}): TestEtcd {
-  const context: { endpoint: string; upstream: string; server: EtcdServer | undefined; gateway: GatewayVersion | undefined; version: GatewayVersion | undefined } = {
+  const context: {
+    endpoint: string;
+    upstream: string;
+    server: EtcdServer | undefined;
+    gateway: GatewayVersion | undefined;
+    version: GatewayVersion | undefined;
+  } = {
     endpoint: '',
     upstream: '',
     server: undefined,

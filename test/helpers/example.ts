@@ -18,7 +18,9 @@ export function packedPackage(): string {
   scratch = mkdtempSync(join(tmpdir(), 'etcd-fetch-examples-'));
   const folder = scratch;
   process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' })) as [{ filename: string }];
+  const [packed] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' }),
+  ) as [{ filename: string }];
   unpacked = join(scratch, 'package');
   mkdirSync(unpacked);
   execFileSync('tar', ['-xzf', join(scratch, packed.filename), '-C', unpacked, '--strip-components=1']);
@@ -34,8 +36,10 @@ export function exampleCopy(name: string): string {
   const folder = join(scratch!, name);
   cpSync(join(root, 'examples', name), folder, { recursive: true });
   cpSync(from, join(folder, 'node_modules', 'etcd-fetch'), { recursive: true });
-  const { dependencies = {} } = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-  for (const dependency of Object.keys(dependencies)) cpSync(join(root, 'node_modules', dependency), join(folder, 'node_modules', dependency), { recursive: true });
+  const { dependencies = {} } = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const dependency of Object.keys(dependencies))
+    cpSync(join(root, 'node_modules', dependency), join(folder, 'node_modules', dependency), { recursive: true });
   return folder;
 }
-

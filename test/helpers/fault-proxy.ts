@@ -13,7 +13,14 @@
 // Request bodies are read whole before the fault is chosen (the client sends its bodies, streams'
 // included, as complete texts); answers stream through as they arrive unless the fault needs the
 // whole answer first.
-import { Agent, createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGzip } from 'node:zlib';
 
@@ -110,7 +117,8 @@ export function faultOnce(match: (request: ProxiedRequest) => boolean, fault: Fa
 /** Starts a proxy on 127.0.0.1 (a free port unless `port` is given) in front of `upstream`. */
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const upstream = new URL(options.upstream);
-  if (upstream.protocol !== 'http:') throw new Error(`the fault proxy forwards to http:// only, got ${upstream.protocol}`);
+  if (upstream.protocol !== 'http:')
+    throw new Error(`the fault proxy forwards to http:// only, got ${upstream.protocol}`);
   const agent = new Agent({ keepAlive: true });
   const requests: RecordedRequest[] = [];
   const proxy: { fault: FaultChooser | undefined } = { fault: options.fault };
@@ -240,7 +248,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     delete headers.connection;
     delete headers['transfer-encoding'];
     return new Promise((resolve, reject) => {
-      const outgoing = httpRequest({ host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers, agent }, resolve);
+      const outgoing = httpRequest(
+        { host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers, agent },
+        resolve,
+      );
       outgoing.on('error', reject);
       // A client that leaves ends the upstream call too (a watch must not outlive its client).
       response.once('close', () => {
@@ -277,7 +288,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 }
 
 /** Streams etcd's answer to the client as it arrives. */
-async function passThrough(answer: IncomingMessage, response: ServerResponse, write: (chunk: Uint8Array) => boolean): Promise<void> {
+async function passThrough(
+  answer: IncomingMessage,
+  response: ServerResponse,
+  write: (chunk: Uint8Array) => boolean,
+): Promise<void> {
   response.writeHead(answer.statusCode ?? 200, answerHeaders(answer));
   response.flushHeaders();
   for await (const chunk of answer as AsyncIterable<Buffer>) {
@@ -290,7 +305,8 @@ async function passThrough(answer: IncomingMessage, response: ServerResponse, wr
 function answerHeaders(answer: IncomingMessage): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(answer.headers)) {
-    if (value !== undefined && name !== 'connection' && name !== 'transfer-encoding' && name !== 'keep-alive') headers[name] = value;
+    if (value !== undefined && name !== 'connection' && name !== 'transfer-encoding' && name !== 'keep-alive')
+      headers[name] = value;
   }
   return headers;
 }

@@ -14,7 +14,12 @@ export interface HashKVAnswer {
 }
 
 type HashKVClient = {
-  HashKV(request: object, metadata: Metadata, options: { deadline: number }, callback: (error: ServiceError | null, answer: HashKVAnswer) => void): void;
+  HashKV(
+    request: object,
+    metadata: Metadata,
+    options: { deadline: number },
+    callback: (error: ServiceError | null, answer: HashKVAnswer) => void,
+  ): void;
   close(): void;
 };
 
@@ -23,7 +28,13 @@ let service: (new (address: string, creds: ReturnType<typeof credentials.createI
 function maintenanceService() {
   if (service === undefined) {
     const protoDir = join(dirname(createRequire(import.meta.url).resolve('etcd3')), '..', 'proto');
-    const definition = loadSync(join(protoDir, 'rpc.proto'), { keepCase: true, longs: String, enums: String, defaults: true, includeDirs: [protoDir] });
+    const definition = loadSync(join(protoDir, 'rpc.proto'), {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      includeDirs: [protoDir],
+    });
     const loaded = loadPackageDefinition(definition) as unknown as { etcdserverpb: { Maintenance: typeof service } };
     service = loaded.etcdserverpb.Maintenance;
   }

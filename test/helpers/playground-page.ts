@@ -18,7 +18,9 @@ export interface PlaygroundContext {
   close(): Promise<void>;
 }
 
-export async function startPlaygroundContext(options: Parameters<typeof startPlayground>[0] = {}): Promise<PlaygroundContext> {
+export async function startPlaygroundContext(
+  options: Parameters<typeof startPlayground>[0] = {},
+): Promise<PlaygroundContext> {
   mkdirSync(artifacts, { recursive: true });
   const playground = await startPlayground(options);
   const browser = await launchChromium();
@@ -33,7 +35,11 @@ export async function startPlaygroundContext(options: Parameters<typeof startPla
 }
 
 /** A page of the playground, connected, browsing `prefix` (page errors fail the test at the end). */
-export async function openPlayground(context: PlaygroundContext, prefix: string, viewport = { width: 1400, height: 900 }): Promise<Page> {
+export async function openPlayground(
+  context: PlaygroundContext,
+  prefix: string,
+  viewport = { width: 1400, height: 900 },
+): Promise<Page> {
   const page = await context.browser.newPage({ viewport });
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(String(error)));
@@ -52,18 +58,34 @@ export function assertNoPageErrors(page: Page): void {
   assert.deepEqual((page as Page & { errors?: string[] }).errors ?? [], []);
 }
 
-export const shot = (page: Page, name: string, fullPage = false) => page.screenshot({ path: resolve(artifacts, `${name}.png`), fullPage });
+export const shot = (page: Page, name: string, fullPage = false) =>
+  page.screenshot({ path: resolve(artifacts, `${name}.png`), fullPage });
 
 export const treeKey = (page: Page, key: string) => page.locator(`#tree [role="treeitem"][data-key="${key}"]`);
-export const treeFolder = (page: Page, prefix: string) => page.locator(`#tree [role="treeitem"][data-prefix="${prefix}"]`);
+export const treeFolder = (page: Page, prefix: string) =>
+  page.locator(`#tree [role="treeitem"][data-prefix="${prefix}"]`);
 
 /** axe-core on `selector`: the serious and critical violations, as readable lines. */
 export async function axeViolations(page: Page, selector: string): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: axePath });
   const violations = await page.evaluate(async (selector) => {
-    const axe = (window as unknown as { axe: { run(context: string): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            context: string,
+          ): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }>;
+        };
+      }
+    ).axe;
     const result = await axe.run(selector);
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
+    }));
   }, selector);
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.targets.join(', ')}`);
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.targets.join(', ')}`);
 }

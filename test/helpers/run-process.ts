@@ -7,7 +7,13 @@ const root = resolve(import.meta.dirname, '../..');
  * Runs `command` in `cwd` (the repository unless said) and resolves with everything it printed,
  * or rejects with that output when it exits non-zero or outlives `timeoutMs`.
  */
-export function runProcess(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, cwd = root): Promise<string> {
+export function runProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+  cwd = root,
+): Promise<string> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(command, args, { cwd, env: { ...process.env, ...env, NO_COLOR: '1' } });
     let output = '';

@@ -3,7 +3,12 @@ import { createServer } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
-const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
+const types: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.map': 'application/json',
+};
 
 /** Serves a folder's files on localhost (another origin than etcd's 127.0.0.1); `/` is its index.html. */
 export async function serveFolder(folder: string): Promise<{ origin: string; close(): Promise<void> }> {

@@ -40,7 +40,9 @@ function openssl(args: string[], cwd: string): void {
   const binary = process.env.OPENSSL_BIN ?? 'openssl';
   const run = spawnSync(binary, args, { cwd, encoding: 'utf8' });
   if (run.error) {
-    throw new Error(`could not run ${binary} (${run.error.message}): install it (Debian/Ubuntu: apt-get install openssl) or set OPENSSL_BIN`);
+    throw new Error(
+      `could not run ${binary} (${run.error.message}): install it (Debian/Ubuntu: apt-get install openssl) or set OPENSSL_BIN`,
+    );
   }
   if (run.status !== 0) throw new Error(`openssl ${args.join(' ')} failed with ${run.status}:\n${run.stderr}`);
 }
@@ -89,10 +91,22 @@ function makeCa(dir: string, name: string, commonName: string): PemPair {
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`], dir);
   openssl(
     [
-      'req', '-x509', '-new', '-key', `${name}.key`, '-sha256', '-days', '2', '-subj', `/CN=${commonName}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-out', `${name}.pem`,
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-sha256',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${commonName}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-out',
+      `${name}.pem`,
     ],
     dir,
   );
@@ -107,8 +121,22 @@ function makeLeaf(dir: string, name: string, caName: string, commonName: string,
   writeFileSync(join(dir, `${name}.ext`), `${extensions.join('\n')}\n`);
   openssl(
     [
-      'x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.pem`, '-CAkey', `${caName}.key`, '-CAcreateserial',
-      '-days', '2', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${caName}.pem`,
+      '-CAkey',
+      `${caName}.key`,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
     ],
     dir,
   );

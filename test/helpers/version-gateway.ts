@@ -17,7 +17,7 @@
 // `/v3/maintenance/hashkv` (3.5.10+) is served with the real member's own HashKV, asked over gRPC
 // (./grpc-hashkv.ts): 3.4 has the RPC, only not its gateway route.
 // Streams stay streams: answers are rewritten line by line as they arrive.
-import { Agent, createServer, type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { grpcHashKV } from './grpc-hashkv.ts';
 
 export type GatewayVersion = '3.4' | '3.4.23' | '3.5' | '3.6' | '3.7';
@@ -53,8 +53,23 @@ function family(version: GatewayVersion): 'v1' | 'v2' {
  */
 export function statusOfCode(code: number, version: GatewayVersion): number {
   const table: Record<number, number> = {
-    0: 200, 1: family(version) === 'v2' ? 499 : 408, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429,
-    9: 400, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401,
+    0: 200,
+    1: family(version) === 'v2' ? 499 : 408,
+    2: 500,
+    3: 400,
+    4: 504,
+    5: 404,
+    6: 409,
+    7: 403,
+    8: 429,
+    9: 400,
+    10: 409,
+    11: 400,
+    12: 501,
+    13: 500,
+    14: 503,
+    15: 500,
+    16: 401,
   };
   return table[code] ?? 500;
 }
@@ -86,7 +101,9 @@ function unaryErrorBody(code: number, message: string, version: GatewayVersion):
 function streamErrorLine(code: number, message: string, version: GatewayVersion): string {
   if (family(version) === 'v2') return `${JSON.stringify({ error: { code, message } })}\n`;
   const http = statusOfCode(code, version);
-  return JSON.stringify({ error: { grpc_code: code, http_code: http, message, http_status: STATUS_TEXT[http] ?? 'Error' } });
+  return JSON.stringify({
+    error: { grpc_code: code, http_code: http, message, http_status: STATUS_TEXT[http] ?? 'Error' },
+  });
 }
 
 /**
@@ -111,9 +128,18 @@ function spaced(json: string): string {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout',
-  409: 'Conflict', 429: 'Too Many Requests', 499: 'Client Closed Request', 500: 'Internal Server Error',
-  501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  429: 'Too Many Requests',
+  499: 'Client Closed Request',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 const USER_EMPTY = 'etcdserver: user name is empty';
@@ -159,7 +185,11 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
   const agent = new Agent({ keepAlive: true });
 
   /** One unary call to the real etcd (the imitation's own probes), with the caller's token. */
-  const probe = async (path: string, body: object, token?: string): Promise<{ status: number; json: Record<string, unknown> }> => {
+  const probe = async (
+    path: string,
+    body: object,
+    token?: string,
+  ): Promise<{ status: number; json: Record<string, unknown> }> => {
     const response = await fetch(new URL(path, upstream), {
       method: 'POST',
       body: JSON.stringify(body),
@@ -177,7 +207,8 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
 
   const authEnabled = async () => (await probe('/v3/auth/user/list', {})).status !== 200;
   // Any answer but 401 to a read means etcd knows the token (403: known, lacking permission).
-  const tokenValid = async (token: string) => (await probe('/v3/kv/range', { key: 'AA==', count_only: true }, token)).status !== 401;
+  const tokenValid = async (token: string) =>
+    (await probe('/v3/kv/range', { key: 'AA==', count_only: true }, token)).status !== 401;
   // etcd lets only admins list roles (auth/store.go RoleList → IsAdminPermitted).
   const isAdmin = async (token: string) => (await probe('/v3/auth/role/list', {}, token)).status === 200;
   // A txn whose compare never holds checks put permission on `key` (apply_auth.go checkTxnAuth
@@ -191,8 +222,10 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       )
     ).status === 200;
 
-  const mayRead = async (token: string, key: string) => (await probe('/v3/kv/range', { key, count_only: true }, token)).status === 200;
-  const keysOfLease = async (id: unknown) => ((await probe('/v3/lease/timetolive', { ID: id, keys: true })).json.keys as string[] | undefined) ?? [];
+  const mayRead = async (token: string, key: string) =>
+    (await probe('/v3/kv/range', { key, count_only: true }, token)).status === 200;
+  const keysOfLease = async (id: unknown) =>
+    ((await probe('/v3/lease/timetolive', { ID: id, keys: true })).json.keys as string[] | undefined) ?? [];
   const allowedOnKeys = async (ids: unknown[], allowed: (key: string) => Promise<boolean>) => {
     for (const id of ids) for (const key of await keysOfLease(id)) if (!(await allowed(key))) return false;
     return true;
@@ -200,7 +233,11 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
 
   /** Undefined when the call may go on; otherwise the gRPC error etcd would answer. */
   /** `afterLines`: a stream's requests answered before the refusal (keep-alive). */
-  const refusal = async (requirement: Requirement, token: string | undefined, body: string): Promise<{ code: number; message: string; afterLines?: number } | undefined> => {
+  const refusal = async (
+    requirement: Requirement,
+    token: string | undefined,
+    body: string,
+  ): Promise<{ code: number; message: string; afterLines?: number } | undefined> => {
     if (!(await authEnabled())) return undefined;
     if (token === undefined || token === '') return { code: 3, message: USER_EMPTY };
     if (!(await tokenValid(token))) return { code: 16, message: INVALID_TOKEN };
@@ -234,7 +271,12 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       case 'lease-list': {
         // checkLeaseLeases: range permission on every key of every lease.
         const leases = ((await probe('/v3/lease/leases', {})).json.leases as { ID: unknown }[] | undefined) ?? [];
-        return (await allowedOnKeys(leases.map((l) => l.ID), (key) => mayRead(token, key))) ? undefined : denied;
+        return (await allowedOnKeys(
+          leases.map((l) => l.ID),
+          (key) => mayRead(token, key),
+        ))
+          ? undefined
+          : denied;
       }
     }
   };
@@ -250,7 +292,12 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       if (denied) return sendUnaryError(response, denied.code, denied.message, cors);
     }
     // The field is `authRevision` on the wire: declared in mixed case in rpc.proto (seen on 3.7.4).
-    return sendJson(response, 200, enabled ? { header, enabled: true, authRevision: '1' } : { header, authRevision: '1' }, cors);
+    return sendJson(
+      response,
+      200,
+      enabled ? { header, enabled: true, authRevision: '1' } : { header, authRevision: '1' },
+      cors,
+    );
   };
 
   /**
@@ -263,7 +310,12 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
    * omitted, int64s as strings. Errors (a compacted or future revision, a non-admin while auth is
    * on: authMaintenanceServer.HashKV) are the real etcd's own.
    */
-  const hashKV = async (body: string, token: string | undefined, response: ServerResponse, cors: Record<string, string>) => {
+  const hashKV = async (
+    body: string,
+    token: string | undefined,
+    response: ServerResponse,
+    cors: Record<string, string>,
+  ) => {
     let revision = '0';
     try {
       const parsed = JSON.parse(body || '{}') as { revision?: unknown };
@@ -287,7 +339,17 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     }
     // hash_revision is new in 3.6 (api/etcdserverpb/rpc.proto: etcd_version_field "3.6"); 3.5.36 has none.
     const hashRevision = version === '3.5' ? undefined : revision === '0' ? answer.header.revision : revision;
-    return sendJson(response, 200, withoutZeros({ header: answer.header, hash: answer.hash, compact_revision: answer.compact_revision, hash_revision: hashRevision }), cors);
+    return sendJson(
+      response,
+      200,
+      withoutZeros({
+        header: answer.header,
+        hash: answer.hash,
+        compact_revision: answer.compact_revision,
+        hash_revision: hashRevision,
+      }),
+      cors,
+    );
   };
 
   const sendJson = (response: ServerResponse, status: number, body: object, cors: Record<string, string>) => {
@@ -304,8 +366,15 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
   };
 
   /** A stream refused before its first message: the status follows the code (see streamErrorLine). */
-  const sendStreamError = (response: ServerResponse, code: number, message: string, headers: Record<string, unknown>) => {
-    response.writeHead(statusOfCode(code, version), { 'content-type': 'application/json', ...headers }).end(streamErrorLine(code, message, version));
+  const sendStreamError = (
+    response: ServerResponse,
+    code: number,
+    message: string,
+    headers: Record<string, unknown>,
+  ) => {
+    response
+      .writeHead(statusOfCode(code, version), { 'content-type': 'application/json', ...headers })
+      .end(streamErrorLine(code, message, version));
   };
 
   const server = createServer((incoming, response) => {
@@ -326,8 +395,12 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       if (path === '/v3/maintenance/hashkv' && version !== '3.4') return hashKV(body, token, response, cors);
       const requirement = REQUIREMENTS[path];
       const denied = requirement === undefined ? undefined : await refusal(requirement, token, body);
-      if (denied && denied.afterLines) {
-        const answered = `${body.split('\n').filter((line) => line.trim() !== '').slice(0, denied.afterLines).join('\n')}\n`;
+      if (denied?.afterLines) {
+        const answered = `${body
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .slice(0, denied.afterLines)
+          .join('\n')}\n`;
         const upstreamResponse = await forward(incoming, answered, response);
         return relayStream(upstreamResponse, response, denied);
       }
@@ -337,14 +410,16 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       }
     }
     // From 3.5 a token is ignored while auth is off (seen on 3.5.36 and 3.7.4); 3.4.23 answers 401.
-    if (token !== undefined && !version.startsWith('3.4') && !(await authEnabled())) delete incoming.headers.authorization;
+    if (token !== undefined && !version.startsWith('3.4') && !(await authEnabled()))
+      delete incoming.headers.authorization;
     const upstreamResponse = await forward(incoming, body, response);
     if (STREAM_PATHS.has(path) && upstreamResponse.statusCode === 200) return relayStream(upstreamResponse, response);
     let text = await readAll(upstreamResponse);
     // 3.4's alarm answer has no header; 3.5+ fill it in (seen on 3.5.36 and 3.7.4).
     if (path === '/v3/maintenance/alarm' && upstreamResponse.statusCode === 200 && !version.startsWith('3.4')) {
       const answer = JSON.parse(text) as Record<string, unknown>;
-      if (answer.header === undefined) text = JSON.stringify({ header: (await probe('/v3/maintenance/status', {})).json.header, ...answer });
+      if (answer.header === undefined)
+        text = JSON.stringify({ header: (await probe('/v3/maintenance/status', {})).json.header, ...answer });
     }
     const status = upstreamResponse.statusCode ?? 502;
     // Upstream 3.4.23 (gateway v1.9.5 with golang/protobuf 1.4.3) panics marshaling any error body:
@@ -375,7 +450,14 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       const headers = { ...incoming.headers, host: upstream.host };
       delete headers['content-length'];
       const outgoing = httpRequest(
-        { agent, host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+        {
+          agent,
+          host: upstream.hostname,
+          port: upstream.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        },
         resolve,
       );
       outgoing.on('error', reject);
@@ -388,7 +470,11 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
    * Copies a stream line by line, rewriting etcd 3.4's error line into the version's shape; with
    * `trailer`, ends it with that error line once the upstream's answers are through.
    */
-  const relayStream = async (upstreamResponse: IncomingMessage, response: ServerResponse, trailer?: { code: number; message: string }) => {
+  const relayStream = async (
+    upstreamResponse: IncomingMessage,
+    response: ServerResponse,
+    trailer?: { code: number; message: string },
+  ) => {
     const headers = { ...upstreamResponse.headers };
     delete headers['content-length'];
     upstreamResponse.setEncoding('utf8');
@@ -412,7 +498,8 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     }
     if (tail !== '') emit(tail);
     if (!response.headersSent) response.writeHead(200, headers);
-    if (!response.writableEnded) response.end(trailer ? streamErrorLine(trailer.code, trailer.message, version) : undefined);
+    if (!response.writableEnded)
+      response.end(trailer ? streamErrorLine(trailer.code, trailer.message, version) : undefined);
   };
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

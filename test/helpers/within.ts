@@ -4,7 +4,9 @@
 /** `promise`, or a rejection naming `what` after `ms` (a bound, not a timing assertion). */
 export async function within<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {

@@ -35,7 +35,10 @@ async function timed(promise: Promise<unknown>): Promise<{ ms: number; outcome: 
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
-    promise.then((value) => ({ value }), (error: unknown) => error),
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => error,
+    ),
     new Promise((resolve) => (timer = setTimeout(() => resolve('still pending'), GIVE_UP))),
   ]);
   clearTimeout(timer);
@@ -44,7 +47,10 @@ async function timed(promise: Promise<unknown>): Promise<{ ms: number; outcome: 
 
 function assertTimedOut({ ms, outcome }: { ms: number; outcome: unknown }, what: string): void {
   if (process.env.SHOW_MS) console.log(`MS ${what} ${ms}`);
-  assert.ok(outcome instanceof TimeoutError, `${what}: expected a TimeoutError after ${ms} ms, got ${outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : JSON.stringify(outcome)}`);
+  assert.ok(
+    outcome instanceof TimeoutError,
+    `${what}: expected a TimeoutError after ${ms} ms, got ${outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : JSON.stringify(outcome)}`,
+  );
   assert.ok(ms < TIMEOUT + MARGIN, `${what}: settled after ${ms} ms, past its ${TIMEOUT} ms deadline + ${MARGIN} ms`);
 }
 
@@ -73,7 +79,10 @@ describe('composite and streamed admin calls keep their deadline', () => {
         return;
       }
       if (mode === 'slow') await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
-      const answer = await fetch(`${etcdUnderTest.endpoint}${request.url}`, { method: 'POST', body: Buffer.concat(chunks) }).catch(() => undefined);
+      const answer = await fetch(`${etcdUnderTest.endpoint}${request.url}`, {
+        method: 'POST',
+        body: Buffer.concat(chunks),
+      }).catch(() => undefined);
       if (answer === undefined || response.destroyed) return void response.destroy();
       let body = Buffer.from(await answer.arrayBuffer());
       if (mode === 'slow' && request.url === '/v3/cluster/member/list' && answer.ok) {
@@ -111,8 +120,14 @@ describe('composite and streamed admin calls keep their deadline', () => {
     const etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
     try {
       await whileStopped(async () => {
-        assertTimedOut(await timed(etcd.maintenance.snapshot({ timeout: TIMEOUT })), 'snapshot of the current endpoint');
-        assertTimedOut(await timed(etcd.maintenance.snapshot({ timeout: TIMEOUT, member: memberId })), 'snapshot of a member ID');
+        assertTimedOut(
+          await timed(etcd.maintenance.snapshot({ timeout: TIMEOUT })),
+          'snapshot of the current endpoint',
+        );
+        assertTimedOut(
+          await timed(etcd.maintenance.snapshot({ timeout: TIMEOUT, member: memberId })),
+          'snapshot of a member ID',
+        );
       });
     } finally {
       etcd.close();
@@ -129,12 +144,19 @@ describe('composite and streamed admin calls keep their deadline', () => {
       ['hash({ member: id })', () => maintenance.hash({ member: memberId, timeout: TIMEOUT })],
       ['defragment({ member: id })', () => maintenance.defragment({ member: memberId, timeout: TIMEOUT })],
       ['moveLeader(url)', () => maintenance.moveLeader(proxyEndpoint, { timeout: TIMEOUT })],
-      ['clusterStatus()', () => maintenance.clusterStatus({ timeout: TIMEOUT }).then((reports) => Promise.reject(reports[0]?.error ?? reports))],
+      [
+        'clusterStatus()',
+        () =>
+          maintenance
+            .clusterStatus({ timeout: TIMEOUT })
+            .then((reports) => Promise.reject(reports[0]?.error ?? reports)),
+      ],
       ['snapshot({ member: id })', () => maintenance.snapshot({ member: memberId, timeout: TIMEOUT })],
     ];
     // Composite only on 3.4, which has no /v3/auth/status (the user list, then a check); 3.5+ answer it in one step.
     const version = versionUnderTest();
-    if (version === undefined || version.startsWith('3.4')) calls.push(['auth.status()', () => etcd.auth.status({ timeout: TIMEOUT })]);
+    if (version === undefined || version.startsWith('3.4'))
+      calls.push(['auth.status()', () => etcd.auth.status({ timeout: TIMEOUT })]);
     mode = 'slow';
     try {
       const failures: string[] = [];

@@ -5,8 +5,15 @@
 // the imitation's (test/helpers/version-gateway.ts); against Debian's 3.4.23 they are more lenient.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, type FetchLike, type Lease, LeaseLostError, PermissionDeniedError, UnauthenticatedError } from 'etcd-fetch';
-import { startCluster, type EtcdCluster } from '../../scripts/cluster.ts';
+import {
+  Etcd,
+  type FetchLike,
+  type Lease,
+  LeaseLostError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+} from 'etcd-fetch';
+import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { gatewayVersion, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 import { startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
 
@@ -73,7 +80,9 @@ describe('with authentication on, as current etcd releases check it', () => {
     await lease.revoke();
   });
 
-  test("a keep-alive refused for permission says so in lost's reason", { skip: versionUnderTest() === undefined && 'etcd 3.4.23 keeps alive any lease without checking' }, async () => {
+  test("a keep-alive refused for permission says so in lost's reason", {
+    skip: versionUnderTest() === undefined && 'etcd 3.4.23 keeps alive any lease without checking',
+  }, async () => {
     const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
     const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
     const lease = await bob.grant(5);
@@ -111,7 +120,11 @@ describe('with authentication on, as current etcd releases check it', () => {
       const etcd = new Etcd({ endpoints: endpoints(), fetch, ...(auth ? { auth } : {}) });
       assert.deepEqual(await etcd.auth.status(), { enabled: true });
       const asked = paths.filter((path) => path !== '/v3/auth/authenticate');
-      assert.deepEqual(asked, serves ? ['/v3/auth/status'] : ['/v3/auth/status', '/v3/auth/user/list'], `as ${auth?.username ?? 'nobody'}`);
+      assert.deepEqual(
+        asked,
+        serves ? ['/v3/auth/status'] : ['/v3/auth/status', '/v3/auth/user/list'],
+        `as ${auth?.username ?? 'nobody'}`,
+      );
     }
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { inspect } from 'node:util';
 import { before, describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import { Etcd, PermissionDeniedError, UnauthenticatedError } from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 
@@ -11,7 +11,11 @@ const ROOT_PASSWORD = 'r00t-Secret-pw';
 const ALICE_PASSWORD = 'alice-Secret-pw';
 const endpoints = () => [etcdUnderTest.endpoint];
 const asRoot = (fetch?: typeof globalThis.fetch) =>
-  new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: ROOT_PASSWORD }, ...(fetch ? { fetch } : {}) });
+  new Etcd({
+    endpoints: endpoints(),
+    auth: { username: 'root', password: ROOT_PASSWORD },
+    ...(fetch ? { fetch } : {}),
+  });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fetch that counts the authentications sent through it. */
@@ -49,11 +53,17 @@ describe('authentication against a real etcd', () => {
 
   test('no token, a wrong password and a wrong token are UnauthenticatedError', async () => {
     await assert.rejects(new Etcd({ endpoints: endpoints() }).get('seed/key'), UnauthenticatedError);
-    await assert.rejects(new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: 'wrong' } }).get('seed/key'), UnauthenticatedError);
-    await assert.rejects(new Etcd({ endpoints: endpoints(), auth: { token: 'not-a-token' } }).get('seed/key'), UnauthenticatedError);
+    await assert.rejects(
+      new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: 'wrong' } }).get('seed/key'),
+      UnauthenticatedError,
+    );
+    await assert.rejects(
+      new Etcd({ endpoints: endpoints(), auth: { token: 'not-a-token' } }).get('seed/key'),
+      UnauthenticatedError,
+    );
   });
 
-  test('a client without credentials on an auth-enabled etcd is told to pass auth, with etcd\'s code and message kept', async () => {
+  test("a client without credentials on an auth-enabled etcd is told to pass auth, with etcd's code and message kept", async () => {
     const anonymous = new Etcd({ endpoints: endpoints() });
     const says = (error: unknown) => {
       assert.ok(error instanceof UnauthenticatedError, String(error));
@@ -66,7 +76,12 @@ describe('authentication against a real etcd', () => {
     await assert.rejects(anonymous.put('seed/key', 'x'), says);
     // The watch stream's refusal (HTTP 200, a canceled watcher) says the same.
     const watch = anonymous.watch({ key: 'seed/key', signal: AbortSignal.timeout(10_000) });
-    await assert.rejects((async () => { for await (const _ of watch) break; })(), says);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of watch) break;
+      })(),
+      says,
+    );
     await anonymous.close();
   });
 
@@ -103,7 +118,10 @@ describe('authentication against a real etcd', () => {
     await assert.rejects(alice.get('app/x'), PermissionDeniedError);
 
     await root.auth.changePassword('alice', 'new-pw');
-    await assert.rejects(new Etcd({ endpoints: endpoints(), auth: { username: 'alice', password: ALICE_PASSWORD } }).get('app/x'), UnauthenticatedError);
+    await assert.rejects(
+      new Etcd({ endpoints: endpoints(), auth: { username: 'alice', password: ALICE_PASSWORD } }).get('app/x'),
+      UnauthenticatedError,
+    );
     await root.auth.deleteUser('alice');
     await root.auth.deleteRole('app');
     assert.deepEqual(await root.auth.listUsers(), ['root']);
@@ -116,7 +134,9 @@ describe('authentication against a real etcd', () => {
     let failed = 0;
     let succeeded = 0;
     for (let round = 0; round < rounds; round++) {
-      const calls = Array.from({ length: 10 }, (_, i) => (i % 2 ? etcd.put(`stream/${i}`, String(round)) : etcd.get(`stream/${i}`)));
+      const calls = Array.from({ length: 10 }, (_, i) =>
+        i % 2 ? etcd.put(`stream/${i}`, String(round)) : etcd.get(`stream/${i}`),
+      );
       for (const outcome of await Promise.allSettled(calls)) outcome.status === 'fulfilled' ? succeeded++ : failed++;
       // Idle past the token TTL (3 s): the next round starts with an expired token.
       if (round < rounds - 1) await sleep(4_500);
@@ -125,7 +145,10 @@ describe('authentication against a real etcd', () => {
     assert.equal(failed, 0);
     assert.equal(succeeded, rounds * 10);
     assert.ok(authenticating.count >= 2, `the token expired and was renewed (${authenticating.count} authentications)`);
-    assert.ok(authenticating.count <= rounds, `concurrent callers shared each authentication (${authenticating.count} for ${rounds} rounds)`);
+    assert.ok(
+      authenticating.count <= rounds,
+      `concurrent callers shared each authentication (${authenticating.count} for ${rounds} rounds)`,
+    );
   });
 
   test('a snapshot asked for with an expired token renews it once and streams', async () => {
@@ -148,7 +171,9 @@ describe('authentication against a real etcd', () => {
     const withToken = new Etcd({ endpoints: endpoints(), auth: { token } });
     const wrong = new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: 'Wrong-Secret-pw' } });
     const error = await wrong.get('x').catch((e: unknown) => e);
-    const badToken = await new Etcd({ endpoints: endpoints(), auth: { token: 'Bad-Secret-token' } }).get('x').catch((e: unknown) => e);
+    const badToken = await new Etcd({ endpoints: endpoints(), auth: { token: 'Bad-Secret-token' } })
+      .get('x')
+      .catch((e: unknown) => e);
     for (const dump of [
       JSON.stringify(etcd),
       JSON.stringify(withToken),
@@ -159,7 +184,8 @@ describe('authentication against a real etcd', () => {
       inspect(badToken, { depth: 20 }),
       JSON.stringify(error),
     ]) {
-      for (const secret of [ROOT_PASSWORD, token, 'Wrong-Secret-pw', 'Bad-Secret-token']) assert.equal(dump.includes(secret), false, `found a secret in ${dump.slice(0, 200)}`);
+      for (const secret of [ROOT_PASSWORD, token, 'Wrong-Secret-pw', 'Bad-Secret-token'])
+        assert.equal(dump.includes(secret), false, `found a secret in ${dump.slice(0, 200)}`);
     }
   });
 

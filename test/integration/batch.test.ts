@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { AbortedError, Etcd, type EtcdOptions, type FetchLike, FutureRevisionError, PermissionDeniedError, type RangeQuery } from 'etcd-fetch';
+import {
+  AbortedError,
+  Etcd,
+  type EtcdOptions,
+  type FetchLike,
+  FutureRevisionError,
+  PermissionDeniedError,
+  type RangeQuery,
+} from 'etcd-fetch';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 // A small --max-txn-ops, so splitting is seen with few reads.
@@ -12,7 +20,10 @@ function counting(): { fetch: FetchLike; sent: Array<{ path: string; reads: numb
   const sent: Array<{ path: string; reads: number; revisions: string[] }> = [];
   const fetch: FetchLike = async (request, init) => {
     const path = new URL(request.url).pathname;
-    const body = (await request.clone().json()) as { success?: Array<{ request_range?: { revision?: string } }>; revision?: string };
+    const body = (await request.clone().json()) as {
+      success?: Array<{ request_range?: { revision?: string } }>;
+      revision?: string;
+    };
     const ranges = path === '/v3/kv/txn' ? (body.success ?? []).map((op) => op.request_range ?? {}) : [body];
     sent.push({ path, reads: ranges.length, revisions: ranges.map((range) => range.revision ?? '') });
     return globalThis.fetch(request, init);
@@ -99,7 +110,9 @@ describe('read batching against a real etcd', () => {
 
     // etcd refuses a txn of 12 reads here ("too many operations"): each read is then sent alone.
     const tooBig = client({ batch: { maxOps: 12 } });
-    const again = await Promise.all(Array.from({ length: 12 }, (_, i) => tooBig.get(i % 2 ? `${prefix}k` : `${prefix}none`)));
+    const again = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => tooBig.get(i % 2 ? `${prefix}k` : `${prefix}none`)),
+    );
     assert.deepEqual(
       again.map((kv) => kv?.valueText),
       Array.from({ length: 12 }, (_, i) => (i % 2 ? 'v' : undefined)),
@@ -125,7 +138,11 @@ describe('read batching against a real etcd', () => {
       assert.ok(result.status === 'rejected' && result.reason instanceof FutureRevisionError, String(result));
       // The fall-back: the failed txn's reads were each sent again alone, and the caller got
       // the answer of its own /kv/range, as an unbatched call would.
-      assert.match(String(result.reason.path), /kv\/range$/, `the error of the caller's own read, not the txn's: ${String(result.reason.path)}`);
+      assert.match(
+        String(result.reason.path),
+        /kv\/range$/,
+        `the error of the caller's own read, not the txn's: ${String(result.reason.path)}`,
+      );
     }
     assert.equal(results[3].status === 'fulfilled' && results[3].value?.valueText, 'v');
     assert.equal(results[4].status === 'fulfilled' && results[4].value?.valueText, 'v');
@@ -147,7 +164,11 @@ describe('read batching against a real etcd', () => {
     const etcd = client();
     await etcd.put(`${prefix}k`, 'v');
     const controller = new AbortController();
-    const pending = Promise.allSettled([etcd.get(`${prefix}k`), etcd.get(`${prefix}k`, { signal: controller.signal }), etcd.get(`${prefix}k`)]);
+    const pending = Promise.allSettled([
+      etcd.get(`${prefix}k`),
+      etcd.get(`${prefix}k`, { signal: controller.signal }),
+      etcd.get(`${prefix}k`),
+    ]);
     controller.abort();
     const [first, aborted, last] = await pending;
     assert.ok(aborted.status === 'rejected' && aborted.reason instanceof AbortedError, String(aborted));
@@ -193,7 +214,11 @@ describe('read batching against a real etcd', () => {
     await root.put(`${prefix}open/a`, 'a');
     await root.put(`${prefix}secret`, 's');
     const call = async (path: string, body: object, token?: string) => {
-      const response = await fetch(`${etcdUnderTest.endpoint}/v3${path}`, { method: 'POST', body: JSON.stringify(body), headers: token ? { authorization: token } : {} });
+      const response = await fetch(`${etcdUnderTest.endpoint}/v3${path}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: token ? { authorization: token } : {},
+      });
       assert.equal(response.status, 200, `${path}: ${await response.clone().text()}`);
       return (await response.json()) as Record<string, unknown>;
     };
@@ -204,18 +229,32 @@ describe('read batching against a real etcd', () => {
     await call('/auth/role/add', { name: 'reader' });
     const open = `${prefix}open/`;
     const openEnd = open.slice(0, -1) + String.fromCharCode(open.charCodeAt(open.length - 1) + 1);
-    await call('/auth/role/grant', { name: 'reader', perm: { permType: 'READ', key: key(open), range_end: key(openEnd) } });
+    await call('/auth/role/grant', {
+      name: 'reader',
+      perm: { permType: 'READ', key: key(open), range_end: key(openEnd) },
+    });
     await call('/auth/user/grant', { user: 'reader', role: 'reader' });
     await call('/auth/enable', {});
     try {
       const { fetch, sent } = counting();
       const reader = client({ fetch, auth: { username: 'reader', password: 'readerpw' } });
-      const results = await Promise.allSettled([reader.get(`${prefix}open/a`), reader.get(`${prefix}secret`), reader.get(`${prefix}open/b`)]);
+      const results = await Promise.allSettled([
+        reader.get(`${prefix}open/a`),
+        reader.get(`${prefix}secret`),
+        reader.get(`${prefix}open/b`),
+      ]);
       assert.equal(results[0].status === 'fulfilled' && results[0].value?.valueText, 'a');
-      assert.ok(results[1].status === 'rejected' && results[1].reason instanceof PermissionDeniedError, String(results[1]));
+      assert.ok(
+        results[1].status === 'rejected' && results[1].reason instanceof PermissionDeniedError,
+        String(results[1]),
+      );
       assert.equal(results[2].status === 'fulfilled' && results[2].value, undefined);
       const reads = sent.filter((s) => s.path.startsWith('/v3/kv/')).map((s) => s.path);
-      assert.deepEqual(reads, ['/v3/kv/txn', '/v3/kv/range', '/v3/kv/range', '/v3/kv/range'], 'the refused txn was split into single reads');
+      assert.deepEqual(
+        reads,
+        ['/v3/kv/txn', '/v3/kv/range', '/v3/kv/range', '/v3/kv/range'],
+        'the refused txn was split into single reads',
+      );
     } finally {
       const { token } = await call('/auth/authenticate', { name: 'root', password: 'rootpw' });
       await call('/auth/disable', {}, token as string);
@@ -241,9 +280,18 @@ describe('write batching against a real etcd', () => {
     assert.equal((results[4] as { prevKv?: { valueText: string } }).prevKv?.valueText, '2');
     const revisions = results.map((r) => r.revision);
     assert.equal(revisions[0], revisions[1], 'a and b went together');
-    assert.ok(revisions[2]! > revisions[0]! && revisions[4]! > revisions[2]!, `later writes of a come later: ${revisions}`);
+    assert.ok(
+      revisions[2]! > revisions[0]! && revisions[4]! > revisions[2]!,
+      `later writes of a come later: ${revisions}`,
+    );
     // Writes asking for prevKv go alone: their answers have no known size.
-    assert.deepEqual(sent.slice(0, 4).map((s) => s.path).sort(), ['/v3/kv/deleterange', '/v3/kv/put', '/v3/kv/put', '/v3/kv/txn']);
+    assert.deepEqual(
+      sent
+        .slice(0, 4)
+        .map((s) => s.path)
+        .sort(),
+      ['/v3/kv/deleterange', '/v3/kv/put', '/v3/kv/put', '/v3/kv/txn'],
+    );
   });
 
   test('a read issued after a write to its key in the same tick sees the write', async () => {
@@ -263,7 +311,10 @@ describe('write batching against a real etcd', () => {
       etcd.put(`${prefix}ok2`, 'v'),
     ]);
     assert.equal(results[0]!.status, 'fulfilled');
-    assert.ok(results[1]!.status === 'rejected' && (results[1].reason as Error).name === 'NotFoundError', String(results[1]));
+    assert.ok(
+      results[1]!.status === 'rejected' && (results[1].reason as Error).name === 'NotFoundError',
+      String(results[1]),
+    );
     assert.equal(results[2]!.status, 'fulfilled');
     assert.equal(await etcd.count({ prefix }), 2);
     assert.deepEqual(sent.map((s) => s.path).slice(0, 4), ['/v3/kv/txn', '/v3/kv/put', '/v3/kv/put', '/v3/kv/put']);
@@ -277,7 +328,9 @@ describe('write batching against a real etcd', () => {
       if (loseTxn && new URL(request.url).pathname === '/v3/kv/txn') {
         loseTxn = false;
         await response.body?.cancel();
-        throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+        });
       }
       return response;
     };
@@ -298,7 +351,10 @@ describe('write batching against a real etcd', () => {
     const { fetch, sent } = counting();
     const etcd = client({ fetch });
     await Promise.all(Array.from({ length: MAX_OPS * 2 + 1 }, (_, i) => etcd.put(`${prefix}${i}`, 'v')));
-    assert.deepEqual(sent.map((s) => s.reads), [MAX_OPS, MAX_OPS, 1]);
+    assert.deepEqual(
+      sent.map((s) => s.reads),
+      [MAX_OPS, MAX_OPS, 1],
+    );
     sent.length = 0;
     // Three 600 KB values: two would pass etcd's 1.5 MiB request limit together.
     const big = 'x'.repeat(600 * 1024);
@@ -313,7 +369,11 @@ describe('reads and writes of one tick keep their order', () => {
     const prefix = uniquePrefix('wb-rw');
     const etcd = client();
     await etcd.put(`${prefix}k`, 'old');
-    const [before, , after] = await Promise.all([etcd.get(`${prefix}k`), etcd.put(`${prefix}k`, 'new'), etcd.get(`${prefix}k`)]);
+    const [before, , after] = await Promise.all([
+      etcd.get(`${prefix}k`),
+      etcd.put(`${prefix}k`, 'new'),
+      etcd.get(`${prefix}k`),
+    ]);
     assert.equal(before?.valueText, 'old');
     assert.equal(after?.valueText, 'new');
   });

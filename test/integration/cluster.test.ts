@@ -48,7 +48,10 @@ describe('cluster membership against a real etcd', () => {
     assert.deepEqual(updated.members.find((m) => m.id === added.member.id)?.peerUrls, [moved]);
     await assert.rejects(etcd.cluster.promoteMember(added.member.id), FailedPreconditionError);
     const removed = await etcd.cluster.removeMember(added.member.id);
-    assert.deepEqual(removed.members.map((m) => m.name), ['first']);
+    assert.deepEqual(
+      removed.members.map((m) => m.name),
+      ['first'],
+    );
     await assert.rejects(etcd.cluster.removeMember(added.member.id), NotFoundError);
     await etcd.put('still/works', 'yes');
   });
@@ -64,7 +67,10 @@ describe('cluster membership against a real etcd', () => {
       // etcd refuses promotion until the learner has caught up with the leader.
       await retry(() => etcd.cluster.promoteMember(member.id), FailedPreconditionError);
       const { members } = await etcd.cluster.members();
-      assert.deepEqual(members.map((m) => [m.name, m.isLearner]).sort(), [['first', false], ['second', false]]);
+      assert.deepEqual(members.map((m) => [m.name, m.isLearner]).sort(), [
+        ['first', false],
+        ['second', false],
+      ]);
 
       await etcd.maintenance.moveLeader(member.id);
       const onSecond = new Etcd({ endpoints: [second.endpoint] });
@@ -74,7 +80,10 @@ describe('cluster membership against a real etcd', () => {
 
       // A new leader refuses to remove a member ("unhealthy cluster") until it has heard from it.
       await retry(() => etcd.cluster.removeMember(member.id), UnavailableError);
-      assert.deepEqual((await etcd.cluster.members()).members.map((m) => m.name), ['first']);
+      assert.deepEqual(
+        (await etcd.cluster.members()).members.map((m) => m.name),
+        ['first'],
+      );
     } finally {
       await second.stop();
     }

@@ -28,7 +28,7 @@ describe('lost fires only when a holder loses without asking', () => {
     assert.equal(lost.aborted, false, `lost fired: ${String(lost.reason)}`);
   });
 
-  test('a deliberate unlock with a shared session fires neither the lock\'s nor the session\'s lost', async () => {
+  test("a deliberate unlock with a shared session fires neither the lock's nor the session's lost", async () => {
     const etcd = client();
     const session = await etcd.session({ ttl: 30 });
     const held = await etcd.lock(`${uniquePrefix('unlock-shared')}l`, { session });
@@ -41,7 +41,9 @@ describe('lost fires only when a holder loses without asking', () => {
   });
 
   test('a deliberate resign does not fire leadership.lost', async () => {
-    const leadership = await client().election(`${uniquePrefix('resign')}e`).campaign('a');
+    const leadership = await client()
+      .election(`${uniquePrefix('resign')}e`)
+      .campaign('a');
     const lost = leadership.lost;
     await leadership.resign();
     await sleep(SETTLE_MS);
@@ -56,11 +58,12 @@ describe('lost fires only when a holder loses without asking', () => {
     const signals = { session: session.lost, lock: held.lost, leadership: leadership.lost };
     await session.close();
     await sleep(SETTLE_MS);
-    for (const [what, signal] of Object.entries(signals)) assert.equal(signal.aborted, false, `${what}.lost fired: ${String(signal.reason)}`);
+    for (const [what, signal] of Object.entries(signals))
+      assert.equal(signal.aborted, false, `${what}.lost fired: ${String(signal.reason)}`);
     assert.equal(await etcd.count({ prefix: held.key }), 0, 'the lock key went with the lease');
   });
 
-  test('lock.lost and session.lost fire when another client revokes the session\'s lease', async () => {
+  test("lock.lost and session.lost fire when another client revokes the session's lease", async () => {
     const etcd = client();
     const session = await etcd.session({ ttl: 3 });
     const held = await etcd.lock(`${uniquePrefix('revoked')}l`, { session });
@@ -94,14 +97,20 @@ describe('lost fires only when a holder loses without asking', () => {
     await using held = await etcd.lock(name, { ttl: 30 });
     const session = await etcd.session({ ttl: 30 });
     // Its outcome, caught at once: the wait may end while close() is still revoking the lease.
-    const waiting = etcd.lock(name, { session }).then(() => 'got the lock', (error: unknown) => error);
+    const waiting = etcd.lock(name, { session }).then(
+      () => 'got the lock',
+      (error: unknown) => error,
+    );
     for (let i = 0; (await etcd.count({ prefix: `${name}/` })) < 2; i++) {
       assert.ok(i < 200, 'the waiter never queued');
       await sleep(25);
     }
     await session.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await Promise.race([waiting, new Promise((resolve) => (timer = setTimeout(resolve, 10_000, 'still waiting after 10 s')))]);
+    const outcome = await Promise.race([
+      waiting,
+      new Promise((resolve) => (timer = setTimeout(resolve, 10_000, 'still waiting after 10 s'))),
+    ]);
     clearTimeout(timer);
     assert.ok(outcome instanceof AbortedError, String(outcome));
     assert.match(outcome.message, /session .*closed/);
@@ -114,7 +123,10 @@ describe('lost fires only when a holder loses without asking', () => {
     const name = `${uniquePrefix('abort-waiting')}l`;
     await using held = await etcd.lock(name, { ttl: 30 });
     const controller = new AbortController();
-    const waiting = etcd.lock(name, { signal: controller.signal }).then(() => 'got the lock', (error: unknown) => error);
+    const waiting = etcd.lock(name, { signal: controller.signal }).then(
+      () => 'got the lock',
+      (error: unknown) => error,
+    );
     for (let i = 0; (await etcd.count({ prefix: `${name}/` })) < 2; i++) {
       assert.ok(i < 200, 'the waiter never queued');
       await sleep(25);

@@ -8,7 +8,6 @@ const etcdUnderTest = useEtcd();
 const client = closedAfter((fetch?: FetchLike) => new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (await condition()) return;
@@ -52,10 +51,18 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
     const etcd = client();
     const p = uniquePrefix('fence');
     const first = await etcd.lock(`${p}l`);
-    const fenced = await etcd.txn().if(first.isOwner()).then(op.put(`${p}data`, 'by first')).commit();
+    const fenced = await etcd
+      .txn()
+      .if(first.isOwner())
+      .then(op.put(`${p}data`, 'by first'))
+      .commit();
     assert.equal(fenced.succeeded, true);
     await first.unlock();
-    const stale = await etcd.txn().if(first.isOwner()).then(op.put(`${p}data`, 'stale')).commit();
+    const stale = await etcd
+      .txn()
+      .if(first.isOwner())
+      .then(op.put(`${p}data`, 'stale'))
+      .commit();
     assert.equal(stale.succeeded, false);
     const second = await etcd.lock(`${p}l`);
     assert.ok(second.revision > first.revision);
@@ -96,9 +103,17 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
     const current = await etcd.lock(`${p}l`, { session });
     assert.deepEqual(current.key, old.key, 'the same session locks the same key');
     assert.ok(current.revision > old.revision);
-    const stale = await etcd.txn().if(old.isOwner()).then(op.put(`${p}data`, 'stale')).commit();
+    const stale = await etcd
+      .txn()
+      .if(old.isOwner())
+      .then(op.put(`${p}data`, 'stale'))
+      .commit();
     assert.equal(stale.succeeded, false, 'the old handle is fenced off');
-    const fresh = await etcd.txn().if(current.isOwner()).then(op.put(`${p}data`, 'current')).commit();
+    const fresh = await etcd
+      .txn()
+      .if(current.isOwner())
+      .then(op.put(`${p}data`, 'current'))
+      .commit();
     assert.equal(fresh.succeeded, true);
     await current.unlock();
     assert.equal((await etcd.get(`${p}data`))?.valueText, 'current');
@@ -149,7 +164,8 @@ describe('elections', () => {
     const seen: string[] = [];
     const observing = (async () => {
       try {
-        for await (const leader of watcher.election(name).observe({ signal: controller.signal })) seen.push(leader.valueText);
+        for await (const leader of watcher.election(name).observe({ signal: controller.signal }))
+          seen.push(leader.valueText);
       } catch (error) {
         if (!(error instanceof AbortedError)) throw error;
       }

@@ -2,8 +2,8 @@
 // etcd: raw fetch through the proxy, and etcd itself asked directly whether a request applied.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type FaultProxy, faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
+import { type FaultProxy, faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcd = useEtcd();
 let proxy: FaultProxy;
@@ -14,16 +14,23 @@ let counter = 0;
 const freshKey = () => `${prefix}${counter++}`;
 
 function post(base: string, path: string, body: object, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body), signal: signal ?? AbortSignal.timeout(10_000) });
+  return fetch(`${base}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    signal: signal ?? AbortSignal.timeout(10_000),
+  });
 }
 
 /** The key's version as etcd itself says (0: absent). */
 async function versionOf(key: string): Promise<number> {
-  const answer = (await (await post(etcd.upstream, '/v3/kv/range', { key: b64(key) })).json()) as { kvs?: { version: string }[] };
+  const answer = (await (await post(etcd.upstream, '/v3/kv/range', { key: b64(key) })).json()) as {
+    kvs?: { version: string }[];
+  };
   return Number(answer.kvs?.[0]?.version ?? 0);
 }
 
-const isPut = (key: string) => (request: { path: string; json: unknown }) => request.path === '/v3/kv/put' && (request.json as { key?: string })?.key === b64(key);
+const isPut = (key: string) => (request: { path: string; json: unknown }) =>
+  request.path === '/v3/kv/put' && (request.json as { key?: string })?.key === b64(key);
 const putOf = (key: string) => ({ key: b64(key), value: b64('v') });
 
 async function lastRecord(path: string) {
@@ -103,7 +110,8 @@ describe('fault proxy in front of a real etcd', () => {
     const started = performance.now();
     const pending = post(proxy.endpoint, '/v3/kv/put', putOf(key));
     // Once the proxy has the request, etcd must still not have it.
-    for (let i = 0; i < 100 && !proxy.requests.some((r) => isPut(key)(r)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 100 && !proxy.requests.some((r) => isPut(key)(r)); i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(await versionOf(key), 0);
     assert.equal((await pending).status, 200);
     assert.ok(performance.now() - started >= 990, 'the answer came after the delay');
@@ -140,12 +148,17 @@ describe('fault proxy in front of a real etcd', () => {
     test(`gzipBomb ${contentLength ? 'with' : 'without'} Content-Length: a small gzip body inflates to many MB`, async () => {
       const key = freshKey();
       const inflatedBytes = 8 * 1024 * 1024;
-      proxy.fault = faultOnce((r) => r.path === '/v3/kv/range' && (r.json as { key?: string })?.key === b64(key), { kind: 'gzipBomb', inflatedBytes, contentLength });
+      proxy.fault = faultOnce((r) => r.path === '/v3/kv/range' && (r.json as { key?: string })?.key === b64(key), {
+        kind: 'gzipBomb',
+        inflatedBytes,
+        contentLength,
+      });
       const response = await post(proxy.endpoint, '/v3/kv/range', { key: b64(key) });
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-encoding'), 'gzip');
       const declared = response.headers.get('content-length');
-      if (contentLength) assert.ok(Number(declared) > 0 && Number(declared) < 64 * 1024, `small Content-Length, got ${declared}`);
+      if (contentLength)
+        assert.ok(Number(declared) > 0 && Number(declared) < 64 * 1024, `small Content-Length, got ${declared}`);
       else assert.equal(declared, null);
       const reader = response.body!.getReader();
       let decoded = 0;
@@ -204,7 +217,12 @@ describe('fault proxy in front of a real etcd', () => {
   test('replace: etcd applies the put, the client gets the given status, headers and body', async () => {
     const key = freshKey();
     const body = '{"error":"etcdserver: request timed out","code":14,"message":"etcdserver: request timed out"}';
-    proxy.fault = faultOnce(isPut(key), { kind: 'replace', status: 503, headers: { 'content-type': 'application/json', 'x-fault': 'yes' }, body });
+    proxy.fault = faultOnce(isPut(key), {
+      kind: 'replace',
+      status: 503,
+      headers: { 'content-type': 'application/json', 'x-fault': 'yes' },
+      body,
+    });
     const response = await post(proxy.endpoint, '/v3/kv/put', putOf(key));
     assert.equal(response.status, 503);
     assert.equal(response.headers.get('x-fault'), 'yes');

@@ -66,7 +66,9 @@ function lostWithin(lease: Lease, ms: number): Promise<number> {
 }
 
 describe('a 3-member cluster under faults', () => {
-  test('members, the leader included, killed and restarted 10 times: every acknowledged write and a kept-alive lease survive; no call outlives its deadline or fails on auth', { timeout: 180_000 }, async () => {
+  test('members, the leader included, killed and restarted 10 times: every acknowledged write and a kept-alive lease survive; no call outlives its deadline or fails on auth', {
+    timeout: 180_000,
+  }, async () => {
     const prefix = uniquePrefix('faults');
     const authentications = { writer: 0, reader: 0, idle: 0 };
     const counting =
@@ -77,7 +79,13 @@ describe('a 3-member cluster under faults', () => {
       };
     const writer = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT, fetch: counting('writer') });
     // The reader knows one member only and learns the others from the member list.
-    const reader = new Etcd({ endpoints: cluster.endpoints[0], timeout: DEADLINE, discover: true, auth: ROOT, fetch: counting('reader') });
+    const reader = new Etcd({
+      endpoints: cluster.endpoints[0],
+      timeout: DEADLINE,
+      discover: true,
+      auth: ROOT,
+      fetch: counting('reader'),
+    });
     // Idle longer than the token TTL between calls: its token has always expired.
     const idle = new Etcd({ endpoints: cluster.endpoints, timeout: DEADLINE, auth: ROOT, fetch: counting('idle') });
     // The watcher's client knows the members and follows them as they come and go.
@@ -177,7 +185,8 @@ describe('a 3-member cluster under faults', () => {
             figures.failedReads++;
             const name = (result.error as Error).name;
             readFailures[name] = (readFailures[name] ?? 0) + 1;
-            if (readFailureSamples.length < 3) readFailureSamples.push(`${name}: ${(result.error as Error).message} (${Math.round(result.ms)} ms)`);
+            if (readFailureSamples.length < 3)
+              readFailureSamples.push(`${name}: ${(result.error as Error).message} (${Math.round(result.ms)} ms)`);
           }
           await sleep(50);
         }
@@ -191,7 +200,8 @@ describe('a 3-member cluster under faults', () => {
           account(result);
           if (result.error === undefined) continue;
           figures.idleFailures++;
-          if (!(result.error instanceof UnavailableError || result.error instanceof TimeoutError)) unexpected.push(result.error);
+          if (!(result.error instanceof UnavailableError || result.error instanceof TimeoutError))
+            unexpected.push(result.error);
         }
       })();
 
@@ -227,7 +237,11 @@ describe('a 3-member cluster under faults', () => {
 
       // Every stored write (acknowledged or not) is seen by the watcher exactly once, in order.
       const lastRevision = Math.max(0, ...[...(await writer.range({ prefix })).kvs].map((kv) => kv.modRevision));
-      await eventually(() => events.some((e) => e.revision >= lastRevision) || watchError !== undefined, 'the watcher to catch up', 30_000);
+      await eventually(
+        () => events.some((e) => e.revision >= lastRevision) || watchError !== undefined,
+        'the watcher to catch up',
+        30_000,
+      );
       watch.close();
       await watching;
       const perKey = new Map<string, number>();
@@ -239,7 +253,8 @@ describe('a 3-member cluster under faults', () => {
         if (times > 1) figures.watchDuplicates += times - 1;
         if (times === 1 && events.find((e) => e.kv.keyText === key)!.kv.valueText !== value) figures.watchMissed++;
       }
-      for (let i = 1; i < events.length; i++) if (events[i]!.revision <= events[i - 1]!.revision) figures.watchOutOfOrder++;
+      for (let i = 1; i < events.length; i++)
+        if (events[i]!.revision <= events[i - 1]!.revision) figures.watchOutOfOrder++;
       figures.watchReconnects = watch.reconnects;
 
       figures.authentications = { ...authentications };
@@ -259,25 +274,42 @@ describe('a 3-member cluster under faults', () => {
       assert.equal(figures.leaseFalseLosses, 0, `the lease survived member failures (${String(falseLoss)})`);
       assert.equal(unexpected.length, 0, `unexpected errors: ${unexpected.map(String).join('; ')}`);
       assert.equal(figures.restarts, RESTARTS);
-      assert.deepEqual([...reader.transport.endpoints].sort(), [...cluster.endpoints].sort(), 'the reader discovered every member');
+      assert.deepEqual(
+        [...reader.transport.endpoints].sort(),
+        [...cluster.endpoints].sort(),
+        'the reader discovered every member',
+      );
       assert.ok(figures.leaderRestarts >= RESTARTS / 2 - 1, 'the leader was among the victims');
       assert.equal(figures.losses, 0, 'every acknowledged write is readable');
       assert.equal(figures.refusedButApplied, 0, 'a write reported as refused was not applied');
-      assert.equal(figures.hungCalls, 0, `every call settled within its deadline (slowest: ${figures.slowestCallMs} ms)`);
+      assert.equal(
+        figures.hungCalls,
+        0,
+        `every call settled within its deadline (slowest: ${figures.slowestCallMs} ms)`,
+      );
       assert.ok(figures.slowestCallMs <= DEADLINE + MARGIN);
       assert.ok(figures.acknowledged > figures.writes / 2, 'most writes went through');
       // Reads are idempotent: a dead member costs an attempt, and the same call goes on to another.
       // The reader knew one member only; without failover every kill of it fails its reads.
       assert.ok(figures.reads >= 50, `${figures.reads} reads`);
-      assert.ok(figures.failedReads <= 1, `${figures.failedReads} of ${figures.reads} reads failed: ${readFailureSamples.join('; ')}`);
+      assert.ok(
+        figures.failedReads <= 1,
+        `${figures.failedReads} of ${figures.reads} reads failed: ${readFailureSamples.join('; ')}`,
+      );
       assert.equal(figures.idleFailures, 0, 'a call whose token expired while idle renews it and succeeds');
       // Idle calls found their token expired (etcd drops it 3 to 4 s after its last use) and
       // authenticated again, at most once per member they tried, without failing.
-      assert.ok(authentications.idle >= 2 && authentications.idle <= 2 * figures.idleCalls + 1, `idle client: ${authentications.idle} authentications for ${figures.idleCalls} calls`);
+      assert.ok(
+        authentications.idle >= 2 && authentications.idle <= 2 * figures.idleCalls + 1,
+        `idle client: ${authentications.idle} authentications for ${figures.idleCalls} calls`,
+      );
       // Busy clients authenticate again when they move to a member that does not know their token
       // (simple tokens are per member), not on every call.
       for (const who of ['writer', 'reader'] as const) {
-        assert.ok(authentications[who] >= 1 && authentications[who] <= 4 * RESTARTS, `${who}: ${authentications[who]} authentications`);
+        assert.ok(
+          authentications[who] >= 1 && authentications[who] <= 4 * RESTARTS,
+          `${who}: ${authentications[who]} authentications`,
+        );
       }
     } finally {
       watch.close();
@@ -285,8 +317,10 @@ describe('a 3-member cluster under faults', () => {
     }
   });
 
-  test('a frozen member (ports open, no answers): the first read fails over within its call, later reads skip the member, and calls that can only reach it end at their deadline', { timeout: 60_000 }, async () => {
-    const FROZEN_DEADLINE = 1_500;
+  test('a frozen member (ports open, no answers): the first read fails over within its call, later reads skip the member, and calls that can only reach it end at their deadline', {
+    timeout: 60_000,
+  }, async () => {
+    const FROZEN_DEADLINE = 3_000; // the first attempt on the frozen member lasts 1 s; 2 s remain for another member on a busy machine
     const leader = await cluster.leaderIndex();
     const frozen = [0, 1, 2].find((i) => i !== leader)!;
     const others = cluster.endpoints.filter((_, i) => i !== frozen);
@@ -301,7 +335,10 @@ describe('a 3-member cluster under faults', () => {
       cluster.freeze(frozen);
       try {
         for (let i = 0; i < 10; i++) reads.push(await timed(() => etcd.count({ prefix: 'test/' })));
-        [stuckPut, stuckRead] = await Promise.all([timed(() => stuck.put(`${uniquePrefix('frozen')}stuck`, 'v')), timed(() => stuck.count({ prefix: 'test/' }))]);
+        [stuckPut, stuckRead] = await Promise.all([
+          timed(() => stuck.put(`${uniquePrefix('frozen')}stuck`, 'v')),
+          timed(() => stuck.count({ prefix: 'test/' })),
+        ]);
       } finally {
         cluster.thaw(frozen);
       }
@@ -310,7 +347,9 @@ describe('a 3-member cluster under faults', () => {
       stuck.close();
     }
     const outcome = (r: Timed<unknown>) => (r.error === undefined ? 'ok' : (r.error as Error).name);
-    console.log(`frozen-member reads: ${reads.map((r) => `${outcome(r)} ${Math.round(r.ms)} ms`).join(', ')}; stuck put ${outcome(stuckPut!)} ${Math.round(stuckPut!.ms)} ms, stuck read ${outcome(stuckRead!)} ${Math.round(stuckRead!.ms)} ms`);
+    console.log(
+      `frozen-member reads: ${reads.map((r) => `${outcome(r)} ${Math.round(r.ms)} ms`).join(', ')}; stuck put ${outcome(stuckPut!)} ${Math.round(stuckPut!.ms)} ms, stuck read ${outcome(stuckRead!)} ${Math.round(stuckRead!.ms)} ms`,
+    );
     // The first read's attempt on the frozen member times out (a third of the deadline, at least
     // 1 s) and the same call succeeds on another member.
     assert.deepEqual(reads.map(outcome), Array(10).fill('ok'), 'every read succeeds, the first one included');
@@ -318,8 +357,14 @@ describe('a 3-member cluster under faults', () => {
     // Later reads never wait for the frozen member again (an attempt on it lasts 1 s).
     for (const read of reads.slice(1)) assert.ok(read.ms < 1_000, `a later read took ${Math.round(read.ms)} ms`);
     for (const call of [stuckPut!, stuckRead!]) {
-      assert.ok(call.error instanceof TimeoutError, `a call to the frozen member alone ends with a TimeoutError, not ${String(call.error)}`);
-      assert.ok(call.ms >= FROZEN_DEADLINE - 50 && call.ms <= FROZEN_DEADLINE + MARGIN, `a call with a ${FROZEN_DEADLINE} ms deadline took ${Math.round(call.ms)} ms`);
+      assert.ok(
+        call.error instanceof TimeoutError,
+        `a call to the frozen member alone ends with a TimeoutError, not ${String(call.error)}`,
+      );
+      assert.ok(
+        call.ms >= FROZEN_DEADLINE - 50 && call.ms <= FROZEN_DEADLINE + MARGIN,
+        `a call with a ${FROZEN_DEADLINE} ms deadline took ${Math.round(call.ms)} ms`,
+      );
     }
   });
 });

@@ -22,23 +22,37 @@ describe('Etcd.fromEnv against etcd with authentication on', () => {
   });
 
   test('ETCD_USERNAME and ETCD_PASSWORD log in; the value written is read back', async () => {
-    const etcd = fromEnv({ ETCD_ENDPOINTS: `http://127.0.0.1:1,${etcdUnderTest.endpoint}`, ETCD_USERNAME: ROOT.username, ETCD_PASSWORD: ROOT.password });
+    const etcd = fromEnv({
+      ETCD_ENDPOINTS: `http://127.0.0.1:1,${etcdUnderTest.endpoint}`,
+      ETCD_USERNAME: ROOT.username,
+      ETCD_PASSWORD: ROOT.password,
+    });
     const key = `${uniquePrefix('env')}user`;
     await etcd.put(key, 'from env');
     assert.equal((await etcd.get(key))?.valueText, 'from env');
   });
 
   test('ETCD_TOKEN is sent as is', async () => {
-    const token = await fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint }).auth.authenticate(ROOT.username, ROOT.password);
+    const token = await fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint }).auth.authenticate(
+      ROOT.username,
+      ROOT.password,
+    );
     const etcd = fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint, ETCD_TOKEN: token });
     const key = `${uniquePrefix('env')}token`;
     await etcd.put(key, 'by token');
     assert.equal((await etcd.get(key))?.valueText, 'by token');
   });
 
-  test('a wrong ETCD_PASSWORD ends in etcd\'s typed refusal', async () => {
-    const etcd = fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint, ETCD_USERNAME: ROOT.username, ETCD_PASSWORD: 'wrong' });
-    await assert.rejects(etcd.get('any'), (error) => error instanceof UnauthenticatedError && /authentication failed/.test(error.message));
+  test("a wrong ETCD_PASSWORD ends in etcd's typed refusal", async () => {
+    const etcd = fromEnv({
+      ETCD_ENDPOINTS: etcdUnderTest.endpoint,
+      ETCD_USERNAME: ROOT.username,
+      ETCD_PASSWORD: 'wrong',
+    });
+    await assert.rejects(
+      etcd.get('any'),
+      (error) => error instanceof UnauthenticatedError && /authentication failed/.test(error.message),
+    );
   });
 
   test('Deno reads Deno.env (with --allow-env)', async () => {

@@ -15,7 +15,7 @@ async function gateway(path: string, body: object): Promise<Record<string, any>>
 const b64 = (s: string) => btoa(s);
 
 describe('the gateway doc examples, through the client', () => {
-  test('put foo=bar, then range it (the doc\'s first example)', async () => {
+  test("put foo=bar, then range it (the doc's first example)", async () => {
     const etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
     const foo = `${uniquePrefix('doc')}foo`;
     const put = await etcd.put(foo, 'bar');
@@ -47,11 +47,19 @@ describe('the gateway doc examples, through the client', () => {
     const etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
     const foo = `${uniquePrefix('doc')}foo`;
     const created = await etcd.put(foo, 'bar');
-    const first = await etcd.txn().if(cmp.createRevision(foo, '=', created.revision)).then(op.put(foo, 'bar')).commit();
+    const first = await etcd
+      .txn()
+      .if(cmp.createRevision(foo, '=', created.revision))
+      .then(op.put(foo, 'bar'))
+      .commit();
     assert.equal(first.succeeded, true);
     await etcd.put(foo, 'bar');
     await etcd.put(foo, 'baz');
-    const second = await etcd.txn().if(cmp.version(foo, '=', 4)).then(op.get(foo)).commit();
+    const second = await etcd
+      .txn()
+      .if(cmp.version(foo, '=', 4))
+      .then(op.get(foo))
+      .commit();
     assert.equal(second.succeeded, true);
     if (!second.succeeded) return;
     assert.equal(second.results[0]?.valueText, 'baz');

@@ -99,7 +99,7 @@ describe("etcd's election service through the gateway", () => {
     await etcd.electionService.resign(leaderB);
   });
 
-  test("a leader whose lease ends loses leadership to the next candidate", async () => {
+  test('a leader whose lease ends loses leadership to the next candidate', async () => {
     const etcd = client();
     const name = `${uniquePrefix('gelection')}e`;
     const a = await etcd.grant(30);

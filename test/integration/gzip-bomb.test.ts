@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Etcd, type FetchLike, MalformedResponseError } from 'etcd-fetch';
-import { type FaultProxy, faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { useEtcd } from '../helpers/etcd.ts';
+import { type FaultProxy, faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcd = useEtcd();
 const BOUND = 1024 * 1024;
@@ -27,7 +27,11 @@ function countingFetch(counts: number[]): FetchLike {
         },
       }),
     );
-    return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(counted, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 
@@ -50,7 +54,11 @@ describe('a gzip bomb is bounded by decoded bytes', () => {
     const withLength = contentLength ? 'with' : 'without';
     test(`a 64 MiB gzip bomb ${withLength} Content-Length is refused by a 1 MiB maxResponseBytes after reading at most 2 MiB of it`, async (t) => {
       const counts: number[] = [];
-      proxy.fault = faultOnce((r) => r.path.startsWith('/v3/kv/'), { kind: 'gzipBomb', inflatedBytes: INFLATED, contentLength });
+      proxy.fault = faultOnce((r) => r.path.startsWith('/v3/kv/'), {
+        kind: 'gzipBomb',
+        inflatedBytes: INFLATED,
+        contentLength,
+      });
       const error = await client(countingFetch(counts))
         .get('bomb')
         .then(
@@ -66,9 +74,16 @@ describe('a gzip bomb is bounded by decoded bytes', () => {
     });
 
     test(`a write answered by a gzip bomb ${withLength} Content-Length fails typed, with the runtime's own fetch`, async (t) => {
-      proxy.fault = faultOnce((r) => r.path.startsWith('/v3/kv/'), { kind: 'gzipBomb', inflatedBytes: INFLATED, contentLength });
+      proxy.fault = faultOnce((r) => r.path.startsWith('/v3/kv/'), {
+        kind: 'gzipBomb',
+        inflatedBytes: INFLATED,
+        contentLength,
+      });
       const before = process.memoryUsage();
-      await assert.rejects(client().put('bomb', 'v'), (error: unknown) => error instanceof MalformedResponseError && /maxResponseBytes/.test(error.message));
+      await assert.rejects(
+        client().put('bomb', 'v'),
+        (error: unknown) => error instanceof MalformedResponseError && /maxResponseBytes/.test(error.message),
+      );
       const grown = process.memoryUsage().arrayBuffers - before.arrayBuffers;
       t.diagnostic(`array buffers grew by ${grown} bytes`);
       assert.ok(grown < 32 * 1024 * 1024, `array buffers grew by ${grown} bytes`);

@@ -45,7 +45,11 @@ const LATE = 600;
 /** Every client the tests made, closed after them. */
 const clients: Etcd[] = [];
 function client(options: { maxResponseBytes?: number; timeout?: number } = {}): Etcd {
-  const etcd = new Etcd({ endpoints: endpoint, timeout: options.timeout ?? DEADLINE, maxResponseBytes: options.maxResponseBytes });
+  const etcd = new Etcd({
+    endpoints: endpoint,
+    timeout: options.timeout ?? DEADLINE,
+    maxResponseBytes: options.maxResponseBytes,
+  });
   clients.push(etcd);
   return etcd;
 }
@@ -60,7 +64,10 @@ async function assertBothTimeOut(): Promise<void> {
   const outcomes = await Promise.all([timed((etcd) => etcd.get('a')), timed((etcd) => etcd.put('a', 'b'))]);
   for (const { error, ms } of outcomes) {
     assert.ok(error instanceof TimeoutError, String(error));
-    assert.ok(ms >= DEADLINE - 50 && ms <= DEADLINE + LATE, `a call with a ${DEADLINE} ms deadline settled after ${Math.round(ms)} ms`);
+    assert.ok(
+      ms >= DEADLINE - 50 && ms <= DEADLINE + LATE,
+      `a call with a ${DEADLINE} ms deadline settled after ${Math.round(ms)} ms`,
+    );
   }
 }
 
@@ -174,7 +181,9 @@ describe('a client facing a misbehaving server', () => {
         response.end(request.url === '/v3/kv/txn' ? body : '{"count":{},"kvs":[{"key":{}}]}');
       };
       const etcd = client();
-      const errors = await Promise.all([etcd.get('a'), etcd.get('b'), etcd.count({ prefix: 'c' })].map((call) => failure(() => call)));
+      const errors = await Promise.all(
+        [etcd.get('a'), etcd.get('b'), etcd.count({ prefix: 'c' })].map((call) => failure(() => call)),
+      );
       for (const error of errors) assert.ok(error instanceof MalformedResponseError, `${body}: got ${String(error)}`);
     }
   });
@@ -284,7 +293,9 @@ describe('a client facing a misbehaving server', () => {
           const create = Buffer.concat(chunks)
             .toString()
             .split('\n')
-            .map((line) => (line.trim().startsWith('{') ? (JSON.parse(line) as { create_request?: { watch_id?: string } }) : {}))
+            .map((line) =>
+              line.trim().startsWith('{') ? (JSON.parse(line) as { create_request?: { watch_id?: string } }) : {},
+            )
             .find((message) => message.create_request !== undefined);
           const id = create?.create_request?.watch_id ?? '0';
           response.writeHead(200, { 'content-type': 'application/json' });
@@ -311,8 +322,13 @@ describe('a client facing a misbehaving server', () => {
         watch.close();
       }, WATCH_BOUND);
       try {
-        for await (const event of watch) return { value: event.kv.valueText, reconnects: watch.reconnects, ms: performance.now() - started };
-        assert.fail(hung ? `the watch gave neither an event nor an error within ${WATCH_BOUND} ms` : 'the watch ended without an event or an error');
+        for await (const event of watch)
+          return { value: event.kv.valueText, reconnects: watch.reconnects, ms: performance.now() - started };
+        assert.fail(
+          hung
+            ? `the watch gave neither an event nor an error within ${WATCH_BOUND} ms`
+            : 'the watch ended without an event or an error',
+        );
       } catch (error) {
         if (error instanceof assert.AssertionError) throw error;
         assert.ok(isEtcdError(error), `a typed error, got ${String(error)}`);
@@ -327,30 +343,49 @@ describe('a client facing a misbehaving server', () => {
     // a server it cannot trust: the watch ends with a MalformedResponseError, never retried
     // forever nor skipped in silence (an event would be lost).
     const broken: Array<[string, (response: ServerResponse, id: string) => void, RegExp | 'resumes']> = [
-      ['stops mid-message', (response) => response.end('{"result":{"header":{"revision":"6"},"events":[{"kv":{"key":'), 'resumes'],
-      ['is reset mid-message', (response) => {
-        response.write('{"result":{"header":{"revision":"6"},"ev');
-        setTimeout(() => response.socket?.resetAndDestroy(), 20);
-      }, 'resumes'],
-      ['sends wrong types', (response, id) => response.write(`{"result":{"watch_id":"${id}","events":"x"}}\n`), /events must be an array/],
+      [
+        'stops mid-message',
+        (response) => response.end('{"result":{"header":{"revision":"6"},"events":[{"kv":{"key":'),
+        'resumes',
+      ],
+      [
+        'is reset mid-message',
+        (response) => {
+          response.write('{"result":{"header":{"revision":"6"},"ev');
+          setTimeout(() => response.socket?.resetAndDestroy(), 20);
+        },
+        'resumes',
+      ],
+      [
+        'sends wrong types',
+        (response, id) => response.write(`{"result":{"watch_id":"${id}","events":"x"}}\n`),
+        /events must be an array/,
+      ],
       ['sends a line that is not JSON', (response) => response.write('<html>proxy error</html>\n'), /not JSON/],
-      ['sends an endless line', (response) => {
-        let open = true;
-        response.on('close', () => (open = false));
-        const chunk = 'x'.repeat(64 * 1024);
-        const pump = () => {
-          while (open && response.write(chunk));
-          if (open) response.once('drain', pump);
-        };
-        pump();
-      }, /exceeded/],
+      [
+        'sends an endless line',
+        (response) => {
+          let open = true;
+          response.on('close', () => (open = false));
+          const chunk = 'x'.repeat(64 * 1024);
+          const pump = () => {
+            while (open && response.write(chunk));
+            if (open) response.once('drain', pump);
+          };
+          pump();
+        },
+        /exceeded/,
+      ],
     ];
     for (const [what, misbehave, expected] of broken) {
-      const outcome = expected === 'resumes' ? 'the watch resumes and delivers' : 'the watch ends with a MalformedResponseError';
+      const outcome =
+        expected === 'resumes' ? 'the watch resumes and delivers' : 'the watch ends with a MalformedResponseError';
       test(`a stream that ${what}: ${outcome}, within ${WATCH_BOUND} ms`, async (t) => {
         handler = watchServer([misbehave, good]);
         const result = await firstEvent();
-        t.diagnostic(`${result.error === undefined ? `resumed after ${result.reconnects} reconnect(s)` : `ended: ${String(result.error)}`} in ${Math.round(result.ms)} ms`);
+        t.diagnostic(
+          `${result.error === undefined ? `resumed after ${result.reconnects} reconnect(s)` : `ended: ${String(result.error)}`} in ${Math.round(result.ms)} ms`,
+        );
         if (expected === 'resumes') {
           assert.equal(result.error, undefined, String(result.error));
           assert.equal(result.value, 'v');

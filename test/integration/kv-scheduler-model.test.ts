@@ -4,12 +4,14 @@
 // on its keys: its answer equals the one a simple in-memory model gives, run in issue order.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import fc from 'fast-check';
 import { cmp, Etcd, type EtcdOptions, type KeyValue, op } from 'etcd-fetch';
+import fc from 'fast-check';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
-const client = closedAfter((options: EtcdOptions) => new Etcd({ endpoints: etcdUnderTest.endpoint, timeout: 10_000, ...options }));
+const client = closedAfter(
+  (options: EtcdOptions) => new Etcd({ endpoints: etcdUnderTest.endpoint, timeout: 10_000, ...options }),
+);
 
 const KEYS = ['a', 'b', 'c'] as const;
 const VALUES = ['x', 'y', 'z'] as const;
@@ -60,7 +62,9 @@ function expected(commands: readonly Command[]): unknown[] {
         return { succeeded: true, read: store.get(c.key) ?? null };
       }
       case 'exists':
-        return store.has(c.key) ? { exists: true, read: store.get(c.key) ?? null } : { exists: false, read: store.get(c.other) ?? null };
+        return store.has(c.key)
+          ? { exists: true, read: store.get(c.key) ?? null }
+          : { exists: false, read: store.get(c.other) ?? null };
       case 'scan':
         return KEYS.filter((k) => store.has(k)).map((k) => `${k}=${store.get(k)}`);
       case 'clear': {
@@ -87,16 +91,27 @@ function issue(etcd: Etcd, prefix: string, commands: readonly Command[]): Promis
       case 'delete':
         return (await etcd.delete(at(c.key))).deleted;
       case 'txn': {
-        const result = await etcd.txn().if(cmp.value(at(c.key), '=', c.equals)).then(op.put(at(c.put), c.value), op.get(at(c.key))).else(op.get(at(c.key))).commit();
+        const result = await etcd
+          .txn()
+          .if(cmp.value(at(c.key), '=', c.equals))
+          .then(op.put(at(c.put), c.value), op.get(at(c.key)))
+          .else(op.get(at(c.key)))
+          .commit();
         return { succeeded: result.succeeded, read: text(result.succeeded ? result.results[1] : result.results[0]) };
       }
       case 'exists': {
-        const result = await etcd.txn().if(cmp.version(at(c.key), '>', 0)).then(op.get(at(c.key))).else(op.get(at(c.other))).commit();
+        const result = await etcd
+          .txn()
+          .if(cmp.version(at(c.key), '>', 0))
+          .then(op.get(at(c.key)))
+          .else(op.get(at(c.other)))
+          .commit();
         return { exists: result.succeeded, read: text(result.results[0]) };
       }
       case 'scan': {
         const seen: string[] = [];
-        for await (const kv of etcd.scan({ prefix, pageSize: 2 })) seen.push(`${kv.keyText.slice(prefix.length)}=${kv.valueText}`);
+        for await (const kv of etcd.scan({ prefix, pageSize: 2 }))
+          seen.push(`${kv.keyText.slice(prefix.length)}=${kv.valueText}`);
         return seen;
       }
       case 'clear':
@@ -107,7 +122,9 @@ function issue(etcd: Etcd, prefix: string, commands: readonly Command[]): Promis
 
 describe('every call sees exactly the calls issued before it on its keys (model-based, real etcd)', () => {
   for (const batch of [true, false]) {
-    test(`random un-awaited get, put, delete, txn and scan sequences match the model (batching ${batch ? 'on' : 'off'})`, { timeout: 60_000 }, async () => {
+    test(`random un-awaited get, put, delete, txn and scan sequences match the model (batching ${batch ? 'on' : 'off'})`, {
+      timeout: 60_000,
+    }, async () => {
       const etcd = client(batch ? {} : { batch: false });
       const base = uniquePrefix(`sched-model-${batch ? 'on' : 'off'}`);
       let run = 0;

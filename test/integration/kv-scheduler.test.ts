@@ -9,7 +9,9 @@ import { faultOnce, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcdUnderTest = useEtcd();
 
-const client = closedAfter((options: EtcdOptions = {}) => new Etcd({ endpoints: [etcdUnderTest.endpoint], timeout: 10_000, ...options }));
+const client = closedAfter(
+  (options: EtcdOptions = {}) => new Etcd({ endpoints: [etcdUnderTest.endpoint], timeout: 10_000, ...options }),
+);
 
 async function collect(walk: AsyncIterable<KeyValue>): Promise<KeyValue[]> {
   const out: KeyValue[] = [];
@@ -39,7 +41,11 @@ for (const batch of [true, false]) {
       let seen = 0;
       for (let i = 0; i < ROUNDS; i++) {
         const written = etcd.put(`${prefix}k`, `v${i}`);
-        const checked = etcd.txn().if(cmp.value(`${prefix}k`, '=', `v${i}`)).then(op.get(`${prefix}k`)).commit();
+        const checked = etcd
+          .txn()
+          .if(cmp.value(`${prefix}k`, '=', `v${i}`))
+          .then(op.get(`${prefix}k`))
+          .commit();
         await written;
         if ((await checked).succeeded) seen++;
       }
@@ -65,7 +71,10 @@ for (const batch of [true, false]) {
       let last = 0;
       for (let i = 0; i < ROUNDS; i++) {
         const first = etcd.put(`${prefix}k`, `put ${i}`);
-        const second = etcd.txn().then(op.put(`${prefix}k`, `txn ${i}`)).commit();
+        const second = etcd
+          .txn()
+          .then(op.put(`${prefix}k`, `txn ${i}`))
+          .commit();
         await Promise.all([first, second]);
         if ((await etcd.get(`${prefix}k`))?.valueText === `txn ${i}`) last++;
       }
@@ -101,7 +110,10 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     const { etcd, key } = withHungGet();
     const hung = etcd.get(key).catch((error: unknown) => error);
     const started = performance.now();
-    const error = await etcd.put(key, 'v', { timeout: 1_000 }).then(() => undefined, (e: unknown) => e);
+    const error = await etcd.put(key, 'v', { timeout: 1_000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const elapsed = performance.now() - started;
     assert.ok(error instanceof TimeoutError, `TimeoutError expected, got ${String(error)}`);
     assert.equal((error as TimeoutError).mayHaveApplied, false, 'it was never sent');
@@ -116,7 +128,10 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = performance.now();
-    const error = await etcd.put(key, 'v', { signal: controller.signal }).then(() => undefined, (e: unknown) => e);
+    const error = await etcd.put(key, 'v', { signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const elapsed = performance.now() - started;
     assert.ok(error instanceof AbortedError, `AbortedError expected, got ${String(error)}`);
     assert.equal((error as AbortedError).mayHaveApplied, false, 'it was never sent');
@@ -140,7 +155,10 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     for (const { error } of settled) assert.ok(error instanceof TimeoutError, String(error));
     const latest = Math.max(...settled.map((s) => s.at));
     t.diagnostic(`settled at ${settled.map((s) => Math.round(s.at)).join(', ')} ms (timeouts 1000 ms)`);
-    assert.ok(latest < 1_100, `the last settled at ${Math.round(latest)} ms: ${settled.map((s) => Math.round(s.at)).join(', ')}`);
+    assert.ok(
+      latest < 1_100,
+      `the last settled at ${Math.round(latest)} ms: ${settled.map((s) => Math.round(s.at)).join(', ')}`,
+    );
     await hung;
   });
 
@@ -148,7 +166,10 @@ describe('time spent waiting behind earlier calls counts toward the deadline', (
     const { etcd, key } = withHungGet();
     const hung = etcd.get(key).catch((error: unknown) => error);
     const started = performance.now();
-    const error = await etcd.put(key, 'v').then(() => undefined, (e: unknown) => e);
+    const error = await etcd.put(key, 'v').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const elapsed = performance.now() - started;
     assert.ok(error instanceof TimeoutError, `TimeoutError expected, got ${String(error)}`);
     t.diagnostic(`settled after ${Math.round(elapsed)} ms (client timeout 3000 ms)`);
@@ -172,20 +193,41 @@ describe('a later write batch never overtakes an earlier one on the same keys', 
       return globalThis.fetch(request, init);
     };
     const etcd = client({ fetch });
-    await Promise.all([etcd.put(`${prefix}a`, '1'), etcd.put(`${prefix}b`, '1'), etcd.delete(`${prefix}a`), etcd.delete(`${prefix}c`)]);
+    await Promise.all([
+      etcd.put(`${prefix}a`, '1'),
+      etcd.put(`${prefix}b`, '1'),
+      etcd.delete(`${prefix}a`),
+      etcd.delete(`${prefix}c`),
+    ]);
     assert.equal(paths[0], '/v3/kv/txn', `the first writes went as one slow txn: ${paths.join(' ')}`);
-    assert.equal(await client({ batch: false }).get(`${prefix}a`), undefined, 'the delete issued after the put was applied after it');
+    assert.equal(
+      await client({ batch: false }).get(`${prefix}a`),
+      undefined,
+      'the delete issued after the put was applied after it',
+    );
     assert.equal((await client({ batch: false }).get(`${prefix}b`))?.valueText, '1');
   });
 
   test('put then delete of a key leaves it gone when a fault proxy delays the first write txn', async () => {
     const prefix = uniquePrefix('sched-overtake-proxy');
-    const proxy = await startFaultProxy({ upstream: etcdUnderTest.upstream, fault: faultOnce((r) => r.path === '/v3/kv/txn', { kind: 'delay', beforeForward: 300 }) });
+    const proxy = await startFaultProxy({
+      upstream: etcdUnderTest.upstream,
+      fault: faultOnce((r) => r.path === '/v3/kv/txn', { kind: 'delay', beforeForward: 300 }),
+    });
     try {
       const etcd = client({ endpoints: [proxy.endpoint] });
-      await Promise.all([etcd.put(`${prefix}a`, '1'), etcd.put(`${prefix}b`, '1'), etcd.delete(`${prefix}a`), etcd.delete(`${prefix}c`)]);
+      await Promise.all([
+        etcd.put(`${prefix}a`, '1'),
+        etcd.put(`${prefix}b`, '1'),
+        etcd.delete(`${prefix}a`),
+        etcd.delete(`${prefix}c`),
+      ]);
       assert.equal(proxy.requests[0]?.fault, 'delay');
-      assert.equal(await client({ batch: false }).get(`${prefix}a`), undefined, 'the delete issued after the put was applied after it');
+      assert.equal(
+        await client({ batch: false }).get(`${prefix}a`),
+        undefined,
+        'the delete issued after the put was applied after it',
+      );
     } finally {
       await proxy.close();
     }

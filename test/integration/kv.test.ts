@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
   AbortedError,
-  cmp,
+  CompactedError,
   type CompareOperator,
   type Comparison,
-  CompactedError,
+  cmp,
   Etcd,
   type FetchLike,
   FutureRevisionError,
   InvalidArgumentError,
   KeyValue,
-  op,
-  type Operation,
   NotFoundError,
+  type Operation,
+  op,
   RequestTooLargeError,
   TimeoutError,
 } from 'etcd-fetch';
@@ -70,7 +70,10 @@ describe('KV against a real etcd', () => {
     assert.deepEqual(kv?.key, key);
     assert.deepEqual(kv?.value, value);
     const listed = await etcd.range({ prefix });
-    assert.deepEqual(listed.kvs.map((k) => k.key), [key]);
+    assert.deepEqual(
+      listed.kvs.map((k) => k.key),
+      [key],
+    );
     const allBytes = new Uint8Array(256).map((_, i) => i);
     await etcd.put(key, allBytes);
     assert.deepEqual((await etcd.get(key))?.value, allBytes);
@@ -103,7 +106,9 @@ describe('KV against a real etcd', () => {
     assert.equal(limited.more, true);
     assert.equal(limited.count, 3);
     const order = async (target: 'key' | 'version' | 'create' | 'mod' | 'value', o: 'ascend' | 'descend') =>
-      (await etcd.range({ prefix: p, sort: { target, order: o } })).kvs.map((kv) => kv.keyText.slice(p.length)).join('');
+      (await etcd.range({ prefix: p, sort: { target, order: o } })).kvs
+        .map((kv) => kv.keyText.slice(p.length))
+        .join('');
     assert.equal(await order('key', 'descend'), 'cba');
     assert.equal(await order('key', 'ascend'), 'abc');
     assert.equal(await order('create', 'ascend'), 'bac');
@@ -150,7 +155,7 @@ describe('KV against a real etcd', () => {
     assert.equal(names(await etcd.range({ prefix: p, maxModRevision: b.revision })), 'b');
   });
 
-  test('put with ignoreValue keeps the value; on a missing key it is etcd\'s typed error', async () => {
+  test("put with ignoreValue keeps the value; on a missing key it is etcd's typed error", async () => {
     const etcd = client();
     const p = uniquePrefix('ignore');
     await etcd.put(`${p}k`, 'kept');
@@ -188,7 +193,10 @@ describe('KV against a real etcd', () => {
     assert.equal(range.prevKvs.length, 0);
     assert.equal((await etcd.delete(`${p}zzz`)).deleted, 0);
     const rest = await etcd.delete({ prefix: p }, { prevKv: true });
-    assert.deepEqual(rest.prevKvs.map((kv) => kv.valueText), ['d', 'e']);
+    assert.deepEqual(
+      rest.prevKvs.map((kv) => kv.valueText),
+      ['d', 'e'],
+    );
     assert.equal(await etcd.count({ prefix: p }), 0);
   });
 
@@ -210,7 +218,10 @@ describe('KV against a real etcd', () => {
     const keys = Array.from({ length: total }, (_, i) => `${p}${String(i).padStart(5, '0')}`);
     for (let i = 0; i < total; i += 100) {
       const chunk = keys.slice(i, i + 100);
-      await etcd.txn().then(...chunk.map((k) => opPut(k))).commit();
+      await etcd
+        .txn()
+        .then(...chunk.map((k) => opPut(k)))
+        .commit();
     }
     const seen: string[] = [];
     let added = false;
@@ -227,7 +238,7 @@ describe('KV against a real etcd', () => {
     }, InvalidArgumentError);
   });
 
-  test('a value over etcd\'s request limit is RequestTooLargeError, and nothing is written', async () => {
+  test("a value over etcd's request limit is RequestTooLargeError, and nothing is written", async () => {
     const etcd = client();
     const key = `${uniquePrefix('big')}k`;
     await assert.rejects(etcd.put(key, new Uint8Array(2 * 1024 * 1024)), RequestTooLargeError);
@@ -271,7 +282,10 @@ describe('KV against a real etcd', () => {
       }),
     );
     for (const { what, deadline, ms, ...result } of outcomes) {
-      assert.ok('error' in result && result.error instanceof TimeoutError, `${what}: ${'error' in result ? String(result.error) : 'answered'}`);
+      assert.ok(
+        'error' in result && result.error instanceof TimeoutError,
+        `${what}: ${'error' in result ? String(result.error) : 'answered'}`,
+      );
       assert.ok(ms >= deadline - 5 && ms < deadline + 600, `${what}: settled after ${Math.round(ms)} ms`);
     }
   });
@@ -311,7 +325,8 @@ describe('KV against a real etcd', () => {
     await assert.rejects(etcd.get('a', { signal: 'stop' as unknown as AbortSignal }), InvalidArgumentError);
     await assert.rejects(etcd.scan({ prefix: 'a', pageSize: 0 }).next(), InvalidArgumentError);
     // Leases: negative, fractional or textual TTLs and IDs.
-    for (const ttl of [-1, 0, 1.5, Number.NaN, '10' as unknown as number]) await assert.rejects(etcd.lease.grant(ttl), InvalidArgumentError);
+    for (const ttl of [-1, 0, 1.5, Number.NaN, '10' as unknown as number])
+      await assert.rejects(etcd.lease.grant(ttl), InvalidArgumentError);
     await assert.rejects(etcd.lease.revoke('abc'), InvalidArgumentError);
     await assert.rejects(etcd.lease.grant(10, { id: -1.5 }), InvalidArgumentError);
     // Transactions: comparisons and operations not made with cmp.* / op.*, or with bad operands.
@@ -321,11 +336,16 @@ describe('KV against a real etcd', () => {
     assert.throws(() => cmp.version('a', '=', -1), InvalidArgumentError);
     assert.throws(() => cmp.lease('a', '=', 'none'), InvalidArgumentError);
     assert.throws(() => op.put('a', 5 as unknown as string), InvalidArgumentError);
-    await assert.rejects(etcd.txn().then(op.get(42 as unknown as string)).commit(), InvalidArgumentError);
+    await assert.rejects(
+      etcd
+        .txn()
+        .then(op.get(42 as unknown as string))
+        .commit(),
+      InvalidArgumentError,
+    );
     assert.equal(sent, 0);
   });
 });
-
 
 function opPut(key: string) {
   return op.put(key, key);

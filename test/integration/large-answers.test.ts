@@ -21,7 +21,10 @@ describe('answers over 4 MiB', () => {
       if (i === 0) first = revision;
     }
     const { kvs } = await etcd.range({ prefix });
-    assert.deepEqual(kvs.map((kv) => kv.valueText), values);
+    assert.deepEqual(
+      kvs.map((kv) => kv.valueText),
+      values,
+    );
 
     const scanned: string[] = [];
     for await (const kv of etcd.scan({ prefix, pageSize: 2 })) scanned.push(kv.valueText);

@@ -10,7 +10,9 @@ import { closedAfter, useEtcd } from '../helpers/etcd.ts';
 import { type Fault, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcdUnderTest = useEtcd();
-const client = closedAfter((fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) }));
+const client = closedAfter(
+  (fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) }),
+);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface CutOptions {
@@ -28,11 +30,19 @@ function cuttingFetch(cut: CutOptions, requests: string[][]): typeof fetch {
   return (async (input: Request, init?: RequestInit) => {
     if (!input.url.endsWith('/v3/lease/keepalive')) return fetch(input, init);
     const sent = await input.clone().text();
-    requests.push(sent.split('\n').filter((line) => line.trim() !== '').map((line) => (JSON.parse(line) as { ID: string }).ID));
+    requests.push(
+      sent
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => (JSON.parse(line) as { ID: string }).ID),
+    );
     const response = await fetch(input, init);
     const text = await response.text();
     const all = text.split('\n');
-    const kept = all.slice(0, cut.lines).map((line) => `${line}\n`).join('');
+    const kept = all
+      .slice(0, cut.lines)
+      .map((line) => `${line}\n`)
+      .join('');
     const next = all[cut.lines] ?? '';
     const half = next.slice(0, Math.floor(next.length / 2));
     // The error comes on the read after the data (erroring a stream drops what it still queues).
@@ -67,8 +77,15 @@ describe('keep-alive answers cut short', () => {
         const checked = await client().lease.timeToLive(leases[19]!);
         assert.ok(checked.ttl > 0, `the last lease is alive in etcd (TTL ${checked.ttl})`);
         // Some request asked again for exactly what an earlier one left unanswered.
-        const reasked = requests.some((ids, i) => i > 0 && requests[i - 1]!.length === ids.length + 3 && ids.every((id) => requests[i - 1]!.slice(3).includes(id)));
-        t.diagnostic(`${requests.length} keep-alive requests carried ${requests.map((r) => r.length).join(', ')} leases`);
+        const reasked = requests.some(
+          (ids, i) =>
+            i > 0 &&
+            requests[i - 1]!.length === ids.length + 3 &&
+            ids.every((id) => requests[i - 1]!.slice(3).includes(id)),
+        );
+        t.diagnostic(
+          `${requests.length} keep-alive requests carried ${requests.map((r) => r.length).join(', ')} leases`,
+        );
         assert.ok(reasked, 'a request re-asked for the leases the cut answer left out, and only those');
       } finally {
         await Promise.all(leases.map((lease) => lease.revoke().catch(() => {})));
@@ -100,7 +117,10 @@ describe('keep-alive answers cut short by a proxy in front of the real etcd', ()
   ];
   for (const [name, fault] of cuts) {
     test(`keep-alive answers ${name}: the answers received are kept, the rest re-asked, no lease lost`, async (t) => {
-      const proxy = await startFaultProxy({ upstream: etcdUnderTest.endpoint, fault: (request) => (request.path === '/v3/lease/keepalive' ? fault : undefined) });
+      const proxy = await startFaultProxy({
+        upstream: etcdUnderTest.endpoint,
+        fault: (request) => (request.path === '/v3/lease/keepalive' ? fault : undefined),
+      });
       const etcd = new Etcd({ endpoints: [proxy.endpoint] });
       const leases = await Promise.all(Array.from({ length: 20 }, () => etcd.grant(2)));
       try {
@@ -110,9 +130,19 @@ describe('keep-alive answers cut short by a proxy in front of the real etcd', ()
         }
         const sent = proxy.requests
           .filter((r) => r.path === '/v3/lease/keepalive')
-          .map((r) => r.body.split('\n').filter((line) => line.trim() !== '').map((line) => (JSON.parse(line) as { ID: string }).ID));
+          .map((r) =>
+            r.body
+              .split('\n')
+              .filter((line) => line.trim() !== '')
+              .map((line) => (JSON.parse(line) as { ID: string }).ID),
+          );
         t.diagnostic(`${sent.length} keep-alive requests carried ${sent.map((ids) => ids.length).join(', ')} leases`);
-        assert.ok(sent.some((ids, i) => i > 0 && ids.length < sent[i - 1]!.length && ids.every((id) => sent[i - 1]!.includes(id))), 'a request re-asked for part of the one before');
+        assert.ok(
+          sent.some(
+            (ids, i) => i > 0 && ids.length < sent[i - 1]!.length && ids.every((id) => sent[i - 1]!.includes(id)),
+          ),
+          'a request re-asked for part of the one before',
+        );
         for (const lease of [leases[0]!, leases[19]!]) assert.ok((await client().lease.timeToLive(lease)).ttl > 0);
       } finally {
         proxy.fault = undefined;

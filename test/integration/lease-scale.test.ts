@@ -9,7 +9,9 @@ import { closedAfter, useEtcd } from '../helpers/etcd.ts';
 // In memory: granting 10,000 leases is 10,000 raft writes, and on a busy 2-core machine their
 // fsyncs alone slowed etcd's renewals below what 10,000 leases of TTL 5 s need.
 const etcdUnderTest = useEtcd({ ownServer: true, inMemory: true });
-const client = closedAfter((fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) }));
+const client = closedAfter(
+  (fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) }),
+);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const LEASES = 10_000;
@@ -33,7 +35,9 @@ async function bounded<T>(count: number, limit: number, work: (i: number) => Pro
 }
 
 describe('leases at scale', () => {
-  test(`${LEASES} leases of TTL ${TTL} s on one client live through five TTLs with no false lost`, { timeout: 300_000 }, async (t) => {
+  test(`${LEASES} leases of TTL ${TTL} s on one client live through five TTLs with no false lost`, {
+    timeout: 300_000,
+  }, async (t) => {
     let requests = 0;
     let refreshed = 0;
     const counting = (async (input: Request, init?: RequestInit) => {
@@ -48,7 +52,11 @@ describe('leases at scale', () => {
     const grantStart = performance.now();
     const leases: Lease[] = await bounded(LEASES, CONCURRENCY, async () => {
       const lease = await etcd.grant(TTL);
-      lease.lost.addEventListener('abort', () => firstLost.push(`${lease.id}: ${(lease.lost.reason as Error).message}`), { once: true });
+      lease.lost.addEventListener(
+        'abort',
+        () => firstLost.push(`${lease.id}: ${(lease.lost.reason as Error).message}`),
+        { once: true },
+      );
       return lease;
     });
     t.diagnostic(`granted ${LEASES} leases in ${Math.round(performance.now() - grantStart)} ms`);
@@ -59,7 +67,11 @@ describe('leases at scale', () => {
       const keepStart = performance.now();
       while (performance.now() - keepStart < KEEP_MS) {
         await sleep(500);
-        assert.equal(firstLost.length, 0, `${firstLost.length} leases lost after ${Math.round(performance.now() - keepStart)} ms, first: ${firstLost[0]}`);
+        assert.equal(
+          firstLost.length,
+          0,
+          `${firstLost.length} leases lost after ${Math.round(performance.now() - keepStart)} ms, first: ${firstLost[0]}`,
+        );
       }
       const cpu = process.cpuUsage(cpuBefore);
       const cpuMs = (cpu.user + cpu.system) / 1000;

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AbortedError, Etcd, FailedPreconditionError, type Lease, LeaseLostError, NotFoundError, TimeoutError } from 'etcd-fetch';
+import {
+  AbortedError,
+  Etcd,
+  FailedPreconditionError,
+  type Lease,
+  LeaseLostError,
+  NotFoundError,
+  TimeoutError,
+} from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd: the last test kills and restarts it.
 const etcdUnderTest = useEtcd({ ownServer: true });
-const client = closedAfter((fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) }));
+const client = closedAfter(
+  (fetch?: typeof globalThis.fetch) => new Etcd({ endpoints: [etcdUnderTest.endpoint], ...(fetch ? { fetch } : {}) }),
+);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with the time `lease` took to be lost, or rejects after `ms`. */
@@ -36,7 +46,10 @@ describe('leases against a real etcd', () => {
       assert.equal(ttl.id, lease.id);
       assert.equal(ttl.grantedTtl, 10);
       assert.ok(ttl.ttl > 0 && ttl.ttl <= 10);
-      assert.deepEqual(ttl.keys.map((k) => new TextDecoder().decode(k)), [key]);
+      assert.deepEqual(
+        ttl.keys.map((k) => new TextDecoder().decode(k)),
+        [key],
+      );
       assert.ok((await etcd.leases()).includes(lease.id));
     } finally {
       await lease.revoke();
@@ -126,10 +139,14 @@ describe('leases against a real etcd', () => {
       if (!input.url.endsWith('/v3/lease/keepalive')) return fetch(input, init);
       const started = performance.now();
       return new Promise<Response>((_, reject) => {
-        input.signal.addEventListener('abort', () => {
-          aborted.push(performance.now() - started);
-          reject(input.signal.reason);
-        }, { once: true });
+        input.signal.addEventListener(
+          'abort',
+          () => {
+            aborted.push(performance.now() - started);
+            reject(input.signal.reason);
+          },
+          { once: true },
+        );
       });
     }) as typeof fetch;
     const etcd = new Etcd({ endpoints: [etcdUnderTest.endpoint], fetch: hanging });
@@ -149,7 +166,9 @@ describe('leases against a real etcd', () => {
       assert.match((lease.lost.reason as Error).message, /client was closed/);
     } finally {
       etcd.close();
-      await client().lease.revoke(lease.id).catch(() => {});
+      await client()
+        .lease.revoke(lease.id)
+        .catch(() => {});
     }
   });
 

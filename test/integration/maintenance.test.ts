@@ -30,7 +30,8 @@ describe('maintenance against a real etcd', () => {
   test('hashKV is served from etcd 3.5 on, and is UnimplementedError on 3.4', async () => {
     const etcd = client();
     const { revision } = await etcd.put('hashkv/k', 'v');
-    const served = etcdUnderTest.version === '3.5' || etcdUnderTest.version === '3.6' || etcdUnderTest.version === '3.7';
+    const served =
+      etcdUnderTest.version === '3.5' || etcdUnderTest.version === '3.6' || etcdUnderTest.version === '3.7';
     if (!served) {
       await assert.rejects(etcd.maintenance.hashKV(), UnimplementedError);
       return;
@@ -66,7 +67,10 @@ describe('maintenance against a real etcd', () => {
     }
     assert.ok(full, 'the quota was reached');
     const alarms = await etcd.maintenance.alarms();
-    assert.deepEqual(alarms.map((a) => a.alarm), ['NOSPACE']);
+    assert.deepEqual(
+      alarms.map((a) => a.alarm),
+      ['NOSPACE'],
+    );
     assert.match(alarms[0]!.memberId, /^\d+$/);
     assert.ok((await etcd.maintenance.status()).errors.length > 0);
 
@@ -75,7 +79,10 @@ describe('maintenance against a real etcd', () => {
     const before = (await etcd.maintenance.status()).dbSize;
     await etcd.maintenance.defragment();
     assert.ok((await etcd.maintenance.status()).dbSize < before, 'defragment shrank the file');
-    assert.deepEqual((await etcd.maintenance.disarm()).map((a) => a.alarm), ['NOSPACE']);
+    assert.deepEqual(
+      (await etcd.maintenance.disarm()).map((a) => a.alarm),
+      ['NOSPACE'],
+    );
     assert.deepEqual(await etcd.maintenance.alarms(), []);
     await etcd.put('fill/after', 'fits again');
   });

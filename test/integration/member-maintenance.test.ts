@@ -9,7 +9,9 @@ import { closedAfter, gatewayVersion, versionUnderTest } from '../helpers/etcd.t
 import { startVersionGateway } from '../helpers/version-gateway.ts';
 
 let cluster: EtcdCluster;
-const client = closedAfter((endpoints: readonly string[] = cluster.endpoints) => new Etcd({ endpoints: [...endpoints], timeout: 5_000 }));
+const client = closedAfter(
+  (endpoints: readonly string[] = cluster.endpoints) => new Etcd({ endpoints: [...endpoints], timeout: 5_000 }),
+);
 
 before(async () => {
   cluster = await startCluster({ size: 3 });
@@ -20,13 +22,22 @@ after(async () => {
 
 /** Member IDs in endpoint order, each read from that member's own status. */
 async function memberIds(etcd: Etcd): Promise<string[]> {
-  return Promise.all(cluster.endpoints.map(async (endpoint) => (await etcd.maintenance.status({ member: endpoint })).header.memberId));
+  return Promise.all(
+    cluster.endpoints.map(async (endpoint) => (await etcd.maintenance.status({ member: endpoint })).header.memberId),
+  );
 }
 
 /** Snapshot calls a member has finished, as its own metrics count them. */
 async function snapshotsServed(endpoint: string): Promise<number> {
   const text = await (await fetch(`${endpoint}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_method="Snapshot"') && l.includes('grpc_code="OK"'));
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('grpc_server_handled_total{') &&
+        l.includes('grpc_method="Snapshot"') &&
+        l.includes('grpc_code="OK"'),
+    );
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
@@ -53,7 +64,11 @@ describe('maintenance aimed at one member', () => {
     const before = await Promise.all(cluster.endpoints.map(snapshotsServed));
     const file = new Uint8Array(await new Response(await etcd.maintenance.snapshot({ member: ids[2]! })).arrayBuffer());
     const afterwards = await Promise.all(cluster.endpoints.map(snapshotsServed));
-    assert.deepEqual(afterwards.map((n, i) => n - before[i]!), [0, 0, 1], 'only the member named served a Snapshot call');
+    assert.deepEqual(
+      afterwards.map((n, i) => n - before[i]!),
+      [0, 0, 1],
+      'only the member named served a Snapshot call',
+    );
     assert.ok(file.length > 32, `a database file and its hash (${file.length} bytes)`);
     await assert.rejects(etcd.maintenance.snapshot({ member: '12345' }), NotFoundError);
   });
@@ -75,7 +90,8 @@ describe('maintenance aimed at one member', () => {
     const { revision } = await etcd.delete({ prefix: 'defrag/' });
     await etcd.compact(revision, { physical: true });
     const ids = await memberIds(etcd);
-    const sizes = async () => Promise.all(ids.map(async (member) => (await etcd.maintenance.status({ member })).dbSize));
+    const sizes = async () =>
+      Promise.all(ids.map(async (member) => (await etcd.maintenance.status({ member })).dbSize));
     const before = await sizes();
     await etcd.maintenance.defragment({ member: ids[1]! });
     const afterwards = await sizes();
@@ -114,7 +130,9 @@ describe('maintenance aimed at one member', () => {
     await etcd.put('member-hashkv/k', 'v');
     const { revision } = await etcd.put('member-hashkv/k', 'w');
     for (const endpoint of cluster.endpoints) await client([endpoint]).get('member-hashkv/k');
-    const gateways = real ? [] : await Promise.all(cluster.endpoints.map((upstream) => startVersionGateway({ upstream, version: '3.5' })));
+    const gateways = real
+      ? []
+      : await Promise.all(cluster.endpoints.map((upstream) => startVersionGateway({ upstream, version: '3.5' })));
     const members = real ? [...cluster.endpoints] : gateways.map((g) => g.endpoint);
     try {
       const viaGateway = client(members);

@@ -18,14 +18,23 @@ describe('namespaces against a real etcd', () => {
     assert.equal((await etcd.get(`${root}a`))?.valueText, '1');
     assert.equal((await app.get('a'))?.keyText, 'a');
     const all = await app.range({ prefix: '' });
-    assert.deepEqual(all.kvs.map((kv) => kv.keyText), ['a', 'b']);
-    assert.deepEqual((await app.range({ from: 'b' })).kvs.map((kv) => kv.keyText), ['b']);
+    assert.deepEqual(
+      all.kvs.map((kv) => kv.keyText),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      (await app.range({ from: 'b' })).kvs.map((kv) => kv.keyText),
+      ['b'],
+    );
     assert.equal(await app.count({ prefix: '' }), 2);
     const scanned: string[] = [];
     for await (const kv of app.scan({ prefix: '', pageSize: 1 })) scanned.push(kv.keyText);
     assert.deepEqual(scanned, ['a', 'b']);
     const deleted = await app.delete({ prefix: '' }, { prevKv: true });
-    assert.deepEqual(deleted.prevKvs.map((kv) => kv.keyText), ['a', 'b']);
+    assert.deepEqual(
+      deleted.prevKvs.map((kv) => kv.keyText),
+      ['a', 'b'],
+    );
     assert.equal((await etcd.get(`${root.slice(0, -1)}0`))?.valueText, 'outside');
   });
 

@@ -40,10 +40,19 @@ function loadBalancer(leader: number) {
       state.nextRead = undefined;
     }
     const url = request.url.replace(LB, cluster.endpoints[member]!);
-    const response = await globalThis.fetch(url, { method: 'POST', headers: request.headers, body, signal: request.signal });
+    const response = await globalThis.fetch(url, {
+      method: 'POST',
+      headers: request.headers,
+      body,
+      signal: request.signal,
+    });
     const text = await response.text();
     try {
-      state.answers.push({ member, serializable, revision: Number((JSON.parse(text) as { header?: { revision?: string } }).header?.revision ?? 0) });
+      state.answers.push({
+        member,
+        serializable,
+        revision: Number((JSON.parse(text) as { header?: { revision?: string } }).header?.revision ?? 0),
+      });
     } catch {
       // not JSON: nothing to note
     }

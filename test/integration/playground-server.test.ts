@@ -33,7 +33,8 @@ function get(path: string): Promise<{ status: number; body: string }> {
       response.on('data', (d) => (body += d));
       response.on('end', () => done({ status: response.statusCode!, body }));
       // A stream (the relay): its first chunk is enough.
-      if (/event-stream/.test(String(response.headers['content-type']))) response.once('data', () => (req.destroy(), done({ status: response.statusCode!, body })));
+      if (/event-stream/.test(String(response.headers['content-type'])))
+        response.once('data', () => (req.destroy(), done({ status: response.statusCode!, body })));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer to ${path} in 5 s`)));
     req.on('error', fail);
@@ -62,7 +63,10 @@ describe('playground server', () => {
     for (const path of outside) {
       const { status, body } = await get(path);
       assert.ok(status === 404 || status === 400, `${path}: ${status}`);
-      assert.ok(!/not to be served|"name": "etcd-fetch"|root:|repositoryformatversion/.test(body), `${path} served a file outside`);
+      assert.ok(
+        !/not to be served|"name": "etcd-fetch"|root:|repositoryformatversion/.test(body),
+        `${path} served a file outside`,
+      );
     }
     // What it is there for still works.
     assert.equal((await get('/')).status, 200);
@@ -71,7 +75,15 @@ describe('playground server', () => {
   });
 
   test('/relay answers a bad startRevision, prefix or Last-Event-ID with a 400 and lives on', async () => {
-    for (const query of ['startRevision=-1', 'startRevision=-3', 'startRevision=abc', 'startRevision=1.5', 'startRevision=1e400', 'lastEventId=9007199254740991', 'lastEventId=-1']) {
+    for (const query of [
+      'startRevision=-1',
+      'startRevision=-3',
+      'startRevision=abc',
+      'startRevision=1.5',
+      'startRevision=1e400',
+      'lastEventId=9007199254740991',
+      'lastEventId=-1',
+    ]) {
       const { status, body } = await get(`/relay?prefix=YS8%3D&${query}`);
       assert.equal(status, 400, `${query}: ${body}`);
       assert.equal(JSON.parse(body).error.name, 'InvalidArgumentError', query);

@@ -6,7 +6,16 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Etcd } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
-import { assertNoPageErrors, axeViolations, openPlayground, type PlaygroundContext, shot, startPlaygroundContext, treeKey, WAIT } from '../helpers/playground-page.ts';
+import {
+  assertNoPageErrors,
+  axeViolations,
+  openPlayground,
+  type PlaygroundContext,
+  shot,
+  startPlaygroundContext,
+  treeKey,
+  WAIT,
+} from '../helpers/playground-page.ts';
 
 let context: PlaygroundContext;
 let etcd: Etcd;
@@ -46,7 +55,9 @@ describe('playground tools', () => {
     const { revision } = await etcd.put(key, '{"color":"green","size":1}');
     await etcd.compact(revision - 1);
     await page.click('#history-load');
-    await page.locator('#history-message', { hasText: `compacted its history at revision ${revision - 1}` }).waitFor(WAIT);
+    await page
+      .locator('#history-message', { hasText: `compacted its history at revision ${revision - 1}` })
+      .waitFor(WAIT);
     await page.locator('#history-list li.compacted').waitFor();
     assertNoPageErrors(page);
     await page.close();
@@ -64,9 +75,19 @@ describe('playground tools', () => {
     const file = await (await download).path();
     const exported = JSON.parse(readFileSync(file, 'utf8'));
     assert.equal(exported.kvs.length, 2);
-    assert.deepEqual(exported.kvs.find((e: { key: string }) => e.key === `${p}bin`), { key: `${p}bin`, valueBase64: 'AP8H' });
+    assert.deepEqual(
+      exported.kvs.find((e: { key: string }) => e.key === `${p}bin`),
+      { key: `${p}bin`, valueBase64: 'AP8H' },
+    );
 
-    const doc = { format: 'etcd-playground/1', kvs: [{ key: `${p}a`, value: 'ONE' }, { key: `${p}new`, value: 'fresh' }, { key: `${p}bin`, valueBase64: 'AP8H' }] };
+    const doc = {
+      format: 'etcd-playground/1',
+      kvs: [
+        { key: `${p}a`, value: 'ONE' },
+        { key: `${p}new`, value: 'fresh' },
+        { key: `${p}bin`, valueBase64: 'AP8H' },
+      ],
+    };
     await page.fill('#import-text', JSON.stringify(doc));
     await page.click('#import-form button:not([type])');
     await page.locator('#io-message', { hasText: '1 to create, 1 to change, 1 unchanged' }).waitFor(WAIT);
@@ -146,7 +167,9 @@ describe('playground tools', () => {
   test('dark mode, a 390 px layout without sideways scroll, keyboard and axe-core on every panel', async () => {
     const page = await openPlayground(context, '', { width: 390, height: 844 });
     await page.locator('#members tbody tr').first().waitFor(WAIT);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     assert.equal(overflow, 0, 'no sideways scroll at 390 px');
     await shot(page, 'playground-390px', true);
     // Dark mode follows the system until the toggle is used.
@@ -172,7 +195,16 @@ describe('playground tools', () => {
     const failures: string[] = [];
     for (const theme of ['dark', 'light']) {
       if (theme === 'light') await page.click('#theme');
-      for (const panel of ['header', '#tree-panel', '#editor', '#txn-panel', '#watch-panel', '#cluster-panel', '#io-panel', '#auth-panel']) {
+      for (const panel of [
+        'header',
+        '#tree-panel',
+        '#editor',
+        '#txn-panel',
+        '#watch-panel',
+        '#cluster-panel',
+        '#io-panel',
+        '#auth-panel',
+      ]) {
         for (const violation of await axeViolations(page, panel)) failures.push(`${theme} ${panel}: ${violation}`);
       }
     }
@@ -201,7 +233,10 @@ describe('playground tools', () => {
     await page.fill('#perm-key', 'public/');
     await page.click('#perm-form button:not([type])');
     await page.locator('#roles tr[data-role="readers"]', { hasText: 'read prefix “public/”' }).waitFor(WAIT);
-    for (const [user, role] of [['root', 'root'], ['reader', 'readers']] as const) {
+    for (const [user, role] of [
+      ['root', 'root'],
+      ['reader', 'readers'],
+    ] as const) {
       await page.fill('#user-role-user', user);
       await page.fill('#user-role-role', role);
       await page.click('#user-role-form button:not([type])');

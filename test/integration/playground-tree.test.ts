@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Etcd, op } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
-import { assertNoPageErrors, openPlayground, type PlaygroundContext, shot, startPlaygroundContext, treeFolder, treeKey, WAIT } from '../helpers/playground-page.ts';
+import {
+  assertNoPageErrors,
+  openPlayground,
+  type PlaygroundContext,
+  shot,
+  startPlaygroundContext,
+  treeFolder,
+  treeKey,
+  WAIT,
+} from '../helpers/playground-page.ts';
 
 let context: PlaygroundContext;
 let etcd: Etcd;
@@ -13,8 +22,12 @@ let etcd: Etcd;
 async function fill(prefix: string, count: number, value = (i: number) => `v${i}`) {
   for (let start = 0; start < count; start += 120) {
     const puts = [];
-    for (let i = start; i < Math.min(start + 120, count); i++) puts.push(op.put(`${prefix}${String(i).padStart(5, '0')}`, value(i)));
-    await etcd.txn().then(...puts).commit();
+    for (let i = start; i < Math.min(start + 120, count); i++)
+      puts.push(op.put(`${prefix}${String(i).padStart(5, '0')}`, value(i)));
+    await etcd
+      .txn()
+      .then(...puts)
+      .commit();
   }
 }
 
@@ -92,7 +105,9 @@ describe('playground key tree', () => {
     await etcd.put(`${p}bulk/x`, '1');
     await page.fill('#prefix', `${p}bulk`);
     await page.click('#tree-form button');
-    await treeFolder(page, `${p}bulk/`).filter({ hasText: `${p}bulk/` }).waitFor(WAIT);
+    await treeFolder(page, `${p}bulk/`)
+      .filter({ hasText: `${p}bulk/` })
+      .waitFor(WAIT);
     // A prefix with nothing under it says so.
     await page.fill('#prefix', `${p}nothing-here/`);
     await page.click('#tree-form button');
@@ -108,10 +123,17 @@ describe('playground key tree', () => {
     await page.locator('#tree [role="treeitem"]', { hasText: 'no keys under' }).waitFor(WAIT);
     // 3 000 writes: creates in two folders, then rewrites, then deletes of a third of them.
     const writes = [];
-    for (let i = 0; i < 1_500; i++) writes.push(op.put(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`, `v${i}`));
-    for (let i = 0; i < 1_000; i++) writes.push(op.put(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`, `again ${i}`));
-    for (let i = 0; i < 500; i++) writes.push(op.delete(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`));
-    for (let i = 0; i < writes.length; i += 100) await etcd.txn().then(...writes.slice(i, i + 100)).commit();
+    for (let i = 0; i < 1_500; i++)
+      writes.push(op.put(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`, `v${i}`));
+    for (let i = 0; i < 1_000; i++)
+      writes.push(op.put(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`, `again ${i}`));
+    for (let i = 0; i < 500; i++)
+      writes.push(op.delete(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`));
+    for (let i = 0; i < writes.length; i += 100)
+      await etcd
+        .txn()
+        .then(...writes.slice(i, i + 100))
+        .commit();
     await page.locator('#tree-count', { hasText: /^1,000 keys$/ }).waitFor(WAIT);
     await treeFolder(page, `${p}even/`).locator('.count', { hasText: /^500$/ }).waitFor(WAIT);
     await treeFolder(page, `${p}odd/`).locator('.count', { hasText: /^500$/ }).waitFor(WAIT);

@@ -7,7 +7,16 @@ import type { Page } from 'playwright-core';
 import { type Playground, startPlayground } from '../../scripts/playground.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { uniquePrefix } from '../helpers/etcd.ts';
-import { assertNoPageErrors, openPlayground as openIn, type PlaygroundContext, shot, startPlaygroundContext, treeFolder, treeKey, WAIT } from '../helpers/playground-page.ts';
+import {
+  assertNoPageErrors,
+  openPlayground as openIn,
+  type PlaygroundContext,
+  shot,
+  startPlaygroundContext,
+  treeFolder,
+  treeKey,
+  WAIT,
+} from '../helpers/playground-page.ts';
 
 let context: PlaygroundContext;
 let playground: Playground;
@@ -30,8 +39,12 @@ describe('playground', () => {
     const total = 3_000;
     for (let start = 0; start < total; start += 120) {
       const puts = [];
-      for (let i = start; i < Math.min(start + 120, total); i++) puts.push(op.put(`${p}big/item-${String(i).padStart(5, '0')}`, `value ${i}`));
-      await etcd.txn().then(...puts).commit();
+      for (let i = start; i < Math.min(start + 120, total); i++)
+        puts.push(op.put(`${p}big/item-${String(i).padStart(5, '0')}`, `value ${i}`));
+      await etcd
+        .txn()
+        .then(...puts)
+        .commit();
     }
     await etcd.put(`${p}nested/a/b/c`, 'deep');
     await etcd.put(`${p}config.json`, '{"color":"blue","sizes":[1,2,3]}');
@@ -154,7 +167,7 @@ describe('playground', () => {
     await etcd.delete({ prefix: p });
   });
 
-  test('a live watch streams another client\'s writes with their revision, updates the tree and the value shown, and resumes after etcd restarts', async () => {
+  test("a live watch streams another client's writes with their revision, updates the tree and the value shown, and resumes after etcd restarts", async () => {
     const p = uniquePrefix('playground-watch');
     await etcd.put(`${p}first`, 'one');
     const page = await openPlayground(p);
@@ -163,7 +176,9 @@ describe('playground', () => {
     assert.equal(await page.inputValue('#watch-prefix'), p);
 
     const { revision } = await etcd.put(`${p}live`, 'v1');
-    await page.locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' }).waitFor(WAIT);
+    await page
+      .locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' })
+      .waitFor(WAIT);
     await treeKey(page, `${p}live`).waitFor(WAIT);
 
     await treeKey(page, `${p}live`).click();
@@ -183,17 +198,27 @@ describe('playground', () => {
     await playground.etcd!.restart();
     await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
     const after = await etcd.put(`${p}after-restart`, 'still watching');
-    await page.locator(`#watch-events li[data-key="${p}after-restart"][data-revision="${after.revision}"]`).waitFor(WAIT);
+    await page
+      .locator(`#watch-events li[data-key="${p}after-restart"][data-revision="${after.revision}"]`)
+      .waitFor(WAIT);
     await treeKey(page, `${p}after-restart`).waitFor(WAIT);
     await shot(page, 'playground-watch');
 
     // A replay from a past revision starts a new list: no event of the old watch stays.
     await page.fill('#watch-from', String(revision));
     await page.click('#watch-form button:not([type])');
-    await page.locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' }).waitFor(WAIT);
+    await page
+      .locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' })
+      .waitFor(WAIT);
     await page.locator(`#watch-events li[data-key="${p}after-restart"]`).waitFor(WAIT);
-    const revisions = await page.locator('#watch-events li').evaluateAll((rows) => rows.map((row) => Number((row as HTMLElement).dataset.revision)));
-    assert.deepEqual(revisions, [...revisions].sort((a, b) => b - a), 'newest first, one watch');
+    const revisions = await page
+      .locator('#watch-events li')
+      .evaluateAll((rows) => rows.map((row) => Number((row as HTMLElement).dataset.revision)));
+    assert.deepEqual(
+      revisions,
+      [...revisions].sort((a, b) => b - a),
+      'newest first, one watch',
+    );
     assert.equal(new Set(revisions).size, revisions.length);
     assertNoPageErrors(page);
     await page.close();
@@ -206,7 +231,9 @@ describe('playground', () => {
     const page = await openPlayground(p);
     await page.fill('#endpoints', `http://127.0.0.1:9, ${playground.etcdEndpoint}`);
     await page.click('#connect button');
-    await page.locator('#status.ok', { hasText: `connected to http://127.0.0.1:9, ${playground.etcdEndpoint}` }).waitFor(WAIT);
+    await page
+      .locator('#status.ok', { hasText: `connected to http://127.0.0.1:9, ${playground.etcdEndpoint}` })
+      .waitFor(WAIT);
     await treeKey(page, `${p}here`).waitFor(WAIT);
     await page.close();
     await etcd.delete({ prefix: p });
@@ -226,10 +253,14 @@ describe('playground', () => {
     await row.waitFor(WAIT);
     const id = (await row.getAttribute('data-lease'))!;
     // The TTL shown goes down by itself (bounded wait, no timing assertion).
-    await page.waitForFunction((id) => {
-      const ttl = document.querySelector(`#leases tr[data-lease="${id}"] .ttl`)?.textContent ?? '';
-      return Number.parseInt(ttl, 10) < 30;
-    }, id, WAIT);
+    await page.waitForFunction(
+      (id) => {
+        const ttl = document.querySelector(`#leases tr[data-lease="${id}"] .ttl`)?.textContent ?? '';
+        return Number.parseInt(ttl, 10) < 30;
+      },
+      id,
+      WAIT,
+    );
 
     await page.fill('#put-key', `${p}session`);
     await page.fill('#put-value', 'alive');
@@ -288,7 +319,9 @@ describe('playground with auth enabled', () => {
     // The watch runs with the user's token too.
     await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
     const { revision } = await user.put('secured/from-elsewhere', 'seen');
-    await page.locator(`#watch-events li[data-key="secured/from-elsewhere"][data-revision="${revision}"]`).waitFor(WAIT);
+    await page
+      .locator(`#watch-events li[data-key="secured/from-elsewhere"][data-revision="${revision}"]`)
+      .waitFor(WAIT);
     await page.locator('#tree-count', { hasText: '2 keys' }).waitFor(WAIT);
     await shot(page, 'playground-auth');
     await page.close();

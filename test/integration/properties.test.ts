@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { type CompareOperator, type Comparison, cmp, Etcd, type KeyValue, type Operation, op } from 'etcd-fetch';
 import fc from 'fast-check';
-import { cmp, type Comparison, type CompareOperator, Etcd, type KeyValue, op, type Operation } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
@@ -20,17 +20,19 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** Up to ~100 KB of pseudo-random bytes from a seed (fast to generate, unlike 100 000 arbitraries). */
-const bigBytes = fc.record({ size: fc.integer({ min: 1_000, max: 100_000 }), seed: fc.integer() }).map(({ size, seed }) => {
-  const out = new Uint8Array(size);
-  let x = seed | 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-});
+const bigBytes = fc
+  .record({ size: fc.integer({ min: 1_000, max: 100_000 }), seed: fc.integer() })
+  .map(({ size, seed }) => {
+    const out = new Uint8Array(size);
+    let x = seed | 1;
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = x & 0xff;
+    }
+    return out;
+  });
 
 const specialBytes = fc.constantFrom(
   new Uint8Array([]),
@@ -43,7 +45,11 @@ const specialBytes = fc.constantFrom(
   encoder.encode('é漢字🙂'),
 );
 
-const valueBytes = fc.oneof({ weight: 4, arbitrary: fc.uint8Array({ maxLength: 64 }) }, { weight: 2, arbitrary: specialBytes }, { weight: 1, arbitrary: bigBytes });
+const valueBytes = fc.oneof(
+  { weight: 4, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+  { weight: 2, arbitrary: specialBytes },
+  { weight: 1, arbitrary: bigBytes },
+);
 
 describe('random bytes round-trip exactly', () => {
   test('through put, get, range and txn', { timeout: 60_000 }, async () => {
@@ -51,22 +57,34 @@ describe('random bytes round-trip exactly', () => {
     const base = encoder.encode(uniquePrefix('prop-bytes'));
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 48 }), valueBytes, fc.uint8Array({ maxLength: 16 }), async (keyTail, value, otherValue) => {
-        const dir = concat(base, encoder.encode(`${run++}/`));
-        const key = concat(dir, keyTail);
-        await etcd.put(key, value);
-        assert.equal(hex((await etcd.get(key))?.value), hex(value), 'get');
-        const listed = await etcd.range({ prefix: dir });
-        assert.equal(listed.kvs.length, 1);
-        assert.equal(hex(listed.kvs[0]!.key), hex(key), 'range key');
-        assert.equal(hex(listed.kvs[0]!.value), hex(value), 'range value');
-        const read = await etcd.txn().if(cmp.value(key, '=', value)).then(op.get(key)).commit();
-        assert.equal(read.succeeded, true, 'a value compares equal to itself');
-        assert.equal(hex(read.results[0]?.value), hex(value), 'txn get');
-        const written = await etcd.txn().then(op.put(key, otherValue, { prevKv: true })).commit();
-        assert.equal(hex(written.results[0]?.prevKv?.value), hex(value), 'txn prevKv');
-        assert.equal(hex((await etcd.get(key))?.value), hex(otherValue), 'txn put');
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 48 }),
+        valueBytes,
+        fc.uint8Array({ maxLength: 16 }),
+        async (keyTail, value, otherValue) => {
+          const dir = concat(base, encoder.encode(`${run++}/`));
+          const key = concat(dir, keyTail);
+          await etcd.put(key, value);
+          assert.equal(hex((await etcd.get(key))?.value), hex(value), 'get');
+          const listed = await etcd.range({ prefix: dir });
+          assert.equal(listed.kvs.length, 1);
+          assert.equal(hex(listed.kvs[0]!.key), hex(key), 'range key');
+          assert.equal(hex(listed.kvs[0]!.value), hex(value), 'range value');
+          const read = await etcd
+            .txn()
+            .if(cmp.value(key, '=', value))
+            .then(op.get(key))
+            .commit();
+          assert.equal(read.succeeded, true, 'a value compares equal to itself');
+          assert.equal(hex(read.results[0]?.value), hex(value), 'txn get');
+          const written = await etcd
+            .txn()
+            .then(op.put(key, otherValue, { prevKv: true }))
+            .commit();
+          assert.equal(hex(written.results[0]?.prevKv?.value), hex(value), 'txn prevKv');
+          assert.equal(hex((await etcd.get(key))?.value), hex(otherValue), 'txn put');
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -103,13 +121,17 @@ describe('random bytes round-trip exactly', () => {
     const base = uniquePrefix('prop-text');
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 30 }), fc.string({ unit: 'grapheme', maxLength: 200 }), async (tail, value) => {
-        const key = `${base}${run++}/${tail}`;
-        await etcd.put(key, value);
-        const kv = await etcd.get(key);
-        assert.equal(kv?.keyText, key);
-        assert.equal(kv?.valueText, value);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+        fc.string({ unit: 'grapheme', maxLength: 200 }),
+        async (tail, value) => {
+          const key = `${base}${run++}/${tail}`;
+          await etcd.put(key, value);
+          const kv = await etcd.get(key);
+          assert.equal(kv?.keyText, key);
+          assert.equal(kv?.valueText, value);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -122,7 +144,9 @@ type Op =
   | { kind: 'put'; key: number; value: Uint8Array }
   | { kind: 'delete'; key: number }
   | { kind: 'txn'; tree: Tree };
-type Compare = { target: 'value'; key: number; operator: CompareOperator; value: Uint8Array } | { target: 'version'; key: number; operator: CompareOperator; version: number };
+type Compare =
+  | { target: 'value'; key: number; operator: CompareOperator; value: Uint8Array }
+  | { target: 'version'; key: number; operator: CompareOperator; version: number };
 interface Tree {
   compares: Compare[];
   then: Op[];
@@ -138,7 +162,12 @@ const keyIndex = fc.integer({ min: 0, max: KEYS - 1 });
 const operator = fc.constantFrom<CompareOperator>('=', '!=', '<', '>');
 const compareArb: fc.Arbitrary<Compare> = fc.oneof(
   fc.record({ target: fc.constant('value' as const), key: keyIndex, operator, value: smallValue }),
-  fc.record({ target: fc.constant('version' as const), key: keyIndex, operator, version: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({
+    target: fc.constant('version' as const),
+    key: keyIndex,
+    operator,
+    version: fc.integer({ min: 0, max: 3 }),
+  }),
 );
 const { tree: treeArb } = fc.letrec<{ tree: Tree; op: Op }>((tie) => ({
   tree: fc.record({
@@ -155,10 +184,13 @@ const { tree: treeArb } = fc.letrec<{ tree: Tree; op: Op }>((tie) => ({
   ),
 }));
 /** The starting store: each key absent, or written once or twice (so versions differ). */
-const initialArb = fc.array(fc.option(fc.record({ value: smallValue, writes: fc.integer({ min: 1, max: 2 }) }), { nil: undefined }), {
-  minLength: KEYS,
-  maxLength: KEYS,
-});
+const initialArb = fc.array(
+  fc.option(fc.record({ value: smallValue, writes: fc.integer({ min: 1, max: 2 }) }), { nil: undefined }),
+  {
+    minLength: KEYS,
+    maxLength: KEYS,
+  },
+);
 
 /** etcd refuses a txn that writes a key twice (even in nested branches): later writes become reads. */
 function writeOnce(tree: Tree, written = new Set<number>()): Tree {
@@ -209,7 +241,9 @@ function model(tree: Tree, before: State, state: State): Outcome {
 
 function build(tree: Tree, keyOf: (i: number) => string) {
   const toCmp = (c: Compare): Comparison =>
-    c.target === 'value' ? cmp.value(keyOf(c.key), c.operator, c.value) : cmp.version(keyOf(c.key), c.operator, c.version);
+    c.target === 'value'
+      ? cmp.value(keyOf(c.key), c.operator, c.value)
+      : cmp.version(keyOf(c.key), c.operator, c.version);
   const toOp = (o: Op): Operation<unknown> => {
     switch (o.kind) {
       case 'get':
@@ -219,7 +253,11 @@ function build(tree: Tree, keyOf: (i: number) => string) {
       case 'delete':
         return op.delete(keyOf(o.key));
       case 'txn':
-        return op.txn().if(...o.tree.compares.map(toCmp)).then(...o.tree.then.map(toOp)).else(...o.tree.else.map(toOp));
+        return op
+          .txn()
+          .if(...o.tree.compares.map(toCmp))
+          .then(...o.tree.then.map(toOp))
+          .else(...o.tree.else.map(toOp));
     }
   };
   return { compares: tree.compares.map(toCmp), then: tree.then.map(toOp), else: tree.else.map(toOp) };
@@ -252,10 +290,30 @@ describe('random transaction trees keep their meaning', () => {
   test('nested compares see the store as it was before the transaction; operations see earlier ones', async () => {
     const etcd = client();
     const key = `${uniquePrefix('prop-nested')}k`;
-    const afterPut = await etcd.txn().then(op.put(key, '1'), op.txn().if(cmp.value(key, '=', '1')).then(op.get(key)).else(op.get(key))).commit();
+    const afterPut = await etcd
+      .txn()
+      .then(
+        op.put(key, '1'),
+        op
+          .txn()
+          .if(cmp.value(key, '=', '1'))
+          .then(op.get(key))
+          .else(op.get(key)),
+      )
+      .commit();
     assert.equal(afterPut.results[1]!.succeeded, false);
     assert.equal(afterPut.results[1]!.results[0]?.valueText, '1');
-    const afterDelete = await etcd.txn().then(op.delete(key), op.txn().if(cmp.version(key, '>', 0)).then(op.get(key)).else(op.get(key))).commit();
+    const afterDelete = await etcd
+      .txn()
+      .then(
+        op.delete(key),
+        op
+          .txn()
+          .if(cmp.version(key, '>', 0))
+          .then(op.get(key))
+          .else(op.get(key)),
+      )
+      .commit();
     assert.equal(afterDelete.results[1]!.succeeded, true);
     assert.equal(afterDelete.results[1]!.results[0], undefined);
   });
@@ -288,7 +346,12 @@ describe('random transaction trees keep their meaning', () => {
         assert.deepEqual(observed(tree, result), expected);
 
         const stored = await etcd.range({ prefix: dir });
-        const actual = new Map(stored.kvs.map((kv) => [Number(kv.keyText.slice(dir.length + 1)), { value: hex(kv.value), version: kv.version }]));
+        const actual = new Map(
+          stored.kvs.map((kv) => [
+            Number(kv.keyText.slice(dir.length + 1)),
+            { value: hex(kv.value), version: kv.version },
+          ]),
+        );
         const modelled = new Map([...state].map(([k, e]) => [k, { value: hex(e.value), version: e.version }]));
         assert.deepEqual(actual, modelled);
       }),

@@ -5,8 +5,8 @@
 // any two servers (IDs, revisions, TTLs, versions, spacing) are compared by type only.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type EtcdServer, startEtcd } from '../../scripts/etcd.ts';
 import { BUILT_LINES, builtEtcd, serverModule } from '../../scripts/etcd-builds.ts';
-import { startEtcd, type EtcdServer } from '../../scripts/etcd.ts';
 import { startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -31,9 +31,11 @@ interface Observation {
 /** A JSON value's shape: object keys in order, `code`/`message` literally, other leaves by type. */
 function shape(value: unknown, key = ''): unknown {
   if (key === 'header') return 'header';
-  if (key === 'code' || key === 'message' || key === 'grpc_code' || key === 'http_code' || key === 'http_status') return value;
+  if (key === 'code' || key === 'message' || key === 'grpc_code' || key === 'http_code' || key === 'http_status')
+    return value;
   if (Array.isArray(value)) return value.length === 0 ? [] : [shape(value[0])];
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v, k)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v, k)]));
   return typeof value;
 }
 
@@ -72,7 +74,11 @@ async function observe(target: Target, probe: Probe, lease: Record<string, strin
 }
 
 async function post(endpoint: string, path: string, body: object, token?: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${endpoint}${path}`, { method: 'POST', body: JSON.stringify(body), headers: token ? { authorization: token } : {} });
+  const response = await fetch(`${endpoint}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: token ? { authorization: token } : {},
+  });
   const json = (await response.json()) as Record<string, unknown>;
   assert.equal(response.status, 200, `${path}: ${JSON.stringify(json)}`);
   return json;
@@ -86,11 +92,16 @@ async function enableAuth(target: Target): Promise<Record<string, string>> {
   await post(endpoint, '/v3/auth/user/grant', { user: 'root', role: 'root' });
   await post(endpoint, '/v3/auth/user/add', { name: 'bob', password: 'bob-Pw' });
   await post(endpoint, '/v3/auth/role/add', { name: 'app' });
-  await post(endpoint, '/v3/auth/role/grant', { name: 'app', perm: { permType: 'READWRITE', key: b64('bob/'), range_end: b64('bob0') } });
+  await post(endpoint, '/v3/auth/role/grant', {
+    name: 'app',
+    perm: { permType: 'READWRITE', key: b64('bob/'), range_end: b64('bob0') },
+  });
   await post(endpoint, '/v3/auth/user/grant', { user: 'bob', role: 'app' });
   await post(endpoint, '/v3/auth/enable', {});
-  target.tokens.root = (await post(endpoint, '/v3/auth/authenticate', { name: 'root', password: 'root-Pw' })).token as string;
-  target.tokens.bob = (await post(endpoint, '/v3/auth/authenticate', { name: 'bob', password: 'bob-Pw' })).token as string;
+  target.tokens.root = (await post(endpoint, '/v3/auth/authenticate', { name: 'root', password: 'root-Pw' }))
+    .token as string;
+  target.tokens.bob = (await post(endpoint, '/v3/auth/authenticate', { name: 'bob', password: 'bob-Pw' }))
+    .token as string;
   const rootLease = (await post(endpoint, '/v3/lease/grant', { TTL: 60 }, target.tokens.root)).ID as string;
   const bobLease = (await post(endpoint, '/v3/lease/grant', { TTL: 60 }, target.tokens.bob)).ID as string;
   const bobFree = (await post(endpoint, '/v3/lease/grant', { TTL: 60 }, target.tokens.bob)).ID as string;
@@ -107,7 +118,11 @@ const WITHOUT_AUTH: Probe[] = [
   { name: 'hashKV at a future revision', path: '/v3/maintenance/hashkv', body: '{"revision":"100000"}' },
   { name: 'auth status', path: '/v3/auth/status', body: '{}' },
   { name: 'a token while auth is off', path: '/v3/kv/range', body: '{"key":"YQ=="}', as: 'bogus', compare: 'status' },
-  { name: 'a duplicate key in a txn', path: '/v3/kv/txn', body: '{"success":[{"request_put":{"key":"YQ=="}},{"request_put":{"key":"YQ=="}}]}' },
+  {
+    name: 'a duplicate key in a txn',
+    path: '/v3/kv/txn',
+    body: '{"success":[{"request_put":{"key":"YQ=="}},{"request_put":{"key":"YQ=="}}]}',
+  },
   { name: 'a future compaction', path: '/v3/kv/compaction', body: '{"revision":"100000"}' },
 ];
 
@@ -123,13 +138,33 @@ const WITH_AUTH: Probe[] = [
   { name: 'status as a user', path: '/v3/maintenance/status', body: '{}', as: 'bob', compare: 'status' },
   { name: 'member list as a user', path: '/v3/cluster/member/list', body: '{}', as: 'bob' },
   { name: 'the alarm list as a user', path: '/v3/maintenance/alarm', body: '{"action":"GET"}', as: 'bob' },
-  { name: 'disarming as a user', path: '/v3/maintenance/alarm', body: '{"action":"DEACTIVATE","alarm":"NOSPACE"}', as: 'bob' },
+  {
+    name: 'disarming as a user',
+    path: '/v3/maintenance/alarm',
+    body: '{"action":"DEACTIVATE","alarm":"NOSPACE"}',
+    as: 'bob',
+  },
   { name: 'compaction as a user', path: '/v3/kv/compaction', body: '{"revision":"1"}', as: 'bob' },
   { name: 'hashKV as a user', path: '/v3/maintenance/hashkv', body: '{}', as: 'bob' },
   { name: "keeping alive one's own lease", path: '/v3/lease/keepalive', body: '{"ID":"$bobFree"}\n', as: 'bob' },
-  { name: 'keeping alive a lease on a key the user may not write', path: '/v3/lease/keepalive', body: '{"ID":"$bobLease"}\n', as: 'bob' },
-  { name: 'a keep-alive of two leases, the second refused', path: '/v3/lease/keepalive', body: '{"ID":"$bobFree"}\n{"ID":"$bobLease"}\n', as: 'bob' },
-  { name: "a lease's keys the user may not read", path: '/v3/lease/timetolive', body: '{"ID":"$bobLease","keys":true}', as: 'bob' },
+  {
+    name: 'keeping alive a lease on a key the user may not write',
+    path: '/v3/lease/keepalive',
+    body: '{"ID":"$bobLease"}\n',
+    as: 'bob',
+  },
+  {
+    name: 'a keep-alive of two leases, the second refused',
+    path: '/v3/lease/keepalive',
+    body: '{"ID":"$bobFree"}\n{"ID":"$bobLease"}\n',
+    as: 'bob',
+  },
+  {
+    name: "a lease's keys the user may not read",
+    path: '/v3/lease/timetolive',
+    body: '{"ID":"$bobLease","keys":true}',
+    as: 'bob',
+  },
   { name: 'the time to live of that lease', path: '/v3/lease/timetolive', body: '{"ID":"$bobLease"}', as: 'bob' },
   { name: 'the lease list as a user', path: '/v3/lease/leases', body: '{}', as: 'bob' },
   { name: 'revoking that lease as a user', path: '/v3/lease/revoke', body: '{"ID":"$bobLease"}', as: 'bob' },
@@ -138,13 +173,21 @@ const WITH_AUTH: Probe[] = [
 for (const line of BUILT_LINES) {
   const binary = builtEtcd(line);
   const { version } = serverModule(line);
-  describe(`real etcd ${version} and the imitation of ${line}`, { skip: binary === undefined && `etcd ${version} is not built (node scripts/test-prerequisites.ts)` }, () => {
+  describe(`real etcd ${version} and the imitation of ${line}`, {
+    skip: binary === undefined && `etcd ${version} is not built (node scripts/test-prerequisites.ts)`,
+  }, () => {
     let real: EtcdServer;
     let debian: EtcdServer;
     let imitation: VersionGateway;
-    const targets: { real: Target; imitation: Target } = { real: { endpoint: '', tokens: {} }, imitation: { endpoint: '', tokens: {} } };
+    const targets: { real: Target; imitation: Target } = {
+      real: { endpoint: '', tokens: {} },
+      imitation: { endpoint: '', tokens: {} },
+    };
     before(async () => {
-      [real, debian] = await Promise.all([startEtcd({ binary: binary! }), startEtcd({ binary: process.env.DEBIAN_ETCD_BIN ?? '/usr/bin/etcd' })]);
+      [real, debian] = await Promise.all([
+        startEtcd({ binary: binary! }),
+        startEtcd({ binary: process.env.DEBIAN_ETCD_BIN ?? '/usr/bin/etcd' }),
+      ]);
       imitation = await startVersionGateway({ upstream: debian.endpoint, version: line });
       targets.real.endpoint = real.endpoint;
       targets.imitation.endpoint = imitation.endpoint;
@@ -154,7 +197,10 @@ for (const line of BUILT_LINES) {
       await Promise.all([real?.stop(), debian?.stop()]);
     });
 
-    const compare = async (probes: Probe[], leases: { real: Record<string, string>; imitation: Record<string, string> }) => {
+    const compare = async (
+      probes: Probe[],
+      leases: { real: Record<string, string>; imitation: Record<string, string> },
+    ) => {
       const differences: string[] = [];
       for (const probe of probes) {
         const fromReal = await observe(targets.real, probe, leases.real);
@@ -162,7 +208,9 @@ for (const line of BUILT_LINES) {
         try {
           assert.deepEqual(fromImitation, fromReal);
         } catch {
-          differences.push(`${probe.name}: real ${JSON.stringify(fromReal)}, imitation ${JSON.stringify(fromImitation)}`);
+          differences.push(
+            `${probe.name}: real ${JSON.stringify(fromReal)}, imitation ${JSON.stringify(fromImitation)}`,
+          );
         }
       }
       assert.deepEqual(differences, []);

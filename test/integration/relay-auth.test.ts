@@ -17,9 +17,18 @@ const AUTH_SECRET = 'the login service and the relay share this';
 /** A token as the site's login would issue it: `<user>.<expiry>.<HMAC-SHA256, base64url>`. */
 async function token(user: string, expiresInSeconds = 600, secret = AUTH_SECRET): Promise<string> {
   const expiry = Math.floor(Date.now() / 1000) + expiresInSeconds;
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const key = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`${user}.${expiry}`)));
-  const signature = btoa(String.fromCharCode(...mac)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+  const signature = btoa(String.fromCharCode(...mac))
+    .replace(/=+$/, '')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
   return `${user}.${expiry}.${signature}`;
 }
 
@@ -34,7 +43,13 @@ describe('SSE relay behind an auth check, in workerd', () => {
     site = await serveRepo();
     const port = await freePort();
     url = `http://127.0.0.1:${port}/events`;
-    const env = { ETCD_ENDPOINT: etcdUnderTest.endpoint, WATCH_PREFIX: prefix, ALLOW_ORIGIN: site.origin, AUTH_SECRET, RELAY_SECRET: 'ids are signed with this secret of 40+ chars' };
+    const env = {
+      ETCD_ENDPOINT: etcdUnderTest.endpoint,
+      WATCH_PREFIX: prefix,
+      ALLOW_ORIGIN: site.origin,
+      AUTH_SECRET,
+      RELAY_SECRET: 'ids are signed with this secret of 40+ chars',
+    };
     relay = await startRelay('relay-auth-workerd.capnp', port, env);
     etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
   });
@@ -47,9 +62,18 @@ describe('SSE relay behind an auth check, in workerd', () => {
   test('no token, an expired, forged or tampered one: 401 with CORS for the allowed origin only', async () => {
     const good = await token('ada');
     const [user, expiry, signature] = good.split('.');
-    const refused = [undefined, await token('ada', -10), await token('ada', 600, 'another secret'), `eve.${expiry}.${signature}`, `${user}.${Number(expiry) + 1}.${signature}`, 'garbage'];
+    const refused = [
+      undefined,
+      await token('ada', -10),
+      await token('ada', 600, 'another secret'),
+      `eve.${expiry}.${signature}`,
+      `${user}.${Number(expiry) + 1}.${signature}`,
+      'garbage',
+    ];
     for (const bad of refused) {
-      const response = await fetch(url, { headers: { origin: site.origin, ...(bad ? { authorization: `Bearer ${bad}` } : {}) } });
+      const response = await fetch(url, {
+        headers: { origin: site.origin, ...(bad ? { authorization: `Bearer ${bad}` } : {}) },
+      });
       assert.equal(response.status, 401, String(bad));
       assert.equal(response.headers.get('www-authenticate'), 'Bearer');
       assert.equal(response.headers.get('access-control-allow-origin'), site.origin);
@@ -61,7 +85,11 @@ describe('SSE relay behind an auth check, in workerd', () => {
   });
 
   test('preflight: allowed for the one origin (authorization header), refused for another, never *', async () => {
-    const ask = (origin: string) => fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+    const ask = (origin: string) =>
+      fetch(url, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
     const allowed = await ask(site.origin);
     assert.equal(allowed.status, 204);
     assert.equal(allowed.headers.get('access-control-allow-origin'), site.origin);
@@ -86,7 +114,8 @@ describe('SSE relay behind an auth check, in workerd', () => {
   test("a page of the allowed origin reads events with subscribe and a bearer token; another origin's page cannot", async () => {
     await using browser = await launchChromium();
     const goodToken = await token('ada');
-    const pageUrl = (origin: string) => `${origin}/test/runtimes/relay-auth-page.html?relay=${encodeURIComponent(url)}&token=${goodToken}`;
+    const pageUrl = (origin: string) =>
+      `${origin}/test/runtimes/relay-auth-page.html?relay=${encodeURIComponent(url)}&token=${goodToken}`;
     const allowed = await browser.newPage();
     await allowed.goto(pageUrl(site.origin));
     await allowed.waitForFunction(() => (window as any).ready, undefined, { timeout: 20_000 });
@@ -95,9 +124,15 @@ describe('SSE relay behind an auth check, in workerd', () => {
     await foreign.goto(pageUrl(site.origin.replace('localhost', '127.0.0.1')));
     for (let i = 0; i < 3; i++) await etcd.put(`${prefix}k${i}`, `v${i}`);
     await allowed.waitForFunction(() => (window as any).subscribed.length >= 3, undefined, { timeout: 20_000 });
-    assert.deepEqual(await allowed.evaluate(() => (window as any).subscribed), [0, 1, 2].map((i) => `put ${prefix}k${i}`));
+    assert.deepEqual(
+      await allowed.evaluate(() => (window as any).subscribed),
+      [0, 1, 2].map((i) => `put ${prefix}k${i}`),
+    );
     await foreign.waitForFunction(() => (window as any).reconnects.length >= 1, undefined, { timeout: 20_000 });
     await sleep(200);
-    assert.deepEqual(await foreign.evaluate(() => ({ ready: (window as any).ready, subscribed: (window as any).subscribed })), { ready: false, subscribed: [] });
+    assert.deepEqual(
+      await foreign.evaluate(() => ({ ready: (window as any).ready, subscribed: (window as any).subscribed })),
+      { ready: false, subscribed: [] },
+    );
   });
 });

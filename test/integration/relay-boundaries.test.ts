@@ -11,7 +11,10 @@ let shared: Etcd | undefined;
 const client = () => (shared ??= new Etcd({ endpoints: etcdUnderTest.endpoint }));
 after(() => shared?.close());
 
-const request = (lastEventId?: string) => new Request('http://relay.test/events', { headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
+const request = (lastEventId?: string) =>
+  new Request('http://relay.test/events', {
+    headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
+  });
 
 /** The client's watches, counted. */
 function counted(): Watchable & { opened: WatchOptions[] } {
@@ -49,17 +52,29 @@ describe('relay resume boundaries', () => {
       await live.until('ready');
       const revisions: number[] = [];
       for (let i = 1; i <= 5; i++) revisions.push((await client().put(`${prefix}k${i}`, String(i))).revision);
-      assert.deepEqual((await puts(live, 5)).map(keyOf), [1, 2, 3, 4, 5].map((i) => `${prefix}k${i}`));
+      assert.deepEqual(
+        (await puts(live, 5)).map(keyOf),
+        [1, 2, 3, 4, 5].map((i) => `${prefix}k${i}`),
+      );
       // The ring holds k3..k5: k1 and k2 (revisions[1]) were just evicted.
       assert.equal(etcd.opened.length, 1);
-      const atEvicted = new SseReader((await relayWatch(etcd, request(String(revisions[1]! - 1)), { prefix }, { pool })).body);
+      const atEvicted = new SseReader(
+        (await relayWatch(etcd, request(String(revisions[1]! - 1)), { prefix }, { pool })).body,
+      );
       readers.push(atEvicted);
-      assert.deepEqual((await puts(atEvicted, 4)).map(keyOf), [2, 3, 4, 5].map((i) => `${prefix}k${i}`), 'a resume from the evicted revision lost it');
+      assert.deepEqual(
+        (await puts(atEvicted, 4)).map(keyOf),
+        [2, 3, 4, 5].map((i) => `${prefix}k${i}`),
+        'a resume from the evicted revision lost it',
+      );
       assert.equal(etcd.opened.length, 2, 'the evicted revision came from a watch of its own');
       assert.equal(etcd.opened[1]!.startRevision, revisions[1]);
       const atFloor = new SseReader((await relayWatch(etcd, request(String(revisions[1])), { prefix }, { pool })).body);
       readers.push(atFloor);
-      assert.deepEqual((await puts(atFloor, 3)).map(keyOf), [3, 4, 5].map((i) => `${prefix}k${i}`));
+      assert.deepEqual(
+        (await puts(atFloor, 3)).map(keyOf),
+        [3, 4, 5].map((i) => `${prefix}k${i}`),
+      );
       assert.equal(etcd.opened.length, 2, 'a resume the ring holds opens no watch');
     } finally {
       for (const reader of readers) await reader.reader.cancel().catch(() => {});
@@ -70,14 +85,22 @@ describe('relay resume boundaries', () => {
     test(`a client that received only the ready event resumes from its id when it reconnects, losing nothing (shared: ${sharedWatch})`, async () => {
       const prefix = uniquePrefix('relay-ready-only');
       const pool = new RelayPool();
-      const first = new SseReader((await relayWatch(client(), request(), { prefix }, { pool, shared: sharedWatch })).body);
+      const first = new SseReader(
+        (await relayWatch(client(), request(), { prefix }, { pool, shared: sharedWatch })).body,
+      );
       const ready = (await first.until('ready')).at(-1)!;
       await first.reader.cancel();
       assert.equal(ready.id, String(JSON.parse(ready.data).revision));
       await client().put(`${prefix}after-ready`, '1');
-      const again = new SseReader((await relayWatch(client(), request(ready.id), { prefix }, { pool, shared: sharedWatch })).body);
+      const again = new SseReader(
+        (await relayWatch(client(), request(ready.id), { prefix }, { pool, shared: sharedWatch })).body,
+      );
       try {
-        assert.deepEqual((await puts(again, 1)).map(keyOf), [`${prefix}after-ready`], 'the reconnect was refused or lost the change');
+        assert.deepEqual(
+          (await puts(again, 1)).map(keyOf),
+          [`${prefix}after-ready`],
+          'the reconnect was refused or lost the change',
+        );
       } finally {
         await again.reader.cancel().catch(() => {});
       }
@@ -88,12 +111,33 @@ describe('relay resume boundaries', () => {
     const prefix = uniquePrefix('relay-oldest-edge');
     const { revision } = await client().put(`${prefix}a`, '1');
     await client().put(`${prefix}b`, '2');
-    const at = new SseReader((await relayWatch(client(), request(String(revision - 1)), { prefix }, { pool: new RelayPool(), oldestResume: revision })).body);
-    const before = new SseReader((await relayWatch(client(), request(String(revision - 2)), { prefix }, { pool: new RelayPool(), oldestResume: revision })).body);
+    const at = new SseReader(
+      (
+        await relayWatch(
+          client(),
+          request(String(revision - 1)),
+          { prefix },
+          { pool: new RelayPool(), oldestResume: revision },
+        )
+      ).body,
+    );
+    const before = new SseReader(
+      (
+        await relayWatch(
+          client(),
+          request(String(revision - 2)),
+          { prefix },
+          { pool: new RelayPool(), oldestResume: revision },
+        )
+      ).body,
+    );
     try {
       assert.deepEqual((await puts(at, 2)).map(keyOf), [`${prefix}a`, `${prefix}b`]);
       const refused = await puts(before, 1);
-      assert.deepEqual(refused.map((m) => [m.event, JSON.parse(m.data).compactRevision]), [['compacted', revision]]);
+      assert.deepEqual(
+        refused.map((m) => [m.event, JSON.parse(m.data).compactRevision]),
+        [['compacted', revision]],
+      );
     } finally {
       await at.reader.cancel().catch(() => {});
       await before.reader.cancel().catch(() => {});

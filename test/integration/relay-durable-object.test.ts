@@ -12,14 +12,16 @@ import { Etcd } from 'etcd-fetch';
 import { freePort } from '../../scripts/etcd.ts';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { exampleCopy } from '../helpers/example.ts';
-import { sleep, SseReader, type SseMessage } from './relay-helpers.ts';
+import { type SseMessage, SseReader, sleep } from './relay-helpers.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const etcdUnderTest = useEtcd();
 const SUBSCRIBERS = 200;
 
 /** A pass-through proxy to etcd that records the body of every watch stream opened through it. */
-async function observingProxy(upstream: string): Promise<{ endpoint: string; watchBodies: string[]; close(): Promise<void> }> {
+async function observingProxy(
+  upstream: string,
+): Promise<{ endpoint: string; watchBodies: string[]; close(): Promise<void> }> {
   const target = new URL(upstream);
   const watchBodies: string[] = [];
   const server: Server = createServer((incoming, outgoing) => {
@@ -28,10 +30,19 @@ async function observingProxy(upstream: string): Promise<{ endpoint: string; wat
     incoming.on('end', () => {
       const body = Buffer.concat(chunks);
       if (incoming.url === '/v3/watch') watchBodies.push(body.toString());
-      const forward = httpRequest({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      });
+      const forward = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: incoming.headers,
+        },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
       forward.on('error', () => outgoing.destroy());
       outgoing.on('close', () => forward.destroy());
       forward.end(body);
@@ -48,13 +59,20 @@ async function observingProxy(upstream: string): Promise<{ endpoint: string; wat
   };
 }
 
-async function startExample(port: number, env: Record<string, string>): Promise<{ child: ChildProcess; log: () => string }> {
+async function startExample(
+  port: number,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; log: () => string }> {
   // As a user runs it: a copy of the example with the packed package in its node_modules.
-  const child = spawn(resolve(root, 'node_modules/.bin/workerd'), ['serve', 'workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`], {
-    cwd: exampleCopy('cloudflare-durable-relay'),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    resolve(root, 'node_modules/.bin/workerd'),
+    ['serve', 'workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`],
+    {
+      cwd: exampleCopy('cloudflare-durable-relay'),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   child.stderr!.on('data', (data) => (log += data));
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -76,11 +94,18 @@ describe('Durable Object relay example in workerd', () => {
   const writer = () => (writerClient ??= new Etcd({ endpoints: etcdUnderTest.endpoint }));
   after(() => writerClient?.close());
 
-  test(`${SUBSCRIBERS} subscribers of a topic share one upstream watch; each gets every event once, in order; another topic has its own`, { timeout: 180_000 }, async () => {
+  test(`${SUBSCRIBERS} subscribers of a topic share one upstream watch; each gets every event once, in order; another topic has its own`, {
+    timeout: 180_000,
+  }, async () => {
     const proxy = await observingProxy(etcdUnderTest.endpoint);
     const prefix = uniquePrefix('relay-do');
     const port = await freePort();
-    const relay = await startExample(port, { ETCD_ENDPOINT: proxy.endpoint, WATCH_PREFIX: prefix, ALLOW_ORIGIN: 'https://app.example', RELAY_SECRET: 'a secret of at least thirty-two characters' });
+    const relay = await startExample(port, {
+      ETCD_ENDPOINT: proxy.endpoint,
+      WATCH_PREFIX: prefix,
+      ALLOW_ORIGIN: 'https://app.example',
+      RELAY_SECRET: 'a secret of at least thirty-two characters',
+    });
     const readers: SseReader[] = [];
     try {
       const open = async (topic: string) => {
@@ -93,7 +118,8 @@ describe('Durable Object relay example in workerd', () => {
       };
       const news = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => open('news')));
       const sports = await Promise.all([open('sports'), open('sports')]);
-      for (const sse of [...news, ...sports]) assert.equal((await sse.until('ready', 30_000)).at(-1)?.event, 'ready', relay.log());
+      for (const sse of [...news, ...sports])
+        assert.equal((await sse.until('ready', 30_000)).at(-1)?.event, 'ready', relay.log());
 
       const keys = Array.from({ length: 20 }, (_, i) => `${prefix}news/k${String(i).padStart(2, '0')}`);
       for (const key of keys) await writer().put(key, 'v');
@@ -112,14 +138,28 @@ describe('Durable Object relay example in workerd', () => {
       for (const sse of news) {
         const seen = sse === news[0] ? undefined : await puts(sse, keys.length);
         if (seen) {
-          assert.deepEqual(seen.map((m) => JSON.parse(m.data).kv.key), keys);
-          assert.deepEqual(seen.map((m) => m.id), expectedIds);
+          assert.deepEqual(
+            seen.map((m) => JSON.parse(m.data).kv.key),
+            keys,
+          );
+          assert.deepEqual(
+            seen.map((m) => m.id),
+            expectedIds,
+          );
         }
       }
-      for (const sse of sports) assert.deepEqual((await puts(sse, 1)).map((m) => JSON.parse(m.data).kv.key), [`${prefix}sports/goal`]);
+      for (const sse of sports)
+        assert.deepEqual(
+          (await puts(sse, 1)).map((m) => JSON.parse(m.data).kv.key),
+          [`${prefix}sports/goal`],
+        );
       // A duplicate would have arrived by now.
       await writer().put(`${prefix}news/last`, 'v');
-      for (const sse of news) assert.deepEqual((await puts(sse, 1)).map((m) => JSON.parse(m.data).kv.key), [`${prefix}news/last`]);
+      for (const sse of news)
+        assert.deepEqual(
+          (await puts(sse, 1)).map((m) => JSON.parse(m.data).kv.key),
+          [`${prefix}news/last`],
+        );
 
       // One watch stream per topic (each Durable Object has its own client), each with one watcher.
       assert.deepEqual(proxy.watchBodies.map(creates), [1, 1], `${proxy.watchBodies.length} watch streams opened`);

@@ -1,18 +1,22 @@
 // Relay test helpers: a relay example run in workerd, and SSE messages read off a body in-process.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const root = resolve(import.meta.dirname, '../..');
 
 /** Runs `test/runtimes/<config>` in workerd on `port` with `env`; resolves once it answers. */
 export async function startRelay(config: string, port: number, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(resolve(root, 'node_modules/.bin/workerd'), ['serve', `test/runtimes/${config}`, '--socket-addr', `http=127.0.0.1:${port}`], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    resolve(root, 'node_modules/.bin/workerd'),
+    ['serve', `test/runtimes/${config}`, '--socket-addr', `http=127.0.0.1:${port}`],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   for (let attempt = 0; attempt < 100; attempt++) {
     const up = await fetch(`http://127.0.0.1:${port}/nothing`).then(
       (r) => r.status === 404,
@@ -99,7 +103,9 @@ export class SseReader {
 
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`nothing in ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`nothing in ${ms} ms`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 

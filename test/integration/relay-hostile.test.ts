@@ -79,13 +79,43 @@ function slow(port: number, text: string): Socket {
   return socket;
 }
 
-const BAD_IDS = ['9007199254740991', '9007199254740992', '-1', '-3', 'NaN', '0x10', '1e3', '1.2.3', 'Infinity', '12abc', '9 9', '9'.repeat(300), '1.9007199254740992', '\u00ff', '+5', '.5'];
-const BAD_QUERY_IDS = ['9007199254740991', '-1', 'NaN', '1e3', '\u0663', 'é', '\u0000', '\u202e12', '1%', '9'.repeat(5_000)];
+const BAD_IDS = [
+  '9007199254740991',
+  '9007199254740992',
+  '-1',
+  '-3',
+  'NaN',
+  '0x10',
+  '1e3',
+  '1.2.3',
+  'Infinity',
+  '12abc',
+  '9 9',
+  '9'.repeat(300),
+  '1.9007199254740992',
+  '\u00ff',
+  '+5',
+  '.5',
+];
+const BAD_QUERY_IDS = [
+  '9007199254740991',
+  '-1',
+  'NaN',
+  '1e3',
+  '\u0663',
+  'é',
+  '\u0000',
+  '\u202e12',
+  '1%',
+  '9'.repeat(5_000),
+];
 const BAD_START = ['-1', '-3', 'abc', '1e309', '9007199254740993', '1.5', 'Infinity'];
 const BAD_SELECTORS = ['', 'key=', 'key=a&prefix=b', 'to=z', 'key=a&from=b'];
 
 describe('a relay under hostile requests', () => {
-  test('more than 50 kinds of malformed requests: the relay process and existing subscribers live on and keep receiving events', { timeout: 180_000 }, async () => {
+  test('more than 50 kinds of malformed requests: the relay process and existing subscribers live on and keep receiving events', {
+    timeout: 180_000,
+  }, async () => {
     const relay = await startRelayProcess();
     const { child, port } = relay;
     const base = `http://127.0.0.1:${port}`;
@@ -101,7 +131,8 @@ describe('a relay under hostile requests', () => {
       }
       const ready = await Promise.all(subscribers.map(async (s) => (await s.until('ready')).at(-1)!));
       await client().put(`${prefix}before`, '1');
-      for (const s of subscribers) assert.equal(JSON.parse((await s.until('put')).at(-1)!.data).kv.key, `${prefix}before`);
+      for (const s of subscribers)
+        assert.equal(JSON.parse((await s.until('put')).at(-1)!.data).kv.key, `${prefix}before`);
 
       const outcomes: Array<[string, string]> = [];
       const attack = async (kind: string, run: () => Promise<string>) => {
@@ -113,43 +144,91 @@ describe('a relay under hostile requests', () => {
       loris.push(slow(port, 'GET /eve'));
 
       for (const id of BAD_IDS) {
-        await attack(`Last-Event-ID ${JSON.stringify(id.slice(0, 20))}`, () => answer(`${base}/events?${q}`, { headers: { 'last-event-id': id } }));
+        await attack(`Last-Event-ID ${JSON.stringify(id.slice(0, 20))}`, () =>
+          answer(`${base}/events?${q}`, { headers: { 'last-event-id': id } }),
+        );
       }
-      await attack('Last-Event-ID 2^53-1 on a watch of its own', () => answer(`${base}/events?${q}&shared=0`, { headers: { 'last-event-id': '9007199254740991' } }));
+      await attack('Last-Event-ID 2^53-1 on a watch of its own', () =>
+        answer(`${base}/events?${q}&shared=0`, { headers: { 'last-event-id': '9007199254740991' } }),
+      );
       for (const id of BAD_QUERY_IDS) {
-        await attack(`?lastEventId=${JSON.stringify(id.slice(0, 20))}`, () => answer(`${base}/events?${q}&lastEventId=${encodeURIComponent(id)}`));
+        await attack(`?lastEventId=${JSON.stringify(id.slice(0, 20))}`, () =>
+          answer(`${base}/events?${q}&lastEventId=${encodeURIComponent(id)}`),
+        );
       }
-      await attack('?lastEventId=2^53-1 on a watch of its own', () => answer(`${base}/events?${q}&shared=0&lastEventId=9007199254740991`));
-      await attack('two lastEventId parameters, the first bad', () => answer(`${base}/events?${q}&lastEventId=-5&lastEventId=3`));
+      await attack('?lastEventId=2^53-1 on a watch of its own', () =>
+        answer(`${base}/events?${q}&shared=0&lastEventId=9007199254740991`),
+      );
+      await attack('two lastEventId parameters, the first bad', () =>
+        answer(`${base}/events?${q}&lastEventId=-5&lastEventId=3`),
+      );
       for (const start of BAD_START) {
         await attack(`startRevision=${start}`, () => answer(`${base}/events?${q}&startRevision=${start}`));
-        await attack(`startRevision=${start}, a watch of its own`, () => answer(`${base}/events?${q}&shared=0&startRevision=${start}`));
+        await attack(`startRevision=${start}, a watch of its own`, () =>
+          answer(`${base}/events?${q}&shared=0&startRevision=${start}`),
+        );
       }
-      for (const selector of BAD_SELECTORS) await attack(`selector ${JSON.stringify(selector)}`, () => answer(`${base}/events?${selector}`));
+      for (const selector of BAD_SELECTORS)
+        await attack(`selector ${JSON.stringify(selector)}`, () => answer(`${base}/events?${selector}`));
       // Signed ids: anything not signed by the relay is a refused resume, never a crash.
-      for (const id of ['x~y', `1~${'A'.repeat(43)}=`, `9007199254740991~${'A'.repeat(43)}=`, `${'9'.repeat(200)}~abc`, '~', '1~~~']) {
-        await attack(`signed route, Last-Event-ID ${JSON.stringify(id.slice(0, 20))}`, () => answer(`${base}/signed?${q}`, { headers: { 'last-event-id': id } }));
+      for (const id of [
+        'x~y',
+        `1~${'A'.repeat(43)}=`,
+        `9007199254740991~${'A'.repeat(43)}=`,
+        `${'9'.repeat(200)}~abc`,
+        '~',
+        '1~~~',
+      ]) {
+        await attack(`signed route, Last-Event-ID ${JSON.stringify(id.slice(0, 20))}`, () =>
+          answer(`${base}/signed?${q}`, { headers: { 'last-event-id': id } }),
+        );
       }
-      for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS']) await attack(`method ${method}`, () => answer(`${base}/events?${q}`, { method }));
-      await attack('method POST with a body', () => answer(`${base}/events?${q}`, { method: 'POST', body: 'x'.repeat(100_000) }));
+      for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS'])
+        await attack(`method ${method}`, () => answer(`${base}/events?${q}`, { method }));
+      await attack('method POST with a body', () =>
+        answer(`${base}/events?${q}`, { method: 'POST', body: 'x'.repeat(100_000) }),
+      );
       await attack('method HEAD', () => raw(port, `HEAD /events?${q} HTTP/1.1\r\nHost: relay\r\n\r\n`));
       await attack('a 12 KB header', () => answer(`${base}/events?${q}`, { headers: { 'x-big': 'a'.repeat(12_000) } }));
-      await attack('a 100 KB header', () => raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`));
-      await attack('500 headers', () => raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\n${Array.from({ length: 500 }, (_, i) => `X-H${i}: ${i}\r\n`).join('')}\r\n`));
-      await attack('a 20 KB URL', () => raw(port, `GET /events?${q}&x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: relay\r\n\r\n`));
-      await attack('a Last-Event-ID with a NUL byte', () => raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\nLast-Event-ID: 1\u0000 2\r\n\r\n`));
-      await attack('a Last-Event-ID in UTF-8 bytes', () => raw(port, Buffer.from(`GET /events?${q} HTTP/1.1\r\nHost: relay\r\nLast-Event-ID: \u0661\u0662\r\n\r\n`)));
+      await attack('a 100 KB header', () =>
+        raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`),
+      );
+      await attack('500 headers', () =>
+        raw(
+          port,
+          `GET /events?${q} HTTP/1.1\r\nHost: relay\r\n${Array.from({ length: 500 }, (_, i) => `X-H${i}: ${i}\r\n`).join('')}\r\n`,
+        ),
+      );
+      await attack('a 20 KB URL', () =>
+        raw(port, `GET /events?${q}&x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: relay\r\n\r\n`),
+      );
+      await attack('a Last-Event-ID with a NUL byte', () =>
+        raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\nLast-Event-ID: 1\u0000 2\r\n\r\n`),
+      );
+      await attack('a Last-Event-ID in UTF-8 bytes', () =>
+        raw(port, Buffer.from(`GET /events?${q} HTTP/1.1\r\nHost: relay\r\nLast-Event-ID: \u0661\u0662\r\n\r\n`)),
+      );
       await attack('garbage bytes', () => raw(port, new Uint8Array([0, 1, 2, 255, 13, 10, 13, 10])));
       await attack('HTTP/9.9', () => raw(port, `GET /events?${q} HTTP/9.9\r\n\r\n`));
-      await attack('a header without a colon', () => raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\nnonsense\r\n\r\n`));
-      await attack('two Content-Lengths', () => raw(port, `POST /events?${q} HTTP/1.1\r\nHost: relay\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`));
-      await attack('a bad Transfer-Encoding', () => raw(port, `POST /events?${q} HTTP/1.1\r\nHost: relay\r\nTransfer-Encoding: sideways\r\n\r\n`));
-      await attack('an absolute-form request line', () => raw(port, `GET http://elsewhere/events?${q} HTTP/1.1\r\nHost: relay\r\n\r\n`));
+      await attack('a header without a colon', () =>
+        raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\nnonsense\r\n\r\n`),
+      );
+      await attack('two Content-Lengths', () =>
+        raw(port, `POST /events?${q} HTTP/1.1\r\nHost: relay\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`),
+      );
+      await attack('a bad Transfer-Encoding', () =>
+        raw(port, `POST /events?${q} HTTP/1.1\r\nHost: relay\r\nTransfer-Encoding: sideways\r\n\r\n`),
+      );
+      await attack('an absolute-form request line', () =>
+        raw(port, `GET http://elsewhere/events?${q} HTTP/1.1\r\nHost: relay\r\n\r\n`),
+      );
       await attack('a traversal path', () => answer(`${base}/events/..%2F..%2Fetc/passwd?${q}`));
       await attack('a bad percent-encoding', () => answer(`${base}/events?prefix=%E0%A4%A`));
       await attack('a lone surrogate prefix', () => answer(`${base}/events?prefix=%ED%A0%80`));
       // Abrupt disconnects: right after the request, after the headers, after ready, mid-resume.
-      await attack('disconnect right after the request', () => raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\n\r\n`, 1));
+      await attack('disconnect right after the request', () =>
+        raw(port, `GET /events?${q} HTTP/1.1\r\nHost: relay\r\n\r\n`, 1),
+      );
       await attack('disconnect half-way through the request', () => raw(port, `GET /events?${q} HTTP/1.1\r\nHo`, 1));
       await attack('disconnect after the headers', async () => {
         const controller = new AbortController();
@@ -172,16 +251,23 @@ describe('a relay under hostile requests', () => {
         return String(response.status);
       });
       await attack('100 clients connect and vanish at once', async () => {
-        const statuses = await Promise.all(Array.from({ length: 100 }, () => raw(port, `GET /events?${q}&shared=${Math.random() < 0.5 ? 0 : 1} HTTP/1.1\r\nHost: relay\r\n\r\n`, 200)));
+        const statuses = await Promise.all(
+          Array.from({ length: 100 }, () =>
+            raw(port, `GET /events?${q}&shared=${Math.random() < 0.5 ? 0 : 1} HTTP/1.1\r\nHost: relay\r\n\r\n`, 200),
+          ),
+        );
         return [...new Set(statuses)].join(', ');
       });
 
       const kinds = outcomes.length;
       assert.ok(kinds >= 50, `only ${kinds} kinds`);
       assert.equal(child.exitCode, null, `the relay process ended:\n${relay.output()}`);
-      const typed = outcomes.filter(([kind]) => /^(Last-Event-ID|\?lastEventId|two lastEventId|startRevision|selector)/.test(kind));
+      const typed = outcomes.filter(([kind]) =>
+        /^(Last-Event-ID|\?lastEventId|two lastEventId|startRevision|selector)/.test(kind),
+      );
       for (const [kind, outcome] of typed) assert.equal(outcome, '400 InvalidArgumentError', kind);
-      for (const [kind, outcome] of outcomes.filter(([k]) => k.startsWith('signed route'))) assert.equal(outcome, '200 compacted', kind);
+      for (const [kind, outcome] of outcomes.filter(([k]) => k.startsWith('signed route')))
+        assert.equal(outcome, '200 compacted', kind);
       for (const [kind, outcome] of outcomes) assert.ok(!/^(500|failed)/.test(outcome), `${kind}: ${outcome}`);
 
       // The subscribers that were there all along still get every change.
@@ -193,7 +279,10 @@ describe('a relay under hostile requests', () => {
           assert.ok(message, 'a subscriber stream ended');
           if (message.event === 'put') keys.push(JSON.parse(message.data).kv.key);
         }
-        assert.deepEqual(keys, [0, 1, 2].map((i) => `${prefix}after${i}`));
+        assert.deepEqual(
+          keys,
+          [0, 1, 2].map((i) => `${prefix}after${i}`),
+        );
       }
       // A new client is served as well.
       const late = new SseReader((await fetch(`${base}/events?${q}`)).body);
@@ -201,7 +290,9 @@ describe('a relay under hostile requests', () => {
       await late.reader.cancel();
       await sleep(200);
       assert.equal(child.exitCode, null, `the relay process ended:\n${relay.output()}`);
-      console.log(`${kinds} kinds of hostile requests; outcomes: ${JSON.stringify(Object.fromEntries(outcomes.map(([k, o]) => [k, o])))}`);
+      console.log(
+        `${kinds} kinds of hostile requests; outcomes: ${JSON.stringify(Object.fromEntries(outcomes.map(([k, o]) => [k, o])))}`,
+      );
     } finally {
       for (const s of subscribers) await s.reader.cancel().catch(() => {});
       for (const socket of loris) socket.destroy();

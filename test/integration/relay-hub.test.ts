@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
-import { sleep, SseReader, type SseMessage } from './relay-helpers.ts';
+import { type SseMessage, SseReader, sleep } from './relay-helpers.ts';
 
 const etcdUnderTest = useEtcd();
 const clients: Etcd[] = [];
@@ -47,7 +47,10 @@ function writer(): Etcd {
   return writerClient;
 }
 
-const request = (lastEventId?: string) => new Request('http://relay.test/events', { headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
+const request = (lastEventId?: string) =>
+  new Request('http://relay.test/events', {
+    headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
+  });
 
 /** The next `count` puts a client reads (other messages skipped). */
 async function puts(sse: SseReader, count: number, ms = 10_000): Promise<SseMessage[]> {
@@ -89,7 +92,10 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
       for (const sse of readers) {
         const seen = await puts(sse, keys.length);
         assert.deepEqual(seen.map(keyOf), keys);
-        assert.deepEqual(seen.map((m) => Number(m.id)), seen.map((m) => JSON.parse(m.data).revision));
+        assert.deepEqual(
+          seen.map((m) => Number(m.id)),
+          seen.map((m) => JSON.parse(m.data).revision),
+        );
       }
       assert.equal(streams.length, 1, `${streams.length} watch streams opened`);
       assert.equal(pool.upstreams, 1);
@@ -111,7 +117,10 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
       await puts(stays!, 4);
       const back = new SseReader((await relayWatch(etcd, request(seen!.id), { prefix }, { pool })).body);
       try {
-        assert.deepEqual((await puts(back, 3)).map(keyOf), [1, 2, 3].map((i) => `${prefix}k${i}`));
+        assert.deepEqual(
+          (await puts(back, 3)).map(keyOf),
+          [1, 2, 3].map((i) => `${prefix}k${i}`),
+        );
         await writer().put(`${prefix}k4`, 'v');
         assert.deepEqual((await puts(back, 1)).map(keyOf), [`${prefix}k4`]);
       } finally {
@@ -145,8 +154,14 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
         const got = await puts(back, missed.length + later.length);
         await writing;
         assert.deepEqual(got.map(keyOf), [...missed, ...later]);
-        assert.deepEqual(got.map((m) => Number(m.id)), got.map((m) => JSON.parse(m.data).revision));
-        assert.deepEqual((await puts(stays!, later.length)).map((m) => m.id), got.slice(missed.length).map((m) => m.id));
+        assert.deepEqual(
+          got.map((m) => Number(m.id)),
+          got.map((m) => JSON.parse(m.data).revision),
+        );
+        assert.deepEqual(
+          (await puts(stays!, later.length)).map((m) => m.id),
+          got.slice(missed.length).map((m) => m.id),
+        );
         // Its own watch joined the client's stream (a second stream), then closed: the stream is
         // reopened carrying the hub's watch alone, which goes on serving it.
         await reopened(streams, 3);
@@ -207,13 +222,17 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
       const value = 'x'.repeat(4 * 1024);
       const keys = Array.from({ length: 200 }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
       const reading = puts(fast, keys.length);
-      for (let i = 0; i < keys.length; i += 20) await Promise.all(keys.slice(i, i + 20).map((key) => writer().put(key, value)));
+      for (let i = 0; i < keys.length; i += 20)
+        await Promise.all(keys.slice(i, i + 20).map((key) => writer().put(key, value)));
       const seenFast = await reading;
       assert.deepEqual([...seenFast.map(keyOf)].sort(), keys);
       assert.ok(pool.bufferedBytes <= maxBufferedBytes + 8 * 1024, `the slow client holds ${pool.bufferedBytes} bytes`);
       // The slow client reads at last: every event once, in the order the fast one saw.
       const seenSlow = await puts(slow, keys.length);
-      assert.deepEqual(seenSlow.map((m) => m.id), seenFast.map((m) => m.id));
+      assert.deepEqual(
+        seenSlow.map((m) => m.id),
+        seenFast.map((m) => m.id),
+      );
       assert.deepEqual(seenSlow.map(keyOf), seenFast.map(keyOf));
     } finally {
       await cancelAll([fast, slow]);
@@ -253,7 +272,8 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
     const prefix = uniquePrefix('relay-hub-signed');
     const pool = new RelayPool();
     const resumeSecret = 'a-secret-of-at-least-32-characters-for-tests';
-    const open = async (lastEventId?: string) => new SseReader((await relayWatch(etcd, request(lastEventId), { prefix }, { pool, resumeSecret })).body);
+    const open = async (lastEventId?: string) =>
+      new SseReader((await relayWatch(etcd, request(lastEventId), { prefix }, { pool, resumeSecret })).body);
     const [stays, leaves] = [await open(), await open()];
     try {
       await stays.until('ready');
@@ -261,7 +281,10 @@ describe('relay hub: one upstream watch shared by the clients of a prefix', () =
       await writer().put(`${prefix}k0`, 'v');
       const [seen] = await puts(leaves, 1);
       assert.match(seen!.id!, /^\d+~/);
-      assert.deepEqual((await puts(stays, 1)).map((m) => m.id), [seen!.id]);
+      assert.deepEqual(
+        (await puts(stays, 1)).map((m) => m.id),
+        [seen!.id],
+      );
       await leaves.reader.cancel();
       await writer().put(`${prefix}k1`, 'v');
       const back = await open(seen!.id);

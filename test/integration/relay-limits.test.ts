@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
-import { liveArrayBuffers, sleep, SseReader } from './relay-helpers.ts';
+import { liveArrayBuffers, SseReader, sleep } from './relay-helpers.ts';
 
 const etcdUnderTest = useEtcd();
 const VALUE = 'x'.repeat(30 * 1024);
@@ -24,7 +24,8 @@ function client(): Etcd {
 async function writeMany(etcd: Etcd, prefix: string, count: number): Promise<void> {
   for (let i = 0; i < count; i += 16) {
     const batch = [];
-    for (let j = i; j < Math.min(count, i + 16); j++) batch.push(etcd.put(`${prefix}${String(j).padStart(5, '0')}`, VALUE));
+    for (let j = i; j < Math.min(count, i + 16); j++)
+      batch.push(etcd.put(`${prefix}${String(j).padStart(5, '0')}`, VALUE));
     await Promise.all(batch);
   }
 }
@@ -48,7 +49,12 @@ describe('relay memory is bounded in bytes', () => {
     const prefix = uniquePrefix('relay-slow');
     const pool = new RelayPool();
     const abort = new AbortController();
-    const response = await relayWatch(etcd, new Request('http://relay.test/events', { signal: abort.signal }), { prefix }, { pool });
+    const response = await relayWatch(
+      etcd,
+      new Request('http://relay.test/events', { signal: abort.signal }),
+      { prefix },
+      { pool },
+    );
     const sse = new SseReader(response.body);
     try {
       await sse.until('ready');
@@ -57,7 +63,10 @@ describe('relay memory is bounded in bytes', () => {
       await writeMany(writer, prefix, count);
       const grown = (await settle(liveArrayBuffers)) - before;
       assert.ok(pool.bufferedBytes <= 8 * MiB + 64 * 1024, `the client holds ${pool.bufferedBytes} bytes`);
-      assert.ok(grown < 30 * MiB, `array buffers grew by ${(grown / MiB).toFixed(1)} MiB for a client that reads nothing`);
+      assert.ok(
+        grown < 30 * MiB,
+        `array buffers grew by ${(grown / MiB).toFixed(1)} MiB for a client that reads nothing`,
+      );
 
       // The client catches up: every event once, in order, though the relay dropped and resumed.
       const keys: string[] = [];
@@ -70,9 +79,15 @@ describe('relay memory is bounded in bytes', () => {
         keys.push(event.kv.key);
         revisions.push(event.revision);
       }
-      assert.deepEqual([...keys].sort(), Array.from({ length: count }, (_, j) => `${prefix}${String(j).padStart(5, '0')}`));
+      assert.deepEqual(
+        [...keys].sort(),
+        Array.from({ length: count }, (_, j) => `${prefix}${String(j).padStart(5, '0')}`),
+      );
       // Puts of one tick share a revision (write batching): its events come together, in order.
-      assert.ok(revisions.every((r, i) => i === 0 || r >= revisions[i - 1]!), 'events out of order');
+      assert.ok(
+        revisions.every((r, i) => i === 0 || r >= revisions[i - 1]!),
+        'events out of order',
+      );
       assert.ok(pool.bufferedBytes <= 8 * MiB + 64 * 1024);
     } finally {
       abort.abort();
@@ -86,7 +101,12 @@ describe('relay memory is bounded in bytes', () => {
     const prefix = uniquePrefix('relay-batched');
     const pool = new RelayPool();
     const maxBufferedBytes = 256 * 1024; // a revision of 16 values of 30 KiB is about twice that
-    const response = await relayWatch(etcd, new Request('http://relay.test/events'), { prefix }, { pool, maxBufferedBytes });
+    const response = await relayWatch(
+      etcd,
+      new Request('http://relay.test/events'),
+      { prefix },
+      { pool, maxBufferedBytes },
+    );
     const sse = new SseReader(response.body);
     try {
       await sse.until('ready');
@@ -103,19 +123,32 @@ describe('relay memory is bounded in bytes', () => {
         const event = JSON.parse(message.data);
         puts.push({ id: message.id!, key: event.kv.key, revision: event.revision });
       }
-      assert.deepEqual(puts.map((p) => p.key), Array.from({ length: count }, (_, j) => `${prefix}${String(j).padStart(5, '0')}`));
+      assert.deepEqual(
+        puts.map((p) => p.key),
+        Array.from({ length: count }, (_, j) => `${prefix}${String(j).padStart(5, '0')}`),
+      );
       // Each revision's events carry R.0, R.1, … and the last one R: exact resume points.
       const expected = puts.map((p, i) => {
         const index = puts.findIndex((q) => q.revision === p.revision);
         return puts[i + 1]?.revision === p.revision ? `${p.revision}.${i - index}` : String(p.revision);
       });
-      assert.deepEqual(puts.map((p) => p.id), expected);
+      assert.deepEqual(
+        puts.map((p) => p.id),
+        expected,
+      );
       assert.ok(new Set(puts.map((p) => p.revision)).size < count / 2, 'the puts did not share revisions');
 
       // A reconnect with an id inside a revision gets the rest of it, then what follows.
       const middle = puts.findIndex((p) => /\.7$/.test(p.id));
       const resumed = new SseReader(
-        (await relayWatch(etcd, new Request('http://relay.test/events', { headers: { 'last-event-id': puts[middle]!.id } }), { prefix }, { pool, maxBufferedBytes })).body,
+        (
+          await relayWatch(
+            etcd,
+            new Request('http://relay.test/events', { headers: { 'last-event-id': puts[middle]!.id } }),
+            { prefix },
+            { pool, maxBufferedBytes },
+          )
+        ).body,
       );
       try {
         const again: string[] = [];
@@ -124,7 +157,10 @@ describe('relay memory is bounded in bytes', () => {
           assert.ok(message, 'the resumed stream ended early');
           if (message.event === 'put') again.push(message.id!);
         }
-        assert.deepEqual(again, puts.slice(middle + 1, middle + 21).map((p) => p.id));
+        assert.deepEqual(
+          again,
+          puts.slice(middle + 1, middle + 21).map((p) => p.id),
+        );
       } finally {
         await resumed.reader.cancel().catch(() => {});
       }
@@ -141,7 +177,12 @@ describe('relay memory is bounded in bytes', () => {
     const readers: SseReader[] = [];
     try {
       for (let i = 0; i < 3; i++) {
-        const response = await relayWatch(etcd, new Request('http://relay.test/events'), { prefix }, { pool, maxBufferedBytes: 2 * MiB });
+        const response = await relayWatch(
+          etcd,
+          new Request('http://relay.test/events'),
+          { prefix },
+          { pool, maxBufferedBytes: 2 * MiB },
+        );
         readers.push(new SseReader(response.body));
         await readers[i]!.until('ready');
       }
@@ -160,8 +201,15 @@ describe('relay memory is bounded in bytes', () => {
       assert.ok(most <= 3 * MiB, `the pool held ${most} bytes`);
       assert.ok(pool.disconnects >= 1, 'nobody was disconnected');
       // A disconnected client's stream breaks (its reader would reconnect with Last-Event-ID).
-      const outcomes = await Promise.allSettled(readers.map(async (r) => { while (await r.next(2_000)); }));
-      assert.ok(outcomes.some((o) => o.status === 'rejected' && /fell too far behind/.test(String(o.reason))), 'no stream broke');
+      const outcomes = await Promise.allSettled(
+        readers.map(async (r) => {
+          while (await r.next(2_000));
+        }),
+      );
+      assert.ok(
+        outcomes.some((o) => o.status === 'rejected' && /fell too far behind/.test(String(o.reason))),
+        'no stream broke',
+      );
     } finally {
       for (const r of readers) await r.reader.cancel().catch(() => {});
     }

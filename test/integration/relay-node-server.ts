@@ -21,14 +21,25 @@ const server = createServer(async (request, response) => {
     return;
   }
   const query = url.searchParams;
-  const selector = Object.fromEntries(['prefix', 'key', 'from', 'to'].filter((name) => query.has(name)).map((name) => [name, query.get(name)]));
+  const selector = Object.fromEntries(
+    ['prefix', 'key', 'from', 'to'].filter((name) => query.has(name)).map((name) => [name, query.get(name)]),
+  );
   try {
-    const answer = await relayWatch(etcd, new Request(url, { method: request.method === 'HEAD' ? 'GET' : request.method, headers: fetchHeaders(request), signal: closeSignal(response) }), selector as never, {
-      startRevision: query.has('startRevision') ? Number(query.get('startRevision')) : undefined,
-      shared: query.get('shared') !== '0',
-      heartbeat: 1_000,
-      resumeSecret: url.pathname === '/signed' ? SECRET : undefined,
-    });
+    const answer = await relayWatch(
+      etcd,
+      new Request(url, {
+        method: request.method === 'HEAD' ? 'GET' : request.method,
+        headers: fetchHeaders(request),
+        signal: closeSignal(response),
+      }),
+      selector as never,
+      {
+        startRevision: query.has('startRevision') ? Number(query.get('startRevision')) : undefined,
+        shared: query.get('shared') !== '0',
+        heartbeat: 1_000,
+        resumeSecret: url.pathname === '/signed' ? SECRET : undefined,
+      },
+    );
     sendAnswer(answer, response);
   } catch (error) {
     // Only the app's own mistakes may land here: the test counts these 500s.

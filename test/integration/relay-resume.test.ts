@@ -11,7 +11,10 @@ let shared: Etcd | undefined;
 const client = () => (shared ??= new Etcd({ endpoints: etcdUnderTest.endpoint }));
 after(() => shared?.close());
 
-const request = (lastEventId?: string) => new Request('http://relay.test/events', { headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
+const request = (lastEventId?: string) =>
+  new Request('http://relay.test/events', {
+    headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
+  });
 
 /** Every message of a relay answer that ends by itself (or the first ones of one that does not). */
 async function messages(response: Response, upTo: string | string[] = ['compacted', 'put', 'delete']) {
@@ -40,10 +43,18 @@ describe('relay resume window', () => {
     );
     const refusal = JSON.parse(seen[0]!.data);
     assert.equal(refusal.reason, 'resume-refused');
-    assert.ok(refusal.compactRevision > deleted.revision, 'the oldest resume is after the history the relay was asked for');
+    assert.ok(
+      refusal.compactRevision > deleted.revision,
+      'the oldest resume is after the history the relay was asked for',
+    );
     // A relay that has served nobody yet (just restarted) knows no safe point: refused too.
-    const restarted = await messages(await relayWatch(client(), request(String(deleted.revision)), { prefix }, { pool: new RelayPool() }));
-    assert.deepEqual(restarted.map((m) => [m.event, JSON.parse(m.data).compactRevision]), [['compacted', 0]]);
+    const restarted = await messages(
+      await relayWatch(client(), request(String(deleted.revision)), { prefix }, { pool: new RelayPool() }),
+    );
+    assert.deepEqual(
+      restarted.map((m) => [m.event, JSON.parse(m.data).compactRevision]),
+      [['compacted', 0]],
+    );
   });
 
   test('a client resumes from an id the relay gave it, within the window, losing and repeating nothing', async () => {
@@ -55,40 +66,66 @@ describe('relay resume window', () => {
     const firstPut = (await first.until('put')).at(-1)!;
     await first.reader.cancel();
     await client().put(`${prefix}k3`, 'v3');
-    assert.deepEqual(await puts(await relayWatch(client(), request(firstPut.id), { prefix }, { pool }), 3), [`${prefix}k1`, `${prefix}k2`, `${prefix}k3`]);
+    assert.deepEqual(await puts(await relayWatch(client(), request(firstPut.id), { prefix }, { pool }), 3), [
+      `${prefix}k1`,
+      `${prefix}k2`,
+      `${prefix}k3`,
+    ]);
   });
 
   test('with resumeSecret, ids are signed: a received id resumes (after a restart too), a forged or foreign one is refused', async () => {
     const prefix = uniquePrefix('relay-signed');
     const other = uniquePrefix('relay-signed-other');
     const resumeSecret = 'a test secret of thirty-two chars';
-    const first = new SseReader((await relayWatch(client(), request(), { prefix }, { pool: new RelayPool(), resumeSecret })).body);
+    const first = new SseReader(
+      (await relayWatch(client(), request(), { prefix }, { pool: new RelayPool(), resumeSecret })).body,
+    );
     const ready = (await first.until('ready')).at(-1)!;
     assert.match(ready.id!, /^\d+~[\w+/]{43}=$/);
     await client().put(`${prefix}a`, '1');
     await client().put(`${prefix}b`, '2');
     await first.reader.cancel();
     // A new pool: the relay restarted, and still accepts the ids it signed before.
-    assert.deepEqual(await puts(await relayWatch(client(), request(ready.id), { prefix }, { pool: new RelayPool(), resumeSecret }), 2), [`${prefix}a`, `${prefix}b`]);
+    assert.deepEqual(
+      await puts(await relayWatch(client(), request(ready.id), { prefix }, { pool: new RelayPool(), resumeSecret }), 2),
+      [`${prefix}a`, `${prefix}b`],
+    );
     const revision = Number(ready.id!.split('~')[0]);
     const forged = [`${revision - 5}~${ready.id!.split('~')[1]}`, '0', String(revision), `${ready.id}x`];
     for (const id of forged) {
-      const seen = await messages(await relayWatch(client(), request(id), { prefix }, { pool: new RelayPool(), resumeSecret }));
-      assert.deepEqual(seen.map((m) => m.event), ['compacted'], id);
+      const seen = await messages(
+        await relayWatch(client(), request(id), { prefix }, { pool: new RelayPool(), resumeSecret }),
+      );
+      assert.deepEqual(
+        seen.map((m) => m.event),
+        ['compacted'],
+        id,
+      );
     }
     // An id signed for another prefix does not open this one's history.
     const foreign = new SseReader((await relayWatch(client(), request(), { prefix: other }, { resumeSecret })).body);
     const foreignId = (await foreign.until('ready')).at(-1)!.id!;
     await foreign.reader.cancel();
-    assert.deepEqual((await messages(await relayWatch(client(), request(foreignId), { prefix }, { resumeSecret }))).map((m) => m.event), ['compacted']);
+    assert.deepEqual(
+      (await messages(await relayWatch(client(), request(foreignId), { prefix }, { resumeSecret }))).map(
+        (m) => m.event,
+      ),
+      ['compacted'],
+    );
   });
 
   test('subscribe() ends with WatchCompactedError when the relay refuses to resume', async () => {
     const prefix = uniquePrefix('relay-refused');
     const pool = new RelayPool();
-    const events = subscribe('http://relay.test/events', { lastEventId: '0', fetch: (req) => relayWatch(client(), req as Request, { prefix }, { pool }) });
+    const events = subscribe('http://relay.test/events', {
+      lastEventId: '0',
+      fetch: (req) => relayWatch(client(), req as Request, { prefix }, { pool }),
+    });
     try {
-      await assert.rejects(events.next(), (error: unknown) => error instanceof WatchCompactedError && /resume-refused/.test(error.message));
+      await assert.rejects(
+        events.next(),
+        (error: unknown) => error instanceof WatchCompactedError && /resume-refused/.test(error.message),
+      );
     } finally {
       await events.return();
     }
@@ -105,13 +142,23 @@ describe('relay authorize hook', () => {
     const denied = await relayWatch(counting, request(), { prefix }, { headers: cors, authorize: () => false });
     assert.equal(denied.status, 403);
     assert.equal(denied.headers.get('access-control-allow-origin'), 'https://app.example');
-    const challenged = await relayWatch(counting, request(), { prefix }, { authorize: async () => new Response('who?', { status: 401, headers: { 'www-authenticate': 'Bearer' } }) });
+    const challenged = await relayWatch(
+      counting,
+      request(),
+      { prefix },
+      { authorize: async () => new Response('who?', { status: 401, headers: { 'www-authenticate': 'Bearer' } }) },
+    );
     assert.equal(challenged.status, 401);
     assert.equal(challenged.headers.get('www-authenticate'), 'Bearer');
     const forgetful = await relayWatch(counting, request(), { prefix }, { authorize: (() => undefined) as never });
     assert.equal(forgetful.status, 403, 'a hook that returns nothing denies');
     assert.equal(watches, 0);
-    const allowed = await relayWatch(counting, request(), { prefix }, { headers: cors, authorize: (req) => req.url.startsWith('http://relay.test/') });
+    const allowed = await relayWatch(
+      counting,
+      request(),
+      { prefix },
+      { headers: cors, authorize: (req) => req.url.startsWith('http://relay.test/') },
+    );
     assert.equal(allowed.status, 200);
     assert.equal((await messages(allowed, 'ready')).at(-1)!.event, 'ready');
   });

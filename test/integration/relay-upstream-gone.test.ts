@@ -15,7 +15,10 @@ after(() => shared?.close());
 const HEARTBEAT = 1_000;
 
 /** Messages and heart-beats until the stream ends, or `ms` pass (then `ended` is false). */
-async function untilEnd(sse: SseReader, ms: number): Promise<{ ended: boolean; messages: SseMessage[]; heartbeats: number }> {
+async function untilEnd(
+  sse: SseReader,
+  ms: number,
+): Promise<{ ended: boolean; messages: SseMessage[]; heartbeats: number }> {
   const messages: SseMessage[] = [];
   const deadline = Date.now() + ms;
   const decoder = new TextDecoder();
@@ -25,7 +28,10 @@ async function untilEnd(sse: SseReader, ms: number): Promise<{ ended: boolean; m
     const left = deadline - Date.now();
     if (left <= 0) return { ended: false, messages, heartbeats };
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const read = await Promise.race([sse.reader.read(), new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), left)))]);
+    const read = await Promise.race([
+      sse.reader.read(),
+      new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), left))),
+    ]);
     clearTimeout(timer);
     if (read === 'late') return { ended: false, messages, heartbeats };
     if (read.done) return { ended: true, messages, heartbeats };
@@ -36,19 +42,27 @@ async function untilEnd(sse: SseReader, ms: number): Promise<{ ended: boolean; m
       text = text.slice(end + 2);
       if (block.startsWith(': heartbeat')) heartbeats++;
       const event = /^event: (.*)$/m.exec(block)?.[1];
-      if (event) messages.push({ event, id: /^id: (.*)$/m.exec(block)?.[1], data: /^data: (.*)$/m.exec(block)?.[1] ?? '' });
+      if (event)
+        messages.push({ event, id: /^id: (.*)$/m.exec(block)?.[1], data: /^data: (.*)$/m.exec(block)?.[1] ?? '' });
     }
   }
 }
 
 describe('relay with its upstream gone', () => {
-  test('with etcd killed, each relay stream (shared upstream watch or its own) ends with an error event within a bounded wait; after a restart the resume loses nothing', { timeout: 120_000 }, async () => {
+  test('with etcd killed, each relay stream (shared upstream watch or its own) ends with an error event within a bounded wait; after a restart the resume loses nothing', {
+    timeout: 120_000,
+  }, async () => {
     const prefix = uniquePrefix('relay-gone');
     const pool = new RelayPool();
     const streams: SseReader[] = [];
     try {
       for (const sharedWatch of [true, false]) {
-        const response = await relayWatch(client(), new Request('http://relay.test/events'), { prefix }, { pool, shared: sharedWatch, heartbeat: HEARTBEAT });
+        const response = await relayWatch(
+          client(),
+          new Request('http://relay.test/events'),
+          { prefix },
+          { pool, shared: sharedWatch, heartbeat: HEARTBEAT },
+        );
         streams.push(new SseReader(response.body));
       }
       for (const sse of streams) await sse.until('ready');
@@ -60,7 +74,10 @@ describe('relay with its upstream gone', () => {
       // Failing for a whole heart-beat interval, plus the watch's backoff (2 s at most) and slack.
       const outcomes = await Promise.all(streams.map((sse) => untilEnd(sse, 15_000)));
       for (const [i, outcome] of outcomes.entries()) {
-        assert.ok(outcome.ended, `stream ${i} (shared: ${i === 0}) still open after 15 s with etcd gone (${outcome.heartbeats} heart-beats)`);
+        assert.ok(
+          outcome.ended,
+          `stream ${i} (shared: ${i === 0}) still open after 15 s with etcd gone (${outcome.heartbeats} heart-beats)`,
+        );
         assert.deepEqual(
           outcome.messages.map((m) => m.event),
           ['error'],
@@ -74,7 +91,12 @@ describe('relay with its upstream gone', () => {
       await client().put(`${prefix}after`, '2');
       // What EventSource does next: reconnect with the last id, and get what it missed.
       for (const [i, lastId] of lastIds.entries()) {
-        const response = await relayWatch(client(), new Request('http://relay.test/events', { headers: { 'last-event-id': lastId } }), { prefix }, { pool, shared: i === 0, heartbeat: HEARTBEAT });
+        const response = await relayWatch(
+          client(),
+          new Request('http://relay.test/events', { headers: { 'last-event-id': lastId } }),
+          { prefix },
+          { pool, shared: i === 0, heartbeat: HEARTBEAT },
+        );
         const sse = new SseReader(response.body);
         streams.push(sse);
         const seen = await sse.until(['put', 'compacted', 'error'], 10_000);

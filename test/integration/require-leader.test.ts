@@ -21,7 +21,10 @@ const client = closedAfter((options: ConstructorParameters<typeof Etcd>[0]) => n
 const prefix = uniquePrefix('require-leader');
 
 async function rejection(call: Promise<unknown>): Promise<UnavailableError> {
-  const error = await call.then(() => undefined, (e: unknown) => e);
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof UnavailableError, `expected UnavailableError, got ${String(error)}`);
   return error;
 }
@@ -31,7 +34,10 @@ describe('requireLeader', () => {
     const etcd = client({ endpoints: [...cluster.endpoints], requireLeader: true });
     await etcd.put(`${prefix}k`, 'v');
     assert.equal((await etcd.get(`${prefix}k`))?.valueText, 'v');
-    assert.equal((await client({ endpoints: [...cluster.endpoints] }).get(`${prefix}k`, { requireLeader: true }))?.valueText, 'v');
+    assert.equal(
+      (await client({ endpoints: [...cluster.endpoints] }).get(`${prefix}k`, { requireLeader: true }))?.valueText,
+      'v',
+    );
   });
 
   test('with quorum lost, a call that requires a leader fails at once with "no leader"; one that does not waits for etcd to give up', async () => {
@@ -62,14 +68,28 @@ describe('requireLeader', () => {
 
     // Without it, a read keeps getting "request timed out" (each after about 7 s) until its own
     // deadline, and a write fails after about 7 s with etcd's "context deadline exceeded".
-    const waited = await client({ endpoints: [endpoint], timeout: 3_000 }).get(`${prefix}k`).then(() => undefined, (e: unknown) => e);
+    const waited = await client({ endpoints: [endpoint], timeout: 3_000 })
+      .get(`${prefix}k`)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     assert.ok(waited instanceof TimeoutError, String(waited));
-    const wrote = await plain.put(`${prefix}k`, 'w').then(() => undefined, (e: unknown) => e);
+    const wrote = await plain.put(`${prefix}k`, 'w').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     if (versionUnderTest() === undefined) {
-      assert.ok(wrote instanceof UnavailableError && wrote.mayHaveApplied && /context deadline exceeded/.test(wrote.message), String(wrote));
+      assert.ok(
+        wrote instanceof UnavailableError && wrote.mayHaveApplied && /context deadline exceeded/.test(wrote.message),
+        String(wrote),
+      );
     } else {
       // etcd 3.5+ answer DEADLINE_EXCEEDED (code 4, HTTP 504) where 3.4 said UNKNOWN (code 2, 500).
-      assert.ok(wrote instanceof TimeoutError && wrote.code === 4 && /context deadline exceeded/.test(wrote.message), String(wrote));
+      assert.ok(
+        wrote instanceof TimeoutError && wrote.code === 4 && /context deadline exceeded/.test(wrote.message),
+        String(wrote),
+      );
     }
 
     await cluster.restart(1);

@@ -18,8 +18,13 @@ const bin = (name: string) => resolve(root, 'node_modules/.bin', name);
 // Its own etcd, with authentication on: every runtime logs in as root.
 const etcdUnderTest = useEtcd({ ownServer: true });
 const credentials = { username: 'root', password: 'smoke-test-password' };
-const credentialEnv = () => ({ ETCD_ENDPOINT: etcdUnderTest.endpoint, ETCD_USERNAME: credentials.username, ETCD_PASSWORD: credentials.password });
-const credentialQuery = () => `etcd=${encodeURIComponent(etcdUnderTest.endpoint)}&username=root&password=${encodeURIComponent(credentials.password)}`;
+const credentialEnv = () => ({
+  ETCD_ENDPOINT: etcdUnderTest.endpoint,
+  ETCD_USERNAME: credentials.username,
+  ETCD_PASSWORD: credentials.password,
+});
+const credentialQuery = () =>
+  `etcd=${encodeURIComponent(etcdUnderTest.endpoint)}&username=root&password=${encodeURIComponent(credentials.password)}`;
 
 const expectAllChecks = (output: string) => {
   assert.doesNotMatch(output, /FAILED/);
@@ -42,7 +47,13 @@ describe('one build, every runtime', () => {
   });
 
   test('Deno 2, importing the built package', async () => {
-    expectAllChecks(await runProcess(bin('deno'), ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/deno.ts'], credentialEnv()));
+    expectAllChecks(
+      await runProcess(
+        bin('deno'),
+        ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/deno.ts'],
+        credentialEnv(),
+      ),
+    );
   });
 
   test('Bun, importing the built package', async () => {
@@ -51,7 +62,11 @@ describe('one build, every runtime', () => {
 
   test('workerd (Cloudflare Workers), with the browser bundle', async () => {
     const port = await freePort();
-    const child = spawn(bin('workerd'), ['serve', 'test/runtimes/workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`], { cwd: root });
+    const child = spawn(
+      bin('workerd'),
+      ['serve', 'test/runtimes/workerd.capnp', '--socket-addr', `http=127.0.0.1:${port}`],
+      { cwd: root },
+    );
     let log = '';
     child.stderr.on('data', (d) => (log += d));
     try {
@@ -63,7 +78,8 @@ describe('one build, every runtime', () => {
           assert.equal(response.status, 200, body);
           break;
         } catch (error) {
-          if (attempt === 99 || (error as Error).name === 'AssertionError') throw new Error(`workerd: ${String(error)}\n${log}`);
+          if (attempt === 99 || (error as Error).name === 'AssertionError')
+            throw new Error(`workerd: ${String(error)}\n${log}`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -81,8 +97,12 @@ describe('one build, every runtime', () => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
       await page.goto(`${site.origin}/test/runtimes/page.html?${credentialQuery()}`);
-      await page.waitForFunction(() => (window as { result?: unknown }).result !== undefined, undefined, { timeout: 30_000 });
-      const result = (await page.evaluate(() => (window as unknown as { result: { ok: boolean; checks?: string[]; error?: string } }).result));
+      await page.waitForFunction(() => (window as { result?: unknown }).result !== undefined, undefined, {
+        timeout: 30_000,
+      });
+      const result = await page.evaluate(
+        () => (window as unknown as { result: { ok: boolean; checks?: string[]; error?: string } }).result,
+      );
       assert.equal(result.ok, true, `${result.error}\n${errors.join('\n')}`);
       expectAllChecks(result.checks!.join('\n'));
     } finally {

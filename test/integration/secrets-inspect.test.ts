@@ -6,8 +6,8 @@
 // real etcd with authentication on, in Node, Deno and Bun (test/runtimes/secrets-walk.js).
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { inspect } from 'node:util';
 import { before, describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import * as lib from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 import { runProcess } from '../helpers/run-process.ts';
@@ -23,7 +23,12 @@ const TOKEN_PATTERN = '[A-Za-z]{16}\\.[0-9]+';
 const STYLES = ['password', 'password function', 'static token'];
 let token = '';
 
-const env = () => ({ ETCD_ENDPOINT: etcdUnderTest.endpoint, SECRET_PASSWORD: PASSWORD, SECRET_TOKEN: token, TOKEN_PATTERN });
+const env = () => ({
+  ETCD_ENDPOINT: etcdUnderTest.endpoint,
+  SECRET_PASSWORD: PASSWORD,
+  SECRET_TOKEN: token,
+  TOKEN_PATTERN,
+});
 
 describe('no secret reachable from any public object', () => {
   before(async () => {
@@ -42,13 +47,25 @@ describe('no secret reachable from any public object', () => {
       const { auth, secrets } = authFor(style, PASSWORD, token);
       const view = (value: unknown) =>
         `${inspect(value)}\n${inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true, getters: true, maxArrayLength: null, maxStringLength: null })}`;
-      const leaks = await findLeaks(lib, { endpoint: etcdUnderTest.endpoint, auth, secrets, tokenPattern: new RegExp(TOKEN_PATTERN), view, runtime: 'node' });
+      const leaks = await findLeaks(lib, {
+        endpoint: etcdUnderTest.endpoint,
+        auth,
+        secrets,
+        tokenPattern: new RegExp(TOKEN_PATTERN),
+        view,
+        runtime: 'node',
+      });
       assert.deepEqual(leaks, []);
     });
   }
 
   test('Deno (Deno.inspect at any depth), every auth style', async () => {
-    const output = await runProcess(bin('deno'), ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/secrets-deno.ts'], env(), 90_000);
+    const output = await runProcess(
+      bin('deno'),
+      ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/secrets-deno.ts'],
+      env(),
+      90_000,
+    );
     assert.match(output, /NO LEAKS/, output.slice(0, 4000));
   });
 

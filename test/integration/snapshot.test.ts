@@ -15,7 +15,12 @@ const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] 
 const scratch = mkdtempSync(join(tmpdir(), 'etcd-fetch-snapshot-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const etcdctl = (...args: string[]) => execFileSync(process.env.ETCDCTL_BIN ?? 'etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const etcdctl = (...args: string[]) =>
+  execFileSync(process.env.ETCDCTL_BIN ?? 'etcdctl', args, {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Started and finished Snapshot calls, as the real etcd counts them in its metrics. */
@@ -54,7 +59,10 @@ describe('maintenance.snapshot (a streamed copy of the database)', () => {
     // etcd counts the database file; the stream adds its 32-byte SHA-256.
     assert.equal(progress[0]!.remainingBytes + progress[0]!.receivedBytes + 32, statSync(file).size);
 
-    const status = JSON.parse(etcdctl('snapshot', 'status', file, '-w', 'json')) as { revision: number; totalKey: number };
+    const status = JSON.parse(etcdctl('snapshot', 'status', file, '-w', 'json')) as {
+      revision: number;
+      totalKey: number;
+    };
     const { revision } = await etcd.range({ prefix, countOnly: true });
     assert.equal(status.revision, revision);
     assert.ok(status.totalKey >= 39);
@@ -62,10 +70,27 @@ describe('maintenance.snapshot (a streamed copy of the database)', () => {
     const peerPort = await freePort();
     const peer = `http://127.0.0.1:${peerPort}`;
     const dataDir = join(scratch, 'restored');
-    etcdctl('snapshot', 'restore', file, '--data-dir', dataDir, '--name', 'restored', '--initial-cluster', `restored=${peer}`, '--initial-advertise-peer-urls', peer);
+    etcdctl(
+      'snapshot',
+      'restore',
+      file,
+      '--data-dir',
+      dataDir,
+      '--name',
+      'restored',
+      '--initial-cluster',
+      `restored=${peer}`,
+      '--initial-advertise-peer-urls',
+      peer,
+    );
     // etcdctl 3.4 restores the v2 membership only; etcd 3.5+ read members from the database, where
     // the snapshot still names the original member: the restored copy runs on Debian's 3.4.23.
-    const restored = await startEtcd({ dataDir, name: 'restored', peerPort, ...(versionUnderTest() === undefined ? {} : { binary: lookPath('etcd') }) });
+    const restored = await startEtcd({
+      dataDir,
+      name: 'restored',
+      peerPort,
+      ...(versionUnderTest() === undefined ? {} : { binary: lookPath('etcd') }),
+    });
     try {
       const copy = new Etcd({ endpoints: [restored.endpoint] });
       const original = await etcd.range({ prefix });
@@ -102,12 +127,18 @@ describe('maintenance.snapshot (a streamed copy of the database)', () => {
 
     controller.abort();
     await assert.rejects(reader.read(), AbortedError);
-    await until(async () => (await snapshotCalls()).handled === before.handled + 1, 'etcd to end the aborted Snapshot call');
+    await until(
+      async () => (await snapshotCalls()).handled === before.handled + 1,
+      'etcd to end the aborted Snapshot call',
+    );
 
     // Cancelling the stream releases it the same way.
     const second = (await etcd.maintenance.snapshot()).getReader();
     await second.read();
     await second.cancel();
-    await until(async () => (await snapshotCalls()).handled === before.handled + 2, 'etcd to end the cancelled Snapshot call');
+    await until(
+      async () => (await snapshotCalls()).handled === before.handled + 2,
+      'etcd to end the cancelled Snapshot call',
+    );
   });
 });

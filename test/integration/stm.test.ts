@@ -43,14 +43,20 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
         const random = seeded(w + 1);
         while (next < RUNS) {
           next++;
-          const { attempts } = await worker.stm((tx) => transfer(tx, prefix, random), { isolation, maxAttempts: 1_000 });
+          const { attempts } = await worker.stm((tx) => transfer(tx, prefix, random), {
+            isolation,
+            maxAttempts: 1_000,
+          });
           retried += attempts - 1;
         }
       });
       await Promise.all(workers);
       const { kvs } = await etcd.range({ prefix });
       assert.equal(kvs.length, ACCOUNTS);
-      assert.equal(kvs.reduce((sum, kv) => sum + Number(kv.valueText), 0), ACCOUNTS * START);
+      assert.equal(
+        kvs.reduce((sum, kv) => sum + Number(kv.valueText), 0),
+        ACCOUNTS * START,
+      );
       t.diagnostic(`${retried} retries after conflicts`);
       assert.ok(retried > 0, 'the transfers conflicted (else this test proves nothing)');
     });
@@ -107,7 +113,10 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
       { isolation: 'repeatable-reads' },
     );
     // Unlike a snapshot, b is read at the latest revision; a stays as first read.
-    assert.deepEqual(seen, [['a0', 'b1', 'a0'], ['a1', 'b1', 'a1']]);
+    assert.deepEqual(seen, [
+      ['a0', 'b1', 'a0'],
+      ['a1', 'b1', 'a1'],
+    ]);
     assert.equal(attempts, 2);
   });
 
@@ -130,7 +139,10 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
   test('reads see the attempt’s own writes; rev and delete; prefetch reads in one round trip', async () => {
     const etcd = client();
     const p = uniquePrefix('stm-own');
-    const { revision } = await etcd.put(`${p}a`, 'a0').then(() => etcd.get(`${p}a`)).then((kv) => ({ revision: kv!.modRevision }));
+    const { revision } = await etcd
+      .put(`${p}a`, 'a0')
+      .then(() => etcd.get(`${p}a`))
+      .then((kv) => ({ revision: kv!.modRevision }));
     const { value } = await etcd.stm(
       async (tx) => {
         tx.put(`${p}x`, 'mine');
@@ -224,8 +236,14 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
       RangeError,
     );
     assert.equal(await etcd.get(`${p}b`), undefined);
-    await assert.rejects(etcd.stm(async () => {}, { isolation: 'snapshot' as Isolation }), InvalidArgumentError);
-    await assert.rejects(etcd.stm(async () => {}, { maxAttempts: 0 }), InvalidArgumentError);
+    await assert.rejects(
+      etcd.stm(async () => {}, { isolation: 'snapshot' as Isolation }),
+      InvalidArgumentError,
+    );
+    await assert.rejects(
+      etcd.stm(async () => {}, { maxAttempts: 0 }),
+      InvalidArgumentError,
+    );
   });
 });
 

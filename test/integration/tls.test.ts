@@ -15,7 +15,7 @@ import { launchChromium } from '../helpers/browser.ts';
 import { runProcess } from '../helpers/run-process.ts';
 import { serveRepo } from '../helpers/static-server.ts';
 import { createTestPki, type TestPki } from '../helpers/tls.ts';
-import { type TlsFailure, tlsFailure, tlsSmoke } from '../runtimes/tls-smoke.js';
+import { type TlsFailure, tlsSmoke } from '../runtimes/tls-smoke.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => resolve(root, 'node_modules/.bin', name);
@@ -28,7 +28,10 @@ type Fetch = (input: Request, init?: RequestInit) => Promise<Response>;
  * be used: it rejects the global `Request` the client passes, "Failed to parse URL from
  * [object Request]", since its `Request` is another class.)
  */
-const through = (dispatcher: Agent): Fetch => (input, init) => fetch(input, { ...init, dispatcher } as RequestInit);
+const through =
+  (dispatcher: Agent): Fetch =>
+  (input, init) =>
+    fetch(input, { ...init, dispatcher } as RequestInit);
 
 let pki: TestPki;
 let tlsEtcd: EtcdServer;
@@ -53,7 +56,9 @@ before(async () => {
   const server = { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile };
   [tlsEtcd, mtlsEtcd] = await Promise.all([
     startEtcd({ tls: server }),
-    startEtcd({ tls: { ...server, clientCertAuth: true, clientCertFile: pki.client.certFile, clientKeyFile: pki.client.keyFile } }),
+    startEtcd({
+      tls: { ...server, clientCertAuth: true, clientCertFile: pki.client.certFile, clientKeyFile: pki.client.keyFile },
+    }),
   ]);
   const env = {
     TLS_ENDPOINT: tlsEtcd.endpoint,
@@ -63,7 +68,11 @@ before(async () => {
     TLS_KEY_FILE: pki.client.keyFile,
     TLS_OTHER_CA_FILE: pki.otherCa.certFile,
   };
-  runtimes.deno = runJson(bin('deno'), ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/tls-deno.ts'], env);
+  runtimes.deno = runJson(
+    bin('deno'),
+    ['run', '--allow-net', '--allow-env', '--allow-read', 'test/runtimes/tls-deno.ts'],
+    env,
+  );
   runtimes.bun = runJson(bin('bun'), ['test/runtimes/tls-bun.ts'], env);
   runtimes.workerd = runWorkerd();
   for (const running of Object.values(runtimes)) running.catch(() => {});
@@ -78,7 +87,11 @@ after(async () => {
 
 describe('TLS and client certificates (real etcd over https)', () => {
   test('Node: KV, txn, watch and lease keep-alive over TLS, trusting the CA through an undici Agent', async () => {
-    const checks = await tlsSmoke(lib, { endpoint: tlsEtcd.endpoint, fetch: through(agent({ connect: { ca: pki.ca.cert } })), name: 'node-tls' });
+    const checks = await tlsSmoke(lib, {
+      endpoint: tlsEtcd.endpoint,
+      fetch: through(agent({ connect: { ca: pki.ca.cert } })),
+      name: 'node-tls',
+    });
     assert.equal(checks.length, 6, checks.join('\n'));
   });
 
@@ -89,7 +102,9 @@ describe('TLS and client certificates (real etcd over https)', () => {
   });
 
   test('Node: a lease is kept alive past its TTL over mTLS on HTTP/2 (undici allowH2)', async () => {
-    const fetch = through(agent({ allowH2: true, connect: { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key } }));
+    const fetch = through(
+      agent({ allowH2: true, connect: { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key } }),
+    );
     const etcd = new lib.Etcd({ endpoints: [mtlsEtcd.endpoint], fetch });
     try {
       const lease = await etcd.grant(2);
@@ -104,7 +119,10 @@ describe('TLS and client certificates (real etcd over https)', () => {
 
   test('Node: a CA that did not sign the server certificate fails fast with a typed error about the certificate', async () => {
     for (const allowH2 of [false, true]) {
-      const etcd = new lib.Etcd({ endpoints: [tlsEtcd.endpoint], fetch: through(agent({ allowH2, connect: { ca: pki.otherCa.cert } })) });
+      const etcd = new lib.Etcd({
+        endpoints: [tlsEtcd.endpoint],
+        fetch: through(agent({ allowH2, connect: { ca: pki.otherCa.cert } })),
+      });
       const started = Date.now();
       await assert.rejects(etcd.get('tls/wrong-ca'), (error: Error) => {
         assert.equal(error.name, 'UnavailableError', `${allowH2 ? 'h2' : 'h1'}: ${error.message}`);
@@ -119,7 +137,10 @@ describe('TLS and client certificates (real etcd over https)', () => {
 
   test('Node: an mTLS etcd called without a client certificate fails fast saying one is required', async () => {
     for (const allowH2 of [false, true]) {
-      const etcd = new lib.Etcd({ endpoints: [mtlsEtcd.endpoint], fetch: through(agent({ allowH2, connect: { ca: pki.ca.cert } })) });
+      const etcd = new lib.Etcd({
+        endpoints: [mtlsEtcd.endpoint],
+        fetch: through(agent({ allowH2, connect: { ca: pki.ca.cert } })),
+      });
       const started = Date.now();
       await assert.rejects(etcd.get('tls/no-client-cert'), (error: Error) => {
         assert.equal(error.name, 'UnavailableError', `${allowH2 ? 'h2' : 'h1'}: ${error.message}`);
@@ -135,19 +156,31 @@ describe('TLS and client certificates (real etcd over https)', () => {
     const connect = { ca: pki.ca.cert, cert: pki.otherClient.cert, key: pki.otherClient.key };
     const etcd = new lib.Etcd({ endpoints: [mtlsEtcd.endpoint], fetch: through(agent({ connect })) });
     const started = Date.now();
-    await assert.rejects(etcd.get('tls/other-client-cert'), (error: Error) => error.name === 'UnavailableError' && /client certificate/i.test(error.message));
+    await assert.rejects(
+      etcd.get('tls/other-client-cert'),
+      (error: Error) => error.name === 'UnavailableError' && /client certificate/i.test(error.message),
+    );
     assert.ok(Date.now() - started < FAST_MS, `took ${Date.now() - started} ms, not fast`);
     etcd.close();
   });
 
   for (const name of ['deno', 'bun', 'workerd'] as const) {
-    const how = { deno: 'Deno.createHttpClient({ caCerts, cert, key })', bun: "fetch's tls: { ca, cert, key }", workerd: 'the CA and client keypair in its network services' }[name];
+    const how = {
+      deno: 'Deno.createHttpClient({ caCerts, cert, key })',
+      bun: "fetch's tls: { ca, cert, key }",
+      workerd: 'the CA and client keypair in its network services',
+    }[name];
     test(`${name}: TLS and mTLS through ${how}; a wrong CA and a missing client certificate fail`, async (t) => {
       const result = await runtimes[name]!;
       assert.equal(result.tls.length, 6, result.tls.join('\n'));
       assert.equal(result.mtls.length, 6, result.mtls.join('\n'));
-      for (const [what, failure] of [['wrong CA', result.wrongCa], ['no client certificate', result.noClientCert]] as const) {
-        t.diagnostic(`${name}, ${what}: ${failure.name} after ${failure.ms} ms: ${failure.message} <- ${failure.causes?.join(' <- ')}`);
+      for (const [what, failure] of [
+        ['wrong CA', result.wrongCa],
+        ['no client certificate', result.noClientCert],
+      ] as const) {
+        t.diagnostic(
+          `${name}, ${what}: ${failure.name} after ${failure.ms} ms: ${failure.message} <- ${failure.causes?.join(' <- ')}`,
+        );
         assert.equal(failure.failed, true, `${name}: ${what} did not fail`);
         assert.equal(failure.name, 'UnavailableError', `${name}, ${what}: ${failure.message}`);
       }
@@ -174,26 +207,42 @@ describe('TLS and client certificates (real etcd over https)', () => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
       await page.goto(`${site.origin}/test/runtimes/tls-page.html?etcd=${encodeURIComponent(tlsEtcd.endpoint)}`);
-      await page.waitForFunction(() => (window as { result?: unknown }).result !== undefined, undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => (window as { result?: unknown }).result !== undefined, undefined, {
+        timeout: 30_000,
+      });
       const result = await page.evaluate(
         () =>
-          (window as unknown as {
-            result: {
-              ok: boolean;
-              error?: string;
-              checks?: string[];
-              streams?: { watchers: number; reads: number; eventsSeen: number; watchesReadyMs: number; readsDoneMs: number };
-            };
-          }).result,
+          (
+            window as unknown as {
+              result: {
+                ok: boolean;
+                error?: string;
+                checks?: string[];
+                streams?: {
+                  watchers: number;
+                  reads: number;
+                  eventsSeen: number;
+                  watchesReadyMs: number;
+                  readsDoneMs: number;
+                };
+              };
+            }
+          ).result,
       );
       assert.equal(result.ok, true, `${result.error}\n${errors.join('\n')}`);
       assert.equal(result.checks!.length, 6, result.checks!.join('\n'));
       const streams = result.streams!;
-      t.diagnostic(`20 watches ready after ${streams.watchesReadyMs.toFixed(0)} ms, 50 reads done after ${streams.readsDoneMs.toFixed(0)} ms; protocols ${JSON.stringify([...protocols])}`);
+      t.diagnostic(
+        `20 watches ready after ${streams.watchesReadyMs.toFixed(0)} ms, 50 reads done after ${streams.readsDoneMs.toFixed(0)} ms; protocols ${JSON.stringify([...protocols])}`,
+      );
       assert.equal(streams.watchers, 20);
       assert.equal(streams.reads, 50);
       assert.equal(streams.eventsSeen, 20, 'every one of the 20 watchers saw the put');
-      assert.deepEqual([...protocols.keys()], ['h2'], `every etcd response came over HTTP/2: ${JSON.stringify([...protocols])}`);
+      assert.deepEqual(
+        [...protocols.keys()],
+        ['h2'],
+        `every etcd response came over HTTP/2: ${JSON.stringify([...protocols])}`,
+      );
       assert.ok(protocols.get('h2')! >= 20 + 50, `the DevTools protocol saw ${protocols.get('h2')} h2 responses`);
       assert.ok(watchResponses >= 21, `${watchResponses} watch streams answered (20 watchers and the smoke test's)`);
     } finally {
@@ -250,7 +299,11 @@ const worker :Workerd.Worker = (
 `,
   );
   const port = await freePort();
-  const child = spawn(bin('workerd'), ['serve', join(dir, 'tls-workerd.capnp'), '--socket-addr', `http=127.0.0.1:${port}`], { cwd: dir });
+  const child = spawn(
+    bin('workerd'),
+    ['serve', join(dir, 'tls-workerd.capnp'), '--socket-addr', `http=127.0.0.1:${port}`],
+    { cwd: dir },
+  );
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));

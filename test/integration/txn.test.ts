@@ -31,7 +31,12 @@ describe('transactions against a real etcd', () => {
     assert.equal(del.deleted, 0);
     assert.equal(hit.revision, put.revision);
 
-    const miss = await etcd.txn().if(cmp.value(`${p}k`, '=', 'v1')).then(op.put(`${p}k`, 'v3')).else(op.get(`${p}k`)).commit();
+    const miss = await etcd
+      .txn()
+      .if(cmp.value(`${p}k`, '=', 'v1'))
+      .then(op.put(`${p}k`, 'v3'))
+      .else(op.get(`${p}k`))
+      .commit();
     assert.equal(miss.succeeded, false);
     if (miss.succeeded) return;
     assert.equal(miss.results[0]?.valueText, 'v2');
@@ -67,18 +72,53 @@ describe('transactions against a real etcd', () => {
     const p = uniquePrefix('cmprange');
     await etcd.put(`${p}a`, '1');
     await etcd.put(`${p}b`, '1');
-    assert.equal((await etcd.txn().if(cmp.value({ prefix: p }, '=', '1')).commit()).succeeded, true);
+    assert.equal(
+      (
+        await etcd
+          .txn()
+          .if(cmp.value({ prefix: p }, '=', '1'))
+          .commit()
+      ).succeeded,
+      true,
+    );
     await etcd.put(`${p}b`, '2');
-    assert.equal((await etcd.txn().if(cmp.value({ prefix: p }, '=', '1')).commit()).succeeded, false);
+    assert.equal(
+      (
+        await etcd
+          .txn()
+          .if(cmp.value({ prefix: p }, '=', '1'))
+          .commit()
+      ).succeeded,
+      false,
+    );
   });
 
   test('several compares must all hold; an empty if() always succeeds', async () => {
     const etcd = client();
     const p = uniquePrefix('and');
     await etcd.put(`${p}a`, 'x');
-    assert.equal((await etcd.txn().if(cmp.value(`${p}a`, '=', 'x'), cmp.version(`${p}b`, '=', 0)).commit()).succeeded, true);
-    assert.equal((await etcd.txn().if(cmp.value(`${p}a`, '=', 'x'), cmp.version(`${p}a`, '=', 0)).commit()).succeeded, false);
-    const none = await etcd.txn().then(op.put(`${p}c`, '1')).commit();
+    assert.equal(
+      (
+        await etcd
+          .txn()
+          .if(cmp.value(`${p}a`, '=', 'x'), cmp.version(`${p}b`, '=', 0))
+          .commit()
+      ).succeeded,
+      true,
+    );
+    assert.equal(
+      (
+        await etcd
+          .txn()
+          .if(cmp.value(`${p}a`, '=', 'x'), cmp.version(`${p}a`, '=', 0))
+          .commit()
+      ).succeeded,
+      false,
+    );
+    const none = await etcd
+      .txn()
+      .then(op.put(`${p}c`, '1'))
+      .commit();
     assert.equal(none.succeeded, true);
   });
 
@@ -86,7 +126,11 @@ describe('transactions against a real etcd', () => {
     const p = uniquePrefix('race');
     const attempts = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        client().txn().if(cmp.createRevision(`${p}leader`, '=', 0)).then(op.put(`${p}leader`, `n${i}`)).commit(),
+        client()
+          .txn()
+          .if(cmp.createRevision(`${p}leader`, '=', 0))
+          .then(op.put(`${p}leader`, `n${i}`))
+          .commit(),
       ),
     );
     assert.equal(attempts.filter((a) => a.succeeded).length, 1);
@@ -101,7 +145,11 @@ describe('transactions against a real etcd', () => {
       .if(cmp.value(`${p}flag`, '=', 'on'))
       .then(op.put(`${p}inner`, 'ran'), op.get(`${p}flag`))
       .else(op.put(`${p}inner`, 'else'));
-    const result = await etcd.txn().if(cmp.version(`${p}flag`, '>', 0)).then(inner, op.get(`${p}flag`)).commit();
+    const result = await etcd
+      .txn()
+      .if(cmp.version(`${p}flag`, '>', 0))
+      .then(inner, op.get(`${p}flag`))
+      .commit();
     assert.equal(result.succeeded, true);
     if (!result.succeeded) return;
     const [nested, flag] = result.results;
@@ -114,7 +162,13 @@ describe('transactions against a real etcd', () => {
   test('etcd refuses a txn that writes one key twice, as a typed error', async () => {
     const etcd = client();
     const p = uniquePrefix('dup');
-    await assert.rejects(etcd.txn().then(op.put(`${p}k`, '1'), op.put(`${p}k`, '2')).commit(), InvalidArgumentError);
+    await assert.rejects(
+      etcd
+        .txn()
+        .then(op.put(`${p}k`, '1'), op.put(`${p}k`, '2'))
+        .commit(),
+      InvalidArgumentError,
+    );
     assert.equal(await etcd.get(`${p}k`), undefined);
   });
 
@@ -123,7 +177,19 @@ describe('transactions against a real etcd', () => {
     assert.throws(() => cmp.version('k', '=', -1), InvalidArgumentError);
     assert.throws(() => cmp.lease('k', '=', 'not-a-number'), InvalidArgumentError);
     assert.throws(() => op.put('k', undefined), InvalidArgumentError);
-    assert.throws(() => client().txn().if({} as never), InvalidArgumentError);
-    assert.throws(() => client().txn().then({} as never), InvalidArgumentError);
+    assert.throws(
+      () =>
+        client()
+          .txn()
+          .if({} as never),
+      InvalidArgumentError,
+    );
+    assert.throws(
+      () =>
+        client()
+          .txn()
+          .then({} as never),
+      InvalidArgumentError,
+    );
   });
 });

@@ -3,7 +3,14 @@
 // same typed error.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { Etcd, FailedPreconditionError, NotFoundError, UnauthenticatedError, UnavailableError, UnimplementedError } from 'etcd-fetch';
+import {
+  Etcd,
+  FailedPreconditionError,
+  NotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  UnimplementedError,
+} from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 import { type GatewayVersion, startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
 
@@ -13,7 +20,12 @@ type Target = { version: GatewayVersion | 'debian'; endpoint: string };
 
 async function raw(endpoint: string, path: string, body: string, init: RequestInit = {}) {
   const response = await fetch(`${endpoint}${path}`, { method: 'POST', body, ...init });
-  return { status: response.status, type: response.headers.get('content-type') ?? '', headers: response.headers, text: await response.text() };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    headers: response.headers,
+    text: await response.text(),
+  };
 }
 
 /** The real etcd, then every imitation in front of it (closed when the test ends). */
@@ -37,7 +49,15 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
       const answer = await raw(endpoint, '/v3/lease/revoke', '{"ID":"1"}');
       assert.equal(answer.status, 404, version);
       const body = JSON.parse(answer.text) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(body), version === 'debian' ? ['error', 'message', 'code'] : v2(version) ? ['code', 'message'] : ['error', 'code', 'message'], version);
+      assert.deepEqual(
+        Object.keys(body),
+        version === 'debian'
+          ? ['error', 'message', 'code']
+          : v2(version)
+            ? ['code', 'message']
+            : ['error', 'code', 'message'],
+        version,
+      );
       assert.equal(body.message, 'etcdserver: requested lease not found');
       assert.equal(answer.text.includes(', "message"'), v2(version), `${version}: ${answer.text}`);
       // FailedPrecondition: 412 from Debian's bundled gateway 1.6.4, 400 from every upstream release.
@@ -57,7 +77,10 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
       const wrongText = await wrongMethod.text();
       if (v2(version)) {
         assert.deepEqual([unknown.status, JSON.parse(unknown.text)], [404, { code: 5, message: 'Not Found' }]);
-        assert.deepEqual([wrongMethod.status, JSON.parse(wrongText)], [501, { code: 12, message: 'Method Not Allowed' }]);
+        assert.deepEqual(
+          [wrongMethod.status, JSON.parse(wrongText)],
+          [501, { code: 12, message: 'Method Not Allowed' }],
+        );
       } else {
         assert.deepEqual([unknown.status, unknown.type.startsWith('text/plain')], [404, true], version);
         assert.equal(wrongMethod.status, 405, version);
@@ -65,7 +88,7 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
     });
   });
 
-  test('maintenance/hashkv: a 404 up to 3.4, the real member\'s HashKV from 3.5 (field names, int64 strings, hash a number; hash_revision from 3.6)', async () => {
+  test("maintenance/hashkv: a 404 up to 3.4, the real member's HashKV from 3.5 (field names, int64 strings, hash a number; hash_revision from 3.6)", async () => {
     await everyVersion(async ({ version, endpoint }) => {
       const answer = await raw(endpoint, '/v3/maintenance/hashkv', '{"revision":"1"}');
       if (version === 'debian' || version === '3.4') {
@@ -74,9 +97,20 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
         return;
       }
       assert.equal(answer.status, 200, version);
-      const body = JSON.parse(answer.text) as { header: Record<string, unknown>; hash: unknown; compact_revision: unknown; hash_revision: unknown };
+      const body = JSON.parse(answer.text) as {
+        header: Record<string, unknown>;
+        hash: unknown;
+        compact_revision: unknown;
+        hash_revision: unknown;
+      };
       // hash_revision is new in 3.6 (seen on the real 3.5.36: absent).
-      assert.deepEqual(Object.keys(body), version === '3.5' ? ['header', 'hash', 'compact_revision'] : ['header', 'hash', 'compact_revision', 'hash_revision'], version);
+      assert.deepEqual(
+        Object.keys(body),
+        version === '3.5'
+          ? ['header', 'hash', 'compact_revision']
+          : ['header', 'hash', 'compact_revision', 'hash_revision'],
+        version,
+      );
       assert.equal(typeof body.hash, 'number');
       assert.equal(body.compact_revision, '-1');
       assert.equal(body.hash_revision, version === '3.5' ? undefined : '1');
@@ -102,7 +136,9 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
     try {
       await assert.rejects(raw(gateway.endpoint, '/v3/lease/revoke', '{"ID":"1"}'), TypeError);
       const started = performance.now();
-      const error = await new Etcd({ endpoints: [gateway.endpoint], timeout: 3_000 }).lease.revoke('1').catch((e: unknown) => e);
+      const error = await new Etcd({ endpoints: [gateway.endpoint], timeout: 3_000 }).lease
+        .revoke('1')
+        .catch((e: unknown) => e);
       assert.ok(error instanceof UnavailableError, String(error));
       assert.equal(error.mayHaveApplied, true);
       assert.ok(performance.now() - started < 2_000);
@@ -123,7 +159,10 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
     });
 
     test('a refused keep-alive stream: its error line per version, the same UnauthenticatedError from the client', async () => {
-      const root = new Etcd({ endpoints: [etcdUnderTest.upstream], auth: { username: 'root', password: ROOT_PASSWORD } });
+      const root = new Etcd({
+        endpoints: [etcdUnderTest.upstream],
+        auth: { username: 'root', password: ROOT_PASSWORD },
+      });
       const lease = await root.grant(30, { keepAlive: false });
       try {
         await everyVersion(async ({ version, endpoint }) => {
@@ -137,9 +176,16 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
           assert.equal(answer.status, 400, version);
           const message = 'etcdserver: user name is empty';
           if (v2(version)) assert.equal(answer.text, `{"error":{"code":3,"message":"${message}"}}\n`);
-          else assert.equal(answer.text, `{"error":{"grpc_code":3,"http_code":400,"message":"${message}","http_status":"Bad Request"}}`);
+          else
+            assert.equal(
+              answer.text,
+              `{"error":{"grpc_code":3,"http_code":400,"message":"${message}","http_status":"Bad Request"}}`,
+            );
           const anonymous = new Etcd({ endpoints: [endpoint] });
-          await assert.rejects(anonymous.lease.keepAliveOnce(lease.id), (error: Error) => error instanceof UnauthenticatedError && error.message.endsWith(`etcd said: ${message}`));
+          await assert.rejects(
+            anonymous.lease.keepAliveOnce(lease.id),
+            (error: Error) => error instanceof UnauthenticatedError && error.message.endsWith(`etcd said: ${message}`),
+          );
           // With the user's token it goes through.
           const withUser = new Etcd({ endpoints: [endpoint], auth: { username: 'root', password: ROOT_PASSWORD } });
           assert.equal(await withUser.lease.keepAliveOnce(lease.id), 30);
@@ -151,10 +197,19 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
 
     test('a wrong token: 401 everywhere, with WWW-Authenticate from 3.6', async () => {
       await everyVersion(async ({ version, endpoint }) => {
-        const answer = await raw(endpoint, '/v3/kv/range', '{"key":"YQ=="}', { headers: { authorization: 'not-a-token.1' } });
+        const answer = await raw(endpoint, '/v3/kv/range', '{"key":"YQ=="}', {
+          headers: { authorization: 'not-a-token.1' },
+        });
         assert.equal(answer.status, 401, version);
-        assert.equal(answer.headers.get('www-authenticate'), v2(version) ? 'etcdserver: invalid auth token' : null, version);
-        await assert.rejects(new Etcd({ endpoints: [endpoint], auth: { token: 'not-a-token.1' } }).get('a'), UnauthenticatedError);
+        assert.equal(
+          answer.headers.get('www-authenticate'),
+          v2(version) ? 'etcdserver: invalid auth token' : null,
+          version,
+        );
+        await assert.rejects(
+          new Etcd({ endpoints: [endpoint], auth: { token: 'not-a-token.1' } }).get('a'),
+          UnauthenticatedError,
+        );
       });
     });
   });

@@ -40,7 +40,9 @@ after(async () => {
 });
 
 const good: Misbehave = (response, id) =>
-  response.write(`{"result":{"header":{"revision":"6"},"watch_id":"${id}","events":[{"kv":{"key":"${KEY}","value":"${btoa('v')}","create_revision":"6","mod_revision":"6","version":"1"}}]}}\n`);
+  response.write(
+    `{"result":{"header":{"revision":"6"},"watch_id":"${id}","events":[{"kv":{"key":"${KEY}","value":"${btoa('v')}","create_revision":"6","mod_revision":"6","version":"1"}}]}}\n`,
+  );
 
 /** The first event's value, or the error the watch ended with, within `BOUND_MS`. */
 async function outcome(): Promise<{ value?: string; error?: unknown; reconnects: number }> {
@@ -48,7 +50,10 @@ async function outcome(): Promise<{ value?: string; error?: unknown; reconnects:
   const watch = etcd.watch({ key: 'w' });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the watch neither delivered nor ended within ${BOUND_MS} ms (${bodies.length} streams)`)), BOUND_MS);
+    timer = setTimeout(
+      () => reject(new Error(`the watch neither delivered nor ended within ${BOUND_MS} ms (${bodies.length} streams)`)),
+      BOUND_MS,
+    );
   });
   try {
     const next = await Promise.race([watch[Symbol.asyncIterator]().next(), bound]);
@@ -73,7 +78,10 @@ describe('a watch stream line that is not JSON, or cut off', () => {
       bodies = [];
       script = [misbehave, good];
       const result = await outcome();
-      assert.ok(result.error instanceof MalformedResponseError, `MalformedResponseError, got ${String(result.error ?? result.value)}`);
+      assert.ok(
+        result.error instanceof MalformedResponseError,
+        `MalformedResponseError, got ${String(result.error ?? result.value)}`,
+      );
       assert.match(result.error.message, /not JSON/);
       assert.equal(result.reconnects, 0);
       assert.equal(bodies.length, 1);

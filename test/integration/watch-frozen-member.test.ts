@@ -21,7 +21,9 @@ after(async () => {
 });
 
 describe('a watch on a frozen member', () => {
-  test('a default watch moves off a frozen member within 30 s and delivers every event once, in order', { timeout: 120_000 }, async () => {
+  test('a default watch moves off a frozen member within 30 s and delivers every event once, in order', {
+    timeout: 120_000,
+  }, async () => {
     const leader = await cluster.leaderIndex();
     const frozen = [0, 1, 2].find((i) => i !== leader)!;
     const others = cluster.endpoints.filter((_, i) => i !== frozen);
@@ -35,21 +37,32 @@ describe('a watch on a frozen member', () => {
       await watch.ready;
       const before = [];
       for (let i = 0; i < 3; i++) before.push((await writer.put(`${p}before/${i}`, String(i))).revision);
-      assert.deepEqual((await collect(watch, (e) => e.length === 3)).map((e) => e.revision), before);
+      assert.deepEqual(
+        (await collect(watch, (e) => e.length === 3)).map((e) => e.revision),
+        before,
+      );
       cluster.freeze(frozen);
       const written: number[] = [];
       for (let i = 0; i < 10; i++) written.push((await writer.put(`${p}during/${i}`, String(i))).revision);
       const started = performance.now();
       const events = await collect(watch, (e) => e.length >= written.length, NOTICE_MS);
       const ms = performance.now() - started;
-      console.log(`frozen member: the watch delivered ${events.length} events after ${Math.round(ms)} ms, ${watch.reconnects} reconnect(s)`);
-      assert.deepEqual(events.map((e) => e.revision), written);
+      console.log(
+        `frozen member: the watch delivered ${events.length} events after ${Math.round(ms)} ms, ${watch.reconnects} reconnect(s)`,
+      );
+      assert.deepEqual(
+        events.map((e) => e.revision),
+        written,
+      );
       assert.ok(watch.reconnects >= 1);
       cluster.thaw(frozen);
       thawed = true;
       // Nothing repeated later either: the next event is the next write.
       const next = (await writer.put(`${p}after`, 'x')).revision;
-      assert.deepEqual((await collect(watch, (e) => e.length === 1)).map((e) => e.revision), [next]);
+      assert.deepEqual(
+        (await collect(watch, (e) => e.length === 1)).map((e) => e.revision),
+        [next],
+      );
     } finally {
       if (!thawed) cluster.thaw(frozen);
       watch.close();

@@ -1,7 +1,11 @@
 import type { Watch, WatchEvent } from 'etcd-fetch';
 
 /** Reads events until `done(events)` says so, failing after `ms` (a bound, not a timing assertion). */
-export async function collect(watch: Watch, done: (events: WatchEvent[]) => boolean, ms = 30_000): Promise<WatchEvent[]> {
+export async function collect(
+  watch: Watch,
+  done: (events: WatchEvent[]) => boolean,
+  ms = 30_000,
+): Promise<WatchEvent[]> {
   const events: WatchEvent[] = [];
   const iterator = watch[Symbol.asyncIterator]();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -6,7 +6,10 @@ import { closedAfter, gatewayVersion, uniquePrefix, useEtcd, versionUnderTest } 
 // Progress notifications every 300 ms, so a watch that waits for one waits briefly. etcd 3.6 took
 // the flag out of `--experimental-` (3.7 knows only the new name; 3.4 and 3.5 only the old one).
 const renamed = gatewayVersion() === undefined && (versionUnderTest() === '3.6' || versionUnderTest() === '3.7');
-const etcdUnderTest = useEtcd({ ownServer: true, args: [renamed ? '--watch-progress-notify-interval' : '--experimental-watch-progress-notify-interval', '300ms'] });
+const etcdUnderTest = useEtcd({
+  ownServer: true,
+  args: [renamed ? '--watch-progress-notify-interval' : '--experimental-watch-progress-notify-interval', '300ms'],
+});
 const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
 
 describe('watch.requestProgress (learning that a watch is current up to a revision)', () => {
@@ -51,7 +54,10 @@ describe('watch.requestProgress (learning that a watch is current up to a revisi
       if (response.revision >= current) break;
     }
     const values = responses.flatMap((r) => r.events.map((e) => e.kv.valueText));
-    assert.deepEqual(values, Array.from({ length: 200 }, (_, i) => String(i)));
+    assert.deepEqual(
+      values,
+      Array.from({ length: 200 }, (_, i) => String(i)),
+    );
   });
 
   test('a change under the watch is enough, without progress notifications', async () => {

@@ -25,7 +25,13 @@ describe('the deadline of watch.ready', () => {
     const watch = etcd.watch({ key: 'k', readyTimeout: 1_000 });
     const started = performance.now();
     try {
-      const outcome = await Promise.race([watch.ready.then(() => 'ready', (error: unknown) => error), new Promise((r) => setTimeout(() => r('hung'), 15_000))]);
+      const outcome = await Promise.race([
+        watch.ready.then(
+          () => 'ready',
+          (error: unknown) => error,
+        ),
+        new Promise((r) => setTimeout(() => r('hung'), 15_000)),
+      ]);
       assert.ok(outcome instanceof TimeoutError, `TimeoutError, got ${String(outcome)}`);
       // Advice about edge workers only in one (issue 22, item 14): this is Node.
       assert.match(outcome.message, /did not create the watcher within 1000 ms/);
@@ -42,7 +48,13 @@ describe('the deadline of watch.ready', () => {
     const etcd = new Etcd({ endpoints: endpoint, timeout: 800 });
     const watch = etcd.watch({ key: 'k' });
     try {
-      const outcome = await Promise.race([watch.ready.then(() => 'ready', (error: unknown) => error), new Promise((r) => setTimeout(() => r('hung'), 15_000))]);
+      const outcome = await Promise.race([
+        watch.ready.then(
+          () => 'ready',
+          (error: unknown) => error,
+        ),
+        new Promise((r) => setTimeout(() => r('hung'), 15_000)),
+      ]);
       assert.ok(outcome instanceof TimeoutError, `TimeoutError, got ${String(outcome)}`);
     } finally {
       watch.close();

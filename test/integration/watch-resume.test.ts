@@ -61,10 +61,19 @@ describe('watch resumes after etcd is killed and restarted', () => {
       }
       const last = await putOnce(writer, end, 'end');
       const events = await reading;
-      assert.deepEqual(events.map((e) => e.revision), [...written, last]);
-      assert.deepEqual(events.slice(0, -1).map((e) => Number(e.kv.valueText)), Array.from({ length: written.length }, (_, i) => i));
+      assert.deepEqual(
+        events.map((e) => e.revision),
+        [...written, last],
+      );
+      assert.deepEqual(
+        events.slice(0, -1).map((e) => Number(e.kv.valueText)),
+        Array.from({ length: written.length }, (_, i) => i),
+      );
       assert.ok(reconnects.length >= 5, `${reconnects.length} reconnects`);
-      assert.ok(reconnects.every((r) => r.error instanceof UnavailableError || r.error instanceof TimeoutError), reconnects.map((r) => String(r.error)).join('; '));
+      assert.ok(
+        reconnects.every((r) => r.error instanceof UnavailableError || r.error instanceof TimeoutError),
+        reconnects.map((r) => String(r.error)).join('; '),
+      );
       // Every resume asked for the revision after the last one delivered, never "now" (0).
       assert.ok(reconnects.every((r) => r.resumeRevision > 0));
     } finally {
@@ -82,7 +91,12 @@ describe('watch resumes after etcd is killed and restarted', () => {
     const reconnects: ReconnectInfo[] = [];
     // etcd's default progress interval is 10 min, so without bytes for 1.5 s the stream is
     // declared stalled: the server is stopped (SIGSTOP) meanwhile, which no socket notices.
-    const watch = etcd.watch({ prefix: p, progressNotify: true, stallTimeout: 1_500, onReconnect: (info) => reconnects.push(info) });
+    const watch = etcd.watch({
+      prefix: p,
+      progressNotify: true,
+      stallTimeout: 1_500,
+      onReconnect: (info) => reconnects.push(info),
+    });
     try {
       await watch.ready;
       const before = await etcd.put(`${p}a`, '1');
@@ -95,7 +109,10 @@ describe('watch resumes after etcd is killed and restarted', () => {
       assert.match(String((reconnects[0]!.error as Error).message), /silent/);
       const after = await etcd.put(`${p}b`, '2');
       const events = await collect(watch, (e) => e.some((x) => x.revision === after.revision));
-      assert.deepEqual(events.map((e) => e.revision), [before.revision, after.revision]);
+      assert.deepEqual(
+        events.map((e) => e.revision),
+        [before.revision, after.revision],
+      );
     } finally {
       // A failed assertion must not leave the watch reconnecting: the test file would never exit.
       watch.close();
@@ -118,7 +135,12 @@ describe('watch with authentication', () => {
       if (request.url.endsWith('/v3/watch')) tokens.add(request.headers.get('authorization') ?? '');
       return globalThis.fetch(request, init);
     };
-    const etcd = new Etcd({ endpoints: [server.endpoint], auth: { username: 'root', password: 'pw' }, timeout: 5_000, fetch });
+    const etcd = new Etcd({
+      endpoints: [server.endpoint],
+      auth: { username: 'root', password: 'pw' },
+      timeout: 5_000,
+      fetch,
+    });
     const writer = new Etcd({ endpoints: [server.endpoint], auth: { username: 'root', password: 'pw' } });
     const p = uniquePrefix('auth');
     const watch = etcd.watch({ prefix: p });
@@ -133,7 +155,10 @@ describe('watch with authentication', () => {
       await server.restart();
       const second = await writer.put(`${p}b`, '2');
       const events = await collect(watch, (e) => e.some((x) => x.revision === second.revision));
-      assert.deepEqual(events.map((e) => e.revision), [first.revision, second.revision]);
+      assert.deepEqual(
+        events.map((e) => e.revision),
+        [first.revision, second.revision],
+      );
       assert.equal(tokens.size, 2, 'the watch was reopened with a renewed token');
     } finally {
       watch.close();

@@ -11,7 +11,13 @@ const client = closedAfter((fetch?: FetchLike) => new Etcd({ endpoints: [etcdUnd
  * A fetch that counts `/v3/watch` requests and how many are open at once (until their body
  * ends), and can hold them back until released.
  */
-function countingFetch(): { fetch: FetchLike; watchRequests: () => number; maxOpen: () => number; hold: () => void; release: () => void } {
+function countingFetch(): {
+  fetch: FetchLike;
+  watchRequests: () => number;
+  maxOpen: () => number;
+  hold: () => void;
+  release: () => void;
+} {
   let count = 0;
   let open = 0;
   let maxOpen = 0;
@@ -78,7 +84,11 @@ describe('watch against a real etcd', () => {
     const two = await etcd.put(`${p}a`, '2');
     const gone = await etcd.delete(`${p}a`);
     const events = await collect(watch, (e) => e.length === 3);
-    assert.deepEqual(events.map(summary), [`put ${p}a=1@${one.revision}`, `put ${p}a=2@${two.revision}`, `delete ${p}a=@${gone.revision}`]);
+    assert.deepEqual(events.map(summary), [
+      `put ${p}a=1@${one.revision}`,
+      `put ${p}a=2@${two.revision}`,
+      `delete ${p}a=@${gone.revision}`,
+    ]);
     assert.equal(events[0]!.prevKv, undefined);
     assert.equal(events[1]!.prevKv?.valueText, '1');
     assert.equal(events[2]!.prevKv?.valueText, '2');
@@ -92,8 +102,14 @@ describe('watch against a real etcd', () => {
     await using rangeWatch = etcd.watch({ from: `${p}b`, to: `${p}d` });
     await Promise.all([keyWatch.ready, rangeWatch.ready]);
     for (const k of ['a', 'b', 'c', 'd', 'bb']) await etcd.put(`${p}${k}`, k);
-    assert.deepEqual((await collect(keyWatch, (e) => e.length === 1)).map((e) => e.kv.keyText), [`${p}b`]);
-    assert.deepEqual((await collect(rangeWatch, (e) => e.length === 3)).map((e) => e.kv.keyText), [`${p}b`, `${p}c`, `${p}bb`]);
+    assert.deepEqual(
+      (await collect(keyWatch, (e) => e.length === 1)).map((e) => e.kv.keyText),
+      [`${p}b`],
+    );
+    assert.deepEqual(
+      (await collect(rangeWatch, (e) => e.length === 3)).map((e) => e.kv.keyText),
+      [`${p}b`, `${p}c`, `${p}bb`],
+    );
   });
 
   test('filters leave out puts or deletes', async () => {
@@ -105,18 +121,30 @@ describe('watch against a real etcd', () => {
     await etcd.put(`${p}x`, '1');
     await etcd.delete(`${p}x`);
     await etcd.put(`${p}y`, '2');
-    assert.deepEqual((await collect(noPut, (e) => e.length === 1)).map((e) => e.type), ['delete']);
-    assert.deepEqual((await collect(noDelete, (e) => e.length === 2)).map((e) => `${e.type} ${e.kv.keyText}`), [`put ${p}x`, `put ${p}y`]);
+    assert.deepEqual(
+      (await collect(noPut, (e) => e.length === 1)).map((e) => e.type),
+      ['delete'],
+    );
+    assert.deepEqual(
+      (await collect(noDelete, (e) => e.length === 2)).map((e) => `${e.type} ${e.kv.keyText}`),
+      [`put ${p}x`, `put ${p}y`],
+    );
   });
 
   test('a start revision in the past replays history, batched per revision in responses()', async () => {
     const etcd = client();
     const p = uniquePrefix('watch');
     const first = await etcd.put(`${p}a`, '1');
-    await etcd.txn().then(op.put(`${p}b`, '2'), op.put(`${p}c`, '3')).commit();
+    await etcd
+      .txn()
+      .then(op.put(`${p}b`, '2'), op.put(`${p}c`, '3'))
+      .commit();
     await etcd.delete(`${p}a`);
     const watch = etcd.watch({ prefix: p, startRevision: first.revision });
-    const responses: Array<{ revision: number; events: Array<{ type: string; kv: { keyText: string }; revision: number }> }> = [];
+    const responses: Array<{
+      revision: number;
+      events: Array<{ type: string; kv: { keyText: string }; revision: number }>;
+    }> = [];
     await within(
       (async () => {
         for await (const response of watch.responses()) {
@@ -127,12 +155,15 @@ describe('watch against a real etcd', () => {
       `the replay up to revision ${first.revision + 2} (got ${responses.length} responses)`,
     );
     const events = responses.flatMap((r) => r.events);
-    assert.deepEqual(events.map((e) => `${e.type} ${e.kv.keyText}@${e.revision}`), [
-      `put ${p}a@${first.revision}`,
-      `put ${p}b@${first.revision + 1}`,
-      `put ${p}c@${first.revision + 1}`,
-      `delete ${p}a@${first.revision + 2}`,
-    ]);
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.kv.keyText}@${e.revision}`),
+      [
+        `put ${p}a@${first.revision}`,
+        `put ${p}b@${first.revision + 1}`,
+        `put ${p}c@${first.revision + 1}`,
+        `delete ${p}a@${first.revision + 2}`,
+      ],
+    );
     assert.equal(responses.at(-1)!.revision, first.revision + 2);
     assert.equal(watch.revision, first.revision + 2);
   });
@@ -171,10 +202,15 @@ describe('watch against a real etcd', () => {
         written.set(`${revision} ${p}${i % 97}`, String(i));
       }
     };
-    const [events] = await Promise.all([collect(watch, (e) => e.length >= total, 120_000), Promise.all(Array.from({ length: 8 }, worker))]);
+    const [events] = await Promise.all([
+      collect(watch, (e) => e.length >= total, 120_000),
+      Promise.all(Array.from({ length: 8 }, worker)),
+    ]);
     watch.close();
     assert.equal(events.length, total);
-    events.forEach((event, i) => assert.ok(i === 0 || event.revision >= events[i - 1]!.revision, `event ${i} came out of revision order`));
+    events.forEach((event, i) =>
+      assert.ok(i === 0 || event.revision >= events[i - 1]!.revision, `event ${i} came out of revision order`),
+    );
     const seen = new Map(events.map((e) => [`${e.revision} ${e.kv.keyText}`, e.kv.valueText]));
     assert.equal(seen.size, total, 'no write was seen twice');
     assert.deepEqual(seen, written);
@@ -265,7 +301,10 @@ describe('watch against a real etcd', () => {
     const final = (await writer.put(`${p}end`, 'end')).revision;
     written.push(final);
     const events = await collect(main, (e) => e.at(-1)?.revision === final, 60_000);
-    assert.deepEqual(events.map((e) => e.revision), written);
+    assert.deepEqual(
+      events.map((e) => e.revision),
+      written,
+    );
     // Every watcher still alive sees its own keys after the churn.
     const probe = await writer.put(`${p}22/k`, 'probe');
     const on22 = watches.find((w) => w.spec.range.key === btoa(`${p}22/`))!;
@@ -315,9 +354,15 @@ describe('watch against a real etcd', () => {
       assert.ok(reopens <= 3, `${reopens} reopens for 100 leaves`);
       assert.equal(counting.maxOpen(), 1);
       const all = await collect(main, (e) => e.at(-1)?.revision === final);
-      assert.deepEqual(all.map((e) => e.revision), written);
+      assert.deepEqual(
+        all.map((e) => e.revision),
+        written,
+      );
       const last = await collect(watches.at(-1)!, (e) => e.at(-1)?.revision === final);
-      assert.deepEqual(last.map((e) => e.revision), all.filter((e) => e.kv.keyText === `${p}199/k`).map((e) => e.revision));
+      assert.deepEqual(
+        last.map((e) => e.revision),
+        all.filter((e) => e.kv.keyText === `${p}199/k`).map((e) => e.revision),
+      );
     } finally {
       main.close();
       for (const w of watches) w.close();
@@ -339,9 +384,15 @@ describe('watch against a real etcd', () => {
       for (let i = 0; i < 200; i++) written.push((await writer.put(`${p}${i % 7}`, String(i))).revision);
       // Nobody read `slow` so far: it holds at most about 20 events, its other messages dropped.
       const probe = await writer.put(`${p}other/x`, 'y');
-      assert.deepEqual((await collect(other, (e) => e.length === 1)).map((e) => e.revision), [probe.revision]);
+      assert.deepEqual(
+        (await collect(other, (e) => e.length === 1)).map((e) => e.revision),
+        [probe.revision],
+      );
       const events = await collect(slow, (e) => e.length === written.length + 1);
-      assert.deepEqual(events.map((e) => e.revision), [...written, probe.revision]);
+      assert.deepEqual(
+        events.map((e) => e.revision),
+        [...written, probe.revision],
+      );
       // Stepping off needs no reopen (its messages are dropped); stepping back on does.
       assert.ok(counting.watchRequests() >= 2, 'the slow watcher rejoined on a new stream');
     } finally {

@@ -9,7 +9,9 @@ import { type Fault, faultOnce, startFaultProxy } from '../helpers/fault-proxy.t
 
 const etcdUnderTest = useEtcd();
 
-const client = closedAfter((options: EtcdOptions = {}) => new Etcd({ endpoints: [etcdUnderTest.endpoint], timeout: 10_000, ...options }));
+const client = closedAfter(
+  (options: EtcdOptions = {}) => new Etcd({ endpoints: [etcdUnderTest.endpoint], timeout: 10_000, ...options }),
+);
 
 /** A fetch that lets etcd answer the first `/v3/kv/txn`, then hands the caller `spoil(answer text)` instead; it notes every path sent. */
 function spoilingFirstTxn(spoil: (text: string) => Response): { fetch: FetchLike; paths: string[] } {
@@ -46,7 +48,11 @@ async function versions(prefix: string, keys: string[]): Promise<number[]> {
 
 function assertEachMayHaveApplied(results: PromiseSettledResult<unknown>[]): void {
   for (const result of results) {
-    assert.equal(result.status, 'rejected', `a write whose answer was not read must not succeed: ${JSON.stringify(result)}`);
+    assert.equal(
+      result.status,
+      'rejected',
+      `a write whose answer was not read must not succeed: ${JSON.stringify(result)}`,
+    );
     const error = (result as PromiseRejectedResult).reason as MaybeApplied;
     assert.equal(error.mayHaveApplied, true, `${error.name} must say the write may have applied: ${String(error)}`);
   }
@@ -64,7 +70,11 @@ describe('a batched write is never applied twice', () => {
     for (const result of results) {
       assert.equal(result.status, 'fulfilled', `put failed: ${String((result as PromiseRejectedResult).reason)}`);
       const prev = (result as PromiseFulfilledResult<{ prevKv?: { valueText: string } }>).value.prevKv;
-      assert.equal(prev?.valueText.length, old.length, `prevKv is the real old value, not the caller's own: ${prev?.valueText.slice(0, 20)}`);
+      assert.equal(
+        prev?.valueText.length,
+        old.length,
+        `prevKv is the real old value, not the caller's own: ${prev?.valueText.slice(0, 20)}`,
+      );
     }
     assert.deepEqual(await versions(prefix, keys), [2, 2, 2], 'each put applied exactly once');
   });
@@ -77,7 +87,11 @@ describe('a batched write is never applied twice', () => {
     const etcd = client({ maxResponseBytes: 256 * 1024 });
     const results = await Promise.allSettled(keys.map((key) => etcd.put(`${prefix}${key}`, 'new', { prevKv: true })));
     assertEachMayHaveApplied(results);
-    assert.deepEqual(await versions(prefix, keys), [2, 2, 2], 'each put applied exactly once (3 means it was sent twice)');
+    assert.deepEqual(
+      await versions(prefix, keys),
+      [2, 2, 2],
+      'each put applied exactly once (3 means it was sent twice)',
+    );
     const plain = client({ batch: false });
     for (const key of keys) {
       const now = await plain.get(`${prefix}${key}`);
@@ -88,9 +102,18 @@ describe('a batched write is never applied twice', () => {
   });
 
   const spoilers: Array<[string, (text: string) => Response]> = [
-    ['a garbled 200 (the answer cut in half)', (text) => new Response(text.slice(0, Math.floor(text.length / 2)), { status: 200 })],
-    ['a 200 whose JSON holds no answer per write', (text) => Response.json({ ...(JSON.parse(text) as object), responses: [] })],
-    ["a proxy's 400 page after etcd applied the txn", () => new Response('<html>400 Bad Request</html>', { status: 400, headers: { 'content-type': 'text/html' } })],
+    [
+      'a garbled 200 (the answer cut in half)',
+      (text) => new Response(text.slice(0, Math.floor(text.length / 2)), { status: 200 }),
+    ],
+    [
+      'a 200 whose JSON holds no answer per write',
+      (text) => Response.json({ ...(JSON.parse(text) as object), responses: [] }),
+    ],
+    [
+      "a proxy's 400 page after etcd applied the txn",
+      () => new Response('<html>400 Bad Request</html>', { status: 400, headers: { 'content-type': 'text/html' } }),
+    ],
     ["a proxy's 502 after etcd applied the txn", () => new Response('bad gateway', { status: 502 })],
   ];
   for (const [name, spoil] of spoilers) {
@@ -100,7 +123,9 @@ describe('a batched write is never applied twice', () => {
       await seed(prefix, keys, 'old');
       const { fetch, paths } = spoilingFirstTxn(spoil);
       const etcd = client({ fetch });
-      const results = await Promise.allSettled(keys.map((key) => etcd.put(`${prefix}${key}`, 'new', { prevKv: false })));
+      const results = await Promise.allSettled(
+        keys.map((key) => etcd.put(`${prefix}${key}`, 'new', { prevKv: false })),
+      );
       assert.deepEqual(paths, ['/v3/kv/txn'], 'one txn, never resent one by one');
       assertEachMayHaveApplied(results);
       assert.deepEqual(await versions(prefix, keys), [2, 2, 2], 'each put applied exactly once');
@@ -115,7 +140,11 @@ describe('a batched write is never applied twice', () => {
       return globalThis.fetch(request, init);
     };
     const etcd = client({ fetch });
-    const results = await Promise.allSettled([etcd.put(`${prefix}a`, 'v'), etcd.put(`${prefix}bad`, 'v', { lease: '123456789' }), etcd.put(`${prefix}c`, 'v')]);
+    const results = await Promise.allSettled([
+      etcd.put(`${prefix}a`, 'v'),
+      etcd.put(`${prefix}bad`, 'v', { lease: '123456789' }),
+      etcd.put(`${prefix}c`, 'v'),
+    ]);
     assert.deepEqual(
       results.map((r) => r.status),
       ['fulfilled', 'rejected', 'fulfilled'],
@@ -135,7 +164,10 @@ describe('a batched write is never applied twice, behind a fault proxy', () => {
     ['an answer cut short that looks complete', { kind: 'truncate', bytes: 40, end: 'clean' }],
     ['an answer that breaks off', { kind: 'truncate', bytes: 40, end: 'reset' }],
     ['a gzip bomb past maxResponseBytes', { kind: 'gzipBomb', inflatedBytes: 4 * 1024 * 1024 }],
-    ["a proxy's 400 page", { kind: 'replace', status: 400, headers: { 'content-type': 'text/html' }, body: '<html>400 Bad Request</html>' }],
+    [
+      "a proxy's 400 page",
+      { kind: 'replace', status: 400, headers: { 'content-type': 'text/html' }, body: '<html>400 Bad Request</html>' },
+    ],
     ["a proxy's 502", { kind: 'replace', status: 502, body: 'bad gateway' }],
   ];
   for (const [name, fault] of faults) {

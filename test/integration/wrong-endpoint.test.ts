@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { Etcd, type FetchLike, TimeoutError, UnavailableError } from 'etcd-fetch';
-import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { useEtcd } from '../helpers/etcd.ts';
+import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 
 const etcd = useEtcd();
 const clients: Etcd[] = [];
@@ -27,7 +27,10 @@ async function closedPort(): Promise<number> {
 }
 
 /** A fetch that counts its calls (attempts), and the client that uses it. */
-function counted(options: { endpoints: string[]; timeout: number; failFast?: boolean }): { client: Etcd; attempts: () => number } {
+function counted(options: { endpoints: string[]; timeout: number; failFast?: boolean }): {
+  client: Etcd;
+  attempts: () => number;
+} {
   let attempts = 0;
   const fetch: FetchLike = (request, init) => {
     attempts++;
@@ -42,7 +45,13 @@ async function failure(call: Promise<unknown>, within: number): Promise<unknown>
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise((resolve) => (timer = setTimeout(() => resolve('still pending'), within)));
   try {
-    const outcome = await Promise.race([call.then(() => 'resolved', (error: unknown) => error), hang]);
+    const outcome = await Promise.race([
+      call.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      ),
+      hang,
+    ]);
     assert.notEqual(outcome, 'still pending', `the call was still pending after ${within} ms`);
     assert.notEqual(outcome, 'resolved', 'the call succeeded');
     return outcome;
@@ -58,8 +67,12 @@ describe('a wrong endpoint', () => {
     clients.push(client);
     const error = await failure(client.get('k'), 6_000);
     assert.ok(error instanceof TimeoutError, `a TimeoutError, got ${String(error)}`);
-    assert.ok(error.endpoint !== undefined && endpoints.includes(error.endpoint), `error.endpoint names one that was tried, got ${error.endpoint}`);
-    for (const endpoint of endpoints) assert.ok(error.message.includes(endpoint), `the message names ${endpoint}: ${error.message}`);
+    assert.ok(
+      error.endpoint !== undefined && endpoints.includes(error.endpoint),
+      `error.endpoint names one that was tried, got ${error.endpoint}`,
+    );
+    for (const endpoint of endpoints)
+      assert.ok(error.message.includes(endpoint), `the message names ${endpoint}: ${error.message}`);
     assert.match(error.message, /connection refused.* at http:\/\/127\.0\.0\.1:\d+/);
     assert.doesNotMatch(error.message, /undefined/);
   });
@@ -87,7 +100,8 @@ describe('a wrong endpoint', () => {
     const error = await failure(client.get('k'), 10_000);
     assert.ok(error instanceof UnavailableError, `an UnavailableError, got ${String(error)}`);
     assert.equal(error.mayHaveApplied, false);
-    for (const endpoint of endpoints) assert.ok(error.message.includes(endpoint), `the message names ${endpoint}: ${error.message}`);
+    for (const endpoint of endpoints)
+      assert.ok(error.message.includes(endpoint), `the message names ${endpoint}: ${error.message}`);
     assert.match(error.message, /failFast/);
     assert.equal(attempts(), 2);
   });
@@ -100,14 +114,24 @@ describe('a wrong endpoint', () => {
     for (let i = 0; i < 500 && attempts() < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.ok(attempts() >= 3, `the read was retried against the closed port (${attempts()} attempts)`);
     proxies.push(await startFaultProxy({ upstream: etcd.upstream, port }));
-    const settled = await Promise.race([reading.then((kv) => ({ kv }), (error: unknown) => ({ error })), new Promise((resolve) => setTimeout(() => resolve('pending'), 15_000))]);
+    const settled = await Promise.race([
+      reading.then(
+        (kv) => ({ kv }),
+        (error: unknown) => ({ error }),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('pending'), 15_000)),
+    ]);
     assert.deepEqual(settled, { kv: undefined }, 'the read succeeded once the port listened');
   });
 
   test('failFast still reaches an endpoint that listens: a refused one is skipped for the next', async () => {
     const proxy = await startFaultProxy({ upstream: etcd.upstream });
     proxies.push(proxy);
-    const { client } = counted({ endpoints: [`http://127.0.0.1:${await closedPort()}`, proxy.endpoint], timeout: 10_000, failFast: true });
+    const { client } = counted({
+      endpoints: [`http://127.0.0.1:${await closedPort()}`, proxy.endpoint],
+      timeout: 10_000,
+      failFast: true,
+    });
     assert.equal(await client.get('k-fail-fast'), undefined);
   });
 });

@@ -2,5 +2,8 @@
 import * as lib from 'etcd-fetch';
 import { smoke } from './smoke.js';
 
-const checks = await smoke(lib, Deno.env.get('ETCD_ENDPOINT')!, 'deno', { username: Deno.env.get('ETCD_USERNAME')!, password: Deno.env.get('ETCD_PASSWORD')! });
+const checks = await smoke(lib, Deno.env.get('ETCD_ENDPOINT')!, 'deno', {
+  username: Deno.env.get('ETCD_USERNAME')!,
+  password: Deno.env.get('ETCD_PASSWORD')!,
+});
 console.log(checks.join('\n'));

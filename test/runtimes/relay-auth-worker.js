@@ -11,19 +11,35 @@ export default {
     const cors = corsHeaders(request, env.ALLOW_ORIGIN);
     if (request.method === 'OPTIONS') {
       if (!cors['access-control-allow-origin']) return new Response(null, { status: 403, headers: { vary: 'origin' } });
-      return new Response(null, { status: 204, headers: { ...cors, 'access-control-allow-headers': 'authorization, last-event-id', 'access-control-allow-methods': 'GET', 'access-control-max-age': '600' } });
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...cors,
+          'access-control-allow-headers': 'authorization, last-event-id',
+          'access-control-allow-methods': 'GET',
+          'access-control-max-age': '600',
+        },
+      });
     }
-    if (request.method !== 'GET' || new URL(request.url).pathname !== '/events') return new Response('not found', { status: 404, headers: cors });
+    if (request.method !== 'GET' || new URL(request.url).pathname !== '/events')
+      return new Response('not found', { status: 404, headers: cors });
     const etcd = new Etcd({
       endpoints: env.ETCD_ENDPOINT,
       auth: env.ETCD_USERNAME ? { username: env.ETCD_USERNAME, password: env.ETCD_PASSWORD } : undefined,
     });
-    return relayWatch(etcd, request, { prefix: env.WATCH_PREFIX }, {
-      headers: cors,
-      resumeSecret: env.RELAY_SECRET,
-      authorize: async (req) =>
-        (await verifyToken(tokenOf(req), env.AUTH_SECRET)) ? true : new Response('unauthorized\n', { status: 401, headers: { ...cors, 'www-authenticate': 'Bearer' } }),
-    });
+    return relayWatch(
+      etcd,
+      request,
+      { prefix: env.WATCH_PREFIX },
+      {
+        headers: cors,
+        resumeSecret: env.RELAY_SECRET,
+        authorize: async (req) =>
+          (await verifyToken(tokenOf(req), env.AUTH_SECRET))
+            ? true
+            : new Response('unauthorized\n', { status: 401, headers: { ...cors, 'www-authenticate': 'Bearer' } }),
+      },
+    );
   },
 };
 
@@ -48,7 +64,13 @@ async function verifyToken(token, secret) {
   const [user, expiry, signature] = token?.split('.') ?? [];
   if (!user || !/^\d+$/.test(expiry ?? '') || !signature || !secret) return false;
   if (Number(expiry) * 1000 < Date.now()) return false;
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  const key = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
   let mac;
   try {
     mac = Uint8Array.from(atob(signature.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));

@@ -10,7 +10,10 @@ export default {
   async fetch(request, env) {
     const cors = { 'access-control-allow-origin': env.ALLOW_ORIGIN, vary: 'origin' };
     if (request.method === 'OPTIONS') {
-      return new Response(null, { status: 204, headers: { ...cors, 'access-control-allow-headers': 'last-event-id', 'access-control-allow-methods': 'GET' } });
+      return new Response(null, {
+        status: 204,
+        headers: { ...cors, 'access-control-allow-headers': 'last-event-id', 'access-control-allow-methods': 'GET' },
+      });
     }
     if (new URL(request.url).pathname !== '/events') return new Response('not found', { status: 404, headers: cors });
     // One client per request: workerd does not let one request use connections another opened.

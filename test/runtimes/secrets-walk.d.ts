@@ -1,5 +1,12 @@
 /** Builds and uses every public object of a client, and lists each view of one that shows a secret. */
 export function findLeaks(
   lib: typeof import('etcd-fetch'),
-  options: { endpoint: string; auth: unknown; secrets: string[]; tokenPattern: RegExp; view: (value: unknown) => string; runtime: string },
+  options: {
+    endpoint: string;
+    auth: unknown;
+    secrets: string[];
+    tokenPattern: RegExp;
+    view: (value: unknown) => string;
+    runtime: string;
+  },
 ): Promise<string[]>;

@@ -58,12 +58,15 @@ export async function findLeaks(lib, { endpoint, auth, secrets, tokenPattern, vi
     cleanups.push(() => reflector.close());
 
     let tx;
-    root('stm commit', await ns.stm(async (stmTx) => {
-      tx = stmTx;
-      const a = await stmTx.get('a');
-      stmTx.put('c', `${a}!`);
-      return a;
-    }));
+    root(
+      'stm commit',
+      await ns.stm(async (stmTx) => {
+        tx = stmTx;
+        const a = await stmTx.get('a');
+        stmTx.put('c', `${a}!`);
+        return a;
+      }),
+    );
     root('stm tx', tx);
 
     root('txn builder', ns.txn());
@@ -84,7 +87,15 @@ export async function findLeaks(lib, { endpoint, auth, secrets, tokenPattern, vi
     const pool = root('relay pool', new RelayPool());
     const secret = 'relay-resume-secret-of-at-least-32-characters';
     const controller = new AbortController();
-    const response = root('relay response', await relayWatch(ns, new Request('http://relay.test/events', { signal: controller.signal }), { prefix: 'w/' }, { pool, resumeSecret: secret }));
+    const response = root(
+      'relay response',
+      await relayWatch(
+        ns,
+        new Request('http://relay.test/events', { signal: controller.signal }),
+        { prefix: 'w/' },
+        { pool, resumeSecret: secret },
+      ),
+    );
     const reader = response.body.getReader();
     for (let text = ''; !text.includes('event: ready'); ) text += new TextDecoder().decode((await reader.read()).value);
     cleanups.push(() => {
@@ -138,7 +149,11 @@ function strings(value) {
     if (item instanceof Map) for (const [k, v] of item) add(`get(${String(k)})`, v), add('key', k);
     if (item instanceof Set) for (const v of item) add('entry', v);
     if (ArrayBuffer.isView(item)) continue;
-    for (let object = item; object !== null && object !== Object.prototype && object !== Function.prototype; object = Object.getPrototypeOf(object)) {
+    for (
+      let object = item;
+      object !== null && object !== Object.prototype && object !== Function.prototype;
+      object = Object.getPrototypeOf(object)
+    ) {
       for (const key of Reflect.ownKeys(object)) {
         if (key === 'constructor' || key === 'caller' || key === 'callee' || key === 'arguments') continue;
         const descriptor = Object.getOwnPropertyDescriptor(object, key);

@@ -19,7 +19,11 @@ export async function smoke(lib, endpoint, name, auth) {
   check('binary values round-trip', bytes.length === 4 && bytes[1] === 255 && bytes[3] === 40);
   const range = await etcd.range({ prefix: p });
   check('prefix range lists both keys', range.count === 2 && range.kvs[0].keyText === `${p}a`);
-  const txn = await etcd.txn().if(cmp.value(`${p}a`, '=', 'hello')).then(op.put(`${p}a`, 'world'), op.get(`${p}a`)).commit();
+  const txn = await etcd
+    .txn()
+    .if(cmp.value(`${p}a`, '=', 'hello'))
+    .then(op.put(`${p}a`, 'world'), op.get(`${p}a`))
+    .commit();
   check('txn takes the then branch', txn.succeeded && txn.results[1].valueText === 'world');
   const watch = etcd.watch({ prefix: `${p}w/` });
   await watch.ready;

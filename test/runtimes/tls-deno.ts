@@ -15,7 +15,8 @@ const env = (name: string) => Deno.env.get(name) ?? '';
 const read = (name: string) => Deno.readTextFileSync(env(name));
 
 const ca = read('TLS_CA_FILE');
-const withClient = (client: object) => (input: Request, init?: RequestInit) => fetch(input, { ...init, client } as RequestInit);
+const withClient = (client: object) => (input: Request, init?: RequestInit) =>
+  fetch(input, { ...init, client } as RequestInit);
 const trusting = Deno.createHttpClient({ caCerts: [ca] });
 const mutual = Deno.createHttpClient({ caCerts: [ca], cert: read('TLS_CERT_FILE'), key: read('TLS_KEY_FILE') });
 const wrongCa = Deno.createHttpClient({ caCerts: [read('TLS_OTHER_CA_FILE')] });

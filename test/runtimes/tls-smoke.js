@@ -14,13 +14,20 @@ export async function tlsSmoke(lib, { endpoint, fetch, name }) {
     const put = await etcd.put(`${p}a`, 'hello');
     check('put over TLS returns a revision', put.revision > 0);
     check('get over TLS returns the value', (await etcd.get(`${p}a`))?.valueText === 'hello');
-    const txn = await etcd.txn().if(cmp.value(`${p}a`, '=', 'hello')).then(op.put(`${p}a`, 'world'), op.get(`${p}a`)).commit();
+    const txn = await etcd
+      .txn()
+      .if(cmp.value(`${p}a`, '=', 'hello'))
+      .then(op.put(`${p}a`, 'world'), op.get(`${p}a`))
+      .commit();
     check('txn over TLS takes the then branch', txn.succeeded && txn.results[1].valueText === 'world');
     const watch = etcd.watch({ prefix: `${p}w/` });
     await watch.ready;
     await etcd.put(`${p}w/x`, '1');
     for await (const event of watch) {
-      check('a watch over TLS receives the put', event.type === 'put' && event.kv.keyText === `${p}w/x` && event.kv.valueText === '1');
+      check(
+        'a watch over TLS receives the put',
+        event.type === 'put' && event.kv.keyText === `${p}w/x` && event.kv.valueText === '1',
+      );
       break;
     }
     const lease = await etcd.grant(30);
@@ -48,8 +55,15 @@ export async function tlsFailure(lib, { endpoint, fetch }) {
     return { failed: false, ms: Date.now() - started };
   } catch (error) {
     const causes = [];
-    for (let c = error?.cause, depth = 0; c && depth < 5; c = c.cause, depth++) causes.push(`${c.name ?? ''} ${c.code ?? ''} ${c.message ?? c}`.trim());
-    return { failed: true, ms: Date.now() - started, name: error?.name, message: String(error?.message ?? error), causes };
+    for (let c = error?.cause, depth = 0; c && depth < 5; c = c.cause, depth++)
+      causes.push(`${c.name ?? ''} ${c.code ?? ''} ${c.message ?? c}`.trim());
+    return {
+      failed: true,
+      ms: Date.now() - started,
+      name: error?.name,
+      message: String(error?.message ?? error),
+      causes,
+    };
   } finally {
     await etcd.close?.();
   }

@@ -6,7 +6,9 @@ export default {
   async fetch(request) {
     const params = new URL(request.url).searchParams;
     const endpoint = params.get('etcd');
-    const auth = params.has('username') ? { username: params.get('username'), password: params.get('password') } : undefined;
+    const auth = params.has('username')
+      ? { username: params.get('username'), password: params.get('password') }
+      : undefined;
     try {
       const checks = await smoke(lib, endpoint, 'workerd', auth);
       return new Response(checks.join('\n'));

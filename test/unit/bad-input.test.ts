@@ -71,7 +71,10 @@ const badCalls: Array<[string, (etcd: Etcd) => unknown]> = [
   ['range with a negative limit', (e) => e.range({ prefix: 'a', limit: -1 })],
   ['range with a NaN limit', (e) => e.range({ prefix: 'a', limit: Number.NaN })],
   ['range with a fractional revision', (e) => e.range({ prefix: 'a', revision: 1.5 })],
-  ['range with an unknown sort target', (e) => e.range({ prefix: 'a', sort: { target: 'size' as never, order: 'ascend' } })],
+  [
+    'range with an unknown sort target',
+    (e) => e.range({ prefix: 'a', sort: { target: 'size' as never, order: 'ascend' } }),
+  ],
   ['count with key and from', (e) => e.count({ key: 'a', from: 'b' } as never)],
   ['put with an empty key', (e) => e.put('', 'v')],
   ['put with an object value', (e) => e.put('k', {} as never)],
@@ -95,15 +98,32 @@ const badCalls: Array<[string, (etcd: Etcd) => unknown]> = [
   ['watch with a negative start revision', (e) => e.watch({ prefix: 'a', startRevision: -1 })],
   ['watch with a NaN stallTimeout', (e) => e.watch({ prefix: 'a', stallTimeout: Number.NaN })],
   ['watch with a zero maxBufferedEvents', (e) => e.watch({ prefix: 'a', maxBufferedEvents: 0 })],
-  ['txn with something that is no comparison', (e) => e.txn().if({} as never).commit()],
-  ['txn with something that is no operation', (e) => e.txn().then({} as never).commit()],
+  [
+    'txn with something that is no comparison',
+    (e) =>
+      e
+        .txn()
+        .if({} as never)
+        .commit(),
+  ],
+  [
+    'txn with something that is no operation',
+    (e) =>
+      e
+        .txn()
+        .then({} as never)
+        .commit(),
+  ],
   ['scan with a zero page size', (e) => e.scan({ prefix: 'a', pageSize: 0 }).next()],
   ['lock with an empty name', (e) => e.lock('')],
   ['namespace with an empty prefix', (e) => e.namespace('')],
   ['addUser with an empty name', (e) => e.auth.addUser('', 'pw')],
   ['grantPermission with an unknown type', (e) => e.auth.grantPermission('r', 'all' as never, { prefix: 'a/' })],
   ['addMember with a peer URL that is no URL', (e) => e.cluster.addMember(['not a url'])],
-  ['status of a member that is neither a client URL nor a member ID', (e) => e.maintenance.status({ member: 'etcd-1' })],
+  [
+    'status of a member that is neither a client URL nor a member ID',
+    (e) => e.maintenance.status({ member: 'etcd-1' }),
+  ],
   ['defragment of member ID 0', (e) => e.maintenance.defragment({ member: '0' })],
   ['status of a member URL with a query', (e) => e.maintenance.status({ member: 'http://10.0.0.1:2379/?x=1' })],
   ['alarms of a member that is no ID', (e) => e.maintenance.alarms({ member: '-5' })],
@@ -125,7 +145,14 @@ describe('bad input is refused with InvalidArgumentError before anything is sent
   for (const [name, options] of badOptions) {
     test(`new Etcd: ${name}`, async () => {
       sent.length = 0;
-      const error = await refusal(() => new Etcd(typeof options === 'object' && options !== null ? { fetch, ...(options as EtcdOptions) } : (options as EtcdOptions)));
+      const error = await refusal(
+        () =>
+          new Etcd(
+            typeof options === 'object' && options !== null
+              ? { fetch, ...(options as EtcdOptions) }
+              : (options as EtcdOptions),
+          ),
+      );
       assert.ok(error instanceof InvalidArgumentError, `${name}: got ${String(error)}`);
       assert.deepEqual(sent, []);
     });

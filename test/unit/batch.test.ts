@@ -1,17 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ReadBatcher } from '../../src/kv/batch.ts';
-import { AbortedError, FutureRevisionError, InvalidArgumentError, TimeoutError, UnavailableError } from '../../src/core/errors.ts';
 import type { CallOptions, FetchLike } from '../../src/core/call-options.ts';
 import { createCore } from '../../src/core/client-core.ts';
+import {
+  AbortedError,
+  FutureRevisionError,
+  InvalidArgumentError,
+  TimeoutError,
+  UnavailableError,
+} from '../../src/core/errors.ts';
 import type { KeySelector } from '../../src/core/keyspace.ts';
-import { count, get, type RangeQuery, range } from '../../src/kv/kv.ts';
 import { Transport } from '../../src/core/transport.ts';
+import { ReadBatcher } from '../../src/kv/batch.ts';
+import { count, get, type RangeQuery, range } from '../../src/kv/kv.ts';
 
 // Shapes recorded from etcd 3.4.23's gateway: a txn of request_range operations answers one
 // response_range per operation whose header holds only the revision.
 const HEADER = { cluster_id: '1977980388956726249', member_id: '1800983314457423538', revision: '7', raft_term: '2' };
-const FUTURE = '{"error":"etcdserver: mvcc: required revision is a future revision","message":"etcdserver: mvcc: required revision is a future revision","code":11}';
+const FUTURE =
+  '{"error":"etcdserver: mvcc: required revision is a future revision","message":"etcdserver: mvcc: required revision is a future revision","code":11}';
 
 interface Sent {
   path: string;
@@ -19,12 +26,21 @@ interface Sent {
 }
 
 /** A fake gateway where every key `k` holds the value `k`, except keys starting with "missing". */
-function gateway(options: { txn?: (body: Record<string, unknown>) => Response | undefined; range?: (body: Record<string, unknown>) => Response | undefined } = {}) {
+function gateway(
+  options: {
+    txn?: (body: Record<string, unknown>) => Response | undefined;
+    range?: (body: Record<string, unknown>) => Response | undefined;
+  } = {},
+) {
   const sent: Sent[] = [];
   const rangeAnswer = (request: Record<string, unknown>) => {
     const key = request.key as string;
     if (atob(key).startsWith('missing')) return { header: { revision: HEADER.revision } };
-    return { header: { revision: HEADER.revision }, kvs: [{ key, create_revision: '2', mod_revision: '5', version: '1', value: key }], count: '1' };
+    return {
+      header: { revision: HEADER.revision },
+      kvs: [{ key, create_revision: '2', mod_revision: '5', version: '1', value: key }],
+      count: '1',
+    };
   };
   const fetch: FetchLike = async (request) => {
     const path = new URL(request.url).pathname.replace('/v3', '');
@@ -146,7 +162,10 @@ describe('read batching', () => {
     const hasBad = (request: Record<string, unknown>) => atob(request.key as string) === 'bad';
     const error = () => new Response(FUTURE, { status: 400 });
     const { fetch, sent } = gateway({
-      txn: (body) => ((body.success as Array<{ request_range: Record<string, unknown> }>).some((o) => hasBad(o.request_range)) ? error() : undefined),
+      txn: (body) =>
+        (body.success as Array<{ request_range: Record<string, unknown> }>).some((o) => hasBad(o.request_range))
+          ? error()
+          : undefined,
       range: (body) => (hasBad(body) ? error() : undefined),
     });
     const client = kv(fetch);
@@ -169,14 +188,22 @@ describe('read batching', () => {
     const client = kv(fetch, undefined, 150);
     const results = await Promise.allSettled([client.get('a'), client.get('b')]);
     for (const result of results) {
-      assert.ok(result.status === 'rejected' && (result.reason instanceof TimeoutError || result.reason instanceof UnavailableError), String(result));
+      assert.ok(
+        result.status === 'rejected' &&
+          (result.reason instanceof TimeoutError || result.reason instanceof UnavailableError),
+        String(result),
+      );
     }
     assert.ok(paths.length >= 1);
-    assert.ok(paths.every((path) => path === '/v3/kv/txn'), `no read is sent alone: ${paths.join(' ')}`);
+    assert.ok(
+      paths.every((path) => path === '/v3/kv/txn'),
+      `no read is sent alone: ${paths.join(' ')}`,
+    );
   });
 
   test("a batch that times out gives each read a TimeoutError naming its own call and deadline, not the txn's", async () => {
-    const hang: FetchLike = (request) => new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)));
+    const hang: FetchLike = (request) =>
+      new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)));
     const client = kv(hang, undefined, 400);
     const results = await Promise.allSettled([client.get('a'), client.get('b')]);
     for (const result of results) {
@@ -190,7 +217,11 @@ describe('read batching', () => {
     const { fetch, sent } = gateway();
     const client = kv(fetch);
     const controller = new AbortController();
-    const pending = Promise.allSettled([client.get('a'), client.get('b', { signal: controller.signal }), client.get('c')]);
+    const pending = Promise.allSettled([
+      client.get('a'),
+      client.get('b', { signal: controller.signal }),
+      client.get('c'),
+    ]);
     controller.abort();
     const [a, b, c] = await pending;
     assert.ok(b.status === 'rejected' && b.reason instanceof AbortedError, String(b));
@@ -235,7 +266,10 @@ describe('read batching', () => {
       );
     const client = kv(fetch);
     const controller = new AbortController();
-    const pending = Promise.allSettled([client.get('a', { signal: controller.signal }), client.get('b', { signal: controller.signal })]);
+    const pending = Promise.allSettled([
+      client.get('a', { signal: controller.signal }),
+      client.get('b', { signal: controller.signal }),
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 10));
     controller.abort();
     const results = await pending;
@@ -245,6 +279,7 @@ describe('read batching', () => {
 
   test('maxOps must be a positive integer', () => {
     const transport = new Transport({ endpoints: ['http://127.0.0.1:1'] });
-    for (const maxOps of [0, -1, 1.5, Number.NaN]) assert.throws(() => new ReadBatcher(transport, { maxOps }), InvalidArgumentError);
+    for (const maxOps of [0, -1, 1.5, Number.NaN])
+      assert.throws(() => new ReadBatcher(transport, { maxOps }), InvalidArgumentError);
   });
 });

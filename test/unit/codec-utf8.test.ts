@@ -31,7 +31,9 @@ const threeBytes = fc
     fc.constantFrom(0x800, 0x2028, 0xd7ff, 0xe000, 0xfeff, 0xfffd, 0xffff),
   )
   .map(fromCode);
-const fourBytes = fc.oneof(fc.integer({ min: 0x10000, max: 0x10ffff }), fc.constantFrom(0x10000, 0x1f600, 0x10ffff)).map(fromCode);
+const fourBytes = fc
+  .oneof(fc.integer({ min: 0x10000, max: 0x10ffff }), fc.constantFrom(0x10000, 0x1f600, 0x10ffff))
+  .map(fromCode);
 /** Lone surrogates at the pair boundaries: TextEncoder writes U+FFFD for each. */
 const loneSurrogate = fc.constantFrom(0xd800, 0xdbff, 0xdc00, 0xdfff).map((unit) => String.fromCharCode(unit));
 const codePoint = fc.oneof(
@@ -43,9 +45,13 @@ const codePoint = fc.oneof(
 );
 const text = fc.array(codePoint, { maxLength: 24 }).map((points) => points.join(''));
 /** Mostly ASCII with one non-ASCII char somewhere: the shape of 'café'. */
-const nearlyAscii = fc.tuple(fc.array(oneByte, { maxLength: 12 }), fc.oneof(twoBytes, threeBytes, fourBytes, loneSurrogate), fc.array(oneByte, { maxLength: 12 })).map(
-  ([before, odd, after]) => `${before.join('')}${odd}${after.join('')}`,
-);
+const nearlyAscii = fc
+  .tuple(
+    fc.array(oneByte, { maxLength: 12 }),
+    fc.oneof(twoBytes, threeBytes, fourBytes, loneSurrogate),
+    fc.array(oneByte, { maxLength: 12 }),
+  )
+  .map(([before, odd, after]) => `${before.join('')}${odd}${after.join('')}`);
 const anyText = fc.oneof(text, nearlyAscii);
 
 /** `s` with each lone surrogate replaced by U+FFFD, as TextEncoder reads it (String#toWellFormed, ES2024). */
@@ -69,7 +75,19 @@ describe('UTF-8 of every length class, against TextEncoder', () => {
 
   test("'café' and the class boundaries are stored as their UTF-8 bytes", () => {
     assert.deepEqual(base64Bytes(encodeBytes('café')), new Uint8Array([0x63, 0x61, 0x66, 0xc3, 0xa9]));
-    for (const sample of ['\x7f', '\x80', '\xff', '\u0100', '\u07ff', '\u0800', '\uffff', '\u{10000}', '\u{10ffff}', '\ud800', 'a\udfff']) {
+    for (const sample of [
+      '\x7f',
+      '\x80',
+      '\xff',
+      '\u0100',
+      '\u07ff',
+      '\u0800',
+      '\uffff',
+      '\u{10000}',
+      '\u{10ffff}',
+      '\ud800',
+      'a\udfff',
+    ]) {
       assert.deepEqual(base64Bytes(encodeBytes(sample)), utf8.encode(sample), JSON.stringify(sample));
     }
   });
@@ -109,12 +127,16 @@ describe('UTF-8 of every length class, against TextEncoder', () => {
 
   test('keys under a prefix (ASCII or not) are the prefix bytes then the UTF-8 bytes', () => {
     fc.assert(
-      fc.property(fc.constantFrom('app/', 'café/', '\u{1F600}/'), anyText.filter((s) => s.length > 0), (prefix, key) => {
-        const space = new Keyspace(utf8.encode(prefix));
-        const expected = concat(utf8.encode(prefix), utf8.encode(key));
-        assert.deepEqual(base64Bytes(space.encode({ key }).key), expected);
-        assert.deepEqual(base64Bytes(space.encode({ prefix: key }).key), expected);
-      }),
+      fc.property(
+        fc.constantFrom('app/', 'café/', '\u{1F600}/'),
+        anyText.filter((s) => s.length > 0),
+        (prefix, key) => {
+          const space = new Keyspace(utf8.encode(prefix));
+          const expected = concat(utf8.encode(prefix), utf8.encode(key));
+          assert.deepEqual(base64Bytes(space.encode({ key }).key), expected);
+          assert.deepEqual(base64Bytes(space.encode({ prefix: key }).key), expected);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -129,13 +151,20 @@ describe('UTF-8 of every length class, against TextEncoder', () => {
     const ns = etcd.namespace('ns/');
     try {
       await fc.assert(
-        fc.asyncProperty(anyText.filter((s) => s.length > 0), anyText, async (key, value) => {
-          sent.length = 0;
-          await etcd.put(key, value);
-          await ns.put(key, value);
-          assert.deepEqual(sent.map((s) => base64Bytes(s.key)), [utf8.encode(key), concat(utf8.encode('ns/'), utf8.encode(key))]);
-          for (const s of sent) assert.deepEqual(base64Bytes(s.value ?? ''), utf8.encode(value));
-        }),
+        fc.asyncProperty(
+          anyText.filter((s) => s.length > 0),
+          anyText,
+          async (key, value) => {
+            sent.length = 0;
+            await etcd.put(key, value);
+            await ns.put(key, value);
+            assert.deepEqual(
+              sent.map((s) => base64Bytes(s.key)),
+              [utf8.encode(key), concat(utf8.encode('ns/'), utf8.encode(key))],
+            );
+            for (const s of sent) assert.deepEqual(base64Bytes(s.value ?? ''), utf8.encode(value));
+          },
+        ),
         { numRuns: 300 },
       );
     } finally {

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkCount, decodeBytes, decodeId, decodeInt, encodeBytes, encodeId, prefixEnd, toBytes, toTextStrict } from '../../src/core/codec.ts';
+import {
+  checkCount,
+  decodeBytes,
+  decodeId,
+  decodeInt,
+  encodeBytes,
+  encodeId,
+  prefixEnd,
+  toBytes,
+  toTextStrict,
+} from '../../src/core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError } from '../../src/core/errors.ts';
 import { decodeHeader, decodeKeyValue } from '../../src/core/key-value.ts';
 import { Keyspace } from '../../src/core/keyspace.ts';
@@ -77,8 +87,18 @@ describe('codec', () => {
   });
 
   test('a recorded header decodes; a header-less answer is revision 0', () => {
-    const header = decodeHeader({ cluster_id: '12585971608760269493', member_id: '13847567121247652255', revision: '2', raft_term: '3' });
-    assert.deepEqual(header, { clusterId: '12585971608760269493', memberId: '13847567121247652255', revision: 2, raftTerm: 3 });
+    const header = decodeHeader({
+      cluster_id: '12585971608760269493',
+      member_id: '13847567121247652255',
+      revision: '2',
+      raft_term: '3',
+    });
+    assert.deepEqual(header, {
+      clusterId: '12585971608760269493',
+      memberId: '13847567121247652255',
+      revision: 2,
+      raftTerm: 3,
+    });
     assert.equal(decodeHeader(undefined).revision, 0);
   });
 });

@@ -2,8 +2,8 @@
 // (however it is spelled) or surrounding whitespace is refused with an InvalidArgumentError that
 // quotes no secret, from the constructor, a comma-separated string, Etcd.fromEnv and optionsFromEnv.
 import assert from 'node:assert/strict';
-import { inspect } from 'node:util';
 import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import { Etcd, InvalidArgumentError, optionsFromEnv } from 'etcd-fetch';
 import { clientUrlsOf } from '../../src/core/endpoints.ts';
 
@@ -39,7 +39,13 @@ const WHITESPACED = [
   `http://127.0.0.1:\n2379`,
 ];
 /** Not URLs at all, but with a secret in them: the error must not repeat it. */
-const MALFORMED = [`root:${SECRET}@127.0.0.1:2379`, `http://root:${SECRET}@`, `http://root:${SECRET}@127.0.0.1:port`, `//root:${SECRET}@127.0.0.1:2379`, `ftp://root:${SECRET}@host`];
+const MALFORMED = [
+  `root:${SECRET}@127.0.0.1:2379`,
+  `http://root:${SECRET}@`,
+  `http://root:${SECRET}@127.0.0.1:port`,
+  `//root:${SECRET}@127.0.0.1:2379`,
+  `ftp://root:${SECRET}@host`,
+];
 
 function refusalOf(make: () => unknown): InvalidArgumentError {
   try {
@@ -79,8 +85,14 @@ describe('credentials and whitespace in endpoints', () => {
   test('in a comma-separated string, and through Etcd.fromEnv and optionsFromEnv', () => {
     for (const endpoint of [...WITH_CREDENTIALS, ...MALFORMED]) {
       const list = `http://127.0.0.1:2379, ${endpoint}`;
-      assertQuotesNoSecret(refusalOf(() => new Etcd({ endpoints: list })), 'a comma-separated string');
-      assertQuotesNoSecret(refusalOf(() => Etcd.fromEnv({ ETCD_ENDPOINTS: list })), 'Etcd.fromEnv');
+      assertQuotesNoSecret(
+        refusalOf(() => new Etcd({ endpoints: list })),
+        'a comma-separated string',
+      );
+      assertQuotesNoSecret(
+        refusalOf(() => Etcd.fromEnv({ ETCD_ENDPOINTS: list })),
+        'Etcd.fromEnv',
+      );
       const fromOptions = refusalOf(() => optionsFromEnv({ ETCD_ENDPOINTS: list }));
       assertQuotesNoSecret(fromOptions, 'optionsFromEnv');
       assert.match(fromOptions.message, /ETCD_ENDPOINTS/);
@@ -88,8 +100,20 @@ describe('credentials and whitespace in endpoints', () => {
   });
 
   test('plain endpoints are accepted, without their trailing slashes', () => {
-    const etcd = new Etcd({ endpoints: ['http://127.0.0.1:2379/', 'HTTPS://Example.COM:2379', 'http://[::1]:2379', 'http://10.0.0.1:2379/etcd/'] });
-    assert.deepEqual(etcd.transport.endpoints, ['http://127.0.0.1:2379', 'HTTPS://Example.COM:2379', 'http://[::1]:2379', 'http://10.0.0.1:2379/etcd']);
+    const etcd = new Etcd({
+      endpoints: [
+        'http://127.0.0.1:2379/',
+        'HTTPS://Example.COM:2379',
+        'http://[::1]:2379',
+        'http://10.0.0.1:2379/etcd/',
+      ],
+    });
+    assert.deepEqual(etcd.transport.endpoints, [
+      'http://127.0.0.1:2379',
+      'HTTPS://Example.COM:2379',
+      'http://[::1]:2379',
+      'http://10.0.0.1:2379/etcd',
+    ]);
     etcd.close();
   });
 
@@ -97,7 +121,10 @@ describe('credentials and whitespace in endpoints', () => {
     let sent = 0;
     const etcd = new Etcd({ endpoints: 'http://127.0.0.1:2379', fetch: async () => (sent++, new Response('{}')) });
     for (const endpoint of [...WITH_CREDENTIALS, ...WHITESPACED]) {
-      for (const call of [() => etcd.transport.request('/maintenance/status', {}, { endpoint }), () => etcd.transport.openStream('/watch', '{}', { endpoint })]) {
+      for (const call of [
+        () => etcd.transport.request('/maintenance/status', {}, { endpoint }),
+        () => etcd.transport.openStream('/watch', '{}', { endpoint }),
+      ]) {
         const error = await call().then(
           () => assert.fail(`${JSON.stringify(endpoint)} was accepted`),
           (caught: unknown) => caught,
@@ -111,7 +138,17 @@ describe('credentials and whitespace in endpoints', () => {
   });
 
   test('discovered client URLs with user info are skipped', () => {
-    const members = { members: [{ clientURLs: [`http://root:${SECRET}@10.0.0.1:2379`, `http:/root:${SECRET}@10.0.0.2:2379`, 'http://10.0.0.3:2379/'] }] };
+    const members = {
+      members: [
+        {
+          clientURLs: [
+            `http://root:${SECRET}@10.0.0.1:2379`,
+            `http:/root:${SECRET}@10.0.0.2:2379`,
+            'http://10.0.0.3:2379/',
+          ],
+        },
+      ],
+    };
     assert.deepEqual(clientUrlsOf(members), ['http://10.0.0.3:2379']);
   });
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoff } from '../../src/core/timers.ts';
+import type { FetchLike } from '../../src/core/call-options.ts';
 import { clientUrlsOf, EndpointDiscovery, EndpointPool } from '../../src/core/endpoints.ts';
 import { TimeoutError, UnavailableError } from '../../src/core/errors.ts';
-import type { FetchLike } from '../../src/core/call-options.ts';
+import { backoff } from '../../src/core/timers.ts';
 import { Transport } from '../../src/core/transport.ts';
 
 const A = 'http://127.0.0.1:1';
@@ -63,9 +63,15 @@ describe('endpoint pool', () => {
   });
 
   test('backoff is jittered (half fixed, half random), grows, and is capped at one second', () => {
-    assert.equal(backoff(1, 50, 1_000, () => 0), 25);
+    assert.equal(
+      backoff(1, 50, 1_000, () => 0),
+      25,
+    );
     assert.equal(backoff(1, 50, 1_000, () => 0.999999) < 50, true);
-    assert.equal(backoff(4, 50, 1_000, () => 0.5), 300);
+    assert.equal(
+      backoff(4, 50, 1_000, () => 0.5),
+      300,
+    );
     assert.equal(backoff(31, 50, 1_000, () => 0.999999) < 1_000, true);
     const samples = new Set(Array.from({ length: 20 }, () => backoff(3)));
     assert.ok(samples.size > 10, 'random');
@@ -114,12 +120,16 @@ describe('failover in the transport', () => {
       sent++;
       throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
     };
-    const error = await new Transport({ endpoints: [A, B, C], fetch: reset }).request('/kv/put', {}).catch((e: unknown) => e);
+    const error = await new Transport({ endpoints: [A, B, C], fetch: reset })
+      .request('/kv/put', {})
+      .catch((e: unknown) => e);
     assert.ok(error instanceof UnavailableError);
     assert.equal(error.mayHaveApplied, true);
     assert.equal(sent, 1);
 
-    const refused = await new Transport({ endpoints: [A, B, C], fetch }).request('/kv/put', {}).catch((e: unknown) => e);
+    const refused = await new Transport({ endpoints: [A, B, C], fetch })
+      .request('/kv/put', {})
+      .catch((e: unknown) => e);
     assert.ok(refused instanceof UnavailableError);
     assert.equal(refused.mayHaveApplied, false);
   });
@@ -147,7 +157,7 @@ describe('authentication under failures', () => {
     const started = Date.now();
     const error = await t.request('/kv/range', {}, { idempotent: true, timeout: 100 }).catch((e: unknown) => e);
     assert.ok(error instanceof TimeoutError, String(error));
-    assert.ok(Date.now() - started < 900, 'settled by its own deadline, not the authentication\'s');
+    assert.ok(Date.now() - started < 900, "settled by its own deadline, not the authentication's");
   });
 
   test('authentication fails over to the next endpoint like a read (a second token is harmless)', async () => {
@@ -209,24 +219,37 @@ describe('endpoint discovery', () => {
   test('a failed discovery leaves the endpoints as they were and is reported to onError', async () => {
     const pool = new EndpointPool([A]);
     const reported: unknown[] = [];
-    const discovery = new EndpointDiscovery(pool, [A], () => Promise.reject(new Error('down')), { onError: (error) => reported.push(error) });
+    const discovery = new EndpointDiscovery(pool, [A], () => Promise.reject(new Error('down')), {
+      onError: (error) => reported.push(error),
+    });
     discovery.refresh();
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(pool.endpoints, [A]);
-    assert.deepEqual(reported.map((e) => (e as Error).message), ['down']);
+    assert.deepEqual(
+      reported.map((e) => (e as Error).message),
+      ['down'],
+    );
   });
 
   test('without onError, a run of failed discoveries is warned about once', async (t) => {
     const warn = t.mock.method(console, 'warn', () => {});
     let clock = 0;
-    const discovery = new EndpointDiscovery(new EndpointPool([A]), [A], () => Promise.reject(new Error('user name is empty')), { now: () => clock });
+    const discovery = new EndpointDiscovery(
+      new EndpointPool([A]),
+      [A],
+      () => Promise.reject(new Error('user name is empty')),
+      { now: () => clock },
+    );
     for (let i = 0; i < 3; i++) {
       discovery.refresh();
       await new Promise((r) => setTimeout(r, 5));
       clock += 120_000;
     }
     assert.equal(warn.mock.callCount(), 1);
-    assert.match(String(warn.mock.calls[0]!.arguments[0]), /discovery could not list the cluster's members: user name is empty/);
+    assert.match(
+      String(warn.mock.calls[0]!.arguments[0]),
+      /discovery could not list the cluster's members: user name is empty/,
+    );
   });
 
   test("discovery sends the client's token (a fixed etcd refuses an anonymous member list)", async () => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { Etcd, InvalidArgumentError, optionsFromEnv } from 'etcd-fetch';
 
-const refusal = (pattern: RegExp) => (error: unknown) => error instanceof InvalidArgumentError && pattern.test(error.message);
+const refusal = (pattern: RegExp) => (error: unknown) =>
+  error instanceof InvalidArgumentError && pattern.test(error.message);
 
 describe('options from the environment', () => {
   const saved = { ...process.env };
@@ -16,7 +17,9 @@ describe('options from the environment', () => {
   });
 
   test('ETCD_ENDPOINTS alone: a comma-separated list, spaces and empty items dropped, no auth', () => {
-    assert.deepEqual(optionsFromEnv({ ETCD_ENDPOINTS: ' http://a:2379, http://b:2379,,' }), { endpoints: ['http://a:2379', 'http://b:2379'] });
+    assert.deepEqual(optionsFromEnv({ ETCD_ENDPOINTS: ' http://a:2379, http://b:2379,,' }), {
+      endpoints: ['http://a:2379', 'http://b:2379'],
+    });
   });
 
   test('ETCD_USERNAME with ETCD_PASSWORD, or ETCD_TOKEN', () => {
@@ -24,7 +27,10 @@ describe('options from the environment', () => {
       endpoints: ['http://a:2379'],
       auth: { username: 'bob', password: 'pw' },
     });
-    assert.deepEqual(optionsFromEnv({ ETCD_ENDPOINTS: 'http://a:2379', ETCD_TOKEN: 't.1' }), { endpoints: ['http://a:2379'], auth: { token: 't.1' } });
+    assert.deepEqual(optionsFromEnv({ ETCD_ENDPOINTS: 'http://a:2379', ETCD_TOKEN: 't.1' }), {
+      endpoints: ['http://a:2379'],
+      auth: { token: 't.1' },
+    });
   });
 
   test('reads anything with get(name), as Deno.env', () => {
@@ -52,13 +58,25 @@ describe('options from the environment', () => {
 
   test('half a user, or a user and a token, is refused naming the variable', () => {
     const base = { ETCD_ENDPOINTS: 'http://a:2379' };
-    assert.throws(() => optionsFromEnv({ ...base, ETCD_USERNAME: 'bob' }), refusal(/^ETCD_PASSWORD is not set, but ETCD_USERNAME is/));
-    assert.throws(() => optionsFromEnv({ ...base, ETCD_PASSWORD: 'pw' }), refusal(/^ETCD_USERNAME is not set, but ETCD_PASSWORD is/));
-    assert.throws(() => optionsFromEnv({ ...base, ETCD_USERNAME: 'bob', ETCD_PASSWORD: 'pw', ETCD_TOKEN: 't' }), refusal(/ETCD_TOKEN and ETCD_USERNAME\/ETCD_PASSWORD are both set/));
+    assert.throws(
+      () => optionsFromEnv({ ...base, ETCD_USERNAME: 'bob' }),
+      refusal(/^ETCD_PASSWORD is not set, but ETCD_USERNAME is/),
+    );
+    assert.throws(
+      () => optionsFromEnv({ ...base, ETCD_PASSWORD: 'pw' }),
+      refusal(/^ETCD_USERNAME is not set, but ETCD_PASSWORD is/),
+    );
+    assert.throws(
+      () => optionsFromEnv({ ...base, ETCD_USERNAME: 'bob', ETCD_PASSWORD: 'pw', ETCD_TOKEN: 't' }),
+      refusal(/ETCD_TOKEN and ETCD_USERNAME\/ETCD_PASSWORD are both set/),
+    );
   });
 
   test('a variable that is not a string (a worker binding of that name) is refused by name', () => {
-    assert.throws(() => optionsFromEnv({ ETCD_ENDPOINTS: { fetch() {} } }), refusal(/^ETCD_ENDPOINTS must be a string, got object/));
+    assert.throws(
+      () => optionsFromEnv({ ETCD_ENDPOINTS: { fetch() {} } }),
+      refusal(/^ETCD_ENDPOINTS must be a string, got object/),
+    );
   });
 
   test('an endpoint the client cannot use is refused as any endpoint option is', () => {
@@ -74,7 +92,10 @@ describe('options from the environment', () => {
 
 describe('options from the environment, bad sources', () => {
   test('an environment that is not an object is refused', () => {
-    assert.throws(() => optionsFromEnv('ETCD_ENDPOINTS=x' as never), refusal(/^the environment must be an object, got string/));
+    assert.throws(
+      () => optionsFromEnv('ETCD_ENDPOINTS=x' as never),
+      refusal(/^the environment must be an object, got string/),
+    );
     assert.throws(() => optionsFromEnv(null as never), refusal(/^the environment must be an object, got null/));
   });
 });

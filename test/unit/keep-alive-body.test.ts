@@ -28,8 +28,23 @@ const ids = (n: number, make = id19) => Array.from({ length: n }, (_, i) => make
 describe('keep-alive body layout', () => {
   test('the decoder model reproduces what etcd 3.4.23 was measured to answer', () => {
     // Unpadded: cut at 17 leases (512 bytes) whatever the size; 15,872 bytes of padding: cut at 565.
-    assert.equal(leasesReadBeforeFirstAnswer(ids(1000).map((id) => `{"ID":"${id}"}\n`).join('')), 17);
-    assert.equal(leasesReadBeforeFirstAnswer(' '.repeat(15_872) + ids(600).map((id) => `{"ID":"${id}"}\n`).join('')), 565);
+    assert.equal(
+      leasesReadBeforeFirstAnswer(
+        ids(1000)
+          .map((id) => `{"ID":"${id}"}\n`)
+          .join(''),
+      ),
+      17,
+    );
+    assert.equal(
+      leasesReadBeforeFirstAnswer(
+        ' '.repeat(15_872) +
+          ids(600)
+            .map((id) => `{"ID":"${id}"}\n`)
+            .join(''),
+      ),
+      565,
+    );
   });
 
   test('every body of a batch has all its leases read before the first answer, with a quarter of the read to spare', () => {

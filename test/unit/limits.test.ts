@@ -36,14 +36,19 @@ describe('durations past 2^31 - 1 ms', () => {
     process.on('warning', onWarning);
     t.after(() => process.off('warning', onWarning));
     const { paths, fetch } = counting((path) =>
-      path === '/v3/lease/grant' ? new Response(`{"header":${HEADER},"ID":"99","TTL":"9000000"}`) : new Response(`{"header":${HEADER}}`),
+      path === '/v3/lease/grant'
+        ? new Response(`{"header":${HEADER},"ID":"99","TTL":"9000000"}`)
+        : new Response(`{"header":${HEADER}}`),
     );
     await using etcd = new Etcd({ endpoints: 'http://127.0.0.1:1', fetch });
     const lease = await etcd.grant(9_000_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(lease.isLost, false);
     assert.deepEqual(paths, ['/v3/lease/grant'], 'no keep-alive is due for weeks');
-    assert.deepEqual(warnings.filter((w) => w === 'TimeoutOverflowWarning'), []);
+    assert.deepEqual(
+      warnings.filter((w) => w === 'TimeoutOverflowWarning'),
+      [],
+    );
   });
 
   test('a watch with stallTimeout Infinity or 3e9 opens its stream once', async () => {
@@ -55,7 +60,10 @@ describe('durations past 2^31 - 1 ms', () => {
         const ids = [...(await request.text()).matchAll(/"watch_id":"?(\d+)/g)].map((m) => m[1]);
         const body = new ReadableStream<Uint8Array>({
           start(controller) {
-            for (const id of ids) controller.enqueue(new TextEncoder().encode(`{"result":{"header":${HEADER},"watch_id":"${id}","created":true}}\n`));
+            for (const id of ids)
+              controller.enqueue(
+                new TextEncoder().encode(`{"result":{"header":${HEADER},"watch_id":"${id}","created":true}}\n`),
+              );
             request.signal.addEventListener('abort', () => controller.error(request.signal.reason), { once: true });
           },
         });

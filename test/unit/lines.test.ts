@@ -32,10 +32,7 @@ describe('NDJSON framing', () => {
   });
 
   test('one byte per chunk', () => {
-    assert.deepEqual(
-      splitAt(Array.from({ length: bytes.length }, (_, i) => i)),
-      expected,
-    );
+    assert.deepEqual(splitAt(Array.from({ length: bytes.length }, (_, i) => i)), expected);
   });
 
   test('blank lines are skipped and a final line without newline is kept', () => {
@@ -61,7 +58,10 @@ describe('NDJSON framing', () => {
     assert.deepEqual(splitter.feed(new Uint8Array(4096).fill(0x61)), []);
     assert.deepEqual(splitter.feed(encode('aé"}\n{"b":2}\n{"c"')), ['{"b":2}']);
     assert.deepEqual(splitter.end(), ['{"c"']);
-    assert.throws(() => new LineSplitter(1024, () => false).feed(new Uint8Array(2048).fill(0x61)), MalformedResponseError);
+    assert.throws(
+      () => new LineSplitter(1024, () => false).feed(new Uint8Array(2048).fill(0x61)),
+      MalformedResponseError,
+    );
   });
 
   test('readJsonLines reads a ReadableStream and reports bad JSON as MalformedResponseError', async () => {

@@ -14,7 +14,12 @@ function members(revisions: Record<string, number>) {
   const fetch: FetchLike = async (request) => {
     const endpoint = new URL(request.url).origin;
     asked.push(`${endpoint}${new URL(request.url).pathname}`);
-    const header = { cluster_id: '1', member_id: String(ENDPOINTS.indexOf(endpoint) + 1), revision: String(revisions[endpoint]), raft_term: '2' };
+    const header = {
+      cluster_id: '1',
+      member_id: String(ENDPOINTS.indexOf(endpoint) + 1),
+      revision: String(revisions[endpoint]),
+      raft_term: '2',
+    };
     return new Response(JSON.stringify({ header }), { headers: { 'content-type': 'application/json' } });
   };
   return { fetch, asked };
@@ -37,7 +42,10 @@ describe('ordering', () => {
     asked.length = 0;
     const result = await etcd.range({ key: 'k', serializable: true });
     assert.equal(result.revision, 11);
-    assert.deepEqual(asked, [ENDPOINTS[0], ENDPOINTS[0], ENDPOINTS[1], ENDPOINTS[2]].map((e) => `${e}/v3/kv/range`));
+    assert.deepEqual(
+      asked,
+      [ENDPOINTS[0], ENDPOINTS[0], ENDPOINTS[1], ENDPOINTS[2]].map((e) => `${e}/v3/kv/range`),
+    );
     assert.equal(etcd.core.revisions?.revision, 11);
     // The stale members were moved away from: the next call goes to the third endpoint.
     asked.length = 0;
@@ -56,7 +64,11 @@ describe('ordering', () => {
     assert.equal(error.revision, 15);
     assert.equal(error.path, '/v3/kv/range');
     // So does a read-only txn of serializable reads, which etcd also answers locally.
-    const txnError = await etcd.txn().then(op.get('k', { serializable: true })).commit().catch((e: unknown) => e);
+    const txnError = await etcd
+      .txn()
+      .then(op.get('k', { serializable: true }))
+      .commit()
+      .catch((e: unknown) => e);
     assert.ok(txnError instanceof StaleReadError, String(txnError));
   });
 

@@ -15,10 +15,16 @@ function counting(): { etcd: Etcd; sent: string[] } {
   return { etcd: new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch }), sent };
 }
 
-const isInvalid = (pattern: RegExp) => (error: unknown) => error instanceof InvalidArgumentError && pattern.test(error.message);
+const isInvalid = (pattern: RegExp) => (error: unknown) =>
+  error instanceof InvalidArgumentError && pattern.test(error.message);
 
 describe('recipe and watch input, refused before sending', () => {
-  for (const [name, value] of [['a number', 5], ['null', null], ['an object', {}], ['undefined', undefined]] as const) {
+  for (const [name, value] of [
+    ['a number', 5],
+    ['null', null],
+    ['an object', {}],
+    ['undefined', undefined],
+  ] as const) {
     test(`campaign with ${name} as its value sends no request`, async () => {
       const { etcd, sent } = counting();
       try {
@@ -30,11 +36,19 @@ describe('recipe and watch input, refused before sending', () => {
     });
   }
 
-  for (const [name, prefetch] of [['a string', 'a'], ['a number', 5], ['an array holding a number', ['a', 5]], ['null', null]] as const) {
+  for (const [name, prefetch] of [
+    ['a string', 'a'],
+    ['a number', 5],
+    ['an array holding a number', ['a', 5]],
+    ['null', null],
+  ] as const) {
     test(`stm with prefetch ${name} is an InvalidArgumentError, not a TypeError, and sends nothing`, async () => {
       const { etcd, sent } = counting();
       try {
-        await assert.rejects(etcd.stm(() => undefined, { prefetch: prefetch as never }), isInvalid(/prefetch/));
+        await assert.rejects(
+          etcd.stm(() => undefined, { prefetch: prefetch as never }),
+          isInvalid(/prefetch/),
+        );
         assert.deepEqual(sent, []);
       } finally {
         await etcd.close();
@@ -42,7 +56,13 @@ describe('recipe and watch input, refused before sending', () => {
     });
   }
 
-  for (const [name, filters] of [['a string', 'x'], ['an array', ['NOPUT']], ['null', null], ['noPut a string', { noPut: 'yes' }], ['an unknown filter', { noPatch: true }]] as const) {
+  for (const [name, filters] of [
+    ['a string', 'x'],
+    ['an array', ['NOPUT']],
+    ['null', null],
+    ['noPut a string', { noPut: 'yes' }],
+    ['an unknown filter', { noPatch: true }],
+  ] as const) {
     test(`watch with filters ${name} is refused`, async () => {
       const { etcd, sent } = counting();
       try {

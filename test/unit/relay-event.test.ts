@@ -9,7 +9,12 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 
 describe('relay event format', () => {
   test('UTF-8 keys and values travel as text, others as base64, and both round-trip', () => {
-    const text = { type: 'put' as const, revision: 7, kv: kv(utf8('app/é'), utf8('{"a":1}')), prevKv: kv(utf8('app/é'), utf8('old')) };
+    const text = {
+      type: 'put' as const,
+      revision: 7,
+      kv: kv(utf8('app/é'), utf8('{"a":1}')),
+      prevKv: kv(utf8('app/é'), utf8('old')),
+    };
     const data = encodeRelayEvent(text);
     assert.match(data, /"key":"app\/é"/);
     assert.deepEqual(decodeRelayEvent(data), text);
@@ -22,7 +27,10 @@ describe('relay event format', () => {
   test('a malformed event is a MalformedResponseError', () => {
     assert.throws(() => decodeRelayEvent('{"type":"put"'), MalformedResponseError);
     assert.throws(() => decodeRelayEvent('{"type":"other","revision":1,"kv":{}}'), MalformedResponseError);
-    assert.throws(() => decodeRelayEvent('{"type":"put","revision":1,"kv":{"key":{"hex":"00"},"value":""}}'), MalformedResponseError);
+    assert.throws(
+      () => decodeRelayEvent('{"type":"put","revision":1,"kv":{"key":{"hex":"00"},"value":""}}'),
+      MalformedResponseError,
+    );
   });
 
   test('ids resume exactly: after a whole revision, or inside one', () => {

@@ -12,7 +12,11 @@ function history(from: number, to: number, perRevision: number, size: number): W
   const events: WatchEvent[] = [];
   for (let revision = from; revision <= to; revision++) {
     for (let i = 0; i < perRevision; i++) {
-      events.push({ type: 'put', revision, kv: new KeyValue(utf8(`k${revision}-${i}`), utf8('x'.repeat(size)), revision, revision, 1, '0') });
+      events.push({
+        type: 'put',
+        revision,
+        kv: new KeyValue(utf8(`k${revision}-${i}`), utf8('x'.repeat(size)), revision, revision, 1, '0'),
+      });
     }
   }
   return events;
@@ -22,7 +26,10 @@ function history(from: number, to: number, perRevision: number, size: number): W
  * A watch over `events` as etcd replays them: everything from the start revision in one answer
  * (optionally after a progress answer), then nothing until closed. Records each watch opened.
  */
-function scriptedEtcd(events: WatchEvent[], options: { progressFirst?: boolean } = {}): Watchable & { opened: WatchOptions[] } {
+function scriptedEtcd(
+  events: WatchEvent[],
+  options: { progressFirst?: boolean } = {},
+): Watchable & { opened: WatchOptions[] } {
   const head = events.at(-1)!.revision;
   const opened: WatchOptions[] = [];
   return {
@@ -38,7 +45,8 @@ function scriptedEtcd(events: WatchEvent[], options: { progressFirst?: boolean }
         async *responses() {
           if (options.progressFirst) yield { revision: start - 1, events: [], progress: true };
           const replay = events.filter((e) => e.revision >= start);
-          if (replay.length > 0 && !closed) yield { revision: replay.at(-1)!.revision, events: replay, progress: false };
+          if (replay.length > 0 && !closed)
+            yield { revision: replay.at(-1)!.revision, events: replay, progress: false };
           while (!closed) await new Promise<void>((resolve) => (wake = resolve));
         },
         close() {
@@ -90,7 +98,11 @@ async function readEvents(body: ReadableStream<Uint8Array>, count: number, onRea
 
 /** The ids revision R's n events must carry: R.0 … R.(n-2), then R. */
 function expectedIds(events: WatchEvent[]): string[] {
-  return events.map((e, i) => (events[i + 1]?.revision === e.revision ? `${e.revision}.${i - events.findIndex((f) => f.revision === e.revision)}` : String(e.revision)));
+  return events.map((e, i) =>
+    events[i + 1]?.revision === e.revision
+      ? `${e.revision}.${i - events.findIndex((f) => f.revision === e.revision)}`
+      : String(e.revision),
+  );
 }
 
 describe('relay park and resume with several events per revision', () => {
@@ -99,16 +111,30 @@ describe('relay park and resume with several events per revision', () => {
     const etcd = scriptedEtcd(events);
     const pool = new RelayPool();
     const maxBufferedBytes = 4_000; // about 3 events: each revision is 4 times the bound
-    const response = await relayWatch(etcd, new Request('http://relay.test/events', { headers: { 'last-event-id': '9' } }), { prefix: 'k' }, { pool, maxBufferedBytes, oldestResume: 1 });
+    const response = await relayWatch(
+      etcd,
+      new Request('http://relay.test/events', { headers: { 'last-event-id': '9' } }),
+      { prefix: 'k' },
+      { pool, maxBufferedBytes, oldestResume: 1 },
+    );
     let most = 0;
     const seen = await readEvents(response.body!, events.length, () => (most = Math.max(most, pool.bufferedBytes)));
     const puts = seen.filter((m) => m.event === 'put');
-    assert.deepEqual(puts.map((m) => m.key), events.map((e) => new TextDecoder().decode(e.kv.key)));
-    assert.deepEqual(puts.map((m) => m.id), expectedIds(events));
+    assert.deepEqual(
+      puts.map((m) => m.key),
+      events.map((e) => new TextDecoder().decode(e.kv.key)),
+    );
+    assert.deepEqual(
+      puts.map((m) => m.id),
+      expectedIds(events),
+    );
     assert.ok(most <= maxBufferedBytes + 1_200, `the client held ${most} bytes`);
     // It did park and resume, and some resumes started inside a revision (skipping its first events).
     assert.ok(etcd.opened.length > 20, `${etcd.opened.length} watches opened`);
-    assert.ok(etcd.opened.every((o) => o.fragment === true), 'every watch asks etcd for fragments');
+    assert.ok(
+      etcd.opened.every((o) => o.fragment === true),
+      'every watch asks etcd for fragments',
+    );
     const starts = etcd.opened.map((o) => o.startRevision);
     assert.ok(starts.filter((s, i) => s === starts[i - 1]).length > 0, 'no resume inside a revision');
   });
@@ -116,12 +142,23 @@ describe('relay park and resume with several events per revision', () => {
   test('Last-Event-ID inside a revision resumes with its next event, even after a progress answer', async () => {
     const events = history(10, 12, 4, 10);
     const etcd = scriptedEtcd(events, { progressFirst: true });
-    const response = await relayWatch(etcd, new Request('http://relay.test/events', { headers: { 'last-event-id': '11.1' } }), { prefix: 'k' }, { pool: new RelayPool(), oldestResume: 1 });
+    const response = await relayWatch(
+      etcd,
+      new Request('http://relay.test/events', { headers: { 'last-event-id': '11.1' } }),
+      { prefix: 'k' },
+      { pool: new RelayPool(), oldestResume: 1 },
+    );
     const seen = await readEvents(response.body!, 6, () => {});
     // Its own watch from 11, and the shared one (from now) it is to rejoin once caught up.
     assert.deepEqual(etcd.opened.map((o) => o.startRevision).sort(), [11, undefined]);
     // No id on `ready` while a revision is half sent: a reconnect then must not skip its rest.
-    assert.deepEqual(seen.map((m) => [m.event, m.id]), [['ready', undefined], ...['11.2', '11', '12.0', '12.1', '12.2', '12'].map((id) => ['put', id])]);
-    assert.deepEqual(seen.filter((m) => m.key).map((m) => m.key), ['k11-2', 'k11-3', 'k12-0', 'k12-1', 'k12-2', 'k12-3']);
+    assert.deepEqual(
+      seen.map((m) => [m.event, m.id]),
+      [['ready', undefined], ...['11.2', '11', '12.0', '12.1', '12.2', '12'].map((id) => ['put', id])],
+    );
+    assert.deepEqual(
+      seen.filter((m) => m.key).map((m) => m.key),
+      ['k11-2', 'k11-3', 'k12-0', 'k12-1', 'k12-2', 'k12-3'],
+    );
   });
 });

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
+import type { Watchable } from '../../src/index.ts';
+import { relayWatch } from '../../src/relay/relay.ts';
 import { eventId, parseEventId, resumePoint } from '../../src/relay/relay-event.ts';
 import { RelayPool } from '../../src/relay/relay-pool.ts';
-import { relayWatch } from '../../src/relay/relay.ts';
 import { admitResume } from '../../src/relay/resume-window.ts';
 import { IdSigner } from '../../src/relay/signed-ids.ts';
-import type { Watchable } from '../../src/index.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -24,10 +24,39 @@ const digits = fc.oneof(
 const idLike = fc.oneof(
   digits,
   fc.tuple(digits, digits).map(([a, b]) => `${a}.${b}`),
-  fc.tuple(fc.constantFrom('', ' ', '\t', '  ', '\u00a0', '-', '+', '0x', '.', '\u0000', '\u2028'), digits, fc.constantFrom('', ' ', '\t', 'e3', '.', '..', '\n', 'n', '\u0663')).map(([a, b, c]) => a + b + c),
-  fc.constantFrom('NaN', 'Infinity', '-0', '1e3', '١٢', '', ' ', '.', '1.', '.1', '1..2', '9'.repeat(400), `${MAX}`, `${MAX - 1}`, `${MAX - 1}.${MAX - 1}`, `${MAX}.0`, `0.${MAX}`),
+  fc
+    .tuple(
+      fc.constantFrom('', ' ', '\t', '  ', '\u00a0', '-', '+', '0x', '.', '\u0000', '\u2028'),
+      digits,
+      fc.constantFrom('', ' ', '\t', 'e3', '.', '..', '\n', 'n', '\u0663'),
+    )
+    .map(([a, b, c]) => a + b + c),
+  fc.constantFrom(
+    'NaN',
+    'Infinity',
+    '-0',
+    '1e3',
+    '١٢',
+    '',
+    ' ',
+    '.',
+    '1.',
+    '.1',
+    '1..2',
+    '9'.repeat(400),
+    `${MAX}`,
+    `${MAX - 1}`,
+    `${MAX - 1}.${MAX - 1}`,
+    `${MAX}.0`,
+    `0.${MAX}`,
+  ),
 );
-const anyString = fc.oneof(idLike, fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: 'grapheme-ascii', maxLength: 40 }));
+const anyString = fc.oneof(
+  idLike,
+  fc.string({ maxLength: 80 }),
+  fc.string({ unit: 'binary', maxLength: 80 }),
+  fc.string({ unit: 'grapheme-ascii', maxLength: 40 }),
+);
 
 function checkPoint(point: { startRevision: number; skip: number }, what: string): void {
   for (const value of [point.startRevision, point.skip]) {
@@ -58,10 +87,18 @@ describe('relay id parsing: properties', () => {
 
   test('every id the relay writes parses back to the exact resume point', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: MAX - 1 }), fc.integer({ min: 0, max: MAX - 1 }), fc.boolean(), (revision, index, last) => {
-        const point = parseEventId(eventId(revision, index, last));
-        assert.deepEqual(point, last ? { startRevision: revision + 1, skip: 0 } : { startRevision: revision, skip: index + 1 });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: MAX - 1 }),
+        fc.integer({ min: 0, max: MAX - 1 }),
+        fc.boolean(),
+        (revision, index, last) => {
+          const point = parseEventId(eventId(revision, index, last));
+          assert.deepEqual(
+            point,
+            last ? { startRevision: revision + 1, skip: 0 } : { startRevision: revision, skip: index + 1 },
+          );
+        },
+      ),
       { numRuns: 2_000 },
     );
   });
@@ -71,25 +108,42 @@ describe('relay id parsing: properties', () => {
     pool.firstRevision = 100;
     const signer = new IdSigner('a property-test secret of 32+ characters', '{"prefix":"YS8="}');
     const signedSamples = await Promise.all(['5', '100', '101', '101.3', `${MAX - 1}`].map((id) => signer.sign(id)));
-    const sent = fc.oneof(anyString, fc.constantFrom(...signedSamples), fc.tuple(fc.constantFrom(...signedSamples), anyString).map(([a, b]) => a + b));
+    const sent = fc.oneof(
+      anyString,
+      fc.constantFrom(...signedSamples),
+      fc.tuple(fc.constantFrom(...signedSamples), anyString).map(([a, b]) => a + b),
+    );
     await fc.assert(
-      fc.asyncProperty(sent, fc.boolean(), fc.option(fc.integer({ min: 0, max: MAX }), { nil: undefined }), async (id, signed, oldest) => {
-        let decision;
-        try {
-          decision = await admitResume(id, { pool, signer: signed ? signer : undefined, oldest, startRevision: undefined });
-        } catch (error) {
-          assert.ok(error instanceof InvalidArgumentError, `${JSON.stringify(id)} threw ${String(error)}`);
-          assert.ok(!signed, 'a signed-id relay refuses (compacted) rather than throws');
-          return;
-        }
-        if (typeof decision === 'number') {
-          assert.ok(Number.isSafeInteger(decision) && decision >= 0);
-          return;
-        }
-        if (decision.startRevision === undefined) return;
-        checkPoint({ startRevision: decision.startRevision, skip: decision.skip }, JSON.stringify(id));
-        assert.ok(decision.startRevision >= (oldest ?? (signed ? 0 : 101)), 'a resume never starts before the window');
-      }),
+      fc.asyncProperty(
+        sent,
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: MAX }), { nil: undefined }),
+        async (id, signed, oldest) => {
+          let decision: Awaited<ReturnType<typeof admitResume>>;
+          try {
+            decision = await admitResume(id, {
+              pool,
+              signer: signed ? signer : undefined,
+              oldest,
+              startRevision: undefined,
+            });
+          } catch (error) {
+            assert.ok(error instanceof InvalidArgumentError, `${JSON.stringify(id)} threw ${String(error)}`);
+            assert.ok(!signed, 'a signed-id relay refuses (compacted) rather than throws');
+            return;
+          }
+          if (typeof decision === 'number') {
+            assert.ok(Number.isSafeInteger(decision) && decision >= 0);
+            return;
+          }
+          if (decision.startRevision === undefined) return;
+          checkPoint({ startRevision: decision.startRevision, skip: decision.skip }, JSON.stringify(id));
+          assert.ok(
+            decision.startRevision >= (oldest ?? (signed ? 0 : 101)),
+            'a resume never starts before the window',
+          );
+        },
+      ),
       { numRuns: 1_000 },
     );
   });
@@ -100,7 +154,8 @@ describe('relay id parsing: properties', () => {
     process.on('unhandledRejection', onUnhandled);
     // A watch that never becomes ready: nothing is sent anywhere.
     const etcd: Watchable = {
-      watch: () => ({ ready: new Promise(() => {}), revision: 0, responses: async function* () {}, close() {} }) as never,
+      watch: () =>
+        ({ ready: new Promise(() => {}), revision: 0, responses: async function* () {}, close() {} }) as never,
     };
     const pool = new RelayPool();
     pool.firstRevision = 10;

@@ -15,7 +15,10 @@ describe('relay ring boundary', () => {
     // 10 and 11 were evicted: a resume from 11 needs 11, which the ring no longer holds.
     assert.equal(ring.since(11, 0), undefined);
     assert.equal(ring.since(10, 0), undefined);
-    assert.deepEqual(ring.since(12, 0)?.map((e) => e.id), ['12', '13', '14']);
+    assert.deepEqual(
+      ring.since(12, 0)?.map((e) => e.id),
+      ['12', '13', '14'],
+    );
     assert.equal(ring.floor, 12);
   });
 
@@ -25,7 +28,10 @@ describe('relay ring boundary', () => {
     assert.equal(ring.since(9, 0), undefined, 'revision 9 was evicted');
     assert.equal(ring.since(6, 0), undefined);
     // Nothing of these keys happened in 10..19: a resume from 10 loses nothing.
-    assert.deepEqual(ring.since(10, 0)?.map((e) => e.id), ['20']);
+    assert.deepEqual(
+      ring.since(10, 0)?.map((e) => e.id),
+      ['20'],
+    );
   });
 
   test('a revision evicted in part: a resume into it is refused, the next revision is served', () => {
@@ -42,6 +48,9 @@ describe('relay ring boundary', () => {
     const ring = new EventRing(1, 100, size * 2);
     for (const revision of [1, 2, 3]) ring.add(entry(revision));
     assert.equal(ring.since(1, 0), undefined);
-    assert.deepEqual(ring.since(2, 0)?.map((e) => e.id), ['2', '3']);
+    assert.deepEqual(
+      ring.since(2, 0)?.map((e) => e.id),
+      ['2', '3'],
+    );
   });
 });

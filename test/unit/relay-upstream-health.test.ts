@@ -4,7 +4,12 @@ import { describe, test } from 'node:test';
 import { UnavailableError } from '../../src/core/errors.ts';
 import { UpstreamHealth } from '../../src/relay/upstream-health.ts';
 
-const info = (attempt: number) => ({ attempt, delay: 50, error: new Error('refused at http://127.0.0.1:1'), resumeRevision: 5 });
+const info = (attempt: number) => ({
+  attempt,
+  delay: 50,
+  error: new Error('refused at http://127.0.0.1:1'),
+  resumeRevision: 5,
+});
 
 describe('relay upstream health', () => {
   test('a watch failing for less than the window is not gone; failing past it is, with an error that names no endpoint', async () => {

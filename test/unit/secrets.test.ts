@@ -8,7 +8,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { Etcd, type EtcdOptions, isEtcdError, type LeaseLostError, type ReconnectInfo, RelayPool } from '../../src/index.ts';
+import {
+  Etcd,
+  type EtcdOptions,
+  isEtcdError,
+  type LeaseLostError,
+  type ReconnectInfo,
+  RelayPool,
+} from '../../src/index.ts';
 
 const PASSWORD = 'Pw-Secret-7731';
 const TOKEN = 'Tok-Secret-5518.12';
@@ -29,9 +36,13 @@ function answer(request: IncomingMessage, response: ServerResponse): void {
     case 'hang':
       return;
     case '401':
-      return void response.writeHead(401, { 'content-type': 'application/json' }).end('{"code":16,"message":"etcdserver: invalid auth token"}');
+      return void response
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end('{"code":16,"message":"etcdserver: invalid auth token"}');
     case '503':
-      return void response.writeHead(503, { 'content-type': 'application/json' }).end('{"code":14,"message":"etcdserver: request timed out"}');
+      return void response
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end('{"code":14,"message":"etcdserver: request timed out"}');
     case 'watch-breaks':
       response.writeHead(200, { 'content-type': 'application/json' });
       response.write(`{"result":{"header":{"revision":"5"},"created":true}}\n`);
@@ -42,14 +53,23 @@ function answer(request: IncomingMessage, response: ServerResponse): void {
 /** Every way an error can be looked at, through its whole cause chain. */
 function views(value: unknown): string[] {
   const out: string[] = [];
-  for (let link = value, depth = 0; link !== undefined && link !== null && depth < 20; link = (link as { cause?: unknown }).cause, depth++) {
-    out.push(String(link), JSON.stringify(link) ?? '', inspect(link, { depth: Number.POSITIVE_INFINITY, showHidden: true }));
+  for (
+    let link = value, depth = 0;
+    link !== undefined && link !== null && depth < 20;
+    link = (link as { cause?: unknown }).cause, depth++
+  ) {
+    out.push(
+      String(link),
+      JSON.stringify(link) ?? '',
+      inspect(link, { depth: Number.POSITIVE_INFINITY, showHidden: true }),
+    );
   }
   return out;
 }
 
 function assertNoSecret(value: unknown, what: string): void {
-  for (const view of views(value)) assert.ok(!view.includes(TOKEN) && !view.includes(PASSWORD), `${what} shows a secret: ${view.slice(0, 400)}`);
+  for (const view of views(value))
+    assert.ok(!view.includes(TOKEN) && !view.includes(PASSWORD), `${what} shows a secret: ${view.slice(0, 400)}`);
 }
 
 const clients = (): Array<[string, EtcdOptions['auth']]> => [
@@ -130,7 +150,7 @@ describe('no secret in any failure', () => {
     }
   });
 
-  test("a relay pool does not show the resumeSecret it signs with", async () => {
+  test('a relay pool does not show the resumeSecret it signs with', async () => {
     const pool = new RelayPool();
     const signer = pool.signer(`${TOKEN}-relay-secret-of-32-chars`, '{"prefix":"YS8="}');
     await signer.sign('12.1');

@@ -6,9 +6,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
+import type { FetchLike } from '../../src/core/call-options.ts';
 import { EtcdError, isEtcdError } from '../../src/core/errors.ts';
 import { Etcd, subscribe } from '../../src/index.ts';
-import type { FetchLike } from '../../src/core/call-options.ts';
 
 const PASSWORD = 'Pw-Secret-0451';
 const TOKEN = 'Tok-Secret-9922.41';
@@ -55,7 +55,8 @@ describe('secrets', () => {
   test('neither the password nor the token is ever part of a URL, and the client logs nothing', async () => {
     const { urls, fetch } = recording(async (request) => {
       if (request.url.endsWith('/auth/authenticate')) return new Response(`{"token":"${TOKEN}"}`);
-      if (request.headers.get('authorization') !== TOKEN) return new Response('{"code":16,"message":"etcdserver: invalid auth token"}', { status: 401 });
+      if (request.headers.get('authorization') !== TOKEN)
+        return new Response('{"code":16,"message":"etcdserver: invalid auth token"}', { status: 401 });
       return new Response('{"kvs":[]}');
     });
     const { lines } = await capturingConsole(async () => {
@@ -72,16 +73,27 @@ describe('secrets', () => {
   test('a network failure, a broken answer or a timeout while authenticating shows no secret', async () => {
     const failures: Array<(request: Request) => Promise<Response>> = [
       async () => {
-        throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+        });
       },
       async () => new Response('{"token":', { status: 200 }),
       async () => new Response('<html>bad gateway</html>', { status: 502 }),
-      async () => new Response('{"code":3,"message":"etcdserver: authentication failed, invalid user ID or password"}', { status: 400 }),
-      (request) => new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason))),
+      async () =>
+        new Response('{"code":3,"message":"etcdserver: authentication failed, invalid user ID or password"}', {
+          status: 400,
+        }),
+      (request) =>
+        new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason))),
     ];
     for (const failure of failures) {
       const { fetch } = recording(failure);
-      const etcd = new Etcd({ endpoints: 'http://127.0.0.1:1', auth: { username: 'root', password: PASSWORD }, fetch, timeout: 300 });
+      const etcd = new Etcd({
+        endpoints: 'http://127.0.0.1:1',
+        auth: { username: 'root', password: PASSWORD },
+        fetch,
+        timeout: 300,
+      });
       const error = await etcd.get('a').catch((e: unknown) => e);
       assert.ok(isEtcdError(error), String(error));
       assertNoSecret(error, 'an authentication failure');
@@ -105,9 +117,24 @@ describe('secrets', () => {
 
   test("no error carries ky's Request (which holds the token): reset, 503 until the deadline, 5xx on a write, a per-attempt timeout", async () => {
     const answers: Array<[string, (request: Request) => Promise<Response>]> = [
-      ['a reset connection', async () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) }))],
-      ['a member that stays unavailable', async () => new Response('{"code":14,"message":"etcdserver: request timed out"}', { status: 503 })],
-      ['an endpoint that never answers', (request) => new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)))],
+      [
+        'a reset connection',
+        async () =>
+          Promise.reject(
+            new TypeError('fetch failed', {
+              cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+            }),
+          ),
+      ],
+      [
+        'a member that stays unavailable',
+        async () => new Response('{"code":14,"message":"etcdserver: request timed out"}', { status: 503 }),
+      ],
+      [
+        'an endpoint that never answers',
+        (request) =>
+          new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason))),
+      ],
     ];
     for (const [what, answer] of answers) {
       const { fetch } = recording(answer);
@@ -124,7 +151,11 @@ describe('secrets', () => {
   });
 
   test('an endpoint with a user or password in it is refused, without repeating them', () => {
-    for (const endpoint of [`http://root:${PASSWORD}@127.0.0.1:2379`, `http://${TOKEN}@127.0.0.1:2379`, `root:${PASSWORD}@127.0.0.1:2379`]) {
+    for (const endpoint of [
+      `http://root:${PASSWORD}@127.0.0.1:2379`,
+      `http://${TOKEN}@127.0.0.1:2379`,
+      `root:${PASSWORD}@127.0.0.1:2379`,
+    ]) {
       const error = (() => {
         try {
           new Etcd({ endpoints: endpoint });
@@ -158,7 +189,9 @@ describe('redirects', () => {
       response.writeHead(status, { location: `${targetUrl}${request.url}` });
       response.end();
     });
-    await Promise.all([target, redirector].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+    await Promise.all(
+      [target, redirector].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))),
+    );
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
     redirectorUrl = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
   });
@@ -185,7 +218,7 @@ describe('redirects', () => {
     assert.equal(seen.at(-1)?.authorization, TOKEN);
   });
 
-  test("subscribe() does not follow a redirect either: its headers (an API key) never reach the other server", async () => {
+  test('subscribe() does not follow a redirect either: its headers (an API key) never reach the other server', async () => {
     seen.length = 0;
     for (status of [301, 302, 303, 307, 308]) {
       const events = subscribe(`${redirectorUrl}/events`, { headers: { authorization: `Bearer ${TOKEN}` } });

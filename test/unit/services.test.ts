@@ -1,21 +1,30 @@
 import assert from 'node:assert/strict';
-import { inspect } from 'node:util';
 import { describe, test } from 'node:test';
-import type { AuthOptions } from '../../src/core/auth-token.ts';
-import { createCore } from '../../src/core/client-core.ts';
+import { inspect } from 'node:util';
 import { Auth } from '../../src/admin/auth.ts';
 import { Cluster } from '../../src/admin/cluster.ts';
-import { InvalidArgumentError, LeaseLostError, PermissionDeniedError, UnavailableError } from '../../src/core/errors.ts';
-import { LeaseService } from '../../src/lease/lease-service.ts';
 import { Maintenance } from '../../src/admin/maintenance.ts';
-import { streamResult } from '../../src/core/stream-message.ts';
+import type { AuthOptions } from '../../src/core/auth-token.ts';
 import type { FetchLike } from '../../src/core/call-options.ts';
+import { createCore } from '../../src/core/client-core.ts';
+import {
+  InvalidArgumentError,
+  LeaseLostError,
+  PermissionDeniedError,
+  UnavailableError,
+} from '../../src/core/errors.ts';
+import { streamResult } from '../../src/core/stream-message.ts';
 import { Transport } from '../../src/core/transport.ts';
+import { LeaseService } from '../../src/lease/lease-service.ts';
 
-const HEADER = '{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4","raft_term":"2"}';
+const HEADER =
+  '{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4","raft_term":"2"}';
 
 /** A fetch that answers each path with a recorded body, logging what was asked. */
-function recorded(answers: Record<string, string | ((request: Request) => Promise<Response> | Response)>, log: Request[] = []): FetchLike {
+function recorded(
+  answers: Record<string, string | ((request: Request) => Promise<Response> | Response)>,
+  log: Request[] = [],
+): FetchLike {
   return async (request) => {
     log.push(request);
     const path = new URL(request.url).pathname.replace(/^\/v3/, '');
@@ -26,7 +35,8 @@ function recorded(answers: Record<string, string | ((request: Request) => Promis
   };
 }
 
-const transport = (fetch: FetchLike, auth?: AuthOptions) => new Transport({ endpoints: ['http://127.0.0.1:1'], fetch, timeout: 2_000, auth });
+const transport = (fetch: FetchLike, auth?: AuthOptions) =>
+  new Transport({ endpoints: ['http://127.0.0.1:1'], fetch, timeout: 2_000, auth });
 /** A client core over a fake gateway. */
 const core = (fetch: FetchLike) => createCore({ endpoints: ['http://127.0.0.1:1'], fetch, timeout: 2_000 });
 
@@ -34,8 +44,21 @@ describe('stream messages', () => {
   test('a result line gives its result; an error line throws the typed error', () => {
     assert.deepEqual(streamResult({ result: { ID: '1', TTL: '5' } }, 'e', '/lease/keepalive'), { ID: '1', TTL: '5' });
     assert.throws(
-      () => streamResult({ error: { grpc_code: 14, http_code: 503, message: 'transport is closing', http_status: 'Service Unavailable' } }, 'e', '/p'),
-      (error: unknown) => error instanceof UnavailableError && error.status === 503 && error.message === 'transport is closing',
+      () =>
+        streamResult(
+          {
+            error: {
+              grpc_code: 14,
+              http_code: 503,
+              message: 'transport is closing',
+              http_status: 'Service Unavailable',
+            },
+          },
+          'e',
+          '/p',
+        ),
+      (error: unknown) =>
+        error instanceof UnavailableError && error.status === 503 && error.message === 'transport is closing',
     );
   });
 });
@@ -71,7 +94,9 @@ describe('lease wire decoding', () => {
     const leases = new LeaseService(core(fetch));
     assert.equal(await leases.keepAliveOnce('555'), 30);
     answerOurs = false;
-    await assert.rejects(leases.keepAliveOnce('555'), (error: Error) => /no answer for lease 555; it answered for lease 777, not asked about/.test(error.message));
+    await assert.rejects(leases.keepAliveOnce('555'), (error: Error) =>
+      /no answer for lease 555; it answered for lease 777, not asked about/.test(error.message),
+    );
   });
 
   test('grant sends exactly TTL (not ttl) and keeps the 64-bit ID as a string', async () => {
@@ -97,7 +122,13 @@ describe('cluster and maintenance wire decoding', () => {
     });
     const { members } = await new Cluster(core(fetch)).members();
     assert.deepEqual(members, [
-      { id: '13668033151171901709', name: 'p', peerUrls: ['http://127.0.0.1:23801'], clientUrls: ['http://127.0.0.1:23791'], isLearner: false },
+      {
+        id: '13668033151171901709',
+        name: 'p',
+        peerUrls: ['http://127.0.0.1:23801'],
+        clientUrls: ['http://127.0.0.1:23791'],
+        isLearner: false,
+      },
       { id: '13809995186600797920', name: '', peerUrls: ['http://127.0.0.1:23999'], clientUrls: [], isLearner: true },
     ]);
   });
@@ -119,14 +150,21 @@ describe('auth', () => {
   test('status on etcd 3.4 (no /auth/status): an anonymous user list tells whether auth is on', async () => {
     const off = recorded({ '/auth/user/list': `{"header":${HEADER},"users":["root"]}` });
     assert.deepEqual(await new Auth(core(off)).status(), { enabled: false });
-    const on = recorded({ '/auth/user/list': () => new Response('{"error":"etcdserver: user name is empty","message":"etcdserver: user name is empty","code":3}', { status: 400 }) });
+    const on = recorded({
+      '/auth/user/list': () =>
+        new Response('{"error":"etcdserver: user name is empty","message":"etcdserver: user name is empty","code":3}', {
+          status: 400,
+        }),
+    });
     assert.deepEqual(await new Auth(core(on)).status(), { enabled: true });
     const v35 = recorded({ '/auth/status': `{"header":${HEADER},"enabled":true,"authRevision":"3"}` });
     assert.deepEqual(await new Auth(core(v35)).status(), { enabled: true });
   });
 
   test('permissions decode their type (READ is omitted on the wire) and key range', async () => {
-    const fetch = recorded({ '/auth/role/get': `{"header":${HEADER},"perm":[{"permType":"READWRITE","key":"YQ==","range_end":"Yg=="},{"key":"Yw=="}]}` });
+    const fetch = recorded({
+      '/auth/role/get': `{"header":${HEADER},"perm":[{"permType":"READWRITE","key":"YQ==","range_end":"Yg=="},{"key":"Yw=="}]}`,
+    });
     const role = await new Auth(core(fetch)).getRole('r');
     const text = new TextEncoder();
     assert.deepEqual(role.permissions, [
@@ -148,7 +186,10 @@ describe('auth', () => {
       '/kv/range': (request) =>
         request.headers.get('authorization') === valid
           ? new Response(`{"header":${HEADER}}`)
-          : new Response('{"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16}', { status: 401 }),
+          : new Response(
+              '{"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16}',
+              { status: 401 },
+            ),
     });
     const t = transport(fetch, { username: 'root', password: 'Secret-pw' });
     await Promise.all(Array.from({ length: 10 }, () => t.request('/kv/range', {})));
@@ -163,7 +204,10 @@ describe('auth', () => {
     const fetch = recorded(
       {
         '/auth/authenticate': `{"header":${HEADER},"token":"t.1"}`,
-        '/kv/put': () => new Response('{"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7}', { status: 403 }),
+        '/kv/put': () =>
+          new Response('{"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7}', {
+            status: 403,
+          }),
       },
       log,
     );

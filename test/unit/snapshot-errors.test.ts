@@ -4,7 +4,8 @@ import { errorFromAnswer } from '../../src/core/answer.ts';
 import { EtcdError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../../src/core/errors.ts';
 
 // etcd 3.4.23's answers to `/v3/maintenance/snapshot` refused for auth: gRPC code UNKNOWN, HTTP 500.
-const refused = (message: string) => JSON.stringify({ error: { grpc_code: 2, http_code: 500, message, http_status: 'Internal Server Error' } });
+const refused = (message: string) =>
+  JSON.stringify({ error: { grpc_code: 2, http_code: 500, message, http_status: 'Internal Server Error' } });
 
 test('the Snapshot call’s auth failures, which etcd 3.4 reports as UNKNOWN, become typed errors', () => {
   const path = '/v3/maintenance/snapshot';

@@ -7,7 +7,15 @@ import type { FetchLike } from '../../src/core/call-options.ts';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
 import { cmp, Etcd, op } from '../../src/index.ts';
 
-const INHERITED = ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__'];
+const INHERITED = [
+  'toString',
+  'constructor',
+  '__proto__',
+  'hasOwnProperty',
+  'valueOf',
+  'isPrototypeOf',
+  '__defineGetter__',
+];
 
 function client(): { etcd: Etcd; sent: string[] } {
   const sent: string[] = [];
@@ -33,7 +41,10 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
     test(`grantPermission refuses permission type ${JSON.stringify(name)} with InvalidArgumentError and sends nothing`, async () => {
       const { etcd, sent } = client();
       try {
-        await assert.rejects(etcd.auth.grantPermission('reader', name as never, { prefix: 'a/' }), InvalidArgumentError);
+        await assert.rejects(
+          etcd.auth.grantPermission('reader', name as never, { prefix: 'a/' }),
+          InvalidArgumentError,
+        );
         assert.deepEqual(sent, []);
       } finally {
         etcd.close();
@@ -43,7 +54,10 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
     test(`range refuses sort order ${JSON.stringify(name)} with InvalidArgumentError and sends nothing`, async () => {
       const { etcd, sent } = client();
       try {
-        await assert.rejects(etcd.range({ prefix: 'a/', sort: { target: 'key', order: name as never } }), InvalidArgumentError);
+        await assert.rejects(
+          etcd.range({ prefix: 'a/', sort: { target: 'key', order: name as never } }),
+          InvalidArgumentError,
+        );
         assert.deepEqual(sent, []);
       } finally {
         etcd.close();
@@ -53,7 +67,14 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
     test(`op.range in a txn refuses sort target ${JSON.stringify(name)} with InvalidArgumentError`, async () => {
       const { etcd, sent } = client();
       try {
-        await assert.rejects(async () => etcd.txn().then(op.range({ prefix: 'a/', sort: { target: name as never } })).commit(), InvalidArgumentError);
+        await assert.rejects(
+          async () =>
+            etcd
+              .txn()
+              .then(op.range({ prefix: 'a/', sort: { target: name as never } }))
+              .commit(),
+          InvalidArgumentError,
+        );
         assert.deepEqual(sent, []);
       } finally {
         etcd.close();
@@ -72,7 +93,8 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
     const { etcd, sent } = client();
     try {
       for (const target of ['key', 'version', 'create', 'mod', 'value'] as const) {
-        for (const order of ['none', 'ascend', 'descend'] as const) await etcd.range({ prefix: 'a/', sort: { target, order } });
+        for (const order of ['none', 'ascend', 'descend'] as const)
+          await etcd.range({ prefix: 'a/', sort: { target, order } });
       }
       assert.equal(sent.length, 15);
     } finally {

@@ -34,8 +34,17 @@ let seen: Array<{ path: string; authorization: string | undefined }> = [];
 let issued = GOOD_TOKEN;
 
 const notSent = () => seen.filter((s) => s.path !== '/v3/auth/authenticate');
-const views = (error: unknown) => [String(error), JSON.stringify(error) ?? '', inspect(error, { depth: 10, showHidden: true })];
-function assertRefusal(error: unknown, type: typeof InvalidArgumentError | typeof MalformedResponseError, token: string, what: string): void {
+const views = (error: unknown) => [
+  String(error),
+  JSON.stringify(error) ?? '',
+  inspect(error, { depth: 10, showHidden: true }),
+];
+function assertRefusal(
+  error: unknown,
+  type: typeof InvalidArgumentError | typeof MalformedResponseError,
+  token: string,
+  what: string,
+): void {
   assert.ok(error instanceof type, `${what}: ${inspect(error)}`);
   assert.match((error as Error).message, /not a valid header value/, what);
   assert.notEqual((error as { mayHaveApplied?: unknown }).mayHaveApplied, true, what);
@@ -88,9 +97,26 @@ describe('a token no header can carry is refused before sending', () => {
           ['lease grant', () => etcd.grant(10)],
           ['status', () => etcd.maintenance.status()],
         ];
-        for (const [call, run] of calls) assertRefusal(await run().then(() => 'resolved', (e: unknown) => e), InvalidArgumentError, token, `${call} with ${what}`);
+        for (const [call, run] of calls)
+          assertRefusal(
+            await run().then(
+              () => 'resolved',
+              (e: unknown) => e,
+            ),
+            InvalidArgumentError,
+            token,
+            `${call} with ${what}`,
+          );
         const watch = etcd.watch({ key: 'k' });
-        assertRefusal(await watch.ready.then(() => 'ready', (e: unknown) => e), InvalidArgumentError, token, `a watch with ${what}`);
+        assertRefusal(
+          await watch.ready.then(
+            () => 'ready',
+            (e: unknown) => e,
+          ),
+          InvalidArgumentError,
+          token,
+          `a watch with ${what}`,
+        );
         assert.deepEqual(notSent(), [], `${what}: sent anyway`);
       } finally {
         etcd.close();
@@ -104,8 +130,18 @@ describe('a token no header can carry is refused before sending', () => {
       issued = token;
       const etcd = new Etcd({ endpoints: endpoint, auth: { username: 'root', password: 'pw' }, timeout: 2_000 });
       try {
-        assertRefusal(await etcd.put('k', 'v').catch((e: unknown) => e), MalformedResponseError, token, `a put after etcd answered a token with ${what}`);
-        assertRefusal(await etcd.get('k').catch((e: unknown) => e), MalformedResponseError, token, `a get after etcd answered a token with ${what}`);
+        assertRefusal(
+          await etcd.put('k', 'v').catch((e: unknown) => e),
+          MalformedResponseError,
+          token,
+          `a put after etcd answered a token with ${what}`,
+        );
+        assertRefusal(
+          await etcd.get('k').catch((e: unknown) => e),
+          MalformedResponseError,
+          token,
+          `a get after etcd answered a token with ${what}`,
+        );
         assert.deepEqual(notSent(), [], `${what}: sent anyway`);
       } finally {
         etcd.close();
@@ -122,6 +158,9 @@ describe('a token no header can carry is refused before sending', () => {
     const viaPassword = new Etcd({ endpoints: endpoint, auth: { username: 'root', password: 'pw' } });
     await viaPassword.put('k', 'v');
     viaPassword.close();
-    assert.deepEqual(notSent().map((s) => s.authorization), [GOOD_TOKEN, GOOD_TOKEN]);
+    assert.deepEqual(
+      notSent().map((s) => s.authorization),
+      [GOOD_TOKEN, GOOD_TOKEN],
+    );
   });
 });

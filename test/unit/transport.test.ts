@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { FetchLike } from '../../src/core/call-options.ts';
 import {
   AbortedError,
   CompactedError,
@@ -18,7 +19,6 @@ import {
   UnavailableError,
   UnimplementedError,
 } from '../../src/core/errors.ts';
-import type { FetchLike } from '../../src/core/call-options.ts';
 import { Transport } from '../../src/core/transport.ts';
 
 function answering(status: number, body: string, contentType = 'application/json'): FetchLike {
@@ -31,22 +31,78 @@ function transport(fetch: FetchLike, endpoints = ['http://127.0.0.1:1'], timeout
 
 // Error bodies recorded from etcd 3.4.23's gateway.
 const recordedErrors: Array<[number, string, new (...args: never[]) => EtcdError]> = [
-  [400, '{"error":"etcdserver: key is not provided","message":"etcdserver: key is not provided","code":3}', InvalidArgumentError],
-  [400, '{"error":"etcdserver: request is too large","message":"etcdserver: request is too large","code":3}', RequestTooLargeError],
-  [400, '{"error":"etcdserver: user name is empty","message":"etcdserver: user name is empty","code":3}', UnauthenticatedError],
-  [400, '{"error":"etcdserver: authentication failed, invalid user ID or password","message":"etcdserver: authentication failed, invalid user ID or password","code":3}', UnauthenticatedError],
-  [400, '{"error":"etcdserver: mvcc: required revision has been compacted","message":"etcdserver: mvcc: required revision has been compacted","code":11}', CompactedError],
-  [400, '{"error":"etcdserver: mvcc: required revision is a future revision","message":"etcdserver: mvcc: required revision is a future revision","code":11}', FutureRevisionError],
-  [404, '{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}', NotFoundError],
-  [412, '{"error":"etcdserver: authentication is not enabled","message":"etcdserver: authentication is not enabled","code":9}', FailedPreconditionError],
-  [403, '{"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7}', PermissionDeniedError],
-  [401, '{"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16}', UnauthenticatedError],
-  [429, '{"error":"etcdserver: mvcc: database space exceeded","message":"etcdserver: mvcc: database space exceeded","code":8}', ResourceExhaustedError],
-  [429, '{"error":"grpc: received message larger than max (2097162 vs. 2097152)","message":"grpc: received message larger than max (2097162 vs. 2097152)","code":8}', RequestTooLargeError],
-  [503, '{"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14}', UnavailableError],
+  [
+    400,
+    '{"error":"etcdserver: key is not provided","message":"etcdserver: key is not provided","code":3}',
+    InvalidArgumentError,
+  ],
+  [
+    400,
+    '{"error":"etcdserver: request is too large","message":"etcdserver: request is too large","code":3}',
+    RequestTooLargeError,
+  ],
+  [
+    400,
+    '{"error":"etcdserver: user name is empty","message":"etcdserver: user name is empty","code":3}',
+    UnauthenticatedError,
+  ],
+  [
+    400,
+    '{"error":"etcdserver: authentication failed, invalid user ID or password","message":"etcdserver: authentication failed, invalid user ID or password","code":3}',
+    UnauthenticatedError,
+  ],
+  [
+    400,
+    '{"error":"etcdserver: mvcc: required revision has been compacted","message":"etcdserver: mvcc: required revision has been compacted","code":11}',
+    CompactedError,
+  ],
+  [
+    400,
+    '{"error":"etcdserver: mvcc: required revision is a future revision","message":"etcdserver: mvcc: required revision is a future revision","code":11}',
+    FutureRevisionError,
+  ],
+  [
+    404,
+    '{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}',
+    NotFoundError,
+  ],
+  [
+    412,
+    '{"error":"etcdserver: authentication is not enabled","message":"etcdserver: authentication is not enabled","code":9}',
+    FailedPreconditionError,
+  ],
+  [
+    403,
+    '{"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7}',
+    PermissionDeniedError,
+  ],
+  [
+    401,
+    '{"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16}',
+    UnauthenticatedError,
+  ],
+  [
+    429,
+    '{"error":"etcdserver: mvcc: database space exceeded","message":"etcdserver: mvcc: database space exceeded","code":8}',
+    ResourceExhaustedError,
+  ],
+  [
+    429,
+    '{"error":"grpc: received message larger than max (2097162 vs. 2097152)","message":"grpc: received message larger than max (2097162 vs. 2097152)","code":8}',
+    RequestTooLargeError,
+  ],
+  [
+    503,
+    '{"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14}',
+    UnavailableError,
+  ],
   [504, '{"error":"context deadline exceeded","message":"context deadline exceeded","code":4}', TimeoutError],
   // etcd 3.5 (grpc-gateway v1.16): "error" first, FailedPrecondition is 400.
-  [400, '{"error":"etcdserver: authentication is not enabled","code":9,"message":"etcdserver: authentication is not enabled"}', FailedPreconditionError],
+  [
+    400,
+    '{"error":"etcdserver: authentication is not enabled","code":9,"message":"etcdserver: authentication is not enabled"}',
+    FailedPreconditionError,
+  ],
   // etcd 3.6+ (grpc-gateway v2) drops "error"; protojson may put a space after each comma.
   [403, '{"code":7,"message":"etcdserver: permission denied","details":[]}', PermissionDeniedError],
   [400, '{"code":9, "message":"etcdserver: user already exists"}', FailedPreconditionError],
@@ -55,7 +111,11 @@ const recordedErrors: Array<[number, string, new (...args: never[]) => EtcdError
   // A refused stream (3.6+: the error's HTTP status, nested error, then a newline).
   [401, '{"error":{"code":16,"message":"etcdserver: invalid auth token"}}\n', UnauthenticatedError],
   [403, '{"error":{"code":7, "message":"etcdserver: permission denied"}}\n', PermissionDeniedError],
-  [503, '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}', UnavailableError],
+  [
+    503,
+    '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}',
+    UnavailableError,
+  ],
 ];
 
 function messageOf(body: string): string {
@@ -86,13 +146,16 @@ describe('error mapping', () => {
   for (const [status, body, type] of recordedErrors) {
     const message = messageOf(body);
     test(`HTTP ${status} ${body.trim()} becomes ${type.name} with etcd's code and message`, async () => {
-      const error = await transport(answering(status, body)).request('/kv/range', { key: 'Zm9v' }).catch((e: unknown) => e);
+      const error = await transport(answering(status, body))
+        .request('/kv/range', { key: 'Zm9v' })
+        .catch((e: unknown) => e);
       assert.ok(error instanceof type, `got ${String(error)}`);
       assert.ok(isEtcdError(error));
       assert.equal(error.code, codeOf(body));
       assert.equal(error.status, status);
       // etcd's message as is; "user name is empty" (no credentials, auth on) comes after the fix it calls for.
-      const noCredentials = 'this etcd has auth enabled: pass `auth` ({ username, password } or { token }) to the client; etcd said: ';
+      const noCredentials =
+        'this etcd has auth enabled: pass `auth` ({ username, password } or { token }) to the client; etcd said: ';
       assert.equal(error.message, /user name is empty/.test(message) ? noCredentials + message : message);
       assert.equal(error.name, type.name);
       assert.equal(error.path, '/v3/kv/range', 'error.path is the whole gateway path, as in watch errors');
@@ -101,7 +164,9 @@ describe('error mapping', () => {
 
   for (const [status, type] of emptyBodies) {
     test(`HTTP ${status} with an empty body becomes ${type.name}, by its status`, async () => {
-      const error = await transport(answering(status, '')).request('/kv/range', { key: 'Zm9v' }, { idempotent: false }).catch((e: unknown) => e);
+      const error = await transport(answering(status, ''))
+        .request('/kv/range', { key: 'Zm9v' }, { idempotent: false })
+        .catch((e: unknown) => e);
       assert.ok(error instanceof type, `got ${String(error)}`);
       assert.equal(error.name, type.name);
       assert.equal(error.status, status);
@@ -115,7 +180,9 @@ describe('error mapping', () => {
       [404, '{"code":5, "message":"Not Found"}', 'application/json'],
       [405, 'Method Not Allowed\n', 'text/plain'],
     ] as const) {
-      const error = await transport(answering(status, body, type)).request('/auth/status', {}).catch((e) => e);
+      const error = await transport(answering(status, body, type))
+        .request('/auth/status', {})
+        .catch((e) => e);
       assert.ok(error instanceof UnimplementedError, `got ${String(error)}`);
       assert.equal(error.status, status);
       assert.match(error.message, /does not serve \/v3\/auth\/status/);
@@ -123,23 +190,31 @@ describe('error mapping', () => {
   });
 
   test('a 500 page from a proxy is an EtcdError naming the status and the start of the page', async () => {
-    const error = await transport(answering(500, '<html>bad gateway</html>', 'text/html')).request('/kv/range', {}).catch((e) => e);
+    const error = await transport(answering(500, '<html>bad gateway</html>', 'text/html'))
+      .request('/kv/range', {})
+      .catch((e) => e);
     assert.equal(error.name, 'EtcdError');
     assert.match(error.message, /HTTP 500 .*<html>bad gateway/);
   });
 
   test('a 200 with an HTML body is a MalformedResponseError, not a SyntaxError', async () => {
-    const error = await transport(answering(200, '<html>proxy</html>', 'text/html')).request('/kv/range', {}).catch((e) => e);
+    const error = await transport(answering(200, '<html>proxy</html>', 'text/html'))
+      .request('/kv/range', {})
+      .catch((e) => e);
     assert.ok(error instanceof MalformedResponseError);
   });
 
   test('truncated JSON is a MalformedResponseError', async () => {
-    const error = await transport(answering(200, '{"header":{"revision":"3"')).request('/kv/range', {}).catch((e) => e);
+    const error = await transport(answering(200, '{"header":{"revision":"3"'))
+      .request('/kv/range', {})
+      .catch((e) => e);
     assert.ok(error instanceof MalformedResponseError);
   });
 
   test('a JSON answer that is not an object is a MalformedResponseError', async () => {
-    const error = await transport(answering(200, '[1,2]')).request('/kv/range', {}).catch((e) => e);
+    const error = await transport(answering(200, '[1,2]'))
+      .request('/kv/range', {})
+      .catch((e) => e);
     assert.ok(error instanceof MalformedResponseError);
   });
 
@@ -153,7 +228,9 @@ describe('error mapping', () => {
           },
         }),
       );
-    const error = await transport(fetch).request('/kv/range', {}).catch((e) => e);
+    const error = await transport(fetch)
+      .request('/kv/range', {})
+      .catch((e) => e);
     assert.ok(error instanceof UnavailableError, String(error));
   });
 });
@@ -176,7 +253,9 @@ describe('deadlines and cancellation', () => {
   test('a call that never answers times out with TimeoutError at its deadline', async () => {
     for (const idempotent of [true, false]) {
       const started = performance.now();
-      const error = await transport(hanging, undefined, 100).request('/kv/range', {}, { idempotent }).catch((e) => e);
+      const error = await transport(hanging, undefined, 100)
+        .request('/kv/range', {}, { idempotent })
+        .catch((e) => e);
       assert.ok(error instanceof TimeoutError, String(error));
       assertAtDeadline(started);
     }
@@ -185,7 +264,9 @@ describe('deadlines and cancellation', () => {
   test('a body that never ends times out too, at its deadline', async () => {
     const fetch: FetchLike = async () => new Response(new ReadableStream({ start() {} }));
     const started = performance.now();
-    const error = await transport(fetch, undefined, 100).request('/kv/range', {}).catch((e) => e);
+    const error = await transport(fetch, undefined, 100)
+      .request('/kv/range', {})
+      .catch((e) => e);
     assert.ok(error instanceof TimeoutError, String(error));
     assertAtDeadline(started);
   });
@@ -215,7 +296,10 @@ describe('deadlines and cancellation', () => {
       setTimeout(() => controller.abort(), 20);
       await assert.rejects(pending, AbortedError);
       const ms = performance.now() - started;
-      assert.ok(ms < 20 + 600, `${idempotent ? 'a read' : 'a write'} settled ${Math.round(ms)} ms after the call, its deadline being 2 s`);
+      assert.ok(
+        ms < 20 + 600,
+        `${idempotent ? 'a read' : 'a write'} settled ${Math.round(ms)} ms after the call, its deadline being 2 s`,
+      );
     }
   });
 
@@ -247,7 +331,8 @@ describe('requests on the wire', () => {
     assert.equal(body, '{"key":"Zm9v"}');
     assert.equal(seen.headers.get('authorization'), null);
     assert.match(seen.headers.get('content-type') ?? '', /^text\/plain/);
-    for (const [name] of seen.headers) assert.ok(['accept', 'content-type'].includes(name), `unexpected header ${name}`);
+    for (const [name] of seen.headers)
+      assert.ok(['accept', 'content-type'].includes(name), `unexpected header ${name}`);
   });
 
   test('the token goes in Authorization, as is, when there is one', async () => {
@@ -288,10 +373,16 @@ describe('requests on the wire', () => {
     let attempts = 0;
     const fetch: FetchLike = async () => {
       attempts++;
-      throw new TypeError('fetch failed', { cause: Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }) });
+      throw new TypeError('fetch failed', {
+        cause: Object.assign(new Error('unable to verify the first certificate'), {
+          code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+        }),
+      });
     };
     const started = performance.now();
-    const error = await transport(fetch, ['https://127.0.0.1:1', 'https://127.0.0.1:2'], 5_000).request('/kv/range', {}, { idempotent: true }).catch((e) => e);
+    const error = await transport(fetch, ['https://127.0.0.1:1', 'https://127.0.0.1:2'], 5_000)
+      .request('/kv/range', {}, { idempotent: true })
+      .catch((e) => e);
     assert.ok(error instanceof UnavailableError, String(error));
     assert.equal(error.retryable, false);
     assert.equal(error.mayHaveApplied, false);

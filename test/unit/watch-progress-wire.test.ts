@@ -32,7 +32,11 @@ test('the answer to a progress request, which etcd 3.4 sends ahead of a replay, 
     break;
   }
   assert.deepEqual(
-    responses.map((r) => ({ revision: r.revision, progress: r.progress, events: r.events.map((e) => `${e.kv.keyText}=${e.kv.valueText}`) })),
+    responses.map((r) => ({
+      revision: r.revision,
+      progress: r.progress,
+      events: r.events.map((e) => `${e.kv.keyText}=${e.kv.valueText}`),
+    })),
     [{ revision: 2, progress: false, events: ['k1=v1'] }],
   );
   etcd.close();

@@ -30,7 +30,11 @@ describe('watch onReconnect info', () => {
     watch.close();
     assert.equal(infos.length >= 5, true, `only ${infos.length} reconnects within 5 s`);
     for (const info of infos) {
-      assert.equal(Number.isInteger(info.delay), true, `attempt ${info.attempt}: delay ${info.delay} is not whole milliseconds`);
+      assert.equal(
+        Number.isInteger(info.delay),
+        true,
+        `attempt ${info.attempt}: delay ${info.delay} is not whole milliseconds`,
+      );
       assert.equal(info.delay > 0, true);
     }
   });

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MalformedResponseError, UnauthenticatedError, UnavailableError, WatchCompactedError } from '../../src/core/errors.ts';
+import {
+  MalformedResponseError,
+  UnauthenticatedError,
+  UnavailableError,
+  WatchCompactedError,
+} from '../../src/core/errors.ts';
 import { Etcd, type FetchLike, type WatchEvent } from '../../src/index.ts';
 import { cancelReasonError } from '../../src/watch/watch-events.ts';
 import { within } from '../helpers/within.ts';
 
 const encoder = new TextEncoder();
-const header = (revision: number) => `"header":{"cluster_id":"14841639068965178418","member_id":"10276657743932975437","revision":"${revision}","raft_term":"2"}`;
+const header = (revision: number) =>
+  `"header":{"cluster_id":"14841639068965178418","member_id":"10276657743932975437","revision":"${revision}","raft_term":"2"}`;
 
 // Lines as etcd 3.4.23 sends them for a watcher with watch_id 1 on "héllo" ("aMOpbGxv"):
 // created, a put with prev_kv, a txn's two events in one message, a delete, an answer split in
@@ -56,7 +62,14 @@ function describeEvent(event: WatchEvent): string {
   return `${event.type} ${event.kv.keyText}=${event.kv.valueText} @${event.revision}${event.prevKv ? ` prev=${event.prevKv.valueText}` : ''}`;
 }
 
-const expectedEvents = ['put héllo=wörld @2', 'put héllo=1 @3 prev=wörld', 'put héllo2= @3', 'delete héllo= @4', 'put héllo=a @5', 'put héllo=b @6'];
+const expectedEvents = [
+  'put héllo=wörld @2',
+  'put héllo=1 @3 prev=wörld',
+  'put héllo2= @3',
+  'delete héllo= @4',
+  'put héllo=a @5',
+  'put héllo=b @6',
+];
 
 async function watchSplitAt(offset: number): Promise<string[]> {
   const { fetch } = scripted([[bytes.subarray(0, offset), bytes.subarray(offset)]]);
@@ -106,9 +119,17 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
       'the progress notification and the reopened stream',
       4_000,
     );
-    assert.deepEqual(revisions, [[2, false], [3, false], [4, false], [6, false], [9, true]]);
+    assert.deepEqual(revisions, [
+      [2, false],
+      [3, false],
+      [4, false],
+      [6, false],
+      [9, true],
+    ]);
     assert.equal(bodies.length, 2);
-    const [first, second] = bodies.map((body) => JSON.parse(body.split('\n')[0]!) as { create_request: Record<string, unknown> });
+    const [first, second] = bodies.map(
+      (body) => JSON.parse(body.split('\n')[0]!) as { create_request: Record<string, unknown> },
+    );
     assert.equal(first!.create_request.watch_id, '1');
     assert.equal(first!.create_request.start_revision, undefined);
     assert.equal(first!.create_request.progress_notify, true);
@@ -141,14 +162,23 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     const { fetch, bodies } = scripted([]);
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
     t.after(() => etcd.close());
-    const watches = [etcd.watch({ key: 'a' }), etcd.watch({ prefix: 'b' }), etcd.watch({ from: 'c', to: 'd', startRevision: 7 })];
+    const watches = [
+      etcd.watch({ key: 'a' }),
+      etcd.watch({ prefix: 'b' }),
+      etcd.watch({ from: 'c', to: 'd', startRevision: 7 }),
+    ];
     await until(() => bodies.length >= 1, 'the stream opened');
     for (const watch of watches) watch.close();
     assert.equal(bodies.length, 1);
-    const lines = bodies[0]!.split('\n').map((line) => JSON.parse(line) as { create_request?: Record<string, unknown> });
+    const lines = bodies[0]!
+      .split('\n')
+      .map((line) => JSON.parse(line) as { create_request?: Record<string, unknown> });
     assert.deepEqual(lines.at(-1), { progress_request: {} });
     const requests = lines.slice(0, -1).map((line) => line.create_request!);
-    assert.deepEqual(requests.map((r) => r.watch_id), ['1', '2', '3']);
+    assert.deepEqual(
+      requests.map((r) => r.watch_id),
+      ['1', '2', '3'],
+    );
     assert.equal(requests[2]!.start_revision, '7');
   });
 
@@ -156,10 +186,25 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     const event = (key: string, revision: number) =>
       `{"kv":{"key":"${btoa(key)}","create_revision":"${revision}","mod_revision":"${revision}","version":"1","value":"YQ=="}}`;
     const answer = (fragment: boolean, events: Array<[string, number]>) =>
-      encoder.encode(`{"result":{${header(7)},"watch_id":"1"${fragment ? ',"fragment":true' : ''},"events":[${events.map(([k, r]) => event(k, r)).join(',')}]}}\n`);
+      encoder.encode(
+        `{"result":{${header(7)},"watch_id":"1"${fragment ? ',"fragment":true' : ''},"events":[${events.map(([k, r]) => event(k, r)).join(',')}]}}\n`,
+      );
     // One etcd answer of revisions 5 (2 events), 6 (2, split across fragments) and 7 (2, split too).
-    const first = [encoder.encode(`{"result":{${header(4)},"watch_id":"1","created":true}}\n`), answer(true, [['a', 5], ['b', 5], ['c', 6]])];
-    const rest = [answer(true, [['d', 6], ['e', 7]]), answer(false, [['f', 7]])];
+    const first = [
+      encoder.encode(`{"result":{${header(4)},"watch_id":"1","created":true}}\n`),
+      answer(true, [
+        ['a', 5],
+        ['b', 5],
+        ['c', 6],
+      ]),
+    ];
+    const rest = [
+      answer(true, [
+        ['d', 6],
+        ['e', 7],
+      ]),
+      answer(false, [['f', 7]]),
+    ];
     let more: ReadableStreamDefaultController<Uint8Array> | undefined;
     const bodies: string[] = [];
     const fetch: FetchLike = async (input) => {
@@ -181,7 +226,9 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     const watch = etcd.watch({ prefix: '', startRevision: 5, fragment: true });
     const responses = watch.responses();
     const keys = async () => {
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no response within 2 s')), 2_000).unref());
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('no response within 2 s')), 2_000).unref(),
+      );
       const next = await Promise.race([responses.next(), timeout]);
       return (next.value?.events ?? []).map((e: WatchEvent) => `${e.kv.keyText}@${e.revision}`);
     };
@@ -199,14 +246,30 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
   });
 
   test('a revision the stream repeats (within a stream and after a resume) reaches the caller once', async (t) => {
-    const put = (revision: number) => `{"kv":{"key":"aw==","create_revision":"2","mod_revision":"${revision}","version":"1","value":"dg=="}}`;
-    const events = (revision: number, ...revisions: number[]) => `{"result":{${header(revision)},"watch_id":"1","events":[${revisions.map(put).join(',')}]}}\n`;
-    const closing = '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}';
+    const put = (revision: number) =>
+      `{"kv":{"key":"aw==","create_revision":"2","mod_revision":"${revision}","version":"1","value":"dg=="}}`;
+    const events = (revision: number, ...revisions: number[]) =>
+      `{"result":{${header(revision)},"watch_id":"1","events":[${revisions.map(put).join(',')}]}}\n`;
+    const closing =
+      '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}';
     const { fetch, bodies } = scripted([
       // Revision 3 twice in a row, then a message repeating 3 beside 4.
-      [`{"result":{${header(1)},"watch_id":"1","created":true}}\n`, events(2, 2), events(3, 3), events(3, 3), events(4, 3, 4), closing].map((l) => encoder.encode(l)),
+      [
+        `{"result":{${header(1)},"watch_id":"1","created":true}}\n`,
+        events(2, 2),
+        events(3, 3),
+        events(3, 3),
+        events(4, 3, 4),
+        closing,
+      ].map((l) => encoder.encode(l)),
       // The resumed stream (from 5) repeats 4 and 5 once more before 6.
-      [`{"result":{${header(6)},"watch_id":"1","created":true}}\n`, events(5, 4), events(5, 5), events(5, 5), events(6, 6)].map((l) => encoder.encode(l)),
+      [
+        `{"result":{${header(6)},"watch_id":"1","created":true}}\n`,
+        events(5, 4),
+        events(5, 5),
+        events(5, 5),
+        events(6, 6),
+      ].map((l) => encoder.encode(l)),
     ]);
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
     t.after(() => etcd.close());
@@ -226,13 +289,23 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
   });
 
   test('an older progress notification after a failover does not move the revision back: the next resume starts after the last event', async (t) => {
-    const put = (revision: number) => `{"kv":{"key":"aw==","create_revision":"2","mod_revision":"${revision}","version":"1","value":"dg=="}}`;
-    const closing = '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}';
+    const put = (revision: number) =>
+      `{"kv":{"key":"aw==","create_revision":"2","mod_revision":"${revision}","version":"1","value":"dg=="}}`;
+    const closing =
+      '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}';
     const { fetch, bodies } = scripted([
       // Member A: events up to revision 12, then it goes away.
-      [`{"result":{${header(10)},"watch_id":"1","created":true}}\n`, `{"result":{${header(12)},"watch_id":"1","events":[${put(11)},${put(12)}]}}\n`, closing].map((l) => encoder.encode(l)),
+      [
+        `{"result":{${header(10)},"watch_id":"1","created":true}}\n`,
+        `{"result":{${header(12)},"watch_id":"1","events":[${put(11)},${put(12)}]}}\n`,
+        closing,
+      ].map((l) => encoder.encode(l)),
       // Member B lags behind: created, then a progress notification for revision 9.
-      [`{"result":{${header(9)},"watch_id":"1","created":true}}\n`, `{"result":{${header(9)},"watch_id":"1"}}\n`, closing].map((l) => encoder.encode(l)),
+      [
+        `{"result":{${header(9)},"watch_id":"1","created":true}}\n`,
+        `{"result":{${header(9)},"watch_id":"1"}}\n`,
+        closing,
+      ].map((l) => encoder.encode(l)),
     ]);
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], fetch });
     t.after(() => etcd.close());
@@ -243,7 +316,11 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
     })();
     reading.catch(() => {});
     await until(() => bodies.length >= 3, 'the third stream');
-    const starts = bodies.map((body) => (JSON.parse(body.split('\n')[0]!) as { create_request: { start_revision?: string } }).create_request.start_revision);
+    const starts = bodies.map(
+      (body) =>
+        (JSON.parse(body.split('\n')[0]!) as { create_request: { start_revision?: string } }).create_request
+          .start_revision,
+    );
     assert.deepEqual(starts, [undefined, '13', '13']);
     assert.equal(watch.nextRevision, 13);
     assert.deepEqual(responses, [[12, false]]);
@@ -251,7 +328,10 @@ describe('watch stream decoding and resume (recorded bytes)', () => {
   });
 
   test('a cancel_reason becomes a typed error', () => {
-    assert.ok(cancelReasonError('rpc error: code = Unauthenticated desc = etcdserver: invalid auth token') instanceof UnauthenticatedError);
+    assert.ok(
+      cancelReasonError('rpc error: code = Unauthenticated desc = etcdserver: invalid auth token') instanceof
+        UnauthenticatedError,
+    );
     assert.equal(cancelReasonError('rpc error: code = PermissionDenied desc = etcdserver: permission denied').code, 7);
   });
 });
@@ -260,12 +340,18 @@ describe('an answer over the line limit (recorded bytes)', () => {
   const kv = (key: string, value: string, revision: number) =>
     `{"kv":{"key":"${btoa(key)}","create_revision":"${revision}","mod_revision":"${revision}","version":"1","value":"${btoa(value)}"}}`;
   const answer = (id: string, events: string) => `{"result":{${header(6)},"watch_id":"${id}","events":[${events}]}}\n`;
-  const opening = [`{"result":{${header(5)},"watch_id":"1","created":true}}\n`, `{"result":{${header(5)},"watch_id":"2","created":true}}\n`, `{"result":{${header(5)},"watch_id":"-1"}}\n`];
+  const opening = [
+    `{"result":{${header(5)},"watch_id":"1","created":true}}\n`,
+    `{"result":{${header(5)},"watch_id":"2","created":true}}\n`,
+    `{"result":{${header(5)},"watch_id":"-1"}}\n`,
+  ];
 
   /** Watchers on "a" (id 1) and "b" (id 2) of a client whose line limit is 1 KiB, fed `lines` in 256-byte chunks. */
   async function outcomes(lines: string[]): Promise<Array<string | Error>> {
     const wire = encoder.encode([...opening, ...lines].join(''));
-    const chunks = Array.from({ length: Math.ceil(wire.length / 256) }, (_, i) => wire.subarray(i * 256, (i + 1) * 256));
+    const chunks = Array.from({ length: Math.ceil(wire.length / 256) }, (_, i) =>
+      wire.subarray(i * 256, (i + 1) * 256),
+    );
     const { fetch } = scripted([chunks]);
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch, maxResponseBytes: 1024 });
     const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' })];
@@ -298,7 +384,8 @@ describe('an answer over the line limit (recorded bytes)', () => {
   test('without a readable watch id at its start, it ends every watcher of the stream, as before', async () => {
     const idLess = `{"result":{"events":[${kv('b', 'x'.repeat(3000), 6)}]}}\n`;
     const results = await outcomes([idLess, answer('1', kv('a', 'after', 7))]);
-    for (const result of results) assert.ok(result instanceof MalformedResponseError && /exceeded/.test(result.message), String(result));
+    for (const result of results)
+      assert.ok(result instanceof MalformedResponseError && /exceeded/.test(result.message), String(result));
   });
 });
 
@@ -331,7 +418,10 @@ describe('create requests etcd dropped', () => {
     const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' }), etcd.watch({ key: 'c' })];
     await Promise.all(watches.map((w) => w.ready));
     assert.equal(bodies.length, 2);
-    assert.deepEqual(watches.map((w) => w.revision), [5, 5, 5]);
+    assert.deepEqual(
+      watches.map((w) => w.revision),
+      [5, 5, 5],
+    );
     for (const watch of watches) watch.close();
   });
 
@@ -362,7 +452,13 @@ describe('create requests etcd dropped', () => {
     };
     const etcd = new Etcd({ endpoints: ['http://127.0.0.1:1'], fetch });
     t.after(() => etcd.close());
-    const watches = [etcd.watch({ key: 'a' }), etcd.watch({ key: 'b' }), etcd.watch({ key: 'c' }), etcd.watch({ key: 'd' }), etcd.watch({ key: 'e' })];
+    const watches = [
+      etcd.watch({ key: 'a' }),
+      etcd.watch({ key: 'b' }),
+      etcd.watch({ key: 'c' }),
+      etcd.watch({ key: 'd' }),
+      etcd.watch({ key: 'e' }),
+    ];
     await Promise.all(watches.map((w) => w.ready));
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(bodies.length, 1);

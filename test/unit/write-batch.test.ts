@@ -23,16 +23,31 @@ function gateway(answer: () => Response) {
 
 const unknownOutcomes: Array<[string, () => Response]> = [
   // The 3.4/3.5 gateway's own gRPC client refuses an answer over 4 MiB: etcd applied the txn.
-  ['the gateway refusing an answer over 4 MiB (429, grpc: received message larger than max)', () => new Response(body(8, 'grpc: received message larger than max (5242958 vs. 4194304)'), { status: 429 })],
-  ['an UNKNOWN 500 (context deadline exceeded)', () => new Response(body(2, 'context deadline exceeded'), { status: 500 })],
+  [
+    'the gateway refusing an answer over 4 MiB (429, grpc: received message larger than max)',
+    () => new Response(body(8, 'grpc: received message larger than max (5242958 vs. 4194304)'), { status: 429 }),
+  ],
+  [
+    'an UNKNOWN 500 (context deadline exceeded)',
+    () => new Response(body(2, 'context deadline exceeded'), { status: 500 }),
+  ],
   ['a proxy 400 with an HTML page', () => new Response('<html><body>400 Bad Request</body></html>', { status: 400 })],
   ['a 200 that is not JSON', () => new Response('{"header":{"revision":"9"},"succ', { status: 200 })],
-  ['a 200 with too few answers', () => Response.json({ header: { revision: '9' }, succeeded: true, responses: [{ response_put: {} }] })],
+  [
+    'a 200 with too few answers',
+    () => Response.json({ header: { revision: '9' }, succeeded: true, responses: [{ response_put: {} }] }),
+  ],
 ];
 
 const refusals: Array<[string, () => Response]> = [
-  ['a duplicate key (400)', () => new Response(body(3, 'etcdserver: duplicate key given in txn request'), { status: 400 })],
-  ['too many operations (400)', () => new Response(body(3, 'etcdserver: too many operations in txn request'), { status: 400 })],
+  [
+    'a duplicate key (400)',
+    () => new Response(body(3, 'etcdserver: duplicate key given in txn request'), { status: 400 }),
+  ],
+  [
+    'too many operations (400)',
+    () => new Response(body(3, 'etcdserver: too many operations in txn request'), { status: 400 }),
+  ],
   ['a request too large (400)', () => new Response(body(3, 'etcdserver: request is too large'), { status: 400 })],
   ['a lease not found (404)', () => new Response(body(5, 'etcdserver: requested lease not found'), { status: 404 })],
   ['permission denied (403)', () => new Response(body(7, 'etcdserver: permission denied'), { status: 403 })],
@@ -64,7 +79,10 @@ describe('a batched write txn is resent one by one only when etcd refused it', (
       try {
         const results = await Promise.allSettled([put(core, 'a', '1'), put(core, 'b', '2'), put(core, 'c', '3')]);
         assert.deepEqual(paths, ['/v3/kv/txn', '/v3/kv/put', '/v3/kv/put', '/v3/kv/put']);
-        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled']);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'fulfilled', 'fulfilled'],
+        );
       } finally {
         core.close();
       }
@@ -84,7 +102,11 @@ describe('a write txn is split before sending so that its answer fits maxRespons
         return Response.json({ header: { revision: '9' } });
       }
       sizes.push(sent.success!.length);
-      return Response.json({ header: { revision: '9' }, succeeded: true, responses: sent.success!.map(() => ({ response_put: { header: { revision: '9' } } })) });
+      return Response.json({
+        header: { revision: '9' },
+        succeeded: true,
+        responses: sent.success!.map(() => ({ response_put: { header: { revision: '9' } } })),
+      });
     };
     return { core: createCore({ endpoints: ['http://127.0.0.1:1'], fetch, maxResponseBytes }), sizes };
   }

@@ -8,11 +8,17 @@ export default {
     if (new URL(request.url).pathname !== '/events') return new Response('not found\n', { status: 404 });
     // One client per request: a worker's request cannot use connections another request opened.
     const etcd = Etcd.fromEnv(env);
-    return relayWatch(etcd, request, { prefix: env.WATCH_PREFIX }, {
-      resumeSecret: env.RELAY_SECRET, // signs event ids, so a client resumes only where it was
-      authorize: async (req) =>
-        (await hasToken(req, env.API_TOKEN)) || new Response('unauthorized\n', { status: 401, headers: { 'www-authenticate': 'Bearer' } }),
-    });
+    return relayWatch(
+      etcd,
+      request,
+      { prefix: env.WATCH_PREFIX },
+      {
+        resumeSecret: env.RELAY_SECRET, // signs event ids, so a client resumes only where it was
+        authorize: async (req) =>
+          (await hasToken(req, env.API_TOKEN)) ||
+          new Response('unauthorized\n', { status: 401, headers: { 'www-authenticate': 'Bearer' } }),
+      },
+    );
   },
 };
 
