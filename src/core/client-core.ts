@@ -107,6 +107,22 @@ export interface Core {
 }
 
 /**
+ * What every function of etcd-fetch takes first: an `Etcd`, or a core from `createCore` (a page
+ * that uses only `etcd-fetch/kv` and wants no facade).
+ *
+ * @example
+ * ```ts
+ * await lock(etcd, 'jobs'); // or lock(createCore(), 'jobs')
+ * ```
+ */
+export type Client = Core | { readonly core: Core };
+
+/** The core of a client: the `Etcd`'s own, or the core itself. */
+export function coreOf(client: Client): Core {
+  return 'core' in client ? client.core : client;
+}
+
+/**
  * A client core from options: `const core = createCore({ endpoints: ['http://127.0.0.1:2379'] })`.
  *
  * @example
