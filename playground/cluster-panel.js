@@ -75,7 +75,7 @@ async function refreshCluster() {
 async function refreshLeases() {
   const etcd = session.etcd;
   const ids = await etcd.leases();
-  const infos = await Promise.all(ids.map((id) => etcd.lease.timeToLive(id, { keys: true }).catch(() => undefined)));
+  const infos = await Promise.all(ids.map((id) => etcd.timeToLive(id, { keys: true }).catch(() => undefined)));
   const at = performance.now();
   leases = infos
     .filter((info) => info && info.ttl >= 0)
@@ -151,7 +151,7 @@ async function revoke(id) {
   const lease = kept.get(id);
   kept.delete(id);
   if (lease) await lease.revoke();
-  else await session.etcd.lease.revoke(id);
+  else await session.etcd.revoke(id);
   note($('#lease-message'), `revoked lease ${hexId(id)}: its keys are deleted`);
   await refreshLeases();
 }

@@ -89,7 +89,7 @@ export async function connect() {
   show('connecting…', 'pending');
   let revision;
   try {
-    ({ revision } = await etcd.range({ prefix: '', countOnly: true }));
+    ({ revision } = await etcd.range({ prefix: '' }, { countOnly: true }));
   } catch (error) {
     // etcd 3.4 answers "user name is empty" (code 3) when auth is on and no token was sent.
     const hint =

@@ -67,12 +67,10 @@ async function exportPrefix() {
   let revision;
   const kvs = [];
   while (from) {
-    const answer = await session.etcd.range({
-      from,
-      ...(end ? { to: end } : {}),
-      limit: PAGE,
-      ...(revision ? { revision } : {}),
-    });
+    const answer = await session.etcd.range(
+      { from, ...(end ? { to: end } : {}) },
+      { limit: PAGE, ...(revision ? { revision } : {}) },
+    );
     revision ??= answer.revision;
     kvs.push(...answer.kvs.map(encodeEntry));
     from = answer.more && answer.kvs.length > 0 ? nextKey(answer.kvs.at(-1).key) : undefined;

@@ -28,13 +28,10 @@ export class KeySearch {
     const end = this.prefix.length === 0 ? undefined : prefixEnd(this.prefix);
     let from = this.prefix.length === 0 ? new Uint8Array([0]) : this.prefix;
     while (from !== undefined && !this.stopped) {
-      const answer = await etcd.range({
-        from,
-        ...(end ? { to: end } : {}),
-        keysOnly: true,
-        limit: PAGE,
-        ...(this.revision ? { revision: this.revision } : {}),
-      });
+      const answer = await etcd.range(
+        { from, ...(end ? { to: end } : {}) },
+        { keysOnly: true, limit: PAGE, ...(this.revision ? { revision: this.revision } : {}) },
+      );
       if (this.stopped) return;
       this.revision ||= answer.revision;
       this.scanned += answer.kvs.length;

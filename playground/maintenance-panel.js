@@ -81,7 +81,7 @@ async function snapshotBlob(etcd) {
 
 async function snapshot() {
   note(message(), 'reading the snapshot…', 'pending');
-  const { revision } = await session.etcd.range({ key: 'health', countOnly: true });
+  const { revision } = await session.etcd.range({ key: 'health' }, { countOnly: true });
   const blob = await snapshotBlob(session.etcd);
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);

@@ -83,13 +83,10 @@ export class Folder {
     const found = [];
     for (let chunk = 0; from !== undefined; chunk++) {
       const limit = CHUNKS[Math.min(chunk, CHUNKS.length - 1)];
-      const answer = await etcd.range({
-        from,
-        ...(end ? { to: end } : {}),
-        keysOnly: true,
-        limit,
-        ...(revision ? { revision } : {}),
-      });
+      const answer = await etcd.range(
+        { from, ...(end ? { to: end } : {}) },
+        { keysOnly: true, limit, ...(revision ? { revision } : {}) },
+      );
       revision ??= answer.revision;
       let next;
       for (const kv of answer.kvs) {
@@ -165,7 +162,7 @@ export function countEvent(entry, event, created = event.type === 'put' && event
 export async function readCount(etcd, entry) {
   if (entry.counting) return entry.counting;
   entry.counting = etcd
-    .range({ prefix: entry.bytes, countOnly: true })
+    .range({ prefix: entry.bytes }, { countOnly: true })
     .then(({ count, revision }) => {
       if (revision >= entry.countRevision) {
         entry.count = count;

@@ -98,11 +98,11 @@ function operation(row) {
     case 'get':
       return op.get(key.value);
     case 'delete':
-      return op.delete(key.value);
+      return op.del(key.value);
     case 'delete-prefix':
-      return op.delete({ prefix: key.value });
+      return op.del({ prefix: key.value });
     default:
-      return op.range({ prefix: key.value, limit: 50 });
+      return op.range({ prefix: key.value }, { limit: 50 });
   }
 }
 

@@ -136,7 +136,7 @@ async function save() {
 async function remove() {
   const label = keyLabel(currentKey);
   if (!(await confirmDialog(`Delete the key “${label}”? This cannot be undone.`))) return;
-  const { deleted, revision } = await session.etcd.delete(currentKey);
+  const { deleted, revision } = await session.etcd.del(currentKey);
   note($('#kv-message'), deleted ? `deleted at revision ${revision}` : 'it was already gone');
   current = undefined;
   render();

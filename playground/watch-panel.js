@@ -79,7 +79,7 @@ function state(text, kind = 'ok') {
 async function probe(etcd, signal) {
   while (!signal.aborted) {
     try {
-      return (await etcd.range({ key: 'health', countOnly: true }, { signal, timeout: 1_500 })).revision;
+      return (await etcd.range({ key: 'health' }, { countOnly: true, signal, timeout: 1_500 })).revision;
     } catch {
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -3,16 +3,6 @@
  * etcd-fetch/kv, /lease, /watch, /concurrency, /admin and /relay, and everything they export.
  * @module etcd-fetch
  */
-
-import { Auth } from './admin/auth.ts';
-import { Cluster } from './admin/cluster.ts';
-import { GatewayElection } from './admin/gateway-election.ts';
-import { GatewayLock } from './admin/gateway-lock.ts';
-import { Maintenance } from './admin/maintenance.ts';
-import { type Election, election } from './concurrency/election.ts';
-import { type Lock, type LockOptions, lock, tryLock } from './concurrency/lock.ts';
-import { type Session, type SessionOptions, session } from './concurrency/session.ts';
-import { type StmCommit, type StmOptions, type StmTx, stm } from './concurrency/stm.ts';
 import type { CallOptions } from './core/call-options.ts';
 import { type ClientOptions, type Core, createCore, namespaceCore } from './core/client-core.ts';
 import type { Bytes } from './core/codec.ts';
@@ -20,6 +10,7 @@ import type { AsyncDisposableLike } from './core/disposable.ts';
 import { type EnvSource, optionsFromEnv } from './core/env-options.ts';
 import type { KeyValue } from './core/key-value.ts';
 import type { KeySelector } from './core/keyspace.ts';
+import type { LeaseRef } from './core/lease-ref.ts';
 import type { Transport } from './core/transport.ts';
 import {
   type CompactOptions,
@@ -28,21 +19,29 @@ import {
   type DeleteOptions,
   type DeleteResult,
   del,
+  type GetOptions,
   get,
   type PutOptions,
   type PutResult,
   put,
-  type RangeQuery,
+  type RangeOptions,
   type RangeResult,
   type ReadOptions,
   range,
-  type ScanQuery,
+  type ScanOptions,
   scan,
 } from './kv/kv.ts';
 import { type Txn, txn } from './kv/txn.ts';
-import { type GrantOptions, grant, type Lease, leases } from './lease/lease.ts';
-import { LeaseService } from './lease/lease-service.ts';
-import { type ReflectOptions, type Reflector, reflect } from './watch/reflector.ts';
+import {
+  type GrantOptions,
+  grant,
+  keepAliveOnce,
+  type Lease,
+  type LeaseTimeToLive,
+  leases,
+  revoke,
+  timeToLive,
+} from './lease/lease.ts';
 import { type Watch, type WatchOptions, watch } from './watch/watch.ts';
 
 /**
@@ -69,30 +68,11 @@ export interface EtcdOptions extends ClientOptions {
  * ```
  */
 export class Etcd implements AsyncDisposableLike {
-  /** What every service of this client shares: transport, keyspace, batching, close signal. */
+  /** What every function of etcd-fetch needs of this client: transport, keyspace, batching, close signal. */
   readonly core: Core;
-  /** Leases: grant, revoke, time to live, list; one keep-alive loop per client. */
-  readonly lease: LeaseService;
-  /** Users, roles, permissions; enable and disable authentication. */
-  readonly auth: Auth;
-  /** Members: list, add, remove, update, promote. */
-  readonly cluster: Cluster;
-  /** Status, alarms, defragment, hash, move leader. */
-  readonly maintenance: Maintenance;
-  /** etcd's own lock service (`/v3/lock/*`). */
-  readonly lockService: GatewayLock;
-  /** etcd's own election service (`/v3/election/*`). */
-  readonly electionService: GatewayElection;
 
   constructor(options: EtcdOptions = {}) {
-    const core = (options as EtcdOptions | null)?.core ?? createCore(options);
-    this.core = core;
-    this.lease = new LeaseService(core);
-    this.auth = new Auth(core);
-    this.cluster = new Cluster(core);
-    this.maintenance = new Maintenance(core);
-    this.lockService = new GatewayLock(core);
-    this.electionService = new GatewayElection(core);
+    this.core = (options as EtcdOptions | null)?.core ?? createCore(options);
   }
 
   /**
@@ -104,7 +84,6 @@ export class Etcd implements AsyncDisposableLike {
    * @example
    * ```ts
    * const etcd = Etcd.fromEnv(); // ETCD_ENDPOINTS=http://127.0.0.1:2379
-   * // in a worker: export default { fetch: (request, env) => Etcd.fromEnv(env).get('k') ... }
    * ```
    */
   static fromEnv(env?: EnvSource, options: Omit<EtcdOptions, 'endpoints' | 'auth' | 'core'> = {}): Etcd {
@@ -124,24 +103,14 @@ export class Etcd implements AsyncDisposableLike {
     return new Etcd({ core: namespaceCore(this.core, prefix) });
   }
 
-  /** Grants a lease of `ttl` seconds, kept alive until revoked or lost: `etcd.lease.grant`. */
-  grant(ttl: number, options?: GrantOptions): Promise<Lease> {
-    return grant(this.core, ttl, options);
-  }
-
-  /** IDs of every lease etcd holds: `etcd.lease.list`. */
-  leases(options?: CallOptions): Promise<string[]> {
-    return leases(this.core, options);
-  }
-
-  /** One key's key-value, or undefined when it does not exist. */
-  get(key: Bytes, options?: ReadOptions & { keysOnly?: boolean } & CallOptions): Promise<KeyValue | undefined> {
+  /** One key's key-value, or undefined when it does not exist: `(await etcd.get('k'))?.valueText`. */
+  get(key: Bytes, options?: GetOptions & CallOptions): Promise<KeyValue | undefined> {
     return get(this.core, key, options);
   }
 
-  /** Keys by key, prefix or range, with limit, sort, revision and filters. */
-  range(query: RangeQuery, options?: CallOptions): Promise<RangeResult> {
-    return range(this.core, query, options);
+  /** Keys by key, prefix or range, with limit, sort, revision and filters: `etcd.range({ prefix }, { limit })`. */
+  range(selector: KeySelector, options?: RangeOptions & CallOptions): Promise<RangeResult> {
+    return range(this.core, selector, options);
   }
 
   /** How many keys a selector matches: `await etcd.count({ prefix: 'users/' })`. */
@@ -149,24 +118,24 @@ export class Etcd implements AsyncDisposableLike {
     return count(this.core, selector, options);
   }
 
+  /** Every key a selector matches, read in pages at one revision: `for await (const kv of etcd.scan({ prefix }))`. */
+  scan(selector: KeySelector, options?: ScanOptions & CallOptions): AsyncGenerator<KeyValue, void, undefined> {
+    return scan(this.core, selector, options);
+  }
+
   /** Writes one key: `await etcd.put('config/color', 'blue', { lease })`. */
   put(key: Bytes, value: Bytes | undefined, options?: PutOptions & CallOptions): Promise<PutResult> {
     return put(this.core, key, value, options);
   }
 
-  /** Deletes one key, or every key a selector matches: `await etcd.delete({ prefix: 'tmp/' })`. */
-  delete(target: Bytes | KeySelector, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
+  /** Deletes one key, or every key a selector matches: `await etcd.del({ prefix: 'tmp/' })`. */
+  del(target: Bytes | KeySelector, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
     return del(this.core, target, options);
   }
 
   /** Discards history before `revision`; reads and watches at older revisions then fail. */
   compact(revision: number, options?: CompactOptions): Promise<{ revision: number }> {
     return compact(this.core, revision, options);
-  }
-
-  /** Every key a selector matches, read in pages at one revision. */
-  scan(query: KeySelector & ScanQuery, options?: CallOptions): AsyncGenerator<KeyValue, void, undefined> {
-    return scan(this.core, query, options);
   }
 
   /** A transaction: `etcd.txn().if(cmp...).then(op...).else(op...).commit()`. */
@@ -176,15 +145,35 @@ export class Etcd implements AsyncDisposableLike {
 
   /**
    * Watches a key, prefix or range: `for await (const event of etcd.watch({ prefix }))`.
-   * All watchers of this client share one connection.
+   * All watchers of this client share one connection (one per watch in an edge worker).
    */
   watch(options: WatchOptions): Watch {
     return watch(this.core, options);
   }
 
-  /** A live copy of the keys under a selector: lists, then watches, re-listing after compaction. */
-  reflect(options: ReflectOptions): Reflector {
-    return reflect(this.core, options);
+  /** Grants a lease of `ttl` seconds, kept alive until revoked or lost. */
+  grant(ttl: number, options?: GrantOptions): Promise<Lease> {
+    return grant(this.core, ttl, options);
+  }
+
+  /** Revokes a lease (a `Lease` or its ID): its keys are deleted. */
+  revoke(lease: LeaseRef, options?: CallOptions): Promise<void> {
+    return revoke(this.core, lease, options);
+  }
+
+  /** A lease's granted and remaining TTL, and its keys with `{ keys: true }`. */
+  timeToLive(lease: LeaseRef, options?: { keys?: boolean } & CallOptions): Promise<LeaseTimeToLive> {
+    return timeToLive(this.core, lease, options);
+  }
+
+  /** IDs of every lease etcd holds. */
+  leases(options?: CallOptions): Promise<string[]> {
+    return leases(this.core, options);
+  }
+
+  /** Renews a lease once (not kept alive by this client), resolving to its new TTL in seconds. */
+  keepAliveOnce(lease: LeaseRef, options?: CallOptions): Promise<number> {
+    return keepAliveOnce(this.core, lease, options);
   }
 
   /**
@@ -199,41 +188,6 @@ export class Etcd implements AsyncDisposableLike {
   /** `await using etcd = new Etcd()`: closes the client at the end of the scope (see `close`). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-  }
-
-  /** A session: one lease kept alive, shared by the locks and elections given it. */
-  session(options?: SessionOptions): Promise<Session> {
-    return session(this.core, options);
-  }
-
-  /** Waits for the lock `name` (fair, first come first served) and holds it: `await using lock = await etcd.lock('jobs')`. */
-  lock(name: Bytes, options?: LockOptions): Promise<Lock> {
-    return lock(this.core, name, options);
-  }
-
-  /** Takes the lock `name` if it is free, else resolves to undefined without queueing. */
-  tryLock(name: Bytes, options?: LockOptions): Promise<Lock | undefined> {
-    return tryLock(this.core, name, options);
-  }
-
-  /** The election `name`: campaign, leader, observe. */
-  election(name: Bytes): Election {
-    return election(this.core, name);
-  }
-
-  /**
-   * Runs `apply` as a software transaction (Go's STM): its reads are checked and its writes
-   * committed together, and it runs again on a conflict. See `Isolation` for the levels.
-   *
-   * @example
-   * await etcd.stm(async (tx) => {
-   *   const a = Number(await tx.get('a')), b = Number(await tx.get('b'));
-   *   tx.put('a', String(a - 1));
-   *   tx.put('b', String(b + 1));
-   * }, { isolation: 'serializable' });
-   */
-  stm<T>(apply: (tx: StmTx) => T | Promise<T>, options?: StmOptions): Promise<StmCommit<T>> {
-    return stm(this.core, apply, options);
   }
 }
 

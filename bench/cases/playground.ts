@@ -138,7 +138,7 @@ const playgroundCase: BenchCase = {
       ];
       return results;
     } finally {
-      await etcd.delete({ prefix }).catch(() => {});
+      await etcd.del({ prefix }).catch(() => {});
       etcd.close();
       await playground.close();
     }

@@ -1,25 +1,13 @@
 import type { CallOptions } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import type { Bytes } from '../core/codec.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
-import { EtcdError } from '../core/errors.ts';
+import { EtcdError, NotLeaderError } from '../core/errors.ts';
 import type { KeyValue } from '../core/key-value.ts';
 import { range } from '../kv/kv.ts';
 import { type Comparison, op, txn } from '../kv/txn.ts';
 import { watch } from '../watch/watch.ts';
 import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.ts';
-
-/**
- * `proclaim` or `resign` by a candidate that no longer leads.
- *
- * @example
- * ```ts
- * await leadership.proclaim('v2').catch((error) => error instanceof NotLeaderError); // its session was lost
- * ```
- */
-export class NotLeaderError extends EtcdError {
-  override name = 'NotLeaderError';
-}
 
 /**
  * Options of `campaign` (exported as `ElectionCampaignOptions`): a session, else one of its own
@@ -150,8 +138,8 @@ export class Election {
   async #first(options: CallOptions): Promise<{ kv: KeyValue | undefined; revision: number }> {
     const result = await range(
       this.#core,
-      { prefix: this.#prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 },
-      options,
+      { prefix: this.#prefix },
+      { ...options, sort: { target: 'createRevision', order: 'ascend' }, limit: 1 },
     );
     return { kv: result.kvs[0], revision: result.revision };
   }
@@ -169,6 +157,7 @@ function sameKey(a: KeyValue, b: KeyValue): boolean {
  * await using leadership = await election(core, 'scheduler').campaign('node-a');
  * ```
  */
-export function election(core: Core, name: Bytes): Election {
+export function election(client: Client, name: Bytes): Election {
+  const core = coreOf(client);
   return new Election(core, name);
 }

@@ -8,13 +8,8 @@
  * @module etcd-fetch/concurrency
  */
 
-export {
-  type CampaignOptions as ElectionCampaignOptions,
-  Election,
-  election,
-  Leadership,
-  NotLeaderError,
-} from './election.ts';
+export { NotLeaderError, StmConflictError } from '../core/errors.ts';
+export { type CampaignOptions as ElectionCampaignOptions, Election, election, Leadership } from './election.ts';
 export { Lock, type LockOptions, lock, tryLock } from './lock.ts';
 export { Session, type SessionOptions, session } from './session.ts';
-export { type Isolation, type StmCommit, StmConflictError, type StmOptions, type StmTx, stm } from './stm.ts';
+export { type Isolation, type StmCommit, type StmOptions, type StmTx, stm } from './stm.ts';

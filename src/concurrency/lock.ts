@@ -1,5 +1,5 @@
 import type { CallOptions } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import type { Bytes } from '../core/codec.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { Comparison } from '../kv/txn.ts';
@@ -58,7 +58,8 @@ export class Lock extends QueuePlace implements AsyncDisposableLike {
  * console.log('fencing token', held.revision);
  * ```
  */
-export async function lock(core: Core, name: Bytes, options: LockOptions = {}): Promise<Lock> {
+export async function lock(client: Client, name: Bytes, options: LockOptions = {}): Promise<Lock> {
+  const core = coreOf(client);
   const entry = (await joinQueue(core, name, '', options, true, 'lock'))!;
   return new Lock(core, entry.key, entry.revision, entry.session, entry.ownsSession);
 }
@@ -73,7 +74,8 @@ export async function lock(core: Core, name: Bytes, options: LockOptions = {}): 
  * else await held.unlock();
  * ```
  */
-export async function tryLock(core: Core, name: Bytes, options: LockOptions = {}): Promise<Lock | undefined> {
+export async function tryLock(client: Client, name: Bytes, options: LockOptions = {}): Promise<Lock | undefined> {
+  const core = coreOf(client);
   const entry = await joinQueue(core, name, '', options, false, 'lock');
   return entry && new Lock(core, entry.key, entry.revision, entry.session, entry.ownsSession);
 }

@@ -79,8 +79,7 @@ export class QueuePlace {
     // Given up on purpose: nothing after this fires `lost`.
     if (!this.#left.signal.aborted) this.#left.abort();
     if (this.ownsSession) await this.session.close();
-    else if (!this.session.lost.aborted)
-      await txn(this.core).if(this.holds()).then(op.delete(this.key)).commit(options);
+    else if (!this.session.lost.aborted) await txn(this.core).if(this.holds()).then(op.del(this.key)).commit(options);
   }
 
   #lose(reason: unknown): void {
@@ -165,11 +164,11 @@ export async function joinQueue(
   const signal = options.signal ? AbortSignal.any([options.signal, ended]) : ended;
   let joined = false;
   try {
-    const first = { prefix, sort: { target: 'create', order: 'ascend' }, limit: 1 } as const;
+    const first = { sort: { target: 'createRevision', order: 'ascend' }, limit: 1 } as const;
     const entered = await txn(core)
       .if(cmp.createRevision(key, '=', 0))
-      .then(op.put(key, value, { lease: session.lease }), op.range(first))
-      .else(op.get(key), op.range(first))
+      .then(op.put(key, value, { lease: session.lease }), op.range({ prefix }, first))
+      .else(op.get(key), op.range({ prefix }, first))
       .commit({ signal });
     joined = true;
     const existing = entered.succeeded ? undefined : entered.results[0];
@@ -228,8 +227,8 @@ async function waitDeletes(
   for (;;) {
     const ahead = await range(
       core,
-      { prefix, maxCreateRevision, sort: { target: 'create', order: 'descend' }, limit: 1, keysOnly: true },
-      { signal },
+      { prefix },
+      { maxCreateRevision, sort: { target: 'createRevision', order: 'descend' }, limit: 1, keysOnly: true, signal },
     );
     const predecessor = ahead.kvs[0];
     if (predecessor === undefined) return;

@@ -1,5 +1,5 @@
 import type { CallOptions } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { Lease } from '../lease/lease.ts';
 import { grant } from '../lease/lease.ts';
@@ -119,6 +119,7 @@ export function sessionEnded(session: Session): AbortSignal {
  * await using held = await lock(core, 'jobs', { session: s });
  * ```
  */
-export function session(core: Core, options?: SessionOptions): Promise<Session> {
+export function session(client: Client, options?: SessionOptions): Promise<Session> {
+  const core = coreOf(client);
   return Session.create(core, options);
 }

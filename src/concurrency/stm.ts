@@ -1,7 +1,7 @@
 import type { CallOptions } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import { type Bytes, checkCount, describe, encodeBytes, toBytes, toText } from '../core/codec.ts';
-import { AbortedError, EtcdError, GrpcCode, InvalidArgumentError } from '../core/errors.ts';
+import { AbortedError, EtcdError, GrpcCode, InvalidArgumentError, StmConflictError } from '../core/errors.ts';
 import type { KeyValue, ResponseHeader } from '../core/key-value.ts';
 import type { PutOptions, ReadOptions } from '../kv/kv.ts';
 import { type Comparison, cmp, type Operation, op, txn } from '../kv/txn.ts';
@@ -57,7 +57,7 @@ export interface StmTx {
   /** Buffers a write, sent with the commit. */
   put(key: Bytes, value: Bytes, options?: PutOptions): void;
   /** Buffers a delete of one key, sent with the commit. */
-  delete(key: Bytes): void;
+  del(key: Bytes): void;
 }
 
 /**
@@ -72,25 +72,6 @@ export interface StmCommit<T> {
   revision: number;
   attempts: number;
   header: ResponseHeader;
-}
-
-/**
- * An STM transaction still conflicted after `maxAttempts` attempts (code ABORTED).
- *
- * @example
- * try { await etcd.stm(apply, { maxAttempts: 3 }); } catch (e) { if (e instanceof StmConflictError) console.log(e.attempts); }
- */
-export class StmConflictError extends EtcdError {
-  override name = 'StmConflictError';
-  readonly attempts: number;
-
-  constructor(attempts: number) {
-    super(`the STM transaction still conflicted after ${attempts} attempts`, {
-      code: GrpcCode.ABORTED,
-      path: '/v3/kv/txn',
-    });
-    this.attempts = attempts;
-  }
 }
 
 const ISOLATIONS: readonly Isolation[] = [
@@ -116,10 +97,11 @@ const DEFAULT_MAX_ATTEMPTS = 100;
  * });
  */
 export async function stm<T>(
-  core: Core,
+  client: Client,
   apply: (tx: StmTx) => T | Promise<T>,
   options: StmOptions = {},
 ): Promise<StmCommit<T>> {
+  const core = coreOf(client);
   const isolation = options.isolation ?? 'serializable-snapshot';
   if (!ISOLATIONS.includes(isolation))
     throw new InvalidArgumentError(`isolation must be one of ${ISOLATIONS.join(', ')}, got ${describe(isolation)}`);
@@ -207,8 +189,8 @@ class Attempt implements StmTx {
     this.writes.set(idOf(key), { key: toBytes(key), value: bytes, operation: op.put(key, bytes, options) });
   }
 
-  delete(key: Bytes): void {
-    this.writes.set(idOf(key), { key: toBytes(key), value: undefined, operation: op.delete(key) });
+  del(key: Bytes): void {
+    this.writes.set(idOf(key), { key: toBytes(key), value: undefined, operation: op.del(key) });
   }
 
   private async readOne(key: Bytes): Promise<Read> {

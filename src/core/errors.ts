@@ -48,6 +48,10 @@ export interface EtcdErrorDetails {
   mayHaveApplied?: boolean;
 }
 
+// Shared by every copy of the package (a bundle and a CDN import on one page): `isEtcdError`
+// recognises an error of another copy, where `instanceof` fails.
+const BRAND = /* @__PURE__ */ Symbol.for('etcd-fetch.EtcdError');
+
 /**
  * Base of every error this client throws. Switch on `name`, `code` or `instanceof`.
  *
@@ -59,7 +63,7 @@ export interface EtcdErrorDetails {
  * ```
  */
 export class EtcdError extends Error {
-  override name = 'EtcdError';
+  override name: EtcdErrorName = 'EtcdError';
   readonly code: number | undefined;
   readonly status: number | undefined;
   readonly endpoint: string | undefined;
@@ -69,6 +73,11 @@ export class EtcdError extends Error {
    * applied it, so sending it again may apply it twice. Absent when the error says nothing about it.
    */
   declare readonly mayHaveApplied?: boolean;
+
+  /** Marks every error of etcd-fetch, in any copy of the package (see `isEtcdError`). */
+  get [BRAND](): true {
+    return true;
+  }
 
   constructor(message: string, details: EtcdErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -90,7 +99,7 @@ export class EtcdError extends Error {
  * ```
  */
 export class InvalidArgumentError extends EtcdError {
-  override name = 'InvalidArgumentError';
+  override name = 'InvalidArgumentError' as const;
 }
 
 /**
@@ -102,7 +111,7 @@ export class InvalidArgumentError extends EtcdError {
  * ```
  */
 export class RequestTooLargeError extends EtcdError {
-  override name = 'RequestTooLargeError';
+  override name = 'RequestTooLargeError' as const;
 }
 
 /**
@@ -114,7 +123,7 @@ export class RequestTooLargeError extends EtcdError {
  * ```
  */
 export class NotFoundError extends EtcdError {
-  override name = 'NotFoundError';
+  override name = 'NotFoundError' as const;
 }
 
 /**
@@ -126,7 +135,7 @@ export class NotFoundError extends EtcdError {
  * ```
  */
 export class FailedPreconditionError extends EtcdError {
-  override name = 'FailedPreconditionError';
+  override name = 'FailedPreconditionError' as const;
 }
 
 /**
@@ -138,7 +147,7 @@ export class FailedPreconditionError extends EtcdError {
  * ```
  */
 export class PermissionDeniedError extends EtcdError {
-  override name = 'PermissionDeniedError';
+  override name = 'PermissionDeniedError' as const;
 }
 
 /**
@@ -150,7 +159,7 @@ export class PermissionDeniedError extends EtcdError {
  * ```
  */
 export class UnauthenticatedError extends EtcdError {
-  override name = 'UnauthenticatedError';
+  override name = 'UnauthenticatedError' as const;
 }
 
 /**
@@ -162,7 +171,7 @@ export class UnauthenticatedError extends EtcdError {
  * ```
  */
 export class ResourceExhaustedError extends EtcdError {
-  override name = 'ResourceExhaustedError';
+  override name = 'ResourceExhaustedError' as const;
 }
 
 /**
@@ -174,7 +183,7 @@ export class ResourceExhaustedError extends EtcdError {
  * ```
  */
 export class CompactedError extends EtcdError {
-  override name = 'CompactedError';
+  override name: 'CompactedError' | 'WatchCompactedError' = 'CompactedError';
 }
 
 /**
@@ -188,7 +197,7 @@ export class CompactedError extends EtcdError {
  * ```
  */
 export class WatchCompactedError extends CompactedError {
-  override name = 'WatchCompactedError';
+  override name = 'WatchCompactedError' as const;
   /** The revision etcd compacted to: the oldest revision a new watch may start from. */
   readonly compactRevision: number;
 
@@ -207,7 +216,7 @@ export class WatchCompactedError extends CompactedError {
  * ```
  */
 export class FutureRevisionError extends EtcdError {
-  override name = 'FutureRevisionError';
+  override name = 'FutureRevisionError' as const;
 }
 
 /**
@@ -222,7 +231,7 @@ export class FutureRevisionError extends EtcdError {
  * ```
  */
 export class UnavailableError extends EtcdError {
-  override name = 'UnavailableError';
+  override name = 'UnavailableError' as const;
   /**
    * False when the request surely did not reach etcd (connection refused);
    * true when a write may have been applied before the failure.
@@ -250,7 +259,7 @@ export class UnavailableError extends EtcdError {
  * ```
  */
 export class TimeoutError extends EtcdError {
-  override name = 'TimeoutError';
+  override name = 'TimeoutError' as const;
 }
 
 /**
@@ -265,7 +274,7 @@ export class TimeoutError extends EtcdError {
  * ```
  */
 export class AbortedError extends EtcdError {
-  override name = 'AbortedError';
+  override name = 'AbortedError' as const;
 }
 
 /**
@@ -279,7 +288,7 @@ export class AbortedError extends EtcdError {
  * ```
  */
 export class UnimplementedError extends EtcdError {
-  override name = 'UnimplementedError';
+  override name = 'UnimplementedError' as const;
 }
 
 /**
@@ -295,7 +304,7 @@ export class UnimplementedError extends EtcdError {
  * }
  */
 export class StaleReadError extends EtcdError {
-  override name = 'StaleReadError';
+  override name = 'StaleReadError' as const;
   /** The highest revision the client had seen when the read started. */
   readonly seenRevision: number;
   /** The revision of the stalest answer received. */
@@ -317,7 +326,7 @@ export class StaleReadError extends EtcdError {
  * ```
  */
 export class MalformedResponseError extends EtcdError {
-  override name = 'MalformedResponseError';
+  override name = 'MalformedResponseError' as const;
 }
 
 /**
@@ -330,7 +339,7 @@ export class MalformedResponseError extends EtcdError {
  * ```
  */
 export class LeaseLostError extends EtcdError {
-  override name = 'LeaseLostError';
+  override name = 'LeaseLostError' as const;
   /** The lease's ID (a decimal string). */
   readonly leaseId: string;
 
@@ -340,26 +349,61 @@ export class LeaseLostError extends EtcdError {
   }
 }
 
-const byName = {
-  EtcdError,
-  InvalidArgumentError,
-  RequestTooLargeError,
-  NotFoundError,
-  FailedPreconditionError,
-  PermissionDeniedError,
-  UnauthenticatedError,
-  ResourceExhaustedError,
-  CompactedError,
-  WatchCompactedError,
-  FutureRevisionError,
-  UnavailableError,
-  TimeoutError,
-  AbortedError,
-  MalformedResponseError,
-  UnimplementedError,
-  LeaseLostError,
-  StaleReadError,
-} as const;
+/**
+ * A leadership that is no longer held: its session was lost or it resigned (from `proclaim`).
+ *
+ * @example
+ * ```ts
+ * await leadership.proclaim('v2').catch((error) => error instanceof NotLeaderError);
+ * ```
+ */
+export class NotLeaderError extends EtcdError {
+  override name = 'NotLeaderError' as const;
+}
+
+/**
+ * An STM transaction still conflicted after `maxAttempts` attempts (code ABORTED).
+ *
+ * @example
+ * ```ts
+ * try { await stm(etcd, apply, { maxAttempts: 3 }); } catch (e) { if (e instanceof StmConflictError) console.log(e.attempts); }
+ * ```
+ */
+export class StmConflictError extends EtcdError {
+  override name = 'StmConflictError' as const;
+  readonly attempts: number;
+
+  constructor(attempts: number) {
+    super(`the STM transaction still conflicted after ${attempts} attempts`, {
+      code: GrpcCode.ABORTED,
+      path: '/v3/kv/txn',
+    });
+    this.attempts = attempts;
+  }
+}
+
+/** The `name` of every error etcd-fetch throws: switch on it, or use `instanceof`. */
+export type EtcdErrorName =
+  | 'EtcdError'
+  | 'InvalidArgumentError'
+  | 'RequestTooLargeError'
+  | 'NotFoundError'
+  | 'FailedPreconditionError'
+  | 'PermissionDeniedError'
+  | 'UnauthenticatedError'
+  | 'ResourceExhaustedError'
+  | 'CompactedError'
+  | 'WatchCompactedError'
+  | 'FutureRevisionError'
+  | 'UnavailableError'
+  | 'TimeoutError'
+  | 'AbortedError'
+  | 'UnimplementedError'
+  | 'StaleReadError'
+  | 'MalformedResponseError'
+  | 'LeaseLostError'
+  | 'NotLeaderError'
+  | 'StmConflictError';
 
 /**
  * True for any error thrown by etcd-fetch, also across two copies of the package
@@ -371,10 +415,7 @@ const byName = {
  * ```
  */
 export function isEtcdError(error: unknown): error is EtcdError {
-  return (
-    error instanceof EtcdError ||
-    (error instanceof Error && error.name in byName && 'code' in error && 'status' in error)
-  );
+  return error instanceof EtcdError || (error instanceof Error && (error as { [BRAND]?: unknown })[BRAND] === true);
 }
 
 /**

@@ -102,6 +102,23 @@ export class Keyspace {
   }
 }
 
+const SELECTOR_FIELDS: ReadonlySet<string> = /* @__PURE__ */ new Set(['key', 'prefix', 'from', 'to']);
+
+/**
+ * A selector with nothing else in it: `range({ prefix }, { limit })` takes its options second, so a
+ * `limit` left in the selector would otherwise be ignored without a word.
+ */
+export function selectorOnly(selector: KeySelector, call: string): KeySelector {
+  if (typeof selector === 'object' && selector !== null && !(selector instanceof Uint8Array)) {
+    const extra = Object.keys(selector).filter((name) => !SELECTOR_FIELDS.has(name));
+    if (extra.length > 0)
+      throw new InvalidArgumentError(
+        `${call} takes the keys first and its options second (${call}({ prefix }, { ${extra.join(', ')} })); got ${extra.join(', ')} in the selector`,
+      );
+  }
+  return selector;
+}
+
 /** Accepts a bare key as shorthand for `{ key }`. */
 export function toSelector(input: Bytes | KeySelector): KeySelector {
   return typeof input === 'string' || input instanceof Uint8Array ? { key: input } : input;

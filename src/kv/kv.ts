@@ -1,5 +1,5 @@
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import {
   type Bytes,
   checkCount,
@@ -12,7 +12,7 @@ import {
 } from '../core/codec.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { decodeHeader, decodeKeyValue, KeyValue, type ResponseHeader } from '../core/key-value.ts';
-import { type KeySelector, type Keyspace, toSelector } from '../core/keyspace.ts';
+import { type KeySelector, type Keyspace, selectorOnly, toSelector } from '../core/keyspace.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
 import { EVERY_KEY, rangeOf } from './key-ranges.ts';
 import { observeRevision, orderedRead } from './ordered-read.ts';
@@ -24,16 +24,16 @@ import { batchable, unreadAnswer, type WriteKind } from './write-batch.ts';
  *
  * @example
  * ```ts
- * await etcd.range({ prefix: 'jobs/', sort: { target: 'create', order: 'ascend' } });
+ * await etcd.range({ prefix: 'jobs/' }, { sort: { target: 'createRevision', order: 'ascend' } });
  * ```
  */
-export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+export type SortTarget = 'key' | 'version' | 'createRevision' | 'modRevision' | 'value';
 /**
  * The order of `range`'s sort.
  *
  * @example
  * ```ts
- * await etcd.range({ prefix: 'jobs/', sort: { target: 'mod', order: 'descend' }, limit: 10 });
+ * await etcd.range({ prefix: 'jobs/' }, { sort: { target: 'modRevision', order: 'descend' }, limit: 10 });
  * ```
  */
 export type SortOrder = 'none' | 'ascend' | 'descend';
@@ -58,7 +58,7 @@ export interface ReadOptions {
  *
  * @example
  * ```ts
- * await etcd.range({ prefix: 'logs/', limit: 100, keysOnly: true, minModRevision: 1_000 });
+ * await etcd.range({ prefix: 'logs/' }, { limit: 100, keysOnly: true, minModRevision: 1_000 });
  * ```
  */
 export interface RangeOptions extends ReadOptions {
@@ -75,23 +75,28 @@ export interface RangeOptions extends ReadOptions {
   maxCreateRevision?: number;
 }
 
+/** Which keys a range reads and how: what `encodeRange` turns into a `/v3/kv/range` body. */
+export type RangeQuery = KeySelector & RangeOptions;
+
 /**
- * Which keys a range reads (a key, prefix or range), and how.
+ * How `get` reads one key: at a revision, serializable, or without its value.
  *
  * @example
  * ```ts
- * const query: RangeQuery = { prefix: 'users/', limit: 50, sort: { target: 'key', order: 'ascend' } };
- * const { kvs, more } = await etcd.range(query);
+ * await etcd.get('k', { revision: 42, keysOnly: true });
  * ```
  */
-export type RangeQuery = KeySelector & RangeOptions;
+export interface GetOptions extends ReadOptions {
+  /** Return the key without its value. */
+  keysOnly?: boolean;
+}
 
 /**
  * What a range read found.
  *
  * @example
  * ```ts
- * const { kvs, more, count, revision } = await etcd.range({ prefix: 'users/', limit: 10 });
+ * const { kvs, more, count, revision } = await etcd.range({ prefix: 'users/' }, { limit: 10 });
  * ```
  */
 export interface RangeResult {
@@ -143,7 +148,7 @@ export interface PutResult {
  *
  * @example
  * ```ts
- * const { prevKvs } = await etcd.delete({ prefix: 'tmp/' }, { prevKv: true });
+ * const { prevKvs } = await etcd.del({ prefix: 'tmp/' }, { prevKv: true });
  * ```
  */
 export interface DeleteOptions {
@@ -156,7 +161,7 @@ export interface DeleteOptions {
  *
  * @example
  * ```ts
- * const { deleted } = await etcd.delete({ prefix: 'tmp/' });
+ * const { deleted } = await etcd.del({ prefix: 'tmp/' });
  * ```
  */
 export interface DeleteResult {
@@ -171,10 +176,10 @@ export interface DeleteResult {
  *
  * @example
  * ```ts
- * for await (const kv of etcd.scan({ prefix: 'big/', pageSize: 1_000, keysOnly: true })) console.log(kv.keyText);
+ * for await (const kv of etcd.scan({ prefix: 'big/' }, { pageSize: 1_000, keysOnly: true })) console.log(kv.keyText);
  * ```
  */
-export interface ScanQuery extends ReadOptions {
+export interface ScanOptions extends ReadOptions {
   /** Keys per request (default 500). */
   pageSize?: number;
   keysOnly?: boolean;
@@ -197,8 +202,8 @@ export interface CompactOptions extends CallOptions {
 const SORT_TARGETS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<SortTarget, string>([
   ['key', 'KEY'],
   ['version', 'VERSION'],
-  ['create', 'CREATE'],
-  ['mod', 'MOD'],
+  ['createRevision', 'CREATE'],
+  ['modRevision', 'MOD'],
   ['value', 'VALUE'],
 ]);
 const SORT_ORDERS: ReadonlyMap<unknown, string> = /* @__PURE__ */ new Map<SortOrder, string>([
@@ -213,16 +218,17 @@ const DEFAULT_PAGE = 500;
  *
  * @example
  * ```ts
- * const kv = await get(core, 'config/color');
+ * const kv = await get(etcd, 'config/color');
  * console.log(kv?.valueText);
  * ```
  */
 export async function get(
-  core: Core,
+  client: Client,
   key: Bytes,
-  options: ReadOptions & { keysOnly?: boolean } & CallOptions = {},
+  options: GetOptions & CallOptions = {},
 ): Promise<KeyValue | undefined> {
-  const result = await range(core, { ...options, key }, options);
+  const { revision, serializable, keysOnly } = options;
+  const result = await range(client, { key }, { ...options, revision, serializable, keysOnly });
   return result.kvs[0];
 }
 
@@ -231,11 +237,16 @@ export async function get(
  *
  * @example
  * ```ts
- * const { kvs, more } = await range(core, { prefix: 'users/', limit: 100 });
+ * const { kvs, more } = await range(etcd, { prefix: 'users/' }, { limit: 100 });
  * ```
  */
-export async function range(core: Core, query: RangeQuery, options: CallOptions = {}): Promise<RangeResult> {
-  const request = encodeRange(core.keyspace, query);
+export async function range(
+  client: Client,
+  selector: KeySelector,
+  options: RangeOptions & CallOptions = {},
+): Promise<RangeResult> {
+  const core = coreOf(client);
+  const request = encodeRange(core.keyspace, { ...pickRange(options), ...selectorOnly(selector, 'range') });
   const scheduler = schedulerOf(core);
   // After the writes to its keys issued before it, before those issued after it.
   const wire = await scheduler.run('read', [rangeOf(request)], '/v3/kv/range', options, async (left) => {
@@ -257,15 +268,17 @@ export async function range(core: Core, query: RangeQuery, options: CallOptions 
  *
  * @example
  * ```ts
- * const users = await count(core, { prefix: 'users/' });
+ * const users = await count(etcd, { prefix: 'users/' });
  * ```
  */
 export async function count(
-  core: Core,
+  client: Client,
   selector: KeySelector,
   options: ReadOptions & CallOptions = {},
 ): Promise<number> {
-  return (await range(core, { ...selector, ...pickRead(options), countOnly: true }, options)).count;
+  const { revision, serializable } = options;
+  return (await range(client, selectorOnly(selector, 'count'), { ...options, revision, serializable, countOnly: true }))
+    .count;
 }
 
 /**
@@ -273,15 +286,16 @@ export async function count(
  *
  * @example
  * ```ts
- * const { revision } = await put(core, 'config/color', 'blue');
+ * const { revision } = await put(etcd, 'config/color', 'blue');
  * ```
  */
 export async function put(
-  core: Core,
+  client: Client,
   key: Bytes,
   value: Bytes | undefined,
   options: PutOptions & CallOptions = {},
 ): Promise<PutResult> {
+  const core = coreOf(client);
   return decodePut(core.keyspace, await sendWrite(core, 'put', encodePut(core.keyspace, key, value, options), options));
 }
 
@@ -290,15 +304,16 @@ export async function put(
  *
  * @example
  * ```ts
- * await del(core, 'config/color');
- * const { deleted } = await del(core, { prefix: 'tmp/' });
+ * await del(etcd, 'config/color');
+ * const { deleted } = await del(etcd, { prefix: 'tmp/' });
  * ```
  */
 export async function del(
-  core: Core,
+  client: Client,
   target: Bytes | KeySelector,
   options: DeleteOptions & CallOptions = {},
 ): Promise<DeleteResult> {
+  const core = coreOf(client);
   return decodeDelete(
     core.keyspace,
     await sendWrite(core, 'deleterange', encodeDelete(core.keyspace, target, options), options),
@@ -310,15 +325,16 @@ export async function del(
  *
  * @example
  * ```ts
- * const { revision } = await put(core, 'k', 'v');
- * await compact(core, revision - 1000);
+ * const { revision } = await put(etcd, 'k', 'v');
+ * await compact(etcd, revision - 1000);
  * ```
  */
 export async function compact(
-  core: Core,
+  client: Client,
   revision: number,
   options: CompactOptions = {},
 ): Promise<{ revision: number }> {
+  const core = coreOf(client);
   checkCount(revision, 'revision');
   const body = { revision: String(revision), physical: options.physical === true };
   // After every KV request issued before it, before every one issued after it.
@@ -356,15 +372,22 @@ function sendWrite(core: Core, kind: WriteKind, request: WireObject, options: Ca
  *
  * @example
  * ```ts
- * for await (const kv of scan(core, { prefix: 'users/' })) console.log(kv.keyText);
+ * for await (const kv of scan(etcd, { prefix: 'users/' })) console.log(kv.keyText);
  * ```
  */
 export async function* scan(
-  core: Core,
-  query: KeySelector & ScanQuery,
-  options: CallOptions = {},
+  client: Client,
+  selector: KeySelector,
+  options: ScanOptions & CallOptions = {},
 ): AsyncGenerator<KeyValue, void, undefined> {
+  const core = coreOf(client);
   const { keyspace, transport } = core;
+  const query = {
+    ...pickRead(options),
+    pageSize: options.pageSize,
+    keysOnly: options.keysOnly,
+    ...selectorOnly(selector, 'scan'),
+  };
   const pageSize = query.pageSize ?? DEFAULT_PAGE;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1)
     throw new InvalidArgumentError(`pageSize must be a positive integer, got ${describe(pageSize)}`);
@@ -441,6 +464,24 @@ function encodeReadOptions(options: ReadOptions): WireObject {
 
 function pickRead(options: ReadOptions): ReadOptions {
   return { revision: options.revision, serializable: options.serializable };
+}
+
+/** The range options alone: a call's signal or deadline never reaches the request body. */
+function pickRange(options: RangeOptions): RangeOptions {
+  const { revision, serializable, limit, sort, keysOnly, countOnly } = options;
+  const { minModRevision, maxModRevision, minCreateRevision, maxCreateRevision } = options;
+  return {
+    revision,
+    serializable,
+    limit,
+    sort,
+    keysOnly,
+    countOnly,
+    minModRevision,
+    maxModRevision,
+    minCreateRevision,
+    maxCreateRevision,
+  };
 }
 
 export function decodeRange(keyspace: Keyspace, wire: WireObject): RangeResult {

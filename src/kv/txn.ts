@@ -1,9 +1,9 @@
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import { asRecord, type Bytes, checkCount, decodeArray, decodeBool, describe, encodeBytes } from '../core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type KeyValue, type ResponseHeader } from '../core/key-value.ts';
-import { type KeySelector, Keyspace, toSelector } from '../core/keyspace.ts';
+import { type KeySelector, Keyspace, selectorOnly, toSelector } from '../core/keyspace.ts';
 import { type LeaseRef, leaseId } from '../core/lease-ref.ts';
 import { rangesOfTxn } from './key-ranges.ts';
 import {
@@ -15,6 +15,7 @@ import {
   encodeDelete,
   encodePut,
   encodeRange,
+  type GetOptions,
   type PutOptions,
   type PutResult,
   type RangeOptions,
@@ -160,19 +161,28 @@ function operation<Result>(
  *
  * @example
  * ```ts
- * await etcd.txn().then(op.put('a', '1'), op.delete({ prefix: 'tmp/' }), op.get('b')).commit();
+ * await etcd.txn().then(op.put('a', '1'), op.del({ prefix: 'tmp/' }), op.get('b')).commit();
  * ```
  */
 export const op = {
   /** One key's key-value, or undefined. */
-  get: (key: Bytes, options: RangeOptions = {}): Operation<KeyValue | undefined> =>
+  get: (key: Bytes, options: GetOptions = {}): Operation<KeyValue | undefined> =>
     operation(
       'range',
-      (ks) => encodeRange(ks, { ...options, key }),
+      (ks) =>
+        encodeRange(ks, {
+          revision: options.revision,
+          serializable: options.serializable,
+          keysOnly: options.keysOnly,
+          key,
+        }),
       (ks, wire) => decodeRange(ks, wire).kvs[0],
     ),
   /** Keys by key, prefix or range, as `range` reads them. */
-  range: (query: RangeQuery): Operation<RangeResult> => operation('range', (ks) => encodeRange(ks, query), decodeRange),
+  range: (selector: KeySelector, options: RangeOptions = {}): Operation<RangeResult> => {
+    const query: RangeQuery = { ...options, ...selectorOnly(selector, 'op.range') };
+    return operation('range', (ks) => encodeRange(ks, query), decodeRange);
+  },
   /** Writes one key, as `put`. */
   put: (key: Bytes, value: Bytes | undefined, options: PutOptions = {}): Operation<PutResult> => {
     // Checked now, so a bad argument throws where the operation is written.
@@ -180,7 +190,7 @@ export const op = {
     return operation('put', (ks) => encodePut(ks, key, value, options), decodePut);
   },
   /** Deletes one key or every key of a selector, as `del`. */
-  delete: (target: Bytes | KeySelector, options: DeleteOptions = {}): Operation<DeleteResult> =>
+  del: (target: Bytes | KeySelector, options: DeleteOptions = {}): Operation<DeleteResult> =>
     operation('delete_range', (ks) => encodeDelete(ks, target, options), decodeDelete),
   /** A nested transaction: `op.txn().if(...).then(...)`. */
   txn: (): TxnBuilder<[], []> => new TxnBuilder([], [], []),
@@ -282,7 +292,7 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
   Then,
   Else
 > {
-  private readonly core: Core;
+  readonly #core: Core;
 
   constructor(
     core: Core,
@@ -291,7 +301,7 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
     failure: Else = [] as unknown as Else,
   ) {
     super(compares, success, failure);
-    this.core = core;
+    this.#core = core;
   }
 
   /** The operations to run when every condition holds (all of them, at one revision). */
@@ -306,7 +316,7 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
 
   /** Sends the transaction (`/v3/kv/txn`); resolves with the branch that ran and its results. A read-only one may be retried. */
   async commit(options: CallOptions = {}): Promise<TxnResult<Then, Else>> {
-    const core = this.core;
+    const core = this.#core;
     const { transport, keyspace } = core;
     const body = this.encodeBody(keyspace);
     const { ranges, readOnly } = rangesOfTxn(body);
@@ -337,7 +347,7 @@ export class Txn<Then extends readonly AnyOperation[], Else extends readonly Any
     success: T,
     failure: E,
   ): Txn<T, E> {
-    return new Txn(this.core, compares, success, failure);
+    return new Txn(this.#core, compares, success, failure);
   }
 }
 
@@ -366,9 +376,9 @@ function servedLocally(body: WireObject): boolean {
  *
  * @example
  * ```ts
- * const { succeeded } = await txn(core).if(cmp.value('k', '=', 'old')).then(op.put('k', 'new')).commit();
+ * const { succeeded } = await txn(etcd).if(cmp.value('k', '=', 'old')).then(op.put('k', 'new')).commit();
  * ```
  */
-export function txn(core: Core): Txn<[], []> {
-  return new Txn(core);
+export function txn(client: Client): Txn<[], []> {
+  return new Txn(coreOf(client));
 }

@@ -19,4 +19,3 @@ export {
   revoke,
   timeToLive,
 } from './lease.ts';
-export { LeaseService } from './lease-service.ts';

@@ -1,5 +1,5 @@
 import type { CallOptions } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import { checkCount, decodeArray, decodeBytes, decodeId, decodeInt, encodeId } from '../core/codec.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { EtcdError, InvalidArgumentError, LeaseLostError, NotFoundError } from '../core/errors.ts';
@@ -136,7 +136,8 @@ export class Lease implements AsyncDisposableLike {
  * await put(core, 'worker/1', 'alive', { lease });
  * ```
  */
-export async function grant(core: Core, ttl: number, options: GrantOptions = {}): Promise<Lease> {
+export async function grant(client: Client, ttl: number, options: GrantOptions = {}): Promise<Lease> {
+  const core = coreOf(client);
   checkCount(ttl, 'ttl');
   if (ttl < 1) throw new InvalidArgumentError('ttl must be at least 1 second');
   const request: Record<string, string> = { TTL: String(ttl) };
@@ -157,7 +158,8 @@ export async function grant(core: Core, ttl: number, options: GrantOptions = {})
  * await revoke(core, lease); // or its ID: revoke(core, '7587862319498417163')
  * ```
  */
-export async function revoke(core: Core, lease: LeaseRef, options: CallOptions = {}): Promise<void> {
+export async function revoke(client: Client, lease: LeaseRef, options: CallOptions = {}): Promise<void> {
+  const core = coreOf(client);
   const id = leaseId(lease);
   keeperOf(core).lost(id, `lease ${id} was revoked`);
   await core.transport.request('/lease/revoke', { ID: id }, options);
@@ -172,10 +174,11 @@ export async function revoke(core: Core, lease: LeaseRef, options: CallOptions =
  * ```
  */
 export async function timeToLive(
-  core: Core,
+  client: Client,
   lease: LeaseRef,
   options: { keys?: boolean } & CallOptions = {},
 ): Promise<LeaseTimeToLive> {
+  const core = coreOf(client);
   const id = leaseId(lease);
   const wire = await core.transport.request(
     '/lease/timetolive',
@@ -203,7 +206,8 @@ export async function timeToLive(
  * const ids = await leases(core);
  * ```
  */
-export async function leases(core: Core, options: CallOptions = {}): Promise<string[]> {
+export async function leases(client: Client, options: CallOptions = {}): Promise<string[]> {
+  const core = coreOf(client);
   const wire = await core.transport.request('/lease/leases', {}, { ...options, idempotent: true });
   return decodeArray(wire.leases, 'leases').map((l) => decodeId((l as { ID?: unknown })?.ID, 'ID'));
 }
@@ -216,7 +220,8 @@ export async function leases(core: Core, options: CallOptions = {}): Promise<str
  * const ttl = await keepAliveOnce(core, lease.id);
  * ```
  */
-export async function keepAliveOnce(core: Core, lease: LeaseRef, options: CallOptions = {}): Promise<number> {
+export async function keepAliveOnce(client: Client, lease: LeaseRef, options: CallOptions = {}): Promise<number> {
+  const core = coreOf(client);
   const id = leaseId(lease);
   const [ttl] = await keepAlive(core.transport, [id], options);
   if (ttl === undefined || ttl <= 0) throw new LeaseLostError(`lease ${id} does not exist (expired or revoked)`, id);
@@ -231,7 +236,8 @@ export async function keepAliveOnce(core: Core, lease: LeaseRef, options: CallOp
  * console.log(keptLeases(core).map((lease) => lease.id));
  * ```
  */
-export function keptLeases(core: Core): Lease[] {
+export function keptLeases(client: Client): Lease[] {
+  const core = coreOf(client);
   return keeperOf(core).leases() as Lease[];
 }
 

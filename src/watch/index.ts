@@ -11,7 +11,7 @@
 export { type ReflectOptions, Reflector, type ReflectorUpdate, reflect } from './reflector.ts';
 export {
   type ReconnectInfo,
-  Watch,
+  type Watch,
   type WatchEvent,
   type WatchFilters,
   type WatchOptions,

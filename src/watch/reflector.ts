@@ -1,4 +1,4 @@
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { WatchCompactedError } from '../core/errors.ts';
 import type { KeyValue } from '../core/key-value.ts';
@@ -116,6 +116,7 @@ export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposabl
  * for await (const { items } of reflect(core, { prefix: 'services/' })) console.log(items.size, 'services');
  * ```
  */
-export function reflect(core: Core, options: ReflectOptions): Reflector {
+export function reflect(client: Client, options: ReflectOptions): Reflector {
+  const core = coreOf(client);
   return new Reflector(core, options);
 }

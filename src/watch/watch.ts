@@ -1,5 +1,5 @@
 import type { CallOptions } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import { checkCount, describe } from '../core/codec.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { AbortedError, EtcdError, InvalidArgumentError, TimeoutError } from '../core/errors.ts';
@@ -104,7 +104,34 @@ const COMPACT_QUEUE_AT = 1_024;
  * for await (const event of watch) console.log(event.type, event.kv.keyText, event.kv.valueText);
  * ```
  */
-export class Watch implements AsyncIterable<WatchEvent>, AsyncDisposableLike, WatchMember {
+export interface Watch extends AsyncIterable<WatchEvent>, AsyncDisposableLike {
+  /** Resolves once etcd has created the watcher: changes made after that are surely seen. */
+  readonly ready: Promise<void>;
+  /** How many times the connection broke and this watcher was resumed. */
+  readonly reconnects: number;
+  /** The revision everything up to which has been delivered (0 before the first answer). */
+  readonly revision: number;
+  /** The first revision not yet delivered; where a resume starts. */
+  readonly nextRevision: number;
+  /**
+   * Resolves, with the revision this watch is current to, once it has delivered every change up
+   * to the store's revision at the time of the call: Go's `RequestProgress`, for one watch.
+   *
+   * @example
+   * const watch = etcd.watch({ prefix: 'jobs/', progressNotify: true });
+   * const revision = await watch.requestProgress({ timeout: 60_000 });
+   */
+  requestProgress(options?: CallOptions): Promise<number>;
+  /** Each answer of etcd: the events of one or more revisions, or a progress notification. */
+  responses(): AsyncGenerator<WatchResponse, void, undefined>;
+  /** The events, one by one, in revision order: `for await (const event of watch)`. */
+  [Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined>;
+  /** Stops the watch; a pending iteration ends. Events not yet read are dropped. */
+  close(): void;
+}
+
+/** A watch's implementation: what `Watch` shows, and what the shared stream calls on it. */
+export class WatchHandle implements Watch, WatchMember {
   readonly spec: WatchCreateSpec;
   readonly keyspace: Keyspace;
   readonly stallTimeout: number | undefined;
@@ -448,6 +475,7 @@ function checkFilters(filters: unknown): void {
  * for await (const event of watch(core, { prefix: 'config/' })) console.log(event.type, event.kv.keyText);
  * ```
  */
-export function watch(core: Core, options: WatchOptions): Watch {
-  return new Watch(watchStreamOf(core), core.keyspace, options, core.transport);
+export function watch(client: Client, options: WatchOptions): Watch {
+  const core = coreOf(client);
+  return new WatchHandle(watchStreamOf(core), core.keyspace, options, core.transport);
 }

@@ -60,7 +60,7 @@ describe('examples, each from the packed tarball against a real etcd', () => {
   const env = () => ({ ETCD_ENDPOINTS: etcdUnderTest.endpoint });
   before(async () => {
     etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
-    for (const prefix of ['examples/', 'dashboard/']) await etcd.delete({ prefix });
+    for (const prefix of ['examples/', 'dashboard/']) await etcd.del({ prefix });
   });
   after(async () => {
     etcd?.close();
@@ -126,7 +126,7 @@ describe('examples, each from the packed tarball against a real etcd', () => {
     await assert.doesNotReject(rows.filter({ hasText: 'apiup' }).waitFor({ timeout: 15_000 }), errors.join('\n'));
     await etcd.put('dashboard/services/db', 'degraded');
     await rows.filter({ hasText: 'dbdegraded' }).waitFor({ timeout: 15_000 });
-    await etcd.delete('dashboard/services/api');
+    await etcd.del('dashboard/services/api');
     await rows.filter({ hasText: 'apiup' }).waitFor({ state: 'detached', timeout: 15_000 });
     assert.deepEqual(await rows.allTextContents(), ['dbdegraded']);
     assert.deepEqual(errors, []);

@@ -10,7 +10,9 @@ import {
   type FetchLike,
   type Lease,
   LeaseLostError,
+  lock as lockOf,
   PermissionDeniedError,
+  session,
   UnauthenticatedError,
 } from 'etcd-fetch';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
@@ -54,10 +56,10 @@ describe('with authentication on, as current etcd releases check it', () => {
 
   test('a lock is held past its session TTL', async () => {
     const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
-    await using session = await bob.session({ ttl: 2 });
-    const lock = await bob.lock(`bob/${uniquePrefix('lock')}l`, { session });
+    await using bobSession = await session(bob, { ttl: 2 });
+    const lock = await lockOf(bob, `bob/${uniquePrefix('lock')}l`, { session: bobSession });
     await sleep(6_500);
-    assert.equal(session.lease.lost.aborted, false, String(session.lease.lost.reason));
+    assert.equal(bobSession.lease.lost.aborted, false, String(bobSession.lease.lost.reason));
     const owner = await bob.txn().if(lock.isOwner()).commit();
     assert.equal(owner.succeeded, true, 'still the owner after 3 TTLs');
     await lock.unlock();

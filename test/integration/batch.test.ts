@@ -271,7 +271,7 @@ describe('write batching against a real etcd', () => {
       etcd.put(`${prefix}a`, '1'),
       etcd.put(`${prefix}b`, '1'),
       etcd.put(`${prefix}a`, '2', { prevKv: true }),
-      etcd.delete({ prefix: `${prefix}b` }, { prevKv: true }),
+      etcd.del({ prefix: `${prefix}b` }, { prevKv: true }),
       etcd.put(`${prefix}a`, '3', { prevKv: true }),
     ]);
     assert.equal((await etcd.get(`${prefix}a`))?.valueText, '3');

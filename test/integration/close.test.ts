@@ -24,8 +24,8 @@ describe('closing a client', () => {
     await assert.rejects(app.put('x', 'y'), AbortedError);
     // etcd still has the lease: closing stops the keep-alive, it does not revoke.
     const other = new Etcd({ endpoints: etcdUnderTest.endpoint });
-    assert.ok((await other.lease.timeToLive(lease.id)).ttl > 0);
-    await other.lease.revoke(lease.id);
+    assert.ok((await other.timeToLive(lease.id)).ttl > 0);
+    await other.revoke(lease.id);
   });
 
   test('await using closes it at the end of the scope', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AbortedError, Etcd, type FetchLike, LeaseLostError } from 'etcd-fetch';
+import { AbortedError, Etcd, election, type FetchLike, LeaseLostError, lock, session as sessionOf } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
@@ -21,7 +21,7 @@ const SETTLE_MS = 500;
 
 describe('lost fires only when a holder loses without asking', () => {
   test('a deliberate unlock does not fire lock.lost (the lock made its own session)', async () => {
-    const held = await client().lock(`${uniquePrefix('unlock')}l`);
+    const held = await lock(client(), `${uniquePrefix('unlock')}l`);
     const lost = held.lost;
     await held.unlock();
     await sleep(SETTLE_MS);
@@ -30,8 +30,8 @@ describe('lost fires only when a holder loses without asking', () => {
 
   test("a deliberate unlock with a shared session fires neither the lock's nor the session's lost", async () => {
     const etcd = client();
-    const session = await etcd.session({ ttl: 30 });
-    const held = await etcd.lock(`${uniquePrefix('unlock-shared')}l`, { session });
+    const session = await sessionOf(etcd, { ttl: 30 });
+    const held = await lock(etcd, `${uniquePrefix('unlock-shared')}l`, { session });
     const lost = held.lost;
     await held.unlock();
     await sleep(SETTLE_MS);
@@ -41,9 +41,7 @@ describe('lost fires only when a holder loses without asking', () => {
   });
 
   test('a deliberate resign does not fire leadership.lost', async () => {
-    const leadership = await client()
-      .election(`${uniquePrefix('resign')}e`)
-      .campaign('a');
+    const leadership = await election(client(), `${uniquePrefix('resign')}e`).campaign('a');
     const lost = leadership.lost;
     await leadership.resign();
     await sleep(SETTLE_MS);
@@ -52,9 +50,9 @@ describe('lost fires only when a holder loses without asking', () => {
 
   test('closing a session deliberately fires neither session.lost nor the lost of what it holds', async () => {
     const etcd = client();
-    const session = await etcd.session({ ttl: 30 });
-    const held = await etcd.lock(`${uniquePrefix('close')}l`, { session });
-    const leadership = await etcd.election(`${uniquePrefix('close')}e`).campaign('a', { session });
+    const session = await sessionOf(etcd, { ttl: 30 });
+    const held = await lock(etcd, `${uniquePrefix('close')}l`, { session });
+    const leadership = await election(etcd, `${uniquePrefix('close')}e`).campaign('a', { session });
     const signals = { session: session.lost, lock: held.lost, leadership: leadership.lost };
     await session.close();
     await sleep(SETTLE_MS);
@@ -65,9 +63,9 @@ describe('lost fires only when a holder loses without asking', () => {
 
   test("lock.lost and session.lost fire when another client revokes the session's lease", async () => {
     const etcd = client();
-    const session = await etcd.session({ ttl: 3 });
-    const held = await etcd.lock(`${uniquePrefix('revoked')}l`, { session });
-    await client().lease.revoke(session.lease.id);
+    const session = await sessionOf(etcd, { ttl: 3 });
+    const held = await lock(etcd, `${uniquePrefix('revoked')}l`, { session });
+    await client().revoke(session.lease.id);
     await aborts(held.lost, 'the lock');
     assert.equal(session.lost.aborted, true);
     assert.ok(held.lost.reason instanceof LeaseLostError, String(held.lost.reason));
@@ -75,13 +73,13 @@ describe('lost fires only when a holder loses without asking', () => {
 
   test('lock.lost and leadership.lost fire when another client deletes their key', async () => {
     const etcd = client();
-    const held = await etcd.lock(`${uniquePrefix('deleted')}l`, { ttl: 30 });
-    const leadership = await etcd.election(`${uniquePrefix('deleted')}e`).campaign('a', { ttl: 30 });
+    const held = await lock(etcd, `${uniquePrefix('deleted')}l`, { ttl: 30 });
+    const leadership = await election(etcd, `${uniquePrefix('deleted')}e`).campaign('a', { ttl: 30 });
     const lockLost = held.lost;
     const leadershipLost = leadership.lost;
     const other = client();
-    await other.delete(held.key);
-    await other.delete(leadership.key);
+    await other.del(held.key);
+    await other.del(leadership.key);
     await aborts(lockLost, 'the lock');
     await aborts(leadershipLost, 'the leadership');
     assert.match(String((lockLost.reason as Error).message), /deleted/);
@@ -94,10 +92,10 @@ describe('lost fires only when a holder loses without asking', () => {
   test('closing the session of a waiting lock ends the wait with AbortedError, and its lost never fires', async () => {
     const etcd = client();
     const name = `${uniquePrefix('close-waiting')}l`;
-    await using held = await etcd.lock(name, { ttl: 30 });
-    const session = await etcd.session({ ttl: 30 });
+    await using held = await lock(etcd, name, { ttl: 30 });
+    const session = await sessionOf(etcd, { ttl: 30 });
     // Its outcome, caught at once: the wait may end while close() is still revoking the lease.
-    const waiting = etcd.lock(name, { session }).then(
+    const waiting = lock(etcd, name, { session }).then(
       () => 'got the lock',
       (error: unknown) => error,
     );
@@ -121,9 +119,9 @@ describe('lost fires only when a holder loses without asking', () => {
   test('a wait aborted by its signal says so, not that its session was closed', async () => {
     const etcd = client();
     const name = `${uniquePrefix('abort-waiting')}l`;
-    await using held = await etcd.lock(name, { ttl: 30 });
+    await using held = await lock(etcd, name, { ttl: 30 });
     const controller = new AbortController();
-    const waiting = etcd.lock(name, { signal: controller.signal }).then(
+    const waiting = lock(etcd, name, { signal: controller.signal }).then(
       () => 'got the lock',
       (error: unknown) => error,
     );
@@ -141,14 +139,14 @@ describe('lost fires only when a holder loses without asking', () => {
   test('a lock whose create revision was compacted before lost was read: no false loss, and a later delete still fires it', async () => {
     const etcd = client();
     const name = `${uniquePrefix('compacted')}l`;
-    const held = await etcd.lock(name, { ttl: 30 });
+    const held = await lock(etcd, name, { ttl: 30 });
     await etcd.put(`${name}-after`, 'x');
     const { revision } = await etcd.put(`${name}-after`, 'y');
     await etcd.compact(revision); // the watch from the lock's revision + 1 is refused as compacted
     const lost = held.lost;
     await sleep(SETTLE_MS);
     assert.equal(lost.aborted, false, `lost fired: ${String(lost.reason)}`);
-    await client().delete(held.key);
+    await client().del(held.key);
     await aborts(lost, 'the lock');
     assert.equal(held.session.lost.aborted, false);
     await held.unlock();

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AbortedError, Etcd, type FetchLike, LeaseLostError, op } from 'etcd-fetch';
+import {
+  AbortedError,
+  Etcd,
+  election,
+  type FetchLike,
+  LeaseLostError,
+  lock as lockOf,
+  op,
+  session as sessionOf,
+  tryLock,
+} from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { within } from '../helpers/within.ts';
 
@@ -28,7 +38,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
     for (let i = 0; i < 5; i++) {
       contenders.push(
         (async () => {
-          const lock = await client().lock(name, { ttl: 10 });
+          const lock = await lockOf(client(), name, { ttl: 10 });
           inside++;
           maxInside = Math.max(maxInside, inside);
           order.push(i);
@@ -50,7 +60,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
   test('the fencing revision grows and isOwner() guards writes', async () => {
     const etcd = client();
     const p = uniquePrefix('fence');
-    const first = await etcd.lock(`${p}l`);
+    const first = await lockOf(etcd, `${p}l`);
     const fenced = await etcd
       .txn()
       .if(first.isOwner())
@@ -64,7 +74,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
       .then(op.put(`${p}data`, 'stale'))
       .commit();
     assert.equal(stale.succeeded, false);
-    const second = await etcd.lock(`${p}l`);
+    const second = await lockOf(etcd, `${p}l`);
     assert.ok(second.revision > first.revision);
     await second.unlock();
     assert.equal((await etcd.get(`${p}data`))?.valueText, 'by first');
@@ -72,7 +82,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
 
   test("a waiter sees its predecessor's release even when it happens while the waiter's watch is opening", async () => {
     const name = `${uniquePrefix('lock-race')}l`;
-    const holder = await client().lock(name, { ttl: 10 });
+    const holder = await lockOf(client(), name, { ttl: 10 });
     let released = false;
     // Before the waiter's watch request reaches etcd, the holder lets go.
     const racing: FetchLike = async (request, init) => {
@@ -83,7 +93,7 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
       return globalThis.fetch(request, init);
     };
     const controller = new AbortController();
-    const waiting = client(racing).lock(name, { ttl: 10, signal: controller.signal });
+    const waiting = lockOf(client(racing), name, { ttl: 10, signal: controller.signal });
     try {
       const taken = await within(waiting, 'the waiter to take the lock after its predecessor released it');
       assert.equal(released, true, 'the release happened while the watch was opening');
@@ -97,10 +107,10 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
   test('after a re-lock with the same session, the old handle no longer passes isOwner()', async () => {
     const etcd = client();
     const p = uniquePrefix('relock');
-    await using session = await etcd.session({ ttl: 10 });
-    const old = await etcd.lock(`${p}l`, { session });
+    await using session = await sessionOf(etcd, { ttl: 10 });
+    const old = await lockOf(etcd, `${p}l`, { session });
     await old.unlock();
-    const current = await etcd.lock(`${p}l`, { session });
+    const current = await lockOf(etcd, `${p}l`, { session });
     assert.deepEqual(current.key, old.key, 'the same session locks the same key');
     assert.ok(current.revision > old.revision);
     const stale = await etcd
@@ -122,17 +132,17 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
   test('tryLock takes a free lock and returns undefined for a held one, leaving no key behind', async () => {
     const etcd = client();
     const name = `${uniquePrefix('try')}l`;
-    await using held = await etcd.tryLock(name);
+    await using held = await tryLock(etcd, name);
     assert.ok(held);
-    assert.equal(await client().tryLock(name), undefined);
+    assert.equal(await tryLock(client(), name), undefined);
     assert.equal(await etcd.count({ prefix: `${name}/` }), 1);
   });
 
   test('a holder whose lease is revoked loses the lock (lost fires) and the next in line gets it', async () => {
     const name = `${uniquePrefix('revoke')}l`;
-    const session = await client().session({ ttl: 30 });
-    const holder = await client().lock(name, { session });
-    const next = client().lock(name, { ttl: 10 });
+    const session = await sessionOf(client(), { ttl: 30 });
+    const holder = await lockOf(client(), name, { session });
+    const next = lockOf(client(), name, { ttl: 10 });
     await sleep(200);
     await session.lease.revoke();
     assert.equal(holder.lost.aborted, true);
@@ -145,9 +155,9 @@ describe('locks (fair mutex on leases, txns and watches)', () => {
   test('an aborted wait leaves the queue', async () => {
     const etcd = client();
     const name = `${uniquePrefix('abort')}l`;
-    await using held = await etcd.lock(name);
+    await using held = await lockOf(etcd, name);
     const controller = new AbortController();
-    const waiting = client().lock(name, { signal: controller.signal });
+    const waiting = lockOf(client(), name, { signal: controller.signal });
     await until(async () => (await etcd.count({ prefix: `${name}/` })) === 2, 'the waiter to queue');
     controller.abort();
     await assert.rejects(within(waiting, 'the aborted wait to end'), AbortedError);
@@ -164,34 +174,34 @@ describe('elections', () => {
     const seen: string[] = [];
     const observing = (async () => {
       try {
-        for await (const leader of watcher.election(name).observe({ signal: controller.signal }))
+        for await (const leader of election(watcher, name).observe({ signal: controller.signal }))
           seen.push(leader.valueText);
       } catch (error) {
         if (!(error instanceof AbortedError)) throw error;
       }
     })();
 
-    const a = await client().election(name).campaign('a');
-    assert.equal((await watcher.election(name).leader())?.valueText, 'a');
-    const sessionB = await client().session({ ttl: 30 });
-    const bWins = client().election(name).campaign('b', { session: sessionB });
-    const cWins = client().election(name).campaign('c', { ttl: 10 });
+    const a = await election(client(), name).campaign('a');
+    assert.equal((await election(watcher, name).leader())?.valueText, 'a');
+    const sessionB = await sessionOf(client(), { ttl: 30 });
+    const bWins = election(client(), name).campaign('b', { session: sessionB });
+    const cWins = election(client(), name).campaign('c', { ttl: 10 });
     await sleep(200);
     await a.proclaim('a2');
     await until(() => seen.includes('a2'), 'observe to see the proclamation');
     await a.resign();
     const b = await within(bWins, 'b to win after a resigned');
-    assert.equal((await watcher.election(name).leader())?.valueText, 'b');
+    assert.equal((await election(watcher, name).leader())?.valueText, 'b');
     await assert.rejects(a.proclaim('stale'), { name: 'NotLeaderError' });
     await sessionB.lease.revoke(); // b's lease is lost: c takes over
     assert.equal(b.lost.aborted, true);
     const c = await within(cWins, 'c to win after b lost its lease');
-    assert.equal((await watcher.election(name).leader())?.valueText, 'c');
+    assert.equal((await election(watcher, name).leader())?.valueText, 'c');
     await until(() => seen.at(-1) === 'c', 'observe to see c');
     controller.abort();
     await within(observing, 'observe to end on abort');
     assert.deepEqual(seen, ['a', 'a2', 'b', 'c']);
     await c.resign();
-    assert.equal(await watcher.election(name).leader(), undefined);
+    assert.equal(await election(watcher, name).leader(), undefined);
   });
 });

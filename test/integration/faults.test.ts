@@ -104,7 +104,7 @@ describe('a 3-member cluster under faults', () => {
           watchError = error;
         }
       })();
-      const lease = await keeper.lease.grant(LEASE_TTL);
+      const lease = await keeper.grant(LEASE_TTL);
       let falseLoss: unknown;
       lease.lost.addEventListener('abort', () => (falseLoss = lease.lost.reason), { once: true });
 
@@ -261,7 +261,7 @@ describe('a 3-member cluster under faults', () => {
       figures.leaseFalseLosses = falseLoss === undefined ? 0 : 1;
       // A real loss (a revoke by another client) is reported within the TTL.
       const lost = lostWithin(lease, LEASE_TTL * 1_000);
-      await writer.lease.revoke(lease.id);
+      await writer.revoke(lease.id);
       figures.leaseLossReportedMs = Math.round(await lost);
 
       console.log(`fault-test figures: ${JSON.stringify({ ...figures, readFailures })}`);

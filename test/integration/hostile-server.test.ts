@@ -151,14 +151,14 @@ describe('a client facing a misbehaving server', () => {
       ['{"kvs":[{"key":"YQ==","mod_revision":[]}]}', (etcd) => etcd.get('a')],
       ['{"header":"x"}', (etcd) => etcd.put('a', 'b')],
       ['{"header":{"revision":"abc"}}', (etcd) => etcd.put('a', 'b')],
-      ['{"prev_kvs":{"a":1}}', (etcd) => etcd.delete({ prefix: 'a' }, { prevKv: true })],
-      ['{"deleted":true}', (etcd) => etcd.delete('a')],
+      ['{"prev_kvs":{"a":1}}', (etcd) => etcd.del({ prefix: 'a' }, { prevKv: true })],
+      ['{"deleted":true}', (etcd) => etcd.del('a')],
       ['{"succeeded":true,"responses":"x"}', (etcd) => etcd.txn().then().commit()],
       ['{"succeeded":true,"responses":[]}', (etcd) => etcd.txn().then(op.get('a')).commit()],
       ['[]', (etcd) => etcd.get('a')],
       ['null', (etcd) => etcd.get('a')],
       ['"text"', (etcd) => etcd.get('a')],
-      ['{"ID":{},"TTL":"5"}', (etcd) => etcd.lease.grant(5, { keepAlive: false })],
+      ['{"ID":{},"TTL":"5"}', (etcd) => etcd.grant(5, { keepAlive: false })],
     ];
     for (const [body, call] of cases) {
       handler = answer(200, body);
@@ -269,15 +269,15 @@ describe('a client facing a misbehaving server', () => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end('{"result":{"header":{},"ID":"7","TT');
     };
-    await failure(() => client().lease.keepAliveOnce('7'));
+    await failure(() => client().keepAliveOnce('7'));
     handler = endless('{"result":{"ID":"7","TTL":"', '9'.repeat(16 * 1024));
-    await failure(() => client().lease.keepAliveOnce('7'));
+    await failure(() => client().keepAliveOnce('7'));
     handler = (_, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.write('{"result":{"ID":"7",');
       setTimeout(() => response.socket?.resetAndDestroy(), 20);
     };
-    await failure(() => client().lease.keepAliveOnce('7'));
+    await failure(() => client().keepAliveOnce('7'));
   });
 
   describe('a watch whose stream misbehaves', () => {

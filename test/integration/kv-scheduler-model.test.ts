@@ -89,7 +89,7 @@ function issue(etcd: Etcd, prefix: string, commands: readonly Command[]): Promis
         return c.prevKv ? text(result.prevKv) : 'ok';
       }
       case 'delete':
-        return (await etcd.delete(at(c.key))).deleted;
+        return (await etcd.del(at(c.key))).deleted;
       case 'txn': {
         const result = await etcd
           .txn()
@@ -110,12 +110,12 @@ function issue(etcd: Etcd, prefix: string, commands: readonly Command[]): Promis
       }
       case 'scan': {
         const seen: string[] = [];
-        for await (const kv of etcd.scan({ prefix, pageSize: 2 }))
+        for await (const kv of etcd.scan({ prefix }, { pageSize: 2 }))
           seen.push(`${kv.keyText.slice(prefix.length)}=${kv.valueText}`);
         return seen;
       }
       case 'clear':
-        return (await etcd.delete({ prefix })).deleted;
+        return (await etcd.del({ prefix })).deleted;
     }
   });
 }

@@ -196,8 +196,8 @@ describe('a later write batch never overtakes an earlier one on the same keys', 
     await Promise.all([
       etcd.put(`${prefix}a`, '1'),
       etcd.put(`${prefix}b`, '1'),
-      etcd.delete(`${prefix}a`),
-      etcd.delete(`${prefix}c`),
+      etcd.del(`${prefix}a`),
+      etcd.del(`${prefix}c`),
     ]);
     assert.equal(paths[0], '/v3/kv/txn', `the first writes went as one slow txn: ${paths.join(' ')}`);
     assert.equal(
@@ -219,8 +219,8 @@ describe('a later write batch never overtakes an earlier one on the same keys', 
       await Promise.all([
         etcd.put(`${prefix}a`, '1'),
         etcd.put(`${prefix}b`, '1'),
-        etcd.delete(`${prefix}a`),
-        etcd.delete(`${prefix}c`),
+        etcd.del(`${prefix}a`),
+        etcd.del(`${prefix}c`),
       ]);
       assert.equal(proxy.requests[0]?.fault, 'delay');
       assert.equal(

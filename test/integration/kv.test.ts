@@ -101,18 +101,21 @@ describe('KV against a real etcd', () => {
     await etcd.put(`${p}a`, '2');
     await etcd.put(`${p}c`, '1');
     await etcd.put(`${p}a`, '2b');
-    const limited = await etcd.range({ prefix: p, limit: 2 });
+    const limited = await etcd.range({ prefix: p }, { limit: 2 });
     assert.equal(limited.kvs.length, 2);
     assert.equal(limited.more, true);
     assert.equal(limited.count, 3);
-    const order = async (target: 'key' | 'version' | 'create' | 'mod' | 'value', o: 'ascend' | 'descend') =>
-      (await etcd.range({ prefix: p, sort: { target, order: o } })).kvs
+    const order = async (
+      target: 'key' | 'version' | 'createRevision' | 'modRevision' | 'value',
+      o: 'ascend' | 'descend',
+    ) =>
+      (await etcd.range({ prefix: p }, { sort: { target, order: o } })).kvs
         .map((kv) => kv.keyText.slice(p.length))
         .join('');
     assert.equal(await order('key', 'descend'), 'cba');
     assert.equal(await order('key', 'ascend'), 'abc');
-    assert.equal(await order('create', 'ascend'), 'bac');
-    assert.equal(await order('mod', 'descend'), 'acb');
+    assert.equal(await order('createRevision', 'ascend'), 'bac');
+    assert.equal(await order('modRevision', 'descend'), 'acb');
     assert.equal(await order('value', 'ascend'), 'cab');
     assert.equal((await order('version', 'descend'))[0], 'a');
   });
@@ -122,10 +125,10 @@ describe('KV against a real etcd', () => {
     const p = uniquePrefix('only');
     await etcd.put(`${p}x`, 'value');
     await etcd.put(`${p}y`, 'value');
-    const keysOnly = await etcd.range({ prefix: p, keysOnly: true });
+    const keysOnly = await etcd.range({ prefix: p }, { keysOnly: true });
     assert.equal(keysOnly.kvs.length, 2);
     assert.equal(keysOnly.kvs[0]?.value.length, 0);
-    const countOnly = await etcd.range({ prefix: p, countOnly: true });
+    const countOnly = await etcd.range({ prefix: p }, { countOnly: true });
     assert.equal(countOnly.kvs.length, 0);
     assert.equal(countOnly.count, 2);
     assert.equal(await etcd.count({ prefix: p }), 2);
@@ -149,10 +152,10 @@ describe('KV against a real etcd', () => {
     const b = await etcd.put(`${p}b`, '1');
     await etcd.put(`${p}a`, '2');
     const names = (r: { kvs: KeyValue[] }) => r.kvs.map((kv) => kv.keyText.slice(p.length)).join('');
-    assert.equal(names(await etcd.range({ prefix: p, minCreateRevision: b.revision })), 'b');
-    assert.equal(names(await etcd.range({ prefix: p, maxCreateRevision: a.revision })), 'a');
-    assert.equal(names(await etcd.range({ prefix: p, minModRevision: b.revision + 1 })), 'a');
-    assert.equal(names(await etcd.range({ prefix: p, maxModRevision: b.revision })), 'b');
+    assert.equal(names(await etcd.range({ prefix: p }, { minCreateRevision: b.revision })), 'b');
+    assert.equal(names(await etcd.range({ prefix: p }, { maxCreateRevision: a.revision })), 'a');
+    assert.equal(names(await etcd.range({ prefix: p }, { minModRevision: b.revision + 1 })), 'a');
+    assert.equal(names(await etcd.range({ prefix: p }, { maxModRevision: b.revision })), 'b');
   });
 
   test("put with ignoreValue keeps the value; on a missing key it is etcd's typed error", async () => {
@@ -185,14 +188,14 @@ describe('KV against a real etcd', () => {
     const etcd = client();
     const p = uniquePrefix('del');
     for (const k of ['a', 'b', 'c', 'd', 'e']) await etcd.put(`${p}${k}`, k);
-    const one = await etcd.delete(`${p}a`, { prevKv: true });
+    const one = await etcd.del(`${p}a`, { prevKv: true });
     assert.equal(one.deleted, 1);
     assert.equal(one.prevKvs[0]?.valueText, 'a');
-    const range = await etcd.delete({ from: `${p}b`, to: `${p}d` });
+    const range = await etcd.del({ from: `${p}b`, to: `${p}d` });
     assert.equal(range.deleted, 2);
     assert.equal(range.prevKvs.length, 0);
-    assert.equal((await etcd.delete(`${p}zzz`)).deleted, 0);
-    const rest = await etcd.delete({ prefix: p }, { prevKv: true });
+    assert.equal((await etcd.del(`${p}zzz`)).deleted, 0);
+    const rest = await etcd.del({ prefix: p }, { prevKv: true });
     assert.deepEqual(
       rest.prevKvs.map((kv) => kv.valueText),
       ['d', 'e'],
@@ -225,7 +228,7 @@ describe('KV against a real etcd', () => {
     }
     const seen: string[] = [];
     let added = false;
-    for await (const kv of etcd.scan({ prefix: p, pageSize: 100 })) {
+    for await (const kv of etcd.scan({ prefix: p }, { pageSize: 100 })) {
       seen.push(kv.keyText);
       if (!added) {
         added = true;
@@ -234,7 +237,7 @@ describe('KV against a real etcd', () => {
     }
     assert.deepEqual(seen, keys);
     await assert.rejects(async () => {
-      for await (const _ of etcd.scan({ prefix: p, pageSize: 0 })) break;
+      for await (const _ of etcd.scan({ prefix: p }, { pageSize: 0 })) break;
     }, InvalidArgumentError);
   });
 
@@ -298,16 +301,16 @@ describe('KV against a real etcd', () => {
     });
     await assert.rejects(etcd.get(42 as unknown as string), InvalidArgumentError);
     await assert.rejects(etcd.get(''), InvalidArgumentError);
-    await assert.rejects(etcd.range({ prefix: 'a', limit: -1 }), InvalidArgumentError);
-    await assert.rejects(etcd.range({ prefix: 'a', sort: { target: 'size' as 'key' } }), InvalidArgumentError);
-    await assert.rejects(etcd.range({ prefix: 'a', revision: 1.5 }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a' }, { limit: -1 }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a' }, { sort: { target: 'size' as 'key' } }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a' }, { revision: 1.5 }), InvalidArgumentError);
     await assert.rejects(etcd.put('a', undefined), InvalidArgumentError);
     await assert.rejects(etcd.put('a', 'v', { lease: 'abc' }), InvalidArgumentError);
     await assert.rejects(etcd.compact(-3), InvalidArgumentError);
     // Keys and values that are neither strings nor bytes.
     for (const key of [null, undefined, {}, [1, 2], 7n, new ArrayBuffer(2), Symbol('k')] as unknown as string[]) {
       await assert.rejects(etcd.put(key, 'v'), InvalidArgumentError);
-      await assert.rejects(etcd.delete(key), InvalidArgumentError);
+      await assert.rejects(etcd.del(key), InvalidArgumentError);
     }
     await assert.rejects(etcd.put('a', 42 as unknown as string), InvalidArgumentError);
     await assert.rejects(etcd.put('a', { toString: () => 'v' } as unknown as string), InvalidArgumentError);
@@ -315,20 +318,20 @@ describe('KV against a real etcd', () => {
     await assert.rejects(etcd.range({ from: 'a', to: [] as unknown as string }), InvalidArgumentError);
     await assert.rejects(etcd.range({} as { key: string }), InvalidArgumentError);
     // Wrong numbers and enums.
-    await assert.rejects(etcd.range({ prefix: 'a', sort: { order: 'up' as 'ascend' } }), InvalidArgumentError);
-    await assert.rejects(etcd.range({ prefix: 'a', limit: '10' as unknown as number }), InvalidArgumentError);
-    await assert.rejects(etcd.range({ prefix: 'a', limit: Infinity }), InvalidArgumentError);
-    await assert.rejects(etcd.range({ prefix: 'a', minModRevision: Number.NaN }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a' }, { sort: { order: 'up' as 'ascend' } }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a' }, { limit: '10' as unknown as number }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a' }, { limit: Infinity }), InvalidArgumentError);
+    await assert.rejects(etcd.range({ prefix: 'a' }, { minModRevision: Number.NaN }), InvalidArgumentError);
     await assert.rejects(etcd.get('a', { revision: -1 }), InvalidArgumentError);
     await assert.rejects(etcd.get('a', { timeout: -5 }), InvalidArgumentError);
     await assert.rejects(etcd.get('a', { timeout: 'soon' as unknown as number }), InvalidArgumentError);
     await assert.rejects(etcd.get('a', { signal: 'stop' as unknown as AbortSignal }), InvalidArgumentError);
-    await assert.rejects(etcd.scan({ prefix: 'a', pageSize: 0 }).next(), InvalidArgumentError);
+    await assert.rejects(etcd.scan({ prefix: 'a' }, { pageSize: 0 }).next(), InvalidArgumentError);
     // Leases: negative, fractional or textual TTLs and IDs.
     for (const ttl of [-1, 0, 1.5, Number.NaN, '10' as unknown as number])
-      await assert.rejects(etcd.lease.grant(ttl), InvalidArgumentError);
-    await assert.rejects(etcd.lease.revoke('abc'), InvalidArgumentError);
-    await assert.rejects(etcd.lease.grant(10, { id: -1.5 }), InvalidArgumentError);
+      await assert.rejects(etcd.grant(ttl), InvalidArgumentError);
+    await assert.rejects(etcd.revoke('abc'), InvalidArgumentError);
+    await assert.rejects(etcd.grant(10, { id: -1.5 }), InvalidArgumentError);
     // Transactions: comparisons and operations not made with cmp.* / op.*, or with bad operands.
     assert.throws(() => etcd.txn().if({} as Comparison), InvalidArgumentError);
     assert.throws(() => etcd.txn().then('put' as unknown as Operation<unknown>), InvalidArgumentError);

@@ -27,7 +27,7 @@ describe('answers over 4 MiB', () => {
     );
 
     const scanned: string[] = [];
-    for await (const kv of etcd.scan({ prefix, pageSize: 2 })) scanned.push(kv.valueText);
+    for await (const kv of etcd.scan({ prefix }, { pageSize: 2 })) scanned.push(kv.valueText);
     assert.deepEqual(scanned, values);
 
     const controller = new AbortController();
@@ -42,6 +42,6 @@ describe('answers over 4 MiB', () => {
       clearTimeout(deadline);
     }
     assert.deepEqual(watched, values);
-    await etcd.delete({ prefix });
+    await etcd.del({ prefix });
   });
 });

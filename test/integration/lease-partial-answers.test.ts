@@ -74,7 +74,7 @@ describe('keep-alive answers cut short', () => {
           await sleep(250);
           assert.deepEqual(falseLosses(leases), [], `after ${waited + 250} ms`);
         }
-        const checked = await client().lease.timeToLive(leases[19]!);
+        const checked = await client().timeToLive(leases[19]!);
         assert.ok(checked.ttl > 0, `the last lease is alive in etcd (TTL ${checked.ttl})`);
         // Some request asked again for exactly what an earlier one left unanswered.
         const reasked = requests.some(
@@ -99,7 +99,7 @@ describe('keep-alive answers cut short', () => {
     const leases = await Promise.all(Array.from({ length: 6 }, () => etcd.grant(2)));
     const [gone, ...others] = leases;
     try {
-      await client().lease.revoke(gone!.id);
+      await client().revoke(gone!.id);
       for (let waited = 0; waited < 5_000 && !gone!.isLost; waited += 100) await sleep(100);
       assert.ok(gone!.lost.reason instanceof LeaseLostError, 'the revoked lease is reported lost');
       await sleep(4_000);
@@ -143,7 +143,7 @@ describe('keep-alive answers cut short by a proxy in front of the real etcd', ()
           ),
           'a request re-asked for part of the one before',
         );
-        for (const lease of [leases[0]!, leases[19]!]) assert.ok((await client().lease.timeToLive(lease)).ttl > 0);
+        for (const lease of [leases[0]!, leases[19]!]) assert.ok((await client().timeToLive(lease)).ttl > 0);
       } finally {
         proxy.fault = undefined;
         await Promise.all(leases.map((lease) => lease.revoke().catch(() => {})));

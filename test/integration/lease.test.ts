@@ -4,6 +4,7 @@ import {
   AbortedError,
   Etcd,
   FailedPreconditionError,
+  keptLeases,
   type Lease,
   LeaseLostError,
   NotFoundError,
@@ -90,7 +91,7 @@ describe('leases against a real etcd', () => {
     const etcd = client();
     const lease = await etcd.grant(5);
     const lost = lostWithin(lease, 5_000);
-    await client().lease.revoke(lease.id);
+    await client().revoke(lease.id);
     await lost;
     assert.ok(lease.lost.reason instanceof LeaseLostError);
     assert.equal((lease.lost.reason as LeaseLostError).leaseId, lease.id);
@@ -104,9 +105,9 @@ describe('leases against a real etcd', () => {
     await lease.revoke();
     assert.equal(lease.isLost, true);
     assert.equal(await etcd.get(key), undefined);
-    assert.equal((await etcd.lease.timeToLive(lease)).ttl, -1);
-    await assert.rejects(etcd.lease.revoke(lease), NotFoundError);
-    await assert.rejects(etcd.lease.keepAliveOnce(lease), LeaseLostError);
+    assert.equal((await etcd.timeToLive(lease)).ttl, -1);
+    await assert.rejects(etcd.revoke(lease), NotFoundError);
+    await assert.rejects(etcd.keepAliveOnce(lease), LeaseLostError);
     await assert.rejects(etcd.put(key, 'v', { lease }), NotFoundError);
   });
 
@@ -126,7 +127,7 @@ describe('leases against a real etcd', () => {
     const id = String(0x7000_0000_0000_0000n + BigInt(process.pid));
     const lease = await etcd.grant(30, { id, keepAlive: false });
     assert.equal(lease.id, id);
-    assert.equal(etcd.lease.kept().includes(lease), false);
+    assert.equal(keptLeases(etcd).includes(lease), false);
     await assert.rejects(etcd.grant(30, { id }), FailedPreconditionError);
     assert.equal(await lease.keepAliveOnce(), 30);
     await lease.revoke();
@@ -167,7 +168,7 @@ describe('leases against a real etcd', () => {
     } finally {
       etcd.close();
       await client()
-        .lease.revoke(lease.id)
+        .revoke(lease.id)
         .catch(() => {});
     }
   });

@@ -74,7 +74,7 @@ describe('maintenance against a real etcd', () => {
     assert.match(alarms[0]!.memberId, /^\d+$/);
     assert.ok((await etcd.maintenance.status()).errors.length > 0);
 
-    const { revision } = await etcd.delete({ prefix: 'fill/' });
+    const { revision } = await etcd.del({ prefix: 'fill/' });
     await etcd.compact(revision, { physical: true });
     const before = (await etcd.maintenance.status()).dbSize;
     await etcd.maintenance.defragment();

@@ -87,7 +87,7 @@ describe('maintenance aimed at one member', () => {
     const etcd = client();
     const value = 'x'.repeat(64 * 1024);
     for (let i = 0; i < 40; i++) await etcd.put(`defrag/${i}`, value);
-    const { revision } = await etcd.delete({ prefix: 'defrag/' });
+    const { revision } = await etcd.del({ prefix: 'defrag/' });
     await etcd.compact(revision, { physical: true });
     const ids = await memberIds(etcd);
     const sizes = async () =>

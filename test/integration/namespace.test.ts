@@ -28,9 +28,9 @@ describe('namespaces against a real etcd', () => {
     );
     assert.equal(await app.count({ prefix: '' }), 2);
     const scanned: string[] = [];
-    for await (const kv of app.scan({ prefix: '', pageSize: 1 })) scanned.push(kv.keyText);
+    for await (const kv of app.scan({ prefix: '' }, { pageSize: 1 })) scanned.push(kv.keyText);
     assert.deepEqual(scanned, ['a', 'b']);
-    const deleted = await app.delete({ prefix: '' }, { prevKv: true });
+    const deleted = await app.del({ prefix: '' }, { prevKv: true });
     assert.deepEqual(
       deleted.prevKvs.map((kv) => kv.keyText),
       ['a', 'b'],
@@ -73,7 +73,7 @@ describe('namespaces against a real etcd', () => {
     await using lease = await app.grant(30);
     await app.put('owned', 'v', { lease });
     assert.deepEqual((await lease.timeToLive({ keys: true })).keys.map(text), ['owned']);
-    assert.deepEqual((await etcd.lease.timeToLive(lease, { keys: true })).keys.map(text), [`${root}owned`]);
+    assert.deepEqual((await etcd.timeToLive(lease, { keys: true })).keys.map(text), [`${root}owned`]);
 
     const held = await app.lockService.lock('lock', { lease });
     assert.match(text(held.key), /^lock\/[0-9a-f]+$/);

@@ -61,7 +61,7 @@ describe('playground tools', () => {
     await page.locator('#history-list li.compacted').waitFor();
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('export then import a prefix: a preview of the changes, and an import that refuses keys changed since the preview', async () => {
@@ -108,7 +108,7 @@ describe('playground tools', () => {
     await treeKey(page, `${p}new`).waitFor(WAIT);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('maintenance: alarms, compaction after a confirmation, defragmentation, snapshot download', async () => {
@@ -131,7 +131,7 @@ describe('playground tools', () => {
     await page.locator('#cluster-panel').screenshot({ path: 'test/artifacts/playground-maintenance.png' });
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete('pg-maintenance');
+    await etcd.del('pg-maintenance');
   });
 
   test('saved connections keep no password unless asked; relay mode watches through the SSE relay', async () => {
@@ -161,7 +161,7 @@ describe('playground tools', () => {
     await shot(page, 'playground-relay-mode');
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('dark mode, a 390 px layout without sideways scroll, keyboard and axe-core on every panel', async () => {
@@ -286,7 +286,7 @@ describe('playground alarms', () => {
     const page = await openPlayground(small, '');
     await page.locator('#alarm-list [data-alarm="NOSPACE"]').waitFor(WAIT);
     await page.locator('#maintenance').screenshot({ path: 'test/artifacts/playground-alarm.png' });
-    await client.delete({ prefix: 'fill/' }).catch(() => {});
+    await client.del({ prefix: 'fill/' }).catch(() => {});
     await client.compact(revision);
     await client.maintenance.defragment();
     await page.locator('#alarm-list [data-alarm="NOSPACE"] button').click();

@@ -74,7 +74,7 @@ describe('playground key tree', () => {
     await treeFolder(page, `${p}huge/`).waitFor(WAIT);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('the tree follows every change under its prefix while the watch panel watches another one; collapsed folders count their keys', async () => {
@@ -114,7 +114,7 @@ describe('playground key tree', () => {
     await page.locator('#tree [role="treeitem"]', { hasText: 'no keys under' }).waitFor(WAIT);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('a burst of 3 000 updates is applied exactly: every created key appears, every deleted key goes, counts match etcd', async () => {
@@ -127,8 +127,7 @@ describe('playground key tree', () => {
       writes.push(op.put(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`, `v${i}`));
     for (let i = 0; i < 1_000; i++)
       writes.push(op.put(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`, `again ${i}`));
-    for (let i = 0; i < 500; i++)
-      writes.push(op.delete(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`));
+    for (let i = 0; i < 500; i++) writes.push(op.del(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`));
     for (let i = 0; i < writes.length; i += 100)
       await etcd
         .txn()
@@ -154,7 +153,7 @@ describe('playground key tree', () => {
     await shot(page, 'playground-burst');
     assert.equal(await etcd.count({ prefix: p }), 1_000);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('the header says when etcd stops answering and when it is back; a folder that failed to load offers a retry', async () => {
@@ -173,6 +172,6 @@ describe('playground key tree', () => {
     await treeKey(page, `${p}dir/a`).waitFor(WAIT);
     await page.locator('#status.ok', { hasText: 'connected' }).waitFor(WAIT);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 });

@@ -97,7 +97,7 @@ describe('playground', () => {
     await page.locator('#kv-view[data-view="json"]').waitFor(WAIT);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('creates a key, sees it in the tree, edits it, deletes it after a confirmation, and runs a txn', async () => {
@@ -164,7 +164,7 @@ describe('playground', () => {
     await page.locator('#txn-result[data-succeeded="false"]', { hasText: '"1"' }).waitFor(WAIT);
     await shot(page, 'playground-txn', true);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test("a live watch streams another client's writes with their revision, updates the tree and the value shown, and resumes after etcd restarts", async () => {
@@ -187,7 +187,7 @@ describe('playground', () => {
     await page.locator('#kv-view', { hasText: 'v2 written elsewhere' }).waitFor(WAIT);
     await page.locator('#kv-meta dd[data-field="version"]', { hasText: '2' }).waitFor(WAIT);
 
-    await etcd.delete(`${p}first`);
+    await etcd.del(`${p}first`);
     await page.locator(`#watch-events li.delete[data-key="${p}first"]`).waitFor(WAIT);
     await treeKey(page, `${p}first`).waitFor({ state: 'detached', ...WAIT });
 
@@ -222,7 +222,7 @@ describe('playground', () => {
     assert.equal(new Set(revisions).size, revisions.length);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('connects to an endpoint list, reading through a live member when the first is down', async () => {
@@ -236,7 +236,7 @@ describe('playground', () => {
       .waitFor(WAIT);
     await treeKey(page, `${p}here`).waitFor(WAIT);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('shows cluster status and leases whose TTL counts down; a put attaches a lease; revoke deletes its keys', async () => {

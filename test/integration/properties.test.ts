@@ -251,7 +251,7 @@ function build(tree: Tree, keyOf: (i: number) => string) {
       case 'put':
         return op.put(keyOf(o.key), o.value);
       case 'delete':
-        return op.delete(keyOf(o.key));
+        return op.del(keyOf(o.key));
       case 'txn':
         return op
           .txn()
@@ -306,7 +306,7 @@ describe('random transaction trees keep their meaning', () => {
     const afterDelete = await etcd
       .txn()
       .then(
-        op.delete(key),
+        op.del(key),
         op
           .txn()
           .if(cmp.version(key, '>', 0))

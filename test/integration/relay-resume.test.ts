@@ -30,7 +30,7 @@ describe('relay resume window', () => {
   test("Last-Event-ID: 0 replays none of the prefix's history (deleted values included): event compacted", async () => {
     const prefix = uniquePrefix('relay-history');
     await client().put(`${prefix}secret`, 'the old password');
-    const deleted = await client().delete(`${prefix}secret`);
+    const deleted = await client().del(`${prefix}secret`);
     const pool = new RelayPool();
     // A relay that has served a client since: nothing before that.
     const first = new SseReader((await relayWatch(client(), request(), { prefix }, { pool })).body);

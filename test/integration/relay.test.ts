@@ -54,7 +54,7 @@ describe('SSE relay in workerd, consumed by Chromium', () => {
         `put ${prefix}t1 ${txn.revision}`,
         `put ${prefix}t2 ${txn.revision}`,
       );
-      const deleted = await etcd.delete(`${prefix}k0`);
+      const deleted = await etcd.del(`${prefix}k0`);
       expected.push(`delete ${prefix}k0 ${deleted.revision}`);
 
       const seen = async () =>

@@ -47,7 +47,7 @@ describe('maintenance.snapshot (a streamed copy of the database)', () => {
     const etcd = client();
     const prefix = uniquePrefix('snap');
     for (let i = 0; i < 40; i++) await etcd.put(`${prefix}${i}`, `value ${i} `.repeat(200));
-    await etcd.delete(`${prefix}0`);
+    await etcd.del(`${prefix}0`);
     const progress: SnapshotProgress[] = [];
     const stream = await etcd.maintenance.snapshot({ onProgress: (p) => progress.push({ ...p }) });
     const file = join(scratch, 'backup.db');
@@ -63,7 +63,7 @@ describe('maintenance.snapshot (a streamed copy of the database)', () => {
       revision: number;
       totalKey: number;
     };
-    const { revision } = await etcd.range({ prefix, countOnly: true });
+    const { revision } = await etcd.range({ prefix }, { countOnly: true });
     assert.equal(status.revision, revision);
     assert.ok(status.totalKey >= 39);
 

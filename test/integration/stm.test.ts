@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AbortedError, Etcd, InvalidArgumentError, type Isolation, StmConflictError, type StmTx } from 'etcd-fetch';
+import {
+  AbortedError,
+  Etcd,
+  InvalidArgumentError,
+  type Isolation,
+  StmConflictError,
+  type StmTx,
+  stm,
+} from 'etcd-fetch';
 import { closedAfter, gatewayVersion, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
@@ -43,7 +51,7 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
         const random = seeded(w + 1);
         while (next < RUNS) {
           next++;
-          const { attempts } = await worker.stm((tx) => transfer(tx, prefix, random), {
+          const { attempts } = await stm(worker, (tx) => transfer(tx, prefix, random), {
             isolation,
             maxAttempts: 1_000,
           });
@@ -81,7 +89,8 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     await etcd.put(`${p}a`, 'a0');
     await etcd.put(`${p}b`, 'b0');
     const seen: (string | undefined)[] = [];
-    const { attempts } = await etcd.stm(
+    const { attempts } = await stm(
+      etcd,
       async (tx) => {
         await tx.get(`${p}a`);
         if (seen.length === 0) await etcd.put(`${p}b`, 'b1');
@@ -100,7 +109,8 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     await etcd.put(`${p}a`, 'a0');
     await etcd.put(`${p}b`, 'b0');
     const seen: (string | undefined)[][] = [];
-    const { attempts } = await etcd.stm(
+    const { attempts } = await stm(
+      etcd,
       async (tx) => {
         const first = await tx.get(`${p}a`);
         if (seen.length === 0) {
@@ -124,7 +134,8 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     const etcd = client();
     const p = uniquePrefix('stm-rc');
     await etcd.put(`${p}n`, '0');
-    const { attempts } = await etcd.stm(
+    const { attempts } = await stm(
+      etcd,
       async (tx) => {
         const n = Number(await tx.get(`${p}n`));
         await etcd.put(`${p}n`, '100');
@@ -143,12 +154,13 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
       .put(`${p}a`, 'a0')
       .then(() => etcd.get(`${p}a`))
       .then((kv) => ({ revision: kv!.modRevision }));
-    const { value } = await etcd.stm(
+    const { value } = await stm(
+      etcd,
       async (tx) => {
         tx.put(`${p}x`, 'mine');
         const x = await tx.get(`${p}x`);
         const rev = await tx.rev(`${p}a`);
-        tx.delete(`${p}a`);
+        tx.del(`${p}a`);
         return { x, rev, a: await tx.get(`${p}a`), missing: await tx.get(`${p}nothing`) };
       },
       { prefetch: [`${p}a`, `${p}nothing`] },
@@ -164,7 +176,8 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     await etcd.put(`${p}a`, '0');
     let runs = 0;
     await assert.rejects(
-      etcd.stm(
+      stm(
+        etcd,
         async (tx) => {
           runs++;
           await tx.get(`${p}a`);
@@ -187,7 +200,7 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     await etcd.put(`${p}c`, '0');
     await etcd.put(`${p}d`, 'd0');
     let runs = 0;
-    const { value, attempts } = await etcd.stm(async (tx) => {
+    const { value, attempts } = await stm(etcd, async (tx) => {
       runs++;
       const a = await tx.get(`${p}a`);
       await tx.get(`${p}c`);
@@ -215,7 +228,8 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     const controller = new AbortController();
     let runs = 0;
     await assert.rejects(
-      etcd.stm(
+      stm(
+        etcd,
         async (tx) => {
           runs++;
           await tx.get(`${p}a`);
@@ -229,7 +243,7 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     );
     assert.equal(runs, 2);
     await assert.rejects(
-      etcd.stm(async (tx) => {
+      stm(etcd, async (tx) => {
         tx.put(`${p}b`, 'never');
         throw new RangeError('no funds');
       }),
@@ -237,11 +251,11 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
     );
     assert.equal(await etcd.get(`${p}b`), undefined);
     await assert.rejects(
-      etcd.stm(async () => {}, { isolation: 'snapshot' as Isolation }),
+      stm(etcd, async () => {}, { isolation: 'snapshot' as Isolation }),
       InvalidArgumentError,
     );
     await assert.rejects(
-      etcd.stm(async () => {}, { maxAttempts: 0 }),
+      stm(etcd, async () => {}, { maxAttempts: 0 }),
       InvalidArgumentError,
     );
   });
@@ -250,7 +264,8 @@ describe('STM (software transactional memory, as Go’s concurrency.NewSTM)', ()
 /** Reads a, lets another client write b once, then writes b without having read it. */
 async function blindWrite(etcd: Etcd, p: string, isolation: Isolation): Promise<{ attempts: number }> {
   let changed = false;
-  return etcd.stm(
+  return stm(
+    etcd,
     async (tx) => {
       await tx.get(`${p}a`);
       if (!changed) {

@@ -19,7 +19,7 @@ describe('transactions against a real etcd', () => {
     const hit = await etcd
       .txn()
       .if(cmp.value(`${p}k`, '=', 'v1'))
-      .then(op.put(`${p}k`, 'v2', { prevKv: true }), op.get(`${p}k`), op.range({ prefix: p }), op.delete(`${p}none`))
+      .then(op.put(`${p}k`, 'v2', { prevKv: true }), op.get(`${p}k`), op.range({ prefix: p }), op.del(`${p}none`))
       .else(op.get(`${p}k`))
       .commit();
     assert.equal(hit.succeeded, true);

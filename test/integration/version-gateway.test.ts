@@ -65,7 +65,7 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
       assert.equal(precondition.status, version === 'debian' ? 412 : 400, version);
 
       const etcd = new Etcd({ endpoints: [endpoint] });
-      await assert.rejects(etcd.lease.revoke('1'), NotFoundError);
+      await assert.rejects(etcd.revoke('1'), NotFoundError);
       await assert.rejects(etcd.auth.authenticate('x', 'y'), FailedPreconditionError);
     });
   });
@@ -136,7 +136,7 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
     try {
       await assert.rejects(raw(gateway.endpoint, '/v3/lease/revoke', '{"ID":"1"}'), TypeError);
       const started = performance.now();
-      const error = await new Etcd({ endpoints: [gateway.endpoint], timeout: 3_000 }).lease
+      const error = await new Etcd({ endpoints: [gateway.endpoint], timeout: 3_000 })
         .revoke('1')
         .catch((e: unknown) => e);
       assert.ok(error instanceof UnavailableError, String(error));
@@ -183,12 +183,12 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
             );
           const anonymous = new Etcd({ endpoints: [endpoint] });
           await assert.rejects(
-            anonymous.lease.keepAliveOnce(lease.id),
+            anonymous.keepAliveOnce(lease.id),
             (error: Error) => error instanceof UnauthenticatedError && error.message.endsWith(`etcd said: ${message}`),
           );
           // With the user's token it goes through.
           const withUser = new Etcd({ endpoints: [endpoint], auth: { username: 'root', password: ROOT_PASSWORD } });
-          assert.equal(await withUser.lease.keepAliveOnce(lease.id), 30);
+          assert.equal(await withUser.keepAliveOnce(lease.id), 30);
         });
       } finally {
         await lease.revoke();

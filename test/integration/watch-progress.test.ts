@@ -19,7 +19,7 @@ describe('watch.requestProgress (learning that a watch is current up to a revisi
     await etcd.put(`${p}other`, 'x');
     const watch = etcd.watch({ prefix: `${p}w/` });
     await watch.ready;
-    const { revision } = await etcd.range({ prefix: p, countOnly: true });
+    const { revision } = await etcd.range({ prefix: p }, { countOnly: true });
     assert.equal(await watch.requestProgress(), revision);
     watch.close();
   });
@@ -30,7 +30,7 @@ describe('watch.requestProgress (learning that a watch is current up to a revisi
     const watch = etcd.watch({ prefix: `${p}w/`, progressNotify: true });
     await watch.ready;
     for (let i = 0; i < 5; i++) await etcd.put(`${p}other`, String(i));
-    const { revision: latest } = await etcd.range({ prefix: p, countOnly: true });
+    const { revision: latest } = await etcd.range({ prefix: p }, { countOnly: true });
     const current = await watch.requestProgress({ timeout: 20_000 });
     assert.ok(current >= latest, `current ${current} >= latest ${latest}`);
     assert.ok(watch.revision >= latest);
@@ -40,12 +40,12 @@ describe('watch.requestProgress (learning that a watch is current up to a revisi
   test('a watch catching up on a replay answers only once every change up to the revision is delivered, in order', async () => {
     const etcd = client();
     const p = uniquePrefix('progress-replay');
-    const { revision: before } = await etcd.range({ prefix: p, countOnly: true });
+    const { revision: before } = await etcd.range({ prefix: p }, { countOnly: true });
     for (let i = 0; i < 200; i++) await etcd.put(`${p}w/k`, String(i));
     await etcd.put(`${p}other`, 'last');
     const watch = etcd.watch({ prefix: `${p}w/`, startRevision: before + 1, progressNotify: true });
     const current = await watch.requestProgress({ timeout: 20_000 });
-    const { revision: latest } = await etcd.range({ prefix: p, countOnly: true });
+    const { revision: latest } = await etcd.range({ prefix: p }, { countOnly: true });
     assert.ok(current >= latest, `current ${current} >= latest ${latest}`);
     // Everything up to `current` is already queued: reading it needs nothing more from etcd.
     const responses: WatchResponse[] = [];
@@ -67,7 +67,7 @@ describe('watch.requestProgress (learning that a watch is current up to a revisi
     await watch.ready;
     await etcd.put(`${p}other`, 'x');
     await etcd.put(`${p}w/k`, 'v');
-    const { revision } = await etcd.range({ prefix: p, countOnly: true });
+    const { revision } = await etcd.range({ prefix: p }, { countOnly: true });
     assert.equal(await watch.requestProgress({ timeout: 20_000 }), revision);
     watch.close();
   });

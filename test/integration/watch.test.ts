@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AbortedError, Etcd, type FetchLike, op, type ReflectorUpdate, WatchCompactedError } from 'etcd-fetch';
+import { AbortedError, Etcd, type FetchLike, op, type ReflectorUpdate, reflect, WatchCompactedError } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { collect, eventually, summary, within } from './watch-helpers.ts';
 
@@ -82,7 +82,7 @@ describe('watch against a real etcd', () => {
     await watch.ready;
     const one = await etcd.put(`${p}a`, '1');
     const two = await etcd.put(`${p}a`, '2');
-    const gone = await etcd.delete(`${p}a`);
+    const gone = await etcd.del(`${p}a`);
     const events = await collect(watch, (e) => e.length === 3);
     assert.deepEqual(events.map(summary), [
       `put ${p}a=1@${one.revision}`,
@@ -119,7 +119,7 @@ describe('watch against a real etcd', () => {
     await using noDelete = etcd.watch({ prefix: p, filters: { noDelete: true } });
     await Promise.all([noPut.ready, noDelete.ready]);
     await etcd.put(`${p}x`, '1');
-    await etcd.delete(`${p}x`);
+    await etcd.del(`${p}x`);
     await etcd.put(`${p}y`, '2');
     assert.deepEqual(
       (await collect(noPut, (e) => e.length === 1)).map((e) => e.type),
@@ -139,7 +139,7 @@ describe('watch against a real etcd', () => {
       .txn()
       .then(op.put(`${p}b`, '2'), op.put(`${p}c`, '3'))
       .commit();
-    await etcd.delete(`${p}a`);
+    await etcd.del(`${p}a`);
     const watch = etcd.watch({ prefix: p, startRevision: first.revision });
     const responses: Array<{
       revision: number;
@@ -241,7 +241,7 @@ describe('watch against a real etcd', () => {
     const p = uniquePrefix('reflect');
     await writer.put(`${p}a`, '1');
     await writer.put(`${p}b`, '2');
-    await using reflector = etcd.reflect({ prefix: p });
+    await using reflector = reflect(etcd, { prefix: p });
     const updates: ReflectorUpdate[] = [];
     const iterator = reflector[Symbol.asyncIterator]();
     // Hold the watch back so that its start revision gets compacted before it reaches etcd.
@@ -249,7 +249,7 @@ describe('watch against a real etcd', () => {
     const first = await iterator.next();
     assert.equal(first.value?.type, 'list');
     assert.deepEqual([...reflector.items.keys()], [`${p}a`, `${p}b`]);
-    await writer.delete(`${p}a`);
+    await writer.del(`${p}a`);
     await writer.put(`${p}c`, '3');
     const last = await writer.put(`${p}b`, '22');
     await writer.compact(last.revision);
@@ -290,10 +290,13 @@ describe('watch against a real etcd', () => {
       for (let i = 0; !stop; i++) written.push((await writer.put(`${p}${i % 25}/k`, String(i))).revision);
     })();
     // Churn: close some watchers, add others, while the writer writes.
+    let on22: (typeof watches)[number] | undefined;
     for (let round = 0; round < 8; round++) {
       await new Promise((r) => setTimeout(r, 30));
       watches.shift()!.close();
-      watches.push(etcd.watch({ prefix: `${p}${20 + (round % 5)}/` }));
+      const added = etcd.watch({ prefix: `${p}${20 + (round % 5)}/` });
+      on22 ??= round % 5 === 2 ? added : undefined;
+      watches.push(added);
     }
     await Promise.all(watches.map((w) => w.ready));
     stop = true;
@@ -307,8 +310,7 @@ describe('watch against a real etcd', () => {
     );
     // Every watcher still alive sees its own keys after the churn.
     const probe = await writer.put(`${p}22/k`, 'probe');
-    const on22 = watches.find((w) => w.spec.range.key === btoa(`${p}22/`))!;
-    const seen = await collect(on22, (e) => e.some((x) => x.revision === probe.revision));
+    const seen = await collect(on22!, (e) => e.some((x) => x.revision === probe.revision));
     assert.ok(seen.every((e) => e.kv.keyText === `${p}22/k`));
     assert.ok(counting.watchRequests() > 1, 'the churn reopened the shared stream');
     assert.equal(counting.maxOpen(), 1, 'never more than one watch connection at a time');

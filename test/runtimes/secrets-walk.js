@@ -9,7 +9,7 @@
 // since a client that logs in with a password learns a token the test never sees.
 // Resolves with every leak found, as "what: where" lines (empty: nothing leaked).
 export async function findLeaks(lib, { endpoint, auth, secrets, tokenPattern, view, runtime }) {
-  const { Etcd, RelayPool, relayWatch } = lib;
+  const { Etcd, RelayPool, relayWatch, session: openSession, lock: takeLock, election: electionOf, reflect, stm } = lib;
   const prefix = `secrets/${runtime}/${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}/`;
   const roots = [];
   const leaks = [];
@@ -43,16 +43,16 @@ export async function findLeaks(lib, { endpoint, auth, secrets, tokenPattern, vi
     cleanups.push(() => lease.revoke().catch(() => {}));
     root('lease time to live', await lease.timeToLive({ keys: true }));
 
-    const session = root('session', await ns.session({ ttl: 30 }));
+    const session = root('session', await openSession(ns, { ttl: 30 }));
     cleanups.push(() => session.close().catch(() => {}));
-    const lock = root('lock', await ns.lock('l', { session }));
+    const lock = root('lock', await takeLock(ns, 'l', { session }));
     cleanups.push(() => lock.unlock().catch(() => {}));
-    const election = root('election', ns.election('e'));
+    const election = root('election', electionOf(ns, 'e'));
     const leadership = root('leadership', await election.campaign('me', { session }));
     cleanups.push(() => leadership.resign().catch(() => {}));
     root('election leader', await election.leader());
 
-    const reflector = root('reflector', ns.reflect({ prefix: 'w/' }));
+    const reflector = root('reflector', reflect(ns, { prefix: 'w/' }));
     const updates = reflector[Symbol.asyncIterator]();
     root('reflector update', (await updates.next()).value);
     cleanups.push(() => reflector.close());
@@ -60,7 +60,7 @@ export async function findLeaks(lib, { endpoint, auth, secrets, tokenPattern, vi
     let tx;
     root(
       'stm commit',
-      await ns.stm(async (stmTx) => {
+      await stm(ns, async (stmTx) => {
         tx = stmTx;
         const a = await stmTx.get('a');
         stmTx.put('c', `${a}!`);
@@ -106,7 +106,7 @@ export async function findLeaks(lib, { endpoint, auth, secrets, tokenPattern, vi
     check('everything in use');
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
-    await etcd.delete({ prefix }).catch(() => {});
+    await etcd.del({ prefix }).catch(() => {});
     etcd.close();
   }
   check('after close');

@@ -28,7 +28,7 @@ export async function smoke(lib, endpoint, name, auth) {
   const watch = etcd.watch({ prefix: `${p}w/` });
   await watch.ready;
   await etcd.put(`${p}w/x`, '1');
-  await etcd.delete(`${p}w/x`);
+  await etcd.del(`${p}w/x`);
   const events = [];
   for await (const event of watch) {
     events.push(`${event.type} ${event.kv.keyText.slice(p.length)}`);
@@ -40,7 +40,7 @@ export async function smoke(lib, endpoint, name, auth) {
   check('a lease carries a key', (await etcd.get(`${p}leased`)).lease === lease.id);
   await lease.revoke();
   check('revoking the lease deletes its key', (await etcd.get(`${p}leased`)) === undefined && lease.lost.aborted);
-  const deleted = await etcd.delete({ prefix: p });
+  const deleted = await etcd.del({ prefix: p });
   check('prefix delete', deleted.deleted === 2);
   if (auth) check('auth is on and the client authenticated', (await etcd.auth.status()).enabled === true);
   let typed = false;

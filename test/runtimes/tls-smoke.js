@@ -36,7 +36,7 @@ export async function tlsSmoke(lib, { endpoint, fetch, name }) {
     check('a lease keep-alive over TLS answers its TTL', ttl > 0 && ttl <= 30);
     await lease.revoke();
     check('revoking the lease deletes its key', (await etcd.get(`${p}leased`)) === undefined);
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
     return checks;
   } finally {
     await etcd.close?.();

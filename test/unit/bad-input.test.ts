@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FetchLike } from '../../src/core/call-options.ts';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { Etcd, type EtcdOptions } from '../../src/index.ts';
+import { Etcd, type EtcdOptions, lock } from '../../src/index.ts';
 
 const sent: string[] = [];
 const fetch: FetchLike = async (request) => {
@@ -68,19 +68,19 @@ const badCalls: Array<[string, (etcd: Etcd) => unknown]> = [
   ['range with prefix and from', (e) => e.range({ prefix: 'a', from: 'b' } as never)],
   ['range with to but no from', (e) => e.range({ to: 'b' } as never)],
   ['range with no selector', (e) => e.range({} as never)],
-  ['range with a negative limit', (e) => e.range({ prefix: 'a', limit: -1 })],
-  ['range with a NaN limit', (e) => e.range({ prefix: 'a', limit: Number.NaN })],
-  ['range with a fractional revision', (e) => e.range({ prefix: 'a', revision: 1.5 })],
+  ['range with a negative limit', (e) => e.range({ prefix: 'a' }, { limit: -1 })],
+  ['range with a NaN limit', (e) => e.range({ prefix: 'a' }, { limit: Number.NaN })],
+  ['range with a fractional revision', (e) => e.range({ prefix: 'a' }, { revision: 1.5 })],
   [
     'range with an unknown sort target',
-    (e) => e.range({ prefix: 'a', sort: { target: 'size' as never, order: 'ascend' } }),
+    (e) => e.range({ prefix: 'a' }, { sort: { target: 'size' as never, order: 'ascend' } }),
   ],
   ['count with key and from', (e) => e.count({ key: 'a', from: 'b' } as never)],
   ['put with an empty key', (e) => e.put('', 'v')],
   ['put with an object value', (e) => e.put('k', {} as never)],
   ['put with a bad lease', (e) => e.put('k', 'v', { lease: 'not-a-number' })],
   ['put with a negative lease', (e) => e.put('k', 'v', { lease: -1 })],
-  ['delete with key and prefix', (e) => e.delete({ key: 'a', prefix: 'b' } as never)],
+  ['delete with key and prefix', (e) => e.del({ key: 'a', prefix: 'b' } as never)],
   ['compact NaN', (e) => e.compact(Number.NaN)],
   ['compact negative', (e) => e.compact(-1)],
   ['a call with timeout NaN', (e) => e.get('k', { timeout: Number.NaN })],
@@ -90,8 +90,8 @@ const badCalls: Array<[string, (etcd: Etcd) => unknown]> = [
   ['grant zero', (e) => e.grant(0)],
   ['grant fractional', (e) => e.grant(1.5)],
   ['grant with a bad id', (e) => e.grant(5, { id: 'x' })],
-  ['revoke a bad id', (e) => e.lease.revoke('12ab')],
-  ['timeToLive a bad id', (e) => e.lease.timeToLive(-3)],
+  ['revoke a bad id', (e) => e.revoke('12ab')],
+  ['timeToLive a bad id', (e) => e.timeToLive(-3)],
   ['watch without options', (e) => e.watch(undefined as never)],
   ['watch with key and prefix', (e) => e.watch({ key: 'a', prefix: 'b' } as never)],
   ['watch with a signal that is no AbortSignal', (e) => e.watch({ prefix: 'a', signal: {} as never })],
@@ -114,8 +114,8 @@ const badCalls: Array<[string, (etcd: Etcd) => unknown]> = [
         .then({} as never)
         .commit(),
   ],
-  ['scan with a zero page size', (e) => e.scan({ prefix: 'a', pageSize: 0 }).next()],
-  ['lock with an empty name', (e) => e.lock('')],
+  ['scan with a zero page size', (e) => e.scan({ prefix: 'a' }, { pageSize: 0 }).next()],
+  ['lock with an empty name', (e) => lock(e, '')],
   ['namespace with an empty prefix', (e) => e.namespace('')],
   ['addUser with an empty name', (e) => e.auth.addUser('', 'pw')],
   ['grantPermission with an unknown type', (e) => e.auth.grantPermission('r', 'all' as never, { prefix: 'a/' })],

@@ -79,7 +79,7 @@ describe('read batching', () => {
     const [a, missing, b, count] = await Promise.all([
       client.get('a'),
       client.get('missing-1'),
-      client.range({ key: 'b', limit: 1 }),
+      client.range({ key: 'b' }, { limit: 1 }),
       client.count({ prefix: 'c' }),
     ]);
     assert.equal(sent.length, 1);

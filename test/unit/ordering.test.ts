@@ -40,7 +40,7 @@ describe('ordering', () => {
     revisions[ENDPOINTS[1]!] = 8;
     revisions[ENDPOINTS[2]!] = 11;
     asked.length = 0;
-    const result = await etcd.range({ key: 'k', serializable: true });
+    const result = await etcd.range({ key: 'k' }, { serializable: true });
     assert.equal(result.revision, 11);
     assert.deepEqual(
       asked,
@@ -79,7 +79,7 @@ describe('ordering', () => {
     for (const e of ENDPOINTS) revisions[e] = 3;
     assert.equal((await etcd.range({ key: 'k' })).revision, 3);
     assert.equal(etcd.core.revisions?.revision, 3);
-    assert.equal((await etcd.range({ key: 'k', serializable: true })).revision, 3);
+    assert.equal((await etcd.range({ key: 'k' }, { serializable: true })).revision, 3);
   });
 
   test('with ordering: false nothing is checked or kept', async () => {
@@ -87,7 +87,7 @@ describe('ordering', () => {
     const etcd = client(members(revisions).fetch, false);
     await etcd.put('k', 'v');
     revisions[ENDPOINTS[0]!] = 35;
-    assert.equal((await etcd.range({ key: 'k', serializable: true })).revision, 35);
+    assert.equal((await etcd.range({ key: 'k' }, { serializable: true })).revision, 35);
     assert.equal(etcd.core.revisions, undefined);
   });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FetchLike } from '../../src/core/call-options.ts';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { Etcd } from '../../src/index.ts';
+import { Etcd, election, stm } from '../../src/index.ts';
 
 function counting(): { etcd: Etcd; sent: string[] } {
   const sent: string[] = [];
@@ -28,7 +28,7 @@ describe('recipe and watch input, refused before sending', () => {
     test(`campaign with ${name} as its value sends no request`, async () => {
       const { etcd, sent } = counting();
       try {
-        await assert.rejects(etcd.election('e').campaign(value as never), isInvalid(/value/));
+        await assert.rejects(election(etcd, 'e').campaign(value as never), isInvalid(/value/));
         assert.deepEqual(sent, []);
       } finally {
         await etcd.close();
@@ -46,7 +46,7 @@ describe('recipe and watch input, refused before sending', () => {
       const { etcd, sent } = counting();
       try {
         await assert.rejects(
-          etcd.stm(() => undefined, { prefetch: prefetch as never }),
+          stm(etcd, () => undefined, { prefetch: prefetch as never }),
           isInvalid(/prefetch/),
         );
         assert.deepEqual(sent, []);

@@ -101,7 +101,7 @@ describe('no secret in any failure', () => {
       behaviour = failure;
       for (const [who, auth] of clients()) {
         const etcd = new Etcd({ endpoints: endpoint, auth, timeout: 600 });
-        for (const call of [() => etcd.get('a'), () => etcd.put('a', 'b'), () => etcd.lease.revoke('1')]) {
+        for (const call of [() => etcd.get('a'), () => etcd.put('a', 'b'), () => etcd.revoke('1')]) {
           const error = await call().catch((e: unknown) => e);
           assert.ok(isEtcdError(error), `${what} with ${who}: ${String(error)}`);
           assertNoSecret(error, `${what} with ${who}`);

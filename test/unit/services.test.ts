@@ -15,7 +15,7 @@ import {
 } from '../../src/core/errors.ts';
 import { streamResult } from '../../src/core/stream-message.ts';
 import { Transport } from '../../src/core/transport.ts';
-import { LeaseService } from '../../src/lease/lease-service.ts';
+import { grant, keepAliveOnce } from '../../src/lease/lease.ts';
 
 const HEADER =
   '{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4","raft_term":"2"}';
@@ -75,11 +75,11 @@ describe('lease wire decoding', () => {
         return new Response(`{"result":{"header":${HEADER},"ID":"${id}"${ttl}}}\n`);
       },
     });
-    const leases = new LeaseService(core(fetch));
-    assert.equal(await leases.keepAliveOnce('2324035561254968383'), 20);
+    const client = core(fetch);
+    assert.equal(await keepAliveOnce(client, '2324035561254968383'), 20);
     assert.deepEqual(bodies, ['{"ID":"2324035561254968383"}\n']);
-    await assert.rejects(leases.keepAliveOnce('123'), LeaseLostError);
-    await assert.rejects(leases.keepAliveOnce('12.5'), InvalidArgumentError);
+    await assert.rejects(keepAliveOnce(client, '123'), LeaseLostError);
+    await assert.rejects(keepAliveOnce(client, '12.5'), InvalidArgumentError);
   });
 
   test('a keep-alive answer for another lease is skipped; none for ours is reported precisely', async () => {
@@ -91,10 +91,10 @@ describe('lease wire decoding', () => {
         return new Response(answerOurs ? other + ours : other);
       },
     });
-    const leases = new LeaseService(core(fetch));
-    assert.equal(await leases.keepAliveOnce('555'), 30);
+    const client = core(fetch);
+    assert.equal(await keepAliveOnce(client, '555'), 30);
     answerOurs = false;
-    await assert.rejects(leases.keepAliveOnce('555'), (error: Error) =>
+    await assert.rejects(keepAliveOnce(client, '555'), (error: Error) =>
       /no answer for lease 555; it answered for lease 777, not asked about/.test(error.message),
     );
   });
@@ -107,11 +107,11 @@ describe('lease wire decoding', () => {
         return new Response(`{"header":${HEADER},"ID":"4111120192685646854","TTL":"5"}`);
       },
     });
-    const lease = await new LeaseService(core(fetch)).grant(5, { keepAlive: false });
+    const lease = await grant(core(fetch), 5, { keepAlive: false });
     assert.equal(lease.id, '4111120192685646854');
     assert.equal(lease.ttl, 5);
     assert.deepEqual(sent, [{ TTL: '5' }]);
-    await assert.rejects(new LeaseService(core(fetch)).grant(0), InvalidArgumentError);
+    await assert.rejects(grant(core(fetch), 0), InvalidArgumentError);
   });
 });
 

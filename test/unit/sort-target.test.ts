@@ -31,7 +31,7 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
     test(`range refuses sort target ${JSON.stringify(name)} with InvalidArgumentError and sends nothing`, async () => {
       const { etcd, sent } = client();
       try {
-        await assert.rejects(etcd.range({ prefix: 'a/', sort: { target: name as never } }), InvalidArgumentError);
+        await assert.rejects(etcd.range({ prefix: 'a/' }, { sort: { target: name as never } }), InvalidArgumentError);
         assert.deepEqual(sent, []);
       } finally {
         etcd.close();
@@ -55,7 +55,7 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
       const { etcd, sent } = client();
       try {
         await assert.rejects(
-          etcd.range({ prefix: 'a/', sort: { target: 'key', order: name as never } }),
+          etcd.range({ prefix: 'a/' }, { sort: { target: 'key', order: name as never } }),
           InvalidArgumentError,
         );
         assert.deepEqual(sent, []);
@@ -71,7 +71,7 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
           async () =>
             etcd
               .txn()
-              .then(op.range({ prefix: 'a/', sort: { target: name as never } }))
+              .then(op.range({ prefix: 'a/' }, { sort: { target: name as never } }))
               .commit(),
           InvalidArgumentError,
         );
@@ -92,9 +92,9 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
   test('every documented sort target and order is still accepted', async () => {
     const { etcd, sent } = client();
     try {
-      for (const target of ['key', 'version', 'create', 'mod', 'value'] as const) {
+      for (const target of ['key', 'version', 'createRevision', 'modRevision', 'value'] as const) {
         for (const order of ['none', 'ascend', 'descend'] as const)
-          await etcd.range({ prefix: 'a/', sort: { target, order } });
+          await etcd.range({ prefix: 'a/' }, { sort: { target, order } });
       }
       assert.equal(sent.length, 15);
     } finally {

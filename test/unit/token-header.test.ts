@@ -92,7 +92,7 @@ describe('a token no header can carry is refused before sending', () => {
         const calls: Array<[string, () => Promise<unknown>]> = [
           ['put', () => etcd.put('k', 'v')],
           ['get', () => etcd.get('k')],
-          ['delete', () => etcd.delete('k')],
+          ['delete', () => etcd.del('k')],
           ['txn', () => etcd.txn().commit()],
           ['lease grant', () => etcd.grant(10)],
           ['status', () => etcd.maintenance.status()],
