@@ -1,18 +1,18 @@
-// Etcd.fromEnv against a real etcd with authentication on: a user and password, a token, a
+// new Etcd(optionsFromEnv(...)) against a real etcd with authentication on: a user and password, a token, a
 // wrong password (a typed error from etcd), and Deno reading Deno.env.
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { Etcd, UnauthenticatedError } from 'etcd-fetch';
+import { Etcd, optionsFromEnv, UnauthenticatedError } from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { runProcess } from '../helpers/run-process.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const etcdUnderTest = useEtcd({ ownServer: true });
 const ROOT = { username: 'root', password: 'env-Pw-1' };
-const fromEnv = closedAfter((env: Record<string, string>) => Etcd.fromEnv(env));
+const fromEnv = closedAfter((env: Record<string, string>) => new Etcd(optionsFromEnv(env)));
 
-describe('Etcd.fromEnv against etcd with authentication on', () => {
+describe('new Etcd(optionsFromEnv(...)) against etcd with authentication on', () => {
   before(async () => {
     await using admin = new Etcd({ endpoints: etcdUnderTest.endpoint });
     await admin.auth.addUser(ROOT.username, ROOT.password);
@@ -58,7 +58,7 @@ describe('Etcd.fromEnv against etcd with authentication on', () => {
   test('Deno reads Deno.env (with --allow-env)', async () => {
     const key = `${uniquePrefix('env')}deno`;
     const script = `import { Etcd } from 'etcd-fetch';
-      const etcd = Etcd.fromEnv();
+      const etcd = new Etcd(optionsFromEnv());
       await etcd.put(${JSON.stringify(key)}, 'deno');
       console.log('read', (await etcd.get(${JSON.stringify(key)}))?.valueText);
       etcd.close();`;
