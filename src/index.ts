@@ -4,11 +4,6 @@
  * @module etcd-fetch
  */
 
-import { Auth } from './admin/auth.ts';
-import { Cluster } from './admin/cluster.ts';
-import { GatewayElection } from './admin/gateway-election.ts';
-import { GatewayLock } from './admin/gateway-lock.ts';
-import { Maintenance } from './admin/maintenance.ts';
 import { type Election, election } from './concurrency/election.ts';
 import { type Lock, type LockOptions, lock, tryLock } from './concurrency/lock.ts';
 import { type Session, type SessionOptions, session } from './concurrency/session.ts';
@@ -73,26 +68,11 @@ export class Etcd implements AsyncDisposableLike {
   readonly core: Core;
   /** Leases: grant, revoke, time to live, list; one keep-alive loop per client. */
   readonly lease: LeaseService;
-  /** Users, roles, permissions; enable and disable authentication. */
-  readonly auth: Auth;
-  /** Members: list, add, remove, update, promote. */
-  readonly cluster: Cluster;
-  /** Status, alarms, defragment, hash, move leader. */
-  readonly maintenance: Maintenance;
-  /** etcd's own lock service (`/v3/lock/*`). */
-  readonly lockService: GatewayLock;
-  /** etcd's own election service (`/v3/election/*`). */
-  readonly electionService: GatewayElection;
 
   constructor(options: EtcdOptions = {}) {
     const core = (options as EtcdOptions | null)?.core ?? createCore(options);
     this.core = core;
     this.lease = new LeaseService(core);
-    this.auth = new Auth(core);
-    this.cluster = new Cluster(core);
-    this.maintenance = new Maintenance(core);
-    this.lockService = new GatewayLock(core);
-    this.electionService = new GatewayElection(core);
   }
 
   /**

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Etcd } from 'etcd-fetch';
+import { alarmList, defragment, Etcd, roleGet } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   assertNoPageErrors,
@@ -258,7 +258,7 @@ describe('playground tools', () => {
     await page.locator('#confirm[open]', { hasText: 'without a password' }).waitFor(WAIT);
     await page.click('#confirm-ok');
     await page.locator('#auth-message', { hasText: 'authentication disabled' }).waitFor(WAIT);
-    assert.deepEqual((await etcd.auth.getRole('readers')).permissions.length, 1);
+    assert.deepEqual((await roleGet(etcd, 'readers')).permissions.length, 1);
     await page.close();
   });
 });
@@ -288,13 +288,13 @@ describe('playground alarms', () => {
     await page.locator('#maintenance').screenshot({ path: 'test/artifacts/playground-alarm.png' });
     await client.delete({ prefix: 'fill/' }).catch(() => {});
     await client.compact(revision);
-    await client.maintenance.defragment();
+    await defragment(client);
     await page.locator('#alarm-list [data-alarm="NOSPACE"] button').click();
     await page.locator('#confirm[open]', { hasText: 'accepts writes again' }).waitFor(WAIT);
     await page.click('#confirm-ok');
     await page.locator('#maintenance-message.ok', { hasText: 'disarmed NOSPACE' }).waitFor(WAIT);
     await page.locator('#alarm-list', { hasText: 'none' }).waitFor(WAIT);
-    assert.deepEqual(await client.maintenance.alarms(), []);
+    assert.deepEqual(await alarmList(client), []);
     await client.put('after-disarm', 'ok');
     assertNoPageErrors(page);
     await page.close();
