@@ -145,8 +145,8 @@ describe('composite and streamed admin calls keep their deadline', () => {
     const etcd = new Etcd({ endpoints: proxyEndpoint });
     const calls: Array<[string, () => Promise<unknown>]> = [
       ['status({ member: id })', () => status(etcd, { member: memberId, timeout: TIMEOUT })],
-      ['alarms({ member: id })', () => alarmList(etcd, { member: memberId, timeout: TIMEOUT })],
-      ['alarms({ member: url })', () => alarmList(etcd, { member: proxyEndpoint, timeout: TIMEOUT })],
+      ['alarmList({ member: id })', () => alarmList(etcd, { member: memberId, timeout: TIMEOUT })],
+      ['alarmList({ member: url })', () => alarmList(etcd, { member: proxyEndpoint, timeout: TIMEOUT })],
       ['hash({ member: id })', () => hash(etcd, { member: memberId, timeout: TIMEOUT })],
       ['defragment({ member: id })', () => defragment(etcd, { member: memberId, timeout: TIMEOUT })],
       ['moveLeader(url)', () => moveLeader(etcd, proxyEndpoint, { timeout: TIMEOUT })],
@@ -159,7 +159,7 @@ describe('composite and streamed admin calls keep their deadline', () => {
     // Composite only on 3.4, which has no /v3/auth/status (the user list, then a check); 3.5+ answer it in one step.
     const version = versionUnderTest();
     if (version === undefined || version.startsWith('3.4'))
-      calls.push(['auth.status()', () => authStatus(etcd, { timeout: TIMEOUT })]);
+      calls.push(['authStatus()', () => authStatus(etcd, { timeout: TIMEOUT })]);
     mode = 'slow';
     try {
       const failures: string[] = [];
@@ -181,10 +181,10 @@ describe('composite and streamed admin calls keep their deadline', () => {
     const etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
     const calls: Array<[string, () => Promise<unknown>]> = [
       ['status({ member: id })', () => status(etcd, { member: memberId, timeout: TIMEOUT })],
-      ['alarms({ member: id })', () => alarmList(etcd, { member: memberId, timeout: TIMEOUT })],
-      ['disarm()', () => alarmDisarm(etcd, undefined, { timeout: TIMEOUT })],
+      ['alarmList({ member: id })', () => alarmList(etcd, { member: memberId, timeout: TIMEOUT })],
+      ['alarmDisarm()', () => alarmDisarm(etcd, undefined, { timeout: TIMEOUT })],
       ['moveLeader(url)', () => moveLeader(etcd, etcdUnderTest.endpoint, { timeout: TIMEOUT })],
-      ['auth.status()', () => authStatus(etcd, { timeout: TIMEOUT })],
+      ['authStatus()', () => authStatus(etcd, { timeout: TIMEOUT })],
     ];
     try {
       await whileStopped(async () => {

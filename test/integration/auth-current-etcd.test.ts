@@ -108,7 +108,7 @@ describe('with authentication on, as current etcd releases check it', () => {
     await own.revoke();
   });
 
-  test('auth.status() answers for any user, root or not, and for a client without credentials', async () => {
+  test('authStatus() answers for any user, root or not, and for a client without credentials', async () => {
     const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
     const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
     const nobody = new Etcd({ endpoints: endpoints() });
@@ -117,7 +117,7 @@ describe('with authentication on, as current etcd releases check it', () => {
     assert.deepEqual(await authStatus(nobody), { enabled: true });
   });
 
-  test('auth.status() asks /v3/auth/status where etcd serves it (3.5+) and falls back to the user list on 3.4 only', async () => {
+  test('authStatus() asks /v3/auth/status where etcd serves it (3.5+) and falls back to the user list on 3.4 only', async () => {
     const version = versionUnderTest();
     const serves = version !== undefined && !version.startsWith('3.4');
     for (const auth of [ROOT, { username: 'bob', password: BOB_PASSWORD }, undefined]) {

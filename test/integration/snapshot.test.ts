@@ -42,7 +42,7 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('maintenance.snapshot (a streamed copy of the database)', () => {
+describe('snapshot (a streamed copy of the database)', () => {
   test('the file it writes passes etcdctl snapshot status, and restores into an etcd holding the same keys', async () => {
     const etcd = client();
     const prefix = uniquePrefix('snap');

@@ -130,7 +130,7 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
     });
   });
 
-  test('auth.status() on every version: 3.4 has no such call, the client falls back', async () => {
+  test('authStatus() on every version: 3.4 has no such call, the client falls back', async () => {
     await everyVersion(async ({ version, endpoint }) => {
       const answer = await raw(endpoint, '/v3/auth/status', '{}');
       assert.equal(answer.status, version === 'debian' || version === '3.4' ? 404 : 200, version);
