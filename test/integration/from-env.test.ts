@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { Etcd, optionsFromEnv, UnauthenticatedError } from 'etcd-fetch';
+import {
+  authEnable,
+  authenticate,
+  Etcd,
+  optionsFromEnv,
+  roleAdd,
+  UnauthenticatedError,
+  userAdd,
+  userGrantRole,
+} from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { runProcess } from '../helpers/run-process.ts';
 
@@ -15,10 +24,10 @@ const fromEnv = closedAfter((env: Record<string, string>) => new Etcd(optionsFro
 describe('new Etcd(optionsFromEnv(...)) against etcd with authentication on', () => {
   before(async () => {
     await using admin = new Etcd({ endpoints: etcdUnderTest.endpoint });
-    await admin.auth.addUser(ROOT.username, ROOT.password);
-    await admin.auth.addRole('root');
-    await admin.auth.grantRole('root', 'root');
-    await admin.auth.enable();
+    await userAdd(admin, ROOT.username, ROOT.password);
+    await roleAdd(admin, 'root');
+    await userGrantRole(admin, 'root', 'root');
+    await authEnable(admin);
   });
 
   test('ETCD_USERNAME and ETCD_PASSWORD log in; the value written is read back', async () => {
@@ -33,10 +42,7 @@ describe('new Etcd(optionsFromEnv(...)) against etcd with authentication on', ()
   });
 
   test('ETCD_TOKEN is sent as is', async () => {
-    const token = await fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint }).auth.authenticate(
-      ROOT.username,
-      ROOT.password,
-    );
+    const token = await authenticate(fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint }), ROOT.username, ROOT.password);
     const etcd = fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint, ETCD_TOKEN: token });
     const key = `${uniquePrefix('env')}token`;
     await etcd.put(key, 'by token');
