@@ -74,7 +74,7 @@ export class EtcdError extends Error {
    */
   declare readonly mayHaveApplied?: boolean;
 
-  /** Marks every error of etcd-fetch, in any copy of the package (see `isEtcdError`). */
+  /** @internal Marks every error of etcd-fetch, in any copy of the package (see `isEtcdError`). */
   get [BRAND](): true {
     return true;
   }
