@@ -188,7 +188,7 @@ export class CompactedError extends EtcdError {
 
 /**
  * A watch's start (or resume) revision has been compacted: the watch ended. Re-list at the
- * current revision and watch again from there + 1 (or use `etcd.reflect`).
+ * current revision and watch again from there + 1 (or use `reflect`).
  *
  * @example
  * ```ts
