@@ -93,7 +93,8 @@ describe('playground large answers', () => {
     await page.locator('#kv-large', { hasText: 'This value is 1.2 MiB: the first 256.0 KiB are shown' }).waitFor(WAIT);
     const shown = (await page.textContent('#kv-view')) ?? '';
     assert.ok(shown.length < 300 * 1024 && shown.startsWith('{"big":"xxx'), `${shown.length} characters shown`);
-    assert.match(shown, /… \(.*MiB more\)$/);
+    const tail = shown.slice(-40);
+    assert.match(tail, /… \([\d.]+ KiB more\)$/);
     assert.equal(await page.isDisabled('#kv-value'), true);
     const whole = page.waitForEvent('download');
     await page.click('#kv-download');

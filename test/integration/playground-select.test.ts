@@ -166,7 +166,7 @@ describe('playground multi-select and bookmarks', () => {
     await page.fill('#prefix', `${p}db/`);
     await page.click('#tree-form button');
     await page.click('#bookmark-folder');
-    await page.locator('#bookmark-list li[data-key="' + `${p}db/` + '"]').waitFor(WAIT);
+    await page.locator(`#bookmark-list li[data-key="${p}db/"]`).waitFor(WAIT);
     // Back to alpha, after a reload: its two bookmarks.
     await page.reload();
     await page.locator('#status.ok').waitFor(WAIT);
