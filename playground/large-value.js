@@ -22,6 +22,8 @@ export function largeView(bytes, view) {
 
 /** Shows or hides the large-value note and its download button for `kv` (undefined: none). */
 export function showLargeNotice(key, kv) {
+  // A long value scrolls: the keyboard must reach it too (axe: scrollable-region-focusable).
+  $('#kv-view').tabIndex = 0;
   const notice = $('#kv-large');
   const large = isLarge(kv);
   notice.hidden = !large;

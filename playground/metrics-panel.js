@@ -139,7 +139,11 @@ export function initMetricsPanel() {
     samples = [];
     const endpoint = session.endpoints[0] ?? '';
     const own = (await config).endpoints?.includes(endpoint) ?? true;
-    source = own ? '/etcd-metrics' : new URL('/metrics', endpoint).href;
+    try {
+      source = own ? '/etcd-metrics' : new URL('/metrics', endpoint).href;
+    } catch {
+      source = undefined;
+    }
     render();
     clearInterval(timer);
     timer = undefined;

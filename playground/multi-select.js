@@ -48,7 +48,6 @@ function changed() {
   $('#pick-bar').hidden = chosen.length === 0;
   $('#pick-count').textContent =
     `${keys} key${keys === 1 ? '' : 's'} and ${folders} folder${folders === 1 ? '' : 's'} picked`;
-  $('#tree').setAttribute('aria-multiselectable', 'true');
   treeList().render();
 }
 
@@ -190,6 +189,7 @@ async function exportPicks() {
 
 export function initMultiSelect() {
   hookTree({ click, key, decorate });
+  $('#tree').setAttribute('aria-multiselectable', 'true');
   $('#tree').addEventListener('keydown', extend);
   const run = (action) => () =>
     action().catch((error) => note($('#pick-message'), String(error?.message ?? error), 'error'));
