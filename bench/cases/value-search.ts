@@ -68,7 +68,7 @@ const valueSearchCase: BenchCase = {
         },
       ];
     } finally {
-      await etcd.delete({ prefix }).catch(() => {});
+      await etcd.del({ prefix }).catch(() => {});
       etcd.close();
       await playground.close();
     }

@@ -112,6 +112,6 @@ describe('playground find panel', () => {
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 });

@@ -117,6 +117,6 @@ describe('playground large answers', () => {
     assert.equal((await page.inputValue('#kv-value')).length, MIB / 2);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 });

@@ -88,6 +88,6 @@ describe('playground metrics panel', () => {
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 });

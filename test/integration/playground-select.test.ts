@@ -128,7 +128,7 @@ describe('playground multi-select and bookmarks', () => {
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 
   test('bookmarks of folders and keys are kept per saved connection and open what they name', async () => {
@@ -191,6 +191,6 @@ describe('playground multi-select and bookmarks', () => {
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.delete({ prefix: p });
+    await etcd.del({ prefix: p });
   });
 });
