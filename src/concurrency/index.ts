@@ -8,6 +8,8 @@
  * @module etcd-fetch/concurrency
  */
 
+export { Barrier, barrier } from './barrier.ts';
+export { DoubleBarrier, DoubleBarrierFullError, type DoubleBarrierOptions, doubleBarrier } from './double-barrier.ts';
 export {
   type CampaignOptions as ElectionCampaignOptions,
   Election,
@@ -16,5 +18,8 @@ export {
   NotLeaderError,
 } from './election.ts';
 export { Lock, type LockOptions, lock, tryLock } from './lock.ts';
+export { PriorityQueue, priorityQueue } from './priority-queue.ts';
+export { RWLock, RWMutex, type RWMutexOptions, rwMutex } from './rw-mutex.ts';
 export { Session, type SessionOptions, session } from './session.ts';
 export { type Isolation, type StmCommit, StmConflictError, type StmOptions, type StmTx, stm } from './stm.ts';
+export { WorkQueue, workQueue } from './work-queue.ts';
