@@ -22,11 +22,12 @@ import { CDN_PREFIX } from '../helpers/example.ts';
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 /**
- * Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (49.5 KB today: 45.4 KB before the reliability
- * round's checks, KV scheduler, keep-alive loop and relay guards; the goal, 40 KB for the root entry, comes with
- * the facade split of issue 23).
+ * Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (52.2 KB today: 45.4 KB before the reliability
+ * round's checks, KV scheduler, keep-alive loop and relay guards, 50.4 KB before Go's recipes (barrier, double
+ * barrier, work and priority queues, rw-mutex: 1.8 KB); the goal, 40 KB for the root entry, comes with the
+ * facade split of issue 23).
  */
-const BROWSER_BUDGET = 52 * 1024;
+const BROWSER_BUDGET = 54 * 1024;
 /**
  * Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn, bundled from the
  * published modules (24.9 KB today, with the KV scheduler; the goal is 16 KB, issue 23).
