@@ -69,18 +69,13 @@ func main() {
 	d.reply(map[string]any{"id": "ready", "ok": true, "version": clientVersion()})
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
-	var running sync.WaitGroup
 	for in.Scan() {
 		var c command
 		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
 			d.reply(map[string]any{"id": "", "error": "bad command: " + err.Error()})
 			continue
 		}
-		running.Add(1)
-		go func() {
-			defer running.Done()
-			d.run(c)
-		}()
+		go d.run(c)
 	}
 }
 
