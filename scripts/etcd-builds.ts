@@ -65,37 +65,76 @@ export function findGo(): string | undefined {
  */
 export function ensureBuilt(line: BuiltLine, log: (message: string) => void = console.error): string {
   const module = serverModule(line);
-  if (existsSync(module.binary)) return module.binary;
+  return goBuild(module.dir, module.binary, `etcd ${module.version}`, `etcd-${line}.`, log);
+}
+
+/**
+ * Go's own etcd client (go.etcd.io/etcd/client/v3 and its concurrency and recipe packages) as a
+ * program the interop tests drive: test/interop/go, built like the servers, keyed by a hash of its
+ * files.
+ */
+export function interopDriver(): { dir: string; clientVersion: string; binary: string } {
+  const dir = join(root, 'test', 'interop', 'go');
+  const names = readdirSync(dir)
+    .filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum')
+    .sort();
+  const hash = createHash('sha256');
+  for (const name of names)
+    hash
+      .update(name)
+      .update('\0')
+      .update(readFileSync(join(dir, name)))
+      .update('\0');
+  const mod = readFileSync(join(dir, 'go.mod'), 'utf8');
+  const pinned = /^\s*(?:require\s+)?go\.etcd\.io\/etcd\/client\/v3 v(\S+)/m.exec(mod)?.[1];
+  if (pinned === undefined) throw new Error(`${dir}/go.mod does not require go.etcd.io/etcd/client/v3`);
+  const binary = join(cacheDir(), `go-interop-${pinned}-${hash.digest('hex').slice(0, 12)}`);
+  return { dir, clientVersion: pinned, binary };
+}
+
+/** Builds the interop driver into the cache unless it is there; returns the binary's path. */
+export function ensureInteropDriver(log: (message: string) => void = console.error): string {
+  const driver = interopDriver();
+  return goBuild(
+    driver.dir,
+    driver.binary,
+    `the Go interop driver (client ${driver.clientVersion})`,
+    'go-interop-',
+    log,
+  );
+}
+
+/**
+ * `go build` of the module in `dir` into `binary` unless it exists; older binaries whose names
+ * start with `stale` are removed after a build.
+ */
+function goBuild(dir: string, binary: string, what: string, stale: string, log: (message: string) => void): string {
+  if (existsSync(binary)) return binary;
   const go = findGo();
   if (go === undefined) {
-    throw new Error(
-      `Go is needed to build etcd ${module.version} (test/servers/etcd-${line}): install Go, or set GO_BIN to its go command`,
-    );
+    throw new Error(`Go is needed to build ${what} (${dir}): install Go, or set GO_BIN to its go command`);
   }
   mkdirSync(cacheDir(), { recursive: true });
   log(
-    `building etcd ${module.version} from its Go module into ${cacheDir()} (the first build downloads modules and may take minutes) ...`,
+    `building ${what} from its Go module into ${cacheDir()} (the first build downloads modules and may take minutes) ...`,
   );
   const started = performance.now();
-  const partial = `${module.binary}.partial-${process.pid}`;
+  const partial = `${binary}.partial-${process.pid}`;
   const goArgs = ['build', '-trimpath', '-mod=readonly', '-buildvcs=false', '-o', partial, '.'];
   const nice = existsSync('/usr/bin/nice') ? '/usr/bin/nice' : undefined;
   const build = spawnSync(nice ?? go, nice ? ['-n', '19', go, ...goArgs] : goArgs, {
-    cwd: module.dir,
+    cwd: dir,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (build.status !== 0) {
     rmSync(partial, { force: true });
-    throw new Error(
-      `building etcd ${module.version} failed (go build in test/servers/etcd-${line} exited with ${build.status ?? build.signal})`,
-    );
+    throw new Error(`building ${what} failed (go build in ${dir} exited with ${build.status ?? build.signal})`);
   }
-  renameSync(partial, module.binary);
+  renameSync(partial, binary);
   for (const name of readdirSync(cacheDir())) {
     const other = join(cacheDir(), name);
-    if (name.startsWith(`etcd-${line}.`) && other !== module.binary && !name.includes('.partial-'))
-      rmSync(other, { force: true });
+    if (name.startsWith(stale) && other !== binary && !name.includes('.partial-')) rmSync(other, { force: true });
   }
-  log(`built etcd ${module.version} in ${((performance.now() - started) / 1000).toFixed(0)} s: ${module.binary}`);
-  return module.binary;
+  log(`built ${what} in ${((performance.now() - started) / 1000).toFixed(0)} s: ${binary}`);
+  return binary;
 }

@@ -1,10 +1,11 @@
 // Before `npm test`: the programs the tests run besides Node. On a Debian-like machine as root the
 // missing ones are installed from Debian's packages; elsewhere this says what to install and stops.
 // Then the real etcd 3.5, 3.6 and 3.7 servers are built from their Go modules (test/servers/) into
-// the cache folder (scripts/etcd-builds.ts) unless they are there already.
+// the cache folder (scripts/etcd-builds.ts) unless they are there already, and so is the Go program
+// the interop tests drive (test/interop/go: Go's own client).
 import { spawnSync } from 'node:child_process';
 import { lookPath } from './etcd.ts';
-import { BUILT_LINES, ensureBuilt } from './etcd-builds.ts';
+import { BUILT_LINES, ensureBuilt, ensureInteropDriver } from './etcd-builds.ts';
 
 interface Program {
   /** What the tests run, found through `env` first, then PATH. */
@@ -46,7 +47,9 @@ if (missing.length > 0) {
 }
 
 try {
-  for (const line of BUILT_LINES) ensureBuilt(line, (message) => console.error(`test prerequisites: ${message}`));
+  const log = (message: string) => console.error(`test prerequisites: ${message}`);
+  for (const line of BUILT_LINES) ensureBuilt(line, log);
+  ensureInteropDriver(log);
 } catch (error) {
   console.error(`test prerequisites: ${(error as Error).message}`);
   process.exit(1);

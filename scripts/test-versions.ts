@@ -17,7 +17,7 @@ const suites = join('test', 'integration');
 /**
  * Suites run once, by the main `npm test` run: the imitation's own and the comparison of real
  * servers with it, and those whose subject does not depend on the server's release line (other
- * runtimes' fetch and workerd's request model, the fault proxy itself, closed ports).
+ * runtimes' fetch and workerd's request model, the fault proxy itself, closed ports, Go's client).
  */
 const ONCE = new Set([
   'version-gateway.test.ts',
@@ -27,6 +27,8 @@ const ONCE = new Set([
   'watch-workerd.test.ts',
   'fault-proxy.test.ts',
   'wrong-endpoint.test.ts',
+  // Go's client is one fixed release; the recipes' gateway side runs per line in recipes.test.ts.
+  'go-interop.test.ts',
 ]);
 const files = readdirSync(join(root, suites))
   .filter((name) => name.endsWith('.test.ts') && !ONCE.has(name))

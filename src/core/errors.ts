@@ -382,6 +382,19 @@ export class StmConflictError extends EtcdError {
   }
 }
 
+/**
+ * `enter()` of a double barrier that already has its `count` participants (Go's
+ * `recipe.ErrTooManyClients`).
+ *
+ * @example
+ * ```ts
+ * await doubleBarrier(etcd, 'stage', 3).enter().catch((error) => error instanceof DoubleBarrierFullError);
+ * ```
+ */
+export class DoubleBarrierFullError extends EtcdError {
+  override name = 'DoubleBarrierFullError' as const;
+}
+
 /** The `name` of every error etcd-fetch throws: switch on it, or use `instanceof`. */
 export type EtcdErrorName =
   | 'EtcdError'
@@ -403,7 +416,8 @@ export type EtcdErrorName =
   | 'MalformedResponseError'
   | 'LeaseLostError'
   | 'NotLeaderError'
-  | 'StmConflictError';
+  | 'StmConflictError'
+  | 'DoubleBarrierFullError';
 
 /**
  * True for any error thrown by etcd-fetch, also across two copies of the package

@@ -22,10 +22,10 @@ import { CDN_PREFIX } from '../helpers/example.ts';
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 /**
- * Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (50.4 KB measured; the goal for the root entry is
- * 40 KB, printed by `npm run bench`).
+ * Regression ceiling for dist/etcd-fetch.browser.js, min+gzip (52.2 KB measured, 1.8 KB of it Go's recipes; the goal
+ * for the root entry is 40 KB, printed by `npm run bench`).
  */
-const BROWSER_BUDGET = 52 * 1024;
+const BROWSER_BUDGET = 54 * 1024;
 /**
  * Regression ceiling for a page that imports etcd-fetch/kv for put, get, range and txn, bundled from the
  * published modules (25.2 KB measured, 8.7 KB of it ky; the goal is 16 KB, printed by `npm run bench`).
