@@ -1,5 +1,23 @@
 // Users, roles and permissions: list, add, delete, grant, revoke; enable or disable
 // authentication after a confirmation that says what happens to every client.
+import {
+  authDisable,
+  authEnable,
+  authStatus,
+  roleAdd,
+  roleDelete,
+  roleGet,
+  roleGrantPermission,
+  roleList,
+  roleRevokePermission,
+  status,
+  userAdd,
+  userDelete,
+  userGet,
+  userGrantRole,
+  userList,
+  userRevokeRole,
+} from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
 import { $, confirmDialog, describeError, el, keyLabel, note, onSubmit, prefixEnd } from './dom.js';
 
@@ -16,13 +34,13 @@ function describePermission(p) {
 }
 
 async function refresh() {
-  const { auth } = session.etcd;
+  const etcd = session.etcd;
   // etcd 3.4 has no auth status call: there, a client that connected with a user name proves
   // authentication is on (etcd refuses to authenticate otherwise), and one without proves it off.
-  const { version } = await session.etcd.maintenance.status();
+  const { version } = await status(etcd);
   enabled = /^3\.4\./.test(version)
     ? Boolean(session.username)
-    : await auth.status().then(
+    : await authStatus(etcd).then(
         (s) => s.enabled,
         () => undefined,
       );
@@ -31,8 +49,8 @@ async function refresh() {
       ? 'authentication: unknown (this etcd has no auth status call)'
       : `authentication is ${enabled ? 'enabled' : 'disabled'}`;
   $('#auth-toggle').textContent = enabled ? 'Disable authentication…' : 'Enable authentication…';
-  const users = await auth.listUsers();
-  const details = await Promise.all(users.map((name) => auth.getUser(name)));
+  const users = await userList(etcd);
+  const details = await Promise.all(users.map((name) => userGet(etcd, name)));
   $('#users tbody').replaceChildren(
     ...details.map((user) =>
       el(
@@ -56,8 +74,8 @@ async function refresh() {
   );
   if (details.length === 0)
     $('#users tbody').append(el('tr', {}, el('td', { colSpan: 3, className: 'empty', textContent: 'no users' })));
-  const roles = await auth.listRoles();
-  const roleDetails = await Promise.all(roles.map((name) => auth.getRole(name)));
+  const roles = await roleList(etcd);
+  const roleDetails = await Promise.all(roles.map((name) => roleGet(etcd, name)));
   $('#roles tbody').replaceChildren(
     ...roleDetails.map((role) =>
       el(
@@ -107,18 +125,18 @@ async function act(action) {
 
 async function deleteUser(name) {
   if (!(await confirmDialog(`Delete the user “${name}”? Clients logged in as ${name} stop working.`))) return undefined;
-  await session.etcd.auth.deleteUser(name);
+  await userDelete(session.etcd, name);
   return `deleted user ${name}`;
 }
 
 async function deleteRole(name) {
   if (!(await confirmDialog(`Delete the role “${name}”? Users holding it lose its permissions.`))) return undefined;
-  await session.etcd.auth.deleteRole(name);
+  await roleDelete(session.etcd, name);
   return `deleted role ${name}`;
 }
 
 async function toggleAuth() {
-  const { auth } = session.etcd;
+  const etcd = session.etcd;
   if (enabled) {
     if (
       !(await confirmDialog(
@@ -127,7 +145,7 @@ async function toggleAuth() {
       ))
     )
       return undefined;
-    await auth.disable();
+    await authDisable(etcd);
     return 'authentication disabled';
   }
   const text =
@@ -137,7 +155,7 @@ async function toggleAuth() {
       ? 'This page stays logged in as root.'
       : 'This page is not logged in as root: log in again as root afterwards.');
   if (!(await confirmDialog(text, 'Enable'))) return undefined;
-  await auth.enable();
+  await authEnable(etcd);
   return 'authentication enabled';
 }
 
@@ -148,16 +166,15 @@ export function initAuthPanel() {
   );
   $('#auth-refresh').addEventListener('click', () => act(() => undefined));
   $('#auth-toggle').addEventListener('click', () => act(toggleAuth));
-  const auth = () => session.etcd.auth;
   onSubmit($('#user-form'), () =>
     act(async () => {
-      await auth().addUser($('#user-name').value.trim(), $('#user-password').value);
+      await userAdd(session.etcd, $('#user-name').value.trim(), $('#user-password').value);
       return `added user ${$('#user-name').value.trim()}`;
     }),
   );
   onSubmit($('#role-form'), () =>
     act(async () => {
-      await auth().addRole($('#role-name').value.trim());
+      await roleAdd(session.etcd, $('#role-name').value.trim());
       return `added role ${$('#role-name').value.trim()}`;
     }),
   );
@@ -165,27 +182,27 @@ export function initAuthPanel() {
   onSubmit($('#user-role-form'), () =>
     act(async () => {
       const [user, role] = userRole();
-      await auth().grantRole(user, role);
+      await userGrantRole(session.etcd, user, role);
       return `granted role ${role} to ${user}`;
     }),
   );
   $('#user-role-revoke').addEventListener('click', () =>
     act(async () => {
       const [user, role] = userRole();
-      await auth().revokeRole(user, role);
+      await userRevokeRole(session.etcd, user, role);
       return `revoked role ${role} from ${user}`;
     }),
   );
   const keys = () => ($('#perm-prefix').checked ? { prefix: $('#perm-key').value } : { key: $('#perm-key').value });
   onSubmit($('#perm-form'), () =>
     act(async () => {
-      await auth().grantPermission($('#perm-role').value.trim(), $('#perm-type').value, keys());
+      await roleGrantPermission(session.etcd, $('#perm-role').value.trim(), $('#perm-type').value, keys());
       return `granted ${$('#perm-type').value} on ${$('#perm-prefix').checked ? 'prefix' : 'key'} “${$('#perm-key').value}” to ${$('#perm-role').value.trim()}`;
     }),
   );
   $('#perm-revoke').addEventListener('click', () =>
     act(async () => {
-      await auth().revokePermission($('#perm-role').value.trim(), keys());
+      await roleRevokePermission(session.etcd, $('#perm-role').value.trim(), keys());
       return `revoked the permission on “${$('#perm-key').value}” from ${$('#perm-role').value.trim()}`;
     }),
   );

@@ -1,8 +1,9 @@
 // Cluster status (members, leader, DB size, revision) and leases with their TTLs counting down.
 // Each member's status is asked of that member (status needs no token).
+import { memberList, status } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
 import { $, describeError, el, formatSize, hexId, note, onSubmit, report } from './dom.js';
-import { defragment } from './maintenance-panel.js';
+import { defragmentMember } from './maintenance-panel.js';
 
 const CLUSTER_EVERY = 3_000;
 const LEASES_EVERY = 5_000;
@@ -14,15 +15,15 @@ async function refreshCluster() {
   const etcd = session.etcd;
   if (!etcd) return;
   const table = $('#members tbody');
-  const { members, header } = await etcd.cluster.members();
+  const { members, header } = await memberList(etcd);
   const rows = await Promise.all(
     members.map(async (member) => {
       const urls = member.clientUrls.length > 0 ? member.clientUrls : [];
-      const status =
+      const answer =
         urls.length === 0
           ? new Error('not started')
-          : await etcd.maintenance.status({ member: urls[0], timeout: 2_000 }).catch((error) => error);
-      return { member, status };
+          : await status(etcd, { member: urls[0], timeout: 2_000 }).catch((error) => error);
+      return { member, status: answer };
     }),
   );
   const healthy = rows.find((r) => !(r.status instanceof Error));
@@ -64,7 +65,7 @@ async function refreshCluster() {
             textContent: 'Defragment',
             ariaLabel: `defragment ${member.name}`,
             disabled: !ok,
-            onclick: () => defragment(member),
+            onclick: () => defragmentMember(member),
           }),
         ),
       );

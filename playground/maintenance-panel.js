@@ -1,12 +1,13 @@
 // Cluster maintenance: alarms (and disarming them), compaction, per-member defragmentation,
 // and a snapshot download of the backend database.
+import { alarmDisarm, alarmList, defragment, snapshot, status } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
 import { $, confirmDialog, describeError, el, formatSize, hexId, note, onSubmit } from './dom.js';
 
 const message = () => $('#maintenance-message');
 
 async function refreshAlarms() {
-  const alarms = await session.etcd.maintenance.alarms();
+  const alarms = await alarmList(session.etcd);
   const list = $('#alarm-list');
   list.className = alarms.length === 0 ? '' : 'error';
   if (alarms.length === 0) return void (list.textContent = 'none');
@@ -39,7 +40,7 @@ async function disarm(alarm) {
     ))
   )
     return;
-  await session.etcd.maintenance.disarm(alarm);
+  await alarmDisarm(session.etcd, alarm);
   note(message(), `disarmed ${alarm.alarm}`);
   await refreshAlarms();
 }
@@ -55,7 +56,7 @@ async function compact() {
 }
 
 /** Defragments one member (it stops answering while it rewrites its database). */
-export async function defragment(member) {
+export async function defragmentMember(member) {
   if (
     !(await confirmDialog(
       `Defragment ${member.name || member.id}? It rewrites its database file and answers no request meanwhile.`,
@@ -64,10 +65,9 @@ export async function defragment(member) {
   )
     return;
   try {
-    const maintenance = session.etcd.maintenance;
-    const before = await maintenance.status({ member: member.id });
-    await maintenance.defragment({ member: member.id, timeout: 60_000 });
-    const after = await maintenance.status({ member: member.id });
+    const before = await status(session.etcd, { member: member.id });
+    await defragment(session.etcd, { member: member.id, timeout: 60_000 });
+    const after = await status(session.etcd, { member: member.id });
     note(message(), `defragmented ${member.name}: ${formatSize(before.dbSize)} → ${formatSize(after.dbSize)}`);
   } catch (error) {
     note(message(), describeError(error), 'error');
@@ -76,10 +76,10 @@ export async function defragment(member) {
 
 /** The snapshot as a Blob, read from etcd as the Blob takes it. */
 async function snapshotBlob(etcd) {
-  return new Response(await etcd.maintenance.snapshot()).blob();
+  return new Response(await snapshot(etcd)).blob();
 }
 
-async function snapshot() {
+async function downloadSnapshot() {
   note(message(), 'reading the snapshot…', 'pending');
   const { revision } = await session.etcd.range({ key: 'health' }, { countOnly: true });
   const blob = await snapshotBlob(session.etcd);
@@ -98,6 +98,6 @@ export function initMaintenance() {
   setInterval(() => session.etcd && !document.hidden && alarms(), 5_000);
   onSubmit($('#compact-form'), compact, message());
   $('#snapshot').addEventListener('click', () =>
-    snapshot().catch((error) => note(message(), describeError(error), 'error')),
+    downloadSnapshot().catch((error) => note(message(), describeError(error), 'error')),
   );
 }

@@ -7,7 +7,6 @@ import type { CallOptions } from './core/call-options.ts';
 import { type ClientOptions, type Core, createCore, namespaceCore } from './core/client-core.ts';
 import type { Bytes } from './core/codec.ts';
 import type { AsyncDisposableLike } from './core/disposable.ts';
-import { type EnvSource, optionsFromEnv } from './core/env-options.ts';
 import type { KeyValue } from './core/key-value.ts';
 import type { KeySelector } from './core/keyspace.ts';
 import type { LeaseRef } from './core/lease-ref.ts';
@@ -73,21 +72,6 @@ export class Etcd implements AsyncDisposableLike {
 
   constructor(options: EtcdOptions = {}) {
     this.core = (options as EtcdOptions | null)?.core ?? createCore(options);
-  }
-
-  /**
-   * A client configured from environment variables: `ETCD_ENDPOINTS` (comma-separated), and
-   * `ETCD_USERNAME` with `ETCD_PASSWORD`, or `ETCD_TOKEN`. Reads `process.env` or `Deno.env` unless
-   * given `env` (a Cloudflare worker's `env`, any record or `{ get(name) }`); `options` adds the rest.
-   * Throws `InvalidArgumentError` naming a missing variable.
-   *
-   * @example
-   * ```ts
-   * const etcd = Etcd.fromEnv(); // ETCD_ENDPOINTS=http://127.0.0.1:2379
-   * ```
-   */
-  static fromEnv(env?: EnvSource, options: Omit<EtcdOptions, 'endpoints' | 'auth' | 'core'> = {}): Etcd {
-    return new Etcd({ ...options, ...optionsFromEnv(env) });
   }
 
   /** The transport: endpoints in use, and raw gateway calls (`transport.request('/kv/range', ...)`). */

@@ -1,7 +1,7 @@
 // ETCD_ENDPOINTS=http://127.0.0.1:2379 bun index.ts
-import { Etcd } from 'etcd-fetch';
+import { Etcd, optionsFromEnv } from 'etcd-fetch';
 
-await using etcd = Etcd.fromEnv(); // reads process.env (Bun also loads .env files)
+await using etcd = new Etcd(optionsFromEnv()); // reads process.env (Bun also loads .env files)
 
 // A lease: the key lives as long as the lease is kept alive (this client does it for you).
 const lease = await etcd.grant(10);

@@ -1,7 +1,7 @@
 // ETCD_ENDPOINTS=http://127.0.0.1:2379 node index.js
-import { Etcd } from 'etcd-fetch';
+import { Etcd, optionsFromEnv } from 'etcd-fetch';
 
-const etcd = Etcd.fromEnv(); // ETCD_ENDPOINTS, and ETCD_USERNAME + ETCD_PASSWORD or ETCD_TOKEN
+const etcd = new Etcd(optionsFromEnv()); // ETCD_ENDPOINTS, and ETCD_USERNAME + ETCD_PASSWORD or ETCD_TOKEN
 try {
   const watch = etcd.watch({ prefix: 'examples/node/' });
   await watch.ready; // from here on, every change under the prefix is seen
@@ -14,5 +14,5 @@ try {
     break; // leaving the loop closes the watch
   }
 } finally {
-  etcd.close(); // or `await using etcd = Etcd.fromEnv()` on Node 24
+  etcd.close(); // or `await using etcd = new Etcd(optionsFromEnv())` on Node 24
 }

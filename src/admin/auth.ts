@@ -1,5 +1,5 @@
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, coreOf } from '../core/client-core.ts';
 import { decodeArray, decodeBytes, describe } from '../core/codec.ts';
 import {
   InvalidArgumentError,
@@ -9,7 +9,6 @@ import {
   UnimplementedError,
 } from '../core/errors.ts';
 import { type KeySelector, Keyspace } from '../core/keyspace.ts';
-import type { Transport } from '../core/transport.ts';
 import { Steps } from './steps.ts';
 
 /**
@@ -17,7 +16,7 @@ import { Steps } from './steps.ts';
  *
  * @example
  * ```ts
- * await etcd.auth.grantPermission('reader', 'read', { prefix: 'config/' });
+ * await roleGrantPermission(etcd, 'reader', 'read', { prefix: 'config/' });
  * ```
  */
 export type PermissionType = 'read' | 'write' | 'readwrite';
@@ -27,7 +26,7 @@ export type PermissionType = 'read' | 'write' | 'readwrite';
  *
  * @example
  * ```ts
- * const { permissions } = await etcd.auth.getRole('reader');
+ * const { permissions } = await roleGet(etcd, 'reader');
  * for (const p of permissions) console.log(p.type, new TextDecoder().decode(p.key));
  * ```
  */
@@ -43,7 +42,7 @@ export interface Permission {
  *
  * @example
  * ```ts
- * const { enabled } = await etcd.auth.status();
+ * const { enabled } = await authStatus(etcd);
  * ```
  */
 export interface AuthStatus {
@@ -59,184 +58,327 @@ const FROM_WIRE: Record<string, PermissionType> = { READ: 'read', WRITE: 'write'
 const plain = /* @__PURE__ */ new Keyspace();
 
 /**
- * Authentication management: `/v3/auth/*`. Enabling needs a `root` user holding the `root`
- * role; once enabled, these calls need a client authenticated as root. Permissions are on
- * etcd's whole keyspace (a namespaced client does not shift them).
+ * Turns authentication on: `/v3/auth/*`. Enabling needs a `root` user holding the `root` role;
+ * once enabled, the auth calls need a client authenticated as root. Permissions are on etcd's
+ * whole keyspace (a namespaced client does not shift them).
  *
  * @example
  * ```ts
- * await etcd.auth.addUser('root', rootPassword);
- * await etcd.auth.addRole('root');
- * await etcd.auth.grantRole('root', 'root');
- * await etcd.auth.enable();
+ * await userAdd(etcd, 'root', rootPassword);
+ * await roleAdd(etcd, 'root');
+ * await userGrantRole(etcd, 'root', 'root');
+ * await authEnable(etcd);
  * ```
  */
-export class Auth {
-  private readonly transport: Transport;
+export async function authEnable(client: Client, options: CallOptions = {}): Promise<void> {
+  await coreOf(client).transport.request('/auth/enable', {}, options);
+}
 
-  constructor(core: Core) {
-    this.transport = core.transport;
+/**
+ * Turns authentication off.
+ *
+ * @example
+ * ```ts
+ * await authDisable(root);
+ * ```
+ */
+export async function authDisable(client: Client, options: CallOptions = {}): Promise<void> {
+  await coreOf(client).transport.request('/auth/disable', {}, options);
+}
+
+/**
+ * Whether etcd has authentication enabled, for any user on any version. etcd 3.5+ answers
+ * `/v3/auth/status`, to admins only while authentication is on, so a refusal there means it
+ * is on. etcd 3.4 has no such call: this then asks for the user list without a token, which
+ * etcd answers only while authentication is disabled ("user name is empty" otherwise).
+ *
+ * @example
+ * ```ts
+ * const { enabled } = await authStatus(etcd);
+ * ```
+ */
+export async function authStatus(client: Client, options: CallOptions = {}): Promise<AuthStatus> {
+  const { transport } = coreOf(client);
+  // Two calls on 3.4, one deadline.
+  const steps = new Steps(transport, options, 'auth status');
+  try {
+    const wire = await transport.request('/auth/status', {}, { ...steps.next(), idempotent: true });
+    return { enabled: wire.enabled === true };
+  } catch (error) {
+    if (error instanceof PermissionDeniedError || isUserNameEmpty(error)) return { enabled: true };
+    if (!(error instanceof UnimplementedError)) throw steps.explain(error);
   }
-
-  /** Turns authentication on (a `root` user with the `root` role must exist). */
-  async enable(options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/enable', {}, options);
+  try {
+    await transport.request('/auth/user/list', {}, { ...steps.next(), idempotent: true, anonymous: true });
+    return { enabled: false };
+  } catch (error) {
+    if (isUserNameEmpty(error)) return { enabled: true };
+    throw steps.explain(error);
   }
+}
 
-  /** Turns authentication off. */
-  async disable(options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/disable', {}, options);
-  }
+/**
+ * A token for `username`, for `new Etcd({ auth: { token } })` elsewhere. A client made with
+ * `auth: { username, password }` needs no call to this: it authenticates by itself.
+ *
+ * @example
+ * ```ts
+ * const token = await authenticate(etcd, 'alice', password);
+ * ```
+ */
+export async function authenticate(
+  client: Client,
+  username: string,
+  password: string,
+  options: CallOptions = {},
+): Promise<string> {
+  const wire = await coreOf(client).transport.request(
+    '/auth/authenticate',
+    { name: name(username, 'username'), password: secret(password) },
+    { ...options, anonymous: true },
+  );
+  if (typeof wire.token !== 'string')
+    throw new MalformedResponseError('authenticate answered no token', { path: '/v3/auth/authenticate' });
+  return wire.token;
+}
 
-  /**
-   * Whether etcd has authentication enabled, for any user on any version. etcd 3.5+ answers
-   * `/v3/auth/status`, to admins only while authentication is on, so a refusal there means it
-   * is on. etcd 3.4 has no such call: this then asks for the user list without a token, which
-   * etcd answers only while authentication is disabled ("user name is empty" otherwise).
-   */
-  async status(options: CallOptions = {}): Promise<AuthStatus> {
-    // Two calls on 3.4, one deadline.
-    const steps = new Steps(this.transport, options, 'auth status');
-    try {
-      const wire = await this.transport.request('/auth/status', {}, { ...steps.next(), idempotent: true });
-      return { enabled: wire.enabled === true };
-    } catch (error) {
-      if (error instanceof PermissionDeniedError || isUserNameEmpty(error)) return { enabled: true };
-      if (!(error instanceof UnimplementedError)) throw steps.explain(error);
-    }
-    try {
-      await this.transport.request('/auth/user/list', {}, { ...steps.next(), idempotent: true, anonymous: true });
-      return { enabled: false };
-    } catch (error) {
-      if (isUserNameEmpty(error)) return { enabled: true };
-      throw steps.explain(error);
-    }
-  }
+// Users
 
-  /**
-   * A token for `username`, for `new Etcd({ auth: { token } })` elsewhere. A client made with
-   * `auth: { username, password }` needs no call to this: it authenticates by itself.
-   */
-  async authenticate(username: string, password: string, options: CallOptions = {}): Promise<string> {
-    const wire = await this.transport.request(
-      '/auth/authenticate',
-      { name: name(username, 'username'), password: secret(password) },
-      { ...options, anonymous: true },
-    );
-    if (typeof wire.token !== 'string')
-      throw new MalformedResponseError('authenticate answered no token', { path: '/v3/auth/authenticate' });
-    return wire.token;
-  }
+/**
+ * Adds a user with a password.
+ *
+ * @example
+ * ```ts
+ * await userAdd(etcd, 'alice', password);
+ * ```
+ */
+export async function userAdd(
+  client: Client,
+  username: string,
+  password: string,
+  options: CallOptions = {},
+): Promise<void> {
+  await coreOf(client).transport.request(
+    '/auth/user/add',
+    { name: name(username, 'username'), password: secret(password) },
+    options,
+  );
+}
 
-  // Users
+/**
+ * A user and its roles.
+ *
+ * @example
+ * ```ts
+ * const { roles } = await userGet(etcd, 'alice');
+ * ```
+ */
+export async function userGet(
+  client: Client,
+  username: string,
+  options: CallOptions = {},
+): Promise<{ name: string; roles: string[] }> {
+  const wire = await coreOf(client).transport.request(
+    '/auth/user/get',
+    { name: name(username, 'username') },
+    { ...options, idempotent: true },
+  );
+  return { name: username, roles: strings(wire.roles, 'roles') };
+}
 
-  /** Adds a user with a password. */
-  async addUser(username: string, password: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request(
-      '/auth/user/add',
-      { name: name(username, 'username'), password: secret(password) },
-      options,
-    );
-  }
+/**
+ * Every user's name.
+ *
+ * @example
+ * ```ts
+ * const users = await userList(etcd);
+ * ```
+ */
+export async function userList(client: Client, options: CallOptions = {}): Promise<string[]> {
+  return strings(
+    (await coreOf(client).transport.request('/auth/user/list', {}, { ...options, idempotent: true })).users,
+    'users',
+  );
+}
 
-  /** A user and its roles. */
-  async getUser(username: string, options: CallOptions = {}): Promise<{ name: string; roles: string[] }> {
-    const wire = await this.transport.request(
-      '/auth/user/get',
-      { name: name(username, 'username') },
-      { ...options, idempotent: true },
-    );
-    return { name: username, roles: strings(wire.roles, 'roles') };
-  }
+/**
+ * Deletes a user.
+ *
+ * @example
+ * ```ts
+ * await userDelete(etcd, 'alice');
+ * ```
+ */
+export async function userDelete(client: Client, username: string, options: CallOptions = {}): Promise<void> {
+  await coreOf(client).transport.request('/auth/user/delete', { name: name(username, 'username') }, options);
+}
 
-  /** Every user's name. */
-  async listUsers(options: CallOptions = {}): Promise<string[]> {
-    return strings(
-      (await this.transport.request('/auth/user/list', {}, { ...options, idempotent: true })).users,
-      'users',
-    );
-  }
+/**
+ * Sets a user's password (etcd revokes the tokens issued with the old one).
+ *
+ * @example
+ * ```ts
+ * await userChangePassword(etcd, 'alice', newPassword);
+ * ```
+ */
+export async function userChangePassword(
+  client: Client,
+  username: string,
+  password: string,
+  options: CallOptions = {},
+): Promise<void> {
+  await coreOf(client).transport.request(
+    '/auth/user/changepw',
+    { name: name(username, 'username'), password: secret(password) },
+    options,
+  );
+}
 
-  /** Deletes a user. */
-  async deleteUser(username: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/user/delete', { name: name(username, 'username') }, options);
-  }
+/**
+ * Gives a user a role.
+ *
+ * @example
+ * ```ts
+ * await userGrantRole(etcd, 'alice', 'reader');
+ * ```
+ */
+export async function userGrantRole(
+  client: Client,
+  username: string,
+  role: string,
+  options: CallOptions = {},
+): Promise<void> {
+  await coreOf(client).transport.request(
+    '/auth/user/grant',
+    { user: name(username, 'username'), role: name(role, 'role') },
+    options,
+  );
+}
 
-  /** Sets a user's password (etcd revokes the tokens issued with the old one). */
-  async changePassword(username: string, password: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request(
-      '/auth/user/changepw',
-      { name: name(username, 'username'), password: secret(password) },
-      options,
-    );
-  }
+/**
+ * Takes a role from a user.
+ *
+ * @example
+ * ```ts
+ * await userRevokeRole(etcd, 'alice', 'reader');
+ * ```
+ */
+export async function userRevokeRole(
+  client: Client,
+  username: string,
+  role: string,
+  options: CallOptions = {},
+): Promise<void> {
+  await coreOf(client).transport.request(
+    '/auth/user/revoke',
+    { name: name(username, 'username'), role: name(role, 'role') },
+    options,
+  );
+}
 
-  /** Gives a user a role. */
-  async grantRole(username: string, role: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request(
-      '/auth/user/grant',
-      { user: name(username, 'username'), role: name(role, 'role') },
-      options,
-    );
-  }
+// Roles
 
-  /** Takes a role from a user. */
-  async revokeRole(username: string, role: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request(
-      '/auth/user/revoke',
-      { name: name(username, 'username'), role: name(role, 'role') },
-      options,
-    );
-  }
+/**
+ * Adds a role (with no permission yet).
+ *
+ * @example
+ * ```ts
+ * await roleAdd(etcd, 'reader');
+ * ```
+ */
+export async function roleAdd(client: Client, role: string, options: CallOptions = {}): Promise<void> {
+  await coreOf(client).transport.request('/auth/role/add', { name: name(role, 'role') }, options);
+}
 
-  // Roles
+/**
+ * A role and its permissions.
+ *
+ * @example
+ * ```ts
+ * const { permissions } = await roleGet(etcd, 'reader');
+ * ```
+ */
+export async function roleGet(
+  client: Client,
+  role: string,
+  options: CallOptions = {},
+): Promise<{ name: string; permissions: Permission[] }> {
+  const wire = await coreOf(client).transport.request(
+    '/auth/role/get',
+    { role: name(role, 'role') },
+    { ...options, idempotent: true },
+  );
+  return { name: role, permissions: decodeArray(wire.perm, 'perm').map(decodePermission) };
+}
 
-  /** Adds a role (with no permission yet). */
-  async addRole(role: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/role/add', { name: name(role, 'role') }, options);
-  }
+/**
+ * Every role's name.
+ *
+ * @example
+ * ```ts
+ * const roles = await roleList(etcd);
+ * ```
+ */
+export async function roleList(client: Client, options: CallOptions = {}): Promise<string[]> {
+  return strings(
+    (await coreOf(client).transport.request('/auth/role/list', {}, { ...options, idempotent: true })).roles,
+    'roles',
+  );
+}
 
-  /** A role and its permissions. */
-  async getRole(role: string, options: CallOptions = {}): Promise<{ name: string; permissions: Permission[] }> {
-    const wire = await this.transport.request(
-      '/auth/role/get',
-      { role: name(role, 'role') },
-      { ...options, idempotent: true },
-    );
-    return { name: role, permissions: decodeArray(wire.perm, 'perm').map(decodePermission) };
-  }
+/**
+ * Deletes a role.
+ *
+ * @example
+ * ```ts
+ * await roleDelete(etcd, 'reader');
+ * ```
+ */
+export async function roleDelete(client: Client, role: string, options: CallOptions = {}): Promise<void> {
+  await coreOf(client).transport.request('/auth/role/delete', { role: name(role, 'role') }, options);
+}
 
-  /** Every role's name. */
-  async listRoles(options: CallOptions = {}): Promise<string[]> {
-    return strings(
-      (await this.transport.request('/auth/role/list', {}, { ...options, idempotent: true })).roles,
-      'roles',
-    );
-  }
+/**
+ * Lets `role` read and/or write one key, a prefix or a range: `{ key }`, `{ prefix }`, `{ from, to }`.
+ *
+ * @example
+ * ```ts
+ * await roleGrantPermission(etcd, 'reader', 'read', { prefix: 'config/' });
+ * ```
+ */
+export async function roleGrantPermission(
+  client: Client,
+  role: string,
+  type: PermissionType,
+  keys: KeySelector,
+  options: CallOptions = {},
+): Promise<void> {
+  const permType = TYPES.get(type);
+  if (permType === undefined)
+    throw new InvalidArgumentError(`permission type must be read, write or readwrite, got ${describe(type)}`);
+  const perm: WireObject = { permType, ...plain.encode(keys) };
+  await coreOf(client).transport.request('/auth/role/grant', { name: name(role, 'role'), perm }, options);
+}
 
-  /** Deletes a role. */
-  async deleteRole(role: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/role/delete', { role: name(role, 'role') }, options);
-  }
-
-  /** Lets `role` read and/or write one key, a prefix or a range: `{ key }`, `{ prefix }`, `{ from, to }`. */
-  async grantPermission(
-    role: string,
-    type: PermissionType,
-    keys: KeySelector,
-    options: CallOptions = {},
-  ): Promise<void> {
-    const permType = TYPES.get(type);
-    if (permType === undefined)
-      throw new InvalidArgumentError(`permission type must be read, write or readwrite, got ${describe(type)}`);
-    const perm: WireObject = { permType, ...plain.encode(keys) };
-    await this.transport.request('/auth/role/grant', { name: name(role, 'role'), perm }, options);
-  }
-
-  /** Takes back the permission granted on exactly these keys. */
-  async revokePermission(role: string, keys: KeySelector, options: CallOptions = {}): Promise<void> {
-    await this.transport.request('/auth/role/revoke', { role: name(role, 'role'), ...plain.encode(keys) }, options);
-  }
+/**
+ * Takes back the permission granted on exactly these keys.
+ *
+ * @example
+ * ```ts
+ * await roleRevokePermission(etcd, 'reader', { prefix: 'config/' });
+ * ```
+ */
+export async function roleRevokePermission(
+  client: Client,
+  role: string,
+  keys: KeySelector,
+  options: CallOptions = {},
+): Promise<void> {
+  await coreOf(client).transport.request(
+    '/auth/role/revoke',
+    { role: name(role, 'role'), ...plain.encode(keys) },
+    options,
+  );
 }
 
 function decodePermission(wire: unknown): Permission {

@@ -2,7 +2,7 @@
 // answer or failure reported on its own, so one member down never fails the whole.
 
 import type { CallOptions } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, coreOf } from '../core/client-core.ts';
 import { EtcdError, NotFoundError, TimeoutError, UnavailableError } from '../core/errors.ts';
 import { listMembers } from './member-target.ts';
 import { Steps } from './steps.ts';
@@ -12,7 +12,7 @@ import { Steps } from './steps.ts';
  * could not be had.
  *
  * @example
- * for (const report of await etcd.maintenance.clusterStatus()) {
+ * for (const report of await clusterStatus(etcd)) {
  *   if (report.status) console.log(report.name, report.endpoint, report.status.raftIndex);
  *   else console.warn(report.name, report.endpoint, report.error.message);
  * }
@@ -31,13 +31,14 @@ export type MemberReport<Answer> = {
  * member can list the members, the client's own endpoints are asked instead.
  *
  * @example
- * const reports = await askEveryMember(core, (endpoint, options) => maintenance.status({ ...options, member: endpoint }));
+ * const reports = await askEveryMember(etcd, (endpoint, options) => status(etcd, { ...options, member: endpoint }));
  */
 export async function askEveryMember<Answer extends { header: { memberId: string } }>(
-  core: Core,
+  client: Client,
   ask: (endpoint: string, options: CallOptions) => Promise<Answer>,
   options: CallOptions = {},
 ): Promise<MemberReport<Answer>[]> {
+  const core = coreOf(client);
   // Listing, then asking: one deadline for both (a list that took it all leaves each ask a TimeoutError).
   const steps = new Steps(core.transport, options, 'asking every member');
   let targets: { id: string; name: string; endpoint: string }[];

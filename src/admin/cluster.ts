@@ -1,16 +1,15 @@
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, coreOf } from '../core/client-core.ts';
 import { decodeArray, decodeBool, decodeId, describe, encodeId } from '../core/codec.ts';
 import { InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
-import type { Transport } from '../core/transport.ts';
 
 /**
  * A member of the etcd cluster.
  *
  * @example
  * ```ts
- * const { members } = await etcd.cluster.members();
+ * const { members } = await memberList(etcd);
  * for (const m of members) console.log(m.name, m.clientUrls, m.isLearner);
  * ```
  */
@@ -30,7 +29,7 @@ export interface Member {
  *
  * @example
  * ```ts
- * const { members, header } = await etcd.cluster.members();
+ * const { members, header } = await memberList(etcd);
  * ```
  */
 export interface MemberList {
@@ -39,58 +38,93 @@ export interface MemberList {
 }
 
 /**
- * Cluster membership: `/v3/cluster/member/*`.
+ * Every member of the cluster, learners included: `/v3/cluster/member/list`.
  *
  * @example
  * ```ts
- * const { member } = await etcd.cluster.addMember(['http://10.0.0.4:2380'], { isLearner: true });
- * await etcd.cluster.promoteMember(member.id);
+ * const { members } = await memberList(etcd);
  * ```
  */
-export class Cluster {
-  private readonly transport: Transport;
+export async function memberList(client: Client, options: CallOptions = {}): Promise<MemberList> {
+  return decodeMemberList(
+    await coreOf(client).transport.request('/cluster/member/list', {}, { ...options, idempotent: true }),
+  );
+}
 
-  constructor(core: Core) {
-    this.transport = core.transport;
-  }
+/**
+ * Adds a member by its peer URLs (start it afterwards with `--initial-cluster-state existing`).
+ *
+ * @example
+ * ```ts
+ * const { member } = await memberAdd(etcd, ['http://10.0.0.4:2380'], { isLearner: true });
+ * await memberPromote(etcd, member.id);
+ * ```
+ */
+export async function memberAdd(
+  client: Client,
+  peerUrls: readonly string[],
+  options: { isLearner?: boolean } & CallOptions = {},
+): Promise<MemberList & { member: Member }> {
+  const wire = await coreOf(client).transport.request(
+    '/cluster/member/add',
+    { peerURLs: urls(peerUrls), isLearner: options.isLearner === true },
+    options,
+  );
+  return { member: decodeMember(wire.member), ...decodeMemberList(wire) };
+}
 
-  /** Every member of the cluster, learners included. */
-  async members(options: CallOptions = {}): Promise<MemberList> {
-    return decodeMemberList(await this.transport.request('/cluster/member/list', {}, { ...options, idempotent: true }));
-  }
+/**
+ * Removes a member by its ID (a decimal string).
+ *
+ * @example
+ * ```ts
+ * await memberRemove(etcd, member.id);
+ * ```
+ */
+export async function memberRemove(
+  client: Client,
+  id: string | bigint,
+  options: CallOptions = {},
+): Promise<MemberList> {
+  return decodeMemberList(
+    await coreOf(client).transport.request('/cluster/member/remove', { ID: encodeId(id, 'member id') }, options),
+  );
+}
 
-  /** Adds a member by its peer URLs (start it afterwards with `--initial-cluster-state existing`). */
-  async addMember(
-    peerUrls: readonly string[],
-    options: { isLearner?: boolean } & CallOptions = {},
-  ): Promise<MemberList & { member: Member }> {
-    const wire = await this.transport.request(
-      '/cluster/member/add',
-      { peerURLs: urls(peerUrls), isLearner: options.isLearner === true },
-      options,
-    );
-    return { member: decodeMember(wire.member), ...decodeMemberList(wire) };
-  }
+/**
+ * Changes a member's peer URLs.
+ *
+ * @example
+ * ```ts
+ * await memberUpdate(etcd, member.id, ['http://10.0.0.5:2380']);
+ * ```
+ */
+export async function memberUpdate(
+  client: Client,
+  id: string | bigint,
+  peerUrls: readonly string[],
+  options: CallOptions = {},
+): Promise<MemberList> {
+  const request = { ID: encodeId(id, 'member id'), peerURLs: urls(peerUrls) };
+  return decodeMemberList(await coreOf(client).transport.request('/cluster/member/update', request, options));
+}
 
-  /** Removes a member by its ID (a decimal string). */
-  async removeMember(id: string | bigint, options: CallOptions = {}): Promise<MemberList> {
-    return decodeMemberList(
-      await this.transport.request('/cluster/member/remove', { ID: encodeId(id, 'member id') }, options),
-    );
-  }
-
-  /** Changes a member's peer URLs. */
-  async updateMember(id: string | bigint, peerUrls: readonly string[], options: CallOptions = {}): Promise<MemberList> {
-    const request = { ID: encodeId(id, 'member id'), peerURLs: urls(peerUrls) };
-    return decodeMemberList(await this.transport.request('/cluster/member/update', request, options));
-  }
-
-  /** Makes a learner a voting member (etcd refuses until the learner has caught up). */
-  async promoteMember(id: string | bigint, options: CallOptions = {}): Promise<MemberList> {
-    return decodeMemberList(
-      await this.transport.request('/cluster/member/promote', { ID: encodeId(id, 'member id') }, options),
-    );
-  }
+/**
+ * Makes a learner a voting member (etcd refuses until the learner has caught up).
+ *
+ * @example
+ * ```ts
+ * await memberPromote(etcd, learner.id);
+ * ```
+ */
+export async function memberPromote(
+  client: Client,
+  id: string | bigint,
+  options: CallOptions = {},
+): Promise<MemberList> {
+  return decodeMemberList(
+    await coreOf(client).transport.request('/cluster/member/promote', { ID: encodeId(id, 'member id') }, options),
+  );
 }
 
 function decodeMemberList(wire: WireObject): MemberList {

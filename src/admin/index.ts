@@ -3,22 +3,66 @@
  *
  * @example
  * ```ts
- * import { Auth } from 'etcd-fetch/admin';  await new Auth(core).addUser('alice', password);
+ * import { userAdd } from 'etcd-fetch/admin';  await userAdd(core, 'alice', password);
  * ```
  * @module etcd-fetch/admin
  */
-export { Auth, type AuthStatus, type Permission, type PermissionType } from './auth.ts';
-export { Cluster, type Member, type MemberList } from './cluster.ts';
+export {
+  type AuthStatus,
+  authDisable,
+  authEnable,
+  authenticate,
+  authStatus,
+  type Permission,
+  type PermissionType,
+  roleAdd,
+  roleDelete,
+  roleGet,
+  roleGrantPermission,
+  roleList,
+  roleRevokePermission,
+  userAdd,
+  userChangePassword,
+  userDelete,
+  userGet,
+  userGrantRole,
+  userList,
+  userRevokeRole,
+} from './auth.ts';
+export {
+  type Member,
+  type MemberList,
+  memberAdd,
+  memberList,
+  memberPromote,
+  memberRemove,
+  memberUpdate,
+} from './cluster.ts';
 export type { MemberReport } from './cluster-status.ts';
-export { type CampaignOptions, GatewayElection, type LeaderKey } from './gateway-election.ts';
-export { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
+export {
+  type GatewayCampaignOptions,
+  type GatewayLeaderKey,
+  gatewayCampaign,
+  gatewayLeader,
+  gatewayObserve,
+  gatewayProclaim,
+  gatewayResign,
+} from './gateway-election.ts';
+export { type GatewayLockKey, type GatewayLockOptions, gatewayLock, gatewayUnlock } from './gateway-lock.ts';
 export {
   type Alarm,
   type AlarmType,
+  alarmDisarm,
+  alarmList,
+  clusterStatus,
+  defragment,
   type HashKV,
-  Maintenance,
+  hash,
+  hashKV,
   type MemberStatus,
   type MemberStatusReport,
+  moveLeader,
+  status,
 } from './maintenance.ts';
 export {
   type MemberCallOptions,

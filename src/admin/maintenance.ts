@@ -1,12 +1,10 @@
 import type { CallOptions, WireObject } from '../core/call-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import { checkCount, decodeArray, decodeBool, decodeId, decodeInt, describe, encodeId } from '../core/codec.ts';
 import { FailedPreconditionError, InvalidArgumentError, MalformedResponseError } from '../core/errors.ts';
 import { decodeHeader, type ResponseHeader } from '../core/key-value.ts';
-import type { Transport } from '../core/transport.ts';
 import { askEveryMember, type MemberReport } from './cluster-status.ts';
 import { type MemberCallOptions, type MemberRef, memberEndpoint, memberId, resolveMember } from './member-target.ts';
-import { type SnapshotOptions, snapshot } from './snapshot.ts';
 import { Steps } from './steps.ts';
 
 /**
@@ -14,7 +12,7 @@ import { Steps } from './steps.ts';
  *
  * @example
  * ```ts
- * const full = (await etcd.maintenance.alarms()).some((a) => a.alarm === 'NOSPACE');
+ * const full = (await alarmList(etcd)).some((a) => a.alarm === 'NOSPACE');
  * ```
  */
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
@@ -24,7 +22,7 @@ export type AlarmType = 'NOSPACE' | 'CORRUPT';
  *
  * @example
  * ```ts
- * for (const { memberId, alarm } of await etcd.maintenance.alarms()) console.log(memberId, alarm);
+ * for (const { memberId, alarm } of await alarmList(etcd)) console.log(memberId, alarm);
  * ```
  */
 export interface Alarm {
@@ -38,7 +36,7 @@ export interface Alarm {
  *
  * @example
  * ```ts
- * const { version, dbSize, leader } = await etcd.maintenance.status();
+ * const { version, dbSize, leader } = await status(etcd);
  * ```
  */
 export interface MemberStatus {
@@ -63,7 +61,7 @@ export interface MemberStatus {
  * hashes at the same `hashRevision` and `compactRevision` mean equal data).
  *
  * @example
- * const { hash, hashRevision } = await etcd.maintenance.hashKV({ member: 'http://10.0.0.1:2379' });
+ * const { hash, hashRevision } = await hashKV(etcd, { member: 'http://10.0.0.1:2379' });
  */
 export interface HashKV {
   hash: number;
@@ -78,7 +76,7 @@ export interface HashKV {
  * One member's part of `clusterStatus()`: its status, or why it could not be had.
  *
  * @example
- * for (const report of await etcd.maintenance.clusterStatus()) {
+ * for (const report of await clusterStatus(etcd)) {
  *   if (report.status) console.log(report.name, report.endpoint, report.status.raftIndex);
  *   else console.warn(report.name, report.endpoint, report.error.message);
  * }
@@ -89,236 +87,209 @@ const ALARMS: readonly string[] = ['NOSPACE', 'CORRUPT'];
 const NOT_LEADER = /not leader/i;
 
 /**
- * Maintenance: `/v3/maintenance/*`. `status`, `hash`, `hashKV` and `defragment` concern one
- * member: the client's current endpoint, or the one named with `{ member }` (a client URL or a
- * member ID); `clusterStatus` asks them all.
+ * What one member says about itself: version, database size, leader, raft position.
+ * `status`, `hash`, `hashKV` and `defragment` concern one member: the client's current
+ * endpoint, or the one named with `{ member }` (a client URL or a member ID); `clusterStatus`
+ * asks them all.
  *
  * @example
- * ```ts
- * const status = await etcd.maintenance.status();
- * if (status.dbSize > 2 * status.dbSizeInUse) await etcd.maintenance.defragment();
- * ```
+ * const { leader, raftIndex } = await status(etcd);
+ * await status(etcd, { member: 'http://10.0.0.2:2379' });   // or a member ID
  */
-export class Maintenance {
-  private readonly transport: Transport;
-  private readonly core: Core;
+export async function status(client: Client, options: MemberCallOptions = {}): Promise<MemberStatus> {
+  const wire = await aimed(coreOf(client), '/maintenance/status', {}, options, true);
+  return {
+    version: typeof wire.version === 'string' ? wire.version : '',
+    dbSize: decodeInt(wire.dbSize, 'dbSize'),
+    dbSizeInUse: decodeInt(wire.dbSizeInUse, 'dbSizeInUse'),
+    leader: decodeId(wire.leader, 'leader'),
+    raftIndex: decodeInt(wire.raftIndex, 'raftIndex'),
+    raftTerm: decodeInt(wire.raftTerm, 'raftTerm'),
+    raftAppliedIndex: decodeInt(wire.raftAppliedIndex, 'raftAppliedIndex'),
+    isLearner: decodeBool(wire.isLearner),
+    errors: decodeArray(wire.errors, 'errors').map(String),
+    header: decodeHeader(wire.header),
+  };
+}
 
-  constructor(core: Core) {
-    this.core = core;
-    this.transport = core.transport;
-  }
+/**
+ * The status of every member in the member list, asked of each member at once: a member that
+ * is down gets its error in its report, and never fails the whole.
+ *
+ * @example
+ * const reports = await clusterStatus(etcd);
+ * const down = reports.filter((r) => r.error !== undefined).map((r) => r.endpoint);
+ */
+export async function clusterStatus(client: Client, options: CallOptions = {}): Promise<MemberStatusReport[]> {
+  const core = coreOf(client);
+  return askEveryMember(core, (endpoint, callOptions) => status(core, { ...callOptions, member: endpoint }), options);
+}
 
-  /**
-   * What one member says about itself: version, database size, leader, raft position.
-   *
-   * @example
-   * const { leader, raftIndex } = await etcd.maintenance.status();
-   * await etcd.maintenance.status({ member: 'http://10.0.0.2:2379' });   // or a member ID
-   */
-  async status(options: MemberCallOptions = {}): Promise<MemberStatus> {
-    const wire = await this.aimed('/maintenance/status', {}, options, true);
-    return {
-      version: typeof wire.version === 'string' ? wire.version : '',
-      dbSize: decodeInt(wire.dbSize, 'dbSize'),
-      dbSizeInUse: decodeInt(wire.dbSizeInUse, 'dbSizeInUse'),
-      leader: decodeId(wire.leader, 'leader'),
-      raftIndex: decodeInt(wire.raftIndex, 'raftIndex'),
-      raftTerm: decodeInt(wire.raftTerm, 'raftTerm'),
-      raftAppliedIndex: decodeInt(wire.raftAppliedIndex, 'raftAppliedIndex'),
-      isLearner: decodeBool(wire.isLearner),
-      errors: decodeArray(wire.errors, 'errors').map(String),
-      header: decodeHeader(wire.header),
-    };
-  }
-
-  /**
-   * The status of every member in the member list, asked of each member at once: a member that
-   * is down gets its error in its report, and never fails the whole.
-   *
-   * @example
-   * const reports = await etcd.maintenance.clusterStatus();
-   * const down = reports.filter((r) => r.error !== undefined).map((r) => r.endpoint);
-   */
-  async clusterStatus(options: CallOptions = {}): Promise<MemberStatusReport[]> {
-    return askEveryMember(
-      this.core,
-      (endpoint, callOptions) => this.status({ ...callOptions, member: endpoint }),
-      options,
+/**
+ * Alarms raised anywhere in the cluster, or only those of one member with `{ member }`.
+ *
+ * @example
+ * const alarms = await alarmList(etcd);
+ * const mine = await alarmList(etcd, { member: 'http://10.0.0.2:2379' });
+ */
+export async function alarmList(client: Client, options: MemberCallOptions = {}): Promise<Alarm[]> {
+  const core = coreOf(client);
+  const { member, ...callOptions } = options;
+  const steps = new Steps(core.transport, callOptions, '/v3/maintenance/alarm');
+  try {
+    const id = member === undefined ? undefined : (await resolveMember(core, member, steps.next())).id;
+    const all = decodeAlarms(
+      await core.transport.request(
+        '/maintenance/alarm',
+        { action: 'GET', memberID: '0', alarm: 'NONE' },
+        { ...steps.next(), idempotent: true },
+      ),
     );
+    return id === undefined ? all : all.filter((a) => a.memberId === id);
+  } catch (error) {
+    throw steps.explain(error);
   }
+}
 
-  /**
-   * Alarms raised anywhere in the cluster, or only those of one member with `{ member }`.
-   *
-   * @example
-   * const alarms = await etcd.maintenance.alarms();
-   * const mine = await etcd.maintenance.alarms({ member: 'http://10.0.0.2:2379' });
-   */
-  async alarms(options: MemberCallOptions = {}): Promise<Alarm[]> {
-    const { member, ...callOptions } = options;
-    const steps = new Steps(this.transport, callOptions, '/v3/maintenance/alarm');
-    try {
-      const id = member === undefined ? undefined : (await resolveMember(this.core, member, steps.next())).id;
-      const all = decodeAlarms(
-        await this.transport.request(
-          '/maintenance/alarm',
-          { action: 'GET', memberID: '0', alarm: 'NONE' },
-          { ...steps.next(), idempotent: true },
-        ),
+/**
+ * Clears one alarm, or every alarm raised (when none is named; only that member's with
+ * `{ member }`). Free the space first (compact, defragment) or a NOSPACE alarm comes back on
+ * the next write. Returns the alarms cleared.
+ *
+ * @example
+ * await alarmDisarm(etcd);                                        // every alarm
+ * await alarmDisarm(etcd, undefined, { member: 'http://10.0.0.2:2379' });   // that member's
+ */
+export async function alarmDisarm(client: Client, alarm?: Alarm, options: MemberCallOptions = {}): Promise<Alarm[]> {
+  const core = coreOf(client);
+  const { member, ...callOptions } = options;
+  const steps = new Steps(core.transport, callOptions, 'disarming alarms');
+  try {
+    const targets = alarm === undefined ? await alarmList(core, { ...steps.next(), member }) : [checkAlarm(alarm)];
+    const cleared: Alarm[] = [];
+    for (const a of targets) {
+      const wire = await core.transport.request(
+        '/maintenance/alarm',
+        { action: 'DEACTIVATE', memberID: encodeId(a.memberId, 'memberId'), alarm: a.alarm },
+        steps.next(),
       );
-      return id === undefined ? all : all.filter((a) => a.memberId === id);
-    } catch (error) {
-      throw steps.explain(error);
+      cleared.push(...decodeAlarms(wire));
     }
+    return cleared;
+  } catch (error) {
+    throw steps.explain(error);
   }
+}
 
-  /**
-   * Clears one alarm, or every alarm raised (when none is named; only that member's with
-   * `{ member }`). Free the space first (compact, defragment) or a NOSPACE alarm comes back on
-   * the next write. Returns the alarms cleared.
-   *
-   * @example
-   * await etcd.maintenance.disarm();                                        // every alarm
-   * await etcd.maintenance.disarm(undefined, { member: 'http://10.0.0.2:2379' });   // that member's
-   */
-  async disarm(alarm?: Alarm, options: MemberCallOptions = {}): Promise<Alarm[]> {
-    const { member, ...callOptions } = options;
-    const steps = new Steps(this.transport, callOptions, 'disarming alarms');
+/**
+ * Rewrites one member's database file to give back the space freed by compaction (the member
+ * answers nothing else meanwhile: defragment members one at a time).
+ *
+ * @example
+ * for (const m of (await memberList(etcd)).members) await defragment(etcd, { member: m.id });
+ */
+export async function defragment(client: Client, options: MemberCallOptions = {}): Promise<void> {
+  await aimed(coreOf(client), '/maintenance/defragment', {}, options, false);
+}
+
+/**
+ * Hash of one member's whole backend (to compare members; only equal at equal revisions).
+ *
+ * @example
+ * const { hash: h } = await hash(etcd, { member: 'http://10.0.0.1:2379' });
+ */
+export async function hash(
+  client: Client,
+  options: MemberCallOptions = {},
+): Promise<{ hash: number; header: ResponseHeader }> {
+  const wire = await aimed(coreOf(client), '/maintenance/hash', {}, options, true);
+  return { hash: decodeHash(wire.hash), header: decodeHeader(wire.header) };
+}
+
+/**
+ * Hash of one member's key-value store up to `revision` (default: its latest), the check etcd
+ * itself uses to find a corrupt member. Served by etcd 3.5.10 and later (3.4's gateway has no
+ * route for it: `UnimplementedError`).
+ *
+ * @example
+ * const a = await hashKV(etcd, { member: endpoints[0] });
+ * const b = await hashKV(etcd, { member: endpoints[1], revision: a.hashRevision });
+ * if (a.compactRevision === b.compactRevision && a.hash !== b.hash) console.error('members differ');
+ */
+export async function hashKV(client: Client, options: { revision?: number } & MemberCallOptions = {}): Promise<HashKV> {
+  const request = options.revision === undefined ? {} : { revision: String(checkCount(options.revision, 'revision')) };
+  const { revision: _, ...aimedOptions } = options;
+  const wire = await aimed(coreOf(client), '/maintenance/hashkv', request, aimedOptions, true);
+  const header = decodeHeader(wire.header);
+  return {
+    hash: decodeHash(wire.hash),
+    // etcd 3.5 has no hash_revision (3.6 added it): its hash covers the revision asked, or the
+    // current one, which its header carries, when none was.
+    hashRevision:
+      wire.hash_revision === undefined
+        ? options.revision || header.revision
+        : decodeInt(wire.hash_revision, 'hash_revision'),
+    compactRevision: decodeInt(wire.compact_revision, 'compact_revision'),
+    header,
+  };
+}
+
+/**
+ * Hands leadership to another voting member, named by member ID or client URL. etcd takes it
+ * only from the current leader: sent to the client's current endpoint first, then, if that
+ * member is not the leader, to the leader's client URL (from the member list). `{ member }`
+ * sends it to that member only.
+ *
+ * @example
+ * const { members } = await memberList(etcd);
+ * await moveLeader(etcd, members[1]!.id);
+ * await moveLeader(etcd, 'http://10.0.0.3:2379');
+ */
+export async function moveLeader(client: Client, target: MemberRef, options: MemberCallOptions = {}): Promise<void> {
+  const core = coreOf(client);
+  const { member, ...callOptions } = options;
+  const isUrl = typeof target === 'string' && /^https?:\/\//i.test(target);
+  const steps = new Steps(core.transport, callOptions, '/v3/maintenance/transfer-leadership');
+  try {
+    const targetID = isUrl ? (await resolveMember(core, target, steps.next())).id : memberId(target);
+    const send = (endpoint?: string) =>
+      core.transport.request('/maintenance/transfer-leadership', { targetID }, { ...steps.next(), endpoint });
+    if (member !== undefined) {
+      await send(await memberEndpoint(core, member, steps.next()));
+      return;
+    }
     try {
-      const targets = alarm === undefined ? await this.alarms({ ...steps.next(), member }) : [checkAlarm(alarm)];
-      const cleared: Alarm[] = [];
-      for (const a of targets) {
-        const wire = await this.transport.request(
-          '/maintenance/alarm',
-          { action: 'DEACTIVATE', memberID: encodeId(a.memberId, 'memberId'), alarm: a.alarm },
-          steps.next(),
-        );
-        cleared.push(...decodeAlarms(wire));
-      }
-      return cleared;
+      await send();
+      return;
     } catch (error) {
-      throw steps.explain(error);
+      if (!(error instanceof FailedPreconditionError && NOT_LEADER.test(error.message))) throw error;
     }
+    const { leader } = await status(core, steps.next());
+    await send(await memberEndpoint(core, leader, steps.next()));
+  } catch (error) {
+    throw steps.explain(error);
   }
+}
 
-  /**
-   * Rewrites one member's database file to give back the space freed by compaction (the member
-   * answers nothing else meanwhile: defragment members one at a time).
-   *
-   * @example
-   * for (const m of (await etcd.cluster.members()).members) await etcd.maintenance.defragment({ member: m.id });
-   */
-  async defragment(options: MemberCallOptions = {}): Promise<void> {
-    await this.aimed('/maintenance/defragment', {}, options, false);
-  }
-
-  /**
-   * Hash of one member's whole backend (to compare members; only equal at equal revisions).
-   *
-   * @example
-   * const { hash } = await etcd.maintenance.hash({ member: 'http://10.0.0.1:2379' });
-   */
-  async hash(options: MemberCallOptions = {}): Promise<{ hash: number; header: ResponseHeader }> {
-    const wire = await this.aimed('/maintenance/hash', {}, options, true);
-    return { hash: decodeHash(wire.hash), header: decodeHeader(wire.header) };
-  }
-
-  /**
-   * Hash of one member's key-value store up to `revision` (default: its latest), the check etcd
-   * itself uses to find a corrupt member. Served by etcd 3.5.10 and later (3.4's gateway has no
-   * route for it: `UnimplementedError`).
-   *
-   * @example
-   * const a = await etcd.maintenance.hashKV({ member: endpoints[0] });
-   * const b = await etcd.maintenance.hashKV({ member: endpoints[1], revision: a.hashRevision });
-   * if (a.compactRevision === b.compactRevision && a.hash !== b.hash) console.error('members differ');
-   */
-  async hashKV(options: { revision?: number } & MemberCallOptions = {}): Promise<HashKV> {
-    const request =
-      options.revision === undefined ? {} : { revision: String(checkCount(options.revision, 'revision')) };
-    const { revision: _, ...aimedOptions } = options;
-    const wire = await this.aimed('/maintenance/hashkv', request, aimedOptions, true);
-    const header = decodeHeader(wire.header);
-    return {
-      hash: decodeHash(wire.hash),
-      // etcd 3.5 has no hash_revision (3.6 added it): its hash covers the revision asked, or the
-      // current one, which its header carries, when none was.
-      hashRevision:
-        wire.hash_revision === undefined
-          ? options.revision || header.revision
-          : decodeInt(wire.hash_revision, 'hash_revision'),
-      compactRevision: decodeInt(wire.compact_revision, 'compact_revision'),
-      header,
-    };
-  }
-
-  /**
-   * Hands leadership to another voting member, named by member ID or client URL. etcd takes it
-   * only from the current leader: sent to the client's current endpoint first, then, if that
-   * member is not the leader, to the leader's client URL (from the member list). `{ member }`
-   * sends it to that member only.
-   *
-   * @example
-   * const { members } = await etcd.cluster.members();
-   * await etcd.maintenance.moveLeader(members[1]!.id);
-   * await etcd.maintenance.moveLeader('http://10.0.0.3:2379');
-   */
-  async moveLeader(target: MemberRef, options: MemberCallOptions = {}): Promise<void> {
-    const { member, ...callOptions } = options;
-    const isUrl = typeof target === 'string' && /^https?:\/\//i.test(target);
-    const steps = new Steps(this.transport, callOptions, '/v3/maintenance/transfer-leadership');
-    try {
-      const targetID = isUrl ? (await resolveMember(this.core, target, steps.next())).id : memberId(target);
-      const send = (endpoint?: string) =>
-        this.transport.request('/maintenance/transfer-leadership', { targetID }, { ...steps.next(), endpoint });
-      if (member !== undefined) {
-        await send(await memberEndpoint(this.core, member, steps.next()));
-        return;
-      }
-      try {
-        await send();
-        return;
-      } catch (error) {
-        if (!(error instanceof FailedPreconditionError && NOT_LEADER.test(error.message))) throw error;
-      }
-      const { leader } = await this.status(steps.next());
-      await send(await memberEndpoint(this.core, leader, steps.next()));
-    } catch (error) {
-      throw steps.explain(error);
-    }
-  }
-
-  /**
-   * Sends a call aimed at `options.member` (or at the current endpoint, failing over when
-   * `idempotent`). Resolving a member ID and the call itself share the call's deadline.
-   */
-  private async aimed(
-    route: string,
-    body: object,
-    options: MemberCallOptions,
-    idempotent: boolean,
-  ): Promise<WireObject> {
-    const { member, ...callOptions } = options;
-    if (member === undefined) return this.transport.request(route, body, { ...callOptions, idempotent });
-    const steps = new Steps(this.transport, callOptions, `/v3${route}`);
-    try {
-      const endpoint = await memberEndpoint(this.core, member, steps.next());
-      return await this.transport.request(route, body, { ...steps.next(), endpoint });
-    } catch (error) {
-      throw steps.explain(error);
-    }
-  }
-
-  /**
-   * Streams one member's database (what `etcdctl snapshot save` writes): the current endpoint's,
-   * or the one named with `{ member }`; see `snapshot`.
-   *
-   * @example
-   * const stream = await etcd.maintenance.snapshot({ onProgress: (p) => console.log(p.remainingBytes) });
-   * const fromFollower = await etcd.maintenance.snapshot({ member: 'http://10.0.0.3:2379' });   // or a member ID
-   */
-  snapshot(options?: SnapshotOptions): Promise<ReadableStream<Uint8Array>> {
-    return snapshot(this.core, options);
+/**
+ * Sends a call aimed at `options.member` (or at the current endpoint, failing over when
+ * `idempotent`). Resolving a member ID and the call itself share the call's deadline.
+ */
+async function aimed(
+  core: Core,
+  route: string,
+  body: object,
+  options: MemberCallOptions,
+  idempotent: boolean,
+): Promise<WireObject> {
+  const { member, ...callOptions } = options;
+  if (member === undefined) return core.transport.request(route, body, { ...callOptions, idempotent });
+  const steps = new Steps(core.transport, callOptions, `/v3${route}`);
+  try {
+    const endpoint = await memberEndpoint(core, member, steps.next());
+    return await core.transport.request(route, body, { ...steps.next(), endpoint });
+  } catch (error) {
+    throw steps.explain(error);
   }
 }
 

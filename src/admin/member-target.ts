@@ -3,7 +3,7 @@
 
 import type { CallOptions, WireObject } from '../core/call-options.ts';
 import { checkEndpoint } from '../core/check-options.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, coreOf } from '../core/client-core.ts';
 import { decodeArray, decodeId, describe } from '../core/codec.ts';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { Steps } from './steps.ts';
@@ -13,8 +13,8 @@ import { Steps } from './steps.ts';
  * as `Member.id` and `MemberStatus.leader` give it, or a bigint).
  *
  * @example
- * await etcd.maintenance.status({ member: 'http://10.0.0.2:2379' });
- * await etcd.maintenance.status({ member: '10276657743932975437' });
+ * await status(etcd, { member: 'http://10.0.0.2:2379' });
+ * await status(etcd, { member: '10276657743932975437' });
  */
 export type MemberRef = string | bigint;
 
@@ -22,7 +22,7 @@ export type MemberRef = string | bigint;
  * Options of a call aimed at one member.
  *
  * @example
- * await etcd.maintenance.defragment({ member: '10276657743932975437', timeout: 60_000 });
+ * await defragment(etcd, { member: '10276657743932975437', timeout: 60_000 });
  */
 export interface MemberCallOptions extends CallOptions {
   /**
@@ -36,7 +36,7 @@ export interface MemberCallOptions extends CallOptions {
  * A member's ID and the client URL a call to it goes to.
  *
  * @example
- * const { id, endpoint }: MemberTarget = await resolveMember(core, 'http://10.0.0.1:2379');
+ * const { id, endpoint }: MemberTarget = await resolveMember(etcd, 'http://10.0.0.1:2379');
  */
 export interface MemberTarget {
   /** Member ID (a decimal string). */
@@ -49,12 +49,12 @@ export interface MemberTarget {
  * The client URL to send a call for `member` to: an URL as given, an ID through the member list.
  *
  * @example
- * const endpoint = await memberEndpoint(core, '10276657743932975437');
- * await core.transport.request('/maintenance/status', {}, { endpoint });
+ * const endpoint = await memberEndpoint(etcd, '10276657743932975437');
+ * await etcd.transport.request('/maintenance/status', {}, { endpoint });
  */
-export async function memberEndpoint(core: Core, member: MemberRef, options: CallOptions = {}): Promise<string> {
+export async function memberEndpoint(client: Client, member: MemberRef, options: CallOptions = {}): Promise<string> {
   if (typeof member === 'string' && isUrl(member)) return normalize(member);
-  return (await resolveMember(core, member, options)).endpoint;
+  return (await resolveMember(client, member, options)).endpoint;
 }
 
 /**
@@ -62,9 +62,14 @@ export async function memberEndpoint(core: Core, member: MemberRef, options: Cal
  * a URL is matched against the members' client URLs, or else asked for its own ID.
  *
  * @example
- * const { id, endpoint } = await resolveMember(core, 'http://127.0.0.1:2379');
+ * const { id, endpoint } = await resolveMember(etcd, 'http://127.0.0.1:2379');
  */
-export async function resolveMember(core: Core, member: MemberRef, options: CallOptions = {}): Promise<MemberTarget> {
+export async function resolveMember(
+  client: Client,
+  member: MemberRef,
+  options: CallOptions = {},
+): Promise<MemberTarget> {
+  const core = coreOf(client);
   const { signal, timeout } = options;
   const url = typeof member === 'string' && isUrl(member);
   // Checked before anything is sent.
@@ -116,10 +121,10 @@ export function memberId(member: MemberRef): string {
 
 /** The members' IDs and client URLs (normalized), as `/v3/cluster/member/list` gives them. */
 export async function listMembers(
-  core: Core,
+  client: Client,
   options: CallOptions = {},
 ): Promise<{ id: string; name: string; clientUrls: string[] }[]> {
-  const wire = await core.transport.request(
+  const wire = await coreOf(client).transport.request(
     '/cluster/member/list',
     {},
     { signal: options.signal, timeout: options.timeout, idempotent: true },

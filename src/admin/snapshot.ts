@@ -1,5 +1,5 @@
 import { mapFetchError } from '../core/answer.ts';
-import type { Core } from '../core/client-core.ts';
+import { type Client, coreOf } from '../core/client-core.ts';
 import { decodeBytes, decodeInt } from '../core/codec.ts';
 import { Deadline } from '../core/deadline.ts';
 import { AbortedError, TimeoutError, UnavailableError } from '../core/errors.ts';
@@ -13,7 +13,7 @@ import { Steps } from './steps.ts';
  * stream ends with a 32-byte SHA-256 of the file, so the total received is the file's size + 32.
  *
  * @example
- * await etcd.maintenance.snapshot({ onProgress: ({ receivedBytes, remainingBytes }) => console.log(receivedBytes, remainingBytes) });
+ * await snapshot(etcd, { onProgress: ({ receivedBytes, remainingBytes }) => console.log(receivedBytes, remainingBytes) });
  */
 export interface SnapshotProgress {
   /** Bytes handed to the consumer so far. */
@@ -28,7 +28,7 @@ export interface SnapshotProgress {
  * (resolving `member`, connecting, etcd starting to send), not the download.
  *
  * @example
- * const stream = await etcd.maintenance.snapshot({ signal: AbortSignal.timeout(60_000), onProgress: console.log });
+ * const stream = await snapshot(etcd, { signal: AbortSignal.timeout(60_000), onProgress: console.log });
  */
 export interface SnapshotOptions {
   signal?: AbortSignal;
@@ -52,10 +52,11 @@ const PATH = `/v3${ROUTE}`;
  * Cancelling the stream, or aborting `signal`, closes the connection.
  *
  * @example
- * const stream = await snapshot(core, { onProgress: (p) => console.log(p.remainingBytes) });
+ * const stream = await snapshot(etcd, { onProgress: (p) => console.log(p.remainingBytes) });
  * await stream.pipeTo(fileWritable); // a WritableStream of a file, e.g. Deno.open(...).writable
  */
-export async function snapshot(core: Core, options: SnapshotOptions = {}): Promise<ReadableStream<Uint8Array>> {
+export async function snapshot(client: Client, options: SnapshotOptions = {}): Promise<ReadableStream<Uint8Array>> {
+  const core = coreOf(client);
   const { signal, onProgress, member } = options;
   // Resolving the member, connecting and the first chunk share one deadline; the chunks after
   // it come at the pace their consumer reads them, bounded by `signal` alone.

@@ -10,7 +10,7 @@ import { watch } from '../watch/watch.ts';
 import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.ts';
 
 /**
- * Options of `campaign` (exported as `ElectionCampaignOptions`): a session, else one of its own
+ * Options of `campaign`: a session, else one of its own
  * (`ttl` seconds, 60 by default as in Go), a deadline and a signal. The TTL is how long a crashed
  * leader keeps leading before the next candidate takes over, and also how long a live leader's
  * keep-alives may fail before it loses leadership: smaller means faster failover but more false

@@ -9,7 +9,7 @@
  */
 
 export { NotLeaderError, StmConflictError } from '../core/errors.ts';
-export { type CampaignOptions as ElectionCampaignOptions, Election, election, Leadership } from './election.ts';
+export { type CampaignOptions, Election, election, Leadership } from './election.ts';
 export { Lock, type LockOptions, lock, tryLock } from './lock.ts';
 export { Session, type SessionOptions, session } from './session.ts';
 export { type Isolation, type StmCommit, type StmOptions, type StmTx, stm } from './stm.ts';

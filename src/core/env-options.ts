@@ -8,9 +8,9 @@ import { InvalidArgumentError } from './errors.ts';
  *
  * @example
  * ```ts
- * Etcd.fromEnv(process.env);
- * Etcd.fromEnv(Deno.env);
- * Etcd.fromEnv({ ETCD_ENDPOINTS: 'http://127.0.0.1:2379' });
+ * new Etcd(optionsFromEnv(process.env));
+ * new Etcd(optionsFromEnv(Deno.env));
+ * new Etcd(optionsFromEnv({ ETCD_ENDPOINTS: 'http://127.0.0.1:2379' }));
  * ```
  */
 export type EnvSource =
@@ -107,6 +107,6 @@ function globalEnv(): Lookup {
   const env = runtime.process?.env;
   if (env) return (name) => env[name];
   throw new InvalidArgumentError(
-    'no process.env or Deno.env here: pass the environment, e.g. Etcd.fromEnv(env) in a Cloudflare worker',
+    'no process.env or Deno.env here: pass the environment, e.g. new Etcd(optionsFromEnv(env)) in a Cloudflare worker',
   );
 }

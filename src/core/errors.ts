@@ -131,7 +131,7 @@ export class NotFoundError extends EtcdError {
  *
  * @example
  * ```ts
- * await etcd.auth.enable().catch((error) => error instanceof FailedPreconditionError); // no root user yet
+ * await authEnable(etcd).catch((error) => error instanceof FailedPreconditionError); // no root user yet
  * ```
  */
 export class FailedPreconditionError extends EtcdError {
@@ -284,7 +284,7 @@ export class AbortedError extends EtcdError {
  *
  * @example
  * ```ts
- * await etcd.auth.status().catch((error) => error instanceof UnimplementedError); // etcd 3.4's gateway
+ * await hashKV(etcd).catch((error) => error instanceof UnimplementedError); // etcd 3.4's gateway
  * ```
  */
 export class UnimplementedError extends EtcdError {

@@ -41,7 +41,6 @@ export {
   type PutResult,
   put,
   type RangeOptions,
-  type RangeQuery,
   type RangeResult,
   type ReadOptions,
   range,

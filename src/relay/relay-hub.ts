@@ -10,7 +10,7 @@ import { UpstreamHealth } from './upstream-health.ts';
  *
  * @example
  * ```ts
- * const etcd: Watchable = Etcd.fromEnv(env);
+ * const etcd: Watchable = new Etcd(optionsFromEnv(env));
  * return relayWatch(etcd, request, { prefix: 'dashboard/' });
  * ```
  */

@@ -27,7 +27,7 @@ export type { RelayOptions } from './relay-options.ts';
  * @example
  * ```ts
  * export default {
- *   fetch: (request, env) => relayWatch(Etcd.fromEnv(env), request, { prefix: 'dashboard/' }, { authorize: (req) => isSignedIn(req) }),
+ *   fetch: (request, env) => relayWatch(new Etcd(optionsFromEnv(env)), request, { prefix: 'dashboard/' }, { authorize: (req) => isSignedIn(req) }),
  * };
  * ```
  */

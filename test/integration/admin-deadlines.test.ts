@@ -9,7 +9,20 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, TimeoutError } from 'etcd-fetch';
+import {
+  alarmDisarm,
+  alarmList,
+  authStatus,
+  clusterStatus,
+  defragment,
+  Etcd,
+  hash,
+  memberList,
+  moveLeader,
+  snapshot,
+  status,
+  TimeoutError,
+} from 'etcd-fetch';
 import { useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd({ ownServer: true });
@@ -68,7 +81,7 @@ async function whileStopped<T>(body: () => Promise<T>): Promise<T> {
 describe('composite and streamed admin calls keep their deadline', () => {
   before(async () => {
     const etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
-    memberId = (await etcd.cluster.members()).members[0]!.id;
+    memberId = (await memberList(etcd)).members[0]!.id;
     etcd.close();
     proxy = createServer(async (request, response) => {
       const chunks: Buffer[] = [];
@@ -105,10 +118,10 @@ describe('composite and streamed admin calls keep their deadline', () => {
     const etcd = new Etcd({ endpoints: proxyEndpoint });
     mode = 'silent snapshot';
     try {
-      assertTimedOut(await timed(etcd.maintenance.snapshot({ timeout: TIMEOUT })), 'snapshot through a silent proxy');
+      assertTimedOut(await timed(snapshot(etcd, { timeout: TIMEOUT })), 'snapshot through a silent proxy');
       // The client's own timeout is the default deadline.
       const byDefault = new Etcd({ endpoints: proxyEndpoint, timeout: TIMEOUT });
-      assertTimedOut(await timed(byDefault.maintenance.snapshot()), 'snapshot with the client timeout');
+      assertTimedOut(await timed(snapshot(byDefault)), 'snapshot with the client timeout');
       byDefault.close();
     } finally {
       mode = 'forward';
@@ -120,14 +133,8 @@ describe('composite and streamed admin calls keep their deadline', () => {
     const etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
     try {
       await whileStopped(async () => {
-        assertTimedOut(
-          await timed(etcd.maintenance.snapshot({ timeout: TIMEOUT })),
-          'snapshot of the current endpoint',
-        );
-        assertTimedOut(
-          await timed(etcd.maintenance.snapshot({ timeout: TIMEOUT, member: memberId })),
-          'snapshot of a member ID',
-        );
+        assertTimedOut(await timed(snapshot(etcd, { timeout: TIMEOUT })), 'snapshot of the current endpoint');
+        assertTimedOut(await timed(snapshot(etcd, { timeout: TIMEOUT, member: memberId })), 'snapshot of a member ID');
       });
     } finally {
       etcd.close();
@@ -136,27 +143,23 @@ describe('composite and streamed admin calls keep their deadline', () => {
 
   test('calls aimed at a member (member list, then the call) end at their deadline when each step alone is in time', async () => {
     const etcd = new Etcd({ endpoints: proxyEndpoint });
-    const maintenance = etcd.maintenance;
     const calls: Array<[string, () => Promise<unknown>]> = [
-      ['status({ member: id })', () => maintenance.status({ member: memberId, timeout: TIMEOUT })],
-      ['alarms({ member: id })', () => maintenance.alarms({ member: memberId, timeout: TIMEOUT })],
-      ['alarms({ member: url })', () => maintenance.alarms({ member: proxyEndpoint, timeout: TIMEOUT })],
-      ['hash({ member: id })', () => maintenance.hash({ member: memberId, timeout: TIMEOUT })],
-      ['defragment({ member: id })', () => maintenance.defragment({ member: memberId, timeout: TIMEOUT })],
-      ['moveLeader(url)', () => maintenance.moveLeader(proxyEndpoint, { timeout: TIMEOUT })],
+      ['status({ member: id })', () => status(etcd, { member: memberId, timeout: TIMEOUT })],
+      ['alarmList({ member: id })', () => alarmList(etcd, { member: memberId, timeout: TIMEOUT })],
+      ['alarmList({ member: url })', () => alarmList(etcd, { member: proxyEndpoint, timeout: TIMEOUT })],
+      ['hash({ member: id })', () => hash(etcd, { member: memberId, timeout: TIMEOUT })],
+      ['defragment({ member: id })', () => defragment(etcd, { member: memberId, timeout: TIMEOUT })],
+      ['moveLeader(url)', () => moveLeader(etcd, proxyEndpoint, { timeout: TIMEOUT })],
       [
         'clusterStatus()',
-        () =>
-          maintenance
-            .clusterStatus({ timeout: TIMEOUT })
-            .then((reports) => Promise.reject(reports[0]?.error ?? reports)),
+        () => clusterStatus(etcd, { timeout: TIMEOUT }).then((reports) => Promise.reject(reports[0]?.error ?? reports)),
       ],
-      ['snapshot({ member: id })', () => maintenance.snapshot({ member: memberId, timeout: TIMEOUT })],
+      ['snapshot({ member: id })', () => snapshot(etcd, { member: memberId, timeout: TIMEOUT })],
     ];
     // Composite only on 3.4, which has no /v3/auth/status (the user list, then a check); 3.5+ answer it in one step.
     const version = versionUnderTest();
     if (version === undefined || version.startsWith('3.4'))
-      calls.push(['auth.status()', () => etcd.auth.status({ timeout: TIMEOUT })]);
+      calls.push(['authStatus()', () => authStatus(etcd, { timeout: TIMEOUT })]);
     mode = 'slow';
     try {
       const failures: string[] = [];
@@ -176,13 +179,12 @@ describe('composite and streamed admin calls keep their deadline', () => {
 
   test('calls aimed at a stopped member end at their deadline', async () => {
     const etcd = new Etcd({ endpoints: etcdUnderTest.endpoint });
-    const maintenance = etcd.maintenance;
     const calls: Array<[string, () => Promise<unknown>]> = [
-      ['status({ member: id })', () => maintenance.status({ member: memberId, timeout: TIMEOUT })],
-      ['alarms({ member: id })', () => maintenance.alarms({ member: memberId, timeout: TIMEOUT })],
-      ['disarm()', () => maintenance.disarm(undefined, { timeout: TIMEOUT })],
-      ['moveLeader(url)', () => maintenance.moveLeader(etcdUnderTest.endpoint, { timeout: TIMEOUT })],
-      ['auth.status()', () => etcd.auth.status({ timeout: TIMEOUT })],
+      ['status({ member: id })', () => status(etcd, { member: memberId, timeout: TIMEOUT })],
+      ['alarmList({ member: id })', () => alarmList(etcd, { member: memberId, timeout: TIMEOUT })],
+      ['alarmDisarm()', () => alarmDisarm(etcd, undefined, { timeout: TIMEOUT })],
+      ['moveLeader(url)', () => moveLeader(etcd, etcdUnderTest.endpoint, { timeout: TIMEOUT })],
+      ['authStatus()', () => authStatus(etcd, { timeout: TIMEOUT })],
     ];
     try {
       await whileStopped(async () => {
@@ -200,7 +202,7 @@ describe('composite and streamed admin calls keep their deadline', () => {
     ] as const) {
       try {
         await whileStopped(async () => {
-          const { ms, outcome } = await timed(etcd.maintenance.clusterStatus(options));
+          const { ms, outcome } = await timed(clusterStatus(etcd, options));
           const reports = (outcome as { value?: Array<{ error?: unknown }> }).value;
           assert.ok(Array.isArray(reports) && reports.length > 0, `clusterStatus with ${what}: ${String(outcome)}`);
           for (const report of reports) assertTimedOut({ ms, outcome: report.error }, `clusterStatus with ${what}`);

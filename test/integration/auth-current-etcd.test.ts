@@ -6,14 +6,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  authEnable,
+  authStatus,
   Etcd,
   type FetchLike,
   type Lease,
   LeaseLostError,
   lock as lockOf,
+  memberList,
   PermissionDeniedError,
+  roleAdd,
+  roleGrantPermission,
   session,
+  status,
   UnauthenticatedError,
+  userAdd,
+  userChangePassword,
+  userGrantRole,
 } from 'etcd-fetch';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { gatewayVersion, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
@@ -33,14 +42,14 @@ function lostReason(lease: Lease): LeaseLostError | undefined {
 describe('with authentication on, as current etcd releases check it', () => {
   before(async () => {
     const etcd = new Etcd({ endpoints: endpoints() });
-    await etcd.auth.addUser(ROOT.username, ROOT.password);
-    await etcd.auth.addRole('root');
-    await etcd.auth.grantRole('root', 'root');
-    await etcd.auth.addUser('bob', BOB_PASSWORD);
-    await etcd.auth.addRole('bob-app');
-    await etcd.auth.grantPermission('bob-app', 'readwrite', { prefix: 'bob/' });
-    await etcd.auth.grantRole('bob', 'bob-app');
-    await etcd.auth.enable();
+    await userAdd(etcd, ROOT.username, ROOT.password);
+    await roleAdd(etcd, 'root');
+    await userGrantRole(etcd, 'root', 'root');
+    await userAdd(etcd, 'bob', BOB_PASSWORD);
+    await roleAdd(etcd, 'bob-app');
+    await roleGrantPermission(etcd, 'bob-app', 'readwrite', { prefix: 'bob/' });
+    await userGrantRole(etcd, 'bob', 'bob-app');
+    await authEnable(etcd);
   });
 
   test('a lease of a non-root user lives for 3x its TTL while its token expires and is renewed', async () => {
@@ -67,15 +76,15 @@ describe('with authentication on, as current etcd releases check it', () => {
 
   test('a lease outlives a password change of its user: the password source gives the new one and the token is renewed', async () => {
     const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
-    await root.auth.addUser('carol', 'carol-old');
-    await root.auth.grantRole('carol', 'bob-app');
+    await userAdd(root, 'carol', 'carol-old');
+    await userGrantRole(root, 'carol', 'bob-app');
     let password = 'carol-old';
     const carol = new Etcd({ endpoints: endpoints(), auth: { username: 'carol', password: () => password } });
     const lease = await carol.grant(3);
     await carol.put(`bob/${uniquePrefix('carol')}k`, 'v', { lease });
     // etcd drops every token of a user whose password changes.
     password = 'carol-new';
-    await root.auth.changePassword('carol', password);
+    await userChangePassword(root, 'carol', password);
     await sleep(7_000);
     assert.equal(lostReason(lease), undefined, String(lostReason(lease)));
     assert.ok((await lease.timeToLive()).ttl > 0);
@@ -101,16 +110,16 @@ describe('with authentication on, as current etcd releases check it', () => {
     await own.revoke();
   });
 
-  test('auth.status() answers for any user, root or not, and for a client without credentials', async () => {
+  test('authStatus() answers for any user, root or not, and for a client without credentials', async () => {
     const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
     const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
     const nobody = new Etcd({ endpoints: endpoints() });
-    assert.deepEqual(await root.auth.status(), { enabled: true });
-    assert.deepEqual(await bob.auth.status(), { enabled: true });
-    assert.deepEqual(await nobody.auth.status(), { enabled: true });
+    assert.deepEqual(await authStatus(root), { enabled: true });
+    assert.deepEqual(await authStatus(bob), { enabled: true });
+    assert.deepEqual(await authStatus(nobody), { enabled: true });
   });
 
-  test('auth.status() asks /v3/auth/status where etcd serves it (3.5+) and falls back to the user list on 3.4 only', async () => {
+  test('authStatus() asks /v3/auth/status where etcd serves it (3.5+) and falls back to the user list on 3.4 only', async () => {
     const version = versionUnderTest();
     const serves = version !== undefined && !version.startsWith('3.4');
     for (const auth of [ROOT, { username: 'bob', password: BOB_PASSWORD }, undefined]) {
@@ -120,7 +129,7 @@ describe('with authentication on, as current etcd releases check it', () => {
         return globalThis.fetch(request, init);
       };
       const etcd = new Etcd({ endpoints: endpoints(), fetch, ...(auth ? { auth } : {}) });
-      assert.deepEqual(await etcd.auth.status(), { enabled: true });
+      assert.deepEqual(await authStatus(etcd), { enabled: true });
       const asked = paths.filter((path) => path !== '/v3/auth/authenticate');
       assert.deepEqual(
         asked,
@@ -134,18 +143,18 @@ describe('with authentication on, as current etcd releases check it', () => {
     // etcd 3.5.36, 3.6.17 and 3.7.4 ask only for a user (requireAuthInfo), not an admin.
     for (const auth of [ROOT, { username: 'bob', password: BOB_PASSWORD }]) {
       const etcd = new Etcd({ endpoints: endpoints(), auth });
-      assert.match((await etcd.maintenance.status()).version, /^3\./);
-      assert.equal((await etcd.cluster.members()).members.length, 1);
+      assert.match((await status(etcd)).version, /^3\./);
+      assert.equal((await memberList(etcd)).members.length, 1);
     }
     const nobody = new Etcd({ endpoints: endpoints() });
     if (versionUnderTest() === undefined) {
       // Debian's 3.4.23 answers both without a token.
-      assert.match((await nobody.maintenance.status()).version, /^3\./);
-      assert.equal((await nobody.cluster.members()).members.length, 1);
+      assert.match((await status(nobody)).version, /^3\./);
+      assert.equal((await memberList(nobody)).members.length, 1);
       return;
     }
-    await assert.rejects(nobody.maintenance.status(), UnauthenticatedError);
-    await assert.rejects(nobody.cluster.members(), UnauthenticatedError);
+    await assert.rejects(status(nobody), UnauthenticatedError);
+    await assert.rejects(memberList(nobody), UnauthenticatedError);
   });
 });
 
@@ -159,11 +168,11 @@ describe('discovery with authentication on', () => {
     const version = gatewayVersion();
     if (version !== undefined) seed = (imitation = await startVersionGateway({ upstream: seed, version })).endpoint;
     const etcd = new Etcd({ endpoints: [seed] });
-    await etcd.auth.addUser(ROOT.username, ROOT.password);
-    await etcd.auth.addRole('root');
-    await etcd.auth.grantRole('root', 'root');
-    await etcd.auth.addUser('bob', BOB_PASSWORD);
-    await etcd.auth.enable();
+    await userAdd(etcd, ROOT.username, ROOT.password);
+    await roleAdd(etcd, 'root');
+    await userGrantRole(etcd, 'root', 'root');
+    await userAdd(etcd, 'bob', BOB_PASSWORD);
+    await authEnable(etcd);
   });
   after(async () => {
     await imitation?.close();

@@ -1,7 +1,29 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { Etcd, PermissionDeniedError, UnauthenticatedError } from 'etcd-fetch';
+import {
+  authDisable,
+  authEnable,
+  authenticate,
+  authStatus,
+  Etcd,
+  PermissionDeniedError,
+  roleAdd,
+  roleDelete,
+  roleGet,
+  roleGrantPermission,
+  roleList,
+  roleRevokePermission,
+  snapshot,
+  UnauthenticatedError,
+  userAdd,
+  userChangePassword,
+  userDelete,
+  userGet,
+  userGrantRole,
+  userList,
+  userRevokeRole,
+} from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd: enabling authentication affects every client of a server. Tokens expire after
@@ -34,19 +56,19 @@ describe('authentication against a real etcd', () => {
   before(async () => {
     // The seed flow: root user, root role, grant, enable; all before authentication exists.
     const etcd = new Etcd({ endpoints: endpoints() });
-    assert.deepEqual(await etcd.auth.status(), { enabled: false });
-    await etcd.auth.addUser('root', ROOT_PASSWORD);
-    await etcd.auth.addRole('root');
-    await etcd.auth.grantRole('root', 'root');
-    await etcd.auth.enable();
-    assert.deepEqual(await etcd.auth.status(), { enabled: true });
+    assert.deepEqual(await authStatus(etcd), { enabled: false });
+    await userAdd(etcd, 'root', ROOT_PASSWORD);
+    await roleAdd(etcd, 'root');
+    await userGrantRole(etcd, 'root', 'root');
+    await authEnable(etcd);
+    assert.deepEqual(await authStatus(etcd), { enabled: true });
   });
 
   test('a client with a user and password authenticates by itself and sends the token', async () => {
     const etcd = asRoot();
     await etcd.put('seed/key', 'value');
     assert.equal((await etcd.get('seed/key'))?.valueText, 'value');
-    const token = await etcd.auth.authenticate('root', ROOT_PASSWORD);
+    const token = await authenticate(etcd, 'root', ROOT_PASSWORD);
     const withToken = new Etcd({ endpoints: endpoints(), auth: { token } });
     assert.equal((await withToken.get('seed/key'))?.valueText, 'value');
   });
@@ -87,11 +109,11 @@ describe('authentication against a real etcd', () => {
 
   test('a user gets exactly the permissions of its roles: others are PermissionDeniedError', async () => {
     const root = asRoot();
-    await root.auth.addUser('alice', ALICE_PASSWORD);
-    await root.auth.addRole('app');
-    await root.auth.grantPermission('app', 'readwrite', { prefix: 'app/' });
-    await root.auth.grantPermission('app', 'read', { key: 'config' });
-    await root.auth.grantRole('alice', 'app');
+    await userAdd(root, 'alice', ALICE_PASSWORD);
+    await roleAdd(root, 'app');
+    await roleGrantPermission(root, 'app', 'readwrite', { prefix: 'app/' });
+    await roleGrantPermission(root, 'app', 'read', { key: 'config' });
+    await userGrantRole(root, 'alice', 'app');
     await root.put('config', 'c');
     await root.put('secret', 's');
 
@@ -101,30 +123,30 @@ describe('authentication against a real etcd', () => {
     assert.equal((await alice.get('config'))?.valueText, 'c');
     await assert.rejects(alice.put('config', 'changed'), PermissionDeniedError);
     await assert.rejects(alice.get('secret'), PermissionDeniedError);
-    await assert.rejects(alice.auth.listUsers(), PermissionDeniedError);
+    await assert.rejects(userList(alice), PermissionDeniedError);
 
-    assert.deepEqual(await root.auth.getUser('alice'), { name: 'alice', roles: ['app'] });
-    assert.deepEqual((await root.auth.listUsers()).sort(), ['alice', 'root']);
-    assert.deepEqual((await root.auth.listRoles()).sort(), ['app', 'root']);
+    assert.deepEqual(await userGet(root, 'alice'), { name: 'alice', roles: ['app'] });
+    assert.deepEqual((await userList(root)).sort(), ['alice', 'root']);
+    assert.deepEqual((await roleList(root)).sort(), ['app', 'root']);
     const text = new TextEncoder();
-    assert.deepEqual((await root.auth.getRole('app')).permissions, [
+    assert.deepEqual((await roleGet(root, 'app')).permissions, [
       { type: 'readwrite', key: text.encode('app/'), rangeEnd: text.encode('app0') },
       { type: 'read', key: text.encode('config'), rangeEnd: undefined },
     ]);
 
-    await root.auth.revokePermission('app', { key: 'config' });
+    await roleRevokePermission(root, 'app', { key: 'config' });
     await assert.rejects(alice.get('config'), PermissionDeniedError);
-    await root.auth.revokeRole('alice', 'app');
+    await userRevokeRole(root, 'alice', 'app');
     await assert.rejects(alice.get('app/x'), PermissionDeniedError);
 
-    await root.auth.changePassword('alice', 'new-pw');
+    await userChangePassword(root, 'alice', 'new-pw');
     await assert.rejects(
       new Etcd({ endpoints: endpoints(), auth: { username: 'alice', password: ALICE_PASSWORD } }).get('app/x'),
       UnauthenticatedError,
     );
-    await root.auth.deleteUser('alice');
-    await root.auth.deleteRole('app');
-    assert.deepEqual(await root.auth.listUsers(), ['root']);
+    await userDelete(root, 'alice');
+    await roleDelete(root, 'app');
+    assert.deepEqual(await userList(root), ['root']);
   });
 
   test('tokens expiring during a stream of calls cost zero failed calls and one shared re-authentication each', async (t) => {
@@ -157,17 +179,17 @@ describe('authentication against a real etcd', () => {
     await etcd.get('seed/key');
     // Idle past the token TTL (3 s): the snapshot stream is refused once for the stale token.
     await sleep(4_500);
-    const stream = await etcd.maintenance.snapshot();
+    const stream = await snapshot(etcd);
     const size = (await new Response(stream).arrayBuffer()).byteLength;
     assert.ok(size > 32, `a database came (${size} bytes)`);
     assert.equal(authenticating.count, 2);
-    await assert.rejects(new Etcd({ endpoints: endpoints() }).maintenance.snapshot(), UnauthenticatedError);
+    await assert.rejects(snapshot(new Etcd({ endpoints: endpoints() })), UnauthenticatedError);
   });
 
   test('the password and the token never show in JSON, inspect, toString or error messages', async () => {
     const etcd = asRoot();
     await etcd.get('seed/key');
-    const token = await etcd.auth.authenticate('root', ROOT_PASSWORD);
+    const token = await authenticate(etcd, 'root', ROOT_PASSWORD);
     const withToken = new Etcd({ endpoints: endpoints(), auth: { token } });
     const wrong = new Etcd({ endpoints: endpoints(), auth: { username: 'root', password: 'Wrong-Secret-pw' } });
     const error = await wrong.get('x').catch((e: unknown) => e);
@@ -192,11 +214,11 @@ describe('authentication against a real etcd', () => {
   test('disabling authentication: a password client carries on without a token', async () => {
     const etcd = asRoot();
     await etcd.put('seed/before', '1');
-    await etcd.auth.disable();
-    assert.deepEqual(await etcd.auth.status(), { enabled: false });
+    await authDisable(etcd);
+    assert.deepEqual(await authStatus(etcd), { enabled: false });
     await etcd.put('seed/after', '2');
     assert.equal((await new Etcd({ endpoints: endpoints() }).get('seed/after'))?.valueText, '2');
-    await etcd.auth.enable();
+    await authEnable(etcd);
     await etcd.put('seed/again', '3');
     await assert.rejects(new Etcd({ endpoints: endpoints() }).get('seed/again'), UnauthenticatedError);
   });

@@ -6,8 +6,9 @@ import {
   type EtcdOptions,
   type FetchLike,
   FutureRevisionError,
+  type KeySelector,
   PermissionDeniedError,
-  type RangeQuery,
+  type RangeOptions,
 } from 'etcd-fetch';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
@@ -58,26 +59,26 @@ describe('read batching against a real etcd', () => {
     const single = client({ batch: false });
     await seed(single, prefix);
     const binaryKey = new Uint8Array([...new TextEncoder().encode(prefix), 0xff, 0x00]);
-    const queries: RangeQuery[] = [
-      { key: `${prefix}text` },
-      { key: `${prefix}missing` },
-      { key: `${prefix}empty` },
-      { key: `${prefix}binary` },
-      { key: binaryKey },
-      { prefix: `${prefix}list/` },
-      { prefix: `${prefix}list/`, limit: 2 },
-      { prefix: `${prefix}list/`, limit: 2, sort: { target: 'key', order: 'descend' } },
-      { prefix: `${prefix}list/`, countOnly: true },
-      { prefix: `${prefix}list/`, keysOnly: true },
-      { from: `${prefix}list/1`, to: `${prefix}list/3` },
-      { prefix: `${prefix}nothing/` },
+    const queries: [KeySelector, RangeOptions?][] = [
+      [{ key: `${prefix}text` }],
+      [{ key: `${prefix}missing` }],
+      [{ key: `${prefix}empty` }],
+      [{ key: `${prefix}binary` }],
+      [{ key: binaryKey }],
+      [{ prefix: `${prefix}list/` }],
+      [{ prefix: `${prefix}list/` }, { limit: 2 }],
+      [{ prefix: `${prefix}list/` }, { limit: 2, sort: { target: 'key', order: 'descend' } }],
+      [{ prefix: `${prefix}list/` }, { countOnly: true }],
+      [{ prefix: `${prefix}list/` }, { keysOnly: true }],
+      [{ from: `${prefix}list/1`, to: `${prefix}list/3` }],
+      [{ prefix: `${prefix}nothing/` }],
     ];
-    const expected = await Promise.all(queries.map((query) => single.range(query)));
+    const expected = await Promise.all(queries.map(([selector, options]) => single.range(selector, options)));
     const expectedGets = [await single.get(`${prefix}text`), await single.get(`${prefix}missing`)];
     const expectedCount = await single.count({ prefix: `${prefix}list/` });
     sent.length = 0;
     const [results, gets, count] = await Promise.all([
-      Promise.all(queries.map((query) => batched.range(query))),
+      Promise.all(queries.map(([selector, options]) => batched.range(selector, options))),
       Promise.all([batched.get(`${prefix}text`), batched.get(`${prefix}missing`)]),
       batched.count({ prefix: `${prefix}list/` }),
     ]);

@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Etcd, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from 'etcd-fetch';
+import {
+  Etcd,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  memberAdd,
+  memberList,
+  memberPromote,
+  memberRemove,
+  memberUpdate,
+  moveLeader,
+  NotFoundError,
+  status,
+  UnavailableError,
+} from 'etcd-fetch';
 import { freePort, startEtcd } from '../../scripts/etcd.ts';
 import { closedAfter, useEtcd } from '../helpers/etcd.ts';
 
@@ -23,7 +36,7 @@ async function retry<T>(call: () => Promise<T>, expected: abstract new (...args:
 
 describe('cluster membership against a real etcd', () => {
   test('list shows the one member with its 64-bit ID and URLs', async () => {
-    const { members, header } = await client().cluster.members();
+    const { members, header } = await memberList(client());
     assert.equal(members.length, 1);
     const [member] = members;
     assert.match(member!.id, /^\d+$/);
@@ -38,50 +51,50 @@ describe('cluster membership against a real etcd', () => {
     const etcd = client();
     // A learner does not count for quorum, so one that never starts leaves the cluster working.
     const peer = `http://127.0.0.1:${await freePort()}`;
-    const added = await etcd.cluster.addMember([peer], { isLearner: true });
+    const added = await memberAdd(etcd, [peer], { isLearner: true });
     assert.deepEqual(added.member.peerUrls, [peer]);
     assert.equal(added.member.isLearner, true);
     assert.equal(added.member.name, '');
     assert.equal(added.members.length, 2);
     const moved = `http://127.0.0.1:${await freePort()}`;
-    const updated = await etcd.cluster.updateMember(added.member.id, [moved]);
+    const updated = await memberUpdate(etcd, added.member.id, [moved]);
     assert.deepEqual(updated.members.find((m) => m.id === added.member.id)?.peerUrls, [moved]);
-    await assert.rejects(etcd.cluster.promoteMember(added.member.id), FailedPreconditionError);
-    const removed = await etcd.cluster.removeMember(added.member.id);
+    await assert.rejects(memberPromote(etcd, added.member.id), FailedPreconditionError);
+    const removed = await memberRemove(etcd, added.member.id);
     assert.deepEqual(
       removed.members.map((m) => m.name),
       ['first'],
     );
-    await assert.rejects(etcd.cluster.removeMember(added.member.id), NotFoundError);
+    await assert.rejects(memberRemove(etcd, added.member.id), NotFoundError);
     await etcd.put('still/works', 'yes');
   });
 
   test('a real second etcd joins as a learner, is promoted, takes leadership and leaves', async () => {
     const etcd = client();
-    const first = (await etcd.cluster.members()).members[0]!;
+    const first = (await memberList(etcd)).members[0]!;
     const peerPort = await freePort();
     const peer = `http://127.0.0.1:${peerPort}`;
-    const { member } = await etcd.cluster.addMember([peer], { isLearner: true });
+    const { member } = await memberAdd(etcd, [peer], { isLearner: true });
     const second = await startEtcd({ name: 'second', peerPort, join: `first=${first.peerUrls[0]},second=${peer}` });
     try {
       // etcd refuses promotion until the learner has caught up with the leader.
-      await retry(() => etcd.cluster.promoteMember(member.id), FailedPreconditionError);
-      const { members } = await etcd.cluster.members();
+      await retry(() => memberPromote(etcd, member.id), FailedPreconditionError);
+      const { members } = await memberList(etcd);
       assert.deepEqual(members.map((m) => [m.name, m.isLearner]).sort(), [
         ['first', false],
         ['second', false],
       ]);
 
-      await etcd.maintenance.moveLeader(member.id);
+      await moveLeader(etcd, member.id);
       const onSecond = new Etcd({ endpoints: [second.endpoint] });
-      assert.equal((await onSecond.maintenance.status()).leader, member.id);
-      await onSecond.maintenance.moveLeader(first.id);
-      assert.equal((await etcd.maintenance.status()).leader, first.id);
+      assert.equal((await status(onSecond)).leader, member.id);
+      await moveLeader(onSecond, first.id);
+      assert.equal((await status(etcd)).leader, first.id);
 
       // A new leader refuses to remove a member ("unhealthy cluster") until it has heard from it.
-      await retry(() => etcd.cluster.removeMember(member.id), UnavailableError);
+      await retry(() => memberRemove(etcd, member.id), UnavailableError);
       assert.deepEqual(
-        (await etcd.cluster.members()).members.map((m) => m.name),
+        (await memberList(etcd)).members.map((m) => m.name),
         ['first'],
       );
     } finally {
@@ -92,8 +105,8 @@ describe('cluster membership against a real etcd', () => {
 
   test('bad arguments are refused before any request', async () => {
     const etcd = client();
-    await assert.rejects(etcd.cluster.addMember([]), InvalidArgumentError);
-    await assert.rejects(etcd.cluster.addMember(['not a url']), InvalidArgumentError);
-    await assert.rejects(etcd.cluster.removeMember('12x'), InvalidArgumentError);
+    await assert.rejects(memberAdd(etcd, []), InvalidArgumentError);
+    await assert.rejects(memberAdd(etcd, ['not a url']), InvalidArgumentError);
+    await assert.rejects(memberRemove(etcd, '12x'), InvalidArgumentError);
   });
 });

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, type FetchLike, type Lease, TimeoutError, UnavailableError, type WatchEvent } from 'etcd-fetch';
+import {
+  authEnable,
+  Etcd,
+  type FetchLike,
+  type Lease,
+  roleAdd,
+  TimeoutError,
+  UnavailableError,
+  userAdd,
+  userGrantRole,
+  type WatchEvent,
+} from 'etcd-fetch';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import { eventually } from './watch-helpers.ts';
@@ -24,10 +35,10 @@ before(async () => {
   // both make the client authenticate again, under load.
   cluster = await startCluster({ size: 3, args: ['--auth-token-ttl', '3'] });
   const admin = new Etcd({ endpoints: cluster.endpoints });
-  await admin.auth.addUser(ROOT.username, ROOT.password);
-  await admin.auth.addRole('root');
-  await admin.auth.grantRole('root', 'root');
-  await admin.auth.enable();
+  await userAdd(admin, ROOT.username, ROOT.password);
+  await roleAdd(admin, 'root');
+  await userGrantRole(admin, 'root', 'root');
+  await authEnable(admin);
 });
 after(async () => {
   await cluster?.stop();

@@ -1,24 +1,33 @@
-// Etcd.fromEnv against a real etcd with authentication on: a user and password, a token, a
+// new Etcd(optionsFromEnv(...)) against a real etcd with authentication on: a user and password, a token, a
 // wrong password (a typed error from etcd), and Deno reading Deno.env.
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { Etcd, UnauthenticatedError } from 'etcd-fetch';
+import {
+  authEnable,
+  authenticate,
+  Etcd,
+  optionsFromEnv,
+  roleAdd,
+  UnauthenticatedError,
+  userAdd,
+  userGrantRole,
+} from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { runProcess } from '../helpers/run-process.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const etcdUnderTest = useEtcd({ ownServer: true });
 const ROOT = { username: 'root', password: 'env-Pw-1' };
-const fromEnv = closedAfter((env: Record<string, string>) => Etcd.fromEnv(env));
+const fromEnv = closedAfter((env: Record<string, string>) => new Etcd(optionsFromEnv(env)));
 
-describe('Etcd.fromEnv against etcd with authentication on', () => {
+describe('new Etcd(optionsFromEnv(...)) against etcd with authentication on', () => {
   before(async () => {
     await using admin = new Etcd({ endpoints: etcdUnderTest.endpoint });
-    await admin.auth.addUser(ROOT.username, ROOT.password);
-    await admin.auth.addRole('root');
-    await admin.auth.grantRole('root', 'root');
-    await admin.auth.enable();
+    await userAdd(admin, ROOT.username, ROOT.password);
+    await roleAdd(admin, 'root');
+    await userGrantRole(admin, 'root', 'root');
+    await authEnable(admin);
   });
 
   test('ETCD_USERNAME and ETCD_PASSWORD log in; the value written is read back', async () => {
@@ -33,10 +42,7 @@ describe('Etcd.fromEnv against etcd with authentication on', () => {
   });
 
   test('ETCD_TOKEN is sent as is', async () => {
-    const token = await fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint }).auth.authenticate(
-      ROOT.username,
-      ROOT.password,
-    );
+    const token = await authenticate(fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint }), ROOT.username, ROOT.password);
     const etcd = fromEnv({ ETCD_ENDPOINTS: etcdUnderTest.endpoint, ETCD_TOKEN: token });
     const key = `${uniquePrefix('env')}token`;
     await etcd.put(key, 'by token');
@@ -58,7 +64,7 @@ describe('Etcd.fromEnv against etcd with authentication on', () => {
   test('Deno reads Deno.env (with --allow-env)', async () => {
     const key = `${uniquePrefix('env')}deno`;
     const script = `import { Etcd } from 'etcd-fetch';
-      const etcd = Etcd.fromEnv();
+      const etcd = new Etcd(optionsFromEnv());
       await etcd.put(${JSON.stringify(key)}, 'deno');
       console.log('read', (await etcd.get(${JSON.stringify(key)}))?.valueText);
       etcd.close();`;

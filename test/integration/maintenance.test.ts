@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Etcd, FailedPreconditionError, ResourceExhaustedError, UnimplementedError } from 'etcd-fetch';
+import {
+  alarmDisarm,
+  alarmList,
+  defragment,
+  Etcd,
+  FailedPreconditionError,
+  hash,
+  hashKV,
+  moveLeader,
+  ResourceExhaustedError,
+  status,
+  UnimplementedError,
+} from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd with a tiny quota, so the NOSPACE alarm can be raised and cleared.
@@ -9,22 +21,22 @@ const client = () => new Etcd({ endpoints: [etcdUnderTest.endpoint] });
 
 describe('maintenance against a real etcd', () => {
   test('status reports version, database size, leader and raft position', async () => {
-    const status = await client().maintenance.status();
-    assert.match(status.version, /^3\.\d+\.\d+/);
-    assert.ok(status.dbSize > 0);
-    assert.ok(status.dbSizeInUse > 0 && status.dbSizeInUse <= status.dbSize);
-    assert.equal(status.leader, status.header.memberId);
-    assert.ok(status.raftIndex > 0 && status.raftTerm > 0);
-    assert.equal(status.isLearner, false);
-    assert.deepEqual(status.errors, []);
+    const answer = await status(client());
+    assert.match(answer.version, /^3\.\d+\.\d+/);
+    assert.ok(answer.dbSize > 0);
+    assert.ok(answer.dbSizeInUse > 0 && answer.dbSizeInUse <= answer.dbSize);
+    assert.equal(answer.leader, answer.header.memberId);
+    assert.ok(answer.raftIndex > 0 && answer.raftTerm > 0);
+    assert.equal(answer.isLearner, false);
+    assert.deepEqual(answer.errors, []);
   });
 
   test('hash is stable while nothing is written and changes with a write', async () => {
     const etcd = client();
-    const first = await etcd.maintenance.hash();
-    assert.equal((await etcd.maintenance.hash()).hash, first.hash);
+    const first = await hash(etcd);
+    assert.equal((await hash(etcd)).hash, first.hash);
     await etcd.put('hash/k', 'v');
-    assert.notEqual((await etcd.maintenance.hash()).hash, first.hash);
+    assert.notEqual((await hash(etcd)).hash, first.hash);
   });
 
   test('hashKV is served from etcd 3.5 on, and is UnimplementedError on 3.4', async () => {
@@ -33,24 +45,24 @@ describe('maintenance against a real etcd', () => {
     const served =
       etcdUnderTest.version === '3.5' || etcdUnderTest.version === '3.6' || etcdUnderTest.version === '3.7';
     if (!served) {
-      await assert.rejects(etcd.maintenance.hashKV(), UnimplementedError);
+      await assert.rejects(hashKV(etcd), UnimplementedError);
       return;
     }
-    const at = await etcd.maintenance.hashKV({ revision });
+    const at = await hashKV(etcd, { revision });
     assert.equal(at.hashRevision, revision);
-    assert.equal((await etcd.maintenance.hashKV({ revision })).hash, at.hash, 'stable at one revision');
+    assert.equal((await hashKV(etcd, { revision })).hash, at.hash, 'stable at one revision');
     await etcd.put('hashkv/k', 'w');
-    const latest = await etcd.maintenance.hashKV();
+    const latest = await hashKV(etcd);
     assert.ok(latest.hashRevision > revision);
     assert.notEqual(latest.hash, at.hash);
-    assert.equal((await etcd.maintenance.hashKV({ revision })).hash, at.hash, 'the past does not change');
+    assert.equal((await hashKV(etcd, { revision })).hash, at.hash, 'the past does not change');
   });
 
   test('moving leadership to the leader itself succeeds; to an unknown member it fails', async () => {
     const etcd = client();
-    const { leader } = await etcd.maintenance.status();
-    await etcd.maintenance.moveLeader(leader);
-    await assert.rejects(etcd.maintenance.moveLeader('1'), FailedPreconditionError);
+    const { leader } = await status(etcd);
+    await moveLeader(etcd, leader);
+    await assert.rejects(moveLeader(etcd, '1'), FailedPreconditionError);
   });
 
   test('a full database raises NOSPACE; compact, defragment and disarm clear it', async () => {
@@ -66,24 +78,24 @@ describe('maintenance against a real etcd', () => {
       }
     }
     assert.ok(full, 'the quota was reached');
-    const alarms = await etcd.maintenance.alarms();
+    const alarms = await alarmList(etcd);
     assert.deepEqual(
       alarms.map((a) => a.alarm),
       ['NOSPACE'],
     );
     assert.match(alarms[0]!.memberId, /^\d+$/);
-    assert.ok((await etcd.maintenance.status()).errors.length > 0);
+    assert.ok((await status(etcd)).errors.length > 0);
 
     const { revision } = await etcd.del({ prefix: 'fill/' });
     await etcd.compact(revision, { physical: true });
-    const before = (await etcd.maintenance.status()).dbSize;
-    await etcd.maintenance.defragment();
-    assert.ok((await etcd.maintenance.status()).dbSize < before, 'defragment shrank the file');
+    const before = (await status(etcd)).dbSize;
+    await defragment(etcd);
+    assert.ok((await status(etcd)).dbSize < before, 'defragment shrank the file');
     assert.deepEqual(
-      (await etcd.maintenance.disarm()).map((a) => a.alarm),
+      (await alarmDisarm(etcd)).map((a) => a.alarm),
       ['NOSPACE'],
     );
-    assert.deepEqual(await etcd.maintenance.alarms(), []);
+    assert.deepEqual(await alarmList(etcd), []);
     await etcd.put('fill/after', 'fits again');
   });
 });

@@ -3,7 +3,22 @@
 // that reports a stopped member without failing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, InvalidArgumentError, NotFoundError, UnavailableError, UnimplementedError } from 'etcd-fetch';
+import {
+  alarmList,
+  clusterStatus,
+  defragment,
+  Etcd,
+  hash,
+  hashKV,
+  InvalidArgumentError,
+  memberList,
+  moveLeader,
+  NotFoundError,
+  snapshot,
+  status,
+  UnavailableError,
+  UnimplementedError,
+} from 'etcd-fetch';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { closedAfter, gatewayVersion, versionUnderTest } from '../helpers/etcd.ts';
 import { startVersionGateway } from '../helpers/version-gateway.ts';
@@ -23,7 +38,7 @@ after(async () => {
 /** Member IDs in endpoint order, each read from that member's own status. */
 async function memberIds(etcd: Etcd): Promise<string[]> {
   return Promise.all(
-    cluster.endpoints.map(async (endpoint) => (await etcd.maintenance.status({ member: endpoint })).header.memberId),
+    cluster.endpoints.map(async (endpoint) => (await status(etcd, { member: endpoint })).header.memberId),
   );
 }
 
@@ -46,15 +61,15 @@ describe('maintenance aimed at one member', () => {
     const etcd = client([cluster.endpoints[0]!]);
     const ids = await memberIds(etcd);
     assert.equal(new Set(ids).size, 3, 'three different members answered');
-    const { members } = await etcd.cluster.members();
+    const { members } = await memberList(etcd);
     for (const [i, id] of ids.entries()) {
       const member = members.find((m) => m.id === id);
       assert.deepEqual(member?.clientUrls, [cluster.endpoints[i]]);
-      assert.equal((await etcd.maintenance.status({ member: id })).header.memberId, id);
-      assert.equal((await etcd.maintenance.status({ member: BigInt(id) })).header.memberId, id);
+      assert.equal((await status(etcd, { member: id })).header.memberId, id);
+      assert.equal((await status(etcd, { member: BigInt(id) })).header.memberId, id);
     }
-    await assert.rejects(etcd.maintenance.status({ member: '12345' }), NotFoundError);
-    await assert.rejects(etcd.maintenance.status({ member: 'not a member' }), InvalidArgumentError);
+    await assert.rejects(status(etcd, { member: '12345' }), NotFoundError);
+    await assert.rejects(status(etcd, { member: 'not a member' }), InvalidArgumentError);
   });
 
   test('snapshot streams the database of the member named, by member ID, from a client of another member', async () => {
@@ -62,7 +77,7 @@ describe('maintenance aimed at one member', () => {
     await etcd.put('member-snapshot/k', 'v');
     const ids = await memberIds(etcd);
     const before = await Promise.all(cluster.endpoints.map(snapshotsServed));
-    const file = new Uint8Array(await new Response(await etcd.maintenance.snapshot({ member: ids[2]! })).arrayBuffer());
+    const file = new Uint8Array(await new Response(await snapshot(etcd, { member: ids[2]! })).arrayBuffer());
     const afterwards = await Promise.all(cluster.endpoints.map(snapshotsServed));
     assert.deepEqual(
       afterwards.map((n, i) => n - before[i]!),
@@ -70,16 +85,16 @@ describe('maintenance aimed at one member', () => {
       'only the member named served a Snapshot call',
     );
     assert.ok(file.length > 32, `a database file and its hash (${file.length} bytes)`);
-    await assert.rejects(etcd.maintenance.snapshot({ member: '12345' }), NotFoundError);
+    await assert.rejects(snapshot(etcd, { member: '12345' }), NotFoundError);
   });
 
   test('hash answers from the member asked', async () => {
     const etcd = client([cluster.endpoints[0]!]);
     const ids = await memberIds(etcd);
     for (const [i, member] of cluster.endpoints.entries()) {
-      const { hash, header } = await etcd.maintenance.hash({ member });
-      assert.equal(header.memberId, ids[i]);
-      assert.ok(Number.isSafeInteger(hash) && hash >= 0);
+      const answer = await hash(etcd, { member });
+      assert.equal(answer.header.memberId, ids[i]);
+      assert.ok(Number.isSafeInteger(answer.hash) && answer.hash >= 0);
     }
   });
 
@@ -90,10 +105,9 @@ describe('maintenance aimed at one member', () => {
     const { revision } = await etcd.del({ prefix: 'defrag/' });
     await etcd.compact(revision, { physical: true });
     const ids = await memberIds(etcd);
-    const sizes = async () =>
-      Promise.all(ids.map(async (member) => (await etcd.maintenance.status({ member })).dbSize));
+    const sizes = async () => Promise.all(ids.map(async (member) => (await status(etcd, { member })).dbSize));
     const before = await sizes();
-    await etcd.maintenance.defragment({ member: ids[1]! });
+    await defragment(etcd, { member: ids[1]! });
     const afterwards = await sizes();
     assert.ok(afterwards[1]! < before[1]!, `member 1 shrank: ${before[1]} -> ${afterwards[1]}`);
     assert.equal(afterwards[0], before[0]);
@@ -103,9 +117,9 @@ describe('maintenance aimed at one member', () => {
   test('alarms of one member: none raised, and an unknown member is NotFound', async () => {
     const etcd = client();
     const [id] = await memberIds(etcd);
-    assert.deepEqual(await etcd.maintenance.alarms({ member: id! }), []);
-    assert.deepEqual(await etcd.maintenance.alarms({ member: cluster.endpoints[2]! }), []);
-    await assert.rejects(etcd.maintenance.alarms({ member: '99' }), NotFoundError);
+    assert.deepEqual(await alarmList(etcd, { member: id! }), []);
+    assert.deepEqual(await alarmList(etcd, { member: cluster.endpoints[2]! }), []);
+    await assert.rejects(alarmList(etcd, { member: '99' }), NotFoundError);
   });
 
   test('moveLeader hands leadership to the member named, by ID or by URL, from any endpoint', async () => {
@@ -114,12 +128,12 @@ describe('maintenance aimed at one member', () => {
     // The client talks to a follower only: the request must find its way to the leader.
     const etcd = client([cluster.endpoints[follower]!]);
     const ids = await memberIds(etcd);
-    await etcd.maintenance.moveLeader(ids[follower]!);
+    await moveLeader(etcd, ids[follower]!);
     assert.equal(await cluster.leaderIndex(), follower);
-    assert.equal((await etcd.maintenance.status()).leader, ids[follower]);
+    assert.equal((await status(etcd)).leader, ids[follower]);
 
     const next = [0, 1, 2].find((i) => i !== follower)!;
-    await etcd.maintenance.moveLeader(cluster.endpoints[next]!);
+    await moveLeader(etcd, cluster.endpoints[next]!);
     assert.equal(await cluster.leaderIndex(), next);
   });
 
@@ -136,7 +150,7 @@ describe('maintenance aimed at one member', () => {
     const members = real ? [...cluster.endpoints] : gateways.map((g) => g.endpoint);
     try {
       const viaGateway = client(members);
-      const answers = await Promise.all(members.map((member) => viaGateway.maintenance.hashKV({ member, revision })));
+      const answers = await Promise.all(members.map((member) => hashKV(viaGateway, { member, revision })));
       assert.equal(new Set(answers.map((a) => a.header.memberId)).size, 3, 'each member answered');
       assert.equal(new Set(answers.map((a) => a.hash)).size, 1, 'same data, same hash');
       for (const a of answers) {
@@ -145,21 +159,21 @@ describe('maintenance aimed at one member', () => {
         assert.equal(a.compactRevision, answers[0]!.compactRevision);
         assert.ok(a.compactRevision < revision);
       }
-      const earlier = await viaGateway.maintenance.hashKV({ member: members[0]!, revision: revision - 1 });
+      const earlier = await hashKV(viaGateway, { member: members[0]!, revision: revision - 1 });
       assert.notEqual(earlier.hash, answers[0]!.hash, 'a write changes the hash');
-      const latest = await viaGateway.maintenance.hashKV({ member: members[0]! });
+      const latest = await hashKV(viaGateway, { member: members[0]! });
       assert.ok(latest.hashRevision >= revision);
     } finally {
       await Promise.all(gateways.map((g) => g.close()));
     }
-    if (!real) await assert.rejects(etcd.maintenance.hashKV({ member: cluster.endpoints[0]! }), UnimplementedError);
+    if (!real) await assert.rejects(hashKV(etcd, { member: cluster.endpoints[0]! }), UnimplementedError);
   });
 });
 
 describe('cluster-wide status', () => {
   test('every member answers; a stopped member is reported with its error, the others still answer', async () => {
     const etcd = client();
-    const all = await etcd.maintenance.clusterStatus();
+    const all = await clusterStatus(etcd);
     assert.equal(all.length, 3);
     assert.ok(all.every((r) => r.status !== undefined && r.status.header.memberId === r.id));
     assert.deepEqual(all.map((r) => r.endpoint).sort(), [...cluster.endpoints].sort());
@@ -167,7 +181,7 @@ describe('cluster-wide status', () => {
     const stopped = 2;
     await cluster.kill(stopped);
     try {
-      const reports = await etcd.maintenance.clusterStatus();
+      const reports = await clusterStatus(etcd);
       assert.equal(reports.length, 3, 'the stopped member is still listed');
       const down = reports.find((r) => r.endpoint === cluster.endpoints[stopped]);
       assert.ok(down?.error instanceof UnavailableError, String(down?.error));

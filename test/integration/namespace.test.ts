@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { cmp, Etcd, InvalidArgumentError, op } from 'etcd-fetch';
+import {
+  cmp,
+  Etcd,
+  gatewayCampaign,
+  gatewayLeader,
+  gatewayLock,
+  gatewayResign,
+  gatewayUnlock,
+  InvalidArgumentError,
+  op,
+} from 'etcd-fetch';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();
@@ -75,15 +85,15 @@ describe('namespaces against a real etcd', () => {
     assert.deepEqual((await lease.timeToLive({ keys: true })).keys.map(text), ['owned']);
     assert.deepEqual((await etcd.timeToLive(lease, { keys: true })).keys.map(text), [`${root}owned`]);
 
-    const held = await app.lockService.lock('lock', { lease });
+    const held = await gatewayLock(app, 'lock', { lease });
     assert.match(text(held.key), /^lock\/[0-9a-f]+$/);
     assert.equal((await etcd.get(`${root}${text(held.key)}`))?.lease, lease.id);
-    await app.lockService.unlock(held.key);
+    await gatewayUnlock(app, held.key);
 
-    const leader = await app.electionService.campaign('election', 'me', { lease });
+    const leader = await gatewayCampaign(app, 'election', 'me', { lease });
     assert.equal(text(leader.name), 'election');
-    assert.equal((await app.electionService.leader('election'))?.valueText, 'me');
-    assert.equal((await etcd.electionService.leader(`${root}election`))?.valueText, 'me');
-    await app.electionService.resign(leader);
+    assert.equal((await gatewayLeader(app, 'election'))?.valueText, 'me');
+    assert.equal((await gatewayLeader(etcd, `${root}election`))?.valueText, 'me');
+    await gatewayResign(app, leader);
   });
 });

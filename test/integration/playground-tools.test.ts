@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Etcd } from 'etcd-fetch';
+import { alarmList, defragment, Etcd, roleGet } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   assertNoPageErrors,
@@ -89,7 +89,7 @@ describe('playground tools', () => {
       ],
     };
     await page.fill('#import-text', JSON.stringify(doc));
-    await page.click('#import-form button:not([type])');
+    await page.click('#import-form button[type="submit"]');
     await page.locator('#io-message', { hasText: '1 to create, 1 to change, 1 unchanged' }).waitFor(WAIT);
     await page.locator(`#import-preview tr.update[data-key="${p}a"]`).waitFor();
     await page.locator('#io-panel').screenshot({ path: 'test/artifacts/playground-import-preview.png' });
@@ -99,7 +99,7 @@ describe('playground tools', () => {
     await page.locator('#io-message.error', { hasText: 'changed since the preview' }).waitFor(WAIT);
     assert.equal(await etcd.get(`${p}new`), undefined);
     // Preview again, then import.
-    await page.click('#import-form button:not([type])');
+    await page.click('#import-form button[type="submit"]');
     await page.locator('#io-message', { hasText: '1 to create, 1 to change' }).waitFor(WAIT);
     await page.click('#import-apply');
     await page.locator('#io-message.ok', { hasText: 'imported 2 key(s)' }).waitFor(WAIT);
@@ -231,7 +231,7 @@ describe('playground tools', () => {
     }
     await page.fill('#perm-role', 'readers');
     await page.fill('#perm-key', 'public/');
-    await page.click('#perm-form button:not([type])');
+    await page.click('#perm-form button[type="submit"]');
     await page.locator('#roles tr[data-role="readers"]', { hasText: 'read prefix “public/”' }).waitFor(WAIT);
     for (const [user, role] of [
       ['root', 'root'],
@@ -239,7 +239,7 @@ describe('playground tools', () => {
     ] as const) {
       await page.fill('#user-role-user', user);
       await page.fill('#user-role-role', role);
-      await page.click('#user-role-form button:not([type])');
+      await page.click('#user-role-form button[type="submit"]');
       await page.locator(`#users tr[data-user="${user}"]`, { hasText: role }).waitFor(WAIT);
     }
     await page.locator('#auth-panel').screenshot({ path: 'test/artifacts/playground-users-roles.png' });
@@ -258,7 +258,7 @@ describe('playground tools', () => {
     await page.locator('#confirm[open]', { hasText: 'without a password' }).waitFor(WAIT);
     await page.click('#confirm-ok');
     await page.locator('#auth-message', { hasText: 'authentication disabled' }).waitFor(WAIT);
-    assert.deepEqual((await etcd.auth.getRole('readers')).permissions.length, 1);
+    assert.deepEqual((await roleGet(etcd, 'readers')).permissions.length, 1);
     await page.close();
   });
 });
@@ -288,13 +288,13 @@ describe('playground alarms', () => {
     await page.locator('#maintenance').screenshot({ path: 'test/artifacts/playground-alarm.png' });
     await client.del({ prefix: 'fill/' }).catch(() => {});
     await client.compact(revision);
-    await client.maintenance.defragment();
+    await defragment(client);
     await page.locator('#alarm-list [data-alarm="NOSPACE"] button').click();
     await page.locator('#confirm[open]', { hasText: 'accepts writes again' }).waitFor(WAIT);
     await page.click('#confirm-ok');
     await page.locator('#maintenance-message.ok', { hasText: 'disarmed NOSPACE' }).waitFor(WAIT);
     await page.locator('#alarm-list', { hasText: 'none' }).waitFor(WAIT);
-    assert.deepEqual(await client.maintenance.alarms(), []);
+    assert.deepEqual(await alarmList(client), []);
     await client.put('after-disarm', 'ok');
     assertNoPageErrors(page);
     await page.close();

@@ -2,7 +2,7 @@
 // Screenshots go to test/artifacts/ (kept by CI, ignored by git).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, op } from 'etcd-fetch';
+import { authEnable, Etcd, op, roleAdd, userAdd, userGrantRole } from 'etcd-fetch';
 import type { Page } from 'playwright-core';
 import { type Playground, startPlayground } from '../../scripts/playground.ts';
 import { launchChromium } from '../helpers/browser.ts';
@@ -206,7 +206,7 @@ describe('playground', () => {
 
     // A replay from a past revision starts a new list: no event of the old watch stays.
     await page.fill('#watch-from', String(revision));
-    await page.click('#watch-form button:not([type])');
+    await page.click('#watch-form button[type="submit"]');
     await page
       .locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' })
       .waitFor(WAIT);
@@ -285,10 +285,10 @@ describe('playground with auth enabled', () => {
   before(async () => {
     secured = await startPlayground();
     const admin = new Etcd({ endpoints: secured.etcdEndpoint });
-    await admin.auth.addUser('root', 'root-password');
-    await admin.auth.addRole('root');
-    await admin.auth.grantRole('root', 'root');
-    await admin.auth.enable();
+    await userAdd(admin, 'root', 'root-password');
+    await roleAdd(admin, 'root');
+    await userGrantRole(admin, 'root', 'root');
+    await authEnable(admin);
     browser = await launchChromium();
   });
   after(async () => {

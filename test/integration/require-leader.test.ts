@@ -3,7 +3,7 @@
 // refuses such a call at once ("etcdserver: no leader") instead of waiting for a quorum.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, TimeoutError, UnavailableError } from 'etcd-fetch';
+import { Etcd, status, TimeoutError, UnavailableError } from 'etcd-fetch';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { closedAfter, uniquePrefix, versionUnderTest } from '../helpers/etcd.ts';
 
@@ -47,7 +47,7 @@ describe('requireLeader', () => {
     const endpoint = cluster.endpoints[survivor]!;
     const probe = client({ endpoints: [endpoint] });
     // Until the survivor notices (an election timeout), it still believes in its old leader.
-    for (let i = 0; (await probe.maintenance.status()).leader !== '0'; i++) {
+    for (let i = 0; (await status(probe)).leader !== '0'; i++) {
       assert.ok(i < 200, 'the survivor noticed it has no leader');
       await new Promise((r) => setTimeout(r, 50));
     }

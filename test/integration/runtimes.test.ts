@@ -35,10 +35,10 @@ const expectAllChecks = (output: string) => {
 describe('one build, every runtime', () => {
   before(async () => {
     const admin = new lib.Etcd({ endpoints: etcdUnderTest.endpoint });
-    await admin.auth.addUser(credentials.username, credentials.password);
-    await admin.auth.addRole('root');
-    await admin.auth.grantRole('root', 'root');
-    await admin.auth.enable();
+    await lib.userAdd(admin, credentials.username, credentials.password);
+    await lib.roleAdd(admin, 'root');
+    await lib.userGrantRole(admin, 'root', 'root');
+    await lib.authEnable(admin);
   });
 
   test('Node', async () => {

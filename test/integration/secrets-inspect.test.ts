@@ -33,11 +33,11 @@ const env = () => ({
 describe('no secret reachable from any public object', () => {
   before(async () => {
     const admin = new lib.Etcd({ endpoints: etcdUnderTest.endpoint });
-    await admin.auth.addUser('root', PASSWORD);
-    await admin.auth.addRole('root');
-    await admin.auth.grantRole('root', 'root');
-    await admin.auth.enable();
-    token = await admin.auth.authenticate('root', PASSWORD);
+    await lib.userAdd(admin, 'root', PASSWORD);
+    await lib.roleAdd(admin, 'root');
+    await lib.userGrantRole(admin, 'root', 'root');
+    await lib.authEnable(admin);
+    token = await lib.authenticate(admin, 'root', PASSWORD);
     assert.match(token, new RegExp(`^${TOKEN_PATTERN}$`));
     admin.close();
   });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, describe, test } from 'node:test';
-import { AbortedError, Etcd, type SnapshotProgress } from 'etcd-fetch';
+import { AbortedError, Etcd, type SnapshotProgress, snapshot } from 'etcd-fetch';
 import { freePort, lookPath, startEtcd } from '../../scripts/etcd.ts';
 import { closedAfter, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 
@@ -42,14 +42,14 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('maintenance.snapshot (a streamed copy of the database)', () => {
+describe('snapshot (a streamed copy of the database)', () => {
   test('the file it writes passes etcdctl snapshot status, and restores into an etcd holding the same keys', async () => {
     const etcd = client();
     const prefix = uniquePrefix('snap');
     for (let i = 0; i < 40; i++) await etcd.put(`${prefix}${i}`, `value ${i} `.repeat(200));
     await etcd.del(`${prefix}0`);
     const progress: SnapshotProgress[] = [];
-    const stream = await etcd.maintenance.snapshot({ onProgress: (p) => progress.push({ ...p }) });
+    const stream = await snapshot(etcd, { onProgress: (p) => progress.push({ ...p }) });
     const file = join(scratch, 'backup.db');
     await pipeline(Readable.fromWeb(stream as never), createWriteStream(file));
 
@@ -116,7 +116,7 @@ describe('maintenance.snapshot (a streamed copy of the database)', () => {
 
     const controller = new AbortController();
     let pulled = 0;
-    const stream = await etcd.maintenance.snapshot({ signal: controller.signal, onProgress: () => pulled++ });
+    const stream = await snapshot(etcd, { signal: controller.signal, onProgress: () => pulled++ });
     const reader = stream.getReader();
     await reader.read();
     await reader.read();
@@ -133,7 +133,7 @@ describe('maintenance.snapshot (a streamed copy of the database)', () => {
     );
 
     // Cancelling the stream releases it the same way.
-    const second = (await etcd.maintenance.snapshot()).getReader();
+    const second = (await snapshot(etcd)).getReader();
     await second.read();
     await second.cancel();
     await until(

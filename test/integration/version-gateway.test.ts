@@ -4,12 +4,19 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import {
+  authEnable,
+  authenticate,
+  authStatus,
   Etcd,
   FailedPreconditionError,
+  hashKV,
   NotFoundError,
+  roleAdd,
   UnauthenticatedError,
   UnavailableError,
   UnimplementedError,
+  userAdd,
+  userGrantRole,
 } from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 import { type GatewayVersion, startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
@@ -66,7 +73,7 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
 
       const etcd = new Etcd({ endpoints: [endpoint] });
       await assert.rejects(etcd.revoke('1'), NotFoundError);
-      await assert.rejects(etcd.auth.authenticate('x', 'y'), FailedPreconditionError);
+      await assert.rejects(authenticate(etcd, 'x', 'y'), FailedPreconditionError);
     });
   });
 
@@ -93,7 +100,7 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
       const answer = await raw(endpoint, '/v3/maintenance/hashkv', '{"revision":"1"}');
       if (version === 'debian' || version === '3.4') {
         assert.equal(answer.status, 404, version);
-        await assert.rejects(new Etcd({ endpoints: [endpoint] }).maintenance.hashKV(), UnimplementedError);
+        await assert.rejects(hashKV(new Etcd({ endpoints: [endpoint] })), UnimplementedError);
         return;
       }
       assert.equal(answer.status, 200, version);
@@ -123,11 +130,11 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
     });
   });
 
-  test('auth.status() on every version: 3.4 has no such call, the client falls back', async () => {
+  test('authStatus() on every version: 3.4 has no such call, the client falls back', async () => {
     await everyVersion(async ({ version, endpoint }) => {
       const answer = await raw(endpoint, '/v3/auth/status', '{}');
       assert.equal(answer.status, version === 'debian' || version === '3.4' ? 404 : 200, version);
-      assert.deepEqual(await new Etcd({ endpoints: [endpoint] }).auth.status(), { enabled: false }, version);
+      assert.deepEqual(await authStatus(new Etcd({ endpoints: [endpoint] })), { enabled: false }, version);
     });
   });
 
@@ -152,10 +159,10 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
   describe('with authentication on', () => {
     before(async () => {
       const etcd = new Etcd({ endpoints: [etcdUnderTest.upstream] });
-      await etcd.auth.addUser('root', ROOT_PASSWORD);
-      await etcd.auth.addRole('root');
-      await etcd.auth.grantRole('root', 'root');
-      await etcd.auth.enable();
+      await userAdd(etcd, 'root', ROOT_PASSWORD);
+      await roleAdd(etcd, 'root');
+      await userGrantRole(etcd, 'root', 'root');
+      await authEnable(etcd);
     });
 
     test('a refused keep-alive stream: its error line per version, the same UnauthenticatedError from the client', async () => {

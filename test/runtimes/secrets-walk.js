@@ -9,7 +9,24 @@
 // since a client that logs in with a password learns a token the test never sees.
 // Resolves with every leak found, as "what: where" lines (empty: nothing leaked).
 export async function findLeaks(lib, { endpoint, auth, secrets, tokenPattern, view, runtime }) {
-  const { Etcd, RelayPool, relayWatch, session: openSession, lock: takeLock, election: electionOf, reflect, stm } = lib;
+  const {
+    Etcd,
+    RelayPool,
+    authStatus,
+    clusterStatus,
+    gatewayCampaign,
+    gatewayLock,
+    gatewayResign,
+    gatewayUnlock,
+    memberList,
+    relayWatch,
+    status,
+    session: openSession,
+    lock: takeLock,
+    election: electionOf,
+    reflect,
+    stm,
+  } = lib;
   const prefix = `secrets/${runtime}/${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}/`;
   const roots = [];
   const leaks = [];
@@ -73,15 +90,15 @@ export async function findLeaks(lib, { endpoint, auth, secrets, tokenPattern, vi
     root('scan', ns.scan({ prefix: 'w/' }));
     root('range', await ns.range({ prefix: '' }));
 
-    const held = root('gateway lock', await ns.lockService.lock('gl', { lease, timeout: 5_000 }));
-    cleanups.push(() => ns.lockService.unlock(held.key).catch(() => {}));
-    const leader = root('gateway election', await ns.electionService.campaign('ge', 'me', { lease, timeout: 5_000 }));
-    cleanups.push(() => ns.electionService.resign(leader).catch(() => {}));
+    const held = root('gateway lock', await gatewayLock(ns, 'gl', { lease, timeout: 5_000 }));
+    cleanups.push(() => gatewayUnlock(ns, held.key).catch(() => {}));
+    const leader = root('gateway election', await gatewayCampaign(ns, 'ge', 'me', { lease, timeout: 5_000 }));
+    cleanups.push(() => gatewayResign(ns, leader).catch(() => {}));
 
-    root('member list', await etcd.cluster.members());
-    root('cluster status', await etcd.maintenance.clusterStatus());
-    root('status', await etcd.maintenance.status());
-    root('auth status', await etcd.auth.status());
+    root('member list', await memberList(etcd));
+    root('cluster status', await clusterStatus(etcd));
+    root('status', await status(etcd));
+    root('auth status', await authStatus(etcd));
     root('an error', await ns.get('a', { revision: 1e12 }).catch((error) => error));
 
     const pool = root('relay pool', new RelayPool());

@@ -1,7 +1,7 @@
 // The smoke suite every runtime runs against the real etcd: plain JavaScript, no Node API, so the
 // same file runs in Node, Deno, Bun, Chromium and workerd. `lib` is the imported etcd-fetch module.
 export async function smoke(lib, endpoint, name, auth) {
-  const { Etcd, cmp, op } = lib;
+  const { Etcd, authStatus, cmp, op } = lib;
   const etcd = new Etcd({ endpoints: [endpoint], auth });
   const p = `smoke/${name}/${Date.now()}-${Math.random().toString(36).slice(2)}/`;
   const checks = [];
@@ -42,7 +42,7 @@ export async function smoke(lib, endpoint, name, auth) {
   check('revoking the lease deletes its key', (await etcd.get(`${p}leased`)) === undefined && lease.lost.aborted);
   const deleted = await etcd.del({ prefix: p });
   check('prefix delete', deleted.deleted === 2);
-  if (auth) check('auth is on and the client authenticated', (await etcd.auth.status()).enabled === true);
+  if (auth) check('auth is on and the client authenticated', (await authStatus(etcd)).enabled === true);
   let typed = false;
   try {
     await etcd.get(`${p}a`, { revision: put.revision + 1e9 });

@@ -5,7 +5,19 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FetchLike } from '../../src/core/call-options.ts';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { Etcd, type EtcdOptions, lock } from '../../src/index.ts';
+import {
+  alarmList,
+  defragment,
+  Etcd,
+  type EtcdOptions,
+  hashKV,
+  lock,
+  memberAdd,
+  moveLeader,
+  roleGrantPermission,
+  status,
+  userAdd,
+} from '../../src/index.ts';
 
 const sent: string[] = [];
 const fetch: FetchLike = async (request) => {
@@ -117,18 +129,15 @@ const badCalls: Array<[string, (etcd: Etcd) => unknown]> = [
   ['scan with a zero page size', (e) => e.scan({ prefix: 'a' }, { pageSize: 0 }).next()],
   ['lock with an empty name', (e) => lock(e, '')],
   ['namespace with an empty prefix', (e) => e.namespace('')],
-  ['addUser with an empty name', (e) => e.auth.addUser('', 'pw')],
-  ['grantPermission with an unknown type', (e) => e.auth.grantPermission('r', 'all' as never, { prefix: 'a/' })],
-  ['addMember with a peer URL that is no URL', (e) => e.cluster.addMember(['not a url'])],
-  [
-    'status of a member that is neither a client URL nor a member ID',
-    (e) => e.maintenance.status({ member: 'etcd-1' }),
-  ],
-  ['defragment of member ID 0', (e) => e.maintenance.defragment({ member: '0' })],
-  ['status of a member URL with a query', (e) => e.maintenance.status({ member: 'http://10.0.0.1:2379/?x=1' })],
-  ['alarms of a member that is no ID', (e) => e.maintenance.alarms({ member: '-5' })],
-  ['moveLeader to a member that is no ID', (e) => e.maintenance.moveLeader('leader')],
-  ['hashKV at a negative revision', (e) => e.maintenance.hashKV({ revision: -1 })],
+  ['addUser with an empty name', (e) => userAdd(e, '', 'pw')],
+  ['grantPermission with an unknown type', (e) => roleGrantPermission(e, 'r', 'all' as never, { prefix: 'a/' })],
+  ['addMember with a peer URL that is no URL', (e) => memberAdd(e, ['not a url'])],
+  ['status of a member that is neither a client URL nor a member ID', (e) => status(e, { member: 'etcd-1' })],
+  ['defragment of member ID 0', (e) => defragment(e, { member: '0' })],
+  ['status of a member URL with a query', (e) => status(e, { member: 'http://10.0.0.1:2379/?x=1' })],
+  ['alarms of a member that is no ID', (e) => alarmList(e, { member: '-5' })],
+  ['moveLeader to a member that is no ID', (e) => moveLeader(e, 'leader')],
+  ['hashKV at a negative revision', (e) => hashKV(e, { revision: -1 })],
 ];
 
 async function refusal(run: () => unknown): Promise<unknown> {

@@ -12,7 +12,7 @@ import {
 import type { KeySelector } from '../../src/core/keyspace.ts';
 import { Transport } from '../../src/core/transport.ts';
 import { ReadBatcher } from '../../src/kv/batch.ts';
-import { count, get, type RangeQuery, range } from '../../src/kv/kv.ts';
+import { count, get, range } from '../../src/kv/kv.ts';
 
 // Shapes recorded from etcd 3.4.23's gateway: a txn of request_range operations answers one
 // response_range per operation whose header holds only the revision.
@@ -65,7 +65,7 @@ function kv(fetch: FetchLike, maxOps?: number, timeout = 2_000) {
   const core = createCore({ endpoints: ['http://127.0.0.1:1'], fetch, timeout, batch: { maxOps } });
   return {
     get: (key: string, options?: Parameters<typeof get>[2]) => get(core, key, options),
-    range: (query: RangeQuery, options?: CallOptions) => range(core, query, options),
+    range: (selector: KeySelector, options?: Parameters<typeof range>[2]) => range(core, selector, options),
     count: (selector: KeySelector, options?: Parameters<typeof count>[2]) => count(core, selector, options),
   };
 }

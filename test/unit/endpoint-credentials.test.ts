@@ -1,6 +1,6 @@
 // Issue 22, item 6: an endpoint is parsed with URL, and any user info the URL parser would read
 // (however it is spelled) or surrounding whitespace is refused with an InvalidArgumentError that
-// quotes no secret, from the constructor, a comma-separated string, Etcd.fromEnv and optionsFromEnv.
+// quotes no secret, from the constructor, a comma-separated string, new Etcd(optionsFromEnv(...)) and optionsFromEnv.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
@@ -82,7 +82,7 @@ describe('credentials and whitespace in endpoints', () => {
     assert.match(refusalOf(() => new Etcd({ endpoints: ['http://127.0.0.1:2379\n'] })).message, /whitespace/);
   });
 
-  test('in a comma-separated string, and through Etcd.fromEnv and optionsFromEnv', () => {
+  test('in a comma-separated string, and through new Etcd(optionsFromEnv(...)) and optionsFromEnv', () => {
     for (const endpoint of [...WITH_CREDENTIALS, ...MALFORMED]) {
       const list = `http://127.0.0.1:2379, ${endpoint}`;
       assertQuotesNoSecret(
@@ -90,8 +90,8 @@ describe('credentials and whitespace in endpoints', () => {
         'a comma-separated string',
       );
       assertQuotesNoSecret(
-        refusalOf(() => Etcd.fromEnv({ ETCD_ENDPOINTS: list })),
-        'Etcd.fromEnv',
+        refusalOf(() => new Etcd(optionsFromEnv({ ETCD_ENDPOINTS: list }))),
+        'new Etcd(optionsFromEnv(...))',
       );
       const fromOptions = refusalOf(() => optionsFromEnv({ ETCD_ENDPOINTS: list }));
       assertQuotesNoSecret(fromOptions, 'optionsFromEnv');

@@ -1,4 +1,4 @@
-// Etcd.fromEnv / optionsFromEnv: which variables make which options, and a clear
+// new Etcd(optionsFromEnv(...)) / optionsFromEnv: which variables make which options, and a clear
 // InvalidArgumentError naming the variable that is missing or in conflict.
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
@@ -44,7 +44,7 @@ describe('options from the environment', () => {
     delete process.env.ETCD_USERNAME;
     delete process.env.ETCD_PASSWORD;
     assert.deepEqual(optionsFromEnv(), { endpoints: ['http://from-process:2379'], auth: { token: 'tok' } });
-    const etcd = Etcd.fromEnv();
+    const etcd = new Etcd(optionsFromEnv());
     assert.deepEqual(etcd.transport.endpoints, ['http://from-process:2379']);
     etcd.close();
   });
@@ -53,7 +53,7 @@ describe('options from the environment', () => {
     assert.throws(() => optionsFromEnv({}), refusal(/^ETCD_ENDPOINTS is not set/));
     assert.throws(() => optionsFromEnv({ ETCD_ENDPOINTS: '' }), refusal(/^ETCD_ENDPOINTS is not set/));
     assert.throws(() => optionsFromEnv({ ETCD_ENDPOINTS: ' , ' }), refusal(/^ETCD_ENDPOINTS names no endpoint/));
-    assert.throws(() => Etcd.fromEnv({ ETCD_USERNAME: 'bob' }), refusal(/^ETCD_ENDPOINTS is not set/));
+    assert.throws(() => new Etcd(optionsFromEnv({ ETCD_USERNAME: 'bob' })), refusal(/^ETCD_ENDPOINTS is not set/));
   });
 
   test('half a user, or a user and a token, is refused naming the variable', () => {
@@ -80,11 +80,11 @@ describe('options from the environment', () => {
   });
 
   test('an endpoint the client cannot use is refused as any endpoint option is', () => {
-    assert.throws(() => Etcd.fromEnv({ ETCD_ENDPOINTS: 'not a url' }), InvalidArgumentError);
+    assert.throws(() => new Etcd(optionsFromEnv({ ETCD_ENDPOINTS: 'not a url' })), InvalidArgumentError);
   });
 
   test('other options pass through, endpoints and auth come from the environment', () => {
-    const etcd = Etcd.fromEnv({ ETCD_ENDPOINTS: 'http://e:2379' }, { timeout: 1234 });
+    const etcd = new Etcd({ timeout: 1234, ...optionsFromEnv({ ETCD_ENDPOINTS: 'http://e:2379' }) });
     assert.deepEqual(etcd.transport.endpoints, ['http://e:2379']);
     etcd.close();
   });

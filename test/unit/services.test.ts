@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { Auth } from '../../src/admin/auth.ts';
-import { Cluster } from '../../src/admin/cluster.ts';
-import { Maintenance } from '../../src/admin/maintenance.ts';
+import { authStatus, roleGet } from '../../src/admin/auth.ts';
+import { memberList } from '../../src/admin/cluster.ts';
+import { alarmList, status } from '../../src/admin/maintenance.ts';
 import type { AuthOptions } from '../../src/core/auth-token.ts';
 import type { FetchLike } from '../../src/core/call-options.ts';
 import { createCore } from '../../src/core/client-core.ts';
@@ -120,7 +120,7 @@ describe('cluster and maintenance wire decoding', () => {
     const fetch = recorded({
       '/cluster/member/list': `{"header":${HEADER},"members":[{"ID":"13668033151171901709","name":"p","peerURLs":["http://127.0.0.1:23801"],"clientURLs":["http://127.0.0.1:23791"]},{"ID":"13809995186600797920","peerURLs":["http://127.0.0.1:23999"],"isLearner":true}]}`,
     });
-    const { members } = await new Cluster(core(fetch)).members();
+    const { members } = await memberList(core(fetch));
     assert.deepEqual(members, [
       {
         id: '13668033151171901709',
@@ -138,34 +138,33 @@ describe('cluster and maintenance wire decoding', () => {
       '/maintenance/status': `{"header":${HEADER},"version":"3.4.23","dbSize":"20480","leader":"13668033151171901709","raftIndex":"4","raftTerm":"2","raftAppliedIndex":"4","dbSizeInUse":"16384"}`,
       '/maintenance/alarm': `{"header":${HEADER},"alarms":[{"memberID":"13668033151171901709","alarm":"NOSPACE"}]}`,
     });
-    const maintenance = new Maintenance(core(fetch));
-    const status = await maintenance.status();
-    assert.equal(status.dbSize, 20480);
-    assert.equal(status.leader, '13668033151171901709');
-    assert.deepEqual(await maintenance.alarms(), [{ memberId: '13668033151171901709', alarm: 'NOSPACE' }]);
+    const answer = await status(core(fetch));
+    assert.equal(answer.dbSize, 20480);
+    assert.equal(answer.leader, '13668033151171901709');
+    assert.deepEqual(await alarmList(core(fetch)), [{ memberId: '13668033151171901709', alarm: 'NOSPACE' }]);
   });
 });
 
 describe('auth', () => {
   test('status on etcd 3.4 (no /auth/status): an anonymous user list tells whether auth is on', async () => {
     const off = recorded({ '/auth/user/list': `{"header":${HEADER},"users":["root"]}` });
-    assert.deepEqual(await new Auth(core(off)).status(), { enabled: false });
+    assert.deepEqual(await authStatus(core(off)), { enabled: false });
     const on = recorded({
       '/auth/user/list': () =>
         new Response('{"error":"etcdserver: user name is empty","message":"etcdserver: user name is empty","code":3}', {
           status: 400,
         }),
     });
-    assert.deepEqual(await new Auth(core(on)).status(), { enabled: true });
+    assert.deepEqual(await authStatus(core(on)), { enabled: true });
     const v35 = recorded({ '/auth/status': `{"header":${HEADER},"enabled":true,"authRevision":"3"}` });
-    assert.deepEqual(await new Auth(core(v35)).status(), { enabled: true });
+    assert.deepEqual(await authStatus(core(v35)), { enabled: true });
   });
 
   test('permissions decode their type (READ is omitted on the wire) and key range', async () => {
     const fetch = recorded({
       '/auth/role/get': `{"header":${HEADER},"perm":[{"permType":"READWRITE","key":"YQ==","range_end":"Yg=="},{"key":"Yw=="}]}`,
     });
-    const role = await new Auth(core(fetch)).getRole('r');
+    const role = await roleGet(core(fetch), 'r');
     const text = new TextEncoder();
     assert.deepEqual(role.permissions, [
       { type: 'readwrite', key: text.encode('a'), rangeEnd: text.encode('b') },

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FetchLike } from '../../src/core/call-options.ts';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { cmp, Etcd, op } from '../../src/index.ts';
+import { cmp, Etcd, op, roleGrantPermission } from '../../src/index.ts';
 
 const INHERITED = [
   'toString',
@@ -42,7 +42,7 @@ describe('sort targets, orders and comparison operators inherited from Object.pr
       const { etcd, sent } = client();
       try {
         await assert.rejects(
-          etcd.auth.grantPermission('reader', name as never, { prefix: 'a/' }),
+          roleGrantPermission(etcd, 'reader', name as never, { prefix: 'a/' }),
           InvalidArgumentError,
         );
         assert.deepEqual(sent, []);

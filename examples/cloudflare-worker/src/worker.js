@@ -1,13 +1,13 @@
 // A Cloudflare worker that relays a prefix's changes to browsers as Server-Sent Events, behind an
 // auth check. Bindings: ETCD_ENDPOINTS (+ ETCD_USERNAME/ETCD_PASSWORD or ETCD_TOKEN), WATCH_PREFIX,
 // and two secrets: API_TOKEN (what clients send as `Authorization: Bearer ...`) and RELAY_SECRET.
-import { Etcd, relayWatch } from 'etcd-fetch';
+import { Etcd, optionsFromEnv, relayWatch } from 'etcd-fetch';
 
 export default {
   async fetch(request, env) {
     if (new URL(request.url).pathname !== '/events') return new Response('not found\n', { status: 404 });
     // One client per request: a worker's request cannot use connections another request opened.
-    const etcd = Etcd.fromEnv(env);
+    const etcd = new Etcd(optionsFromEnv(env));
     return relayWatch(
       etcd,
       request,
