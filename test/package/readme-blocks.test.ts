@@ -49,7 +49,7 @@ function blocksOf(files: string[]): Block[] {
           language,
           run: language === 'ts' && !flags.includes('no-run'),
           code: lines.slice(i + 1, end).join('\n'),
-          file: `block-${blocks.length + 1}.ts`,
+          file: `block-${blocks.length + 1}.${language === 'ts' ? 'ts' : 'js'}`,
         });
       }
       i = end;
@@ -72,6 +72,7 @@ let folder: string;
 /** The block as a module: ts blocks as they are, html blocks' `<script type="module">` contents. */
 function sourceOf(block: Block): string {
   if (block.language === 'ts') return `${block.code}\nexport {};\n`;
+  // html blocks: the module scripts, as plain JavaScript
   const scripts = [...block.code.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)].map((match) => match[1]);
   return `${scripts.join('\n')}\nexport {};\n`;
 }
@@ -112,6 +113,9 @@ describe('the code blocks of README.md and docs/*.md', () => {
           skipLibCheck: true,
           noEmit: true,
           allowImportingTsExtensions: true,
+          // html blocks are plain JavaScript, checked as such.
+          allowJs: true,
+          checkJs: true,
           // The CDN file the html blocks import is the package's browser entry.
           paths: { [`${CDN_PREFIX}dist/etcd-fetch.browser.js`]: ['./node_modules/etcd-fetch/dist/index.d.ts'] },
         },
@@ -125,7 +129,7 @@ describe('the code blocks of README.md and docs/*.md', () => {
       output = (error as { stdout?: string }).stdout ?? String(error);
     }
     // Name each error by the block's place in the markdown, not the scratch file.
-    const located = output.replace(/block-(\d+)\.ts\((\d+),(\d+)\)/g, (_, index: string, line: string) => {
+    const located = output.replace(/block-(\d+)\.[jt]s\((\d+),(\d+)\)/g, (_, index: string, line: string) => {
       const block = blocks[Number(index) - 1]!;
       const [path, start] = block.where.split(':');
       return `${path}:${Number(start) + Number(line)}`;
