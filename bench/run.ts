@@ -14,6 +14,7 @@ import playgroundCase from './cases/playground.ts';
 import relayFanout from './cases/relay-fanout.ts';
 import sequentialPutGet from './cases/sequential-put-get.ts';
 import tlsH1H2 from './cases/tls-h1-h2.ts';
+import valueSearch from './cases/value-search.ts';
 import watchChurn from './cases/watch-churn.ts';
 import watchDelivery from './cases/watch-delivery.ts';
 import { BARE, BareFetch, type BenchCase, type BenchContext, base64, ETCD3, type Figure, VALUE } from './lib.ts';
@@ -32,6 +33,7 @@ const cases: BenchCase[] = [
   relayFanout,
   chromium,
   playgroundCase,
+  valueSearch,
   coldImport,
   bundleSize,
 ];

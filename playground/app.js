@@ -1,11 +1,15 @@
 // The playground: an etcd dashboard that uses the browser bundle exactly as a user would.
 import { initAuthPanel } from './auth-panel.js';
+import { initBookmarks } from './bookmarks.js';
 import { initClusterPanel } from './cluster-panel.js';
 import { initConnection } from './connection.js';
+import { initFindPanel } from './find-panel.js';
 import { initImportExport } from './import-export.js';
 import { initKeyHistory } from './key-history.js';
 import { initKeyTree } from './key-tree.js';
 import { initMaintenance } from './maintenance-panel.js';
+import { initMetricsPanel } from './metrics-panel.js';
+import { initMultiSelect } from './multi-select.js';
 import { initTheme } from './theme.js';
 import { initTxnForm } from './txn-form.js';
 import { initValueEditor } from './value-editor.js';
@@ -21,4 +25,9 @@ initClusterPanel();
 initMaintenance();
 initImportExport();
 initAuthPanel();
+// Search over values, multi-select, bookmarks, metrics (issue 25, items 4-6 and 9).
+initFindPanel();
+initMultiSelect();
+initBookmarks();
+initMetricsPanel();
 await initConnection();

@@ -5,22 +5,10 @@
 // changed since the preview makes its txn refuse, and nothing of that txn is written.
 import { cmp, op } from '/dist/etcd-fetch.browser.js';
 import { session } from './connection.js';
-import {
-  $,
-  compareBytes,
-  describeError,
-  el,
-  keyLabel,
-  nextKey,
-  note,
-  onSubmit,
-  prefixEnd,
-  strictText,
-  utf8,
-} from './dom.js';
+import { $, compareBytes, describeError, el, keyLabel, note, onSubmit, strictText, utf8 } from './dom.js';
+import { readPages } from './paged-read.js';
 
-const FORMAT = 'etcd-playground/1';
-const PAGE = 1_000;
+export const FORMAT = 'etcd-playground/1';
 const TXN_OPS = 100; // etcd's default --max-txn-ops is 128
 const PREVIEW_ROWS = 300;
 let plan; // { changes: [{ key, value, modRevision, kind }] } from the last preview
@@ -32,7 +20,7 @@ const toBase64 = (bytes) => {
 };
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
-function encodeEntry(kv) {
+export function encodeEntry(kv) {
   const key = strictText(kv.key);
   const value = strictText(kv.value);
   return {
@@ -61,30 +49,30 @@ function decodeEntry(entry, i) {
 
 async function exportPrefix() {
   const prefixText = $('#io-prefix').value;
-  const prefix = utf8(prefixText);
-  const end = prefix.length === 0 ? undefined : prefixEnd(prefix);
-  let from = prefix.length === 0 ? new Uint8Array([0]) : prefix;
   let revision;
   const kvs = [];
-  while (from) {
-    const answer = await session.etcd.range(
-      { from, ...(end ? { to: end } : {}) },
-      { limit: PAGE, ...(revision ? { revision } : {}) },
-    );
-    revision ??= answer.revision;
-    kvs.push(...answer.kvs.map(encodeEntry));
-    from = answer.more && answer.kvs.length > 0 ? nextKey(answer.kvs.at(-1).key) : undefined;
+  // Pages bounded by bytes: a prefix of 100 MiB of values exports without one huge answer.
+  for await (const page of readPages(session.etcd, { prefix: utf8(prefixText) })) {
+    revision = page.revision;
+    kvs.push(...page.kvs.map(encodeEntry));
   }
+  revision ??= (await session.etcd.range({ prefix: utf8(prefixText) }, { countOnly: true })).revision;
+  const json = downloadExport(kvs, prefixText, revision);
+  if (json.length < 200_000) $('#import-text').value = json;
+  note($('#io-message'), `exported ${kvs.length} key(s) at revision ${revision}`);
+}
+
+/** Downloads `kvs` (encoded entries) as an export file; returns its JSON. */
+export function downloadExport(kvs, prefixText, revision, name = prefixText) {
   const json = JSON.stringify({ format: FORMAT, prefix: prefixText, revision, kvs }, null, 1);
   const link = el('a', {
     href: URL.createObjectURL(new Blob([json], { type: 'application/json' })),
-    download: `etcd-${prefixText.replace(/[^\w.-]+/g, '_') || 'all'}-rev${revision}.json`,
+    download: `etcd-${name.replace(/[^\w.-]+/g, '_') || 'all'}-rev${revision}.json`,
   });
   document.body.append(link);
   link.click();
   link.remove();
-  if (json.length < 200_000) $('#import-text').value = json;
-  note($('#io-message'), `exported ${kvs.length} key(s) at revision ${revision}`);
+  return json;
 }
 
 async function preview() {

@@ -16,6 +16,11 @@ let feed; // the tree's own watch
 let list;
 let rows = [];
 let generation = 0;
+/** What other panels add to the tree (multi-select): `click(event, index)` and `key(event, index)` return true when they handled it; `decorate(row, element)` after each render. */
+const hooks = {};
+export const hookTree = (more) => Object.assign(hooks, more);
+export const treeRows = () => rows;
+export const treeList = () => list;
 
 const prefixText = () => $('#prefix').value;
 
@@ -85,6 +90,7 @@ function renderRow(row, element, index) {
     element.className = `row status${row.retry ? ' error' : ''}${element.classList.contains('active') ? ' active' : ''}`;
     element.textContent = row.text;
     element.title = row.text;
+    hooks.decorate?.(row, element);
     return;
   }
   const { entry } = row;
@@ -129,6 +135,7 @@ function renderRow(row, element, index) {
       easing: 'ease-out',
     });
   }
+  hooks.decorate?.(row, element);
 }
 
 /** Rebuilds the row list (at most once a frame, and every REBUILD_EVERY ms under a burst) and re-renders what is in view. */
@@ -182,6 +189,7 @@ function toggle(row) {
 function keys(event, index) {
   const row = rows[index];
   if (!row) return false;
+  if (hooks.key?.(event, index)) return true;
   if (event.key === 'Enter' || event.key === ' ') toggle(row);
   else if (event.key === 'ArrowRight' && row.entry?.kind === 'folder') {
     if (!row.entry.open) toggle(row);
@@ -288,7 +296,7 @@ export function initKeyTree() {
     if (!element) return;
     const index = Number(element.dataset.index);
     list.activate(index);
-    toggle(rows[index]);
+    if (!hooks.click?.(event, index)) toggle(rows[index]);
   });
   onSubmit($('#tree-form'), () => reload(), $('#tree-message'));
   // The skip link lands in the tree itself, ready for the arrow keys.

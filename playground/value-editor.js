@@ -20,6 +20,7 @@ import {
   utf8,
 } from './dom.js';
 import { select } from './key-tree.js';
+import { isLarge, largeView, showLargeNotice } from './large-value.js';
 
 let current; // the KeyValue shown, or undefined
 let currentKey; // its key bytes (kept after a delete)
@@ -60,6 +61,7 @@ function render() {
   meta.replaceChildren();
   const row = (name, value) =>
     meta.append(el('dt', { textContent: name }), el('dd', { textContent: value, dataset: { field: name } }));
+  showLargeNotice(currentKey, kv);
   if (!kv) {
     if (!dirty) base = 0;
     row('state', 'deleted');
@@ -73,8 +75,9 @@ function render() {
   row('modified', `rev ${kv.modRevision}`);
   row('lease', kv.lease === '0' ? 'none' : `${hexId(kv.lease)} (${kv.lease})`);
   row('size', formatSize(kv.value.length));
-  const decoded = strictText(kv.value);
-  const pretty = jsonView(kv.value);
+  const large = isLarge(kv);
+  const decoded = large ? strictText(kv.value.subarray(0, 1024)) : strictText(kv.value);
+  const pretty = large ? undefined : jsonView(kv.value);
   $('#view-json').disabled = pretty === undefined;
   $('#view-text').disabled = decoded === undefined;
   // The user's pick when this value allows it, else the best view for it (a binary key's hex does not stick).
@@ -83,10 +86,17 @@ function render() {
     view = decoded === undefined ? 'hex' : 'text';
   for (const button of document.querySelectorAll('#kv-views button'))
     button.setAttribute('aria-pressed', String(button.dataset.view === view));
-  const shown = view === 'json' ? pretty : view === 'hex' ? hexDump(kv.value) : decoded;
+  const shown = large
+    ? largeView(kv.value, view)
+    : view === 'json'
+      ? pretty
+      : view === 'hex'
+        ? hexDump(kv.value)
+        : decoded;
   $('#kv-view').textContent = shown === '' ? '(empty value)' : shown;
   $('#kv-view').dataset.view = view;
-  if (!dirty) {
+  if (large) $('#kv-value').value = '';
+  else if (!dirty) {
     base = kv.modRevision;
     $('#kv-encoding').value = decoded === undefined ? 'hex' : 'text';
     $('#kv-value').value = pretty ?? decoded ?? hex(kv.value).replace(/(..)/g, '$1 ').trim();

@@ -27,7 +27,7 @@ export interface Playground {
 /**
  * Serves `playground/` at `/` and the built `dist/` at `/dist/`; `/config.json` names the etcd
  * endpoint; `/relay?prefix=<base64>&startRevision=<n>` is an SSE relay of that prefix (the
- * playground's relay mode reads its watches there).
+ * playground's relay mode reads its watches there); `/etcd-metrics` passes on etcd's `/metrics`.
  */
 export async function startPlayground(
   options: { port?: number; etcdEndpoint?: string; etcdArgs?: string[] } = {},
@@ -39,6 +39,10 @@ export async function startPlayground(
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/relay') {
       void relay(relayClient, url, request, response);
+      return;
+    }
+    if (url.pathname === '/etcd-metrics') {
+      void passMetrics(etcdEndpoint, response);
       return;
     }
     if (url.pathname === '/config.json') {
@@ -120,6 +124,23 @@ async function relay(etcd: Etcd, url: URL, request: IncomingMessage, response: S
     if (response.headersSent) return void response.destroy();
     response.writeHead(500, { 'content-type': 'text/plain' });
     response.end(String(error));
+  }
+}
+
+/**
+ * Answers `/etcd-metrics` with the GET `/metrics` of the etcd this playground was started with
+ * (never another host: the path takes no address), for the metrics panel when etcd's own answer
+ * is not readable across origins.
+ */
+async function passMetrics(etcdEndpoint: string, response: ServerResponse): Promise<void> {
+  try {
+    const answer = await fetch(new URL('/metrics', etcdEndpoint), { signal: AbortSignal.timeout(5_000) });
+    response.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    response.end(await answer.text());
+  } catch (error) {
+    if (response.headersSent) return void response.destroy();
+    response.writeHead(502, { 'content-type': 'text/plain' });
+    response.end(`etcd's /metrics did not answer: ${String(error)}`);
   }
 }
 

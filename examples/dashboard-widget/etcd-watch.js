@@ -1,6 +1,6 @@
 // <etcd-watch prefix="dashboard/" endpoints="http://127.0.0.1:2379">: a live table of the keys under
 // a prefix, kept current by a reflector (list, then watch; relists after a compaction).
-import { Etcd } from 'etcd-fetch';
+import { Etcd, reflect } from 'etcd-fetch';
 
 class EtcdWatch extends HTMLElement {
   #etcd;
@@ -10,7 +10,7 @@ class EtcdWatch extends HTMLElement {
     const prefix = this.getAttribute('prefix') ?? '';
     const table = this.appendChild(document.createElement('table'));
     try {
-      for await (const { items } of this.#etcd.reflect({ prefix })) {
+      for await (const { items } of reflect(this.#etcd, { prefix })) {
         table.replaceChildren(...[...items.values()].map((kv) => row(kv.keyText.slice(prefix.length), kv.valueText)));
       }
     } catch (error) {

@@ -2,7 +2,7 @@ import type { CallOptions } from '../core/call-options.ts';
 import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import type { Bytes } from '../core/codec.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
-import { EtcdError, NotLeaderError } from '../core/errors.ts';
+import { NotLeaderError } from '../core/errors.ts';
 import type { KeyValue } from '../core/key-value.ts';
 import { range } from '../kv/kv.ts';
 import { type Comparison, op, txn } from '../kv/txn.ts';

@@ -1,5 +1,5 @@
 import type { CallOptions } from '../core/call-options.ts';
-import { type Client, type Core, coreOf } from '../core/client-core.ts';
+import { type Client, coreOf } from '../core/client-core.ts';
 import type { Bytes } from '../core/codec.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import type { Comparison } from '../kv/txn.ts';

@@ -1,7 +1,7 @@
 import type { CallOptions } from '../core/call-options.ts';
 import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import { type Bytes, checkCount, describe, encodeBytes, toBytes, toText } from '../core/codec.ts';
-import { AbortedError, EtcdError, GrpcCode, InvalidArgumentError, StmConflictError } from '../core/errors.ts';
+import { AbortedError, InvalidArgumentError, StmConflictError } from '../core/errors.ts';
 import type { KeyValue, ResponseHeader } from '../core/key-value.ts';
 import type { PutOptions, ReadOptions } from '../kv/kv.ts';
 import { type Comparison, cmp, type Operation, op, txn } from '../kv/txn.ts';

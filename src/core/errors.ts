@@ -74,7 +74,7 @@ export class EtcdError extends Error {
    */
   declare readonly mayHaveApplied?: boolean;
 
-  /** Marks every error of etcd-fetch, in any copy of the package (see `isEtcdError`). */
+  /** @internal Marks every error of etcd-fetch, in any copy of the package (see `isEtcdError`). */
   get [BRAND](): true {
     return true;
   }
@@ -188,7 +188,7 @@ export class CompactedError extends EtcdError {
 
 /**
  * A watch's start (or resume) revision has been compacted: the watch ended. Re-list at the
- * current revision and watch again from there + 1 (or use `etcd.reflect`).
+ * current revision and watch again from there + 1 (or use `reflect`).
  *
  * @example
  * ```ts

@@ -119,6 +119,12 @@ export function selectorOnly(selector: KeySelector, call: string): KeySelector {
   return selector;
 }
 
+/** The selector part of options that carry one (a watch's, a reflector's): key, prefix, from and to. */
+export function selectorOf(options: KeySelector): KeySelector {
+  const { key, prefix, from, to } = options;
+  return { key, prefix, from, to } as KeySelector;
+}
+
 /** Accepts a bare key as shorthand for `{ key }`. */
 export function toSelector(input: Bytes | KeySelector): KeySelector {
   return typeof input === 'string' || input instanceof Uint8Array ? { key: input } : input;

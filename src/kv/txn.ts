@@ -50,6 +50,8 @@ export interface Comparison {
   readonly encode: (keyspace: Keyspace) => WireObject;
 }
 
+declare const resultType: unique symbol;
+
 /**
  * One operation of a transaction's `then` or `else`, with the type of its result.
  *
@@ -62,6 +64,8 @@ export interface Comparison {
 export interface Operation<Result> {
   /** True when the operation only reads (a call that only reads may be retried). */
   readonly readOnly: boolean;
+  /** The type of the result, for `ResultsOf` (there is no such property at run time). */
+  readonly [resultType]?: Result;
   /** @internal */
   readonly encode: (keyspace: Keyspace) => WireObject;
   /** @internal */
@@ -208,6 +212,7 @@ export const op = {
 export class TxnBuilder<Then extends readonly AnyOperation[], Else extends readonly AnyOperation[]>
   implements Operation<TxnResult<Then, Else>>
 {
+  declare readonly [resultType]?: TxnResult<Then, Else>;
   protected readonly compares: readonly Comparison[];
   protected readonly success: Then;
   protected readonly failure: Else;

@@ -2,7 +2,7 @@ import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { WatchCompactedError } from '../core/errors.ts';
 import type { KeyValue } from '../core/key-value.ts';
-import type { KeySelector } from '../core/keyspace.ts';
+import { type KeySelector, selectorOf } from '../core/keyspace.ts';
 import { range } from '../kv/kv.ts';
 import { watch as openWatch, type Watch, type WatchEvent, type WatchOptions } from './watch.ts';
 
@@ -11,7 +11,7 @@ import { watch as openWatch, type Watch, type WatchEvent, type WatchOptions } fr
  *
  * @example
  * ```ts
- * etcd.reflect({ prefix: 'services/', signal: controller.signal });
+ * reflect(etcd, { prefix: 'services/', signal: controller.signal });
  * ```
  */
 export type ReflectOptions = KeySelector &
@@ -22,7 +22,7 @@ export type ReflectOptions = KeySelector &
  *
  * @example
  * ```ts
- * for await (const update of etcd.reflect({ prefix: 'services/' })) console.log(update.type, update.revision, update.items.size);
+ * for await (const update of reflect(etcd, { prefix: 'services/' })) console.log(update.type, update.revision, update.items.size);
  * ```
  */
 export type ReflectorUpdate =
@@ -39,7 +39,7 @@ export type ReflectorUpdate =
  *
  * @example
  * ```ts
- * const services = etcd.reflect({ prefix: 'services/' });
+ * const services = reflect(etcd, { prefix: 'services/' });
  * for await (const { items } of services) render([...items.values()].map((kv) => kv.valueText));
  * ```
  */
@@ -55,7 +55,7 @@ export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposabl
   private watch: Watch | undefined;
   private closed = false;
 
-  /** Use `reflect(core, options)` or `etcd.reflect(options)`. */
+  /** Use `reflect(client, options)`. */
   constructor(core: Core, options: ReflectOptions) {
     core.keyspace.encode(options); // a bad selector fails now, not on first iteration
     this.core = core;
@@ -66,7 +66,7 @@ export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposabl
   async *[Symbol.asyncIterator](): AsyncGenerator<ReflectorUpdate, void, undefined> {
     try {
       while (!this.closed) {
-        const listed = await range(this.core, this.options, { signal: this.options.signal });
+        const listed = await range(this.core, selectorOf(this.options), { signal: this.options.signal });
         const items = new Map<string, KeyValue>();
         for (const kv of listed.kvs) items.set(kv.keyText, kv);
         this.items = items;
@@ -102,7 +102,7 @@ export class Reflector implements AsyncIterable<ReflectorUpdate>, AsyncDisposabl
     this.watch?.close();
   }
 
-  /** `await using reflector = etcd.reflect(...)`: closes it at the end of the scope. */
+  /** `await using reflector = reflect(etcd, ...)`: closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

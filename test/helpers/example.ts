@@ -28,6 +28,28 @@ export function packedPackage(): string {
 }
 
 /**
+ * An empty folder named `name` whose node_modules has the unpacked tarball as etcd-fetch and its
+ * dependencies beside it, as npm would install them.
+ */
+export function exampleScratch(name: string): string {
+  const from = packedPackage();
+  const folder = join(scratch!, name);
+  mkdirSync(folder, { recursive: true });
+  installInto(from, folder);
+  return folder;
+}
+
+/** The unpacked tarball as `folder`/node_modules/etcd-fetch, with its dependencies beside it. */
+function installInto(from: string, folder: string): void {
+  cpSync(from, join(folder, 'node_modules', 'etcd-fetch'), { recursive: true });
+  const { dependencies = {} } = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const dependency of Object.keys(dependencies))
+    cpSync(join(root, 'node_modules', dependency), join(folder, 'node_modules', dependency), { recursive: true });
+}
+
+/**
  * A copy of `examples/<name>` with the unpacked tarball installed as node_modules/etcd-fetch, and its
  * dependencies beside it as npm would install them.
  */
@@ -35,11 +57,6 @@ export function exampleCopy(name: string): string {
   const from = packedPackage();
   const folder = join(scratch!, name);
   cpSync(join(root, 'examples', name), folder, { recursive: true });
-  cpSync(from, join(folder, 'node_modules', 'etcd-fetch'), { recursive: true });
-  const { dependencies = {} } = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as {
-    dependencies?: Record<string, string>;
-  };
-  for (const dependency of Object.keys(dependencies))
-    cpSync(join(root, 'node_modules', dependency), join(folder, 'node_modules', dependency), { recursive: true });
+  installInto(from, folder);
   return folder;
 }

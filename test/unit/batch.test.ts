@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { CallOptions, FetchLike } from '../../src/core/call-options.ts';
+import type { FetchLike } from '../../src/core/call-options.ts';
 import { createCore } from '../../src/core/client-core.ts';
 import {
   AbortedError,
