@@ -128,9 +128,11 @@ export interface Watch extends AsyncIterable<WatchEvent>, AsyncDisposableLike {
   [Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined>;
   /** Stops the watch; a pending iteration ends. Events not yet read are dropped. */
   close(): void;
+  /** `await using watch = etcd.watch(...)`: closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** A watch's implementation: what `Watch` shows, and what the shared stream calls on it. */
+/** @internal A watch's implementation: what `Watch` shows, and what the shared stream calls on it. */
 export class WatchHandle implements Watch, WatchMember {
   readonly spec: WatchCreateSpec;
   readonly keyspace: Keyspace;
