@@ -77,3 +77,85 @@ export function diffSnapshots(a, b) {
   }
   return out;
 }
+
+const MAX_EVENTS = 20_000; // past this many changes between two revisions, a full read is cheaper
+const MAX_WAIT = 3_000;
+
+/** What a snapshot keeps of a key (never its value). */
+const keyOnly = (kv) => ({
+  key: kv.key,
+  createRevision: kv.createRevision,
+  modRevision: kv.modRevision,
+  version: kv.version,
+  lease: kv.lease,
+});
+
+/**
+ * The prefix at `revision`, derived from the snapshot `base` at another revision and the changes
+ * in between, read from etcd's history with a watch of every key from the older revision + 1
+ * (every revision holds at least one change somewhere, so the changes of the newer one close the
+ * read). Going back, a key's state is the previous value of its first change. Undefined when a
+ * full read is the better way (too many changes, not allowed to watch every key, no answer soon).
+ */
+export async function deriveSnapshot(etcd, prefix, base, revision, signal) {
+  if (revision === base.revision) return base;
+  const forward = revision > base.revision;
+  const low = Math.min(base.revision, revision);
+  const high = Math.max(base.revision, revision);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  signal?.addEventListener('abort', stop, { once: true });
+  const timer = setTimeout(stop, MAX_WAIT);
+  const firsts = new Map(); // id -> the key at `low` (null: absent)
+  const lasts = new Map(); // id -> the key at `high` (null: absent)
+  let count = 0;
+  let complete = false;
+  try {
+    const watch = etcd.watch({ prefix: '', startRevision: low + 1, prevKv: true, signal: controller.signal });
+    reading: for await (const response of watch.responses()) {
+      for (const event of response.events) {
+        if (event.revision > high) {
+          complete = true;
+          break reading;
+        }
+        const key = event.kv.key;
+        if (key.length < prefix.length || !prefix.every((b, i) => key[i] === b)) continue;
+        if (++count > MAX_EVENTS) return undefined;
+        const id = idOf(key);
+        if (!firsts.has(id)) firsts.set(id, event.prevKv ? keyOnly(event.prevKv) : null);
+        lasts.set(id, event.type === 'put' ? keyOnly(event.kv) : null);
+      }
+      if (response.events.length > 0 && response.events[response.events.length - 1].revision >= high) {
+        complete = true;
+        break;
+      }
+    }
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
+    controller.abort();
+  }
+  if (!complete) return undefined; // timed out (or the caller gave up)
+  const changes = forward ? lasts : firsts;
+  const byId = new Map(base.byId);
+  const added = [];
+  for (const [id, kv] of changes) {
+    if (kv === null) byId.delete(id);
+    else {
+      byId.set(id, kv);
+      added.push(kv);
+    }
+  }
+  added.sort((a, b) => compareBytes(a.key, b.key));
+  const kvs = [];
+  let j = 0;
+  for (const kv of base.kvs) {
+    if (changes.has(idOf(kv.key))) continue;
+    while (j < added.length && compareBytes(added[j].key, kv.key) < 0) kvs.push(added[j++]);
+    kvs.push(kv);
+  }
+  while (j < added.length) kvs.push(added[j++]);
+  return { revision, kvs, byId };
+}

@@ -5,7 +5,7 @@
 import { session } from './connection.js';
 import { $, describeError, el, formatSize, keyLabel, note, onSubmit, utf8 } from './dom.js';
 import { diffLines, printable } from './text-diff.js';
-import { createdSince, diffSnapshots, readSnapshot, sinceThen } from './time-snapshot.js';
+import { createdSince, deriveSnapshot, diffSnapshots, readSnapshot, sinceThen } from './time-snapshot.js';
 import { VirtualList } from './virtual-list.js';
 
 const ROW = 24;
@@ -40,21 +40,34 @@ async function compactRevision(etcd) {
   }
 }
 
-async function snapshotAt(etcd, revision, signal) {
-  const hit = cache.get(revision);
-  if (hit) return hit;
-  const snapshot = await readSnapshot(etcd, prefix, revision, signal);
-  cache.set(revision, snapshot);
+function keep(snapshot) {
+  cache.set(snapshot.revision, snapshot);
   if (cache.size > CACHED) cache.delete(cache.keys().next().value);
   return snapshot;
+}
+
+/** The prefix at `revision`: from the cache, from the nearest snapshot and the changes since, or read whole. */
+async function snapshotAt(etcd, revision, signal) {
+  const hit = cache.get(revision) ?? (now?.revision === revision ? now : undefined);
+  if (hit) return hit;
+  let nearest;
+  for (const snapshot of [...cache.values(), now].filter(Boolean))
+    if (!nearest || Math.abs(snapshot.revision - revision) < Math.abs(nearest.revision - revision)) nearest = snapshot;
+  const started = performance.now();
+  const derived = nearest && (await deriveSnapshot(etcd, prefix, nearest, revision, signal));
+  if (derived) derived.how = `from revision ${nearest.revision} and the changes since`;
+  const snapshot = derived ?? (await readSnapshot(etcd, prefix, revision, signal));
+  snapshot.readMs = Math.round(performance.now() - started);
+  return keep(snapshot);
 }
 
 async function current(etcd, signal) {
   if (!now || nowStale) {
     nowStale = false;
-    now = await readSnapshot(etcd, prefix, undefined, signal);
-    cache.set(now.revision, now);
-    if (cache.size > CACHED) cache.delete(cache.keys().next().value);
+    if (now) {
+      const { revision } = await etcd.range({ prefix, countOnly: true, signal });
+      now = await snapshotAt(etcd, revision, signal);
+    } else now = keep(await readSnapshot(etcd, prefix, undefined, signal));
   }
   return now;
 }
@@ -99,7 +112,7 @@ async function show(revision) {
     message,
     revision >= latest.revision
       ? `now (revision ${latest.revision}): ${then.kvs.length.toLocaleString('en')} keys`
-      : `${changed.toLocaleString('en')} of these keys changed or went since, ${created.toLocaleString('en')} were created since (now: revision ${latest.revision}); read in ${ms} ms`,
+      : `${changed.toLocaleString('en')} of these keys changed or went since, ${created.toLocaleString('en')} were created since (now: revision ${latest.revision}); shown in ${ms} ms${then.how ? ` (${then.how})` : ''}`,
   );
   Object.assign(panel().dataset, { state: 'shown', revision: String(revision), stepMs: String(ms) });
 }
