@@ -181,7 +181,7 @@ async function revokeOf(kv, role, name) {
   )
     return;
   await revoke(session.etcd.core, kv.lease);
-  note($('#locks-message'), `lease ${id} revoked`);
+  note($('#locks-action'), `lease ${id} revoked`);
   await refresh();
 }
 
