@@ -1,4 +1,5 @@
 // The playground: an etcd dashboard that uses the browser bundle exactly as a user would.
+import { initAuditTrail } from './audit-trail.js';
 import { initAuthPanel } from './auth-panel.js';
 import { initClusterPanel } from './cluster-panel.js';
 import { initConnection } from './connection.js';
@@ -25,4 +26,5 @@ initImportExport();
 initAuthPanel();
 initTimeTravel();
 initLockInspector();
+initAuditTrail();
 await initConnection();
