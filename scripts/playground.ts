@@ -5,6 +5,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { Etcd, relayWatch } from 'etcd-fetch';
 import { type EtcdServer, freePort, startEtcd } from './etcd.ts';
 import { closeSignal, fetchHeaders, sendAnswer } from './node-http-bridge.ts';
+import { answerShare, ShareLinks } from './playground-share.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const types: Record<string, string> = {
@@ -35,10 +36,15 @@ export async function startPlayground(
   const etcd = options.etcdEndpoint ? undefined : await startEtcd({ args: options.etcdArgs });
   const etcdEndpoint = options.etcdEndpoint ?? etcd!.endpoint;
   const relayClient = new Etcd({ endpoints: etcdEndpoint });
+  const shares = new ShareLinks(process.env.PLAYGROUND_SHARE_SECRET);
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/relay') {
       void relay(relayClient, url, request, response);
+      return;
+    }
+    if (url.pathname === '/share' || url.pathname.startsWith('/share/')) {
+      void answerShare(relayClient, shares, url, request, response);
       return;
     }
     if (url.pathname === '/config.json') {
