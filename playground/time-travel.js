@@ -112,7 +112,7 @@ async function show(revision) {
     message,
     revision >= latest.revision
       ? `now (revision ${latest.revision}): ${then.kvs.length.toLocaleString('en')} keys`
-      : `${changed.toLocaleString('en')} of these keys changed or went since, ${created.toLocaleString('en')} were created since (now: revision ${latest.revision}); shown in ${ms} ms${then.how ? ` (${then.how})` : ''}`,
+      : `${changed.toLocaleString('en')} of these keys changed or went since, ${created.toLocaleString('en')} created since (now: revision ${latest.revision}); shown in ${ms} ms${then.how ? ` (${then.how})` : ''}`,
   );
   Object.assign(panel().dataset, { state: 'shown', revision: String(revision), stepMs: String(ms) });
 }
@@ -261,6 +261,11 @@ export function initTimeTravel() {
     // A change under the prefix: "now" moved on (read again at the next step).
     const key = event.detail.key;
     if (key.length >= prefix.length && prefix.every((b, i) => key[i] === b)) nowStale = true;
+    // The slider reaches the newest revision the page has heard of.
+    if (panel().dataset.state && event.detail.revision > Number(slider.max)) {
+      slider.max = String(event.detail.revision);
+      $('#tt-from').max = slider.max;
+    }
   });
   session.addEventListener('browse', () => {
     if (panel().dataset.state) open().catch(fail($('#tt-message')));

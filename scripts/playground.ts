@@ -28,7 +28,9 @@ export interface Playground {
 /**
  * Serves `playground/` at `/` and the built `dist/` at `/dist/`; `/config.json` names the etcd
  * endpoint; `/relay?prefix=<base64>&startRevision=<n>` is an SSE relay of that prefix (the
- * playground's relay mode reads its watches there).
+ * playground's relay mode reads its watches there); `/share`, `/share/keys` and `/share/events` serve
+ * the read-only live views of one prefix that the playground shares by link (playground-share.ts;
+ * `PLAYGROUND_SHARE_SECRET` keeps links valid across restarts).
  */
 export async function startPlayground(
   options: { port?: number; etcdEndpoint?: string; etcdArgs?: string[] } = {},

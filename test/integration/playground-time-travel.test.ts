@@ -58,7 +58,7 @@ describe('playground time travel', () => {
     assert.equal(await row('nodes/n07').getAttribute('data-since'), 'changed');
     assert.equal(await row('config/db').getAttribute('data-since'), '');
     await page
-      .locator('#tt-message', { hasText: '3 of these keys changed or went since, 1 were created since' })
+      .locator('#tt-message', { hasText: '3 of these keys changed or went since, 1 created since' })
       .waitFor(WAIT);
     assert.match((await row('config/legacy').textContent()) ?? '', /deleted since/);
 
