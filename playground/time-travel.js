@@ -200,6 +200,7 @@ function valueDiff(before, after) {
   if (a.binary || b.binary)
     return el('pre', {
       className: 'diff',
+      tabIndex: 0,
       textContent: `binary value: ${formatSize(before?.length ?? 0)} → ${formatSize(after?.length ?? 0)}`,
     });
   const lines = diffLines(a.text.slice(0, 4_000), b.text.slice(0, 4_000)).filter(
@@ -207,7 +208,7 @@ function valueDiff(before, after) {
   );
   return el(
     'pre',
-    { className: 'diff' },
+    { className: 'diff', tabIndex: 0 },
     ...lines.map(([kind, line]) =>
       el('span', { className: kind === '+' ? 'add' : kind === '-' ? 'del' : 'same', textContent: `${kind} ${line}\n` }),
     ),
