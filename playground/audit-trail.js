@@ -146,6 +146,8 @@ function exportNdjson() {
 }
 
 export function initAuditTrail() {
+  // A scrolling table: reachable with the keyboard (axe's scrollable-region-focusable).
+  $('#audit-scroll').tabIndex = 0;
   onSubmit($('#audit-form'), () => start($('#audit-prefix').value, false), $('#audit-message'));
   $('#audit-stop').addEventListener('click', () =>
     stop().catch((error) => note($('#audit-message'), describeError(error), 'error')),

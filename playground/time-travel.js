@@ -228,6 +228,8 @@ async function open() {
 }
 
 export function initTimeTravel() {
+  // A scrolling list: reachable with the keyboard (axe's scrollable-region-focusable).
+  $('#tt-diff').tabIndex = 0;
   list = new VirtualList($('#tt-tree'), {
     rowHeight: ROW,
     render: renderRow,
