@@ -79,7 +79,7 @@ export function diffSnapshots(a, b) {
 }
 
 const MAX_EVENTS = 20_000; // past this many changes between two revisions, a full read is cheaper
-const MAX_WAIT = 3_000;
+const MAX_WAIT = 6_000; // only a watch that never answers takes this long: the newer revision always has a change
 
 /** What a snapshot keeps of a key (never its value). */
 const keyOnly = (kv) => ({
