@@ -13,6 +13,7 @@ import mixedReadWrite from './cases/mixed-read-write.ts';
 import playgroundCase from './cases/playground.ts';
 import relayFanout from './cases/relay-fanout.ts';
 import sequentialPutGet from './cases/sequential-put-get.ts';
+import timeTravel from './cases/time-travel.ts';
 import tlsH1H2 from './cases/tls-h1-h2.ts';
 import valueSearch from './cases/value-search.ts';
 import watchChurn from './cases/watch-churn.ts';
@@ -34,6 +35,7 @@ const cases: BenchCase[] = [
   chromium,
   playgroundCase,
   valueSearch,
+  timeTravel,
   coldImport,
   bundleSize,
 ];

@@ -1,4 +1,5 @@
 // The playground: an etcd dashboard that uses the browser bundle exactly as a user would.
+import { initAuditTrail } from './audit-trail.js';
 import { initAuthPanel } from './auth-panel.js';
 import { initBookmarks } from './bookmarks.js';
 import { initClusterPanel } from './cluster-panel.js';
@@ -7,10 +8,13 @@ import { initFindPanel } from './find-panel.js';
 import { initImportExport } from './import-export.js';
 import { initKeyHistory } from './key-history.js';
 import { initKeyTree } from './key-tree.js';
+import { initLockInspector } from './lock-inspector.js';
 import { initMaintenance } from './maintenance-panel.js';
 import { initMetricsPanel } from './metrics-panel.js';
 import { initMultiSelect } from './multi-select.js';
+import { initShareLink } from './share-link.js';
 import { initTheme } from './theme.js';
+import { initTimeTravel } from './time-travel.js';
 import { initTxnForm } from './txn-form.js';
 import { initValueEditor } from './value-editor.js';
 import { initWatchPanel } from './watch-panel.js';
@@ -30,4 +34,8 @@ initFindPanel();
 initMultiSelect();
 initBookmarks();
 initMetricsPanel();
+initTimeTravel();
+initLockInspector();
+initAuditTrail();
+initShareLink();
 await initConnection();

@@ -5,6 +5,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { Etcd, relayWatch } from 'etcd-fetch';
 import { type EtcdServer, freePort, startEtcd } from './etcd.ts';
 import { closeSignal, fetchHeaders, sendAnswer } from './node-http-bridge.ts';
+import { answerShare, ShareLinks } from './playground-share.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const types: Record<string, string> = {
@@ -27,7 +28,9 @@ export interface Playground {
 /**
  * Serves `playground/` at `/` and the built `dist/` at `/dist/`; `/config.json` names the etcd
  * endpoint; `/relay?prefix=<base64>&startRevision=<n>` is an SSE relay of that prefix (the
- * playground's relay mode reads its watches there); `/etcd-metrics` passes on etcd's `/metrics`.
+ * playground's relay mode reads its watches there); `/etcd-metrics` passes on etcd's `/metrics`;
+ * `/share`, `/share/keys` and `/share/events` serve the read-only live views of one prefix that the
+ * playground shares by link (playground-share.ts; `PLAYGROUND_SHARE_SECRET` keeps links valid across restarts).
  */
 export async function startPlayground(
   options: { port?: number; etcdEndpoint?: string; etcdArgs?: string[] } = {},
@@ -35,6 +38,7 @@ export async function startPlayground(
   const etcd = options.etcdEndpoint ? undefined : await startEtcd({ args: options.etcdArgs });
   const etcdEndpoint = options.etcdEndpoint ?? etcd!.endpoint;
   const relayClient = new Etcd({ endpoints: etcdEndpoint });
+  const shares = new ShareLinks(process.env.PLAYGROUND_SHARE_SECRET);
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/relay') {
@@ -43,6 +47,10 @@ export async function startPlayground(
     }
     if (url.pathname === '/etcd-metrics') {
       void passMetrics(etcdEndpoint, response);
+      return;
+    }
+    if (url.pathname === '/share' || url.pathname.startsWith('/share/')) {
+      void answerShare(relayClient, shares, url, request, response);
       return;
     }
     if (url.pathname === '/config.json') {
