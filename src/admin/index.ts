@@ -10,11 +10,13 @@
 export { Auth, type AuthStatus, type Permission, type PermissionType } from './auth.ts';
 export { Cluster, type Member, type MemberList } from './cluster.ts';
 export type { MemberReport } from './cluster-status.ts';
+export { type DowngradeAction, type DowngradeResult, downgrade } from './downgrade.ts';
 export { type CampaignOptions, GatewayElection, type LeaderKey } from './gateway-election.ts';
 export { GatewayLock, type GatewayLockOptions, type HeldLock } from './gateway-lock.ts';
 export {
   type Alarm,
   type AlarmType,
+  type DowngradeInfo,
   type HashKV,
   Maintenance,
   type MemberStatus,

@@ -17,6 +17,13 @@ describe('maintenance against a real etcd', () => {
     assert.ok(status.raftIndex > 0 && status.raftTerm > 0);
     assert.equal(status.isLearner, false);
     assert.deepEqual(status.errors, []);
+    // 3.6 added the quota, the storage version and the downgrade state (gateway names dbSizeQuota,
+    // storageVersion, downgradeInfo {enabled, targetVersion}); before 3.6 they read as zero values.
+    const newer =
+      etcdUnderTest.gateway === undefined && (etcdUnderTest.version === '3.6' || etcdUnderTest.version === '3.7');
+    assert.equal(status.dbSizeQuota, newer ? 2 * 1024 * 1024 : 0);
+    assert.equal(status.storageVersion, newer ? `${etcdUnderTest.version}.0` : '');
+    assert.deepEqual(status.downgradeInfo, { enabled: false, targetVersion: '' });
   });
 
   test('hash is stable while nothing is written and changes with a write', async () => {
