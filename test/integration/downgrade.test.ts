@@ -13,7 +13,9 @@ const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] 
 /** The real server's line, or undefined for Debian's 3.4.23 and any imitation (which has no downgrade). */
 function realLine(): '3.5' | '3.6' | '3.7' | undefined {
   const version = versionUnderTest();
-  return gatewayVersion() === undefined && (version === '3.5' || version === '3.6' || version === '3.7') ? version : undefined;
+  return gatewayVersion() === undefined && (version === '3.5' || version === '3.6' || version === '3.7')
+    ? version
+    : undefined;
 }
 
 /** Polls `check` every 100 ms until it holds; fails after `ms`. */
@@ -34,7 +36,9 @@ describe('downgrade (etcd 3.6+) against a real etcd', () => {
     await assert.rejects(downgrade(etcd, 'STOP' as 'CANCEL'), InvalidArgumentError);
   });
 
-  test('3.4 (and the imitation) has no downgrade route: UnimplementedError', { skip: realLine() !== undefined }, async () => {
+  test('3.4 (and the imitation) has no downgrade route: UnimplementedError', {
+    skip: realLine() !== undefined,
+  }, async () => {
     await assert.rejects(downgrade(client(), 'VALIDATE', '3.3'), UnimplementedError);
   });
 
