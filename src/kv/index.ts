@@ -10,7 +10,14 @@
 
 export type { AuthOptions, PasswordSource, TokenSource } from '../core/auth-token.ts';
 export type { CallOptions, FetchLike, WireObject } from '../core/call-options.ts';
-export { type BatchOptions, type Client, type ClientOptions, type Core, createCore, namespaceCore } from '../core/client-core.ts';
+export {
+  type BatchOptions,
+  type Client,
+  type ClientOptions,
+  type Core,
+  createCore,
+  namespaceCore,
+} from '../core/client-core.ts';
 export { type Bytes, toBytes } from '../core/codec.ts';
 export type { AsyncDisposableLike } from '../core/disposable.ts';
 export type { DiscoveryOptions, EndpointPoolOptions } from '../core/endpoints.ts';
