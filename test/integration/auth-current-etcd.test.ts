@@ -13,6 +13,7 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
 } from 'etcd-fetch';
+import { downgrade } from 'etcd-fetch/admin';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { gatewayVersion, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 import { startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
@@ -144,6 +145,30 @@ describe('with authentication on, as current etcd releases check it', () => {
     }
     await assert.rejects(nobody.maintenance.status(), UnauthenticatedError);
     await assert.rejects(nobody.cluster.members(), UnauthenticatedError);
+  });
+
+  test('alarms: any user may list them, only root may disarm or downgrade; without a token, nothing on a fixed etcd', async () => {
+    const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
+    const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
+    const nobody = new Etcd({ endpoints: endpoints() });
+    const { leader } = await root.maintenance.status();
+    const alarm = { memberId: leader, alarm: 'NOSPACE' } as const;
+    assert.deepEqual(await bob.maintenance.alarms(), []);
+    assert.deepEqual(await root.maintenance.disarm(alarm), []);
+    if (versionUnderTest() === undefined) {
+      // Debian's 3.4.23 lists and disarms alarms for anyone, and has no downgrade route.
+      assert.deepEqual(await nobody.maintenance.alarms(), []);
+      assert.deepEqual(await nobody.maintenance.disarm(alarm), []);
+      return;
+    }
+    await assert.rejects(bob.maintenance.disarm(alarm), PermissionDeniedError);
+    await assert.rejects(nobody.maintenance.alarms(), UnauthenticatedError);
+    await assert.rejects(nobody.maintenance.disarm(alarm), UnauthenticatedError);
+    if (gatewayVersion() === undefined && versionUnderTest() !== '3.4') {
+      await assert.rejects(downgrade(bob, 'VALIDATE', '3.3'), PermissionDeniedError);
+      await assert.rejects(downgrade(nobody, 'VALIDATE', '3.3'), UnauthenticatedError);
+    }
+    for (const etcd of [bob, root, nobody]) etcd.close();
   });
 });
 
