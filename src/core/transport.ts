@@ -348,7 +348,10 @@ export class Transport {
       }
     } catch (error) {
       const mapped = this.typed(error, call);
-      if (mapped instanceof UnavailableError && mapped.endpoint === call.endpoint) this.failedOver(call.endpoint);
+      // A learner's refusal (400 code 9 from 3.6 on) moves on too: the stream's next attempt goes elsewhere.
+      const learner = mapped instanceof FailedPreconditionError && LEARNER_REFUSAL.test(mapped.message);
+      if ((mapped instanceof UnavailableError || learner) && mapped.endpoint === call.endpoint)
+        this.failedOver(call.endpoint);
       throw connect.explain(mapped, path);
     } finally {
       connect.signal.removeEventListener('abort', abort);

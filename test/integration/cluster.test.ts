@@ -81,8 +81,14 @@ describe('cluster membership against a real etcd', () => {
       onLearner.close();
       // With a voting member among the endpoints, a call the learner refuses goes there instead.
       const learnerFirst = new Etcd({ endpoints: [second.endpoint, etcdUnderTest.endpoint] });
+      const watch = learnerFirst.watch({ key: 'learner/first' });
+      await watch.ready;
       await learnerFirst.put('learner/first', 'put');
       assert.equal((await learnerFirst.get('learner/first'))?.valueText, 'put');
+      for await (const event of watch) {
+        assert.equal(event.kv.valueText, 'put');
+        break;
+      }
       learnerFirst.close();
       // Discovery leaves learners out (as Go's Sync): only the voting member's URL is learned.
       const discovering = new Etcd({ endpoints: [etcdUnderTest.endpoint], discover: true });
