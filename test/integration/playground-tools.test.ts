@@ -89,7 +89,7 @@ describe('playground tools', () => {
       ],
     };
     await page.fill('#import-text', JSON.stringify(doc));
-    await page.click('#import-form button:not([type])');
+    await page.click('#import-form button[type="submit"]');
     await page.locator('#io-message', { hasText: '1 to create, 1 to change, 1 unchanged' }).waitFor(WAIT);
     await page.locator(`#import-preview tr.update[data-key="${p}a"]`).waitFor();
     await page.locator('#io-panel').screenshot({ path: 'test/artifacts/playground-import-preview.png' });
@@ -99,7 +99,7 @@ describe('playground tools', () => {
     await page.locator('#io-message.error', { hasText: 'changed since the preview' }).waitFor(WAIT);
     assert.equal(await etcd.get(`${p}new`), undefined);
     // Preview again, then import.
-    await page.click('#import-form button:not([type])');
+    await page.click('#import-form button[type="submit"]');
     await page.locator('#io-message', { hasText: '1 to create, 1 to change' }).waitFor(WAIT);
     await page.click('#import-apply');
     await page.locator('#io-message.ok', { hasText: 'imported 2 key(s)' }).waitFor(WAIT);
@@ -231,7 +231,7 @@ describe('playground tools', () => {
     }
     await page.fill('#perm-role', 'readers');
     await page.fill('#perm-key', 'public/');
-    await page.click('#perm-form button:not([type])');
+    await page.click('#perm-form button[type="submit"]');
     await page.locator('#roles tr[data-role="readers"]', { hasText: 'read prefix “public/”' }).waitFor(WAIT);
     for (const [user, role] of [
       ['root', 'root'],
@@ -239,7 +239,7 @@ describe('playground tools', () => {
     ] as const) {
       await page.fill('#user-role-user', user);
       await page.fill('#user-role-role', role);
-      await page.click('#user-role-form button:not([type])');
+      await page.click('#user-role-form button[type="submit"]');
       await page.locator(`#users tr[data-user="${user}"]`, { hasText: role }).waitFor(WAIT);
     }
     await page.locator('#auth-panel').screenshot({ path: 'test/artifacts/playground-users-roles.png' });

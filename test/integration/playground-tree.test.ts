@@ -85,7 +85,7 @@ describe('playground key tree', () => {
     await page.locator('#tree-count', { hasText: '4 keys' }).waitFor(WAIT);
     // The watch panel goes elsewhere.
     await page.fill('#watch-prefix', 'somewhere-else/');
-    await page.click('#watch-form button:not([type])');
+    await page.click('#watch-form button[type="submit"]');
     await page.locator('#watch-state', { hasText: 'somewhere-else/' }).waitFor(WAIT);
     // Keys created under a collapsed folder, and a lease that expires.
     await etcd.put(`${p}app/b`, '2');

@@ -206,7 +206,7 @@ describe('playground', () => {
 
     // A replay from a past revision starts a new list: no event of the old watch stays.
     await page.fill('#watch-from', String(revision));
-    await page.click('#watch-form button:not([type])');
+    await page.click('#watch-form button[type="submit"]');
     await page
       .locator(`#watch-events li[data-key="${p}live"][data-revision="${revision}"]`, { hasText: 'v1' })
       .waitFor(WAIT);
