@@ -39,6 +39,7 @@ export {
   memberUpdate,
 } from './cluster.ts';
 export type { MemberReport } from './cluster-status.ts';
+export { type DowngradeAction, type DowngradeResult, downgrade } from './downgrade.ts';
 export {
   type GatewayCampaignOptions,
   type GatewayLeaderKey,
@@ -55,6 +56,7 @@ export {
   alarmDisarm,
   alarmList,
   clusterStatus,
+  type DowngradeInfo,
   defragment,
   type HashKV,
   hash,

@@ -53,7 +53,26 @@ export interface MemberStatus {
   isLearner: boolean;
   /** Alarm descriptions of this member. */
   errors: string[];
+  /** The backend quota (`--quota-backend-bytes`, 2 GiB by default) in bytes; 0 before etcd 3.6. */
+  dbSizeQuota: number;
+  /** The version of the data on disk, e.g. `3.6.0` (lower during a downgrade); `''` before etcd 3.6. */
+  storageVersion: string;
+  /** The cluster's downgrade, if one is enabled (see `downgrade`); never enabled before etcd 3.6. */
+  downgradeInfo: DowngradeInfo;
   header: ResponseHeader;
+}
+
+/**
+ * Whether the cluster is being downgraded, and to which minor version (etcd 3.6+'s `status`).
+ *
+ * @example
+ * const { downgradeInfo } = await etcd.maintenance.status();
+ * if (downgradeInfo.enabled) console.log('downgrading to', downgradeInfo.targetVersion);   // '3.5.0'
+ */
+export interface DowngradeInfo {
+  enabled: boolean;
+  /** The cluster version the downgrade goes to, e.g. `3.5.0`; `''` when none is enabled. */
+  targetVersion: string;
 }
 
 /**
@@ -108,6 +127,9 @@ export async function status(client: Client, options: MemberCallOptions = {}): P
     raftAppliedIndex: decodeInt(wire.raftAppliedIndex, 'raftAppliedIndex'),
     isLearner: decodeBool(wire.isLearner),
     errors: decodeArray(wire.errors, 'errors').map(String),
+    dbSizeQuota: decodeInt(wire.dbSizeQuota, 'dbSizeQuota'),
+    storageVersion: typeof wire.storageVersion === 'string' ? wire.storageVersion : '',
+    downgradeInfo: decodeDowngradeInfo(wire.downgradeInfo),
     header: decodeHeader(wire.header),
   };
 }
@@ -291,6 +313,17 @@ async function aimed(
   } catch (error) {
     throw steps.explain(error);
   }
+}
+
+function decodeDowngradeInfo(field: unknown): DowngradeInfo {
+  if (field === undefined || field === null) return { enabled: false, targetVersion: '' };
+  if (typeof field !== 'object')
+    throw new MalformedResponseError(`downgradeInfo must be an object, got ${describe(field)}`);
+  const wire = field as WireObject;
+  return {
+    enabled: decodeBool(wire.enabled),
+    targetVersion: typeof wire.targetVersion === 'string' ? wire.targetVersion : '',
+  };
 }
 
 function decodeHash(field: unknown): number {

@@ -102,11 +102,16 @@ export class EndpointPool {
   }
 }
 
-/** Client URLs of the members in a `/cluster/member/list` answer, in member order. */
+/**
+ * Client URLs of the voting members in a `/cluster/member/list` answer, in member order. Learners
+ * are left out, as Go's `Sync` does: a learner refuses every call but status and serializable
+ * reads ("rpc not supported for learner").
+ */
 export function clientUrlsOf(memberList: Record<string, unknown>): string[] {
   const members = Array.isArray(memberList.members) ? memberList.members : [];
   const urls: string[] = [];
   for (const member of members) {
+    if ((member as { isLearner?: unknown })?.isLearner === true) continue;
     const list = (member as { clientURLs?: unknown })?.clientURLs;
     if (!Array.isArray(list)) continue;
     for (const url of list) {

@@ -16,6 +16,7 @@ import {
 import {
   AbortedError,
   EtcdError,
+  FailedPreconditionError,
   InvalidArgumentError,
   MalformedResponseError,
   TimeoutError,
@@ -131,6 +132,7 @@ const MIN_ATTEMPT_MS = 1_000;
  */
 const HAS_LEADER_HEADER = 'grpc-metadata-hasleader';
 const NO_LEADER = 'etcdserver: no leader';
+const LEARNER_REFUSAL = /rpc not supported for learner/;
 /** A backup is most needed when the quorum is lost: it never requires a leader unless asked. */
 const SNAPSHOT = '/maintenance/snapshot';
 
@@ -241,8 +243,10 @@ export class Transport {
     this.discovery?.refresh();
     const text = JSON.stringify(body);
     let call: CallState | undefined;
+    let renewedToken = false;
+    let learnerRefusals = 0;
     try {
-      for (let renewedToken = false; ; renewedToken = true) {
+      for (;;) {
         const pinned = options.endpoint !== undefined;
         const requireLeader = options.requireLeader ?? this.requireLeader;
         call = newCall(
@@ -264,8 +268,22 @@ export class Transport {
             !call.anonymous &&
             !renewedToken &&
             this.tokenSource?.invalidate(call.token)
-          )
+          ) {
+            renewedToken = true;
             continue;
+          }
+          // A learner refuses before doing anything (3.4/3.5: 503 code 14; 3.6+: 400 code 9): the
+          // call, write or not, goes to the next endpoint, as Go's client does with several.
+          if (
+            !pinned &&
+            !deadline.timedOut &&
+            (error instanceof FailedPreconditionError || error instanceof UnavailableError) &&
+            LEARNER_REFUSAL.test(error.message) &&
+            ++learnerRefusals < this.pool.endpoints.length
+          ) {
+            this.failedOver(call.endpoint);
+            continue;
+          }
           if (error instanceof UnavailableError || deadline.timedOut) this.failedOver(call.endpoint);
           else if (error instanceof EtcdError && error.status !== undefined) this.pool.succeeded(call.endpoint);
           throw error;
@@ -330,7 +348,10 @@ export class Transport {
       }
     } catch (error) {
       const mapped = this.typed(error, call);
-      if (mapped instanceof UnavailableError && mapped.endpoint === call.endpoint) this.failedOver(call.endpoint);
+      // A learner's refusal (400 code 9 from 3.6 on) moves on too: the stream's next attempt goes elsewhere.
+      const learner = mapped instanceof FailedPreconditionError && LEARNER_REFUSAL.test(mapped.message);
+      if ((mapped instanceof UnavailableError || learner) && mapped.endpoint === call.endpoint)
+        this.failedOver(call.endpoint);
       throw connect.explain(mapped, path);
     } finally {
       connect.signal.removeEventListener('abort', abort);

@@ -4,6 +4,7 @@ import { type Core, perClient } from '../core/client-core.ts';
 import {
   AbortedError,
   EtcdError,
+  FailedPreconditionError,
   MalformedResponseError,
   TimeoutError,
   UnauthenticatedError,
@@ -381,7 +382,7 @@ export class WatchStream {
       }
       return 0;
     }
-    if (typed instanceof UnavailableError && connection.endpoint !== undefined)
+    if ((typed instanceof UnavailableError || isLearnerRefusal(typed)) && connection.endpoint !== undefined)
       this.transport.failedOver(connection.endpoint);
     state.failures++;
     // Whole milliseconds: what onReconnect reports is what a log line or a metric can show as is.
@@ -584,9 +585,18 @@ function explain(error: unknown, endpoint: string | undefined): EtcdError {
 function isRetryable(error: EtcdError): boolean {
   return (
     (error instanceof UnavailableError && error.retryable) ||
+    isLearnerRefusal(error) ||
     error instanceof TimeoutError ||
     error instanceof AbortedError
   );
+}
+
+/**
+ * A learner refuses watches: 503 code 14 on etcd 3.4 and 3.5 (an UnavailableError), 400 code 9
+ * from 3.6 on. Either way the stream goes to the next endpoint, as Go's client does.
+ */
+function isLearnerRefusal(error: EtcdError): boolean {
+  return error instanceof FailedPreconditionError && /rpc not supported for learner/.test(error.message);
 }
 
 /** A line that is not JSON is a protocol error (a proxy's page, another server): it ends the watch. */

@@ -233,9 +233,12 @@ export class WatchHandle implements Watch, WatchMember {
    * watched keys): Go's `RequestProgress`, for one watch. Delivered means queued for the
    * consumer, in order, so a `responses()` reader sees those changes before anything later.
    * A watch that has seen the latest revision answers at once. Otherwise it waits for a change
-   * under it or a progress notification (`progressNotify`), since etcd 3.4 answers a stream's
-   * progress request ahead of the changes a watcher still has to catch up on; without either,
-   * it ends with `TimeoutError` after `timeout` (default: the client's).
+   * under it or a progress notification (`progressNotify`). etcd's own progress request cannot
+   * serve here: etcd 3.4.23 answers it ahead of the changes a watcher still has to catch up on,
+   * and 3.5 to 3.7 drop it unanswered while any watcher of the stream is catching up or was
+   * resumed at the next revision (measured on 3.5.36, 3.6.17, 3.7.4), and a fetch stream cannot
+   * send one later. Without a change or a notification, it ends with `TimeoutError` after
+   * `timeout` (default: the client's).
    *
    * @example
    * const watch = etcd.watch({ prefix: 'jobs/', progressNotify: true });

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  alarmDisarm,
+  alarmList,
   authEnable,
   authStatus,
   Etcd,
@@ -24,6 +26,7 @@ import {
   userChangePassword,
   userGrantRole,
 } from 'etcd-fetch';
+import { downgrade } from 'etcd-fetch/admin';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { gatewayVersion, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 import { startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
@@ -155,6 +158,30 @@ describe('with authentication on, as current etcd releases check it', () => {
     }
     await assert.rejects(status(nobody), UnauthenticatedError);
     await assert.rejects(memberList(nobody), UnauthenticatedError);
+  });
+
+  test('alarms: any user may list them, only root may disarm or downgrade; without a token, nothing on a fixed etcd', async () => {
+    const bob = new Etcd({ endpoints: endpoints(), auth: { username: 'bob', password: BOB_PASSWORD } });
+    const root = new Etcd({ endpoints: endpoints(), auth: ROOT });
+    const nobody = new Etcd({ endpoints: endpoints() });
+    const { leader } = await status(root);
+    const alarm = { memberId: leader, alarm: 'NOSPACE' } as const;
+    assert.deepEqual(await alarmList(bob), []);
+    assert.deepEqual(await alarmDisarm(root, alarm), []);
+    if (versionUnderTest() === undefined) {
+      // Debian's 3.4.23 lists and disarms alarms for anyone, and has no downgrade route.
+      assert.deepEqual(await alarmList(nobody), []);
+      assert.deepEqual(await alarmDisarm(nobody, alarm), []);
+      return;
+    }
+    await assert.rejects(alarmDisarm(bob, alarm), PermissionDeniedError);
+    await assert.rejects(alarmList(nobody), UnauthenticatedError);
+    await assert.rejects(alarmDisarm(nobody, alarm), UnauthenticatedError);
+    if (gatewayVersion() === undefined && versionUnderTest() !== '3.4') {
+      await assert.rejects(downgrade(bob, 'VALIDATE', '3.3'), PermissionDeniedError);
+      await assert.rejects(downgrade(nobody, 'VALIDATE', '3.3'), UnauthenticatedError);
+    }
+    for (const etcd of [bob, root, nobody]) etcd.close();
   });
 });
 

@@ -15,7 +15,7 @@ import {
   UnavailableError,
 } from 'etcd-fetch';
 import { freePort, startEtcd } from '../../scripts/etcd.ts';
-import { closedAfter, useEtcd } from '../helpers/etcd.ts';
+import { closedAfter, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 
 // Its own etcd: membership changes concern everyone on a server.
 const etcdUnderTest = useEtcd({ ownServer: true, name: 'first' });
@@ -77,8 +77,46 @@ describe('cluster membership against a real etcd', () => {
     const { member } = await memberAdd(etcd, [peer], { isLearner: true });
     const second = await startEtcd({ name: 'second', peerPort, join: `first=${first.peerUrls[0]},second=${peer}` });
     try {
+      // A learner answers status and serializable reads only; everything else is refused: 503
+      // code 14 on 3.4 and 3.5 (so a read is retried until its deadline), 400 code 9 from 3.6 on
+      // (FailedPreconditionError at once), "etcdserver: rpc not supported for learner".
+      const refused =
+        versionUnderTest() === '3.6' || versionUnderTest() === '3.7' ? 'FailedPreconditionError' : undefined;
+      const onLearner = new Etcd({ endpoints: [second.endpoint] });
+      assert.equal((await status(onLearner)).isLearner, true);
+      await onLearner.get('still/works', { serializable: true });
+      const learnerRefusal = (error: Error) =>
+        refused === undefined
+          ? /^(Unavailable|Timeout)Error$/.test(error.name)
+          : error.name === refused && /not supported for learner/.test(error.message);
+      await assert.rejects(onLearner.get('still/works', { timeout: 1_000 }), learnerRefusal);
+      await assert.rejects(onLearner.put('k', 'v', { timeout: 1_000 }), learnerRefusal);
+      onLearner.close();
+      // With a voting member among the endpoints, a call the learner refuses goes there instead.
+      const learnerFirst = new Etcd({ endpoints: [second.endpoint, etcdUnderTest.endpoint] });
+      const watch = learnerFirst.watch({ key: 'learner/first' });
+      await watch.ready;
+      await learnerFirst.put('learner/first', 'put');
+      assert.equal((await learnerFirst.get('learner/first'))?.valueText, 'put');
+      for await (const event of watch) {
+        assert.equal(event.kv.valueText, 'put');
+        break;
+      }
+      learnerFirst.close();
+      // Discovery leaves learners out (as Go's Sync): only the voting member's URL is learned.
+      const discovering = new Etcd({ endpoints: [etcdUnderTest.endpoint], discover: true });
+      await memberList(discovering);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(discovering.transport.endpoints, [etcdUnderTest.endpoint]);
+      discovering.close();
+
       // etcd refuses promotion until the learner has caught up with the leader.
       await retry(() => memberPromote(etcd, member.id), FailedPreconditionError);
+      // Promoting a voting member is refused.
+      await assert.rejects(memberPromote(etcd, first.id), {
+        name: 'FailedPreconditionError',
+        message: /only promote a learner/,
+      });
       const { members } = await memberList(etcd);
       assert.deepEqual(members.map((m) => [m.name, m.isLearner]).sort(), [
         ['first', false],

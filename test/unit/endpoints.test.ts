@@ -182,10 +182,12 @@ describe('endpoint discovery', () => {
       { ID: '2', name: 'b', clientURLs: ['http://127.0.0.1:2/'] },
       { ID: '3', name: 'learner' },
       { ID: '4', name: 'c', clientURLs: ['http://127.0.0.1:3', 'unix://sock', 42] },
+      // A learner that has started: etcd refuses it most calls, so discovery leaves it out (as Go's Sync).
+      { ID: '5', name: 'l', clientURLs: ['http://127.0.0.1:5'], isLearner: true },
     ],
   };
 
-  test('reads client URLs from a member list, ignoring members without any and non-http URLs', () => {
+  test('reads client URLs from a member list, ignoring learners, members without any and non-http URLs', () => {
     assert.deepEqual(clientUrlsOf(memberList), [A, B, C]);
     assert.deepEqual(clientUrlsOf({ members: 'x' }), []);
     assert.deepEqual(clientUrlsOf({}), []);
