@@ -57,12 +57,13 @@ test('subscribers of a killed relay resume on the others (from the ring, and fro
     const keys: string[] = [];
     seen.push(keys);
     // One at a time, so the proxy deals them out A, B, C, A, ...: four per relay.
-    const ready = Promise.withResolvers<void>();
+    let onReady!: () => void;
+    const ready = new Promise<void>((done) => (onReady = done));
     readers.push(
       (async () => {
         const events = subscribe(url, {
           signal: abort.signal,
-          onReady: () => ready.resolve(),
+          onReady: () => onReady(),
           onReconnect: () => reconnects++,
         });
         for await (const event of events) {
@@ -71,7 +72,7 @@ test('subscribers of a killed relay resume on the others (from the ring, and fro
         }
       })(),
     );
-    await ready.promise;
+    await ready;
   }
 
   const writer = new Etcd({ endpoints: etcdUnderTest.endpoint });
