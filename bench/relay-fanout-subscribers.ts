@@ -1,32 +1,28 @@
 // The subscriber process of cases/relay-fanout.ts:
-// `node bench/relay-fanout-subscribers.ts <relay URL> <count> <etcd endpoint> <prefix> <puts>`.
-// Opens `count` SSE connections to the relay, measures the ms until every one had `event: ready`
-// (and the relay's heap then), then writes `puts` keys of 200-byte values under the prefix at
-// 100/s and measures, per event and connection, the lag from the put's answer to its arrival, and
-// the relay's CPU time over the deliveries; prints the figures as JSON.
+// `node bench/relay-fanout-subscribers.ts <relay URL> <count> <prefix> <puts>`.
+// Opens `count` SSE connections to the relay, prints the ms until every one had `event: ready`
+// (and the relay's heap then) as a JSON line; while the bench process writes `puts` keys under the
+// prefix, records when each event arrives on each connection; then reads from stdin when etcd
+// answered each put (`[[revision, ms since the epoch], ...]`) and prints, as a second JSON line,
+// the lag from the put's answer to each arrival, events lost and repeated, and the relay's CPU
+// time over the deliveries.
 //
 // Connections are plain TCP sockets reading the answer's bytes: this process must read a million
 // events a second on a shared core, so it parses no more than the `id:` of each message (the relay
 // writes whole messages per chunk, so chunk-size lines fall between messages and are skipped).
 import { connect, type Socket } from 'node:net';
-import { Etcd } from 'etcd-fetch';
+import { createInterface } from 'node:readline';
 
-const [relayUrl, countText, endpoint, prefix, putsText] = process.argv.slice(2);
+const [relayUrl, countText, prefix, putsText] = process.argv.slice(2);
 const count = Number(countText);
 const puts = Number(putsText);
-const PUT_INTERVAL_MS = 10;
-const VALUE = 'v'.repeat(200);
 /** Connections opening at once: more only queue in the relay's accept backlog. */
 const OPENING = 256;
 const relay = new URL(relayUrl!);
 const path = `/events?prefix=${encodeURIComponent(prefix!)}`;
 
-const acked = new Map<number, number>();
-/** Lags in whole ms, 0 to 60 s (negative lags, an event before the put's answer, count as 0). */
-const histogram = new Uint32Array(60_001);
-let lagCount = 0;
-/** Arrivals before the put's answer came back: their lag is counted once it does. */
-const early = new Map<number, number[]>();
+/** Arrival times (ms since the epoch, high resolution) of each revision's event, over all connections. */
+const arrivalsByRevision = new Map<number, number[]>();
 let arrivals = 0;
 let duplicates = 0;
 let ready = 0;
@@ -36,20 +32,11 @@ let onAllReady!: () => void;
 const allReady = new Promise<void>((resolve) => (onAllReady = resolve));
 const sockets = new Set<Socket>();
 
-function lag(ms: number): void {
-  histogram[Math.min(60_000, Math.max(0, Math.round(ms)))]!++;
-  lagCount++;
-}
-
 function arrived(revision: number, at: number): void {
   arrivals++;
-  const ack = acked.get(revision);
-  if (ack !== undefined) lag(at - ack);
-  else {
-    let list = early.get(revision);
-    if (list === undefined) early.set(revision, (list = []));
-    list.push(at);
-  }
+  let list = arrivalsByRevision.get(revision);
+  if (list === undefined) arrivalsByRevision.set(revision, (list = []));
+  list.push(at);
 }
 
 const ID = Buffer.from('id: ');
@@ -74,7 +61,7 @@ function subscribe(): Promise<void> {
         `GET ${path} HTTP/1.1\r\nhost: ${relay.host}\r\naccept: text/event-stream\r\n${lastId === undefined ? '' : `last-event-id: ${lastId}\r\n`}\r\n`,
       );
       socket.on('data', (chunk: Buffer) => {
-        const at = performance.now();
+        const at = performance.timeOrigin + performance.now();
         const data = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
         pending = undefined;
         let at0 = 0;
@@ -142,29 +129,27 @@ const readyMs = performance.now() - started;
 const heapReady = (await stats(true)).heapUsedBytes;
 const cpuBefore = (await stats()).cpuMs;
 const ownCpuBefore = process.cpuUsage();
+process.stdout.write(`${JSON.stringify({ readyMs, heapReady })}\n`);
 
-const writer = new Etcd({ endpoints: [endpoint!] });
-const writes: Promise<void>[] = [];
-const putsStarted = performance.now();
-for (let i = 0; i < puts; i++) {
-  writes.push(
-    writer.put(`${prefix}k${i}`, VALUE).then(({ revision }) => {
-      const at = performance.now();
-      acked.set(revision, at);
-      for (const arrival of early.get(revision) ?? []) lag(arrival - at);
-      early.delete(revision);
-    }),
-  );
-  // On a schedule from the start, so a late timer does not slow the rate down.
-  const due = putsStarted + (i + 1) * PUT_INTERVAL_MS;
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
-}
-await Promise.all(writes);
+// The bench process writes the puts (this one is busy reading) and then sends when etcd answered each.
+const lines = createInterface({ input: process.stdin });
+const acks = await new Promise<Array<[number, number]>>((resolve) =>
+  lines.once('line', (line) => resolve(JSON.parse(line) as Array<[number, number]>)),
+);
 for (const deadline = performance.now() + 20_000; arrivals < puts * count && performance.now() < deadline; )
   await new Promise((resolve) => setTimeout(resolve, 20));
 const cpuAfter = (await stats()).cpuMs;
 const own = process.cpuUsage(ownCpuBefore);
 
+/** Lags in whole ms, 0 to 60 s (negative lags, an event read before the put's answer, count as 0). */
+const histogram = new Uint32Array(60_001);
+let lagCount = 0;
+for (const [revision, ack] of acks) {
+  for (const at of arrivalsByRevision.get(revision) ?? []) {
+    histogram[Math.min(60_000, Math.max(0, Math.round(at - ack)))]!++;
+    lagCount++;
+  }
+}
 function percentile(p: number): number {
   const rank = Math.ceil((lagCount * p) / 100);
   for (let ms = 0, seen = 0; ms < histogram.length; ms++) if ((seen += histogram[ms]!) >= rank) return ms;
@@ -172,8 +157,6 @@ function percentile(p: number): number {
 }
 process.stdout.write(
   `${JSON.stringify({
-    readyMs,
-    heapReady,
     lagP50: percentile(50),
     lagP99: percentile(99),
     lost: puts * count - arrivals,
@@ -182,10 +165,8 @@ process.stdout.write(
     relayCpuMs: cpuAfter - cpuBefore,
     deliveries: arrivals,
     subscriberCpuMs: (own.user + own.system) / 1000,
-    putSeconds: (performance.now() - putsStarted) / 1000,
   })}\n`,
 );
 finished = true;
 for (const socket of sockets) socket.destroy();
-await writer.close();
 process.exit(0);

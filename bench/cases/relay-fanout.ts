@@ -14,6 +14,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Etcd } from 'etcd-fetch';
 import type { BenchCase, BenchContext, CaseResult, Figure } from '../lib.ts';
 import { summarize } from '../lib.ts';
 
@@ -21,6 +22,8 @@ const COUNTS = (process.env.RELAY_FANOUT_CLIENTS ?? '10000,20000').split(',').ma
 const PUTS = Number(process.env.RELAY_FANOUT_PUTS ?? 300);
 const ROUNDS = Number(process.env.RELAY_FANOUT_ROUNDS ?? 1);
 const FD_LIMIT = 65_536;
+const PUT_INTERVAL_MS = 10;
+const VALUE = 'v'.repeat(200);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const relayScript = fileURLToPath(new URL('../relay-fanout-relay.ts', import.meta.url));
 const subscribersScript = fileURLToPath(new URL('../relay-fanout-subscribers.ts', import.meta.url));
@@ -86,26 +89,38 @@ async function round(context: BenchContext, count: number, mode: Mode, index: nu
     const relayUrl = `http://127.0.0.1:${port}`;
     const before = (await (await fetch(`${relayUrl}/stats?gc=1`)).json()) as { heapUsedBytes: number };
     const prefix = `bench/relay-fanout/${process.pid}/${count}/${mode}/${index}/`;
-    const subscribers = spawnNode(
-      [subscribersScript, relayUrl, String(count), context.endpoint, prefix, String(PUTS)],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000, killSignal: 'SIGKILL' },
+    const subscribers = spawnNode([subscribersScript, relayUrl, String(count), prefix, String(PUTS)], {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+      timeout: 300_000,
+      killSignal: 'SIGKILL',
+    });
+    const lines = createInterface({ input: subscribers.stdout! });
+    const exited = new Promise<never>((_, reject) =>
+      subscribers.once('exit', (code) => reject(new Error(`the subscribers exited with ${code} before answering`))),
     );
-    const seen = await firstLine<{
-      readyMs: number;
-      heapReady: number;
-      lagP50: number;
-      lagP99: number;
-      lost: number;
-      duplicates: number;
-      reconnects: number;
-      relayCpuMs: number;
-      deliveries: number;
-    }>(subscribers, 'the subscribers');
+    const nextLine = <T>() =>
+      Promise.race([new Promise<T>((resolve) => lines.once('line', (line) => resolve(JSON.parse(line) as T))), exited]);
+    const { readyMs, heapReady } = await nextLine<{ readyMs: number; heapReady: number }>();
+    // The puts come from this process: the subscriber process is too busy reading to keep a schedule.
+    const acks = await writePuts(context, prefix);
+    subscribers.stdin!.end(`${JSON.stringify(acks)}\n`);
+    const seen = {
+      readyMs,
+      heapReady,
+      ...(await nextLine<{
+        lagP50: number;
+        lagP99: number;
+        lost: number;
+        duplicates: number;
+        reconnects: number;
+        relayCpuMs: number;
+        deliveries: number;
+      }>()),
+    };
     const stats = (await (await fetch(`${relayUrl}/stats`)).json()) as { streams: number; rssMB: number };
     if (process.env.RELAY_FANOUT_DEBUG) console.log(JSON.stringify({ count, mode, seen, stats }));
-    await new Promise((resolve) =>
-      subscribers.exitCode === null ? subscribers.once('exit', resolve) : resolve(undefined),
-    );
+    await exited.catch(() => {});
     return {
       ...seen,
       streams: stats.streams,
@@ -117,6 +132,29 @@ async function round(context: BenchContext, count: number, mode: Mode, index: nu
     // SIGINT lets a profiling relay (RELAY_FANOUT_NODE_FLAGS=--cpu-prof) write its profile.
     relay.kill(process.env.RELAY_FANOUT_NODE_FLAGS ? 'SIGINT' : 'SIGKILL');
   }
+}
+
+/** PUTS puts of 200-byte values at 100/s on a fixed schedule; when etcd answered each, in ms since the epoch. */
+async function writePuts(context: BenchContext, prefix: string): Promise<Array<[number, number]>> {
+  const writer = new Etcd({ endpoints: [context.endpoint], timeout: 30_000 });
+  const acks: Array<[number, number]> = [];
+  const writes: Promise<void>[] = [];
+  const started = performance.now();
+  try {
+    for (let i = 0; i < PUTS; i++) {
+      writes.push(
+        writer.put(`${prefix}k${i}`, VALUE).then(({ revision }) => {
+          acks.push([revision, performance.timeOrigin + performance.now()]);
+        }),
+      );
+      const due = started + (i + 1) * PUT_INTERVAL_MS;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    }
+    await Promise.all(writes);
+  } finally {
+    await writer.close();
+  }
+  return acks;
 }
 
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
