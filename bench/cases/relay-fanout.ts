@@ -212,7 +212,7 @@ function verdicts(count: number, runs: Map<string, FanoutFigures[]>): string[] {
 
 async function runCount(context: BenchContext, asked: number): Promise<CaseResult[]> {
   // Unlimited ('unlimited' is NaN): as asked.
-  const count = fdLimit - FD_SPARE < asked ? fdLimit - FD_SPARE : asked;
+  const count = Math.min(asked, Number.isNaN(fdLimit) ? asked : fdLimit - FD_SPARE);
   const runs = new Map<string, FanoutFigures[]>(CONTENDERS.map(([name]) => [name, []]));
   for (let i = 0; i < ROUNDS; i++)
     for (const [name, mode] of CONTENDERS) runs.get(name)!.push(await round(context, count, mode, i));
