@@ -1,9 +1,11 @@
-// The relay process of cases/relay-fanout.ts: `node bench/relay-fanout-relay.ts <endpoint> <hub|own>`.
-// Serves `GET /events?prefix=P` with relayWatch on one Etcd client (the hub shares one upstream
-// watch per prefix; `own`: `shared: false`, a watch per client) over node:http, prints its port as
-// JSON, and answers `GET /stats` with the watch streams it opened and its peak RSS.
+// The relay process of cases/relay-fanout.ts: `node --expose-gc bench/relay-fanout-relay.ts <endpoint> <lean|stream|own>`.
+// Serves `GET /events?prefix=P` on one Etcd client over node:http: `lean` with relayWatchNode
+// (bytes written straight to each socket), `stream` with relayWatch and its Web stream pumped into
+// the socket one chunk at a time (the path before relayWatchNode), `own` the same with
+// `shared: false` (a watch per client). Prints its port as JSON, and answers `GET /stats` with its
+// CPU time, heap (after a full GC with `?gc=1`), the watch streams it opened and its peak RSS.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
+import { Etcd, RelayPool, relayWatch, relayWatchNode } from 'etcd-fetch';
 
 const [endpoint, mode] = process.argv.slice(2);
 let streams = 0;
@@ -18,32 +20,28 @@ const pool = new RelayPool();
 let peakRss = process.memoryUsage.rss();
 setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100).unref();
 
-/** The relay's memory now, by kind (RSS counts Node's native memory too: sockets, parsers, buffers). */
-function memoryInMB(): Record<string, number> {
-  const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
-  const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
-  return {
+const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
+
+function stats(gc: boolean): string {
+  const { user, system } = process.cpuUsage();
+  // CPU before the GC asked for: the case measures CPU and heap with separate calls.
+  const cpuMs = (user + system) / 1000;
+  if (gc) (globalThis as { gc?: () => void }).gc?.();
+  const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return JSON.stringify({
+    cpuMs,
+    heapUsedBytes: heapUsed,
     heapUsedMB: mb(heapUsed),
-    heapTotalMB: mb(heapTotal),
     externalMB: mb(external),
     arrayBuffersMB: mb(arrayBuffers),
-  };
+    streams,
+    rssMB: mb(Math.max(peakRss, process.memoryUsage.rss())),
+    upstreams: pool.upstreams,
+  });
 }
 
-async function relay(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
-  const url = new URL(incoming.url ?? '/', 'http://relay.bench');
-  if (url.pathname === '/stats') {
-    outgoing.end(
-      JSON.stringify({
-        cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
-        ...memoryInMB(),
-        streams,
-        rssMB: Math.max(peakRss, process.memoryUsage.rss()) / 1024 / 1024,
-        upstreams: pool.upstreams,
-      }),
-    );
-    return;
-  }
+/** The path before relayWatchNode: a Response whose Web stream is pumped into the socket. */
+async function viaStream(incoming: IncomingMessage, outgoing: ServerResponse, url: URL): Promise<void> {
   const gone = new AbortController();
   outgoing.on('close', () => gone.abort());
   const request = new Request(url, { headers: incoming.headers as Record<string, string>, signal: gone.signal });
@@ -72,7 +70,15 @@ async function relay(incoming: IncomingMessage, outgoing: ServerResponse): Promi
 }
 
 process.once('SIGINT', () => process.exit(0));
-const server = createServer((incoming, outgoing) => void relay(incoming, outgoing));
+const server = createServer((incoming, outgoing) => {
+  const url = new URL(incoming.url ?? '/', 'http://relay.bench');
+  if (url.pathname === '/stats') return void outgoing.end(stats(url.searchParams.has('gc')));
+  if (mode === 'lean') {
+    void relayWatchNode(etcd, incoming, outgoing, { prefix: url.searchParams.get('prefix')! }, { pool });
+  } else {
+    void viaStream(incoming, outgoing, url);
+  }
+});
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4_096 }, () => {
   const address = server.address();
   process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);

@@ -8,5 +8,6 @@
  * @module etcd-fetch/relay
  */
 export { type RelayOptions, relayWatch, type Watchable } from './relay.ts';
+export { type NodeRequestLike, type NodeResponseLike, relayWatchNode } from './relay-node.ts';
 export { RelayPool, type RelayPoolOptions } from './relay-pool.ts';
 export { type RelayedEvent, type SubscribeOptions, subscribe } from './subscribe.ts';

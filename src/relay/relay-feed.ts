@@ -5,6 +5,7 @@ import { encodeRelayEvent, eventId, lastEvent, resumePoint } from './relay-event
 import type { HubSubscriber, RelayHub, Watchable } from './relay-hub.ts';
 import type { PoolMember, RelayPool } from './relay-pool.ts';
 import type { HubEntry } from './relay-ring.ts';
+import { type ByteSink, flushSoon } from './relay-sink.ts';
 import { UpstreamHealth } from './upstream-health.ts';
 
 export type { Watchable } from './relay-hub.ts';
@@ -23,6 +24,8 @@ export interface FeedOptions {
   retry: number;
   /** The id as written on the wire (signed, or unchanged). */
   sign: (id: string) => string | Promise<string>;
+  /** A hub event as written on the wire, id included: the same bytes for every client of a signer (at once when known). */
+  encode: (entry: HubEntry) => Uint8Array | Promise<Uint8Array>;
   /** Share the pool's upstream watch of these keys with other clients (else: a watch of its own). */
   shared: boolean;
 }
@@ -34,15 +37,23 @@ const MERGE_BYTES = 64 * 1024;
 
 /**
  * One client of the relay: its etcd watch pumped into a queue of SSE text bounded in bytes, which
- * the response body reads. The watch is read as fast as etcd sends, so nothing piles up in it;
- * the body's own queue holds nothing (high-water mark 0: a chunk leaves only when the runtime
- * asks for one). When the client has `maxBytes` waiting, the feed closes its watch (what etcd
- * sends meanwhile is dropped) and reopens it after the last queued event once the client has read
- * half of what waits: memory stays bounded, and nothing is lost or repeated.
+ * the response body reads (or, with a `ByteSink`, which the feed writes to the connection itself,
+ * everything waiting as one write, no stream in between). The watch is read as fast as etcd
+ * sends, so nothing piles up in it; the body's own queue holds nothing (high-water mark 0: a chunk
+ * leaves only when the runtime asks for one; a sink that says it is full gets nothing more until
+ * it drains). When the client has `maxBytes` waiting, the feed closes its watch (what etcd sends
+ * meanwhile is dropped) and reopens it after the last queued event once the client has read half
+ * of what waits: memory stays bounded, and nothing is lost or repeated.
  */
 export class RelayFeed implements PoolMember, HubSubscriber {
   bytes = 0;
-  readonly body: ReadableStream<Uint8Array>;
+  /** The answer's body (undefined when the feed writes to a sink). */
+  readonly body: ReadableStream<Uint8Array> | undefined;
+  private readonly sink: ByteSink | undefined;
+  /** The sink said it is full: nothing more is written until `drained`. */
+  private full = false;
+  /** Hub deliveries still in `chain`: while there are, later ones queue behind them. */
+  private pending = 0;
   private readonly options: FeedOptions;
   private readonly chunks: Uint8Array[] = [];
   private head = 0;
@@ -69,17 +80,24 @@ export class RelayFeed implements PoolMember, HubSubscriber {
   /** Hub deliveries, in order (signing ids is asynchronous). */
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(options: FeedOptions) {
+  constructor(options: FeedOptions, sink?: ByteSink) {
     this.options = options;
     this.lastId = options.resumedAfter;
-    this.body = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => this.begin(controller),
-        pull: (controller) => this.pull(controller),
-        cancel: () => this.stop(),
-      },
-      { highWaterMark: 0 },
-    );
+    this.sink = sink;
+    this.body =
+      sink === undefined
+        ? new ReadableStream<Uint8Array>(
+            {
+              start: (controller) => {
+                this.controller = controller;
+                this.begin();
+              },
+              pull: (controller) => this.pull(controller),
+              cancel: () => this.stop(),
+            },
+            { highWaterMark: 0 },
+          )
+        : undefined;
   }
 
   /** The reader went away: stop the watch and free everything. */
@@ -96,10 +114,11 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     this.teardown();
     // Never closed yet: a feed that ended and was read to the end has left the pool.
     this.controller?.error(new Error('relay: the client fell too far behind'));
+    this.sink?.destroy();
   }
 
-  private begin(controller: ReadableStreamDefaultController<Uint8Array>): void {
-    this.controller = controller;
+  /** Starts the feed (a stream's feed starts when its body does; a sink's feed, when this is called). */
+  begin(): void {
     this.options.pool.join(this);
     this.push(`retry: ${this.options.retry}\n\n`);
     this.heartbeat = setRepeating(() => {
@@ -171,7 +190,18 @@ export class RelayFeed implements PoolMember, HubSubscriber {
   }
 
   deliver(entries: HubEntry[]): void {
-    this.enqueue((generation) => this.queueEntries(entries, generation));
+    // Nothing waiting to be signed: queued now, without a promise per client and delivery.
+    let at = 0;
+    if (this.pending === 0) {
+      for (; at < entries.length; at++) {
+        const data = this.options.encode(entries[at]!);
+        if (data instanceof Promise) break;
+        if (!this.queueOne(entries[at]!, data)) return;
+      }
+      if (at === entries.length) return;
+    }
+    const rest = at === 0 ? entries : entries.slice(at);
+    this.enqueue((generation) => this.queueEntries(rest, generation));
   }
 
   end(last: string): void {
@@ -187,24 +217,30 @@ export class RelayFeed implements PoolMember, HubSubscriber {
 
   private enqueue(work: (generation: number) => Promise<void>): void {
     const generation = this.generation;
+    this.pending++;
     this.chain = this.chain
       .then(() => (generation === this.generation && !this.stopped ? work(generation) : undefined))
-      .catch((error: unknown) => this.finish(lastEvent(error)));
+      .catch((error: unknown) => this.finish(lastEvent(error)))
+      .finally(() => this.pending--);
   }
 
   /** Queues events the hub encoded; parks (leaves the hub) when the client fell behind. */
   private async queueEntries(entries: HubEntry[], generation: number): Promise<void> {
     for (const entry of entries) {
-      const signed = this.options.sign(entry.id);
-      const data = signed === entry.id ? entry.plain : encoder.encode(`id: ${await signed}\n${entry.text}`);
+      const encoded = this.options.encode(entry);
+      const data = encoded instanceof Promise ? await encoded : encoded;
       if (generation !== this.generation || this.stopped) return;
-      if (this.bytes > 0 && this.bytes + data.byteLength > this.options.maxBytes) {
-        this.park();
-        return;
-      }
-      this.push(data);
-      this.lastId = entry.id;
+      if (!this.queueOne(entry, data)) return;
     }
+  }
+
+  /** Queues one hub event; false when the client fell behind (the feed parked: it left the hub). */
+  private queueOne(entry: HubEntry, data: Uint8Array): boolean {
+    if (this.stopped) return false;
+    if (this.bytes > 0 && this.bytes + data.byteLength > this.options.maxBytes) return this.park();
+    this.push(data);
+    this.lastId = entry.id;
+    return true;
   }
 
   /** Opens a watch and queues what it sends until it ends, fails, or the client falls behind. */
@@ -323,7 +359,34 @@ export class RelayFeed implements PoolMember, HubSubscriber {
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
     controller.enqueue(this.take());
+    this.unparkIfRead();
+  }
+
+  private unparkIfRead(): void {
     if (this.parked && !this.stopped && this.bytes <= this.options.maxBytes / 2) this.unpark();
+  }
+
+  /**
+   * Writes what waits to the sink, as few writes as possible, until it is full; then, once all is
+   * written, ends the answer if the feed ended. Called soon after anything is queued, and on drain.
+   */
+  flush(): void {
+    const sink = this.sink!;
+    while (!this.full && this.head < this.chunks.length && !this.stopped) {
+      if (!sink.write(this.take())) this.full = true;
+      this.unparkIfRead();
+    }
+    if (this.ended && this.head === this.chunks.length && !this.stopped) {
+      this.stopped = true;
+      this.teardown();
+      sink.end();
+    }
+  }
+
+  /** The sink wrote what it held: write what waits. */
+  drained(): void {
+    this.full = false;
+    this.flush();
   }
 
   private push(text: string | Uint8Array): void {
@@ -333,6 +396,16 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     this.bytes += data.byteLength;
     this.options.pool.grow(data.byteLength);
     this.wakeReader();
+  }
+
+  private wakeReader(): void {
+    if (this.sink !== undefined) {
+      if (!this.full) flushSoon(this);
+      return;
+    }
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   /**
@@ -378,11 +451,5 @@ export class RelayFeed implements PoolMember, HubSubscriber {
     this.head = 0;
     this.bytes = 0;
     this.wakeReader();
-  }
-
-  private wakeReader(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
   }
 }

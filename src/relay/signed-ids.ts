@@ -1,5 +1,6 @@
 import { decodeBytes, encodeBase64 } from '../core/codec.ts';
 
+const encoder = /* @__PURE__ */ new TextEncoder();
 /** Signed ids a signer remembers. */
 const RECENT = 4_096;
 /** Longest signed id: an id of two safe integers, `~`, and a base64 SHA-256. */
@@ -16,6 +17,8 @@ export class IdSigner {
   private readonly scope: string;
   /** Recent ids signed: the clients of a shared watch sign the same ids, one HMAC each. */
   private readonly recent = new Map<string, Promise<string>>();
+  /** Hub events as written with a signed id: the same bytes for every client (a promise until signed). */
+  private readonly entries = new WeakMap<object, Uint8Array | Promise<Uint8Array>>();
 
   constructor(secret: string, scope: string) {
     this.scope = scope;
@@ -37,6 +40,20 @@ export class IdSigner {
       if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value!);
     }
     return signed;
+  }
+
+  /** `id: <signed id>\n` and `text` as bytes, computed once per event for all the clients of this signer. */
+  message(entry: { readonly id: string; readonly text: string }): Uint8Array | Promise<Uint8Array> {
+    let bytes = this.entries.get(entry);
+    if (bytes === undefined) {
+      bytes = this.sign(entry.id).then((signed) => {
+        const encoded = encoder.encode(`id: ${signed}\n${entry.text}`);
+        this.entries.set(entry, encoded);
+        return encoded;
+      });
+      this.entries.set(entry, bytes);
+    }
+    return bytes;
   }
 
   private async compute(id: string): Promise<string> {

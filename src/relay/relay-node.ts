@@ -1,0 +1,92 @@
+import type { KeySelector } from '../core/keyspace.ts';
+import { admitRelay } from './relay-admission.ts';
+import { RelayFeed, type Watchable } from './relay-feed.ts';
+import type { RelayOptions } from './relay-options.ts';
+
+/** What `relayWatchNode` reads of a node:http request (an `IncomingMessage` fits). */
+export interface NodeRequestLike {
+  readonly url?: string | undefined;
+  readonly method?: string | undefined;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+/** What `relayWatchNode` uses of a node:http answer (a `ServerResponse` fits). */
+export interface NodeResponseLike {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  /** False when the socket's buffer is full (`drain` follows). */
+  write(chunk: Uint8Array): boolean;
+  end(chunk?: Uint8Array): unknown;
+  destroy(): unknown;
+  on(event: 'close' | 'drain', listener: () => void): unknown;
+}
+
+/**
+ * `relayWatch` answering a node:http request directly: the same events, ids, resumes and bounds,
+ * but each event is encoded once for all the clients of a shared watch and written as bytes
+ * straight to each socket (several waiting events as one write), with no Web stream, `Request` or
+ * `Response` per client. For Node servers holding thousands of subscribers; the answer is
+ * written whole (refusals included) by the time the promise resolves, or streams from then on.
+ * `authorize` still gets a fetch `Request` (made only for it, without a body).
+ *
+ * @example
+ * ```ts
+ * createServer((req, res) => void relayWatchNode(etcd, req, res, { prefix: 'dashboard/' }, { pool, resumeSecret })).listen(8080);
+ * ```
+ */
+export async function relayWatchNode(
+  etcd: Watchable,
+  request: NodeRequestLike,
+  response: NodeResponseLike,
+  selector: KeySelector,
+  options: RelayOptions = {},
+): Promise<void> {
+  let gone = false;
+  let feed: RelayFeed | undefined;
+  response.on('close', () => {
+    gone = true;
+    feed?.stop();
+  });
+  const url = new URL(request.url ?? '/', `http://${headerOf(request, 'host') ?? 'relay.invalid'}`);
+  const view = {
+    lastEventId: () => headerOf(request, 'last-event-id') ?? url.searchParams.get('lastEventId'),
+    request: () => new Request(url, { method: 'GET', headers: fetchHeaders(request) }),
+  };
+  const admitted = await admitRelay(etcd, view, selector, options);
+  if ('answer' in admitted) {
+    const { answer } = admitted;
+    const body = new Uint8Array(await answer.arrayBuffer());
+    response.writeHead(answer.status, Object.fromEntries(answer.headers));
+    response.end(body);
+    return;
+  }
+  if (gone) return;
+  response.writeHead(200, Object.fromEntries(admitted.headers));
+  const opened = new RelayFeed(admitted.feed, {
+    write: (bytes) => response.write(bytes),
+    end: () => response.end(),
+    destroy: () => response.destroy(),
+  });
+  feed = opened;
+  response.on('drain', () => opened.drained());
+  opened.begin();
+}
+
+function headerOf(request: NodeRequestLike, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The request's headers as fetch `Headers`; one fetch cannot carry is dropped. */
+function fetchHeaders(request: NodeRequestLike): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+      try {
+        headers.append(name, one);
+      } catch {
+        // Not a valid fetch header: dropped.
+      }
+    }
+  }
+  return headers;
+}
