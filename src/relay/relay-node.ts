@@ -12,11 +12,15 @@ export interface NodeRequestLike {
 
 /** What `relayWatchNode` uses of a node:http answer (a `ServerResponse` fits). */
 export interface NodeResponseLike {
+  /** Sends the status line and headers. */
   writeHead(status: number, headers: Record<string, string>): unknown;
   /** False when the socket's buffer is full (`drain` follows). */
   write(chunk: Uint8Array): boolean;
+  /** Ends the answer, after an optional last chunk. */
   end(chunk?: Uint8Array): unknown;
+  /** Closes the socket at once. */
   destroy(): unknown;
+  /** `close`: the reader went away; `drain`: the socket takes writes again. */
   on(event: 'close' | 'drain', listener: () => void): unknown;
 }
 

@@ -63,7 +63,7 @@ describe('new Etcd(optionsFromEnv(...)) against etcd with authentication on', ()
 
   test('Deno reads Deno.env (with --allow-env)', async () => {
     const key = `${uniquePrefix('env')}deno`;
-    const script = `import { Etcd } from 'etcd-fetch';
+    const script = `import { Etcd, optionsFromEnv } from 'etcd-fetch';
       const etcd = new Etcd(optionsFromEnv());
       await etcd.put(${JSON.stringify(key)}, 'deno');
       console.log('read', (await etcd.get(${JSON.stringify(key)}))?.valueText);
