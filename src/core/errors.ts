@@ -395,7 +395,14 @@ export class DoubleBarrierFullError extends EtcdError {
   override name = 'DoubleBarrierFullError' as const;
 }
 
-/** The `name` of every error etcd-fetch throws: switch on it, or use `instanceof`. */
+/**
+ * The `name` of every error etcd-fetch throws: switch on it, or use `instanceof`.
+ *
+ * @example
+ * ```ts
+ * const retryable = (error: EtcdError) => (['UnavailableError', 'TimeoutError'] as EtcdErrorName[]).includes(error.name);
+ * ```
+ */
 export type EtcdErrorName =
   | 'EtcdError'
   | 'InvalidArgumentError'

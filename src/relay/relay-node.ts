@@ -3,14 +3,28 @@ import { admitRelay } from './relay-admission.ts';
 import { RelayFeed, type Watchable } from './relay-feed.ts';
 import type { RelayOptions } from './relay-options.ts';
 
-/** What `relayWatchNode` reads of a node:http request (an `IncomingMessage` fits). */
+/**
+ * What `relayWatchNode` reads of a node:http request (an `IncomingMessage` fits).
+ *
+ * @example
+ * ```ts
+ * const request: NodeRequestLike = { method: 'GET', url: '/events', headers: { 'last-event-id': '42' } };
+ * ```
+ */
 export interface NodeRequestLike {
   readonly url?: string | undefined;
   readonly method?: string | undefined;
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
-/** What `relayWatchNode` uses of a node:http answer (a `ServerResponse` fits). */
+/**
+ * What `relayWatchNode` uses of a node:http answer (a `ServerResponse` fits).
+ *
+ * @example
+ * ```ts
+ * createServer((request, response) => relayWatchNode(etcd, request, response, { prefix: 'feeds/' }));
+ * ```
+ */
 export interface NodeResponseLike {
   /** Sends the status line and headers. */
   writeHead(status: number, headers: Record<string, string>): unknown;
