@@ -54,9 +54,26 @@ async function snapshotAt(etcd, revision, signal) {
   for (const snapshot of [...cache.values(), now].filter(Boolean))
     if (!nearest || Math.abs(snapshot.revision - revision) < Math.abs(nearest.revision - revision)) nearest = snapshot;
   const started = performance.now();
-  const derived = nearest && (await deriveSnapshot(etcd, prefix, nearest, revision, signal));
-  if (derived) derived.how = `from revision ${nearest.revision} and the changes since`;
-  const snapshot = derived ?? (await readSnapshot(etcd, prefix, revision, signal));
+  // The whole read and the derivation race: a derivation wins when few keys changed, the read
+  // when etcd's history between the two revisions is long or slow to replay. The loser is stopped.
+  const race = new AbortController();
+  const signals = signal ? AbortSignal.any([signal, race.signal]) : race.signal;
+  const whole = readSnapshot(etcd, prefix, revision, signals);
+  const derived = nearest
+    ? deriveSnapshot(etcd, prefix, nearest, revision, signals).then((snapshot) => {
+        if (!snapshot) return whole;
+        snapshot.how = `from revision ${nearest.revision} and the changes since`;
+        return snapshot;
+      })
+    : whole;
+  let snapshot;
+  try {
+    snapshot = await Promise.any([derived, whole]);
+  } catch (error) {
+    throw error instanceof AggregateError ? error.errors[0] : error;
+  } finally {
+    race.abort();
+  }
   snapshot.readMs = Math.round(performance.now() - started);
   return keep(snapshot);
 }
