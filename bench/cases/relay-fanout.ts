@@ -12,6 +12,7 @@
 // Child processes get a file-descriptor limit of 65,536 when they may (else their hard limit).
 // RELAY_FANOUT_NODE_FLAGS passes flags to the relay process (`--cpu-prof --cpu-prof-dir=DIR` to profile it).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Etcd } from 'etcd-fetch';
@@ -204,6 +205,8 @@ function verdicts(count: number, runs: Map<string, FanoutFigures[]>): string[] {
         'MB',
       ),
       `0 lost or repeated: ${worstLost === 0 ? 'met' : `missed (${fmt(worstLost)})`}`,
+      // What keeping up costs: every event goes to every subscriber, 100 events a second.
+      `keeping up takes ${((median((f) => f.cpuPerDelivery) * count * 100) / 1e6).toFixed(1)} cores of relay CPU (CPU per delivery x ${fmt(count)} subscribers x 100 events/s), on a machine of ${availableParallelism()} shared with the subscribers and etcd`,
     ];
     lines.push(`${fmt(count)} subscribers, ${contender}: ${parts.join('; ')}`);
   }
