@@ -328,7 +328,7 @@ describe('a 3-member cluster under faults', () => {
     }
   });
 
-  test('a frozen member (ports open, no answers): the first read fails over within its call, later reads skip the member, and calls that can only reach it end at their deadline', {
+  test('a frozen member (ports open, no answers): the read that meets it fails over within its call, the others skip the member, and calls that can only reach it end at their deadline', {
     timeout: 60_000,
   }, async () => {
     const FROZEN_DEADLINE = 3_000; // the first attempt on the frozen member lasts 1 s; 2 s remain for another member on a busy machine
@@ -361,12 +361,15 @@ describe('a 3-member cluster under faults', () => {
     console.log(
       `frozen-member reads: ${reads.map((r) => `${outcome(r)} ${Math.round(r.ms)} ms`).join(', ')}; stuck put ${outcome(stuckPut!)} ${Math.round(stuckPut!.ms)} ms, stuck read ${outcome(stuckRead!)} ${Math.round(stuckRead!.ms)} ms`,
     );
-    // The first read's attempt on the frozen member times out (a third of the deadline, at least
-    // 1 s) and the same call succeeds on another member.
-    assert.deepEqual(reads.map(outcome), Array(10).fill('ok'), 'every read succeeds, the first one included');
-    assert.ok(reads[0]!.ms <= FROZEN_DEADLINE + MARGIN);
-    // Later reads never wait for the frozen member again (an attempt on it lasts 1 s).
-    for (const read of reads.slice(1)) assert.ok(read.ms < 1_000, `a later read took ${Math.round(read.ms)} ms`);
+    // The read that meets the frozen member (the first, unless the pool had already moved on to
+    // another member) has its attempt there time out (a third of the deadline, at least 1 s) and
+    // succeeds on another member within its deadline.
+    assert.deepEqual(reads.map(outcome), Array(10).fill('ok'), 'every read succeeds, the one that met it included');
+    const met = reads.findIndex((read) => read.ms >= 1_000);
+    if (met >= 0) assert.ok(reads[met]!.ms <= FROZEN_DEADLINE + MARGIN);
+    // No other read waits for the frozen member (an attempt on it lasts 1 s).
+    for (const [i, read] of reads.entries())
+      if (i !== met) assert.ok(read.ms < 1_000, `read ${i} took ${Math.round(read.ms)} ms, after read ${met} met it`);
     for (const call of [stuckPut!, stuckRead!]) {
       assert.ok(
         call.error instanceof TimeoutError,
