@@ -58,13 +58,40 @@ export async function relayWatchNode(
   selector: KeySelector,
   options: RelayOptions = {},
 ): Promise<void> {
+  // Never rejects: the caller writes `void relayWatchNode(...)`, and nothing a request carries
+  // (a Host header no URL takes, an `authorize` that throws) may become an unhandled rejection.
+  let answered = false;
+  try {
+    await serve(etcd, request, response, selector, options, () => {
+      answered = true;
+    });
+  } catch (error) {
+    if (answered) response.destroy();
+    else {
+      const name = error instanceof Error ? error.name : 'Error';
+      const message = error instanceof Error ? error.message : String(error);
+      const body = new TextEncoder().encode(`${JSON.stringify({ error: { name, message } })}\n`);
+      response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(body);
+    }
+  }
+}
+
+async function serve(
+  etcd: Watchable,
+  request: NodeRequestLike,
+  response: NodeResponseLike,
+  selector: KeySelector,
+  options: RelayOptions,
+  answering: () => void,
+): Promise<void> {
   let gone = false;
   let feed: RelayFeed | undefined;
   response.on('close', () => {
     gone = true;
     feed?.stop();
   });
-  const url = new URL(request.url ?? '/', `http://${headerOf(request, 'host') ?? 'relay.invalid'}`);
+  const url = requestUrl(request);
   const view = {
     lastEventId: () => headerOf(request, 'last-event-id') ?? url.searchParams.get('lastEventId'),
     request: () => new Request(url, { method: 'GET', headers: fetchHeaders(request) }),
@@ -73,11 +100,13 @@ export async function relayWatchNode(
   if ('answer' in admitted) {
     const { answer } = admitted;
     const body = new Uint8Array(await answer.arrayBuffer());
+    answering();
     response.writeHead(answer.status, Object.fromEntries(answer.headers));
     response.end(body);
     return;
   }
   if (gone) return;
+  answering();
   response.writeHead(200, Object.fromEntries(admitted.headers));
   const opened = new RelayFeed(admitted.feed, {
     write: (bytes) => response.write(bytes),
@@ -87,6 +116,19 @@ export async function relayWatchNode(
   feed = opened;
   response.on('drain', () => opened.drained());
   opened.begin();
+}
+
+/** The request's URL; a Host header no URL takes (`a b`, `[`) falls back to a placeholder host. */
+function requestUrl(request: NodeRequestLike): URL {
+  const path = request.url ?? '/';
+  for (const host of [headerOf(request, 'host'), 'relay.invalid']) {
+    try {
+      return new URL(path, `http://${host ?? 'relay.invalid'}`);
+    } catch {
+      // Not a host a URL takes: the next one.
+    }
+  }
+  return new URL('http://relay.invalid/');
 }
 
 function headerOf(request: NodeRequestLike, name: string): string | undefined {
