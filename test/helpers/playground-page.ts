@@ -58,8 +58,11 @@ export function assertNoPageErrors(page: Page): void {
   assert.deepEqual((page as Page & { errors?: string[] }).errors ?? [], []);
 }
 
+/** Where a screenshot named `name` goes: test/artifacts/, whatever the working folder. */
+export const artifact = (name: string) => resolve(artifacts, name);
+
 export const shot = (page: Page, name: string, fullPage = false) =>
-  page.screenshot({ path: resolve(artifacts, `${name}.png`), fullPage });
+  page.screenshot({ path: artifact(`${name}.png`), fullPage });
 
 export const treeKey = (page: Page, key: string) => page.locator(`#tree [role="treeitem"][data-key="${key}"]`);
 export const treeFolder = (page: Page, prefix: string) =>

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Etcd, op } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
+  artifact,
   assertNoPageErrors,
   axeViolations,
   openPlayground,
@@ -13,6 +14,7 @@ import {
   startPlaygroundContext,
   WAIT,
 } from '../helpers/playground-page.ts';
+import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
 let context: PlaygroundContext;
 let etcd: Etcd;
@@ -83,8 +85,8 @@ describe('playground find panel', () => {
     await page.click('#find-next');
     await page.locator('#find-page', { hasText: 'page 2 of 200' }).waitFor();
     assert.equal(await page.locator('#find-results li').first().getAttribute('data-key'), `${p}k00052`);
-    await page.screenshot({ path: 'test/artifacts/playground-find.png' });
-    await panel.screenshot({ path: 'test/artifacts/playground-find-panel.png' });
+    await page.screenshot({ path: artifact('playground-find.png') });
+    await panel.screenshot({ path: artifact('playground-find-panel.png') });
 
     // Stop: the scan ends where it was, short of the whole prefix.
     await page.fill('#find-query', 'nothing matches this');
@@ -103,12 +105,11 @@ describe('playground find panel', () => {
     await page.locator('#kv-key', { hasText: `${p}k00009` }).waitFor(WAIT);
 
     // axe-core on the panel, in light and dark.
-    const failures: string[] = [];
-    for (const theme of ['light', 'dark']) {
-      await page.evaluate((theme) => (document.documentElement.dataset.theme = theme), theme);
-      for (const violation of await axeViolations(page, '#find-panel')) failures.push(`${theme}: ${violation}`);
-    }
-    await panel.screenshot({ path: 'test/artifacts/playground-find-dark.png' });
+    const failures = await axeInBothThemes(page, '#find-panel');
+    await page.evaluate(() => {
+      document.documentElement.dataset.theme = 'dark';
+    });
+    await panel.screenshot({ path: artifact('playground-find-dark.png') });
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();

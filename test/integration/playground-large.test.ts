@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { Etcd } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
+  artifact,
   assertNoPageErrors,
   axeViolations,
   openPlayground,
@@ -16,6 +17,7 @@ import {
   treeKey,
   WAIT,
 } from '../helpers/playground-page.ts';
+import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
 let context: PlaygroundContext;
 let etcd: Etcd;
@@ -101,12 +103,8 @@ describe('playground large answers', () => {
     const saved = await (await whole).path();
     assert.equal(statSync(saved).size, Buffer.byteLength(large));
     assert.equal(readFileSync(saved, 'utf8'), large);
-    await page.locator('#editor').screenshot({ path: 'test/artifacts/playground-large-value.png' });
-    const failures: string[] = [];
-    for (const theme of ['light', 'dark']) {
-      await page.evaluate((theme) => (document.documentElement.dataset.theme = theme), theme);
-      for (const violation of await axeViolations(page, '#kv-detail')) failures.push(`${theme}: ${violation}`);
-    }
+    await page.locator('#editor').screenshot({ path: artifact('playground-large-value.png') });
+    const failures = await axeInBothThemes(page, '#kv-detail');
     assert.deepEqual(failures, []);
 
     // Half a MiB is shown whole and can be edited.

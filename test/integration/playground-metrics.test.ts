@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Etcd, op } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
+  artifact,
   assertNoPageErrors,
   axeViolations,
   openPlayground,
@@ -13,6 +14,7 @@ import {
   startPlaygroundContext,
   WAIT,
 } from '../helpers/playground-page.ts';
+import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
 let context: PlaygroundContext;
 let etcd: Etcd;
@@ -70,7 +72,7 @@ describe('playground metrics panel', () => {
     for (const id of ['proposals-failed', 'slow-applies'])
       assert.match((await metric(id).locator('strong').textContent()) ?? '', /^\d+$/, id);
     assert.equal(await metric('proposals-applied').locator('svg polyline').count(), 1);
-    await panel.screenshot({ path: 'test/artifacts/playground-metrics.png' });
+    await panel.screenshot({ path: artifact('playground-metrics.png') });
 
     // Paused: no more samples.
     await page.click('#metrics-pause');
@@ -79,12 +81,11 @@ describe('playground metrics panel', () => {
     assert.equal(await panel.getAttribute('data-samples'), samples);
     assert.equal(await page.getAttribute('#metrics-pause', 'aria-pressed'), 'true');
 
-    const failures: string[] = [];
-    for (const theme of ['light', 'dark']) {
-      await page.evaluate((theme) => (document.documentElement.dataset.theme = theme), theme);
-      for (const violation of await axeViolations(page, '#metrics-panel')) failures.push(`${theme}: ${violation}`);
-    }
-    await panel.screenshot({ path: 'test/artifacts/playground-metrics-dark.png' });
+    const failures = await axeInBothThemes(page, '#metrics-panel');
+    await page.evaluate(() => {
+      document.documentElement.dataset.theme = 'dark';
+    });
+    await panel.screenshot({ path: artifact('playground-metrics-dark.png') });
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();

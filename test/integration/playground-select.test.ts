@@ -9,6 +9,7 @@ import { Etcd, op } from 'etcd-fetch';
 import type { Page } from 'playwright-core';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
+  artifact,
   assertNoPageErrors,
   axeViolations,
   openPlayground,
@@ -18,19 +19,10 @@ import {
   treeKey,
   WAIT,
 } from '../helpers/playground-page.ts';
+import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
 let context: PlaygroundContext;
 let etcd: Etcd;
-
-async function axeBoth(page: Page, selector: string): Promise<string[]> {
-  const failures: string[] = [];
-  for (const theme of ['light', 'dark']) {
-    await page.evaluate((theme) => (document.documentElement.dataset.theme = theme), theme);
-    for (const violation of await axeViolations(page, selector)) failures.push(`${theme} ${selector}: ${violation}`);
-  }
-  await page.evaluate(() => (document.documentElement.dataset.theme = 'light'));
-  return failures;
-}
 
 describe('playground multi-select and bookmarks', () => {
   before(async () => {
@@ -75,8 +67,8 @@ describe('playground multi-select and bookmarks', () => {
       exported.kvs.map((e: { key: string }) => e.key),
       [`${p}gone/y1`, `${p}gone/y2`, `${p}solo`],
     );
-    await page.locator('#tree-panel').screenshot({ path: 'test/artifacts/playground-multi-select.png' });
-    const failures = await axeBoth(page, '#tree-panel');
+    await page.locator('#tree-panel').screenshot({ path: artifact('playground-multi-select.png') });
+    const failures = await axeInBothThemes(page, '#tree-panel');
 
     // Delete: a preview first, then a confirmation.
     await page.click('#pick-delete');
@@ -175,7 +167,7 @@ describe('playground multi-select and bookmarks', () => {
       await page.locator('#bookmark-list li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-key'))),
       [`${p}app/`, `${p}app/config`],
     );
-    await page.locator('#bookmarks').screenshot({ path: 'test/artifacts/playground-bookmarks.png' });
+    await page.locator('#bookmarks').screenshot({ path: artifact('playground-bookmarks.png') });
     // A folder bookmark browses it; a key bookmark opens the key.
     await page.fill('#prefix', '');
     await page.click('#tree-form button');
@@ -187,7 +179,7 @@ describe('playground multi-select and bookmarks', () => {
     // Removed, and gone after a reload.
     await page.locator(`#bookmark-list li[data-kind="key"] button.remove`).click();
     assert.equal(await page.locator('#bookmark-list li').count(), 1);
-    const failures = await axeBoth(page, '#bookmarks');
+    const failures = await axeInBothThemes(page, '#bookmarks');
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { alarmList, defragment, Etcd, roleGet } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
+  artifact,
   assertNoPageErrors,
   axeViolations,
   openPlayground,
@@ -43,7 +44,7 @@ describe('playground tools', () => {
     await page.locator('#history-message', { hasText: 'since its creation' }).waitFor();
     await page.locator('#history-list li[data-version="2"] .del', { hasText: '"color": "red"' }).waitFor();
     await page.locator('#history-list li[data-version="2"] .add', { hasText: '"color": "blue"' }).waitFor();
-    await page.locator('#history').screenshot({ path: 'test/artifacts/playground-history.png' });
+    await page.locator('#history').screenshot({ path: artifact('playground-history.png') });
 
     // Restore version 1: a new version 4 with its value.
     await page.locator('#history-list li[data-version="1"] button.restore').click();
@@ -92,7 +93,7 @@ describe('playground tools', () => {
     await page.click('#import-form button[type="submit"]');
     await page.locator('#io-message', { hasText: '1 to create, 1 to change, 1 unchanged' }).waitFor(WAIT);
     await page.locator(`#import-preview tr.update[data-key="${p}a"]`).waitFor();
-    await page.locator('#io-panel').screenshot({ path: 'test/artifacts/playground-import-preview.png' });
+    await page.locator('#io-panel').screenshot({ path: artifact('playground-import-preview.png') });
     // Someone writes a previewed key: the import refuses and writes nothing.
     await etcd.put(`${p}a`, 'changed meanwhile');
     await page.click('#import-apply');
@@ -128,7 +129,7 @@ describe('playground tools', () => {
     const snapshot = readFileSync(await (await download).path());
     assert.ok(snapshot.length > 4096, `a snapshot of ${snapshot.length} bytes`);
     await page.locator('#maintenance-message.ok', { hasText: 'snapshot downloaded' }).waitFor(WAIT);
-    await page.locator('#cluster-panel').screenshot({ path: 'test/artifacts/playground-maintenance.png' });
+    await page.locator('#cluster-panel').screenshot({ path: artifact('playground-maintenance.png') });
     assertNoPageErrors(page);
     await page.close();
     await etcd.del('pg-maintenance');
@@ -242,7 +243,7 @@ describe('playground tools', () => {
       await page.click('#user-role-form button[type="submit"]');
       await page.locator(`#users tr[data-user="${user}"]`, { hasText: role }).waitFor(WAIT);
     }
-    await page.locator('#auth-panel').screenshot({ path: 'test/artifacts/playground-users-roles.png' });
+    await page.locator('#auth-panel').screenshot({ path: artifact('playground-users-roles.png') });
     await page.click('#auth-toggle');
     await page.locator('#confirm[open]', { hasText: 'every client must log in' }).waitFor(WAIT);
     await page.click('#confirm-ok');
@@ -285,7 +286,7 @@ describe('playground alarms', () => {
     }
     const page = await openPlayground(small, '');
     await page.locator('#alarm-list [data-alarm="NOSPACE"]').waitFor(WAIT);
-    await page.locator('#maintenance').screenshot({ path: 'test/artifacts/playground-alarm.png' });
+    await page.locator('#maintenance').screenshot({ path: artifact('playground-alarm.png') });
     await client.del({ prefix: 'fill/' }).catch(() => {});
     await client.compact(revision);
     await defragment(client);

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Etcd, op } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
+  artifact,
   assertNoPageErrors,
   openPlayground,
   type PlaygroundContext,
@@ -165,7 +166,7 @@ describe('playground key tree', () => {
     await treeFolder(page, `${p}dir/`).click();
     await page.locator('#tree [role="treeitem"].error', { hasText: 'retry' }).waitFor({ timeout: 30_000 });
     await page.locator('#status.error', { hasText: 'not answering' }).waitFor(WAIT);
-    await page.locator('#watch-panel h2').screenshot({ path: 'test/artifacts/playground-watch-not-live.png' });
+    await page.locator('#watch-panel h2').screenshot({ path: artifact('playground-watch-not-live.png') });
     await shot(page, 'playground-etcd-down');
     await context.playground.etcd!.restart();
     await page.locator('#tree [role="treeitem"].error').click();
