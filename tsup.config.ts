@@ -4,7 +4,7 @@ import { defineConfig } from 'tsup';
 // dependencies inlined, minified, no source map. The npm modules themselves come from tsc
 // (tsconfig.build.json, run by scripts/build.ts).
 export default defineConfig({
-  entry: { 'etcd-fetch.browser': 'src/index.ts' },
+  entry: { 'etcd-fetch.browser': 'src/browser.ts' },
   format: ['esm'],
   platform: 'browser',
   target: 'es2022',

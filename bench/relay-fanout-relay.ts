@@ -5,7 +5,8 @@
 // `shared: false` (a watch per client). Prints its port as JSON, and answers `GET /stats` with its
 // CPU time, heap (after a full GC with `?gc=1`), the watch streams it opened and its peak RSS.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Etcd, RelayPool, relayWatch, relayWatchNode } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { RelayPool, relayWatch, relayWatchNode } from 'etcd-fetch/relay';
 
 const [endpoint, mode] = process.argv.slice(2);
 let streams = 0;

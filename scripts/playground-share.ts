@@ -4,7 +4,8 @@
 // credential or token, and nothing outside the prefix.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Etcd, relayWatch } from 'etcd-fetch';
+import type { Etcd } from 'etcd-fetch';
+import { relayWatch } from 'etcd-fetch/relay';
 import { closeSignal, fetchHeaders, sendAnswer } from './node-http-bridge.ts';
 
 /** Keys a view lists at most (values of more than VALUE_BYTES are cut). */

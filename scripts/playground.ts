@@ -2,7 +2,8 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
-import { Etcd, relayWatch } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { relayWatch } from 'etcd-fetch/relay';
 import { type EtcdServer, freePort, startEtcd } from './etcd.ts';
 import { closeSignal, fetchHeaders, sendAnswer } from './node-http-bridge.ts';
 import { answerShare, ShareLinks } from './playground-share.ts';

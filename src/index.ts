@@ -1,6 +1,8 @@
 /**
- * etcd-fetch: the `Etcd` class, a convenient facade over the client core and the functions of
- * etcd-fetch/kv, /lease, /watch, /concurrency, /admin and /relay, and everything they export.
+ * etcd-fetch: the `Etcd` class (KV, txn, watch and leases, as Go's `clientv3.Client`) and
+ * everything etcd-fetch/kv, /lease and /watch export. Locks, elections and STM are in
+ * etcd-fetch/concurrency, cluster, maintenance and auth in etcd-fetch/admin, the relay in
+ * etcd-fetch/relay: a page that does not import them does not carry them.
  * @module etcd-fetch
  */
 import type { CallOptions } from './core/call-options.ts';
@@ -175,9 +177,6 @@ export class Etcd implements AsyncDisposableLike {
   }
 }
 
-export * from './admin/index.ts';
-export * from './concurrency/index.ts';
 export * from './kv/index.ts';
 export * from './lease/index.ts';
-export * from './relay/index.ts';
 export * from './watch/index.ts';

@@ -43,6 +43,7 @@ const bundleSize: BenchCase = {
   name: 'bundle-size',
   async run() {
     const whole = await gzippedKB(`export * from './src/index.ts';`);
+    const everything = await gzippedKB(`export * from './src/browser.ts';`);
     const dashboard = await gzippedKB(DASHBOARD_PAGE);
     const kvOnly = await gzippedKB(KV_PAGE);
     const ky = await gzippedKB(`import ky from 'ky'; console.log(ky.create({}));`);
@@ -57,6 +58,7 @@ const bundleSize: BenchCase = {
       figures: [
         { contender: `${ETCD_FETCH}, whole root entry`, stats: exact(whole) },
         { contender: `${ETCD_FETCH}, whole root entry without dependencies`, stats: exact(wholeOwn) },
+        { contender: `${ETCD_FETCH}, every entry (what etcd-fetch/browser holds)`, stats: exact(everything) },
         {
           contender: `${ETCD_FETCH}, dashboard page through Etcd (get, put, range, txn, watch)`,
           stats: exact(dashboard),

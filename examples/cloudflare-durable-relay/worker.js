@@ -11,7 +11,8 @@
 // optionally ETCD_USERNAME / ETCD_PASSWORD (secrets). Anyone who reaches it may watch: put it
 // behind your sessions (relayWatch's `authorize` option).
 import { DurableObject } from 'cloudflare:workers';
-import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { RelayPool, relayWatch } from 'etcd-fetch/relay';
 
 const TOPIC = /^\/events\/([a-z0-9-]{1,64})$/;
 

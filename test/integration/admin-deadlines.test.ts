@@ -9,20 +9,19 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { Etcd, TimeoutError } from 'etcd-fetch';
 import {
   alarmDisarm,
   alarmList,
   authStatus,
   clusterStatus,
   defragment,
-  Etcd,
   hash,
   memberList,
   moveLeader,
   snapshot,
   status,
-  TimeoutError,
-} from 'etcd-fetch';
+} from 'etcd-fetch/admin';
 import { useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd({ ownServer: true });

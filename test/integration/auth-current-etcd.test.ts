@@ -6,27 +6,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  alarmDisarm,
-  alarmList,
-  authEnable,
-  authStatus,
   Etcd,
   type FetchLike,
   type Lease,
   LeaseLostError,
-  lock as lockOf,
-  memberList,
   PermissionDeniedError,
+  UnauthenticatedError,
+} from 'etcd-fetch';
+import {
+  alarmDisarm,
+  alarmList,
+  authEnable,
+  authStatus,
+  downgrade,
+  memberList,
   roleAdd,
   roleGrantPermission,
-  session,
   status,
-  UnauthenticatedError,
   userAdd,
   userChangePassword,
   userGrantRole,
-} from 'etcd-fetch';
-import { downgrade } from 'etcd-fetch/admin';
+} from 'etcd-fetch/admin';
+import { lock as lockOf, session } from 'etcd-fetch/concurrency';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { gatewayVersion, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 import { startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';

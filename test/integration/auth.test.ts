@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
+import { Etcd, PermissionDeniedError, UnauthenticatedError } from 'etcd-fetch';
 import {
   authDisable,
   authEnable,
   authenticate,
   authStatus,
-  Etcd,
-  PermissionDeniedError,
   roleAdd,
   roleDelete,
   roleGet,
@@ -15,7 +14,6 @@ import {
   roleList,
   roleRevokePermission,
   snapshot,
-  UnauthenticatedError,
   userAdd,
   userChangePassword,
   userDelete,
@@ -23,7 +21,7 @@ import {
   userGrantRole,
   userList,
   userRevokeRole,
-} from 'etcd-fetch';
+} from 'etcd-fetch/admin';
 import { useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd: enabling authentication affects every client of a server. Tokens expire after

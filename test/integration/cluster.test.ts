@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  Etcd,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  memberAdd,
-  memberList,
-  memberPromote,
-  memberRemove,
-  memberUpdate,
-  moveLeader,
-  NotFoundError,
-  status,
-  UnavailableError,
-} from 'etcd-fetch';
+import { Etcd, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from 'etcd-fetch';
+import { memberAdd, memberList, memberPromote, memberRemove, memberUpdate, moveLeader, status } from 'etcd-fetch/admin';
 import { freePort, startEtcd } from '../../scripts/etcd.ts';
 import { closedAfter, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 

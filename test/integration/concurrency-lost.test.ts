@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AbortedError, Etcd, election, type FetchLike, LeaseLostError, lock, session as sessionOf } from 'etcd-fetch';
+import { AbortedError, Etcd, type FetchLike, LeaseLostError } from 'etcd-fetch';
+import { election, lock, session as sessionOf } from 'etcd-fetch/concurrency';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();

@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  AbortedError,
-  Etcd,
-  election,
-  type FetchLike,
-  LeaseLostError,
-  lock as lockOf,
-  op,
-  session as sessionOf,
-  tryLock,
-} from 'etcd-fetch';
+import { AbortedError, Etcd, type FetchLike, LeaseLostError, op } from 'etcd-fetch';
+import { election, lock as lockOf, session as sessionOf, tryLock } from 'etcd-fetch/concurrency';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { within } from '../helpers/within.ts';
 

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  authEnable,
-  Etcd,
-  type FetchLike,
-  type Lease,
-  roleAdd,
-  TimeoutError,
-  UnavailableError,
-  userAdd,
-  userGrantRole,
-  type WatchEvent,
-} from 'etcd-fetch';
+import { Etcd, type FetchLike, type Lease, TimeoutError, UnavailableError, type WatchEvent } from 'etcd-fetch';
+import { authEnable, roleAdd, userAdd, userGrantRole } from 'etcd-fetch/admin';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import { eventually } from './watch-helpers.ts';

@@ -3,16 +3,8 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import {
-  authEnable,
-  authenticate,
-  Etcd,
-  optionsFromEnv,
-  roleAdd,
-  UnauthenticatedError,
-  userAdd,
-  userGrantRole,
-} from 'etcd-fetch';
+import { Etcd, optionsFromEnv, UnauthenticatedError } from 'etcd-fetch';
+import { authEnable, authenticate, roleAdd, userAdd, userGrantRole } from 'etcd-fetch/admin';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { runProcess } from '../helpers/run-process.ts';
 

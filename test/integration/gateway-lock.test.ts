@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { AbortedError, Etcd, TimeoutError } from 'etcd-fetch';
 import {
-  AbortedError,
-  Etcd,
   gatewayCampaign,
   gatewayLeader,
   gatewayLock,
@@ -10,8 +9,7 @@ import {
   gatewayProclaim,
   gatewayResign,
   gatewayUnlock,
-  TimeoutError,
-} from 'etcd-fetch';
+} from 'etcd-fetch/admin';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();

@@ -4,22 +4,19 @@
 // queues and rw-locks. The Go side is test/interop/go, built into the cache by test-prerequisites.
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, test } from 'node:test';
+import { cmp, DoubleBarrierFullError, Etcd, op } from 'etcd-fetch';
 import {
   barrier,
-  cmp,
-  DoubleBarrierFullError,
   doubleBarrier,
-  Etcd,
   election,
   type Lock,
   lock,
-  op,
   priorityQueue,
   rwMutex,
   session,
   stm,
   workQueue,
-} from 'etcd-fetch';
+} from 'etcd-fetch/concurrency';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { type GoDriver, startGoDriver } from '../helpers/go-driver.ts';
 import { within } from '../helpers/within.ts';

@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  alarmDisarm,
-  alarmList,
-  defragment,
-  Etcd,
-  FailedPreconditionError,
-  hash,
-  hashKV,
-  moveLeader,
-  ResourceExhaustedError,
-  status,
-  UnimplementedError,
-} from 'etcd-fetch';
+import { Etcd, FailedPreconditionError, ResourceExhaustedError, UnimplementedError } from 'etcd-fetch';
+import { alarmDisarm, alarmList, defragment, hash, hashKV, moveLeader, status } from 'etcd-fetch/admin';
 import { useEtcd } from '../helpers/etcd.ts';
 
 // Its own etcd with a tiny quota, so the NOSPACE alarm can be raised and cleared.

@@ -3,22 +3,18 @@
 // that reports a stopped member without failing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Etcd, InvalidArgumentError, NotFoundError, UnavailableError, UnimplementedError } from 'etcd-fetch';
 import {
   alarmList,
   clusterStatus,
   defragment,
-  Etcd,
   hash,
   hashKV,
-  InvalidArgumentError,
   memberList,
   moveLeader,
-  NotFoundError,
   snapshot,
   status,
-  UnavailableError,
-  UnimplementedError,
-} from 'etcd-fetch';
+} from 'etcd-fetch/admin';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { closedAfter, gatewayVersion, versionUnderTest } from '../helpers/etcd.ts';
 import { startVersionGateway } from '../helpers/version-gateway.ts';

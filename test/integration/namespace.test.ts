@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  cmp,
-  Etcd,
-  gatewayCampaign,
-  gatewayLeader,
-  gatewayLock,
-  gatewayResign,
-  gatewayUnlock,
-  InvalidArgumentError,
-  op,
-} from 'etcd-fetch';
+import { cmp, Etcd, InvalidArgumentError, op } from 'etcd-fetch';
+import { gatewayCampaign, gatewayLeader, gatewayLock, gatewayResign, gatewayUnlock } from 'etcd-fetch/admin';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, election, grant, lock, revoke } from 'etcd-fetch';
+import { Etcd, grant, revoke } from 'etcd-fetch';
+import { election, lock } from 'etcd-fetch/concurrency';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   assertNoPageErrors,

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { alarmList, defragment, Etcd, roleGet } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { alarmList, defragment, roleGet } from 'etcd-fetch/admin';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   artifact,

@@ -2,7 +2,8 @@
 // Screenshots go to test/artifacts/ (kept by CI, ignored by git).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { authEnable, Etcd, op, roleAdd, userAdd, userGrantRole } from 'etcd-fetch';
+import { Etcd, op } from 'etcd-fetch';
+import { authEnable, roleAdd, userAdd, userGrantRole } from 'etcd-fetch/admin';
 import type { Page } from 'playwright-core';
 import { type Playground, startPlayground } from '../../scripts/playground.ts';
 import { launchChromium } from '../helpers/browser.ts';

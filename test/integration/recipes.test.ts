@@ -3,17 +3,8 @@
 // they are tested in go-interop.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  AbortedError,
-  barrier,
-  DoubleBarrierFullError,
-  doubleBarrier,
-  Etcd,
-  priorityQueue,
-  type RWLock,
-  rwMutex,
-  workQueue,
-} from 'etcd-fetch';
+import { AbortedError, DoubleBarrierFullError, Etcd } from 'etcd-fetch';
+import { barrier, doubleBarrier, priorityQueue, type RWLock, rwMutex, workQueue } from 'etcd-fetch/concurrency';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { within } from '../helpers/within.ts';
 

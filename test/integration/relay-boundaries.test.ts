@@ -2,7 +2,8 @@
 // just evicted, and the resume window exactly at the id of the `ready` event.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Etcd, RelayPool, relayWatch, type Watchable, type WatchOptions } from 'etcd-fetch';
+import { Etcd, type WatchOptions } from 'etcd-fetch';
+import { RelayPool, relayWatch, type Watchable } from 'etcd-fetch/relay';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { type SseMessage, SseReader } from './relay-helpers.ts';
 

@@ -4,7 +4,8 @@
 // streams the client opens are counted with its `fetch`.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { RelayPool, relayWatch } from 'etcd-fetch/relay';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { type SseMessage, SseReader, sleep } from './relay-helpers.ts';
 

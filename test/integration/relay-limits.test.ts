@@ -2,7 +2,8 @@
 // (relayWatch called directly, its body read or left unread) against a real etcd.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { RelayPool, relayWatch } from 'etcd-fetch/relay';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { liveArrayBuffers, SseReader, sleep } from './relay-helpers.ts';
 

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { createServer, get, type IncomingMessage } from 'node:http';
 import { after, test } from 'node:test';
-import { Etcd, RelayPool, relayWatchNode } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { RelayPool, relayWatchNode } from 'etcd-fetch/relay';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { liveArrayBuffers, sleep } from './relay-helpers.ts';
 

@@ -4,7 +4,8 @@
 // `startRevision`, `shared=0`), the way an app passes what a page asks for. `/signed` adds a
 // resumeSecret. Prints `listening <port>` once it listens.
 import { createServer } from 'node:http';
-import { Etcd, relayWatch } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { relayWatch } from 'etcd-fetch/relay';
 import { closeSignal, fetchHeaders, sendAnswer } from '../../scripts/node-http-bridge.ts';
 
 const etcd = new Etcd({ endpoints: process.env.ETCD_ENDPOINT! });

@@ -2,7 +2,8 @@
 // in-process (relayWatch called directly) against a real etcd.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Etcd, RelayPool, relayWatch, subscribe, WatchCompactedError } from 'etcd-fetch';
+import { Etcd, WatchCompactedError } from 'etcd-fetch';
+import { RelayPool, relayWatch, subscribe } from 'etcd-fetch/relay';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { SseReader } from './relay-helpers.ts';
 

@@ -8,7 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { Etcd, subscribe } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { subscribe } from 'etcd-fetch/relay';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { type RoundRobinProxy, startRoundRobinProxy } from '../helpers/round-robin-proxy.ts';
 

@@ -4,7 +4,8 @@
 // how many watch streams it opened to etcd and how many subscribers it served. Prints
 // `listening <port>` once it listens.
 import { createServer } from 'node:http';
-import { Etcd, RelayPool, relayWatchNode } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { RelayPool, relayWatchNode } from 'etcd-fetch/relay';
 
 const [endpoint, ringEvents] = process.argv.slice(2);
 /** Shared by the relays of the test, as a deployment shares it through its secret store. */

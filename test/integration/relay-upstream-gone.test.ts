@@ -3,7 +3,8 @@
 // reconnect resumes from the last id and loses nothing.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Etcd, RelayPool, relayWatch } from 'etcd-fetch';
+import { Etcd } from 'etcd-fetch';
+import { RelayPool, relayWatch } from 'etcd-fetch/relay';
 import { uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { type SseMessage, SseReader } from './relay-helpers.ts';
 

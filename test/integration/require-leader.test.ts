@@ -3,7 +3,8 @@
 // refuses such a call at once ("etcdserver: no leader") instead of waiting for a quorum.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Etcd, status, TimeoutError, UnavailableError } from 'etcd-fetch';
+import { Etcd, TimeoutError, UnavailableError } from 'etcd-fetch';
+import { status } from 'etcd-fetch/admin';
 import { type EtcdCluster, startCluster } from '../../scripts/cluster.ts';
 import { closedAfter, uniquePrefix, versionUnderTest } from '../helpers/etcd.ts';
 

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import * as lib from 'etcd-fetch';
 import { freePort } from '../../scripts/etcd.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { useEtcd } from '../helpers/etcd.ts';
 import { runProcess } from '../helpers/run-process.ts';
 import { serveRepo } from '../helpers/static-server.ts';
+import { lib } from '../runtimes/library.ts';
 import { smoke } from '../runtimes/smoke.js';
 
 const root = resolve(import.meta.dirname, '../..');

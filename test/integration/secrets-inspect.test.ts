@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import * as lib from 'etcd-fetch';
 import { useEtcd } from '../helpers/etcd.ts';
 import { runProcess } from '../helpers/run-process.ts';
+import { lib } from '../runtimes/library.ts';
 import { authFor } from '../runtimes/secrets-auth.js';
 import { findLeaks } from '../runtimes/secrets-walk.js';
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, describe, test } from 'node:test';
-import { AbortedError, Etcd, type SnapshotProgress, snapshot } from 'etcd-fetch';
+import { AbortedError, Etcd } from 'etcd-fetch';
+import { type SnapshotProgress, snapshot } from 'etcd-fetch/admin';
 import { freePort, lookPath, startEtcd } from '../../scripts/etcd.ts';
 import { closedAfter, uniquePrefix, useEtcd, versionUnderTest } from '../helpers/etcd.ts';
 

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  AbortedError,
-  Etcd,
-  InvalidArgumentError,
-  type Isolation,
-  StmConflictError,
-  type StmTx,
-  stm,
-} from 'etcd-fetch';
+import { AbortedError, Etcd, InvalidArgumentError, StmConflictError } from 'etcd-fetch';
+import { type Isolation, type StmTx, stm } from 'etcd-fetch/concurrency';
 import { closedAfter, gatewayVersion, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 
 const etcdUnderTest = useEtcd();

@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as lib from 'etcd-fetch';
 import { Agent } from 'undici';
 import { type EtcdServer, freePort, startEtcd } from '../../scripts/etcd.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { runProcess } from '../helpers/run-process.ts';
 import { serveRepo } from '../helpers/static-server.ts';
 import { createTestPki, type TestPki } from '../helpers/tls.ts';
+import { lib } from '../runtimes/library.ts';
 import { type TlsFailure, tlsSmoke } from '../runtimes/tls-smoke.js';
 
 const root = resolve(import.meta.dirname, '../..');

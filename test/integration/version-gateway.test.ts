@@ -4,20 +4,14 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import {
-  authEnable,
-  authenticate,
-  authStatus,
   Etcd,
   FailedPreconditionError,
-  hashKV,
   NotFoundError,
-  roleAdd,
   UnauthenticatedError,
   UnavailableError,
   UnimplementedError,
-  userAdd,
-  userGrantRole,
 } from 'etcd-fetch';
+import { authEnable, authenticate, authStatus, hashKV, roleAdd, userAdd, userGrantRole } from 'etcd-fetch/admin';
 import { useEtcd } from '../helpers/etcd.ts';
 import { type GatewayVersion, startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
 

@@ -1,5 +1,5 @@
 // bun test/runtimes/bun.ts
-import * as lib from 'etcd-fetch';
+import { lib } from './library.ts';
 import { smoke } from './smoke.js';
 
 const checks = await smoke(lib, Bun.env.ETCD_ENDPOINT!, 'bun', {

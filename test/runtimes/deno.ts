@@ -1,5 +1,5 @@
 // deno run --allow-net --allow-env test/runtimes/deno.ts
-import * as lib from 'etcd-fetch';
+import { lib } from './library.ts';
 import { smoke } from './smoke.js';
 
 const checks = await smoke(lib, Deno.env.get('ETCD_ENDPOINT')!, 'deno', {

@@ -1,5 +1,5 @@
 // bun test/runtimes/secrets-bun.ts: the secrets walk with Bun.inspect.
-import * as lib from 'etcd-fetch';
+import { lib } from './library.ts';
 import { authFor } from './secrets-auth.js';
 import { findLeaks } from './secrets-walk.js';
 

@@ -1,5 +1,5 @@
 // deno run --allow-net --allow-env test/runtimes/secrets-deno.ts: the secrets walk with Deno.inspect.
-import * as lib from 'etcd-fetch';
+import { lib } from './library.ts';
 import { authFor } from './secrets-auth.js';
 import { findLeaks } from './secrets-walk.js';
 

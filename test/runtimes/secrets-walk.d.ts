@@ -1,6 +1,6 @@
 /** Builds and uses every public object of a client, and lists each view of one that shows a secret. */
 export function findLeaks(
-  lib: typeof import('etcd-fetch'),
+  lib: import('./library.ts').Library,
   options: {
     endpoint: string;
     auth: unknown;

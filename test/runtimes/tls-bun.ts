@@ -1,7 +1,7 @@
 // bun test/runtimes/tls-bun.ts
 // TLS and mTLS from Bun: a `fetch` that passes `tls: { ca, cert, key }`. Prints one JSON line.
 import { readFileSync } from 'node:fs';
-import * as lib from 'etcd-fetch';
+import { lib } from './library.ts';
 import { tlsFailure, tlsSmoke } from './tls-smoke.js';
 
 const env = (name: string) => process.env[name] ?? '';

@@ -1,7 +1,7 @@
 // deno run --allow-net --allow-env --allow-read test/runtimes/tls-deno.ts
 // TLS and mTLS from Deno: a `fetch` that passes a `Deno.createHttpClient` trusting the test CA
 // (and presenting the client certificate) as `client`. Prints one JSON line for the test to read.
-import * as lib from 'etcd-fetch';
+import { lib } from './library.ts';
 import { tlsFailure, tlsSmoke } from './tls-smoke.js';
 
 // Typed loosely, so that the repository's Node type check also reads this file.

@@ -1,6 +1,6 @@
 /** KV, txn, watch and lease keep-alive against `endpoint` through `fetch`; resolves to its check lines. */
 export function tlsSmoke(
-  lib: typeof import('etcd-fetch'),
+  lib: import('./library.ts').Library,
   options: { endpoint: string; fetch?: (input: Request, init?: RequestInit) => Promise<Response>; name: string },
 ): Promise<string[]>;
 
@@ -15,6 +15,6 @@ export interface TlsFailure {
 
 /** One get expected to fail (wrong CA, no client certificate): what was thrown and how fast. */
 export function tlsFailure(
-  lib: typeof import('etcd-fetch'),
+  lib: import('./library.ts').Library,
   options: { endpoint: string; fetch?: (input: Request, init?: RequestInit) => Promise<Response> },
 ): Promise<TlsFailure>;

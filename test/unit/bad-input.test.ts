@@ -3,21 +3,20 @@
 // value, or two options that exclude each other.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FetchLike } from '../../src/core/call-options.ts';
-import { InvalidArgumentError } from '../../src/core/errors.ts';
 import {
   alarmList,
   defragment,
-  Etcd,
-  type EtcdOptions,
   hashKV,
-  lock,
   memberAdd,
   moveLeader,
   roleGrantPermission,
   status,
   userAdd,
-} from '../../src/index.ts';
+} from '../../src/admin/index.ts';
+import { lock } from '../../src/concurrency/index.ts';
+import type { FetchLike } from '../../src/core/call-options.ts';
+import { InvalidArgumentError } from '../../src/core/errors.ts';
+import { Etcd, type EtcdOptions } from '../../src/index.ts';
 
 const sent: string[] = [];
 const fetch: FetchLike = async (request) => {

@@ -2,9 +2,10 @@
 // before anything is sent (issue 22, item 12).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { election, stm } from '../../src/concurrency/index.ts';
 import type { FetchLike } from '../../src/core/call-options.ts';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { Etcd, election, stm } from '../../src/index.ts';
+import { Etcd } from '../../src/index.ts';
 
 function counting(): { etcd: Etcd; sent: string[] } {
   const sent: string[] = [];

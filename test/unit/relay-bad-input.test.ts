@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { Etcd, RelayPool, relayWatch, subscribe, type Watchable, type WatchOptions } from '../../src/index.ts';
+import { Etcd, type WatchOptions } from '../../src/index.ts';
+import { RelayPool, relayWatch, subscribe, type Watchable } from '../../src/relay/index.ts';
 
 /** A client whose etcd listens nowhere: every watch opened through it would retry, so none may be opened. */
 const nowhere = new Etcd({ endpoints: 'http://127.0.0.1:9', timeout: 1_000 });

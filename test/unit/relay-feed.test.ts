@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KeyValue } from '../../src/core/key-value.ts';
-import { RelayPool, relayWatch, type Watchable, type WatchEvent, type WatchOptions } from '../../src/index.ts';
+import type { WatchEvent, WatchOptions } from '../../src/index.ts';
+import { RelayPool, relayWatch, type Watchable } from '../../src/relay/index.ts';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import type { Watchable } from '../../src/index.ts';
+import type { Watchable } from '../../src/relay/index.ts';
 import { relayWatch } from '../../src/relay/relay.ts';
 import { eventId, parseEventId, resumePoint } from '../../src/relay/relay-event.ts';
 import { RelayPool } from '../../src/relay/relay-pool.ts';

@@ -8,14 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import {
-  Etcd,
-  type EtcdOptions,
-  isEtcdError,
-  type LeaseLostError,
-  type ReconnectInfo,
-  RelayPool,
-} from '../../src/index.ts';
+import { Etcd, type EtcdOptions, isEtcdError, type LeaseLostError, type ReconnectInfo } from '../../src/index.ts';
+import { RelayPool } from '../../src/relay/index.ts';
 
 const PASSWORD = 'Pw-Secret-7731';
 const TOKEN = 'Tok-Secret-5518.12';

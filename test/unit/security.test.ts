@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import type { FetchLike } from '../../src/core/call-options.ts';
 import { EtcdError, isEtcdError } from '../../src/core/errors.ts';
-import { Etcd, subscribe } from '../../src/index.ts';
+import { Etcd } from '../../src/index.ts';
+import { subscribe } from '../../src/relay/index.ts';
 
 const PASSWORD = 'Pw-Secret-0451';
 const TOKEN = 'Tok-Secret-9922.41';

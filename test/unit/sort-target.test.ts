@@ -3,9 +3,10 @@
 // never sent as a sort the server ignores.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { roleGrantPermission } from '../../src/admin/index.ts';
 import type { FetchLike } from '../../src/core/call-options.ts';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { cmp, Etcd, op, roleGrantPermission } from '../../src/index.ts';
+import { cmp, Etcd, op } from '../../src/index.ts';
 
 const INHERITED = [
   'toString',

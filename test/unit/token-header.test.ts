@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { Etcd, InvalidArgumentError, MalformedResponseError, status, type TokenSource } from 'etcd-fetch';
+import { Etcd, InvalidArgumentError, MalformedResponseError, type TokenSource } from 'etcd-fetch';
+import { status } from 'etcd-fetch/admin';
 
 const BAD_TOKENS: Array<[string, string]> = [
   ['U+0100', 'Tok\u0100en.11'],

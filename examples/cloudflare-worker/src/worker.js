@@ -1,7 +1,8 @@
 // A Cloudflare worker that relays a prefix's changes to browsers as Server-Sent Events, behind an
 // auth check. Bindings: ETCD_ENDPOINTS (+ ETCD_USERNAME/ETCD_PASSWORD or ETCD_TOKEN), WATCH_PREFIX,
 // and two secrets: API_TOKEN (what clients send as `Authorization: Bearer ...`) and RELAY_SECRET.
-import { Etcd, optionsFromEnv, relayWatch } from 'etcd-fetch';
+import { Etcd, optionsFromEnv } from 'etcd-fetch';
+import { relayWatch } from 'etcd-fetch/relay';
 
 export default {
   async fetch(request, env) {
