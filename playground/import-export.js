@@ -10,6 +10,9 @@ import { readPages } from './paged-read.js';
 
 export const FORMAT = 'etcd-playground/1';
 const TXN_OPS = 100; // etcd's default --max-txn-ops is 128
+// etcd refuses a request over --max-request-bytes (1.5 MiB by default); each key travels twice
+// (compare and put), and a txn under this leaves room for the rest of the request.
+const TXN_BYTES = 1024 * 1024;
 const PREVIEW_ROWS = 300;
 let plan; // { changes: [{ key, value, modRevision, kind }] } from the last preview
 
@@ -123,8 +126,7 @@ async function preview() {
 async function apply() {
   const changes = plan?.changes.filter((c) => c.kind !== 'same') ?? [];
   let written = 0;
-  for (let i = 0; i < changes.length; i += TXN_OPS) {
-    const batch = changes.slice(i, i + TXN_OPS);
+  for (const batch of txnBatches(changes)) {
     const result = await session.etcd
       .txn()
       .if(
@@ -146,6 +148,23 @@ async function apply() {
   $('#import-apply').disabled = true;
   plan = undefined;
   note($('#io-message'), `imported ${written} key(s)`);
+}
+
+/** `changes` in runs of at most TXN_OPS puts and TXN_BYTES of keys and values (a larger value goes alone). */
+function* txnBatches(changes) {
+  let batch = [];
+  let bytes = 0;
+  for (const change of changes) {
+    const size = 2 * change.key.length + change.value.length;
+    if (batch.length > 0 && (batch.length === TXN_OPS || bytes + size > TXN_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(change);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
 }
 
 export function initImportExport() {

@@ -113,6 +113,25 @@ describe('playground tools', () => {
     await etcd.del({ prefix: p });
   });
 
+  test('an import of large values goes in txns under the request limit of etcd: 3 values of 700 KB, 2.1 MB together', async () => {
+    const p = uniquePrefix('pg-io-large');
+    const value = (letter: string) => letter.repeat(700_000);
+    const page = await openPlayground(context, p);
+    const doc = {
+      format: 'etcd-playground/1',
+      kvs: ['a', 'b', 'c'].map((k) => ({ key: `${p}${k}`, value: value(k) })),
+    };
+    await page.fill('#import-text', JSON.stringify(doc));
+    await page.click('#import-form button[type="submit"]');
+    await page.locator('#io-message', { hasText: '3 to create' }).waitFor(WAIT);
+    await page.click('#import-apply');
+    await page.locator('#io-message.ok', { hasText: 'imported 3 key(s)' }).waitFor(WAIT);
+    for (const k of ['a', 'b', 'c']) assert.equal((await etcd.get(`${p}${k}`))?.valueText, value(k));
+    assertNoPageErrors(page);
+    await page.close();
+    await etcd.del({ prefix: p });
+  });
+
   test('maintenance: alarms, compaction after a confirmation, defragmentation, snapshot download', async () => {
     const page = await openPlayground(context, '');
     await page.locator('#alarm-list', { hasText: 'none' }).waitFor(WAIT);
