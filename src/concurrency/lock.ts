@@ -52,6 +52,10 @@ export class Lock extends QueuePlace implements AsyncDisposableLike {
 /**
  * Waits for the lock `name` (fair: first come, first served) and holds it.
  *
+ * The name is a key prefix, as in Go's `concurrency.Mutex`: each waiter writes `name/<lease>`, and
+ * any key under `name/` counts as a waiter ahead. Keep other keys out of that prefix, or the lock
+ * waits for them forever.
+ *
  * @example
  * ```ts
  * await using held = await lock(core, 'jobs/nightly');
