@@ -7,6 +7,9 @@
 // the real servers' answers (test/integration/real-versions.test.ts); the suites themselves run
 // against those real servers, so the imitation now serves what none of them shows: the latest
 // 3.4 and upstream's 3.4.23.
+// What the 3.4.23 behind it cannot do is imitated only as far as it holds without pretending: the
+// downgrade route validates (and cancels nothing) but never enables a downgrade, and 3.6+'s status
+// fields say that no downgrade is under way.
 //
 // Which gateway each release pins (go.mod): Debian's 3.4.23 grpc-gateway 1.6.4 (Debian's package),
 // upstream 3.4.23 v1.9.5, 3.4.24+ v1.11.0, 3.5 v1.16.0, 3.6 v2.26.3, 3.7 v2.29.0.
@@ -37,6 +40,8 @@ export interface VersionGatewayOptions {
 }
 
 const STREAM_PATHS = new Set(['/v3/watch', '/v3/lease/keepalive', '/v3/election/observe', '/v3/maintenance/snapshot']);
+
+const LEARNER_REFUSAL = 'etcdserver: rpc not supported for learner';
 
 // --- rules -------------------------------------------------------------------------------------
 
@@ -104,6 +109,16 @@ function streamErrorLine(code: number, message: string, version: GatewayVersion)
   return JSON.stringify({
     error: { grpc_code: code, http_code: http, message, http_status: STATUS_TEXT[http] ?? 'Error' },
   });
+}
+
+/**
+ * An error of the real 3.4.23 as the imitated line gives it. A learner's refusal is Unavailable (503
+ * code 14) up to 3.5 and FailedPrecondition (400 code 9) from 3.6 (api/v3rpc/rpctypes/error.go
+ * ErrGRPCNotSupportedForLearner in v3.5.36 and v3.6.17; seen on the real 3.6.17 and 3.7.4).
+ */
+function asLine(error: { code: number; message: string }, version: GatewayVersion): { code: number; message: string } {
+  if (family(version) === 'v2' && error.code === 14 && error.message === LEARNER_REFUSAL) return { ...error, code: 9 };
+  return error;
 }
 
 /**
@@ -205,7 +220,13 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     return { status: response.status, json };
   };
 
-  const authEnabled = async () => (await probe('/v3/auth/user/list', {})).status !== 200;
+  const authEnabled = async () => {
+    const list = await probe('/v3/auth/user/list', {});
+    if (list.status === 200) return false;
+    if (list.json.message !== LEARNER_REFUSAL) return true;
+    // A learner refuses the list whatever auth says, not a serializable read.
+    return (await probe('/v3/kv/range', { key: 'AA==', count_only: true, serializable: true })).status !== 200;
+  };
   // Any answer but 401 to a read means etcd knows the token (403: known, lacking permission).
   const tokenValid = async (token: string) =>
     (await probe('/v3/kv/range', { key: 'AA==', count_only: true }, token)).status !== 401;
@@ -352,6 +373,91 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     );
   };
 
+  /**
+   * `/v3/maintenance/downgrade` (3.5+; 3.4 has no route). What the real 3.5.36, 3.6.17 and 3.7.4
+   * answer while no downgrade is under way (release-3.5 server/etcdserver/v3_server.go Downgrade,
+   * release-3.6 server/etcdserver/version/version.go): VALIDATE of the next minor version down
+   * answers the cluster version (`3.5.0` on 3.5, `3.6` from 3.6 on: version.Cluster), any other
+   * version is 400 code 3; CANCEL is 400 code 9 on 3.5 and answers the cluster version from 3.6 on.
+   * Only an admin may ask while auth is on (authMaintenanceServer.Downgrade). ENABLE of an allowed
+   * version would start a downgrade, which the 3.4.23 behind the imitation cannot do: it is refused
+   * with an error no etcd gives (501 code 12), so a test that tries it fails instead of passing.
+   */
+  const downgradeCall = async (
+    body: string,
+    token: string | undefined,
+    response: ServerResponse,
+    cors: Record<string, string>,
+  ) => {
+    let request: { action?: unknown; version?: unknown };
+    try {
+      request = JSON.parse(body || '{}') as typeof request;
+    } catch {
+      return sendUnaryError(response, 3, 'invalid character in request body', cors);
+    }
+    let action = request.action ?? 0;
+    if (typeof action === 'string') {
+      const index = DOWNGRADE_ACTIONS.indexOf(action);
+      // v1's jsonpb refuses an unknown name; v2's protojson (DiscardUnknown) reads it as 0, VALIDATE.
+      if (index === -1 && family(version) === 'v1')
+        return sendUnaryError(
+          response,
+          3,
+          `unknown value ${JSON.stringify(JSON.stringify(action))} for enum etcdserverpb.DowngradeRequest.DowngradeAction`,
+          cors,
+        );
+      action = Math.max(index, 0);
+    }
+    const denied = await refusal('admin', token, body);
+    if (denied) return sendUnaryError(response, denied.code, denied.message, cors);
+    const minor = Number(version.split('.')[1]);
+    const answer = async () =>
+      sendJson(
+        response,
+        200,
+        {
+          header: (await probe('/v3/maintenance/status', {})).json.header,
+          version: version === '3.5' ? '3.5.0' : version,
+        },
+        cors,
+      );
+    if (action === 2) {
+      if (version === '3.5') return sendUnaryError(response, 9, 'etcdserver: no inflight downgrade job', cors);
+      return answer();
+    }
+    if (action !== 0 && action !== 1) return sendUnaryError(response, 2, 'etcdserver: unknown method', cors);
+    const target = clusterVersion(typeof request.version === 'string' ? request.version : '');
+    if (target === undefined)
+      return sendUnaryError(response, 3, 'etcdserver: wrong downgrade target version format', cors);
+    if (target.major !== 3 || target.minor !== minor - 1)
+      return sendUnaryError(response, 3, 'etcdserver: invalid downgrade target version', cors);
+    if (action === 0) return answer();
+    return sendUnaryError(
+      response,
+      12,
+      `the imitation of etcd ${version} cannot enable a downgrade of the etcd 3.4.23 behind it`,
+      cors,
+    );
+  };
+
+  /**
+   * 3.6's status fields (api/etcdserverpb/rpc.proto StatusResponse 11-13, after isLearner, so
+   * appended): `storageVersion` `3.6.0` / `3.7.0` as a member of that line that was never downgraded
+   * says; `dbSizeQuota` the real member's quota, read from its `etcd_server_quota_backend_bytes`
+   * metric (3.4 has it); `downgradeInfo` `{}`, none under way (seen on 3.6.17 and 3.7.4).
+   */
+  const withStatusFields = async (text: string) => {
+    const metrics = await (await fetch(new URL('/metrics', upstream))).text();
+    const quota = /^etcd_server_quota_backend_bytes (\S+)$/m.exec(metrics)?.[1];
+    const answer = JSON.parse(text) as Record<string, unknown>;
+    return JSON.stringify({
+      ...answer,
+      storageVersion: `${version}.0`,
+      dbSizeQuota: quota === undefined ? undefined : String(Number(quota)),
+      downgradeInfo: {},
+    });
+  };
+
   const sendJson = (response: ServerResponse, status: number, body: object, cors: Record<string, string>) => {
     const text = family(version) === 'v2' ? spaced(JSON.stringify(body)) : JSON.stringify(body);
     response.writeHead(status, { 'content-type': 'application/json', ...cors }).end(text);
@@ -393,6 +499,7 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     if (incoming.method === 'POST' && version !== '3.4.23') {
       if (path === '/v3/auth/status' && version !== '3.4') return authStatus(token, response, cors);
       if (path === '/v3/maintenance/hashkv' && version !== '3.4') return hashKV(body, token, response, cors);
+      if (path === '/v3/maintenance/downgrade' && version !== '3.4') return downgradeCall(body, token, response, cors);
       const requirement = REQUIREMENTS[path];
       const denied = requirement === undefined ? undefined : await refusal(requirement, token, body);
       if (denied?.afterLines) {
@@ -402,7 +509,7 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
           .slice(0, denied.afterLines)
           .join('\n')}\n`;
         const upstreamResponse = await forward(incoming, answered, response);
-        return relayStream(upstreamResponse, response, denied);
+        return relayStream(upstreamResponse, response, { trailer: denied });
       }
       if (denied) {
         if (STREAM_PATHS.has(path)) return sendStreamError(response, denied.code, denied.message, cors);
@@ -413,7 +520,10 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
     if (token !== undefined && !version.startsWith('3.4') && !(await authEnabled()))
       delete incoming.headers.authorization;
     const upstreamResponse = await forward(incoming, body, response);
-    if (STREAM_PATHS.has(path) && upstreamResponse.statusCode === 200) return relayStream(upstreamResponse, response);
+    if (STREAM_PATHS.has(path) && upstreamResponse.statusCode === 200) {
+      const dropped = path === '/v3/watch' && !version.startsWith('3.4') ? droppedProgressAnswers(body) : undefined;
+      return relayStream(upstreamResponse, response, { dropped });
+    }
     let text = await readAll(upstreamResponse);
     // 3.4's alarm answer has no header; 3.5+ fill it in (seen on 3.5.36 and 3.7.4).
     if (path === '/v3/maintenance/alarm' && upstreamResponse.statusCode === 200 && !version.startsWith('3.4')) {
@@ -421,6 +531,8 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       if (answer.header === undefined)
         text = JSON.stringify({ header: (await probe('/v3/maintenance/status', {})).json.header, ...answer });
     }
+    if (path === '/v3/maintenance/status' && upstreamResponse.statusCode === 200 && family(version) === 'v2')
+      text = await withStatusFields(text);
     const status = upstreamResponse.statusCode ?? 502;
     // Upstream 3.4.23 (gateway v1.9.5 with golang/protobuf 1.4.3) panics marshaling any error body:
     // net/http drops the connection with no answer (fixed in 3.4.24 by etcd PR #15088).
@@ -442,7 +554,8 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
       }
       return response.writeHead(status, headers).end(text);
     }
-    return sendUnaryError(response, parsed.code, parsed.message, cors);
+    const error = asLine(parsed, version);
+    return sendUnaryError(response, error.code, error.message, cors);
   };
 
   const forward = (incoming: IncomingMessage, body: string, response: ServerResponse) =>
@@ -468,19 +581,23 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
 
   /**
    * Copies a stream line by line, rewriting etcd 3.4's error line into the version's shape; with
-   * `trailer`, ends it with that error line once the upstream's answers are through.
+   * `trailer`, ends it with that error line once the upstream's answers are through; `dropped[n]`
+   * leaves out the answer to the n-th progress request of a watch body.
    */
   const relayStream = async (
     upstreamResponse: IncomingMessage,
     response: ServerResponse,
-    trailer?: { code: number; message: string },
+    { trailer, dropped }: { trailer?: { code: number; message: string }; dropped?: boolean[] } = {},
   ) => {
     const headers = { ...upstreamResponse.headers };
     delete headers['content-length'];
     upstreamResponse.setEncoding('utf8');
     let tail = '';
+    let progressAnswers = 0;
     const emit = (line: string) => {
-      const error = streamErrorOf(line);
+      if (dropped !== undefined && isProgressAnswer(line) && dropped[progressAnswers++]) return;
+      const streamError = streamErrorOf(line);
+      const error = streamError && asLine(streamError, version);
       if (error === undefined) {
         if (!response.headersSent) response.writeHead(200, headers);
         response.write(line);
@@ -514,6 +631,70 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
         server.close(() => resolve());
       }),
   };
+}
+
+const DOWNGRADE_ACTIONS: readonly string[] = ['VALIDATE', 'ENABLE', 'CANCEL'];
+const SEMVER_IDENTIFIER = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
+
+/**
+ * A downgrade's target as etcd reads it (server/etcdserver/cluster_util.go convertToClusterVersion:
+ * coreos/go-semver `major.minor.patch[-pre][+meta]`, else `major.minor` with `.0` added; the patch
+ * and the rest dropped), or undefined for "wrong downgrade target version format".
+ */
+function clusterVersion(text: string): { major: number; minor: number } | undefined {
+  const semver = (v: string) => {
+    const [rest = '', metadata = ''] = v.split(/\+(.*)/s);
+    const [core = '', pre = ''] = rest.split(/-(.*)/s);
+    const parts = core.split('.');
+    if (parts.length !== 3 || !parts.every((part) => /^[+-]?\d+$/.test(part))) return undefined;
+    if ((pre !== '' && !SEMVER_IDENTIFIER.test(pre)) || (metadata !== '' && !SEMVER_IDENTIFIER.test(metadata)))
+      return undefined;
+    return { major: Number(parts[0]), minor: Number(parts[1]) };
+  };
+  return semver(text) ?? semver(`${text}.0`);
+}
+
+/**
+ * Which progress requests of a watch body etcd 3.5+ leaves unanswered (true), in the body's order.
+ * release-3.5 server/mvcc/watchable_store.go progressIfSync (the same in 3.6 and 3.7): the answer
+ * goes out only if every watcher of the stream is synced and its start revision is not ahead of the
+ * store, and there is a watcher to send it through. A watcher created with a start revision is
+ * unsynced until the store's sync loop (every 100 ms) has replayed its history, and one created at
+ * a revision to come is ahead; so a progress request in the same body as such a create, or before
+ * any, is dropped (seen on 3.5.36, 3.6.17 and 3.7.4), and one after creates from now (no start
+ * revision) is answered. 3.4 answers every one at once, before any replay. Cancel requests (the
+ * client never puts one in a body) are not followed.
+ */
+function droppedProgressAnswers(body: string): boolean[] {
+  const dropped: boolean[] = [];
+  let watchers = 0;
+  let catchingUp = false;
+  for (const line of body.split('\n')) {
+    if (line.trim() === '') continue;
+    let request: { create_request?: { start_revision?: unknown }; progress_request?: unknown };
+    try {
+      request = JSON.parse(line) as typeof request;
+    } catch {
+      return dropped;
+    }
+    if (request.create_request !== undefined) {
+      watchers++;
+      const start = request.create_request.start_revision;
+      if (start !== undefined && Number(start) !== 0) catchingUp = true;
+    } else if (request.progress_request !== undefined) dropped.push(watchers === 0 || catchingUp);
+  }
+  return dropped;
+}
+
+/** etcd 3.4's answer to a progress request: watch ID -1, neither `created` nor events. */
+function isProgressAnswer(line: string): boolean {
+  if (!line.includes('"watch_id":"-1"')) return false;
+  try {
+    const { result } = JSON.parse(line) as { result?: { watch_id?: unknown; created?: unknown; events?: unknown } };
+    return result?.watch_id === '-1' && result.created === undefined && result.events === undefined;
+  } catch {
+    return false;
+  }
 }
 
 function readAll(stream: IncomingMessage): Promise<string> {

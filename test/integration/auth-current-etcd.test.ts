@@ -178,7 +178,8 @@ describe('with authentication on, as current etcd releases check it', () => {
     await assert.rejects(alarmDisarm(bob, alarm), PermissionDeniedError);
     await assert.rejects(alarmList(nobody), UnauthenticatedError);
     await assert.rejects(alarmDisarm(nobody, alarm), UnauthenticatedError);
-    if (gatewayVersion() === undefined && versionUnderTest() !== '3.4') {
+    // 3.4 (Debian's, the latest or upstream's 3.4.23) has no downgrade route.
+    if (!versionUnderTest()!.startsWith('3.4')) {
       await assert.rejects(downgrade(bob, 'VALIDATE', '3.3'), PermissionDeniedError);
       await assert.rejects(downgrade(nobody, 'VALIDATE', '3.3'), UnauthenticatedError);
     }

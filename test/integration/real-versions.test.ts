@@ -19,6 +19,8 @@ interface Probe {
   as?: 'root' | 'bob' | 'wrong' | 'bogus';
   method?: string;
   compare?: Compare;
+  /** Fields compared by value, beside `code` and `message`. */
+  literal?: string[];
 }
 
 interface Observation {
@@ -28,21 +30,22 @@ interface Observation {
   body?: unknown;
 }
 
-/** A JSON value's shape: object keys in order, `code`/`message` literally, other leaves by type. */
-function shape(value: unknown, key = ''): unknown {
+const LITERAL = ['code', 'message', 'grpc_code', 'http_code', 'http_status'];
+
+/** A JSON value's shape: object keys in order, `code`/`message` (and `literal`) by value, other leaves by type. */
+function shape(value: unknown, literal: string[], key = ''): unknown {
   if (key === 'header') return 'header';
-  if (key === 'code' || key === 'message' || key === 'grpc_code' || key === 'http_code' || key === 'http_status')
-    return value;
-  if (Array.isArray(value)) return value.length === 0 ? [] : [shape(value[0])];
+  if (LITERAL.includes(key) || literal.includes(key)) return value;
+  if (Array.isArray(value)) return value.length === 0 ? [] : [shape(value[0], literal)];
   if (typeof value === 'object' && value !== null)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v, k)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v, literal, k)]));
   return typeof value;
 }
 
-function bodyShape(text: string): unknown {
+function bodyShape(text: string, literal: string[] = []): unknown {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   try {
-    return lines.map((line) => shape(JSON.parse(line)));
+    return lines.map((line) => shape(JSON.parse(line), literal));
   } catch {
     return `text: ${text.trim()}`;
   }
@@ -69,8 +72,42 @@ async function observe(target: Target, probe: Probe, lease: Record<string, strin
     type: (response.headers.get('content-type') ?? '').split(';')[0]!,
     wwwAuthenticate: response.headers.get('www-authenticate'),
   };
-  if ((probe.compare ?? 'shape') === 'shape') observation.body = bodyShape(text);
+  if ((probe.compare ?? 'shape') === 'shape') observation.body = bodyShape(text, probe.literal);
   return observation;
+}
+
+/**
+ * What a watch stream answers to `body` within `ms`: the kind of each line (created, events,
+ * progress: watch ID -1 without either), sorted, since 3.7.4 may answer a progress request before
+ * `created`; 'no answer' when not even the headers came.
+ */
+async function watchLines(endpoint: string, body: string, ms = 1_500): Promise<string[]> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  let text = '';
+  try {
+    const response = await fetch(`${endpoint}/v3/watch`, { method: 'POST', body, signal: controller.signal });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    for (let read = await reader.read(); !read.done; read = await reader.read())
+      text += decoder.decode(read.value, { stream: true });
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+    if (text === '') return ['no answer'];
+  } finally {
+    clearTimeout(timer);
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const { result } = JSON.parse(line) as { result?: Record<string, unknown> };
+      if (result === undefined) return `other: ${line}`;
+      if (result.created) return 'created';
+      if (result.events) return 'events';
+      return result.watch_id === '-1' ? 'progress' : `other: ${line}`;
+    })
+    .sort();
 }
 
 async function post(endpoint: string, path: string, body: object, token?: string): Promise<Record<string, unknown>> {
@@ -109,7 +146,31 @@ async function enableAuth(target: Target): Promise<Record<string, string>> {
   return { rootLease, bobLease, bobFree };
 }
 
+/** A downgrade request: its answer's `version` (the cluster version) compared by value. */
+const downgradeProbe = (name: string, body: string, as?: Probe['as']): Probe => ({
+  name,
+  path: '/v3/maintenance/downgrade',
+  body,
+  literal: ['version'],
+  ...(as === undefined ? {} : { as }),
+});
+
 const WITHOUT_AUTH: Probe[] = [
+  // 3.6's storageVersion, dbSizeQuota (both servers run with the default quota) and downgradeInfo.
+  {
+    name: 'status',
+    path: '/v3/maintenance/status',
+    body: '{}',
+    literal: ['storageVersion', 'dbSizeQuota', 'downgradeInfo'],
+  },
+  downgradeProbe('validating a downgrade to 3.4', '{"action":"VALIDATE","version":"3.4"}'),
+  downgradeProbe('validating a downgrade to 3.5', '{"action":"VALIDATE","version":"3.5"}'),
+  downgradeProbe('validating a downgrade to 3.6', '{"action":"VALIDATE","version":"3.6"}'),
+  downgradeProbe('validating a downgrade to 3.3', '{"action":"VALIDATE","version":"3.3"}'),
+  downgradeProbe('a downgrade to a malformed version', '{"action":"VALIDATE","version":"x"}'),
+  downgradeProbe('enabling a downgrade to 3.3', '{"action":"ENABLE","version":"3.3"}'),
+  downgradeProbe('cancelling no downgrade', '{"action":"CANCEL"}'),
+  downgradeProbe('an unknown downgrade action', '{"action":"NOPE"}'),
   { name: 'an unknown lease', path: '/v3/lease/revoke', body: '{"ID":"1"}' },
   { name: 'a failed precondition', path: '/v3/auth/authenticate', body: '{"name":"x","password":"y"}' },
   { name: 'an unknown path', path: '/v3/kv/nope', body: '{}' },
@@ -146,6 +207,9 @@ const WITH_AUTH: Probe[] = [
   },
   { name: 'compaction as a user', path: '/v3/kv/compaction', body: '{"revision":"1"}', as: 'bob' },
   { name: 'hashKV as a user', path: '/v3/maintenance/hashkv', body: '{}', as: 'bob' },
+  downgradeProbe('validating a downgrade without a token', '{"action":"VALIDATE","version":"3.3"}'),
+  downgradeProbe('validating a downgrade as a user', '{"action":"VALIDATE","version":"3.3"}', 'bob'),
+  downgradeProbe('validating a downgrade as root', '{"action":"VALIDATE","version":"3.3"}', 'root'),
   { name: "keeping alive one's own lease", path: '/v3/lease/keepalive', body: '{"ID":"$bobFree"}\n', as: 'bob' },
   {
     name: 'keeping alive a lease on a key the user may not write',
@@ -218,6 +282,47 @@ for (const line of BUILT_LINES) {
 
     test(`with auth off, the imitation of ${line} answers as the real etcd ${version}`, async () => {
       await compare(WITHOUT_AUTH, { real: {}, imitation: {} });
+    });
+
+    test(`progress requests on a watch stream: the imitation of ${line} answers or drops them as the real etcd ${version}`, async () => {
+      const key = b64('progress/k');
+      const cases = (revision: number): Array<[string, string[]]> => [
+        ['a watcher from now', [`{"create_request":{"key":"${key}"}}`]],
+        ['a watcher replaying from revision 1', [`{"create_request":{"key":"${key}","start_revision":"1"}}`]],
+        [
+          'a watcher resumed at the next revision',
+          [`{"create_request":{"key":"${key}","start_revision":"${revision + 1}"}}`],
+        ],
+        [
+          'a watcher from now and one replaying',
+          [`{"create_request":{"key":"${key}"}}`, `{"create_request":{"key":"${key}","start_revision":"1"}}`],
+        ],
+        ['no watcher', []],
+      ];
+      // Every stream at once, real and imitation: each waits the same while for what comes.
+      const [real, imitation] = await Promise.all(
+        (['real', 'imitation'] as const).map(async (which) => {
+          const { endpoint } = targets[which];
+          const { header } = await post(endpoint, '/v3/kv/put', { key, value: b64('v') });
+          const revision = Number((header as { revision: string }).revision);
+          return Promise.all(
+            cases(revision).map(async ([name, creates]) => {
+              const kinds = await watchLines(endpoint, [...creates, '{"progress_request":{}}'].join('\n'));
+              return `${name}: ${kinds.join(', ')}`;
+            }),
+          );
+        }),
+      );
+      const seen = { real: real!, imitation: imitation! };
+      assert.deepEqual(seen.imitation, seen.real);
+      // The rule itself, so that the comparison cannot pass with both sides wrong the same way.
+      assert.deepEqual(seen.real, [
+        'a watcher from now: created, progress',
+        'a watcher replaying from revision 1: created, events',
+        'a watcher resumed at the next revision: created',
+        'a watcher from now and one replaying: created, created, events',
+        'no watcher: no answer',
+      ]);
     });
 
     test(`with auth on, the imitation of ${line} checks users as the real etcd ${version} (CVE-2026-33413 rules)`, async () => {

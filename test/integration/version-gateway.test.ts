@@ -6,12 +6,23 @@ import { before, describe, test } from 'node:test';
 import {
   Etcd,
   FailedPreconditionError,
+  InvalidArgumentError,
   NotFoundError,
   UnauthenticatedError,
   UnavailableError,
   UnimplementedError,
 } from 'etcd-fetch';
-import { authEnable, authenticate, authStatus, hashKV, roleAdd, userAdd, userGrantRole } from 'etcd-fetch/admin';
+import {
+  authEnable,
+  authenticate,
+  authStatus,
+  downgrade,
+  hashKV,
+  roleAdd,
+  status,
+  userAdd,
+  userGrantRole,
+} from 'etcd-fetch/admin';
 import { useEtcd } from '../helpers/etcd.ts';
 import { type GatewayVersion, startVersionGateway, type VersionGateway } from '../helpers/version-gateway.ts';
 
@@ -129,6 +140,57 @@ describe('etcd versions on the wire, and the same typed errors from each', () =>
       const answer = await raw(endpoint, '/v3/auth/status', '{}');
       assert.equal(answer.status, version === 'debian' || version === '3.4' ? 404 : 200, version);
       assert.deepEqual(await authStatus(new Etcd({ endpoints: [endpoint] })), { enabled: false }, version);
+    });
+  });
+
+  test('downgrade: no route up to 3.4; from 3.5 VALIDATE as each line, and ENABLE refused by the imitation, which cannot downgrade', async () => {
+    await everyVersion(async ({ version, endpoint }) => {
+      const etcd = new Etcd({ endpoints: [endpoint] });
+      if (version === 'debian' || version === '3.4') {
+        await assert.rejects(downgrade(etcd, 'VALIDATE', '3.3'), UnimplementedError);
+        return;
+      }
+      const minor = Number(version.split('.')[1]);
+      const lower = `3.${minor - 1}`;
+      assert.equal((await downgrade(etcd, 'VALIDATE', lower)).version, version === '3.5' ? '3.5.0' : version);
+      await assert.rejects(downgrade(etcd, 'VALIDATE', version), InvalidArgumentError);
+      await assert.rejects(downgrade(etcd, 'ENABLE', lower), UnimplementedError);
+      assert.deepEqual((await status(etcd)).downgradeInfo, { enabled: false, targetVersion: '' });
+      assert.equal((await status(etcd)).storageVersion, v2(version) ? `${version}.0` : '');
+    });
+  });
+
+  test('a progress request in a watch body: answered at once by 3.4; from 3.5 dropped while a watcher replays', async () => {
+    const key = Buffer.from('vg/progress').toString('base64');
+    await new Etcd({ endpoints: [etcdUnderTest.upstream] }).put('vg/progress', 'v');
+    await everyVersion(async ({ version, endpoint }) => {
+      const progressAnswers = async (create: object) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), 1_000);
+        let text = '';
+        try {
+          const response = await fetch(`${endpoint}/v3/watch`, {
+            method: 'POST',
+            body: `${JSON.stringify({ create_request: create })}\n{"progress_request":{}}`,
+            signal: controller.signal,
+          });
+          const reader = response.body!.getReader();
+          for (let read = await reader.read(); !read.done; read = await reader.read())
+            text += Buffer.from(read.value).toString();
+        } catch (error) {
+          if (!controller.signal.aborted) throw error;
+        } finally {
+          clearTimeout(timer);
+        }
+        return text.split('\n').filter((line) => /"watch_id":"-1"/.test(line) && !/"created"/.test(line)).length;
+      };
+      const early = version === 'debian' || version === '3.4';
+      const [current, replaying] = await Promise.all([
+        progressAnswers({ key }),
+        progressAnswers({ key, start_revision: '1' }),
+      ]);
+      assert.equal(current, 1, `${version}: every watcher current`);
+      assert.equal(replaying, early ? 1 : 0, `${version}: a replay`);
     });
   });
 
