@@ -78,9 +78,10 @@ for (const run of runs) {
   // Unset rather than empty: etcd reads every ETCD_* variable as a flag.
   for (const [name, value] of Object.entries(run.env)) if (value === '') delete env[name];
   delete env.ETCD_ENDPOINTS;
+  // test-run.ts: node --test, failing the run when a file's report is cut short or its process never ends.
   const child = spawnSync(
     process.execPath,
-    ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-force-exit', ...files],
+    [join('scripts', 'test-run.ts'), '--test-concurrency=2', '--test-timeout=120000', ...files],
     { cwd: root, stdio: 'inherit', env },
   );
   console.log(
