@@ -8,7 +8,6 @@ import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   artifact,
   assertNoPageErrors,
-  axeViolations,
   openPlayground,
   type PlaygroundContext,
   startPlaygroundContext,

@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Etcd, op } from 'etcd-fetch';
-import type { Page } from 'playwright-core';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   artifact,
   assertNoPageErrors,
-  axeViolations,
   openPlayground,
   type PlaygroundContext,
   startPlaygroundContext,
