@@ -14,7 +14,9 @@ const config :Workerd.Config = (
 const relay :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
+    # etcd-fetch/browser holds every entry: the relay entry is a name for the same module.
     (name = "etcd-fetch", esModule = embed "node_modules/etcd-fetch/dist/etcd-fetch.browser.js"),
+    (name = "etcd-fetch/relay", esModule = "export { RelayPool, relayWatch } from '/etcd-fetch';"),
   ],
   durableObjectNamespaces = [(className = "RelayRoom", uniqueKey = "etcd-fetch-relay-room")],
   durableObjectStorage = (inMemory = void),

@@ -100,14 +100,16 @@ describe('Durable Object relay example in workerd', () => {
     const proxy = await observingProxy(etcdUnderTest.endpoint);
     const prefix = uniquePrefix('relay-do');
     const port = await freePort();
-    const relay = await startExample(port, {
-      ETCD_ENDPOINT: proxy.endpoint,
-      WATCH_PREFIX: prefix,
-      ALLOW_ORIGIN: 'https://app.example',
-      RELAY_SECRET: 'a secret of at least thirty-two characters',
-    });
     const readers: SseReader[] = [];
+    let relay: Awaited<ReturnType<typeof startExample>> | undefined;
     try {
+      relay = await startExample(port, {
+        ETCD_ENDPOINT: proxy.endpoint,
+        WATCH_PREFIX: prefix,
+        ALLOW_ORIGIN: 'https://app.example',
+        RELAY_SECRET: 'a secret of at least thirty-two characters',
+      });
+      const { log } = relay;
       const open = async (topic: string) => {
         const response = await fetch(`http://127.0.0.1:${port}/events/${topic}`);
         assert.equal(response.status, 200);
@@ -119,7 +121,7 @@ describe('Durable Object relay example in workerd', () => {
       const news = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => open('news')));
       const sports = await Promise.all([open('sports'), open('sports')]);
       for (const sse of [...news, ...sports])
-        assert.equal((await sse.until('ready', 30_000)).at(-1)?.event, 'ready', relay.log());
+        assert.equal((await sse.until('ready', 30_000)).at(-1)?.event, 'ready', log());
 
       const keys = Array.from({ length: 20 }, (_, i) => `${prefix}news/k${String(i).padStart(2, '0')}`);
       for (const key of keys) await writer().put(key, 'v');
@@ -128,7 +130,7 @@ describe('Durable Object relay example in workerd', () => {
         const seen: SseMessage[] = [];
         while (seen.length < count) {
           const message = await sse.next(30_000);
-          assert.ok(message, `a stream ended early\n${relay.log()}`);
+          assert.ok(message, `a stream ended early\n${log()}`);
           assert.notEqual(message.event, 'error', message.data);
           if (message.event === 'put') seen.push(message);
         }
@@ -164,8 +166,9 @@ describe('Durable Object relay example in workerd', () => {
       // One watch stream per topic (each Durable Object has its own client), each with one watcher.
       assert.deepEqual(proxy.watchBodies.map(creates), [1, 1], `${proxy.watchBodies.length} watch streams opened`);
     } finally {
+      // Also when workerd did not start: the proxy must not keep the file's process alive.
       for (const sse of readers) await sse.reader.cancel().catch(() => {});
-      relay.child.kill('SIGKILL');
+      relay?.child.kill('SIGKILL');
       await proxy.close();
     }
   });
