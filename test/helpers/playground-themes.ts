@@ -1,7 +1,7 @@
 // axe-core on one panel of the playground in both themes, and screenshots kept for the README.
 import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import { axeViolations } from './playground-page.ts';
+import { artifact, axeViolations } from './playground-page.ts';
 
 /** The serious and critical axe violations of `selector`, in the light theme and the dark one. */
 export async function axeInBothThemes(page: Page, selector: string): Promise<string[]> {
@@ -19,5 +19,12 @@ export async function axeInBothThemes(page: Page, selector: string): Promise<str
   return failures;
 }
 
-/** Where the README's screenshots live (committed; keep each under 200 KB). */
-export const docsImages = resolve(import.meta.dirname, '../../docs/images');
+/**
+ * Where a screenshot the README shows is saved: `docs/images` (committed; keep each under 200 KB)
+ * with `UPDATE_README_IMAGES=1`, else `test/artifacts`, so that a test run leaves the tree as it was.
+ */
+export function readmeImage(name: string): string {
+  return process.env.UPDATE_README_IMAGES === '1'
+    ? resolve(import.meta.dirname, '../../docs/images', name)
+    : artifact(name);
+}

@@ -2,7 +2,6 @@
 // lock and election recipes and a Go-style lock key (same layout), holders, queues, leaders and
 // their values, TTLs counting down, live updates, and a stuck holder revoked after a confirmation.
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Etcd, grant, revoke } from 'etcd-fetch';
 import { election, lock } from 'etcd-fetch/concurrency';
@@ -15,7 +14,7 @@ import {
   startPlaygroundContext,
   WAIT,
 } from '../helpers/playground-page.ts';
-import { axeInBothThemes, docsImages } from '../helpers/playground-themes.ts';
+import { axeInBothThemes, readmeImage } from '../helpers/playground-themes.ts';
 
 let context: PlaygroundContext;
 let etcd: Etcd;
@@ -87,7 +86,7 @@ describe('playground lock and election inspector', () => {
     await scheduler.locator('p', { hasText: 'with the value node-b' }).waitFor(WAIT);
     await page.locator('#locks-panel').scrollIntoViewIfNeeded();
     await shot(page, 'playground-locks');
-    await page.locator('#locks-panel').screenshot({ path: resolve(docsImages, 'playground-locks.png') });
+    await page.locator('#locks-panel').screenshot({ path: readmeImage('playground-locks.png') });
     assert.deepEqual(await axeInBothThemes(page, '#locks-panel'), []);
 
     // The holder is stuck: revoke its lease (cancel first, then confirm); the first waiter takes the lock.

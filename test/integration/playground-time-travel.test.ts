@@ -2,7 +2,6 @@
 // with the keys changed since marked, the diff of two revisions (added, removed, changed, with
 // value diffs), and the slider bounded by etcd's compaction point.
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Etcd } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
@@ -14,7 +13,7 @@ import {
   startPlaygroundContext,
   WAIT,
 } from '../helpers/playground-page.ts';
-import { axeInBothThemes, docsImages } from '../helpers/playground-themes.ts';
+import { axeInBothThemes, readmeImage } from '../helpers/playground-themes.ts';
 
 let context: PlaygroundContext;
 let etcd: Etcd;
@@ -79,7 +78,7 @@ describe('playground time travel', () => {
     assert.equal(await change('config/db').count(), 0);
     await panel.scrollIntoViewIfNeeded();
     await shot(page, 'playground-time-travel');
-    await panel.screenshot({ path: resolve(docsImages, 'playground-time-travel.png') });
+    await panel.screenshot({ path: readmeImage('playground-time-travel.png') });
     assert.deepEqual(await axeInBothThemes(page, '#time-panel'), []);
 
     // After a compaction the slider starts at the compaction point.
