@@ -66,7 +66,7 @@ export interface MemberStatus {
  * Whether the cluster is being downgraded, and to which minor version (etcd 3.6+'s `status`).
  *
  * @example
- * const { downgradeInfo } = await etcd.maintenance.status();
+ * const { downgradeInfo } = await status(etcd);
  * if (downgradeInfo.enabled) console.log('downgrading to', downgradeInfo.targetVersion);   // '3.5.0'
  */
 export interface DowngradeInfo {

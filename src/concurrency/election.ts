@@ -18,7 +18,7 @@ import { joinQueue, type QueueOptions, QueuePlace, queuePrefix } from './queue.t
  *
  * @example
  * ```ts
- * const leadership = await etcd.election('scheduler').campaign('node-a', { ttl: 15 });
+ * const leadership = await election(etcd, 'scheduler').campaign('node-a', { ttl: 15 });
  * ```
  */
 export type CampaignOptions = QueueOptions;
@@ -28,7 +28,7 @@ export type CampaignOptions = QueueOptions;
  *
  * @example
  * ```ts
- * await using leadership = await etcd.election('scheduler').campaign('node-a');
+ * await using leadership = await election(etcd, 'scheduler').campaign('node-a');
  * await leadership.proclaim('node-a, v2');
  * ```
  */
@@ -64,7 +64,7 @@ export class Leadership extends QueuePlace implements AsyncDisposableLike {
  *
  * @example
  * ```ts
- * const scheduler = etcd.election('scheduler');
+ * const scheduler = election(etcd, 'scheduler');
  * for await (const leader of scheduler.observe()) console.log('leader is', leader.valueText);
  * ```
  */

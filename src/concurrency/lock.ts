@@ -13,7 +13,7 @@ import { joinQueue, type QueueOptions, QueuePlace } from './queue.ts';
  *
  * @example
  * ```ts
- * await using held = await etcd.lock('jobs/nightly', { ttl: 10, timeout: 60_000 }); // a crash frees it within 10 s
+ * await using held = await lock(etcd, 'jobs/nightly', { ttl: 10, timeout: 60_000 }); // a crash frees it within 10 s
  * ```
  */
 export type LockOptions = QueueOptions;
@@ -24,7 +24,7 @@ export type LockOptions = QueueOptions;
  *
  * @example
  * ```ts
- * await using held = await etcd.lock('jobs/nightly');
+ * await using held = await lock(etcd, 'jobs/nightly');
  * await etcd.txn().if(held.isOwner()).then(op.put('jobs/nightly/state', 'running')).commit();
  * ```
  */

@@ -1,11 +1,9 @@
-import type { CallOptions } from '../core/call-options.ts';
 import { type Client, type Core, coreOf } from '../core/client-core.ts';
 import type { Bytes } from '../core/codec.ts';
-import type { AsyncDisposableLike } from '../core/disposable.ts';
 import { AbortedError, LeaseLostError } from '../core/errors.ts';
 import { del, get, range } from '../kv/kv.ts';
-import type { Comparison } from '../kv/txn.ts';
-import { type QueueOptions, QueuePlace } from './queue.ts';
+import { Lock } from './lock.ts';
+import type { QueueOptions } from './queue.ts';
 import { join, putUniqueKey, recipeName, waitEvent } from './recipe-keys.ts';
 import { Session, sessionEnded } from './session.ts';
 
@@ -22,7 +20,7 @@ export type RWMutexOptions = QueueOptions;
 
 /**
  * A held read or write lock of an `RWMutex`: the key `name/read/<ns>` or `name/write/<ns>`, held
- * with its session's lease. `lost` and `isOwner()` work as a `Lock`'s.
+ * with its session's lease: a `Lock` whose `mode` says which.
  *
  * @example
  * ```ts
@@ -30,9 +28,9 @@ export type RWMutexOptions = QueueOptions;
  * await etcd.txn().if(held.isOwner()).then(op.put('catalog/v', '2')).commit();
  * ```
  */
-export class RWLock extends QueuePlace implements AsyncDisposableLike {
+export class RWLock extends Lock {
+  /** `read`: shared with other readers; `write`: held alone. */
   readonly mode: 'read' | 'write';
-  #released = false;
 
   constructor(
     core: Core,
@@ -44,23 +42,6 @@ export class RWLock extends QueuePlace implements AsyncDisposableLike {
   ) {
     super(core, key, revision, session, ownsSession);
     this.mode = mode;
-  }
-
-  /** A comparison that holds only while this lock is held. */
-  isOwner(): Comparison {
-    return this.holds();
-  }
-
-  /** Releases the lock (Go's `RUnlock` / `Unlock`). Fires no `lost`; a second call does nothing. */
-  async unlock(options: CallOptions = {}): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    await this.leave(options);
-  }
-
-  /** `await using held = await mutex.readLock()`: unlocks at the end of the scope. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unlock();
   }
 }
 

@@ -15,7 +15,7 @@ import { grant } from '../lease/lease.ts';
  *
  * @example
  * ```ts
- * await using session = await etcd.session({ ttl: 10 }); // a crashed holder's locks free up within 10 s
+ * await using worker = await session(etcd, { ttl: 10 }); // a crashed holder's locks free up within 10 s
  * ```
  */
 export interface SessionOptions extends CallOptions {
@@ -35,9 +35,9 @@ export interface SessionOptions extends CallOptions {
  *
  * @example
  * ```ts
- * await using session = await etcd.session({ ttl: 10 });
- * await using held = await etcd.lock('jobs/nightly', { session });
- * session.lost.addEventListener('abort', () => console.log('the lock is gone'));
+ * await using worker = await session(etcd, { ttl: 10 });
+ * await using held = await lock(etcd, 'jobs/nightly', { session: worker });
+ * worker.lost.addEventListener('abort', () => console.log('the lock is gone'));
  * ```
  */
 export class Session implements AsyncDisposableLike {

@@ -17,7 +17,7 @@ import { type Comparison, cmp, type Operation, op, txn } from '../kv/txn.ts';
  *   together, atomically).
  *
  * @example
- * await etcd.stm(async (tx) => tx.put('b', (await tx.get('a')) ?? ''), { isolation: 'serializable' });
+ * await stm(etcd, async (tx) => tx.put('b', (await tx.get('a')) ?? ''), { isolation: 'serializable' });
  */
 export type Isolation = 'serializable-snapshot' | 'serializable' | 'repeatable-reads' | 'read-committed';
 
@@ -25,7 +25,7 @@ export type Isolation = 'serializable-snapshot' | 'serializable' | 'repeatable-r
  * Options of {@link stm}. `signal` ends the retries (`AbortedError`); `timeout` bounds each call.
  *
  * @example
- * await etcd.stm(apply, { isolation: 'repeatable-reads', maxAttempts: 10, prefetch: ['a', 'b'] });
+ * await stm(etcd, apply, { isolation: 'repeatable-reads', maxAttempts: 10, prefetch: ['a', 'b'] });
  */
 export interface StmOptions extends CallOptions {
   /** Default `serializable-snapshot`, as Go's `NewSTM`. */
@@ -42,7 +42,7 @@ export interface StmOptions extends CallOptions {
  * the same attempt sees that write.
  *
  * @example
- * await etcd.stm(async (tx) => {
+ * await stm(etcd, async (tx) => {
  *   const balance = Number(await tx.get('accounts/alice'));
  *   tx.put('accounts/alice', String(balance - 10));
  * });
@@ -65,7 +65,7 @@ export interface StmTx {
  * of the commit and how many attempts it took.
  *
  * @example
- * const { value, revision, attempts } = await etcd.stm(async (tx) => tx.get('a'));
+ * const { value, revision, attempts } = await stm(etcd, async (tx) => tx.get('a'));
  */
 export interface StmCommit<T> {
   value: T;

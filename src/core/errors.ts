@@ -119,7 +119,7 @@ export class RequestTooLargeError extends EtcdError {
  *
  * @example
  * ```ts
- * await etcd.lease.revoke('12345').catch((error) => error instanceof NotFoundError); // no such lease
+ * await etcd.revoke('12345').catch((error) => error instanceof NotFoundError); // no such lease
  * ```
  */
 export class NotFoundError extends EtcdError {

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { after, before } from 'node:test';
+import { Etcd } from 'etcd-fetch';
 import type { Browser, Page } from 'playwright-core';
 import { type Playground, startPlayground } from '../../scripts/playground.ts';
 import { launchChromium } from './browser.ts';
@@ -32,6 +34,23 @@ export async function startPlaygroundContext(
       await playground.close();
     },
   };
+}
+
+/**
+ * The playground of a suite and a client of its etcd: started before the suite's tests, closed
+ * after them. Read `suite.context` and `suite.etcd` inside tests (they are set by then).
+ */
+export function usePlayground(): { readonly context: PlaygroundContext; readonly etcd: Etcd } {
+  const suite = {} as { context: PlaygroundContext; etcd: Etcd };
+  before(async () => {
+    suite.context = await startPlaygroundContext();
+    suite.etcd = new Etcd({ endpoints: suite.context.playground.etcdEndpoint });
+  });
+  after(async () => {
+    suite.etcd?.close();
+    await suite.context?.close();
+  });
+  return suite;
 }
 
 /** A page of the playground, connected, browsing `prefix` (page errors fail the test at the end). */

@@ -13,3 +13,14 @@ export async function within<T>(promise: Promise<T>, what: string, ms = 15_000):
     clearTimeout(timer);
   }
 }
+
+/** Whether `promise` settles within `ms` (it keeps running either way). */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return settled;
+}

@@ -19,7 +19,7 @@ import {
 } from 'etcd-fetch/concurrency';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
 import { type GoDriver, startGoDriver } from '../helpers/go-driver.ts';
-import { within } from '../helpers/within.ts';
+import { settlesWithin, within } from '../helpers/within.ts';
 
 const etcdUnderTest = useEtcd();
 const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
@@ -39,17 +39,6 @@ async function goClient(): Promise<GoDriver> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Whether `promise` settles within `ms` (it keeps running either way). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await sleep(ms);
-  return settled;
-}
 
 const pad = (revision: number) => String(revision).padStart(20, '0');
 

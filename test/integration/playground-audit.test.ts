@@ -3,44 +3,27 @@
 // last revision recorded, changes made while the page was away included.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
-import { Etcd, grant, revoke } from 'etcd-fetch';
+import { describe, test } from 'node:test';
+import { grant, revoke } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
-import {
-  assertNoPageErrors,
-  openPlayground,
-  type PlaygroundContext,
-  shot,
-  startPlaygroundContext,
-  WAIT,
-} from '../helpers/playground-page.ts';
+import { assertNoPageErrors, openPlayground, shot, usePlayground, WAIT } from '../helpers/playground-page.ts';
 import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
-
 describe('playground audit trail', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    etcd?.close();
-    await context?.close();
-  });
+  const suite = usePlayground();
 
   test('journals every change under a prefix, filters and exports it, and resumes after a reload', async () => {
     const p = uniquePrefix('pg-audit');
-    await etcd.put(`${p}before`, 'not recorded: written before the recording started');
-    const page = await openPlayground(context, p);
+    await suite.etcd.put(`${p}before`, 'not recorded: written before the recording started');
+    const page = await openPlayground(suite.context, p);
     await page.fill('#audit-prefix', p);
     await page.click('#audit-form button[type="submit"]');
     await page.locator('#audit-panel[data-recording="true"]').waitFor(WAIT);
-    const lease = await grant(etcd.core, 120, { keepAlive: false });
-    const r1 = (await etcd.put(`${p}service/a`, 'up')).revision;
-    const r2 = (await etcd.put(`${p}service/a`, 'up and ready', { lease: lease.id })).revision;
-    const r3 = (await etcd.del(`${p}service/a`)).revision;
-    await etcd.put('elsewhere/not-recorded', 'x');
+    const lease = await grant(suite.etcd.core, 120, { keepAlive: false });
+    const r1 = (await suite.etcd.put(`${p}service/a`, 'up')).revision;
+    const r2 = (await suite.etcd.put(`${p}service/a`, 'up and ready', { lease: lease.id })).revision;
+    const r3 = (await suite.etcd.del(`${p}service/a`)).revision;
+    await suite.etcd.put('elsewhere/not-recorded', 'x');
     const row = (revision: number) => page.locator(`#audit-rows tr[data-revision="${revision}"]`);
     await row(r3).waitFor(WAIT);
     assert.deepEqual(await row(r1).locator('td').allTextContents(), [
@@ -78,11 +61,11 @@ describe('playground audit trail', () => {
 
     // Reload: the changes made while the page was away are recorded too.
     await page.goto('about:blank');
-    const away = (await etcd.put(`${p}service/b`, 'written while the page was closed')).revision;
-    await page.goto(context.playground.url);
+    const away = (await suite.etcd.put(`${p}service/b`, 'written while the page was closed')).revision;
+    await page.goto(suite.context.playground.url);
     await page.locator('#audit-message', { hasText: `resumed from revision ${r3 + 1}` }).waitFor(WAIT);
     await row(away).waitFor(WAIT);
-    const live = (await etcd.put(`${p}service/c`, 'after the reload')).revision;
+    const live = (await suite.etcd.put(`${p}service/c`, 'after the reload')).revision;
     await row(live).waitFor(WAIT);
     await page.locator('#audit-count', { hasText: '5 of 5 changes' }).waitFor(WAIT);
 
@@ -110,9 +93,9 @@ describe('playground audit trail', () => {
     assert.deepEqual(await axeInBothThemes(page, '#audit-panel'), []);
     await page.click('#audit-stop');
     await page.locator('#audit-panel[data-recording="false"]').waitFor(WAIT);
-    await revoke(etcd.core, lease);
+    await revoke(suite.etcd.core, lease);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 });

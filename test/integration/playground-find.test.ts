@@ -2,32 +2,16 @@
 // values (and key names) of a 30 000-key prefix, matches paged 50 at a time, a Stop that
 // cancels the scan, a match that opens its key, and axe-core on the panel in light and dark.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Etcd, op } from 'etcd-fetch';
+import { describe, test } from 'node:test';
+import { op } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
-import {
-  artifact,
-  assertNoPageErrors,
-  openPlayground,
-  type PlaygroundContext,
-  startPlaygroundContext,
-  WAIT,
-} from '../helpers/playground-page.ts';
+import { artifact, assertNoPageErrors, openPlayground, usePlayground, WAIT } from '../helpers/playground-page.ts';
 import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
 const KEYS = 30_000;
 
 describe('playground find panel', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    etcd?.close();
-    await context?.close();
-  });
+  const suite = usePlayground();
 
   test('finds text and regex matches in the values and names of 30 000 keys, pages them, stops on demand, opens a match', async () => {
     const p = uniquePrefix('pg-find');
@@ -37,12 +21,12 @@ describe('playground find panel', () => {
       const puts = [];
       for (let i = start; i < Math.min(start + 120, KEYS); i++)
         puts.push(op.put(`${p}k${String(i).padStart(5, '0')}`, value(i)));
-      await etcd
+      await suite.etcd
         .txn()
         .then(...puts)
         .commit();
     }
-    const page = await openPlayground(context, p);
+    const page = await openPlayground(suite.context, p);
     const panel = page.locator('#find-panel');
     await panel.scrollIntoViewIfNeeded();
     assert.equal(await page.inputValue('#find-prefix'), p, 'the prefix follows the tree');
@@ -112,6 +96,6 @@ describe('playground find panel', () => {
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 });

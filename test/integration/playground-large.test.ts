@@ -3,49 +3,38 @@
 // limit (measured on the wire), and a value over 1 MiB is shown cut, with a download of all of it.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { Etcd } from 'etcd-fetch';
+import { describe, test } from 'node:test';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   artifact,
   assertNoPageErrors,
   openPlayground,
-  type PlaygroundContext,
-  startPlaygroundContext,
   treeFolder,
   treeKey,
+  usePlayground,
   WAIT,
 } from '../helpers/playground-page.ts';
 import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
 const MIB = 1024 * 1024;
 const GATEWAY_LIMIT = 4 * MIB;
 // Enough to need many pages when each is bounded by bytes (a page holds at most 3 MiB of values).
 const VALUES = 24;
 
 describe('playground large answers', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    etcd?.close();
-    await context?.close();
-  });
+  const suite = usePlayground();
 
   test('a folder of 24 MiB of values opens, is searched and exported in reads below 4 MiB; a 1.2 MiB value is cut with a download', async () => {
     const p = uniquePrefix('pg-large');
     for (let i = 0; i < VALUES; i++) {
       const fill = String.fromCharCode(97 + (i % 26)).repeat(MIB - 16);
-      await etcd.put(`${p}big/v${String(i).padStart(2, '0')}`, `${i === 17 ? 'NEEDLE' : 'start-'}${fill}`);
+      await suite.etcd.put(`${p}big/v${String(i).padStart(2, '0')}`, `${i === 17 ? 'NEEDLE' : 'start-'}${fill}`);
     }
     const large = `{"big":"${'x'.repeat(1.2 * MIB)}"}`;
-    await etcd.put(`${p}one-large`, large);
-    await etcd.put(`${p}half`, 'h'.repeat(MIB / 2));
+    await suite.etcd.put(`${p}one-large`, large);
+    await suite.etcd.put(`${p}half`, 'h'.repeat(MIB / 2));
 
-    const page = await openPlayground(context, p);
+    const page = await openPlayground(suite.context, p);
     const ranges: number[] = [];
     page.on('response', async (response) => {
       if (!response.url().endsWith('/v3/kv/range')) return;
@@ -114,6 +103,6 @@ describe('playground large answers', () => {
     assert.equal((await page.inputValue('#kv-value')).length, MIB / 2);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 });

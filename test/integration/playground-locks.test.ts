@@ -2,57 +2,40 @@
 // lock and election recipes and a Go-style lock key (same layout), holders, queues, leaders and
 // their values, TTLs counting down, live updates, and a stuck holder revoked after a confirmation.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Etcd, grant, revoke } from 'etcd-fetch';
+import { describe, test } from 'node:test';
+import { grant, revoke } from 'etcd-fetch';
 import { election, lock } from 'etcd-fetch/concurrency';
 import { uniquePrefix } from '../helpers/etcd.ts';
-import {
-  assertNoPageErrors,
-  openPlayground,
-  type PlaygroundContext,
-  shot,
-  startPlaygroundContext,
-  WAIT,
-} from '../helpers/playground-page.ts';
+import { assertNoPageErrors, openPlayground, shot, usePlayground, WAIT } from '../helpers/playground-page.ts';
 import { axeInBothThemes, readmeImage } from '../helpers/playground-themes.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
-
 describe('playground lock and election inspector', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    etcd?.close();
-    await context?.close();
-  });
+  const suite = usePlayground();
 
   test('shows holders, queues, leaders and TTLs live, and revokes a stuck holder after a confirmation', async () => {
     const p = uniquePrefix('pg-locks');
     const stop = new AbortController();
-    const held = await lock(etcd.core, `${p}locks/db-migration`, { ttl: 60 });
-    const second = lock(etcd.core, `${p}locks/db-migration`, { ttl: 30, signal: stop.signal });
+    const held = await lock(suite.etcd.core, `${p}locks/db-migration`, { ttl: 60 });
+    const second = lock(suite.etcd.core, `${p}locks/db-migration`, { ttl: 30, signal: stop.signal });
     // The second waiter joins after the first (its key is created later).
     await new Promise((r) => setTimeout(r, 300));
-    const third = lock(etcd.core, `${p}locks/db-migration`, { ttl: 45, signal: stop.signal });
-    const leader = await election(etcd.core, `${p}elections/scheduler`).campaign('node-a', { ttl: 20 });
-    const candidate = election(etcd.core, `${p}elections/scheduler`).campaign('node-b', {
+    const third = lock(suite.etcd.core, `${p}locks/db-migration`, { ttl: 45, signal: stop.signal });
+    const leader = await election(suite.etcd.core, `${p}elections/scheduler`).campaign('node-a', { ttl: 20 });
+    const candidate = election(suite.etcd.core, `${p}elections/scheduler`).campaign('node-b', {
       ttl: 20,
       signal: stop.signal,
     });
     // A lock of Go's concurrency package: the same layout, `name/<lease hex>` on that lease.
-    const goLease = await grant(etcd.core, 90);
+    const goLease = await grant(suite.etcd.core, 90);
     const goHex = BigInt(goLease.id).toString(16);
-    await etcd.put(`${p}go/jobs/${goHex}`, '', { lease: goLease.id });
-    await etcd.put(`${p}config/plain`, 'not a lock');
+    await suite.etcd.put(`${p}go/jobs/${goHex}`, '', { lease: goLease.id });
+    await suite.etcd.put(`${p}config/plain`, 'not a lock');
     second.catch(() => {});
     third.catch(() => {});
     candidate.catch(() => {});
     await new Promise((r) => setTimeout(r, 300));
 
-    const page = await openPlayground(context, p);
+    const page = await openPlayground(suite.context, p);
     await page.fill('#locks-prefix', p);
     await page.click('#locks-form button[type="submit"]');
     const queue = (name: string) => page.locator(`#locks-list article[data-name="${p}${name}"]`);
@@ -109,9 +92,9 @@ describe('playground lock and election inspector', () => {
     stop.abort();
     await next.unlock().catch(() => {});
     await (await candidate.catch(() => undefined))?.resign().catch(() => {});
-    await revoke(etcd.core, goLease);
+    await revoke(suite.etcd.core, goLease);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 });

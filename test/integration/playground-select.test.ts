@@ -4,48 +4,37 @@
 // bookmarks of keys and folders kept per saved connection; axe-core in light and dark.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { Etcd, op } from 'etcd-fetch';
+import { describe, test } from 'node:test';
+import { op } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   artifact,
   assertNoPageErrors,
   openPlayground,
-  type PlaygroundContext,
-  startPlaygroundContext,
   treeFolder,
   treeKey,
+  usePlayground,
   WAIT,
 } from '../helpers/playground-page.ts';
 import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
-
 describe('playground multi-select and bookmarks', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    etcd?.close();
-    await context?.close();
-  });
+  const suite = usePlayground();
 
   test('picks keys and folders with the mouse and the keyboard, exports them, deletes them in txns of at most 100 after a preview', async () => {
     const p = uniquePrefix('pg-select');
     const puts = [];
     for (let i = 0; i < 250; i++) puts.push(op.put(`${p}many/k${String(i).padStart(3, '0')}`, `v${i}`));
     for (let i = 0; i < puts.length; i += 100)
-      await etcd
+      await suite.etcd
         .txn()
         .then(...puts.slice(i, i + 100))
         .commit();
-    await etcd.put(`${p}gone/y1`, '1');
-    await etcd.put(`${p}gone/y2`, '2');
-    await etcd.put(`${p}keep/x`, 'x');
-    await etcd.put(`${p}solo`, 's');
-    const page = await openPlayground(context, p);
+    await suite.etcd.put(`${p}gone/y1`, '1');
+    await suite.etcd.put(`${p}gone/y2`, '2');
+    await suite.etcd.put(`${p}keep/x`, 'x');
+    await suite.etcd.put(`${p}solo`, 's');
+    const page = await openPlayground(suite.context, p);
     await treeFolder(page, `${p}gone/`).waitFor(WAIT);
 
     // Ctrl-click a folder and a key.
@@ -76,9 +65,9 @@ describe('playground multi-select and bookmarks', () => {
     await page.locator('#confirm-message', { hasText: 'Delete 3 key(s) in 2 pick(s)?' }).waitFor(WAIT);
     await page.click('#confirm-ok');
     await page.locator('#pick-message', { hasText: 'deleted 3 key(s) in 1 txn(s)' }).waitFor(WAIT);
-    assert.equal(await etcd.count({ prefix: `${p}gone/` }), 0);
-    assert.equal(await etcd.get(`${p}solo`), undefined);
-    assert.equal(await etcd.count({ prefix: p }), 251);
+    assert.equal(await suite.etcd.count({ prefix: `${p}gone/` }), 0);
+    assert.equal(await suite.etcd.get(`${p}solo`), undefined);
+    assert.equal(await suite.etcd.count({ prefix: p }), 251);
     await treeKey(page, `${p}solo`).waitFor({ state: 'detached', ...WAIT });
     assert.equal(await page.locator('#pick-bar').isHidden(), true);
 
@@ -104,28 +93,28 @@ describe('playground multi-select and bookmarks', () => {
     await page.click('#pick-delete');
     await page.click('#confirm-ok');
     await page.locator('#pick-message', { hasText: 'deleted 250 key(s) in 3 txn(s)' }).waitFor(WAIT);
-    assert.equal(await etcd.count({ prefix: `${p}many/` }), 0);
+    assert.equal(await suite.etcd.count({ prefix: `${p}many/` }), 0);
 
     // A folder written to after the preview: the delete is refused, nothing is deleted.
     await treeFolder(page, `${p}keep/`).click({ modifiers: ['Control'] });
     await page.click('#pick-delete');
     await page.locator('#pick-message', { hasText: '1 key(s) in 1 pick(s)' }).waitFor(WAIT);
-    await etcd.put(`${p}keep/new`, 'written after the preview');
+    await suite.etcd.put(`${p}keep/new`, 'written after the preview');
     await page.click('#pick-delete');
     await page.click('#confirm-ok');
     await page.locator('#pick-message.error', { hasText: 'changed since the preview' }).waitFor(WAIT);
-    assert.equal(await etcd.count({ prefix: `${p}keep/` }), 2);
+    assert.equal(await suite.etcd.count({ prefix: `${p}keep/` }), 2);
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 
   test('bookmarks of folders and keys are kept per saved connection and open what they name', async () => {
     const p = uniquePrefix('pg-bookmarks');
-    await etcd.put(`${p}app/config`, '{"color":"blue"}');
-    await etcd.put(`${p}db/url`, 'postgres://');
-    const page = await openPlayground(context, p);
+    await suite.etcd.put(`${p}app/config`, '{"color":"blue"}');
+    await suite.etcd.put(`${p}db/url`, 'postgres://');
+    const page = await openPlayground(suite.context, p);
     // Two saved connections to the same etcd.
     for (const name of ['alpha', 'beta']) {
       await page.click('#connections summary');
@@ -181,6 +170,6 @@ describe('playground multi-select and bookmarks', () => {
     assert.deepEqual(failures, []);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 });

@@ -3,26 +3,17 @@
 // and neither the link nor the page holds an etcd endpoint or credential, or reaches etcd; a
 // link whose signature does not match is refused.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Etcd } from 'etcd-fetch';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { uniquePrefix } from '../helpers/etcd.ts';
-import {
-  assertNoPageErrors,
-  openPlayground,
-  type PlaygroundContext,
-  shot,
-  startPlaygroundContext,
-  WAIT,
-} from '../helpers/playground-page.ts';
+import { assertNoPageErrors, openPlayground, shot, usePlayground, WAIT } from '../helpers/playground-page.ts';
 import { axeInBothThemes } from '../helpers/playground-themes.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
+const suite = usePlayground();
 
 /** A viewer in a browser context of its own (nothing shared with the page that made the link). */
 async function viewer(link: string): Promise<{ page: Page; requests: string[] }> {
-  const browserContext = await context.browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const browserContext = await suite.context.browser.newContext({ viewport: { width: 1000, height: 700 } });
   const page = await browserContext.newPage();
   const requests: string[] = [];
   const errors: string[] = [];
@@ -34,26 +25,17 @@ async function viewer(link: string): Promise<{ page: Page; requests: string[] }>
 }
 
 describe('playground shared read-only view', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    etcd?.close();
-    await context?.close();
-  });
-
   test('a link opens one prefix read-only, live for everyone, with no etcd endpoint or credential', async () => {
     const p = uniquePrefix('pg-share');
-    await etcd.put(`${p}status/api`, 'healthy');
-    await etcd.put(`${p}status/db`, JSON.stringify({ primary: 'db-1', lag: 0 }));
-    await etcd.put(`${p.slice(0, -1)}-secret/token`, 'must not be seen');
-    const page = await openPlayground(context, p);
+    await suite.etcd.put(`${p}status/api`, 'healthy');
+    await suite.etcd.put(`${p}status/db`, JSON.stringify({ primary: 'db-1', lag: 0 }));
+    await suite.etcd.put(`${p.slice(0, -1)}-secret/token`, 'must not be seen');
+    const page = await openPlayground(suite.context, p);
     await page.fill('#share-link-prefix', p);
     await page.click('#share-link-form button[type="submit"]');
     await page.locator('#share-link-message', { hasText: 'anyone with this link' }).waitFor(WAIT);
     const link = await page.inputValue('#share-link');
-    const etcdPort = new URL(context.playground.etcdEndpoint).port;
+    const etcdPort = new URL(suite.context.playground.etcdEndpoint).port;
     assert.match(link, /^http:\/\/localhost:\d+\/view\.html\?view=[\w-]+\.[\w-]+$/);
     assert.ok(!link.includes(etcdPort), 'the link names no etcd endpoint');
     assert.deepEqual(await axeInBothThemes(page, '#share-panel'), []);
@@ -66,16 +48,16 @@ describe('playground shared read-only view', () => {
       assert.equal(await view.locator('#share-rows tr').count(), 2);
     }
     // Live for both viewers: an update, a new key, a delete.
-    await etcd.put(`${p}status/api`, 'degraded');
-    await etcd.put(`${p}status/cache`, 'warming up');
-    await etcd.del(`${p}status/db`);
+    await suite.etcd.put(`${p}status/api`, 'degraded');
+    await suite.etcd.put(`${p}status/cache`, 'warming up');
+    await suite.etcd.del(`${p}status/db`);
     for (const { page: view } of [first, second]) {
       await view.locator(`#share-rows tr[data-key="${p}status/api"] td`, { hasText: 'degraded' }).waitFor(WAIT);
       await view.locator(`#share-rows tr[data-key="${p}status/cache"]`).waitFor(WAIT);
       await view.locator(`#share-rows tr[data-key="${p}status/db"]`).waitFor({ state: 'detached', ...WAIT });
     }
     // Only the playground server was asked; the page holds no endpoint, and keys outside the prefix never came.
-    const origin = new URL(context.playground.url).origin;
+    const origin = new URL(suite.context.playground.url).origin;
     assert.deepEqual(
       first.requests.filter((url) => new URL(url).origin !== origin),
       [],
@@ -103,7 +85,7 @@ describe('playground shared read-only view', () => {
     }
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
-    await etcd.del(`${p.slice(0, -1)}-secret/token`);
+    await suite.etcd.del({ prefix: p });
+    await suite.etcd.del(`${p.slice(0, -1)}-secret/token`);
   });
 });

@@ -2,45 +2,27 @@
 // with the keys changed since marked, the diff of two revisions (added, removed, changed, with
 // value diffs), and the slider bounded by etcd's compaction point.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Etcd } from 'etcd-fetch';
+import { describe, test } from 'node:test';
 import { uniquePrefix } from '../helpers/etcd.ts';
-import {
-  assertNoPageErrors,
-  openPlayground,
-  type PlaygroundContext,
-  shot,
-  startPlaygroundContext,
-  WAIT,
-} from '../helpers/playground-page.ts';
+import { assertNoPageErrors, openPlayground, shot, usePlayground, WAIT } from '../helpers/playground-page.ts';
 import { axeInBothThemes, readmeImage } from '../helpers/playground-themes.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
-
 describe('playground time travel', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    etcd?.close();
-    await context?.close();
-  });
+  const suite = usePlayground();
 
   test('shows the prefix at an older revision, marks what changed since, and diffs two revisions', async () => {
     const p = uniquePrefix('pg-time');
-    await etcd.put(`${p}config/app`, JSON.stringify({ color: 'blue', replicas: 3, region: 'eu-west' }));
-    await etcd.put(`${p}config/db`, 'postgres://db:5432/main');
-    await etcd.put(`${p}config/legacy`, 'to be removed');
-    for (let i = 0; i < 20; i++) await etcd.put(`${p}nodes/n${String(i).padStart(2, '0')}`, `up ${i}`);
-    const then = (await etcd.put(`${p}nodes/n00`, 'up 0')).revision;
-    await etcd.put(`${p}config/app`, JSON.stringify({ color: 'red', replicas: 5, region: 'eu-west' }));
-    await etcd.del(`${p}config/legacy`);
-    await etcd.put(`${p}config/cache`, 'redis://cache:6379');
-    const latest = (await etcd.put(`${p}nodes/n07`, 'down')).revision;
+    await suite.etcd.put(`${p}config/app`, JSON.stringify({ color: 'blue', replicas: 3, region: 'eu-west' }));
+    await suite.etcd.put(`${p}config/db`, 'postgres://db:5432/main');
+    await suite.etcd.put(`${p}config/legacy`, 'to be removed');
+    for (let i = 0; i < 20; i++) await suite.etcd.put(`${p}nodes/n${String(i).padStart(2, '0')}`, `up ${i}`);
+    const then = (await suite.etcd.put(`${p}nodes/n00`, 'up 0')).revision;
+    await suite.etcd.put(`${p}config/app`, JSON.stringify({ color: 'red', replicas: 5, region: 'eu-west' }));
+    await suite.etcd.del(`${p}config/legacy`);
+    await suite.etcd.put(`${p}config/cache`, 'redis://cache:6379');
+    const latest = (await suite.etcd.put(`${p}nodes/n07`, 'down')).revision;
 
-    const page = await openPlayground(context, p);
+    const page = await openPlayground(suite.context, p);
     await page.click('#tt-load');
     const panel = page.locator('#time-panel');
     await panel.and(page.locator(`[data-state="shown"][data-revision="${latest}"]`)).waitFor(WAIT);
@@ -82,11 +64,11 @@ describe('playground time travel', () => {
     assert.deepEqual(await axeInBothThemes(page, '#time-panel'), []);
 
     // After a compaction the slider starts at the compaction point.
-    await etcd.compact(then);
+    await suite.etcd.compact(then);
     await page.click('#tt-load');
     await page.locator(`#tt-revision[min="${then}"]`).waitFor(WAIT);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 });

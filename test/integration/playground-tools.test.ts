@@ -16,28 +16,20 @@ import {
   shot,
   startPlaygroundContext,
   treeKey,
+  usePlayground,
   WAIT,
 } from '../helpers/playground-page.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
-
 describe('playground tools', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    await context?.close();
-  });
+  const suite = usePlayground();
 
   test('key history: every version with a diff, a restore by compare-and-swap, and where compaction cut it', async () => {
     const p = uniquePrefix('pg-history');
     const key = `${p}config`;
-    await etcd.put(key, '{"color":"red","size":1}');
-    await etcd.put(key, '{"color":"blue","size":1}');
-    await etcd.put(key, '{"color":"blue","size":2}');
-    const page = await openPlayground(context, p);
+    await suite.etcd.put(key, '{"color":"red","size":1}');
+    await suite.etcd.put(key, '{"color":"blue","size":1}');
+    await suite.etcd.put(key, '{"color":"blue","size":2}');
+    const page = await openPlayground(suite.context, p);
     await treeKey(page, key).click();
     await page.click('#history-load');
     await page.locator('#history-list li[data-version="1"]').waitFor(WAIT);
@@ -51,11 +43,11 @@ describe('playground tools', () => {
     await page.locator('#history-list li[data-version="1"] button.restore').click();
     await page.click('#confirm-ok');
     await page.locator('#history-message.ok', { hasText: 'restored version 1 as version 4' }).waitFor(WAIT);
-    assert.equal((await etcd.get(key))?.valueText, '{"color":"red","size":1}');
+    assert.equal((await suite.etcd.get(key))?.valueText, '{"color":"red","size":1}');
 
     // Compaction cuts the history: the page says where.
-    const { revision } = await etcd.put(key, '{"color":"green","size":1}');
-    await etcd.compact(revision - 1);
+    const { revision } = await suite.etcd.put(key, '{"color":"green","size":1}');
+    await suite.etcd.compact(revision - 1);
     await page.click('#history-load');
     await page
       .locator('#history-message', { hasText: `compacted its history at revision ${revision - 1}` })
@@ -63,14 +55,14 @@ describe('playground tools', () => {
     await page.locator('#history-list li.compacted').waitFor();
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 
   test('export then import a prefix: a preview of the changes, and an import that refuses keys changed since the preview', async () => {
     const p = uniquePrefix('pg-io');
-    await etcd.put(`${p}a`, 'one');
-    await etcd.put(`${p}bin`, new Uint8Array([0, 0xff, 7]));
-    const page = await openPlayground(context, p);
+    await suite.etcd.put(`${p}a`, 'one');
+    await suite.etcd.put(`${p}bin`, new Uint8Array([0, 0xff, 7]));
+    const page = await openPlayground(suite.context, p);
     await page.fill('#io-prefix', p);
     const download = page.waitForEvent('download');
     await page.click('#export-form button');
@@ -96,27 +88,27 @@ describe('playground tools', () => {
     await page.locator(`#import-preview tr.update[data-key="${p}a"]`).waitFor();
     await page.locator('#io-panel').screenshot({ path: artifact('playground-import-preview.png') });
     // Someone writes a previewed key: the import refuses and writes nothing.
-    await etcd.put(`${p}a`, 'changed meanwhile');
+    await suite.etcd.put(`${p}a`, 'changed meanwhile');
     await page.click('#import-apply');
     await page.locator('#io-message.error', { hasText: 'changed since the preview' }).waitFor(WAIT);
-    assert.equal(await etcd.get(`${p}new`), undefined);
+    assert.equal(await suite.etcd.get(`${p}new`), undefined);
     // Preview again, then import.
     await page.click('#import-form button[type="submit"]');
     await page.locator('#io-message', { hasText: '1 to create, 1 to change' }).waitFor(WAIT);
     await page.click('#import-apply');
     await page.locator('#io-message.ok', { hasText: 'imported 2 key(s)' }).waitFor(WAIT);
-    assert.equal((await etcd.get(`${p}a`))?.valueText, 'ONE');
-    assert.equal((await etcd.get(`${p}new`))?.valueText, 'fresh');
+    assert.equal((await suite.etcd.get(`${p}a`))?.valueText, 'ONE');
+    assert.equal((await suite.etcd.get(`${p}new`))?.valueText, 'fresh');
     await treeKey(page, `${p}new`).waitFor(WAIT);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 
   test('an import of large values goes in txns under the request limit of etcd: 3 values of 700 KB, 2.1 MB together', async () => {
     const p = uniquePrefix('pg-io-large');
     const value = (letter: string) => letter.repeat(700_000);
-    const page = await openPlayground(context, p);
+    const page = await openPlayground(suite.context, p);
     const doc = {
       format: 'etcd-playground/1',
       kvs: ['a', 'b', 'c'].map((k) => ({ key: `${p}${k}`, value: value(k) })),
@@ -126,16 +118,16 @@ describe('playground tools', () => {
     await page.locator('#io-message', { hasText: '3 to create' }).waitFor(WAIT);
     await page.click('#import-apply');
     await page.locator('#io-message.ok', { hasText: 'imported 3 key(s)' }).waitFor(WAIT);
-    for (const k of ['a', 'b', 'c']) assert.equal((await etcd.get(`${p}${k}`))?.valueText, value(k));
+    for (const k of ['a', 'b', 'c']) assert.equal((await suite.etcd.get(`${p}${k}`))?.valueText, value(k));
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 
   test('maintenance: alarms, compaction after a confirmation, defragmentation, snapshot download', async () => {
-    const page = await openPlayground(context, '');
+    const page = await openPlayground(suite.context, '');
     await page.locator('#alarm-list', { hasText: 'none' }).waitFor(WAIT);
-    const { revision } = await etcd.put('pg-maintenance', 'x');
+    const { revision } = await suite.etcd.put('pg-maintenance', 'x');
     await page.fill('#compact-revision', String(revision));
     await page.click('#compact-form button');
     await page.locator('#confirm[open]', { hasText: 'key history before it is gone' }).waitFor(WAIT);
@@ -152,12 +144,12 @@ describe('playground tools', () => {
     await page.locator('#cluster-panel').screenshot({ path: artifact('playground-maintenance.png') });
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del('pg-maintenance');
+    await suite.etcd.del('pg-maintenance');
   });
 
   test('saved connections keep no password unless asked; relay mode watches through the SSE relay', async () => {
     const p = uniquePrefix('pg-relay');
-    const page = await openPlayground(context, p);
+    const page = await openPlayground(suite.context, p);
     await page.click('#connections summary');
     await page.fill('#password', 'secret');
     await page.fill('#profile-name', 'local relay');
@@ -176,17 +168,17 @@ describe('playground tools', () => {
     await page.click('#tree-form button');
     await page.locator('#watch-state', { hasText: 'through the relay' }).waitFor(WAIT);
     await page.locator('#watch-panel[data-state="watching"]').waitFor(WAIT);
-    const { revision } = await etcd.put(`${p}via-relay`, 'relayed');
+    const { revision } = await suite.etcd.put(`${p}via-relay`, 'relayed');
     await page.locator(`#watch-events li[data-key="${p}via-relay"][data-revision="${revision}"]`).waitFor(WAIT);
     await treeKey(page, `${p}via-relay`).waitFor(WAIT);
     await shot(page, 'playground-relay-mode');
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 
   test('dark mode, a 390 px layout without sideways scroll, keyboard and axe-core on every panel', async () => {
-    const page = await openPlayground(context, '', { width: 390, height: 844 });
+    const page = await openPlayground(suite.context, '', { width: 390, height: 844 });
     await page.locator('#members tbody tr').first().waitFor(WAIT);
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
@@ -235,7 +227,7 @@ describe('playground tools', () => {
   });
 
   test('users, roles and permissions; enabling authentication says what happens, and the page then asks for a login', async () => {
-    const page = await openPlayground(context, '');
+    const page = await openPlayground(suite.context, '');
     await page.locator('#auth-state', { hasText: 'disabled' }).waitFor(WAIT);
     const addUser = async (name: string, password: string) => {
       await page.fill('#user-name', name);
@@ -279,7 +271,7 @@ describe('playground tools', () => {
     await page.locator('#confirm[open]', { hasText: 'without a password' }).waitFor(WAIT);
     await page.click('#confirm-ok');
     await page.locator('#auth-message', { hasText: 'authentication disabled' }).waitFor(WAIT);
-    assert.deepEqual((await roleGet(etcd, 'readers')).permissions.length, 1);
+    assert.deepEqual((await roleGet(suite.etcd, 'readers')).permissions.length, 1);
     await page.close();
   });
 });

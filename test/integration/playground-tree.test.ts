@@ -2,30 +2,28 @@
 // a 30 000-key folder, search and the list view, exact folder counts, a tree that follows every
 // change whatever the watch panel watches, a burst of updates, and an honest connection status.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Etcd, op } from 'etcd-fetch';
+import { describe, test } from 'node:test';
+import { op } from 'etcd-fetch';
 import { uniquePrefix } from '../helpers/etcd.ts';
 import {
   artifact,
   assertNoPageErrors,
   openPlayground,
-  type PlaygroundContext,
   shot,
-  startPlaygroundContext,
   treeFolder,
   treeKey,
+  usePlayground,
   WAIT,
 } from '../helpers/playground-page.ts';
 
-let context: PlaygroundContext;
-let etcd: Etcd;
+const suite = usePlayground();
 
 async function fill(prefix: string, count: number, value = (i: number) => `v${i}`) {
   for (let start = 0; start < count; start += 120) {
     const puts = [];
     for (let i = start; i < Math.min(start + 120, count); i++)
       puts.push(op.put(`${prefix}${String(i).padStart(5, '0')}`, value(i)));
-    await etcd
+    await suite.etcd
       .txn()
       .then(...puts)
       .commit();
@@ -33,19 +31,11 @@ async function fill(prefix: string, count: number, value = (i: number) => `v${i}
 }
 
 describe('playground key tree', () => {
-  before(async () => {
-    context = await startPlaygroundContext();
-    etcd = new Etcd({ endpoints: context.playground.etcdEndpoint });
-  });
-  after(async () => {
-    await context?.close();
-  });
-
   test('opens a 30 000-key folder and reaches its last key with the End key; search and the list view find keys', async () => {
     const p = uniquePrefix('pg-scale');
     await fill(`${p}huge/k`, 30_000);
-    await etcd.put(`${p}other/needle-1`, 'x');
-    const page = await openPlayground(context, p);
+    await suite.etcd.put(`${p}other/needle-1`, 'x');
+    const page = await openPlayground(suite.context, p);
     await treeFolder(page, `${p}huge/`).locator('.count', { hasText: '30,000' }).waitFor(WAIT);
     await treeFolder(page, `${p}huge/`).click();
     await treeKey(page, `${p}huge/k00000`).waitFor(WAIT);
@@ -62,7 +52,7 @@ describe('playground key tree', () => {
     await page.fill('#search', 'NEEDLE');
     await treeKey(page, `${p}other/needle-1`).waitFor(WAIT);
     // A new matching key shows up in the results by itself.
-    await etcd.put(`${p}other/needle-2`, 'y');
+    await suite.etcd.put(`${p}other/needle-2`, 'y');
     await treeKey(page, `${p}other/needle-2`).waitFor(WAIT);
     await page.fill('#search', '');
     // The list view: every key, flat.
@@ -75,25 +65,25 @@ describe('playground key tree', () => {
     await treeFolder(page, `${p}huge/`).waitFor(WAIT);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 
   test('the tree follows every change under its prefix while the watch panel watches another one; collapsed folders count their keys', async () => {
     const p = uniquePrefix('pg-follow');
     await fill(`${p}svc/s`, 3);
     await fill(`${p}app/a`, 1);
-    const page = await openPlayground(context, p);
+    const page = await openPlayground(suite.context, p);
     await page.locator('#tree-count', { hasText: '4 keys' }).waitFor(WAIT);
     // The watch panel goes elsewhere.
     await page.fill('#watch-prefix', 'somewhere-else/');
     await page.click('#watch-form button[type="submit"]');
     await page.locator('#watch-state', { hasText: 'somewhere-else/' }).waitFor(WAIT);
     // Keys created under a collapsed folder, and a lease that expires.
-    await etcd.put(`${p}app/b`, '2');
-    await etcd.put(`${p}app/c/d`, '3');
-    await etcd.put(`${p}app/e`, '4');
-    const lease = await etcd.grant(2, { keepAlive: false });
-    await etcd.put(`${p}svc/ephemeral`, 'gone soon', { lease: lease.id });
+    await suite.etcd.put(`${p}app/b`, '2');
+    await suite.etcd.put(`${p}app/c/d`, '3');
+    await suite.etcd.put(`${p}app/e`, '4');
+    const lease = await suite.etcd.grant(2, { keepAlive: false });
+    await suite.etcd.put(`${p}svc/ephemeral`, 'gone soon', { lease: lease.id });
     await treeFolder(page, `${p}app/`).locator('.count', { hasText: /^4$/ }).waitFor(WAIT);
     await treeFolder(page, `${p}svc/`).locator('.count', { hasText: /^4$/ }).waitFor(WAIT);
     await page.locator('#tree-count', { hasText: '8 keys' }).waitFor(WAIT);
@@ -103,7 +93,7 @@ describe('playground key tree', () => {
     await shot(page, 'playground-tree-follows');
 
     // Browsing a prefix that is not a folder name shows the folder by its name, not "/".
-    await etcd.put(`${p}bulk/x`, '1');
+    await suite.etcd.put(`${p}bulk/x`, '1');
     await page.fill('#prefix', `${p}bulk`);
     await page.click('#tree-form button');
     await treeFolder(page, `${p}bulk/`)
@@ -115,12 +105,12 @@ describe('playground key tree', () => {
     await page.locator('#tree [role="treeitem"]', { hasText: 'no keys under' }).waitFor(WAIT);
     assertNoPageErrors(page);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 
   test('a burst of 3 000 updates is applied exactly: every created key appears, every deleted key goes, counts match etcd', async () => {
     const p = uniquePrefix('pg-burst');
-    const page = await openPlayground(context, p);
+    const page = await openPlayground(suite.context, p);
     await page.locator('#tree [role="treeitem"]', { hasText: 'no keys under' }).waitFor(WAIT);
     // 3 000 writes: creates in two folders, then rewrites, then deletes of a third of them.
     const writes = [];
@@ -130,7 +120,7 @@ describe('playground key tree', () => {
       writes.push(op.put(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`, `again ${i}`));
     for (let i = 0; i < 500; i++) writes.push(op.del(`${p}${i % 2 ? 'odd' : 'even'}/k${String(i).padStart(4, '0')}`));
     for (let i = 0; i < writes.length; i += 100)
-      await etcd
+      await suite.etcd
         .txn()
         .then(...writes.slice(i, i + 100))
         .commit();
@@ -152,27 +142,27 @@ describe('playground key tree', () => {
     await page.locator('#watch-dropped', { hasText: 'latest 200 of 3,000 events' }).waitFor(WAIT);
     assert.equal(await page.locator('#watch-events li').count(), 200);
     await shot(page, 'playground-burst');
-    assert.equal(await etcd.count({ prefix: p }), 1_000);
+    assert.equal(await suite.etcd.count({ prefix: p }), 1_000);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 
   test('the header says when etcd stops answering and when it is back; a folder that failed to load offers a retry', async () => {
     const p = uniquePrefix('pg-health');
-    await etcd.put(`${p}dir/a`, '1');
-    const page = await openPlayground(context, p);
+    await suite.etcd.put(`${p}dir/a`, '1');
+    const page = await openPlayground(suite.context, p);
     await treeFolder(page, `${p}dir/`).waitFor(WAIT);
-    await context.playground.etcd!.kill();
+    await suite.context.playground.etcd!.kill();
     await treeFolder(page, `${p}dir/`).click();
     await page.locator('#tree [role="treeitem"].error', { hasText: 'retry' }).waitFor({ timeout: 30_000 });
     await page.locator('#status.error', { hasText: 'not answering' }).waitFor(WAIT);
     await page.locator('#watch-panel h2').screenshot({ path: artifact('playground-watch-not-live.png') });
     await shot(page, 'playground-etcd-down');
-    await context.playground.etcd!.restart();
+    await suite.context.playground.etcd!.restart();
     await page.locator('#tree [role="treeitem"].error').click();
     await treeKey(page, `${p}dir/a`).waitFor(WAIT);
     await page.locator('#status.ok', { hasText: 'connected' }).waitFor(WAIT);
     await page.close();
-    await etcd.del({ prefix: p });
+    await suite.etcd.del({ prefix: p });
   });
 });

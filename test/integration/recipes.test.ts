@@ -6,22 +6,11 @@ import { describe, test } from 'node:test';
 import { AbortedError, DoubleBarrierFullError, Etcd } from 'etcd-fetch';
 import { barrier, doubleBarrier, priorityQueue, type RWLock, rwMutex, workQueue } from 'etcd-fetch/concurrency';
 import { closedAfter, uniquePrefix, useEtcd } from '../helpers/etcd.ts';
-import { within } from '../helpers/within.ts';
+import { settlesWithin, within } from '../helpers/within.ts';
 
 const etcdUnderTest = useEtcd();
 const client = closedAfter(() => new Etcd({ endpoints: [etcdUnderTest.endpoint] }));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Whether `promise` settles within `ms` (it keeps running either way). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await sleep(ms);
-  return settled;
-}
 
 describe('Barrier', () => {
   test('wait passes at once when the barrier is down, blocks while it is up, and ends on abort', async () => {
