@@ -272,7 +272,7 @@ export class RelayFeed implements PoolMember, HubSubscriber {
       if (this.watch !== watch) return;
       if (this.following !== undefined) this.catchUp = watch;
       for await (const response of watch.responses()) {
-        if (!(await this.queue(response.events, skip))) return;
+        if (!(await this.queue(watch, response.events, skip))) return;
         // The events to skip belong to the first revision that comes, not to a progress answer.
         if (response.events.length > 0) skip = 0;
         this.rejoin();
@@ -299,11 +299,12 @@ export class RelayFeed implements PoolMember, HubSubscriber {
   }
 
   /**
-   * Queues the events of one watch answer, skipping the first `skip` events of its first revision.
-   * False when the feed stopped, or the client fell behind: then the watch is closed.
+   * Queues the events of one answer of `watch`, skipping the first `skip` events of its first
+   * revision. False when the feed stopped, the client fell behind (then the watch is closed), or
+   * `watch` is no longer the feed's source: an answer it had already taken when the hub took the
+   * client over is the hub's to send.
    */
-  private async queue(events: WatchEvent[], skip: number): Promise<boolean> {
-    const watch = this.watch;
+  private async queue(watch: Watch, events: WatchEvent[], skip: number): Promise<boolean> {
     const first = events[0]?.revision;
     let index = -1;
     for (let i = 0; i < events.length; i++) {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KeyValue } from '../../src/core/key-value.ts';
-import type { WatchEvent, WatchOptions } from '../../src/index.ts';
+import type { WatchEvent, WatchOptions, WatchResponse } from '../../src/index.ts';
 import { RelayPool, relayWatch, type Watchable } from '../../src/relay/index.ts';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -160,6 +160,86 @@ describe('relay park and resume with several events per revision', () => {
     assert.deepEqual(
       seen.filter((m) => m.key).map((m) => m.key),
       ['k11-2', 'k11-3', 'k12-0', 'k12-1', 'k12-2', 'k12-3'],
+    );
+  });
+});
+
+describe('relay hand-over from a catch-up watch to the shared one', () => {
+  test('an answer the catch-up watch had already taken when the shared watch took the client over is sent once', async () => {
+    const events = history(4, 12, 1, 10);
+    const answer = (from: number, to: number): WatchResponse => ({
+      revision: to,
+      events: events.filter((e) => e.revision >= from && e.revision <= to),
+      progress: false,
+    });
+    const shared: WatchResponse[] = [];
+    let wakeShared: (() => void) | undefined;
+    const publish = (response: WatchResponse) => {
+      shared.push(response);
+      wakeShared?.();
+    };
+    let atGate: () => void = () => {};
+    const caughtUp = new Promise<void>((resolve) => (atGate = resolve));
+    let openGate: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const etcd: Watchable = {
+      watch(options: WatchOptions) {
+        if (options.startRevision === undefined) {
+          // The shared watch, created at revision 9: then what the test publishes.
+          let closed = false;
+          return {
+            ready: Promise.resolve(),
+            revision: 9,
+            async *responses() {
+              for (;;) {
+                while (shared.length === 0 && !closed) await new Promise<void>((resolve) => (wakeShared = resolve));
+                if (closed) return;
+                yield shared.shift()!;
+              }
+            },
+            close() {
+              closed = true;
+              wakeShared?.();
+            },
+          } as never;
+        }
+        // The client's own watch from 4, ahead of the shared one (4..10). It has taken its next
+        // answer (11) by the time the shared watch reaches 10 and takes the client over, and hands
+        // it out after being closed, as a watch whose answer was already taken does.
+        return {
+          ready: Promise.resolve(),
+          revision: 3,
+          async *responses() {
+            yield answer(4, 10);
+            atGate();
+            await gate;
+            yield answer(11, 11);
+            await new Promise(() => {});
+          },
+          close() {},
+        } as never;
+      },
+    };
+    const response = await relayWatch(
+      etcd,
+      new Request('http://relay.test/events', { headers: { 'last-event-id': '3' } }),
+      { prefix: 'k' },
+      { pool: new RelayPool(), oldestResume: 1 },
+    );
+    const reading = readEvents(response.body!, 9, () => {});
+    await caughtUp;
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    await tick();
+    publish(answer(10, 10)); // the shared watch reaches the client: it takes it over
+    await tick();
+    openGate(); // the catch-up watch hands out the answer it had taken
+    await tick();
+    publish(answer(11, 11));
+    publish(answer(12, 12));
+    const puts = (await reading).filter((m) => m.event === 'put');
+    assert.deepEqual(
+      puts.map((m) => m.key),
+      ['k4-0', 'k5-0', 'k6-0', 'k7-0', 'k8-0', 'k9-0', 'k10-0', 'k11-0', 'k12-0'],
     );
   });
 });
