@@ -43,6 +43,7 @@ const CHARTS = [
 
 let samples = []; // { at, values }
 let timer;
+let reading; // the AbortController of the read in flight: pausing or reconnecting aborts it, and its answer is dropped
 let source;
 let visible = false;
 let paused = false;
@@ -102,11 +103,16 @@ function render() {
 }
 
 async function sample() {
-  if (!session.etcd || !source) return;
+  if (!session.etcd || !source || reading) return;
+  const controller = new AbortController();
+  reading = controller;
   try {
-    const response = await fetch(source, { signal: AbortSignal.timeout(5_000), cache: 'no-store' });
+    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(5_000)]);
+    const response = await fetch(source, { signal, cache: 'no-store' });
     if (!response.ok) throw new Error(`${source} answered ${response.status}`);
-    samples.push({ at: performance.now(), values: parseMetrics(await response.text()) });
+    const values = parseMetrics(await response.text());
+    if (controller.signal.aborted) return;
+    samples.push({ at: performance.now(), values });
     if (samples.length > KEEP + 1) samples = samples.slice(-KEEP - 1);
     $('#metrics-panel').dataset.samples = String(samples.length);
     note(
@@ -115,8 +121,16 @@ async function sample() {
     );
     render();
   } catch (error) {
-    note($('#metrics-message'), `could not read ${source}: ${error?.message ?? error}`, 'error');
+    if (!controller.signal.aborted)
+      note($('#metrics-message'), `could not read ${source}: ${error?.message ?? error}`, 'error');
+  } finally {
+    if (reading === controller) reading = undefined;
   }
+}
+
+function stopReading() {
+  reading?.abort();
+  reading = undefined;
 }
 
 /** Polls while connected, on screen, not paused, and the page is shown. */
@@ -128,6 +142,7 @@ function schedule() {
   } else if (!run && timer) {
     clearInterval(timer);
     timer = undefined;
+    stopReading();
   }
 }
 
@@ -136,7 +151,9 @@ export function initMetricsPanel() {
     .then((r) => r.json())
     .catch(() => ({}));
   session.addEventListener('connected', async () => {
+    stopReading();
     samples = [];
+    source = undefined; // no read of the previous etcd's metrics until this one's source is known
     const endpoint = session.endpoints[0] ?? '';
     const own = (await config).endpoints?.includes(endpoint) ?? true;
     try {
@@ -147,6 +164,7 @@ export function initMetricsPanel() {
     render();
     clearInterval(timer);
     timer = undefined;
+    stopReading();
     schedule();
   });
   new IntersectionObserver((entries) => {

@@ -73,9 +73,22 @@ describe('playground metrics panel', () => {
     assert.equal(await metric('proposals-applied').locator('svg polyline').count(), 1);
     await panel.screenshot({ path: artifact('playground-metrics.png') });
 
-    // Paused: no more samples.
-    await page.click('#metrics-pause');
+    // Paused: no more samples, not even from a read that was in flight when the pause came.
+    let release = () => {};
+    const held = new Promise<void>((heldNow) => {
+      void page.route('**/etcd-metrics', async (route) => {
+        heldNow();
+        await new Promise<void>((r) => {
+          release = () => r();
+        });
+        await route.continue().catch(() => {}); // the page may have aborted the read already
+      });
+    });
+    await held;
     const samples = await panel.getAttribute('data-samples');
+    await page.click('#metrics-pause');
+    release();
+    await page.unroute('**/etcd-metrics');
     await page.waitForTimeout(2_500);
     assert.equal(await panel.getAttribute('data-samples'), samples);
     assert.equal(await page.getAttribute('#metrics-pause', 'aria-pressed'), 'true');
