@@ -164,7 +164,6 @@ export function initMetricsPanel() {
     render();
     clearInterval(timer);
     timer = undefined;
-    stopReading();
     schedule();
   });
   new IntersectionObserver((entries) => {

@@ -331,19 +331,10 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
    * omitted, int64s as strings. Errors (a compacted or future revision, a non-admin while auth is
    * on: authMaintenanceServer.HashKV) are the real etcd's own.
    */
-  const hashKV = async (
-    body: string,
-    token: string | undefined,
-    response: ServerResponse,
-    cors: Record<string, string>,
-  ) => {
-    let revision = '0';
-    try {
-      const parsed = JSON.parse(body || '{}') as { revision?: unknown };
-      if (parsed.revision !== undefined) revision = String(parsed.revision);
-    } catch {
-      return sendUnaryError(response, 3, 'invalid character in request body', cors);
-    }
+  const hashKV: OwnRoute = async (body, token, response, cors) => {
+    const request = requestOf(body);
+    if (!request) return sendUnaryError(response, 3, 'invalid character in request body', cors);
+    const revision = request.revision === undefined ? '0' : String(request.revision);
     let answer: Awaited<ReturnType<typeof grpcHashKV>>;
     try {
       answer = await grpcHashKV(upstream.href, revision, token);
@@ -383,18 +374,9 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
    * version would start a downgrade, which the 3.4.23 behind the imitation cannot do: it is refused
    * with an error no etcd gives (501 code 12), so a test that tries it fails instead of passing.
    */
-  const downgradeCall = async (
-    body: string,
-    token: string | undefined,
-    response: ServerResponse,
-    cors: Record<string, string>,
-  ) => {
-    let request: { action?: unknown; version?: unknown };
-    try {
-      request = JSON.parse(body || '{}') as typeof request;
-    } catch {
-      return sendUnaryError(response, 3, 'invalid character in request body', cors);
-    }
+  const downgradeCall: OwnRoute = async (body, token, response, cors) => {
+    const request = requestOf(body);
+    if (!request) return sendUnaryError(response, 3, 'invalid character in request body', cors);
     let action = request.action ?? 0;
     if (typeof action === 'string') {
       const index = DOWNGRADE_ACTIONS.indexOf(action);
@@ -631,6 +613,26 @@ export async function startVersionGateway(options: VersionGatewayOptions): Promi
         server.close(() => resolve());
       }),
   };
+}
+
+/** A unary route the imitation answers itself, from the request's body and bearer token. */
+type OwnRoute = (
+  body: string,
+  token: string | undefined,
+  response: ServerResponse,
+  cors: Record<string, string>,
+) => Promise<void>;
+
+/** A unary request's JSON object (an empty body is `{}`), or undefined when the body is not one. */
+function requestOf(body: string): Record<string, unknown> | undefined {
+  try {
+    const request: unknown = JSON.parse(body || '{}');
+    return typeof request === 'object' && request !== null && !Array.isArray(request)
+      ? (request as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const DOWNGRADE_ACTIONS: readonly string[] = ['VALIDATE', 'ENABLE', 'CANCEL'];
